@@ -1,0 +1,4 @@
+"""Articles pages (filled in by the articles issue)."""
+from flask import Blueprint
+
+bp = Blueprint("articles", __name__)

@@ -1,0 +1,76 @@
+"""The permission table: every action a route may need, and the roles allowed to do it.
+
+Every view declares one action with @requires(...). A test walks app.url_map and checks each route against
+this table for anonymous users and every role, so a route without an action fails the suite.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+
+from kms.auth.models import Role
+from kms.extensions import login_manager
+
+ANYONE = "anyone"          # no login needed (login page, health check, set-password links)
+EVERY_ROLE = frozenset(Role)
+EDITORS = frozenset({Role.ADMIN, Role.AUTHOR})
+LEADS = frozenset({Role.ADMIN, Role.MANAGER})
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.AUTHOR})
+
+PERMISSIONS: dict[str, frozenset[Role] | str] = {
+    # site and accounts
+    "public": ANYONE,
+    "site.home": EVERY_ROLE,
+    "account.self": EVERY_ROLE,            # own profile, password, time zone, API tokens
+    "api.me": EVERY_ROLE,
+    "user.manage": frozenset({Role.ADMIN}),
+    # handbook
+    "handbook.read": EVERY_ROLE,
+    "handbook.flag": EVERY_ROLE,
+    "handbook.write": EDITORS,
+    "handbook.review": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
+    "process.manage": EDITORS,
+    # training
+    "training.learn": EVERY_ROLE,
+    "training.edit": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
+    "training.manage": LEADS,              # assign paths, team view, shadowing planner
+    # hiring: any user may be an interviewer; services check the assignment and hide the rest (404)
+    "hiring.interview": EVERY_ROLE,
+    "hiring.manage": LEADS,
+    "hiring.rubric": frozenset({Role.ADMIN}),
+    # search
+    "search.query": EVERY_ROLE,
+    "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
+}
+
+
+def allowed(user, action: str) -> bool:
+    """True when `user` (possibly anonymous) may perform `action`."""
+    roles = PERMISSIONS[action]
+    if roles == ANYONE:
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and user.role in roles
+
+
+def requires(action: str):
+    """Guard a view with an action from PERMISSIONS; unknown actions fail at import, not in production."""
+    roles = PERMISSIONS[action]
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            if roles != ANYONE:
+                if not current_user.is_authenticated:
+                    if request.path.startswith("/api/"):
+                        return jsonify(error="authentication required"), 401
+                    return login_manager.unauthorized()
+                if current_user.role not in roles:
+                    abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_action = action
+        return guarded
+
+    return decorate

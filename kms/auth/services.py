@@ -1,0 +1,319 @@
+"""Accounts: first-run setup, invites, login with throttling, passwords, roles and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import date, timedelta
+from zoneinfo import available_timezones
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from kms.auth.models import ApiToken, LoginThrottle, Role, User, new_session_token
+from kms.errors import Forbidden, Invalid, NotFound, TooManyAttempts
+from kms.extensions import db, utcnow, writing
+
+# OWASP's Argon2id minimum is 19 MiB, t=2, p=1; a little above it costs ~40 ms here.
+hasher = PasswordHasher(time_cost=2, memory_cost=24 * 1024, parallelism=1)
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+MIN_PASSWORD = 10
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TIME_ZONES = frozenset(available_timezones())
+LOGIN_FAILED = "Email or password is not correct."
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(f"Password must be at least {MIN_PASSWORD} characters.", field="password")
+    if len(password) > 1024:
+        raise Invalid("Password must be at most 1024 characters.", field="password")
+
+
+def _validate_user_fields(email: str, name: str, role: str | Role, time_zone: str) -> tuple[str, str, Role]:
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise Invalid("Enter a valid email address.", field="email")
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise Invalid("Name is required (at most 120 characters).", field="name")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise Invalid(f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.",
+                      field="role") from None
+    if time_zone not in TIME_ZONES:
+        raise Invalid(f"Unknown time zone {time_zone!r}.", field="time_zone")
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Invalid("A user with this email already exists.", field="email")
+    return email, name, role
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
+
+
+def set_password_hash(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = hasher.hash(password)
+
+
+def create_first_admin(email: str, name: str, password: str, time_zone: str = "UTC") -> User:
+    """Create the first admin; refused once any user exists (the setup page is gone then)."""
+    with writing():
+        if user_count():
+            raise Forbidden("Setup is already done.")
+        email, name, role = _validate_user_fields(email, name, Role.ADMIN, time_zone)
+        user = User(email=email, name=name, role=role, time_zone=time_zone)
+        set_password_hash(user, password)
+        db.session.add(user)
+        db.session.commit()
+    return user
+
+
+def create_user(email: str, name: str, role: str, *, actor: User | None, password: str | None = None,
+                team: str = "", start_date: date | None = None, time_zone: str = "UTC",
+                invite_hours: int = 72) -> tuple[User, str | None]:
+    """Create a user. Without a password an invite token is made; returns (user, invite token or None)."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden("Only admins create users.")
+    with writing():
+        email, name, role = _validate_user_fields(email, name, role, time_zone)
+        user = User(email=email, name=name, role=role, team=(team or "").strip()[:80], start_date=start_date,
+                    time_zone=time_zone)
+        token = None
+        if password is not None:
+            set_password_hash(user, password)
+        else:
+            token = _issue_invite(user, invite_hours)
+        db.session.add(user)
+        db.session.commit()
+    return user, token
+
+
+def _issue_invite(user: User, hours: int) -> str:
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash = _digest(token)
+    user.invite_expires_at = utcnow() + timedelta(hours=hours)
+    return token
+
+
+def reissue_invite(user_id: int, *, actor: User, hours: int = 72) -> str:
+    """A new set-password link for a user; any older link stops working."""
+    with writing():
+        user = get_user(user_id)
+        if not user.active:
+            raise Invalid("Reactivate the user before sending a new link.")
+        token = _issue_invite(user, hours)
+        db.session.commit()
+    return token
+
+
+def user_for_invite(token: str) -> User:
+    """The user a set-password link belongs to, if the link is unused and not expired."""
+    user = db.session.scalar(select(User).where(User.invite_token_hash == _digest(token or "")))
+    if user is None or not user.active:
+        raise NotFound("This link is not valid. Ask an admin for a new one.")
+    if user.invite_expires_at is None or user.invite_expires_at < utcnow():
+        raise NotFound("This link has expired. Ask an admin for a new one.")
+    return user
+
+
+def accept_invite(token: str, password: str) -> User:
+    """Set the password from an invite link; the link then stops working."""
+    with writing():
+        user = user_for_invite(token)
+        set_password_hash(user, password)
+        user.invite_token_hash = None
+        user.invite_expires_at = None
+        user.session_token = new_session_token()
+        db.session.commit()
+    return user
+
+
+def _throttle_row(email: str) -> LoginThrottle:
+    key = _digest(normalise_email(email))
+    row = db.session.get(LoginThrottle, key)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0, window_started_at=utcnow())
+        db.session.add(row)
+    return row
+
+
+def authenticate(email: str, password: str, *, max_failures: int = 10, lock_minutes: int = 15) -> User:
+    """Check a login. The same error for unknown email and wrong password; failures are counted per email
+    in the database (so every server process shares them) and lock the email for a while."""
+    now = utcnow()
+    with writing():
+        throttle = _throttle_row(email)
+        if throttle.locked_until and throttle.locked_until > now:
+            retry = int((throttle.locked_until - now).total_seconds()) + 1
+            db.session.commit()
+            raise TooManyAttempts("Too many failed logins for this email. Try again in a few minutes.",
+                                  retry_after=retry)
+        if now - throttle.window_started_at > timedelta(minutes=lock_minutes):
+            throttle.failures, throttle.window_started_at = 0, now
+        user = find_user_by_email(email)
+        ok = False
+        try:
+            ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                               password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not (ok and user is not None and user.password_hash and user.active):
+            throttle.failures += 1
+            if throttle.failures >= max_failures:
+                throttle.locked_until = now + timedelta(minutes=lock_minutes)
+            db.session.commit()
+            raise Invalid(LOGIN_FAILED)
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+        db.session.delete(throttle)
+        user.last_login_at = now
+        db.session.commit()
+    return user
+
+
+def load_user(login_id: str) -> User | None:
+    """Flask-Login's loader: the id carries the session token, so a rotated token ends the session."""
+    user_id, _, token = (login_id or "").partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Log the user out everywhere (sessions and remember-me cookies)."""
+    with writing():
+        db.session.get(User, user.id).session_token = new_session_token()
+        db.session.commit()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Change one's own password; ends every other session of this user."""
+    with writing():
+        user = db.session.get(User, user.id)
+        try:
+            hasher.verify(user.password_hash or _DUMMY_HASH, current_password or "")
+        except (VerificationError, InvalidHashError):
+            raise Invalid("Your current password is not correct.", field="current_password") from None
+        set_password_hash(user, new_password)
+        user.session_token = new_session_token()
+        db.session.commit()
+    return user
+
+
+def update_profile(user: User, *, name: str, time_zone: str) -> User:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise Invalid("Name is required (at most 120 characters).", field="name")
+    if time_zone not in TIME_ZONES:
+        raise Invalid(f"Unknown time zone {time_zone!r}.", field="time_zone")
+    with writing():
+        user = db.session.get(User, user.id)
+        user.name, user.time_zone = name, time_zone
+        db.session.commit()
+    return user
+
+
+def update_user(user_id: int, *, actor: User, role: str, team: str, start_date: date | None,
+                active: bool) -> User:
+    """Admins change role, team, start date and the active flag; deactivating ends the user's sessions."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("Only admins change users.")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise Invalid(f"Unknown role {role!r}.", field="role") from None
+    with writing():
+        user = get_user(user_id)
+        if user.id == actor.id and (role != Role.ADMIN or not active):
+            raise Invalid("You cannot remove your own admin role or deactivate yourself.")
+        if user.active and not active:
+            user.session_token = new_session_token()
+            for token in user.tokens:
+                token.revoked_at = token.revoked_at or utcnow()
+        user.role, user.team, user.start_date, user.active = role, (team or "").strip()[:80], start_date, active
+        db.session.commit()
+    return user
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A personal API token; the secret is returned once and only its hash is stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise Invalid("Give the token a name (at most 80 characters).", field="name")
+    secret = "kms_" + secrets.token_urlsafe(32)
+    with writing():
+        token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10])
+        db.session.add(token)
+        db.session.commit()
+    return token, secret
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(token_id: int, *, actor: User) -> None:
+    with writing():
+        token = db.session.get(ApiToken, token_id)
+        if token is None or (token.user_id != actor.id and actor.role != Role.ADMIN):
+            raise NotFound("No such token.")
+        token.revoked_at = token.revoked_at or utcnow()
+        db.session.commit()
+
+
+def user_for_api_token(secret: str) -> User | None:
+    """The active user behind a bearer token, or None; records when the token was last used."""
+    if not secret or not secret.startswith("kms_"):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        with writing():
+            token = db.session.get(ApiToken, token.id)
+            token.last_used_at = now
+            db.session.commit()
+    return token.user
+
+
+def parse_start_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("Start date must look like 2026-12-01.", field="start_date") from None
+
+

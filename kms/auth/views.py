@@ -1,0 +1,278 @@
+"""Account pages: first-run setup, login/logout, invites, profile and API tokens, user admin, /api/me."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, login_user, logout_user
+
+from kms.auth import services
+from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
+                            SetPasswordForm, SetupForm, TokenForm)
+from kms.auth.permissions import requires
+from kms.errors import Invalid, NotFound, TooManyAttempts
+from kms.extensions import db, limiter, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def _load_user(login_id: str):
+    return services.load_user(login_id)
+
+
+@login_manager.request_loader
+def _load_user_from_token(req):
+    # Bearer tokens authenticate /api/ calls only: a token never opens an HTML page.
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    return services.user_for_api_token(header.removeprefix("Bearer ").strip())
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target:
+        return fallback
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")) \
+            or "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    return target
+
+
+def _field_error(form, error: Invalid) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.get("/")
+@requires("site.home")
+def home():
+    target = "articles.index" if "articles.index" in current_app.view_functions else "auth.account"
+    return redirect(url_for(target))
+
+
+@bp.get("/healthz")
+@requires("public")
+def healthz():
+    from sqlalchemy import text
+
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - report, never raise, from a health check
+        current_app.logger.exception("health check: database unreachable")
+        database = "unreachable"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "degraded", version=current_app.config["KMS_VERSION"],
+                   database=database), status
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@requires("public")
+def setup():
+    if services.user_count():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_first_admin(form.email.data, form.name.data, form.password.data,
+                                               form.time_zone.data.strip())
+        except Invalid as error:
+            _field_error(form, error)
+        else:
+            session.clear()
+            login_user(user)
+            flash("Welcome to kms. Next: invite your team from Users.", "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires("public")
+@limiter.limit(lambda: current_app.config["KMS_LOGIN_RATE"], methods=["POST"])
+def login():
+    if not services.user_count():
+        return redirect(url_for("auth.setup"))
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("auth.home")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data,
+                max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
+                lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+        except TooManyAttempts as error:
+            flash(error.message, "error")
+            response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except Invalid as error:
+            flash(error.message, "error")
+            status = 401
+        else:
+            session.clear()   # a fresh session on login; nothing from before carries over
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), url_for("auth.home")))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@requires("account.self")
+def logout():
+    services.end_all_sessions(current_user)
+    logout_user()
+    flash("You are logged out on every device.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@requires("public")
+def accept_invite(token: str):
+    try:
+        invited = services.user_for_invite(token)
+    except NotFound as error:  # expired, used or unknown: a friendly page
+        return render_template("auth/invite_invalid.html", message=str(error)), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invite(token, form.password.data)
+        except Invalid as error:
+            _field_error(form, error)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            login_user(user)
+            flash(f"Welcome, {user.name}. Your password is set.", "success")
+            return redirect(url_for("auth.home"))
+    return render_template("auth/invite_accept.html", form=form, invited=invited)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires("account.self")
+def account():
+    profile = ProfileForm(prefix="profile", obj=current_user if request.method == "GET" else None)
+    password = ChangePasswordForm(prefix="password")
+    token_form = TokenForm(prefix="token")
+    new_secret = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "profile" and profile.validate_on_submit():
+            try:
+                services.update_profile(current_user, name=profile.name.data, time_zone=profile.time_zone.data)
+            except Invalid as error:
+                _field_error(profile, error)
+            else:
+                flash("Profile saved.", "success")
+                return redirect(url_for("auth.account"))
+        elif action == "password" and password.validate_on_submit():
+            try:
+                user = services.change_password(current_user, password.current_password.data,
+                                                password.password.data)
+            except Invalid as error:
+                _field_error(password, error)
+            else:
+                session.clear()
+                login_user(user)   # this browser stays logged in; every other session has ended
+                flash("Password changed. Other devices have been logged out.", "success")
+                return redirect(url_for("auth.account"))
+        elif action == "token" and token_form.validate_on_submit():
+            try:
+                _, new_secret = services.create_token(current_user, token_form.name.data)
+            except Invalid as error:
+                _field_error(token_form, error)
+            else:
+                token_form = TokenForm(prefix="token", formdata=None)
+        elif action not in {"profile", "password", "token"}:
+            abort(400)
+    if profile.name.data is None:
+        profile.process(obj=current_user)
+    return render_template("auth/account.html", profile=profile, password=password, token_form=token_form,
+                           tokens=services.list_tokens(current_user), new_secret=new_secret,
+                           confirm=ConfirmForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@requires("account.self")
+def revoke_token(token_id: int):
+    services.revoke_token(token_id, actor=current_user)
+    flash("Token revoked. Anything using it stops working now.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.get("/admin/users")
+@requires("user.manage")
+def users():
+    return render_template("auth/users.html", users=services.list_users(), form=NewUserForm(),
+                           confirm=ConfirmForm())
+
+
+@bp.post("/admin/users")
+@requires("user.manage")
+def create_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user, token = services.create_user(
+                form.email.data, form.name.data, form.role.data, actor=current_user, team=form.team.data,
+                start_date=form.start_date.data, time_zone=form.time_zone.data.strip(),
+                invite_hours=int(current_app.config["KMS_INVITE_HOURS"]))
+        except Invalid as error:
+            _field_error(form, error)
+        else:
+            return render_template("auth/invite_link.html", user=user,
+                                   link=url_for("auth.accept_invite", token=token, _external=True),
+                                   hours=current_app.config["KMS_INVITE_HOURS"])
+    return render_template("auth/users.html", users=services.list_users(), form=form,
+                           confirm=ConfirmForm()), 400
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@requires("user.manage")
+def edit_user(user_id: int):
+    user = services.get_user(user_id)
+    form = EditUserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            services.update_user(user.id, actor=current_user, role=form.role.data, team=form.team.data,
+                                 start_date=form.start_date.data, active=form.active.data)
+        except Invalid as error:
+            _field_error(form, error)
+        else:
+            flash(f"Saved {user.name}.", "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_edit.html", user=user, form=form, confirm=ConfirmForm())
+
+
+@bp.post("/admin/users/<int:user_id>/invite")
+@requires("user.manage")
+def reissue_invite(user_id: int):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = services.get_user(user_id)
+    token = services.reissue_invite(user.id, actor=current_user,
+                                    hours=int(current_app.config["KMS_INVITE_HOURS"]))
+    return render_template("auth/invite_link.html", user=user,
+                           link=url_for("auth.accept_invite", token=token, _external=True),
+                           hours=current_app.config["KMS_INVITE_HOURS"])
+
+
+@bp.get("/api/me")
+@requires("api.me")
+def api_me():
+    user = current_user
+    return jsonify(id=user.id, email=user.email, name=user.name, role=user.role.value, team=user.team,
+                   start_date=user.start_date.isoformat() if user.start_date else None,
+                   time_zone=user.time_zone, active=user.active)

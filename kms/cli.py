@@ -1,0 +1,111 @@
+"""`kms ...` commands; each is a few lines around a service."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from kms.auth import services as auth_services
+from kms.errors import KmsError
+
+# Other features append (label, function) pairs here: run after migrations on `kms init` and `kms serve`.
+STARTUP_TASKS: list = []
+
+
+def migrate_database() -> None:
+    upgrade(directory=current_app.config["KMS_MIGRATIONS_DIR"])
+
+
+def prepare() -> None:
+    """Bring the database to the newest schema, then run each feature's start-up task."""
+    migrate_database()
+    for label, task in STARTUP_TASKS:
+        message = task()
+        if message:
+            click.echo(f"{label}: {message}")
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database and load starter content into an empty site."""
+    prepare()
+    click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
+    """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
+    prepare()
+    app = current_app._get_current_object()
+    first_run = auth_services.user_count() == 0
+    url = f"http://{host}:{port}/"
+    click.echo(f"\n  kms is running at {url}")
+    click.echo("  First visit: create the admin account on the setup page.\n" if first_run
+               else "  Log in with your account.\n")
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            return app
+
+    _Server().run()
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in auth_services.Role]), default="member",
+              show_default=True)
+@click.option("--team", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, team: str, password_stdin: bool) -> None:
+    """Create a user with a password (from a prompt, or standard input with --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, _ = auth_services.create_user(email, name, role, actor=None, password=password, team=team)
+    except KmsError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.argument("name")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Print a new personal API token for EMAIL (for provisioning scripts)."""
+    user = auth_services.find_user_by_email(email)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user with email {email}.")
+    try:
+        _, secret = auth_services.create_token(user, name)
+    except KmsError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(secret)
+
+
+def init_app(app) -> None:
+    for command in (init_command, serve_command, create_user_command, create_token_command):
+        app.cli.add_command(command)

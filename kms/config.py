@@ -1,0 +1,160 @@
+"""Settings read from KMS_* environment variables, with safe embedded defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def _resource_dir(name: str) -> Path:
+    """templates/, content/ and migrations/ live at the repo root in a checkout, and inside the wheel once built."""
+    in_source = SOURCE_ROOT / name
+    if (SOURCE_ROOT / "pyproject.toml").exists() and in_source.is_dir():
+        return in_source
+    return PACKAGE_DIR / "_shipped" / name
+
+
+# name: (default, help). The README's configuration table is checked against this list by a test.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "KMS_ENV": ("development", "`production` turns on the start-up refusals (debug on, no secret key)."),
+    "KMS_INSTANCE_PATH": ("instance", "Folder for the SQLite database, the search index and the generated secret key."),
+    "KMS_DATABASE_URL": ("", "Any SQLAlchemy URL, e.g. `postgresql+psycopg://kms@db/kms`. Default: SQLite file in the instance folder."),
+    "KMS_SECRET_KEY": ("", "Signs sessions and CSRF tokens. Default: generated on first run into `instance/secret_key`. Required in production."),
+    "KMS_DEBUG": ("0", "`1` for Flask debug mode (development only)."),
+    "KMS_HTTPS": ("0", "`1` when served over HTTPS: cookies get the Secure flag."),
+    "KMS_PROXY_HOPS": ("0", "How many reverse proxies set X-Forwarded-* headers in front of kms (for client addresses and HTTPS)."),
+    "KMS_RATELIMIT_STORAGE_URL": ("memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` so several workers share the per-address limits."),
+    "KMS_LOGIN_RATE": ("30 per minute", "Login attempts allowed per client address."),
+    "KMS_LOGIN_MAX_FAILURES": ("10", "Failed logins for one email before it is locked for a while (counted in the database)."),
+    "KMS_LOGIN_LOCK_MINUTES": ("15", "How long an email stays locked after too many failures."),
+    "KMS_INVITE_HOURS": ("72", "How long an invite (set-password) link stays valid."),
+    "KMS_MAX_REQUEST_KB": ("1024", "Largest request body accepted, in KiB; larger requests get 413."),
+    "KMS_SESSION_HOURS": ("12", "How long a login lasts without 'remember me'."),
+    "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
+    "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
+    "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),
+}
+
+KNOWN_WEAK_KEYS = {"", "dev", "secret", "changeme", "change-me", "test"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or unusable; the message says which setting to fix."""
+
+
+def _truthy(value: str | None) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    env: str
+    instance_dir: Path
+    database_url: str
+    secret_key: str
+    secret_key_configured: bool
+    debug: bool
+    https: bool
+    raw: dict[str, str] = field(default_factory=dict)
+    flask_overrides: dict = field(default_factory=dict)
+
+    templates_dir: Path = field(default_factory=lambda: _resource_dir("templates"))
+    content_dir: Path = field(default_factory=lambda: _resource_dir("content"))
+    migrations_dir: Path = field(default_factory=lambda: _resource_dir("migrations"))
+
+    def get(self, name: str) -> str:
+        return self.raw[name]
+
+    def flask_config(self) -> dict:
+        hours = int(self.get("KMS_SESSION_HOURS"))
+        config = {
+            "SECRET_KEY": self.secret_key,
+            "DEBUG": self.debug,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "MAX_CONTENT_LENGTH": int(self.get("KMS_MAX_REQUEST_KB")) * 1024,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.https,
+            "SESSION_COOKIE_NAME": "kms_session",
+            "PERMANENT_SESSION_LIFETIME": hours * 3600,
+            "REMEMBER_COOKIE_NAME": "kms_remember",
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.https,
+            "REMEMBER_COOKIE_DURATION": int(self.get("KMS_REMEMBER_DAYS")) * 86400,
+            # Tokens live as long as the session, so a long edit never loses its text to an expired token.
+            "WTF_CSRF_TIME_LIMIT": None,
+            "WTF_CSRF_SSL_STRICT": self.https,
+            # kms.web checks CSRF itself, so token-authenticated API calls can skip it.
+            "WTF_CSRF_CHECK_DEFAULT": False,
+            "RATELIMIT_STORAGE_URI": self.get("KMS_RATELIMIT_STORAGE_URL"),
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "KMS_ENV": self.env,
+            "KMS_INSTANCE_DIR": str(self.instance_dir),
+            "KMS_CONTENT_DIR": str(self.content_dir),
+            "KMS_MIGRATIONS_DIR": str(self.migrations_dir),
+            "KMS_SEARCH_DIR": str(self.instance_dir / "search-index"),
+        }
+        for name in VARIABLES:
+            config[name] = self.raw[name]
+        config.update(self.flask_overrides)
+        return config
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # A busy connection waits (busy_timeout, set per connection in extensions.py) instead of failing.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}
+
+
+def _secret_from_file(instance_dir: Path) -> str:
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    # Create with 0600 atomically; if another process won the race, use its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load(overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    """Merge defaults, the environment and test overrides; refuse unsafe production settings."""
+    overrides = dict(overrides or {})
+    environ = os.environ if environ is None else environ
+    raw = {name: str(overrides.pop(name, environ.get(name, default))) for name, (default, _) in VARIABLES.items()}
+
+    instance_dir = Path(raw["KMS_INSTANCE_PATH"]).expanduser().resolve()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    env = raw["KMS_ENV"].strip().lower() or "development"
+    debug = _truthy(raw["KMS_DEBUG"]) or bool(overrides.get("DEBUG"))
+    database_url = raw["KMS_DATABASE_URL"] or f"sqlite:///{instance_dir / 'kms.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    configured_key = overrides.pop("SECRET_KEY", None) or raw["KMS_SECRET_KEY"]
+    if env == "production":
+        if debug:
+            raise ConfigError("KMS_ENV=production refuses to start with debug on: unset KMS_DEBUG.")
+        if not configured_key or configured_key.strip().lower() in KNOWN_WEAK_KEYS or len(configured_key) < 32:
+            raise ConfigError(
+                "KMS_ENV=production needs KMS_SECRET_KEY set to a random value of at least 32 characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).")
+    secret_key = configured_key or _secret_from_file(instance_dir)
+    for name in ("KMS_LOGIN_MAX_FAILURES", "KMS_LOGIN_LOCK_MINUTES", "KMS_INVITE_HOURS", "KMS_MAX_REQUEST_KB",
+                 "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS"):
+        if not raw[name].strip().isdigit():
+            raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")
+    return Settings(env=env, instance_dir=instance_dir, database_url=database_url, secret_key=secret_key,
+                    secret_key_configured=bool(configured_key), debug=debug, https=_truthy(raw["KMS_HTTPS"]),
+                    raw=raw, flask_overrides=overrides)

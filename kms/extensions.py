@@ -1,0 +1,116 @@
+"""Extension singletons, created unbound here and bound to an app in init_app()."""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    # Stable constraint names let Alembic rebuild SQLite tables safely.
+    metadata = MetaData(naming_convention={
+        "pk": "pk_%(table_name)s",
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    })
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; kms stores aware UTC times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+# SQLite: a transaction that will write must start with BEGIN IMMEDIATE, or a read that later turns into a
+# write can fail at once with "database is locked" when another process wrote in between (no busy wait).
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("kms_write_intent", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def writing():
+    """Run a unit of work that writes: on SQLite it holds the write lock from its first statement.
+
+    Ends any read-only transaction the request had open (there must be no pending changes), so the
+    next statement begins a fresh transaction. Use as `with writing(): ...; db.session.commit()`.
+    """
+    session = db.session()
+    if session.in_transaction() and not _write_intent.get():
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+            session.commit()
+        else:
+            session.rollback()
+    token = _write_intent.set(True)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _write_intent.reset(token)
+
+
+def init_app(app) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["KMS_MIGRATIONS_DIR"], render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)

@@ -1,0 +1,138 @@
+"""Markdown text -> sanitized HTML: Python-Markdown renders, nh3 keeps only an allowlist."""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+import xml.etree.ElementTree as etree
+
+import markdown as md
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+MAX_MARKDOWN = 256 * 1024
+ARTICLE_LINK_BASE = "/handbook/articles/"
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "del", "ins",
+    "code", "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
+    "img", "div", "span", "sup", "sub", "dl", "dt", "dd", "kbd", "mark", "abbr", "details", "summary", "input",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "class"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"align"}, "td": {"align"},
+    "input": {"type", "checked", "disabled"},
+    "ol": {"start"},
+    "abbr": {"title"},
+    "*": {"id", "class"},
+}
+SAFE_CLASSES = re.compile(r"^(admonition|admonition-title|note|tip|warning|danger|important|info|toc|task-list|"
+                          r"task-list-item|wikilink|headerlink|language-[a-z0-9+-]{1,20})$")
+SAFE_ID = re.compile(r"^h-[a-z0-9_-]{1,80}$")
+
+
+def _slug(value: str, separator: str = "-") -> str:
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    value = re.sub(r"[^\w\s-]", "", value).strip().lower()
+    return re.sub(r"[\s_-]+", separator, value)
+
+
+def slugify(value: str) -> str:
+    """The URL slug of a title: lowercase ASCII words joined by hyphens."""
+    return _slug(value)[:80].strip("-")
+
+
+def _heading_id(value: str, separator: str) -> str:
+    # A prefix keeps author-chosen heading ids from clobbering the page's own element ids.
+    return "h-" + (_slug(value, separator)[:60] or "section")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        kept = [name for name in value.split() if SAFE_CLASSES.match(name)]
+        return " ".join(kept) or None
+    if attribute == "id":
+        return value if SAFE_ID.match(value) else None
+    if tag == "input":
+        if attribute == "type":
+            return "checkbox" if value == "checkbox" else None
+        return value
+    return value
+
+
+class _TaskLists(Treeprocessor):
+    """`- [ ] item` and `- [x] item` become disabled checkboxes."""
+
+    MARK = re.compile(r"^\[([ xX])\]\s+")
+
+    def run(self, root: etree.Element) -> None:
+        for item in root.iter("li"):
+            target = item[0] if len(item) and item[0].tag == "p" and not (item.text or "").strip() else item
+            match = self.MARK.match(target.text or "")
+            if not match:
+                continue
+            target.text = target.text[match.end():]
+            box = etree.Element("input", {"type": "checkbox", "disabled": "disabled"})
+            if match.group(1).lower() == "x":
+                box.set("checked", "checked")
+            box.tail = " " + (target.text or "")
+            target.text = ""
+            target.insert(0, box)
+            item.set("class", "task-list-item")
+
+
+class TaskListExtension(Extension):
+    def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        markdown.treeprocessors.register(_TaskLists(markdown), "kms_tasklists", 5)
+
+
+def _wikilink_url(label: str, base: str, end: str) -> str:
+    return f"{ARTICLE_LINK_BASE}{slugify(label)}"
+
+
+_local = threading.local()
+
+
+def _converter() -> md.Markdown:
+    # One converter per thread: building it costs more than converting a page.
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = md.Markdown(
+            extensions=["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr",
+                        "toc", "wikilinks", TaskListExtension()],
+            extension_configs={
+                "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
+                "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
+            },
+            output_format="html")
+        _local.converter = converter
+    converter.reset()
+    return converter
+
+
+def _clean(html: str) -> str:
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_filter_attribute,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
+                     strip_comments=True)
+
+
+def render_with_toc(text: str) -> tuple[str, str]:
+    """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML)."""
+    text = (text or "")[:MAX_MARKDOWN]
+    converter = _converter()
+    body = converter.convert(text)
+    toc = getattr(converter, "toc", "") or ""
+    return _clean(body), _clean(toc) if "<li" in toc else ""
+
+
+def render(text: str) -> str:
+    """Render Markdown to HTML that is safe to put in a page: no script, event handler or javascript: URL."""
+    return render_with_toc(text)[0]
+
+
+def to_plain_text(text: str) -> str:
+    """Markdown -> plain text (for snippets, search and e-mail-like previews)."""
+    html = render(text)
+    return re.sub(r"\s+", " ", nh3.clean(html, tags=set())).strip()

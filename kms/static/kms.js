@@ -1,0 +1,80 @@
+// kms: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  // "/" focuses the search box from anywhere, unless the user is typing in a field.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var box = document.getElementById("site-search");
+    if (box) { event.preventDefault(); box.focus(); box.select(); }
+  });
+
+  // Copy buttons: <button data-copy="#selector">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () {}); }
+    else { document.execCommand("copy"); done(); }
+  });
+
+  // Buttons that ask first: <button data-confirm="Really?">.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+
+  // Live Markdown preview: <textarea data-preview-url=".." data-preview-target="#id">.
+  document.querySelectorAll("textarea[data-preview-url]").forEach(function (area) {
+    var target = document.querySelector(area.dataset.previewTarget);
+    var token = document.querySelector("input[name=csrf_token]");
+    if (!target) return;
+    var timer = null;
+    var refresh = function () {
+      var body = new FormData();
+      body.append("body", area.value);
+      if (token) body.append("csrf_token", token.value);
+      fetch(area.dataset.previewUrl, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) target.innerHTML = data.html; })
+        .catch(function () {});
+    };
+    area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 350); });
+  });
+
+  // Title suggestions under the search box: the endpoint returns [{title, url}].
+  var box = document.getElementById("site-search");
+  if (box && box.dataset.suggest) {
+    var list = document.createElement("ul");
+    list.className = "suggestions";
+    list.hidden = true;
+    list.setAttribute("role", "listbox");
+    box.parentNode.appendChild(list);
+    var pending = null;
+    box.addEventListener("input", function () {
+      clearTimeout(pending);
+      var q = box.value.trim();
+      if (q.length < 2) { list.hidden = true; return; }
+      pending = setTimeout(function () {
+        fetch(box.dataset.suggest + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (items) {
+            list.textContent = "";
+            (items.suggestions || items).forEach(function (item) {
+              var li = document.createElement("li");
+              var a = document.createElement("a");
+              a.href = item.url; a.textContent = item.title;
+              li.appendChild(a); list.appendChild(li);
+            });
+            list.hidden = list.children.length === 0;
+          }).catch(function () {});
+      }, 180);
+    });
+    box.addEventListener("blur", function () { setTimeout(function () { list.hidden = true; }, 200); });
+  }
+})();

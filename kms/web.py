@@ -1,0 +1,153 @@
+"""App-wide glue: CSRF checking, security headers, error pages and template helpers."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, jsonify, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from kms import markdown
+from kms.auth.permissions import allowed
+from kms.errors import KmsError
+from kms.extensions import csrf
+
+log = logging.getLogger("kms")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+SECRET_FIELDS = ("password", "confirm", "csrf_token", "current_password", "token")
+TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 409: "Changed by someone else", 413: "Too large",
+          429: "Too many requests", 500: "Something went wrong", 503: "Temporarily unavailable"}
+EXPLANATIONS = {
+    403: "Your role does not allow this page. Ask an admin if you think it should.",
+    404: "There is nothing here. The link may be old, or the page was moved.",
+    405: "This address does not accept that kind of request.",
+    413: "What you sent is larger than this site accepts. Shorten it, or split it in parts, and try again.",
+    429: "Too many attempts in a short time. Wait a little and try again.",
+    500: "The error has been logged. Try again; if it keeps happening, tell your admin what you were doing.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _bearer_request() -> bool:
+    return request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer ")
+
+
+def check_csrf() -> None:
+    # Token-authenticated API calls carry no cookie a forged page could ride on; everything else is checked.
+    if request.method in {"GET", "HEAD", "OPTIONS"} or _bearer_request():
+        return
+    if request.endpoint == "static" or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    csrf.protect()
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if _bearer_request():
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_response(status: int, message: str | None = None, extra: dict | None = None):
+    if _wants_json():
+        body = {"error": message or TITLES.get(status, "Error"), "status": status}
+        body.update(extra or {})
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, title=TITLES.get(status, "Error"),
+                           message=message or EXPLANATIONS.get(status, ""), **(extra or {})), status
+
+
+def handle_http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    response = _error_response(error.code, EXPLANATIONS.get(error.code) if error.code in EXPLANATIONS
+                               else (error.description if error.code == 400 else None))
+    if error.code == 429:
+        response = current_app.make_response(response)
+        response.headers.setdefault("Retry-After", "60")
+    return response
+
+
+def handle_domain_error(error: KmsError):
+    response = current_app.make_response(_error_response(error.status, error.message))
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def handle_csrf_error(error: CSRFError):
+    """Never lose what the user typed: show it back so it can be copied, with a way to retry."""
+    kept = [(name, value) for name, value in request.form.items(multi=True)
+            if value.strip() and not any(secret in name for secret in SECRET_FIELDS)]
+    if _wants_json():
+        return jsonify(error=f"CSRF check failed: {error.description}", status=400), 400
+    return render_template("errors/csrf.html", reason=error.description, kept=kept, back=request.path), 400
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _error_response(500)
+
+
+def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC time in the viewer's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        zone = getattr(current_user, "time_zone", None) or "UTC"
+        try:
+            value = value.astimezone(ZoneInfo(zone))
+        except Exception:  # noqa: BLE001 - an unknown zone in old data falls back to UTC
+            value = value.astimezone(ZoneInfo("UTC"))
+        return value.strftime(fmt)
+    return value.strftime("%Y-%m-%d")
+
+
+def url_for_safe(endpoint: str, **values) -> str | None:
+    """url_for for an endpoint a later feature may not have registered yet; None when it is absent."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+def show_hiring_nav() -> bool:
+    """Hiring shows in the menu for leads, and for anyone a feature says is an interviewer."""
+    if not current_user.is_authenticated:
+        return False
+    if allowed(current_user, "hiring.manage"):
+        return True
+    check = current_app.extensions.get("kms.is_interviewer")
+    return bool(check and check(current_user))
+
+
+def template_helpers() -> dict:
+    return {"can": lambda action: allowed(current_user, action), "url_for_safe": url_for_safe,
+            "show_hiring_nav": show_hiring_nav}
+
+
+def init_app(app) -> None:
+    app.before_request(check_csrf)
+    app.after_request(security_headers)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(KmsError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.context_processor(template_helpers)
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(lambda text: Markup(markdown.render(text or "")), "markdown")

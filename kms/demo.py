@@ -1,0 +1,61 @@
+"""`kms demo`: a small demo team, and each feature's demo data around it, so every page has something to show."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from kms.auth import services as auth_services
+from kms.auth.models import Role, User
+from kms.errors import Forbidden
+
+DEMO_DOMAIN = "demo.kms.test"
+
+
+@dataclass
+class DemoTeam:
+    admin: User
+    manager: User
+    authors: list[User]
+    new_hires: list[User]
+    logins: list[tuple[str, str, str]] = field(default_factory=list)   # (email, role, password)
+
+
+def _people() -> list[tuple[str, Role, str, int | None]]:
+    # (name, role, team, start offset in days for new hires)
+    return [("Alex Admin", Role.ADMIN, "Ops", None), ("Morgan Manager", Role.MANAGER, "EMEA", None),
+            ("Ada Author", Role.AUTHOR, "EMEA", None), ("Sam Senior", Role.AUTHOR, "AMER", None),
+            ("Nina New", Role.MEMBER, "EMEA", -3), ("Omar Onboarding", Role.MEMBER, "EMEA", -10),
+            ("Priya Fresh", Role.MEMBER, "AMER", 4)]
+
+
+def create_demo_team(today: date | None = None) -> DemoTeam:
+    """Create the demo users; refused when any user exists, so it never mixes with real accounts."""
+    if auth_services.user_count():
+        raise Forbidden("kms demo only runs on a site with no users yet; this one has users.")
+    today = today or date.today()
+    made: dict[Role, list[User]] = {role: [] for role in Role}
+    logins = []
+    for name, role, team, start in _people():
+        email = f"{name.split()[0].lower()}@{DEMO_DOMAIN}"
+        password = f"demo-{secrets.token_hex(4)}"
+        user, _ = auth_services.create_user(
+            email, name, role, actor=None, password=password, team=team,
+            start_date=today + timedelta(days=start) if start is not None else None,
+            time_zone="Europe/Oslo" if team == "EMEA" else "America/New_York")
+        made[role].append(user)
+        logins.append((email, role.value, password))
+    return DemoTeam(admin=made[Role.ADMIN][0], manager=made[Role.MANAGER][0], authors=made[Role.AUTHOR],
+                    new_hires=made[Role.MEMBER], logins=logins)
+
+
+def _feature_seeders():
+    # Each feature adds its demo data around the team, in dependency order.
+    return []
+
+
+def create_demo(today: date | None = None) -> DemoTeam:
+    team = create_demo_team(today)
+    for seed in _feature_seeders():
+        seed(team)
+    return team

@@ -1,0 +1,178 @@
+"""Shared fixtures: an app on a fresh database (SQLite always, PostgreSQL when reachable), clients, factories."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import event
+
+from kms import create_app
+from kms.auth import services as auth_services
+from kms.auth.models import Role, User
+from kms.extensions import db
+
+PASSWORD = "pw-for-tests-123"
+PG_ADMIN_URL = os.environ.get("KMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_database():
+    """Create a throwaway database on the local server; return (url, drop) or raise with the reason."""
+    import psycopg
+
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = f"kms_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}", drop
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request):
+    """Which database the tests run on. PostgreSQL is required in CI and skipped (with the reason) elsewhere."""
+    if request.param == "sqlite":
+        yield {"name": "sqlite", "url": None}
+        return
+    try:
+        url, drop = _postgres_database()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable here"
+        reason = f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {type(error).__name__}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires PostgreSQL. {reason}", pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield {"name": "postgresql", "url": url, "schema_ready": False}
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Argon2 at production cost makes every created user ~40 ms; tests use a cheap instance of the same scheme."""
+    production = auth_services.hasher
+    auth_services.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield production
+    auth_services.hasher = production
+
+
+def make_app(backend, tmp_path, **overrides):
+    url = backend["url"] or f"sqlite:///{tmp_path / 'kms.db'}"
+    settings = {"TESTING": True, "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+                "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "KMS_INSTANCE_PATH": str(tmp_path),
+                "KMS_DATABASE_URL": url, "SERVER_NAME": "kms.test", "KMS_LOAD_STARTER_CONTENT": "0"}
+    settings.update(overrides)
+    return create_app(settings)
+
+
+def _empty_all_tables() -> None:
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_overrides():
+    """Override in a test module (or with @pytest.mark.parametrize) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(backend, tmp_path, app_overrides):
+    app = make_app(backend, tmp_path, **app_overrides)
+    with app.app_context():
+        if backend["name"] == "sqlite":
+            db.create_all()
+        elif not backend["schema_ready"]:
+            db.create_all()
+            backend["schema_ready"] = True
+        yield app
+        db.session.remove()
+        if backend["name"] == "postgresql":
+            _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """A factory: each call adds one active user with a password (PASSWORD) and returns it."""
+
+    def make(role: Role | str = Role.MEMBER, **fields) -> User:
+        fields.setdefault("email", f"u{uuid.uuid4().hex[:10]}@example.test")
+        fields.setdefault("name", fields["email"].split("@")[0].title())
+        password = fields.pop("password", PASSWORD)
+        user, _ = auth_services.create_user(fields.pop("email"), fields.pop("name"), Role(role), actor=None,
+                                            password=password, **fields)
+        return user
+
+    return make
+
+
+def login(client, user_or_email, password: str = PASSWORD, remember: bool = False, follow: bool = False):
+    email = getattr(user_or_email, "email", user_or_email)
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return client.post("/login", data=data, follow_redirects=follow)
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log the test client in as a new user of the given role; returns the user."""
+
+    def do(role: Role | str = Role.MEMBER, **fields) -> User:
+        user = make_user(role, **fields)
+        response = login(client, user)
+        assert response.status_code == 302, response.data[:500]
+        return user
+
+    return do
+
+
+@contextmanager
+def _counting(engine):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)", statement, re.I):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as statements:` collects the SQL statements run inside the block."""
+    return lambda: _counting(db.engine)
+
+
+def csrf_token_from(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', text)
+    assert match, "no csrf_token in the page"
+    return match.group(1)

@@ -1,4 +1,8 @@
 """Logging out, changing the password or being deactivated ends sessions everywhere."""
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
 from kms.auth.models import Role
 from tests.conftest import PASSWORD, login
 
@@ -74,3 +78,17 @@ def test_logout_and_other_state_changes_refuse_get(client, make_user):
     login(client, make_user(Role.MEMBER))
     assert client.get("/logout").status_code == 405
     assert client.get("/account").status_code == 200
+
+
+def test_a_login_ends_after_the_idle_limit_without_remember_me(client, make_user):
+    login(client, make_user(Role.MEMBER))
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=13)):
+        assert client.get("/account").status_code == 302
+
+
+def test_activity_keeps_a_login_alive(client, make_user):
+    login(client, make_user(Role.MEMBER))
+    start = datetime.now(UTC)
+    for hours in (8, 16):
+        with time_machine.travel(start + timedelta(hours=hours)):
+            assert client.get("/account").status_code == 200

@@ -1,6 +1,7 @@
 """`kms ...` commands; each is a few lines around a service."""
 from __future__ import annotations
 
+import contextvars
 import sys
 
 import click
@@ -51,8 +52,10 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     click.echo(f"\n  kms is running at {url}")
     click.echo("  First visit: create the admin account on the setup page.\n" if first_run
                else "  Log in with your account.\n")
+    # The command runs inside an app context; the server must not, or every request (in every forked
+    # worker) would share that context's `g` and database session. Serve from an empty context.
     if debug:
-        app.run(host=host, port=port, debug=True, use_reloader=True)
+        contextvars.Context().run(app.run, host=host, port=port, debug=True, use_reloader=True)
         return
     from gunicorn.app.base import BaseApplication
 
@@ -66,7 +69,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
         def load(self):
             return app
 
-    _Server().run()
+    contextvars.Context().run(_Server().run)
 
 
 @click.command("create-user")

@@ -1,0 +1,82 @@
+"""`kms serve` under gunicorn: each request gets its own context, so sessions and CSRF work per user."""
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=20) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, path: str, form: dict, token_from: str | None = None) -> tuple[int, str]:
+        if token_from is not None:
+            form = {**form, "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                                                    self.get(token_from)[1]).group(1)}
+        try:
+            with self.opener.open(self.base + path, urllib.parse.urlencode(form).encode(), timeout=20) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
+    env.pop("KMS_DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "kms", "serve", "--port", str(port), "--workers", "2"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"kms serve exited: {process.stderr.read()[-2000:]}")
+            time.sleep(0.3)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_gunicorn_keeps_each_visitors_session_and_csrf_token_apart(server):
+    admin, other = Browser(server), Browser(server)
+    status, _ = admin.post("/setup", {"name": "Ann Admin", "email": "ann@example.com", "time_zone": "UTC",
+                                      "password": "a long password", "confirm": "a long password"},
+                           token_from="/setup")
+    assert status == 200
+    for n in range(4):   # several requests, spread over both workers
+        status, page = admin.post("/admin/users", {"name": f"Person {n}", "email": f"p{n}@example.com",
+                                                   "role": "member", "time_zone": "UTC"}, token_from="/admin/users")
+        assert status == 200 and "/invite/" in page
+    status, page = other.get("/account")
+    assert "Ann Admin" not in page and "Log in to kms" in page
+    status, page = other.post("/login", {"email": "ann@example.com", "password": "wrong password"},
+                              token_from="/login")
+    assert status == 401 and "Email or password is not correct." in page

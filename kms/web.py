@@ -1,9 +1,10 @@
 """App-wide glue: CSRF checking, security headers, error pages and template helpers."""
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
@@ -136,9 +137,14 @@ def show_hiring_nav() -> bool:
     return bool(check and check(current_user))
 
 
+@functools.cache
+def time_zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/")))
+
+
 def template_helpers() -> dict:
     return {"can": lambda action: allowed(current_user, action), "url_for_safe": url_for_safe,
-            "show_hiring_nav": show_hiring_nav}
+            "show_hiring_nav": show_hiring_nav, "time_zone_names": time_zone_names}
 
 
 def init_app(app) -> None:

@@ -26,7 +26,8 @@ class SetupForm(NewPasswordMixin, FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     time_zone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)],
-                            description="An IANA name such as Europe/Oslo or America/New_York.")
+                            description="An IANA name such as Europe/Oslo or America/New_York.",
+                            render_kw={"list": "time-zones", "autocomplete": "off"})
 
 
 class SetPasswordForm(NewPasswordMixin, FlaskForm):
@@ -39,7 +40,8 @@ class NewUserForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
     team = StringField("Team", validators=[Optional(), Length(max=80)])
     start_date = DateField("Start date", validators=[Optional()])
-    time_zone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)])
+    time_zone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)],
+                            render_kw={"list": "time-zones", "autocomplete": "off"})
 
 
 class EditUserForm(FlaskForm):
@@ -52,7 +54,8 @@ class EditUserForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     time_zone = StringField("Time zone", validators=[DataRequired(), Length(max=64)],
-                            description="Dates and calendar events are shown in this zone.")
+                            description="Dates and calendar events are shown in this zone.",
+                            render_kw={"list": "time-zones", "autocomplete": "off"})
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):

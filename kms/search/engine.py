@@ -1,0 +1,1493 @@
+"""The kms search engine: the Whoosh index on disk, queries, snippets and suggestions (no Flask, no SQL).
+
+Layout of the index directory (``root``)::
+
+    CURRENT             name of the live index directory, replaced atomically by rebuild()
+    ix-<time>-<hex>/    one complete Whoosh index (the live one, the previous one, a build)
+    rebuild.lock        held (flock) for the whole of a rebuild
+    REBUILDING          name of the index being built; apply() logs its changes for replay
+    replay-<name>.log   changes applied to the live index during a rebuild, replayed before the swap
+
+Writers always take Whoosh's index lock with a timeout (a bare writer loses concurrent updates, see
+SEARCH-NOTES); readers take no lock. Each process keeps one searcher per engine and refreshes it
+when the index changes, reusing the readers of unchanged segments.
+"""
+from __future__ import annotations
+
+import fcntl
+import heapq
+import html
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import re
+import shutil
+import struct
+import threading
+import time
+import traceback
+import uuid
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
+from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader, TermNotFound
+from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
+
+from kms.search import schema as S
+
+log = logging.getLogger(__name__)
+
+CURRENT_FILE = "CURRENT"
+REBUILD_LOCK_FILE = "rebuild.lock"
+REBUILD_MARKER_FILE = "REBUILDING"
+META_FILE = "kms-index.txt"
+INDEX_PREFIX = "ix-"
+
+MAX_QUERY_CHARS = 500          # longer input is cut, not rejected
+MAX_CLAUSES = 24
+MAX_PREFIX_TERMS = 64          # a prefix expands to at most this many terms (most frequent first)
+FEW_RESULTS = 3                # fewer exact hits than this -> try typo correction
+MAX_FUZZY_CANDIDATES = 3       # corrections OR-ed in per misspelled word
+FACET_LIMIT = 20
+SNIPPET_CHARS = 220
+SNIPPET_LEAD = 50              # context kept before the first match
+PARALLEL_MIN_DOCS = 500        # below this a rebuild is faster in one process
+BUILD_BATCH = 100
+
+# Query-syntax field name -> index keyword field.
+FILTER_FIELDS = {"type": "type", "category": "category", "tag": "tags", "tags": "tags",
+                 "lang": "language", "language": "language", "status": "status", "owner": "owner"}
+FACETS = (("type", "type"), ("category", "category"), ("tag", "tags"))
+
+_BITS = bytes(1 << i for i in range(8))
+
+
+class SearchIndexError(Exception):
+    """The search index cannot be used right now; the app answers "search unavailable" and reindexes."""
+
+
+class IndexMissingError(SearchIndexError):
+    """There is no index at the configured place (never built, or deleted)."""
+
+
+class IndexCorruptError(SearchIndexError):
+    """The index exists but cannot be read (truncated or damaged files, other schema version)."""
+
+
+class IndexBusyError(SearchIndexError):
+    """The index write lock stayed taken for longer than the lock timeout."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    type: str
+    title: str
+    url: str
+    snippet: str          # HTML: the escaped text with <mark> around matches, nothing else
+    title_html: str       # HTML: the escaped title with <mark> around matches
+    score: float
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    hits: tuple[Hit, ...]
+    total: int
+    page: int
+    pagelen: int
+    facets: Mapping[str, tuple[tuple[str, int], ...]]
+    suggestion: str | None = None     # "did you mean", as a query string
+    fuzzy: bool = False               # the hits come from the typo-tolerant retry
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.pagelen))
+
+
+@dataclass(frozen=True)
+class TitleSuggestion:
+    id: str
+    type: str
+    title: str
+    url: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Query language: words (all must match), "phrases", prefix*, OR, NOT / -word, and the filters
+# type: category: tag: lang: status: owner:. Parsing never raises; odd input degrades to words.
+
+
+@dataclass(frozen=True)
+class Clause:
+    kind: str     # "word", "phrase" or "prefix"
+    text: str     # what gets analyzed
+    raw: str      # as typed, so a correction can replace it in the query string
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    groups: tuple[tuple[Clause, ...], ...] = ()           # every group must match, any clause in it
+    excluded: tuple[Clause, ...] = ()
+    filters: tuple[tuple[str, frozenset[str]], ...] = ()  # (field, any of these values), all must hold
+    excluded_filters: tuple[tuple[str, frozenset[str]], ...] = ()
+
+
+_LEX_RE = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<paren>[()])
+      | (?P<fneg>-)?(?P<field>[A-Za-z]{2,12}):"(?P<fvalue>[^"]*)"?
+      | (?P<pneg>-)?"(?P<phrase>[^"]*)(?P<closed>")?
+      | (?P<word>[^\s"()]+)""",
+    re.X,
+)
+_FIELD_WORD_RE = re.compile(r"([A-Za-z]{2,12}):(.*)", re.S)
+_WILDCARDS_RE = re.compile(r"[*?]+")
+
+
+def parse_query(text: str | None) -> ParsedQuery:
+    """Parse the search box syntax. Never raises: on any surprise the words are searched plainly."""
+    try:
+        return _parse(text or "")
+    except Exception:  # noqa: BLE001 - a query must never break the search page
+        log.exception("query parser failed; searching plain words")
+        words = re.findall(r"\w+", (text or "")[:MAX_QUERY_CHARS])[:MAX_CLAUSES]
+        return ParsedQuery(groups=tuple((Clause("word", w, w),) for w in words))
+
+
+def _parse(text: str) -> ParsedQuery:
+    text = text[:MAX_QUERY_CHARS]
+    groups: list[list[Clause]] = []
+    excluded: list[Clause] = []
+    filters: dict[str, set[str]] = {}
+    excluded_filters: dict[str, set[str]] = {}
+    negate_next = or_next = False
+    clauses = 0
+
+    def add_filter(name: str, value: str, negated: bool) -> bool:
+        target = FILTER_FIELDS.get(name.lower())
+        if target is None:
+            return False
+        key = S.normalize_keyword(value)
+        if key:
+            (excluded_filters if negated else filters).setdefault(target, set()).add(key)
+        return True
+
+    for match in _LEX_RE.finditer(text):
+        if clauses >= MAX_CLAUSES:
+            break
+        if match.group("space") is not None or match.group("paren") is not None:
+            continue
+        negated, negate_next = negate_next, False
+        found: list[Clause] = []
+        if match.group("field") is not None:
+            negated = negated or bool(match.group("fneg"))
+            value = match.group("fvalue")
+            if add_filter(match.group("field"), value, negated):
+                or_next = False
+                continue
+            found = _word_clauses(value, phrase=True)
+        elif match.group("phrase") is not None:
+            negated = negated or bool(match.group("pneg"))
+            body = match.group("phrase")
+            if match.group("closed"):
+                if body.strip():
+                    found = [Clause("phrase", body, match.group())]
+            else:  # an unclosed quote: just the words
+                found = [c for word in body.split() for c in _word_clauses(word)]
+        else:
+            word = match.group("word")
+            if word == "OR":
+                or_next = bool(groups)
+                continue
+            if word in ("AND", "&&"):
+                continue
+            if word == "NOT":
+                negate_next = True
+                continue
+            if word[0] in "-!" and len(word) > 1:
+                negated, word = True, word[1:]
+            field_word = _FIELD_WORD_RE.fullmatch(word)
+            if field_word and field_word.group(1).lower() in FILTER_FIELDS:
+                add_filter(field_word.group(1), field_word.group(2), negated)
+                or_next = False
+                continue
+            found = _word_clauses(word)
+        for clause in found:
+            clauses += 1
+            if negated:
+                excluded.append(clause)
+            elif or_next and groups:
+                groups[-1].append(clause)
+            else:
+                groups.append([clause])
+            or_next = False
+    return ParsedQuery(
+        groups=tuple(tuple(g) for g in groups),
+        excluded=tuple(excluded),
+        filters=tuple(sorted((k, frozenset(v)) for k, v in filters.items())),
+        excluded_filters=tuple(sorted((k, frozenset(v)) for k, v in excluded_filters.items())),
+    )
+
+
+def _word_clauses(word: str, phrase: bool = False) -> list[Clause]:
+    if not word.strip():
+        return []
+    if "*" in word or "?" in word:
+        stem = word[:-1] if word.endswith("*") else ""
+        if stem and "*" not in stem and "?" not in stem and sum(ch.isalnum() for ch in stem) >= 2:
+            return [Clause("prefix", stem, word)]
+        cleaned = _WILDCARDS_RE.sub(" ", word).strip()   # "*", "a*", "o*ing": plain words
+        return [Clause("word", part, part) for part in cleaned.split()]
+    return [Clause("phrase" if phrase and " " in word.strip() else "word", word, word)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _mask_from_ids(ids: Iterable[int], size: int) -> int:
+    bits = bytearray((size >> 3) + 1)
+    for docnum in ids:
+        bits[docnum >> 3] |= _BITS[docnum & 7]
+    return int.from_bytes(bits, "little")
+
+
+def _iter_mask(mask: int) -> Iterator[int]:
+    data = mask.to_bytes((mask.bit_length() >> 3) + 1, "little")
+    for index, byte in enumerate(data):
+        if byte:
+            base = index << 3
+            for bit in range(8):
+                if byte & _BITS[bit]:
+                    yield base + bit
+
+
+def _char_mask(term: str) -> int:
+    mask = 0
+    for ch in term:
+        mask |= 1 << (ord(ch) & 63)
+    return mask
+
+
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Edit distance with adjacent transpositions; anything above ``limit`` is reported as limit+1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        char = a[i - 1]
+        row_min = i
+        for j in range(1, len(b) + 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != b[j - 1]))
+            if i > 1 and j > 1 and char == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, previous2[j - 2] + 1)
+            current[j] = value
+            if value < row_min:
+                row_min = value
+        if row_min > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _escape(text: str) -> str:
+    return html.escape(text.replace("\n", " "), quote=True)
+
+
+def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out: list[str] = []
+    cursor = start
+    for span_start, span_end in spans:
+        if span_end <= start or span_start >= end:
+            continue
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        out.append(_escape(text[cursor:span_start]))
+        out.append(f"<mark>{_escape(text[span_start:span_end])}</mark>")
+        cursor = span_end
+    out.append(_escape(text[cursor:end]))
+    return "".join(out)
+
+
+def make_snippet(text: str, spans: Iterable[tuple[int, int]], maxchars: int = SNIPPET_CHARS) -> str:
+    """The passage of ``text`` (about ``maxchars`` long) holding the most distinct matches, as HTML:
+    the text escaped, matches wrapped in <mark>, an ellipsis where text was cut."""
+    if not text:
+        return ""
+    spans = _merge_spans([(s, e) for s, e in spans if 0 <= s < e <= len(text)])
+    if not spans:
+        end = _word_end(text, min(len(text), maxchars))
+        return _escape(text[:end]).strip() + ("…" if end < len(text) else "")
+    best, best_score, j = 0, (-1, -1), 0
+    for i in range(len(spans)):
+        j = max(j, i + 1)
+        while j < len(spans) and spans[j][1] - spans[i][0] <= maxchars - SNIPPET_LEAD:
+            j += 1
+        distinct = len({text[s:e].lower() for s, e in spans[i:j]})
+        if (distinct, j - i) > best_score:
+            best, best_score = i, (distinct, j - i)
+    start = spans[best][0]
+    left = _word_start(text, max(0, start - SNIPPET_LEAD))
+    right = _word_end(text, min(len(text), left + maxchars))
+    body = _marked(text, spans, left, right).strip()
+    return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
+
+
+def _word_start(text: str, index: int) -> int:
+    if index <= 0:
+        return 0
+    space = text.find(" ", index, index + 30)
+    return space + 1 if space != -1 else index
+
+
+def _word_end(text: str, index: int) -> int:
+    if index >= len(text):
+        return len(text)
+    space = text.rfind(" ", max(0, index - 30), index)
+    return space if space != -1 else index
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+class _FileLock:
+    """An exclusive flock on a file; works between processes and between threads."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self, blocking: bool = True) -> bool:
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> _FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _is_locked(path: Path) -> bool:
+    """True if another holder has an exclusive flock on ``path``."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+# Errors a damaged or vanished index raises from inside Whoosh.
+_INDEX_ERRORS = (OSError, EOFError, struct.error, pickle.UnpicklingError, zlib.error, ValueError,
+                 IndexError, KeyError, EmptyIndexError, ReaderClosed)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-segment facts, cached by segment id (segments never change, only their deletion sets).
+
+
+class _Lexicon:
+    """A family's vocabulary in one segment, bucketed by first letter and sorted by length, for
+    finding terms within a small edit distance without Whoosh's (slow, pure-Python) automata."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self, terms: Iterable[str]):
+        grouped: dict[str, list[str]] = {}
+        for term in terms:
+            if 3 <= len(term) <= 30 and not term.isdigit():
+                grouped.setdefault(term[0], []).append(term)
+        self.buckets: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        for first, words in grouped.items():
+            words.sort(key=len)
+            self.buckets[first] = (words, [len(w) for w in words], [_char_mask(w) for w in words])
+
+    def near(self, word: str, limit: int) -> list[tuple[str, int]]:
+        bucket = self.buckets.get(word[0])
+        if not bucket:
+            return []
+        words, lengths, masks = bucket
+        from bisect import bisect_left, bisect_right
+
+        lo = bisect_left(lengths, len(word) - limit)
+        hi = bisect_right(lengths, len(word) + limit)
+        wmask = _char_mask(word)
+        out = []
+        for index in range(lo, hi):
+            # Each edit changes at most two letters' presence: a cheap filter before the DP.
+            if (masks[index] ^ wmask).bit_count() <= 2 * limit:
+                candidate = words[index]
+                if candidate != word:
+                    distance = _osa_distance(word, candidate, limit)
+                    if distance <= limit:
+                        out.append((candidate, distance))
+        return out
+
+
+class _SegmentFacts:
+    __slots__ = ("keyword_masks", "lexicons")
+
+    def __init__(self) -> None:
+        self.keyword_masks: dict[str, dict[str, int]] = {}
+        self.lexicons: dict[str, _Lexicon] = {}
+
+
+# --------------------------------------------------------------------------------------------------
+# One generation of one index directory: a searcher plus everything derived from it.
+
+
+class _Generation:
+    def __init__(self, view: _IndexView, searcher: Searcher, generation: int):
+        self.view = view
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.key = (view.name, generation)
+        self.leaves: list[tuple[Searcher, int]] = list(searcher.leaf_searchers())
+        self.segments: list[tuple[str, SegmentReader, int]] = []
+        offsets = [offset for _, offset in self.leaves]
+        for (leaf, offset) in self.leaves:
+            segment = leaf.reader().segment()
+            self.segments.append((segment.segment_id() if segment else "", leaf.reader(), offset))
+        self.ndocs = self.reader.doc_count_all()
+        self.active = tuple(
+            fam for fam in S.FAMILIES
+            if self.reader.field_length(S.body_field(fam)) or self.reader.field_length(S.title_field(fam)))
+        live = (1 << self.ndocs) - 1
+        for _, leaf_reader, offset in self.segments:
+            if leaf_reader.has_deletions():
+                deleted = _mask_from_ids(leaf_reader.deleted_docs_set, leaf_reader.doc_count_all())
+                live &= ~(deleted << offset)
+        self.live = live
+        self._offsets = offsets
+        self._keyword: dict[str, dict[str, int]] = {}
+        self._allowed: dict[Any, tuple[int, bytes]] = {}
+        self._term_masks: dict[tuple[str, str], int] = {}
+        self._prefix: dict[tuple[str, str], list[str]] = {}
+
+    # ---- keyword masks (visibility, facets, filters)
+
+    def keyword_masks(self, fieldname: str) -> dict[str, int]:
+        masks = self._keyword.get(fieldname)
+        if masks is None:
+            masks = {}
+            for segid, leaf_reader, offset in self.segments:
+                facts = self.view.segment_facts(segid)
+                local = facts.keyword_masks.get(fieldname)
+                if local is None:
+                    local = {}
+                    size = leaf_reader.doc_count_all()
+                    for term in leaf_reader.lexicon(fieldname):
+                        # Deleted documents are left out now; ones deleted later are masked by
+                        # self.live, or never match a query (the matchers skip them).
+                        ids = leaf_reader.postings(fieldname, term).all_ids()
+                        local[term.decode("utf-8")] = _mask_from_ids(ids, size)
+                    facts.keyword_masks[fieldname] = local
+                for value, mask in local.items():
+                    masks[value] = masks.get(value, 0) | (mask << offset)
+            self._keyword[fieldname] = masks
+        return masks
+
+    def allowed(self, visibilities: frozenset[str],
+                constraints: tuple[tuple[str, frozenset[str]], ...],
+                exclusions: tuple[tuple[str, frozenset[str]], ...]) -> tuple[int, bytes]:
+        key = (visibilities, constraints, exclusions)
+        cached = self._allowed.get(key)
+        if cached is None:
+            vis_masks = self.keyword_masks("visibility")
+            mask = 0
+            for value in visibilities:
+                mask |= vis_masks.get(value, 0)
+            mask &= self.live
+            for fieldname, values in constraints:
+                masks = self.keyword_masks(fieldname)
+                either = 0
+                for value in values:
+                    either |= masks.get(value, 0)
+                mask &= either
+            for fieldname, values in exclusions:
+                masks = self.keyword_masks(fieldname)
+                for value in values:
+                    mask &= ~masks.get(value, 0)
+            cached = (mask, mask.to_bytes((self.ndocs >> 3) + 1, "little"))
+            if len(self._allowed) > 64:
+                self._allowed.clear()
+            self._allowed[key] = cached
+        return cached
+
+    # ---- term-level helpers
+
+    def term_mask(self, fieldname: str, term: str) -> int:
+        key = (fieldname, term)
+        mask = self._term_masks.get(key)
+        if mask is None:
+            mask = 0
+            for _, leaf_reader, offset in self.segments:
+                if (fieldname, term) in leaf_reader:
+                    ids = leaf_reader.postings(fieldname, term).all_ids()
+                    mask |= _mask_from_ids(ids, leaf_reader.doc_count_all()) << offset
+            if len(self._term_masks) > 2048:
+                self._term_masks.clear()
+            self._term_masks[key] = mask
+        return mask
+
+    def prefix_terms(self, fieldname: str, prefix: str, family: str) -> list[str]:
+        key = (fieldname, prefix)
+        cached = self._prefix.get(key)
+        if cached is not None:
+            return cached
+        reader = self.reader
+        found: dict[str, int] = {}
+        for raw in itertools.islice(reader.expand_prefix(fieldname, prefix), 5000):
+            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            found[term] = reader.doc_frequency(fieldname, term)
+        if family not in ("cjk", "plain"):
+            # A prefix of a surface word is not always a prefix of its stem ("escalat*" vs the stem
+            # "escal"): also take terms the prefix starts with, a few letters shorter.
+            for cut in range(max(3, len(prefix) - 3), len(prefix)):
+                stem = prefix[:cut]
+                if stem not in found:
+                    frequency = reader.doc_frequency(fieldname, stem)
+                    if frequency:
+                        found[stem] = frequency
+        terms = [t for t, _ in heapq.nlargest(MAX_PREFIX_TERMS, found.items(), key=itemgetter(1))]
+        if len(self._prefix) > 512:
+            self._prefix.clear()
+        self._prefix[key] = terms
+        return terms
+
+    def near_terms(self, family: str, word: str, limit: int) -> dict[str, int]:
+        out: dict[str, int] = {}
+        fields_ = (S.title_field(family), S.body_field(family))
+        for segid, leaf_reader, _ in self.segments:
+            facts = self.view.segment_facts(segid)
+            lexicon = facts.lexicons.get(family)
+            if lexicon is None:
+                terms: set[str] = set()
+                for fieldname in fields_:
+                    if leaf_reader.field_length(fieldname):
+                        terms.update(t.decode("utf-8") for t in leaf_reader.lexicon(fieldname))
+                lexicon = facts.lexicons[family] = _Lexicon(terms)
+            for term, distance in lexicon.near(word, limit):
+                if distance < out.get(term, limit + 1):
+                    out[term] = distance
+        return out
+
+    def surface_form(self, family: str, term: str, allowed: bytes) -> str | None:
+        """How ``term`` (a stem) is written in the first visible document that has it."""
+        for fieldname, stored_name in ((S.body_field(family), "body"), (S.title_field(family), "title")):
+            for _, leaf_reader, offset in self.segments:
+                if (fieldname, term) not in leaf_reader:
+                    continue
+                matcher = leaf_reader.postings(fieldname, term)
+                while matcher.is_active():
+                    docnum = matcher.id() + offset
+                    if allowed[docnum >> 3] & _BITS[docnum & 7]:
+                        _, start, end = matcher.value_as("characters")[0]
+                        text = leaf_reader.stored_fields(matcher.id()).get(stored_name) or ""
+                        word = text[start:end].lower()
+                        return word or None
+                    matcher.next()
+        return None
+
+
+class _IndexView:
+    """An open index directory. Keeps one searcher, refreshed by reusing the readers of segments
+    whose deletions did not change. (whoosh3 3.54's own Searcher.refresh() reuses a segment reader
+    by segment id alone, so deleted and merged-away documents stay visible after a refresh.)"""
+
+    def __init__(self, root: Path, name: str):
+        self.name = name
+        self.path = root / name
+        if not self.path.is_dir():
+            raise IndexMissingError(f"search index directory {self.path} is missing")
+        meta = self.path / META_FILE
+        try:
+            version = meta.read_text(encoding="utf-8").strip()
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"search index {self.path} has no {META_FILE}") from exc
+        if version != f"schema {S.SCHEMA_VERSION}":
+            raise IndexCorruptError(f"search index {self.path} has {version!r}, this code needs "
+                                    f"schema {S.SCHEMA_VERSION}: rebuild it")
+        self.storage = FileStorage(str(self.path))
+        self.ix = FileIndex(self.storage, schema=S.SCHEMA)
+        self._readers: dict[str, tuple[int, SegmentReader]] = {}
+        self._facts: dict[str, _SegmentFacts] = {}
+        self.gen: _Generation | None = None
+        self.refresh()
+
+    def segment_facts(self, segid: str) -> _SegmentFacts:
+        facts = self._facts.get(segid)
+        if facts is None:
+            facts = self._facts[segid] = _SegmentFacts()
+        return facts
+
+    def refresh(self) -> bool:
+        """Load the newest generation if the index changed; True if it did."""
+        if self.gen is not None and self.ix.latest_generation() == self.gen.key[1]:
+            return False
+        for attempt in range(5):
+            try:
+                toc = TOC.read(self.storage, self.ix.indexname, schema=S.SCHEMA)
+                readers: dict[str, tuple[int, SegmentReader]] = {}
+                ordered = []
+                for segment in toc.segments:
+                    segid = segment.segment_id()
+                    deleted = segment.deleted_count()
+                    old = self._readers.get(segid)
+                    if old is not None and old[0] == deleted and not old[1].is_closed:
+                        reader = old[1]
+                    else:
+                        reader = SegmentReader(self.storage, S.SCHEMA, segment, generation=toc.generation)
+                    readers[segid] = (deleted, reader)
+                    ordered.append(reader)
+                break
+            except FileNotFoundError:
+                # A writer deleted merged-away files between our directory listing and the open.
+                if attempt == 4:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        if not ordered:
+            top = EmptyReader(S.SCHEMA)
+        elif len(ordered) == 1:
+            top = ordered[0]
+        else:
+            top = MultiReader(ordered, generation=toc.generation)
+        searcher = Searcher(top, closereader=False, fromindex=self.ix)
+        for segid, (deleted, reader) in self._readers.items():
+            if readers.get(segid, (None, None))[1] is not reader:
+                reader.close()
+        self._readers = readers
+        self._facts = {segid: facts for segid, facts in self._facts.items() if segid in readers}
+        self.gen = _Generation(self, searcher, toc.generation)
+        return True
+
+    def close(self) -> None:
+        for _, reader in self._readers.values():
+            try:
+                reader.close()
+            except Exception:  # noqa: BLE001 - closing a broken reader must not hide the real error
+                pass
+        self._readers = {}
+        self.gen = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Building a fresh index (serial, or in worker processes that each write one segment).
+
+
+def _build_worker(path: str, jobs: Any, results: Any, limitmb: int) -> None:
+    try:
+        storage = FileStorage(path)
+        ix = FileIndex(storage, schema=S.SCHEMA)
+        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb)
+        count = skipped = 0
+        while True:
+            batch = jobs.get()
+            if batch is None:
+                break
+            for doc in batch:
+                try:
+                    fields_ = S.prepare_document(doc)
+                except ValueError:
+                    skipped += 1
+                    continue
+                writer.add_document(**fields_)
+                count += 1
+        if count:
+            segment = writer._finalize_segment()
+        else:
+            writer._close_segment()
+            segment = None
+        results.put(("ok", segment, count, skipped))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        results.put(("error", f"{exc!r}\n{traceback.format_exc()}", 0, 0))
+
+
+def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) -> int:
+    path.mkdir(parents=True)
+    FileIndex.create(FileStorage(str(path)), S.SCHEMA)
+    (path / META_FILE).write_text(f"schema {S.SCHEMA_VERSION}\n", encoding="utf-8")
+    seen: set[str] = set()
+
+    def unique(docs: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        for doc in docs:
+            doc_id = str(doc.get("id") or "")
+            if doc_id in seen:
+                log.warning("rebuild: duplicate document id %r skipped", doc_id)
+                continue
+            seen.add(doc_id)
+            yield doc
+
+    stream = unique(documents)
+    head = list(itertools.islice(stream, PARALLEL_MIN_DOCS))
+    ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+    if procs < 2 or len(head) < PARALLEL_MIN_DOCS:
+        writer = ix.writer(limitmb=256)
+        count = 0
+        try:
+            for doc in itertools.chain(head, stream):
+                try:
+                    fields_ = S.prepare_document(doc)
+                except ValueError as exc:
+                    log.warning("rebuild: %s", exc)
+                    continue
+                writer.add_document(**fields_)
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+        return count
+    return _build_parallel(ix, path, itertools.chain(head, stream), procs)
+
+
+def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, Any]], procs: int) -> int:
+    # fork is fastest, but forking a process that runs other threads can copy a held lock into the
+    # child; then start workers from a clean server process instead.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    context = multiprocessing.get_context(method)
+    jobs = context.Queue(maxsize=procs * 4)
+    results = context.Queue()
+    workers = [context.Process(target=_build_worker, args=(str(path), jobs, results, 192), daemon=True)
+               for _ in range(procs)]
+    for worker in workers:
+        worker.start()
+    outcomes = []
+    try:
+        batch: list[dict[str, Any]] = []
+        for doc in documents:
+            batch.append(dict(doc))
+            if len(batch) >= BUILD_BATCH:
+                jobs.put(batch)
+                batch = []
+        if batch:
+            jobs.put(batch)
+        for _ in workers:
+            jobs.put(None)
+        for _ in workers:
+            outcomes.append(results.get(timeout=3600))
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            if worker.is_alive():
+                worker.terminate()
+    errors = [detail for status, detail, _, _ in outcomes if status != "ok"]
+    if errors:
+        raise RuntimeError("search index build failed in a worker:\n" + "\n".join(errors))
+    segments = [segment for _, segment, _, _ in outcomes if segment is not None]
+    skipped = sum(outcome[3] for outcome in outcomes)
+    if skipped:
+        log.warning("rebuild: %d documents skipped (no id or visibility)", skipped)
+    # Commit the workers' segments in one TOC, as Whoosh's own multiprocess writer does.
+    writer = SegmentWriter(ix, timeout=5.0)
+    writer._close_segment()
+    writer._commit_toc(segments)
+    writer._finish()
+    return sum(outcome[2] for outcome in outcomes)
+
+
+# --------------------------------------------------------------------------------------------------
+# The engine.
+
+
+class SearchEngine:
+    """The search index in ``directory``: create-or-open, write, rebuild, query.
+
+    One instance per process (per index) is meant to live as long as the process; it is safe to
+    use from several threads, and several processes may use the same directory at once."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, create: bool = True,
+                 lock_timeout: float = 10.0, cache_size: int = 256, procs: int | None = None):
+        self.root = Path(directory)
+        self.lock_timeout = lock_timeout
+        self.cache_size = cache_size
+        self.procs = procs if procs is not None else min(4, os.cpu_count() or 1)
+        self._lock = threading.RLock()          # the searcher and its caches
+        self._write_mutex = threading.Lock()    # one writer per process at a time
+        self._view: _IndexView | None = None
+        self._cache: OrderedDict[Any, Any] = OrderedDict()
+        self._write_ix: tuple[str, FileIndex] | None = None
+        if create:
+            self._create_if_missing()
+        elif not (self.root / CURRENT_FILE).exists():
+            raise IndexMissingError(f"no search index in {self.root}")
+
+    # ---- lifecycle
+
+    def _create_if_missing(self) -> None:
+        if (self.root / CURRENT_FILE).exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _FileLock(self.root / REBUILD_LOCK_FILE):
+            if (self.root / CURRENT_FILE).exists():
+                return
+            name = _new_index_name()
+            _build_into(self.root / name, (), 1)
+            _atomic_write(self.root / CURRENT_FILE, name + "\n")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._view is not None:
+                self._view.close()
+                self._view = None
+            self._cache.clear()
+
+    def __enter__(self) -> SearchEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _current_name(self) -> str:
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError as exc:
+            raise IndexMissingError(f"no search index in {self.root}") from exc
+        except OSError as exc:
+            raise IndexCorruptError(f"cannot read {self.root / CURRENT_FILE}: {exc}") from exc
+        if not name.startswith(INDEX_PREFIX) or "/" in name or name in (".", ".."):
+            raise IndexCorruptError(f"{self.root / CURRENT_FILE} names {name!r}, not an index")
+        return name
+
+    def _generation(self) -> _Generation:
+        """The current generation, reopening or refreshing as needed (call with self._lock held)."""
+        name = self._current_name()
+        view = self._view
+        if view is None or view.name != name:
+            new_view = _IndexView(self.root, name)
+            if view is not None:
+                view.close()
+            self._view = view = new_view
+            self._cache.clear()
+        elif view.refresh():
+            self._cache.clear()
+        assert view.gen is not None
+        return view.gen
+
+    def _drop_view(self) -> None:
+        if self._view is not None:
+            self._view.close()
+            self._view = None
+        self._cache.clear()
+
+    def _reading(self, action: Any) -> Any:
+        """Run ``action(gen)`` on the current generation; turn index damage into SearchIndexError.
+        A directory swapped away by another process's rebuild is retried once on the new one."""
+        with self._lock:
+            for attempt in range(2):
+                name = self._view.name if self._view is not None else None
+                try:
+                    return action(self._generation())
+                except SearchIndexError:
+                    self._drop_view()
+                    raise
+                except _INDEX_ERRORS as exc:
+                    self._drop_view()
+                    if attempt == 0 and name is not None and self._current_name() != name:
+                        continue
+                    raise IndexCorruptError(f"search index in {self.root} is unreadable: {exc!r}") from exc
+        raise AssertionError("unreachable")
+
+    # ---- reading
+
+    def doc_count(self) -> int:
+        """Number of (live) documents in the index."""
+        return self._reading(lambda gen: gen.reader.doc_count())
+
+    def stored_ids_and_stamps(self) -> dict[str, str | None]:
+        """id -> stamp (the document's 'stamp', else its 'updated' time) of every live document,
+        for comparing the index with the database."""
+        def read(gen: _Generation) -> dict[str, str | None]:
+            out: dict[str, str | None] = {}
+            for _, leaf_reader, _ in gen.segments:
+                ids = leaf_reader.column_reader("id")
+                stamps = leaf_reader.column_reader("stamp")
+                deleted = leaf_reader.deleted_docs_set if leaf_reader.has_deletions() else ()
+                for docnum in range(leaf_reader.doc_count_all()):
+                    if docnum not in deleted:
+                        out[ids[docnum]] = stamps[docnum] or None
+            return out
+        return self._reading(read)
+
+    def check(self, deep: bool = False) -> int:
+        """Open the index and return its document count; with ``deep``, also read every posting
+        list and stored document (slow: minutes on big indexes). Raises SearchIndexError."""
+        def run(gen: _Generation) -> int:
+            if deep:
+                for _, leaf_reader, _ in gen.segments:
+                    for (fieldname, text), _info in leaf_reader:
+                        if S.SCHEMA[fieldname].format is not None:
+                            for _ in leaf_reader.postings(fieldname, text).all_ids():
+                                pass
+                    for docnum in range(leaf_reader.doc_count_all()):
+                        leaf_reader.stored_fields(docnum)
+            return gen.reader.doc_count()
+        with self._lock:
+            self._drop_view()
+        return self._reading(run)
+
+    def search(self, query_text: str, *, visibilities: Iterable[str],
+               filters: Mapping[str, Any] | None = None, page: int = 1, pagelen: int = 10) -> SearchResult:
+        """Search everything the user may see. Results, counts, facets and the suggestion only ever
+        come from documents whose visibility is in ``visibilities``. ``filters`` maps type /
+        category / tag / lang / status / owner to a value or a list of values (any of them)."""
+        query_text = (query_text or "")[:MAX_QUERY_CHARS]
+        parsed = parse_query(query_text)
+        visible = frozenset(S.normalize_keyword(v) for v in visibilities if str(v).strip())
+        constraints = parsed.filters + _filter_constraints(filters)
+        page = max(1, min(int(page), 10_000))
+        pagelen = max(1, min(int(pagelen), 100))
+        empty = SearchResult(query_text, (), 0, page, pagelen, {name: () for name, _ in FACETS})
+        if not visible or (not parsed.groups and not constraints):
+            return empty
+
+        def run(gen: _Generation) -> SearchResult:
+            key = (gen.key, parsed, visible, constraints, page, pagelen, query_text)
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            result = self._search(gen, query_text, parsed, visible, constraints, page, pagelen, empty)
+            if self.cache_size:
+                self._cache[key] = result
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            return result
+
+        return self._reading(run)
+
+    def _search(self, gen: _Generation, query_text: str, parsed: ParsedQuery,
+                visible: frozenset[str], constraints: tuple[tuple[str, frozenset[str]], ...],
+                page: int, pagelen: int, empty: SearchResult) -> SearchResult:
+        allowed_mask, allowed = gen.allowed(visible, constraints, parsed.excluded_filters)
+        if not allowed_mask:
+            return empty
+        if not parsed.groups:
+            return self._listing(gen, query_text, allowed_mask, page, pagelen)
+        built = _build_query(gen, parsed)
+        if built is None:
+            return empty
+        q, highlights = built
+        scored = _collect(gen, q, allowed)
+        fuzzy = False
+        suggestion = None
+        if len(scored) < FEW_RESULTS:
+            retry = _typo_retry(gen, parsed, query_text, allowed_mask, allowed, len(scored))
+            if retry is not None:
+                retry_q, retry_highlights, suggestion = retry
+                retry_scored = _collect(gen, retry_q, allowed)
+                if len(retry_scored) > len(scored):
+                    scored, highlights, fuzzy = retry_scored, retry_highlights, True
+                if not retry_scored:
+                    suggestion = None
+        total = len(scored)
+        top = heapq.nlargest(page * pagelen, scored)[(page - 1) * pagelen:]
+        matched = _mask_from_ids((docnum for _, docnum in scored), gen.ndocs)
+        hits = _make_hits(gen, top, highlights)
+        return SearchResult(query_text, hits, total, page, pagelen, _facets(gen, matched),
+                            suggestion, fuzzy)
+
+    def _listing(self, gen: _Generation, query_text: str, allowed_mask: int, page: int,
+                 pagelen: int) -> SearchResult:
+        """A query of filters only: every allowed document, most recently updated first."""
+        docnums = list(_iter_mask(allowed_mask))
+        updated: list[tuple[Any, int]] = []
+        for _, leaf_reader, offset in gen.segments:
+            column = leaf_reader.column_reader("updated")
+            end = offset + leaf_reader.doc_count_all()
+            for docnum in docnums:
+                if offset <= docnum < end:
+                    updated.append((column[docnum - offset] or 0, docnum))
+        top = heapq.nlargest(page * pagelen, updated)[(page - 1) * pagelen:]
+        hits = _make_hits(gen, [(0.0, docnum) for _, docnum in top], {})
+        return SearchResult(query_text, hits, len(docnums), page, pagelen, _facets(gen, allowed_mask))
+
+    def suggest_titles(self, prefix: str, *, visibilities: Iterable[str], limit: int = 8) -> list[TitleSuggestion]:
+        """Type-ahead: titles of visible documents whose words start with what was typed so far."""
+        prefix = (prefix or "")[:200]
+        visible = frozenset(S.normalize_keyword(v) for v in visibilities if str(v).strip())
+        analyzer = S.SCHEMA["title_ac"].analyzer
+        words = analyzer.terms(prefix)[:12]
+        if not words or not visible or limit < 1:
+            return []
+        complete, last = (words, None) if prefix[-1:].isspace() else (words[:-1], words[-1])
+
+        def run(gen: _Generation) -> list[TitleSuggestion]:
+            _, allowed = gen.allowed(visible, (), ())
+            parts: list[wq.Query] = [wq.Term("title_ac", word) for word in complete]
+            if last is not None:
+                expansions = gen.prefix_terms("title_ac", last, "plain")
+                if not expansions:
+                    return []
+                parts.append(wq.Or([wq.Term("title_ac", t) for t in expansions]))
+            scored = _collect(gen, wq.And(parts) if len(parts) > 1 else parts[0], allowed)
+            lowered = prefix.strip().lower()
+            out = []
+            for score, docnum in heapq.nlargest(limit * 4, scored):
+                stored = gen.reader.stored_fields(docnum)
+                title = stored.get("title", "")
+                # A title that starts with the typed text is the one people mean.
+                out.append((title.lower().startswith(lowered), score, -len(title), docnum, stored))
+            out.sort(key=lambda item: item[:4], reverse=True)
+            return [TitleSuggestion(s.get("id", ""), s.get("type", ""), s.get("title", ""), s.get("url", ""))
+                    for *_, s in out[:limit]]
+
+        return self._reading(run)
+
+    # ---- writing
+
+    def apply(self, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
+        """Write changes (doc id -> document, or None to delete) with one writer and one commit.
+
+        Waits up to ``lock_timeout`` for the index lock (IndexBusyError after that), so concurrent
+        writers in other processes are serialized instead of losing updates. Returns the number of
+        changes written; they are visible to this process's next search at once, and to other
+        processes' next search (they check for a new generation on every search)."""
+        prepared: list[tuple[str, dict[str, Any] | None]] = []
+        for doc_id, doc in changes.items():
+            doc_id = str(doc_id)
+            if doc is None:
+                prepared.append((doc_id, None))
+                continue
+            fields_ = S.prepare_document({**doc, "id": doc.get("id") or doc_id})
+            if fields_["id"] != doc_id:
+                raise ValueError(f"change for {doc_id!r} holds a document with id {fields_['id']!r}")
+            prepared.append((doc_id, fields_))
+        if not prepared:
+            return 0
+        with self._write_mutex:
+            while True:
+                name = self._current_name()
+                ix = self._writer_index(name)
+                try:
+                    writer = ix.writer(timeout=self.lock_timeout, delay=0.02)
+                except LockError as exc:
+                    raise IndexBusyError(f"search index {self.root / name} stayed locked for "
+                                         f"{self.lock_timeout} s") from exc
+                except _INDEX_ERRORS as exc:
+                    raise IndexCorruptError(f"cannot write search index {self.root / name}: {exc!r}") from exc
+                try:
+                    if self._current_name() != name:
+                        writer.cancel()      # a rebuild swapped indexes while we waited for the lock
+                        continue
+                    self._log_for_rebuild(prepared)
+                    for doc_id, fields_ in prepared:
+                        if fields_ is None:
+                            writer.delete_by_term("id", doc_id)
+                        else:
+                            writer.update_document(**fields_)
+                    writer.commit()
+                except BaseException:
+                    if not writer.is_closed:
+                        writer.cancel()
+                    raise
+                break
+        return len(prepared)
+
+    def _writer_index(self, name: str) -> FileIndex:
+        if self._write_ix is None or self._write_ix[0] != name:
+            path = self.root / name
+            if not path.is_dir():
+                raise IndexMissingError(f"search index directory {path} is missing")
+            self._write_ix = (name, FileIndex(FileStorage(str(path)), schema=S.SCHEMA))
+        return self._write_ix[1]
+
+    def _log_for_rebuild(self, prepared: list[tuple[str, dict[str, Any] | None]]) -> None:
+        marker = self.root / REBUILD_MARKER_FILE
+        if not marker.exists() or not _is_locked(self.root / REBUILD_LOCK_FILE):
+            return
+        try:
+            build = marker.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return
+        with open(self.root / f"replay-{build}.log", "ab") as handle:
+            pickle.dump(prepared, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def rebuild(self, documents: Iterable[Mapping[str, Any]]) -> int:
+        """Index ``documents`` into a fresh directory and switch every process over to it atomically.
+
+        Searches keep working on the old index until the switch. Changes apply()-ed while the build
+        runs are replayed into the new index before the switch, so pass a lazy iterable (read the
+        database inside it) and nothing written meanwhile is lost. Returns the new document count."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _FileLock(self.root / REBUILD_LOCK_FILE):
+            name = _new_index_name()
+            path = self.root / name
+            replay = self.root / f"replay-{name}.log"
+            marker = self.root / REBUILD_MARKER_FILE
+            _atomic_write(marker, name + "\n")
+            try:
+                _build_into(path, documents, self.procs)
+                try:
+                    old = self._current_name()
+                except SearchIndexError:
+                    old = None
+                old_lock = _FileLock(self.root / old / "MAIN_WRITELOCK") if old and (self.root / old).is_dir() else None
+                if old_lock is not None and not _acquire_within(old_lock, max(self.lock_timeout, 60.0)):
+                    raise IndexBusyError(f"search index {self.root / old} stayed locked; rebuild not switched")
+                try:
+                    count = _replay(path, replay)
+                    _atomic_write(self.root / CURRENT_FILE, name + "\n")
+                finally:
+                    if old_lock is not None:
+                        old_lock.release()
+            except BaseException:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            finally:
+                marker.unlink(missing_ok=True)
+                replay.unlink(missing_ok=True)
+            self._remove_stale_indexes(keep={name, old or ""})
+        return count
+
+    def _remove_stale_indexes(self, keep: set[str]) -> None:
+        # The previous index stays one more round: other processes may still be reading it.
+        for entry in self.root.iterdir():
+            if entry.is_dir() and entry.name.startswith(INDEX_PREFIX) and entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _acquire_within(lock: _FileLock, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if lock.acquire(blocking=False):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def _replay(path: Path, replay: Path) -> int:
+    ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+    if replay.exists():
+        records = []
+        with open(replay, "rb") as handle:
+            while True:
+                try:
+                    records.append(pickle.load(handle))
+                except EOFError:
+                    break
+        if records:
+            writer = ix.writer(timeout=5.0)
+            try:
+                for prepared in records:
+                    for doc_id, fields_ in prepared:
+                        if fields_ is None:
+                            writer.delete_by_term("id", doc_id)
+                        else:
+                            writer.update_document(**fields_)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+    with ix.reader() as reader:
+        return reader.doc_count()
+
+
+def _new_index_name() -> str:
+    return f"{INDEX_PREFIX}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def _filter_constraints(filters: Mapping[str, Any] | None) -> tuple[tuple[str, frozenset[str]], ...]:
+    if not filters:
+        return ()
+    out = []
+    for name, value in filters.items():
+        target = FILTER_FIELDS.get(str(name).lower())
+        if target is None or value is None or value == "":
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        keys = frozenset(k for k in (S.normalize_keyword(v) for v in values) if k)
+        if keys:
+            out.append((target, keys))
+    return tuple(sorted(out))
+
+
+# --------------------------------------------------------------------------------------------------
+# Query building, matching, typo correction, hits.
+
+
+def _clause_query(gen: _Generation, clause: Clause,
+                  highlights: dict[str, set[str]]) -> wq.Query | None:
+    """The Whoosh query for one clause over every active family; None = nothing to search
+    (only stop words), NullQuery = cannot match."""
+    parts: list[wq.Query] = []
+    if clause.kind == "prefix":
+        prefix = S.fold(clause.text.lower())
+        for family in gen.active:
+            for fieldname in (S.title_field(family), S.body_field(family)):
+                terms = gen.prefix_terms(fieldname, prefix, family)
+                if terms:
+                    parts.extend(wq.Term(fieldname, t) for t in terms)
+                    highlights.setdefault(fieldname, set()).update(terms)
+        return wq.Or(parts) if parts else wq.NullQuery
+    any_terms = False
+    for family in gen.active:
+        terms = S.analyzer_for(family).terms(clause.text)
+        if not terms:
+            continue
+        any_terms = True
+        for fieldname in (S.title_field(family), S.body_field(family)):
+            if len(terms) == 1:
+                term = terms[0]
+                if family == "cjk" and len(term) == 1 and S._CJK_RE.match(term):
+                    # One CJK character: it begins some indexed bigram (or is a run's last char).
+                    expansions = gen.prefix_terms(fieldname, term, family)
+                    parts.extend(wq.Term(fieldname, t) for t in expansions)
+                    highlights.setdefault(fieldname, set()).update(expansions)
+                else:
+                    parts.append(wq.Term(fieldname, term))
+                    highlights.setdefault(fieldname, set()).add(term)
+            else:
+                parts.append(wq.Phrase(fieldname, terms))
+                highlights.setdefault(fieldname, set()).update(terms)
+    if not any_terms:
+        # Stop words in every family: nothing to search for. A word unknown to every analyzer
+        # family (it can't happen for letters) would land here too.
+        return None
+    return wq.Or(parts) if parts else wq.NullQuery
+
+
+def _build_query(gen: _Generation, parsed: ParsedQuery,
+                 overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
+                 ) -> tuple[wq.Query, dict[str, set[str]]] | None:
+    highlights: dict[str, set[str]] = {}
+    groups: list[wq.Query] = []
+    for gi, group in enumerate(parsed.groups):
+        parts = []
+        for ci, clause in enumerate(group):
+            if overrides and (gi, ci) in overrides:
+                terms = overrides[(gi, ci)]
+                alternatives: list[wq.Query] = []
+                for family, term in terms:
+                    for fieldname in (S.title_field(family), S.body_field(family)):
+                        alternatives.append(wq.Term(fieldname, term))
+                        highlights.setdefault(fieldname, set()).add(term)
+                part: wq.Query | None = wq.Or(alternatives)
+            else:
+                part = _clause_query(gen, clause, highlights)
+            if part is not None:
+                parts.append(part)
+        if parts:
+            groups.append(parts[0] if len(parts) == 1 else wq.Or(parts))
+    if not groups:
+        return None
+    positive = groups[0] if len(groups) == 1 else wq.And(groups)
+    negatives = [q for q in (_clause_query(gen, c, {}) for c in parsed.excluded)
+                 if q is not None and q is not wq.NullQuery]
+    if negatives:
+        positive = wq.AndNot(positive, wq.Or(negatives))
+    return positive.normalize(), highlights
+
+
+def _collect(gen: _Generation, q: wq.Query, allowed: bytes) -> list[tuple[float, int]]:
+    """Every allowed matching document as (score, global docnum)."""
+    out: list[tuple[float, int]] = []
+    if q is wq.NullQuery:
+        return out
+    context = gen.searcher.context(needs_current=True)
+    append = out.append
+    bits = _BITS
+    for leaf, offset in gen.leaves:
+        matcher = q.matcher(leaf, context)
+        if not matcher.is_active():
+            continue
+        while True:
+            # Re-simplify now and then: exhausted branches of an OR drop out of the tree.
+            matcher = matcher.replace(0)
+            is_active, next_, id_, score = matcher.is_active, matcher.next, matcher.id, matcher.score
+            for _ in range(256):
+                if not is_active():
+                    break
+                docnum = id_() + offset
+                if allowed[docnum >> 3] & bits[docnum & 7]:
+                    append((score(), docnum))
+                next_()
+            else:
+                continue
+            break
+    return out
+
+
+def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int,
+                allowed: bytes, found: int):
+    """Corrections for words that visible documents don't contain (or barely, when the query
+    found little): the retry query with each such word OR-ed with its nearest visible terms, and
+    "did you mean" with the best correction written as documents write it. Candidates are counted
+    over visible documents only, so nothing about hidden documents leaks into the suggestion."""
+    overrides: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    replacements: list[tuple[str, str]] = []
+    for gi, group in enumerate(parsed.groups):
+        for ci, clause in enumerate(group):
+            if clause.kind != "word":
+                continue
+            per_family = {}
+            for family in gen.active:
+                if family == "cjk":
+                    continue
+                terms = S.analyzer_for(family).terms(clause.text)
+                if len(terms) == 1 and len(terms[0]) >= 3 and not terms[0].isdigit():
+                    per_family[family] = terms[0]
+            if not per_family:
+                continue
+            own = 0
+            for family, term in per_family.items():
+                own |= gen.term_mask(S.title_field(family), term) | gen.term_mask(S.body_field(family), term)
+            own_count = (own & allowed_mask).bit_count()
+            if own_count and found >= FEW_RESULTS:
+                continue
+            candidates = []
+            for family, term in per_family.items():
+                near = gen.near_terms(family, term, 1 if len(term) <= 4 else 2)
+                ranked = sorted(near.items(), key=lambda item: (
+                    item[1], -gen.reader.doc_frequency(S.body_field(family), item[0])
+                    - gen.reader.doc_frequency(S.title_field(family), item[0])))[:12]
+                for candidate, distance in ranked:
+                    mask = gen.term_mask(S.title_field(family), candidate) | gen.term_mask(
+                        S.body_field(family), candidate)
+                    visible_count = (mask & allowed_mask).bit_count()
+                    # A rare word that exists is only "corrected" to a much more common one.
+                    if visible_count and visible_count >= 10 * own_count:
+                        candidates.append((distance, -visible_count, family, candidate))
+            if not candidates:
+                continue
+            candidates.sort()
+            chosen = candidates[:MAX_FUZZY_CANDIDATES]
+            alternatives = [(family, term) for _, _, family, term in chosen]
+            if own_count:
+                alternatives += list(per_family.items())
+            overrides[(gi, ci)] = alternatives
+            _, _, family, best = chosen[0]
+            surface = gen.surface_form(family, best, allowed) or best
+            if clause.raw[:1].isupper():
+                surface = surface[:1].upper() + surface[1:]
+            replacements.append((clause.raw, surface))
+    if not overrides:
+        return None
+    built = _build_query(gen, parsed, overrides)
+    if built is None:
+        return None
+    suggestion = query_text
+    for raw, surface in replacements:
+        suggestion = re.sub(rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m: surface, suggestion, count=1)
+    return built[0], built[1], (suggestion if suggestion != query_text else None)
+
+
+def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    out = {}
+    for name, fieldname in FACETS:
+        counts = []
+        for value, mask in gen.keyword_masks(fieldname).items():
+            count = (mask & matched).bit_count()
+            if count:
+                counts.append((value, count))
+        counts.sort(key=lambda item: (-item[1], item[0]))
+        out[name] = tuple(counts[:FACET_LIMIT])
+    return out
+
+
+def _make_hits(gen: _Generation, top: list[tuple[float, int]],
+               highlights: Mapping[str, set[str]]) -> tuple[Hit, ...]:
+    stored = {docnum: gen.reader.stored_fields(docnum) for _, docnum in top}
+    spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    docnums = sorted(stored)
+    for fieldname, terms in highlights.items():
+        for term in terms:
+            for _, leaf_reader, offset in gen.segments:
+                end = offset + leaf_reader.doc_count_all()
+                local = [d - offset for d in docnums if offset <= d < end]
+                if not local or (fieldname, term) not in leaf_reader:
+                    continue
+                matcher = leaf_reader.postings(fieldname, term)
+                for docnum in local:
+                    if not matcher.is_active():
+                        break
+                    if matcher.id() < docnum:
+                        matcher.skip_to(docnum)
+                        if not matcher.is_active():
+                            break
+                    if matcher.id() == docnum:
+                        target = spans.setdefault((docnum + offset, fieldname), [])
+                        target.extend((s, e) for _, s, e in matcher.value_as("characters"))
+    hits = []
+    for score, docnum in top:
+        fields_ = stored[docnum]
+        family = S.document_family(fields_)
+        title = fields_.get("title", "")
+        body = fields_.get("body", "")
+        title_spans = _merge_spans(spans.get((docnum, S.title_field(family)), []))
+        hits.append(Hit(
+            id=fields_.get("id", ""),
+            type=fields_.get("type", ""),
+            title=title,
+            url=fields_.get("url", ""),
+            snippet=make_snippet(body, spans.get((docnum, S.body_field(family)), [])),
+            title_html=_marked(title, title_spans, 0, len(title)),
+            score=float(score),
+            fields={k: v for k, v in fields_.items() if k != "body"},
+        ))
+    return tuple(hits)

@@ -33,7 +33,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_LOGIN_LOCK_MINUTES": ("15", "How long an email stays locked after too many failures."),
     "KMS_INVITE_HOURS": ("72", "How long an invite (set-password) link stays valid."),
     "KMS_MAX_REQUEST_KB": ("1024", "Largest request body accepted, in KiB; larger requests get 413."),
-    "KMS_SESSION_HOURS": ("12", "How long a login lasts without 'remember me'."),
+    "KMS_SESSION_HOURS": ("12", "A login ends after this many hours without activity (unless 'remember me' was ticked)."),
     "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
     "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
     "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),

@@ -1,6 +1,7 @@
 """Shared fixtures: an app on a fresh database (SQLite always, PostgreSQL when reachable), clients, factories."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import secrets
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from kms import create_app
@@ -65,13 +67,38 @@ def fast_password_hashing():
     auth_services.hasher = production
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty context, so it gets its own app context, `g` and database session,
+    as in production; the test's own app context and session are left alone."""
+
+    def open(self, *args, **kwargs):
+        self._end_test_transaction()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            self._end_test_transaction()
+
+    @staticmethod
+    def _end_test_transaction() -> None:
+        # The test's session may hold a read snapshot; end it so the test and the request each see the
+        # other's committed writes (objects are expired and reload on the next access).
+        from flask import has_app_context
+
+        if has_app_context():
+            session = db.session()
+            if not (session.new or session.dirty or session.deleted):
+                session.rollback()
+
+
 def make_app(backend, tmp_path, **overrides):
     url = backend["url"] or f"sqlite:///{tmp_path / 'kms.db'}"
     settings = {"TESTING": True, "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
                 "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "KMS_INSTANCE_PATH": str(tmp_path),
                 "KMS_DATABASE_URL": url, "SERVER_NAME": "kms.test", "KMS_LOAD_STARTER_CONTENT": "0"}
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def _empty_all_tables() -> None:

@@ -1,11 +1,12 @@
 """Account forms: declarations and field checks only, no database access."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from kms.auth.models import Role
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
 class LoginForm(FlaskForm):
@@ -15,7 +16,7 @@ class LoginForm(FlaskForm):
 
 
 class NewPasswordMixin:
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024)],
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024, message="Password must be at least 10 characters (at most 1024).")],
                              description="At least 10 characters. A sentence you remember works well.")
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])

@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kms.auth.models import ApiToken, LoginThrottle, Role, User, new_session_token
 from kms.errors import Forbidden, Invalid, NotFound, TooManyAttempts
@@ -156,11 +157,17 @@ def accept_invite(token: str, password: str) -> User:
 
 
 def _throttle_row(email: str) -> LoginThrottle:
+    """The email's failure counter, locked until commit so concurrent logins (other processes too) queue up."""
     key = _digest(normalise_email(email))
-    row = db.session.get(LoginThrottle, key)
+    locked = select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+    row = db.session.scalar(locked)
     if row is None:
-        row = LoginThrottle(key=key, failures=0, window_started_at=utcnow())
-        db.session.add(row)
+        try:
+            with db.session.begin_nested():
+                row = LoginThrottle(key=key, failures=0, window_started_at=utcnow())
+                db.session.add(row)
+        except IntegrityError:   # another process created it first; use theirs
+            row = db.session.scalar(locked.execution_options(populate_existing=True))
     return row
 
 

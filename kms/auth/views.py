@@ -120,6 +120,7 @@ def login():
             status = 401
         else:
             session.clear()   # a fresh session on login; nothing from before carries over
+            session.permanent = True   # expires after KMS_SESSION_HOURS without activity
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("auth.home")))
     return render_template("auth/login.html", form=form), status

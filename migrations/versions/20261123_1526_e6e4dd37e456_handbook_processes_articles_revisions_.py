@@ -77,7 +77,6 @@ def upgrade():
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_articles_owner_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['process_id'], ['processes.id'], name=op.f('fk_articles_process_id_processes'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['published_revision_id'], ['revisions.id'], name=op.f('fk_articles_published_revision_id_revisions'), ondelete='SET NULL', use_alter=True),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_articles_updated_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_articles_verified_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_articles')),
@@ -133,6 +132,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revisions')),
     sa.UniqueConstraint('article_id', 'number', name=op.f('uq_revisions_article_id'))
     )
+    # articles <-> revisions point at each other: the article's link to its published revision comes last.
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.create_foreign_key(batch_op.f('fk_articles_published_revision_id_revisions'), 'revisions',
+                                    ['published_revision_id'], ['id'], ondelete='SET NULL')
     with op.batch_alter_table('revisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revisions_article_id'), ['article_id'], unique=False)
 
@@ -148,6 +151,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_articles_published_revision_id_revisions'), type_='foreignkey')
     with op.batch_alter_table('slug_redirects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_slug_redirects_article_id'))
 

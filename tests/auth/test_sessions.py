@@ -1,0 +1,76 @@
+"""Logging out, changing the password or being deactivated ends sessions everywhere."""
+from kms.auth.models import Role
+from tests.conftest import PASSWORD, login
+
+
+def _cookie(client, name):
+    cookie = client.get_cookie(name, domain="kms.test")
+    return cookie.value if cookie else None
+
+
+def test_a_session_cookie_replayed_after_logout_is_refused(app, client, make_user):
+    login(client, make_user(Role.MEMBER))
+    stolen = _cookie(client, "kms_session")
+    client.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("kms_session", stolen, domain="kms.test")
+    assert replay.get("/account").status_code == 302
+
+
+def test_logout_ends_the_sessions_on_other_devices_too(app, client, make_user):
+    user = make_user(Role.MEMBER)
+    other = app.test_client()
+    login(client, user)
+    login(other, user)
+    client.post("/logout")
+    assert other.get("/account").status_code == 302
+
+
+def test_logout_deletes_the_remember_cookie_and_an_old_one_no_longer_works(app, client, make_user):
+    login(client, make_user(Role.MEMBER), remember=True)
+    remembered = _cookie(client, "kms_remember")
+    assert remembered
+    response = client.post("/logout")
+    deleted = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("kms_remember=")]
+    assert deleted and ("Expires=Thu, 01 Jan 1970" in deleted[0] or "Max-Age=0" in deleted[0])
+    replay = app.test_client()
+    replay.set_cookie("kms_remember", remembered, domain="kms.test")
+    assert replay.get("/account").status_code == 302
+
+
+def test_a_remember_cookie_alone_logs_the_user_back_in(app, client, make_user):
+    login(client, make_user(Role.MEMBER), remember=True)
+    fresh = app.test_client()
+    fresh.set_cookie("kms_remember", _cookie(client, "kms_remember"), domain="kms.test")
+    assert fresh.get("/account").status_code == 200
+
+
+def test_changing_the_password_ends_other_sessions_but_keeps_this_one(app, client, make_user):
+    user = make_user(Role.MEMBER)
+    other = app.test_client()
+    login(client, user)
+    login(other, user, remember=True)
+    response = client.post("/account", data={"action": "password", "password-current_password": PASSWORD,
+                                             "password-password": "a brand new password",
+                                             "password-confirm": "a brand new password"})
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+    assert login(app.test_client(), user, "a brand new password").status_code == 302
+
+
+def test_a_wrong_current_password_changes_nothing(client, make_user):
+    user = make_user(Role.MEMBER)
+    login(client, user)
+    response = client.post("/account", data={"action": "password", "password-current_password": "nope-nope",
+                                             "password-password": "a brand new password",
+                                             "password-confirm": "a brand new password"})
+    assert "current password is not correct" in response.get_data(as_text=True)
+    client.post("/logout")
+    assert login(client, user).status_code == 302
+
+
+def test_logout_and_other_state_changes_refuse_get(client, make_user):
+    login(client, make_user(Role.MEMBER))
+    assert client.get("/logout").status_code == 405
+    assert client.get("/account").status_code == 200

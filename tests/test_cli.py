@@ -1,0 +1,45 @@
+"""The `kms` command line: init, create-user, and the console script itself."""
+import subprocess
+import sys
+
+from kms.auth import services
+from kms.auth.models import Role
+
+
+def test_create_user_reads_the_password_from_standard_input(app, runner):
+    result = runner.invoke(args=["create-user", "lead@example.com", "--name", "Lea Lead", "--role", "manager",
+                                 "--password-stdin"], input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    user = services.find_user_by_email("lead@example.com")
+    assert user.role == Role.MANAGER and user.name == "Lea Lead"
+    assert services.authenticate("lead@example.com", "a long enough password").id == user.id
+
+
+def test_create_user_explains_a_bad_password_and_creates_nothing(app, runner):
+    result = runner.invoke(args=["create-user", "x@example.com", "--name", "X", "--password-stdin"],
+                           input="short\n")
+    assert result.exit_code != 0 and "at least 10" in result.output
+    assert services.user_count() == 0
+
+
+def test_create_user_refuses_a_duplicate_email(app, runner, make_user):
+    user = make_user(Role.MEMBER)
+    result = runner.invoke(args=["create-user", user.email, "--name", "Again", "--password-stdin"],
+                           input="a long enough password\n")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_kms_init_migrates_an_empty_instance(tmp_path):
+    env = {"KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "kms", "init"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Database ready" in result.stdout
+    assert (tmp_path / "kms.db").exists()
+
+
+def test_the_console_script_lists_its_commands(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "kms", "--help"], capture_output=True, text=True,
+                            env={"KMS_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    for command in ("serve", "init", "create-user", "create-token"):
+        assert command in result.stdout

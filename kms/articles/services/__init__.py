@@ -10,15 +10,18 @@ from kms.articles.services.editing import (ArticleFields, EditConflict, can_edit
                                            processes_for_linking, reader_text, recently_updated, resolve_slug,
                                            save_article, visible_to)
 from kms.articles.services.history import (DiffLine, approve_revision, diff_revisions, diff_texts, get_revision,
-                                           list_revisions, pending_count, pending_reviews, reject_revision,
-                                           restore_revision)
-from kms.articles.services.processes import (MANUAL_STATUSES, ProcessFields, create_process, list_processes,
+                                           list_revisions, needs_review_for, pending_count, pending_reviews,
+                                           reject_revision, restore_revision, review_items)
+from kms.articles.services.overview import ArticlePage, HomeSummary, article_page, home_summary
+from kms.articles.services.processes import (MANUAL_STATUSES, ProcessFields, article_count_by_category,
+                                             create_process, list_processes,
                                              reassign_process, reinstate_process, retire_process, save_category,
                                              update_process)
 from kms.articles.services.quality import (flag_article, flags_for_owner, mark_verified, open_flag_count,
                                            open_flags, resolve_flag, verification_label)
 
 __all__ = [
+    "ArticlePage", "HomeSummary", "article_page", "home_summary", "article_count_by_category", "needs_review_for", "review_items",
     "DEFAULT_CATEGORIES", "ArticleFields", "Bucket", "Coverage", "DiffLine", "EditConflict", "MANUAL_STATUSES",
     "ProcessFields", "approve_revision", "can_edit", "category_names", "coverage", "create_article",
     "create_process", "diff_revisions", "diff_texts", "document_next", "export_content", "flag_article",

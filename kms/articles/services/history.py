@@ -148,3 +148,35 @@ def reject_revision(revision_id: int, *, actor: User, reason: str = "") -> Revis
         record_snapshot()
         db.session.commit()
     return revision
+
+
+@dataclass
+class ReviewItem:
+    revision: Revision
+    article: Article
+    lines: list[DiffLine]
+
+
+def review_items(pending: list[Revision]) -> list[ReviewItem]:
+    """Each pending change with the diff a reviewer needs: from what readers see now to the proposal."""
+    if not pending:
+        return []
+    articles = {a.id: a for a in db.session.scalars(
+        select(Article).where(Article.id.in_({r.article_id for r in pending}))
+        .options(joinedload(Article.published_revision)))}
+    items = []
+    for revision in pending:
+        article = articles[revision.article_id]
+        before = article.published_revision
+        lines = diff_texts(before.body if before else "", revision.body)
+        if before is not None and before.title != revision.title:
+            lines[:0] = [DiffLine("del", f"Title: {before.title}"), DiffLine("add", f"Title: {revision.title}")]
+        items.append(ReviewItem(revision, article, lines))
+    return items
+
+
+def needs_review_for(article: Article, user: User) -> bool:
+    """True when the user's latest save of this article is waiting for a reviewer."""
+    newest = db.session.scalar(select(Revision).where(Revision.article_id == article.id)
+                               .order_by(Revision.number.desc()).limit(1))
+    return newest is not None and newest.state == RevisionState.PENDING and newest.author_id == user.id

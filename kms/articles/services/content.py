@@ -89,7 +89,9 @@ class _Reader:
     def __init__(self, categories: set[str], users: dict[str, int]):
         self.categories, self.users = categories, users
 
-    def fail(self, path: Path, problem: str, key: str, line: int | None = None):
+    def fail(self, path: Path, problem: str, key: str, line: int | dict | None = None):
+        if isinstance(line, dict):   # a processes.yml item: the line of the key itself, else of the item
+            line = line.get(key.split(".")[-1], line.get("_item"))
         raise ContentError(path, problem, field=key, line=line or _key_line(path, key.split(".")[-1]))
 
     def unknown_keys(self, path: Path, meta: dict, allowed: set[str], prefix: str = "", line: int | None = None):
@@ -180,7 +182,7 @@ class _Reader:
             self.fail(path, "a process without an article cannot be 'documented'; add an article file for it",
                       prefix + "status", line)
         return ProcessData(
-            path=path, line=line, name=self.text(path, meta, "name", prefix=prefix, line=line),
+            path=path, line=line.get("_item") if isinstance(line, dict) else line, name=self.text(path, meta, "name", prefix=prefix, line=line),
             category=self.category(path, meta, prefix=prefix, line=line, default=default_category),
             frequency=self.integer(path, meta, "frequency", default=0, check=common.check_frequency,
                                    prefix=prefix, line=line),
@@ -209,9 +211,18 @@ def _known_categories(root: Path) -> tuple[list[tuple[str, bool]], set[str]]:
     return listed, known
 
 
-def _process_lines(path: Path, text: str) -> list[int]:
+def _process_lines(text: str) -> list[dict]:
+    """For each item of a YAML list: the line of the item and of each of its keys (1-based)."""
     node = yaml.compose(text)
-    return [item.start_mark.line + 1 for item in node.value] if node is not None and node.id == "sequence" else []
+    if node is None or node.id != "sequence":
+        return []
+    lines = []
+    for item in node.value:
+        keys = {"_item": item.start_mark.line + 1}
+        if item.id == "mapping":
+            keys.update({key.value: key.start_mark.line + 1 for key, _ in item.value})
+        lines.append(keys)
+    return lines
 
 
 def parse_folder(root: Path) -> Parsed:
@@ -235,7 +246,7 @@ def parse_folder(root: Path) -> Parsed:
         items = load_yaml(path, text) or []
         if not isinstance(items, list):
             raise ContentError(path, "must be a list of processes", line=1)
-        lines = _process_lines(path, text)
+        lines = _process_lines(text)
         for index, item in enumerate(items):
             data = reader.process(path, item, line=lines[index] if index < len(lines) else None)
             claim_name(data)

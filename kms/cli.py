@@ -9,11 +9,26 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from kms import content
+from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
 
 # Other features append (label, function) pairs here: run after migrations on `kms init` and `kms serve`.
 STARTUP_TASKS: list = []
+
+
+def load_starter_content() -> str | None:
+    """Import the content folder into an empty handbook when KMS_LOAD_STARTER_CONTENT=1."""
+    if current_app.config.get("KMS_LOAD_STARTER_CONTENT", "1").strip() != "1":
+        return None
+    if not handbook_services.handbook_is_empty():
+        return None
+    report = content.import_content(current_app.config["KMS_CONTENT_DIR"])
+    return f"loaded the starter content ({report.summary()})"
+
+
+STARTUP_TASKS.append(("Starter content", load_starter_content))
 
 
 def migrate_database() -> None:
@@ -109,6 +124,44 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(secret)
 
 
+@click.command("import")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def import_command(directory: str | None) -> None:
+    """Load a content folder (default: the configured content/) into the database; all or nothing."""
+    try:
+        report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"])
+    except KmsError as error:
+        raise click.ClickException(f"{error.message}\nNothing was imported.") from None
+    click.echo(f"Imported: {report.summary()}.")
+
+
+@click.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def export_command(directory: str) -> None:
+    """Write the handbook (and other content) into DIRECTORY in the format `kms import` reads."""
+    counts = content.export_content(directory)
+    click.echo("Exported " + ", ".join(f"{name}: {n} files" for name, n in counts.items()) + f" to {directory}.")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create a demo team and demo data, and print the logins; refused when users exist."""
+    from kms import demo
+
+    prepare()
+    try:
+        team = demo.create_demo()
+    except KmsError as error:
+        raise click.ClickException(error.message) from None
+    click.echo("Demo logins (email, role, password):")
+    for email, role, password in team.logins:
+        click.echo(f"  {email:<28} {role:<8} {password}")
+
+
 def init_app(app) -> None:
-    for command in (init_command, serve_command, create_user_command, create_token_command):
+    for command in (init_command, serve_command, create_user_command, create_token_command, import_command,
+                    export_command, demo_command):
         app.cli.add_command(command)

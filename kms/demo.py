@@ -51,7 +51,9 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
 
 def _feature_seeders():
     # Each feature adds its demo data around the team, in dependency order.
-    return []
+    from kms.articles.services import seed_demo as seed_handbook
+
+    return [seed_handbook]
 
 
 def create_demo(today: date | None = None) -> DemoTeam:

@@ -89,6 +89,9 @@ class Article(db.Model):
     verify_interval_days: Mapped[int] = mapped_column(default=90)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # verified_at + interval, kept in step by the services so "stale" is a plain indexed comparison on
+    # SQLite and PostgreSQL alike (date arithmetic in SQL differs between them). None = never verified.
+    verify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -96,6 +99,7 @@ class Article(db.Model):
     process: Mapped[Process | None] = relationship(back_populates="article")
     owner = relationship("User", foreign_keys=[owner_id])
     verified_by = relationship("User", foreign_keys=[verified_by_id])
+    updated_by = relationship("User", foreign_keys=[updated_by_id])
     published_revision: Mapped[Revision | None] = relationship(foreign_keys=[published_revision_id],
                                                                 post_update=True)
     tag_rows: Mapped[list[ArticleTag]] = relationship(cascade="all, delete-orphan", order_by="ArticleTag.tag")
@@ -166,6 +170,8 @@ class Flag(db.Model):
     resolution: Mapped[str] = mapped_column(Text, default="")
 
     user = relationship("User", foreign_keys=[user_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+    article: Mapped[Article] = relationship()
 
 
 class ArticleTemplate(db.Model):

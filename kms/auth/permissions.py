@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "handbook.write": EDITORS,
     "handbook.review": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
     "process.manage": EDITORS,
+    "handbook.categories": LEADS,          # add categories, switch review-before-publishing on or off
     # training
     "training.learn": EVERY_ROLE,
     "training.edit": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),

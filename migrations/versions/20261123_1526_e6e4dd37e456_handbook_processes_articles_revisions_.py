@@ -2,7 +2,7 @@
 
 Revision ID: e6e4dd37e456
 Revises: 4fbd289093c8
-Created: 2026-11-23 15:26:37.693604
+Created: 2026-11-23 15:28:52.196727
 """
 from alembic import op
 import sqlalchemy as sa
@@ -71,6 +71,7 @@ def upgrade():
     sa.Column('verify_interval_days', sa.Integer(), nullable=False),
     sa.Column('verified_at', kms.extensions.UTCDateTime(timezone=True), nullable=True),
     sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('verify_due_at', kms.extensions.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', kms.extensions.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', kms.extensions.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
@@ -86,6 +87,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_articles_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_articles_verify_due_at'), ['verify_due_at'], unique=False)
 
     op.create_table('article_tags',
     sa.Column('article_id', sa.Integer(), nullable=False),
@@ -168,6 +170,7 @@ def downgrade():
 
     op.drop_table('article_tags')
     with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_articles_verify_due_at'))
         batch_op.drop_index(batch_op.f('ix_articles_status'))
         batch_op.drop_index(batch_op.f('ix_articles_owner_id'))
         batch_op.drop_index(batch_op.f('ix_articles_category'))

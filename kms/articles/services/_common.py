@@ -1,0 +1,130 @@
+"""Helpers shared by the handbook services: lookups and field checks on plain values."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from kms.articles.models import Article, Category, Process
+from kms.auth.models import Role, User
+from kms.errors import Invalid, NotFound
+from kms.extensions import db
+
+DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
+                      "Feedback and metrics", "Internal ops")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+OWNER_ROLES = frozenset({Role.ADMIN, Role.AUTHOR})
+MAX_TAGS = 20
+
+
+def get_article(article_id: int) -> Article:
+    article = db.session.get(Article, article_id)
+    if article is None:
+        raise NotFound("No such article.")
+    return article
+
+
+def get_process(process_id: int) -> Process:
+    process = db.session.get(Process, process_id)
+    if process is None:
+        raise NotFound("No such process.")
+    return process
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def category_names() -> list[str]:
+    return [c.name for c in list_categories()]
+
+
+def check_category(name: str, field: str = "category") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Choose a category.", field=field)
+    if db.session.get(Category, name) is None:
+        raise Invalid(f"Unknown category {name!r}.", field=field)
+    return name
+
+
+def list_owners() -> list[User]:
+    """People who can own processes and articles: active authors and admins."""
+    return list(db.session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_(OWNER_ROLES)).order_by(User.name)))
+
+
+def check_owner(owner_id: int | None, field: str = "owner") -> int | None:
+    if not owner_id:
+        return None
+    user = db.session.get(User, owner_id)
+    if user is None or not user.active:
+        raise Invalid("That owner does not exist or is deactivated.", field=field)
+    if user.role not in OWNER_ROLES:
+        raise Invalid(f"{user.name} is a {user.role.value}; owners must be authors or admins.", field=field)
+    return user.id
+
+
+def check_text(value: str | None, field: str, label: str, *, max_len: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"{label} is required.", field=field)
+    if len(value) > max_len:
+        raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
+    return value
+
+
+def check_frequency(value, field: str = "frequency") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 1_000_000:
+        raise Invalid("Frequency must be a whole number of times a month, 0 or more.", field=field)
+    return value
+
+
+def check_slug(slug: str, field: str = "slug") -> str:
+    slug = (slug or "").strip().lower()
+    if not slug or len(slug) > 100 or not SLUG_RE.match(slug):
+        raise Invalid("Slug must be lowercase letters, digits and single hyphens (at most 100 characters).",
+                      field=field)
+    return slug
+
+
+def check_language(value: str, field: str = "language") -> str:
+    value = (value or "en").strip()
+    if not LANGUAGE_RE.match(value) or len(value) > 35:
+        raise Invalid(f"Language must be a language tag such as en, nb or zh-Hans, got {value!r}.", field=field)
+    return value
+
+
+def check_interval(value, field: str = "verify_interval_days") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise Invalid("Verification interval must be between 1 and 3650 days.", field=field)
+    return value
+
+
+def clean_tags(tags, field: str = "tags") -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    seen: list[str] = []
+    for raw in tags or []:
+        if not isinstance(raw, str):
+            raise Invalid("Tags must be words or short phrases.", field=field)
+        tag = " ".join(raw.strip().lower().split())
+        if not tag:
+            continue
+        if len(tag) > 50:
+            raise Invalid(f"Tag {tag[:20]!r}… is longer than 50 characters.", field=field)
+        if tag not in seen:
+            seen.append(tag)
+    if len(seen) > MAX_TAGS:
+        raise Invalid(f"At most {MAX_TAGS} tags.", field=field)
+    return seen
+
+
+def check_target_date(value, field: str = "target_date") -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, date):
+        raise Invalid("Target date must be a date (YYYY-MM-DD).", field=field)
+    return value

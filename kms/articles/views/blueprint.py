@@ -1,0 +1,24 @@
+"""The handbook blueprint and the small helpers its route modules share."""
+from flask import Blueprint, current_app, flash
+
+from kms.errors import Invalid
+
+# No url_prefix: pages live under /handbook/ and the JSON API under /api/.
+bp = Blueprint("articles", __name__)
+
+
+def coverage_target() -> int:
+    return int(current_app.config.get("KMS_COVERAGE_TARGET", 80))
+
+
+def field_error(form, error: Invalid) -> None:
+    """Show a service's Invalid next to the field it names, or as a message at the top."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def owner_choices(owners, blank: str = "— nobody yet —") -> list[tuple]:
+    return [("", blank)] + [(user.id, user.name) for user in owners]

@@ -1,0 +1,44 @@
+"""The handbook home and an article page run the same number of SQL queries at 10 and at 1,000 processes."""
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import handbook_data
+from kms.articles import services
+from kms.auth.models import Role
+from tests.conftest import login
+
+
+@pytest.mark.parametrize("role", [Role.AUTHOR, Role.MEMBER])
+def test_home_and_article_page_query_counts_do_not_grow_with_the_handbook(app, make_user, count_queries, role):
+    owners = [make_user(Role.AUTHOR).id for _ in range(3)]
+    viewer = make_user(role)
+    client = app.test_client()
+    login(client, viewer)
+    counted = {}
+    for size in (10, 1000):
+        handbook_data.load(size, owners) if size == 10 else _grow(owners)
+        services.flag_article(services.resolve_slug("process-2", viewer=viewer)[0].id, "Outdated", actor=viewer)
+        for url in ("/handbook/", "/handbook/articles/process-2"):
+            client.get(url)          # warm-up: the first request loads per-process caches such as Jinja's
+            with count_queries() as statements:
+                response = client.get(url)
+            assert response.status_code == 200
+            counted[(size, url)] = len(statements)
+    assert counted[(10, "/handbook/")] == counted[(1000, "/handbook/")]
+    assert counted[(10, "/handbook/articles/process-2")] == counted[(1000, "/handbook/articles/process-2")]
+    assert counted[(1000, "/handbook/")] <= 15 and counted[(1000, "/handbook/articles/process-2")] <= 8
+
+
+def _grow(owners):
+    from sqlalchemy import delete
+
+    from kms.articles.models import Article, ArticleTag, Process, Revision
+    from kms.extensions import db
+
+    # Start over at the bigger size (keeping users), so slugs and names stay the same.
+    db.session.execute(Article.__table__.update().values(published_revision_id=None))
+    for model in (ArticleTag, Revision, Article, Process):
+        db.session.execute(delete(model))
+    db.session.commit()
+    handbook_data.load(1000, owners)

@@ -741,7 +741,8 @@ def _build_worker(path: str, jobs: Any, results: Any, limitmb: int) -> None:
     try:
         storage = FileStorage(path)
         ix = FileIndex(storage, schema=S.SCHEMA)
-        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb)
+        # Not compound: assembling one file would copy every byte once more.
+        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=S.index_codec(), compound=False)
         count = skipped = 0
         while True:
             batch = jobs.get()
@@ -784,7 +785,7 @@ def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) 
     head = list(itertools.islice(stream, PARALLEL_MIN_DOCS))
     ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
     if procs < 2 or len(head) < PARALLEL_MIN_DOCS:
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(limitmb=256, codec=S.index_codec())
         count = 0
         try:
             for doc in itertools.chain(head, stream):
@@ -1055,7 +1056,7 @@ class SearchEngine:
         docnums = list(_iter_mask(allowed_mask))
         updated: list[tuple[Any, int]] = []
         for _, leaf_reader, offset in gen.segments:
-            column = leaf_reader.column_reader("updated")
+            column = leaf_reader.column_reader("updated_sort")
             end = offset + leaf_reader.doc_count_all()
             for docnum in docnums:
                 if offset <= docnum < end:
@@ -1122,7 +1123,7 @@ class SearchEngine:
                 name = self._current_name()
                 ix = self._writer_index(name)
                 try:
-                    writer = ix.writer(timeout=self.lock_timeout, delay=0.02)
+                    writer = ix.writer(timeout=self.lock_timeout, delay=0.02, codec=S.index_codec())
                 except LockError as exc:
                     raise IndexBusyError(f"search index {self.root / name} stayed locked for "
                                          f"{self.lock_timeout} s") from exc
@@ -1232,7 +1233,7 @@ def _replay(path: Path, replay: Path) -> int:
                 except EOFError:
                     break
         if records:
-            writer = ix.writer(timeout=5.0)
+            writer = ix.writer(timeout=5.0, codec=S.index_codec())
             try:
                 for prepared in records:
                     for doc_id, fields_ in prepared:

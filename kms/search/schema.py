@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import html
+import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.analysis import STOP_WORDS, Composable, Token
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.lang.porter import stem as porter_stem
@@ -269,6 +271,36 @@ class FamilyAnalyzer(Composable):
                 yield t, pos, start_char + match.start(), start_char + match.end()
                 pos += 1
 
+    def occurrences(self, text: str) -> dict[str, list[tuple[int, int, int]]]:
+        """Index-side analysis in one pass: term -> [(position, startchar, endchar), ...]."""
+        rules = self._rules()
+        lowered = text.lower()
+        seen: dict[str, list[tuple[int, int, int]]] = {}
+        if rules.cjk or len(lowered) != len(text):
+            # CJK runs, or a letter whose lowercase has another length (offsets would shift).
+            for term, pos, start, end in self.spans(text):
+                seen.setdefault(term, []).append((pos, start, end))
+            return seen
+        if "_" in lowered:
+            lowered = lowered.replace("_", " ")
+        cache_get = rules.cache.get
+        compute = rules.term
+        pos = 0
+        for match in _WORD_RE.finditer(lowered):
+            raw = match.group()
+            term = cache_get(raw)
+            if term is None:
+                term = compute(raw)
+            if term:
+                start, end = match.span()
+                occurrences = seen.get(term)
+                if occurrences is None:
+                    seen[term] = [(pos, start, end)]
+                else:
+                    occurrences.append((pos, start, end))
+                pos += 1
+        return seen
+
     def terms(self, text: str) -> list[str]:
         """Query-side analysis: the terms of ``text`` in order (CJK runs as bigrams)."""
         return [t for t, _, _, _ in self.spans(text, query=True)]
@@ -338,32 +370,23 @@ class FastCharacters(formats.Characters):
     without Token objects. The bytes written are exactly Characters' own, so reading is unchanged."""
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any):
-        spans = getattr(analyzer, "spans", None)
-        if spans is None or not isinstance(value, str):
+        occurrences_of = getattr(analyzer, "occurrences", None)
+        if occurrences_of is None or not isinstance(value, str):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         boost = self.field_boost
-        seen: dict[str, list[tuple[int, int, int]]] = {}
-        for text, pos, startchar, endchar in spans(value):
-            occurrences = seen.get(text)
-            if occurrences is None:
-                seen[text] = [(pos, startchar, endchar)]
+        dumps = pickle.dumps
+        for text, occurrences in occurrences_of(value).items():
+            if len(occurrences) == 1:
+                pos, startchar, endchar = occurrences[0]
+                deltas = [(pos, startchar, endchar - startchar)]
             else:
-                occurrences.append((pos, startchar, endchar))
-        dumps = _pickle_dumps
-        for text, occurrences in seen.items():
-            deltas = []
-            posbase = charbase = 0
-            for pos, startchar, endchar in occurrences:
-                deltas.append((pos - posbase, startchar - charbase, endchar - startchar))
-                posbase, charbase = pos, endchar
+                deltas = []
+                posbase = charbase = 0
+                for pos, startchar, endchar in occurrences:
+                    deltas.append((pos - posbase, startchar - charbase, endchar - startchar))
+                    posbase, charbase = pos, endchar
             yield text, len(deltas), len(deltas) * boost, pack_uint(len(deltas)) + dumps(deltas, 2)
-
-
-def _pickle_dumps(obj: Any, protocol: int) -> bytes:
-    import pickle
-
-    return pickle.dumps(obj, protocol)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -392,7 +415,10 @@ def build_schema() -> fields.Schema:
         status=_keyword_field(),
         visibility=_keyword_field(),
         owner=_keyword_field(),
-        updated=fields.DATETIME(stored=True, sortable=True),
+        # Stored for display and kept as a column for "newest first"; not indexed (a DATETIME
+        # field writes 8 trie terms per document that nothing here queries).
+        updated=fields.STORED(),
+        updated_sort=fields.COLUMN(columns.NumericColumn("q", default=0)),
         verified=fields.STORED(),
         url=fields.STORED(),
         title=fields.STORED(),
@@ -409,6 +435,15 @@ def build_schema() -> fields.Schema:
 
 
 SCHEMA = build_schema()
+
+
+def index_codec() -> W3Codec:
+    """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
+    (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
+    each document's field length for every posting makes indexing ~18% cheaper."""
+    codec = W3Codec()
+    codec.length_stats = False
+    return codec
 KEYWORD_FIELDS = ("type", "category", "tags", "language", "status", "visibility", "owner")
 
 
@@ -558,6 +593,7 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = str(value)
     if isinstance(updated, datetime):
         out["updated"] = updated
+        out["updated_sort"] = int(updated.timestamp() * 1_000_000)
     verified = doc.get("verified")
     if verified is not None:
         out["verified"] = verified

@@ -11,7 +11,7 @@ from kms import content
 from kms.articles import services
 from kms.articles.models import Article, ArticleTemplate, Category, Process, Revision
 from kms.auth.models import Role
-from kms.content import ContentError
+from kms.frontmatter import ContentError
 from kms.extensions import db
 
 

@@ -21,7 +21,7 @@ from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import _claim_slug, _alias_title, add_revision, apply_text, reader_text, \
     set_interval, set_tags, sync_process_status
 from kms.auth.models import User
-from kms.content import ContentError, ImportReport, load_yaml, read_front_matter, require, write_front_matter, \
+from kms.frontmatter import ContentError, ImportReport, load_yaml, read_front_matter, require, write_front_matter, \
     write_yaml
 from kms.errors import Invalid
 from kms.extensions import db, utcnow

@@ -1402,8 +1402,17 @@ def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_
             if own_count and found >= FEW_RESULTS:
                 continue
             candidates = []
+            typed = S.fold(clause.text.lower())
             for family, term in per_family.items():
                 near = gen.near_terms(family, term, 1 if len(term) <= 4 else 2)
+                if family not in ("plain", "ar") and typed.isalpha():
+                    # A typo in a suffix defeats the stemmer ("escalatoins" stays whole, while
+                    # "escalations" became "escal"): a stem that begins the typed word counts too.
+                    for cut in range(max(4, len(typed) - 6), len(typed)):
+                        stem = typed[:cut]
+                        if stem not in near and (gen.reader.doc_frequency(S.body_field(family), stem)
+                                                 or gen.reader.doc_frequency(S.title_field(family), stem)):
+                            near[stem] = 2
                 ranked = sorted(near.items(), key=lambda item: (
                     item[1], -gen.reader.doc_frequency(S.body_field(family), item[0])
                     - gen.reader.doc_frequency(S.title_field(family), item[0])))[:12]

@@ -379,9 +379,10 @@ def confirm_plan(trainee_id: int, sessions: list[PlannedSession], *, actor) -> l
             try:
                 db.session.flush()
                 check_slot(trainee, host, planned.starts_at, planned.ends_at)
-            except (Invalid, Conflict) as error:
-                error.message = f"Session {number}: {error.message}"
-                raise
+            except Invalid as error:
+                raise Invalid(f"Session {number}: {error.message}", field=error.field) from None
+            except Conflict as error:
+                raise Conflict(f"Session {number}: {error.message}") from None
             session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=planned.starts_at,
                                     ends_at=planned.ends_at, format=_format(planned.format),
                                     focus=text(planned.focus, "focus", "Focus", 200, required=False),

@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
@@ -295,9 +295,9 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
     base = select(User.id).where(User.active.is_(True), User.id.in_(select(Assignment.user_id)))
     if actor.role == Role.MANAGER:
         base = base.where(User.team == (actor.team or ""))
-    teams = sorted(t for t in db.session.scalars(select(distinct(User.team)).where(User.id.in_(base))))
+    teams = sorted(t for t in db.session.scalars(select(User.team).where(User.id.in_(base)).distinct()))
     months = sorted({d.strftime("%Y-%m") for d in db.session.scalars(
-        select(distinct(User.start_date)).where(User.id.in_(base), User.start_date.is_not(None)))}, reverse=True)
+        select(User.start_date).where(User.id.in_(base), User.start_date.is_not(None)).distinct())}, reverse=True)
     scope = base
     if team:
         scope = scope.where(User.team == team)

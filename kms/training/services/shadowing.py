@@ -295,7 +295,8 @@ def _candidates(day: date, trainee_tz: str, minutes: int, hosts: list[HostPlan])
 
 def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_day: int, minutes: int,
                   hosts: list[HostPlan], busy: dict[int, list[tuple[datetime, datetime]]],
-                  trainee_busy: list[tuple[datetime, datetime]], horizon_days: int = 21) -> list[Proposal]:
+                  trainee_busy: list[tuple[datetime, datetime]], horizon_days: int = 21,
+                  not_before: datetime | None = None) -> list[Proposal]:
     """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room.
 
     Pure function: every slot lies inside a host window and the trainee's 08:00-18:00, never overlaps the
@@ -311,7 +312,8 @@ def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_d
         if planned_days >= days:
             break
         day_plan = []
-        candidates = _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
+        candidates = [c for c in _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
+                      if not_before is None or c.starts_at >= not_before]
         while len(day_plan) < sessions_per_day:
             free = [c for c in candidates
                     if not _overlaps(c.starts_at, c.ends_at, mine) and
@@ -354,7 +356,7 @@ def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: 
                 trainee_busy.append((s.starts_at, s.ends_at))
     return plan_sessions(trainee_tz=trainee.time_zone, first_day=first_day, days=days,
                          sessions_per_day=sessions_per_day, minutes=minutes, hosts=hosts, busy=busy,
-                         trainee_busy=trainee_busy)
+                         trainee_busy=trainee_busy, not_before=now)
 
 
 @dataclass

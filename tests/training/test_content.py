@@ -48,7 +48,7 @@ def test_export_writes_what_import_reads_and_a_reimport_changes_nothing(handbook
         before, body_before = read_front_matter(original)
         after, body_after = read_front_matter(tmp_path / "training" / "modules" / original.name)
         assert [q["text"] for q in after["quiz"]["questions"]] == [q["text"] for q in before["quiz"]["questions"]]
-        assert [lesson["articles"] for lesson in after["lessons"]] == [lesson["articles"] for lesson in before["lessons"]]
+        assert [les["articles"] for les in after["lessons"]] == [les["articles"] for les in before["lessons"]]
         assert body_after.strip() == body_before.strip()
     lessons_before = sorted(db.session.scalars(select(Lesson.id)))
     report = run_import(tmp_path)

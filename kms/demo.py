@@ -52,8 +52,9 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
 def _feature_seeders():
     # Each feature adds its demo data around the team, in dependency order.
     from kms.articles.services import seed_demo as seed_handbook
+    from kms.training import services as training
 
-    return [seed_handbook]
+    return [seed_handbook, training.seed_demo]
 
 
 def create_demo(today: date | None = None) -> DemoTeam:

@@ -19,6 +19,7 @@ import heapq
 import html
 import itertools
 import logging
+import math
 import multiprocessing
 import os
 import pickle
@@ -37,11 +38,12 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
-from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader, TermNotFound
+from whoosh.reading import CorruptIndexError, EmptyReader, MultiReader, ReaderClosed, SegmentReader
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from kms.search import schema as S
@@ -224,10 +226,13 @@ def _parse(text: str) -> ParsedQuery:
             if word[0] in "-!" and len(word) > 1:
                 negated, word = True, word[1:]
             field_word = _FIELD_WORD_RE.fullmatch(word)
-            if field_word and field_word.group(1).lower() in FILTER_FIELDS:
-                add_filter(field_word.group(1), field_word.group(2), negated)
-                or_next = False
-                continue
+            if field_word:
+                if field_word.group(1).lower() in FILTER_FIELDS:
+                    add_filter(field_word.group(1), field_word.group(2), negated)
+                    or_next = False
+                    continue
+                # Another engine's field syntax (title:, author:): search the value's words.
+                word = field_word.group(2)
             found = _word_clauses(word)
         for clause in found:
             clauses += 1
@@ -441,7 +446,23 @@ def _is_locked(path: Path) -> bool:
 
 # Errors a damaged or vanished index raises from inside Whoosh.
 _INDEX_ERRORS = (OSError, EOFError, struct.error, pickle.UnpicklingError, zlib.error, ValueError,
-                 IndexError, KeyError, EmptyIndexError, ReaderClosed)
+                 IndexError, KeyError, EmptyIndexError, ReaderClosed, CorruptIndexError)
+_LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
+
+
+def _read_lengths(leaf_reader: SegmentReader, fieldname: str) -> list[int]:
+    """Every document's length in ``fieldname`` (Whoosh keeps them as one byte per document)."""
+    count = leaf_reader.doc_count_all()
+    try:
+        column = leaf_reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            return [0] * count
+        if column._fixedlen == 1:
+            raw = column._dbfile.get(column._basepos, column._count)
+            return [_LENGTH_OF_BYTE[b] for b in raw] + [0] * (count - len(raw))
+    except AttributeError:  # another codec: the slow, public way
+        pass
+    return [leaf_reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -487,11 +508,12 @@ class _Lexicon:
 
 
 class _SegmentFacts:
-    __slots__ = ("keyword_masks", "lexicons")
+    __slots__ = ("keyword_masks", "lexicons", "lengths")
 
     def __init__(self) -> None:
         self.keyword_masks: dict[str, dict[str, int]] = {}
         self.lexicons: dict[str, _Lexicon] = {}
+        self.lengths: dict[str, list[int]] = {}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -525,6 +547,21 @@ class _Generation:
         self._allowed: dict[Any, tuple[int, bytes]] = {}
         self._term_masks: dict[tuple[str, str], int] = {}
         self._prefix: dict[tuple[str, str], list[str]] = {}
+        self._stats: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def term_stats(self, fieldname: str, term: str) -> tuple[float, float]:
+        """(BM25 idf of the term, average field length) over the whole index."""
+        key = (fieldname, term)
+        stats = self._stats.get(key)
+        if stats is None:
+            count = max(1, self.ndocs)
+            frequency = self.reader.doc_frequency(fieldname, term)
+            idf = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+            average = max(1.0, self.reader.field_length(fieldname) / count)
+            if len(self._stats) > 4096:
+                self._stats.clear()
+            stats = self._stats[key] = (idf, average)
+        return stats
 
     # ---- keyword masks (visibility, facets, filters)
 
@@ -636,7 +673,7 @@ class _Generation:
 
     def surface_form(self, family: str, term: str, allowed: bytes) -> str | None:
         """How ``term`` (a stem) is written in the first visible document that has it."""
-        for fieldname, stored_name in ((S.body_field(family), "body"), (S.title_field(family), "title")):
+        for fieldname, stored_name in ((S.bodypos_field(family), "body"), (S.title_field(family), "title")):
             for _, leaf_reader, offset in self.segments:
                 if (fieldname, term) not in leaf_reader:
                     continue
@@ -682,6 +719,13 @@ class _IndexView:
         if facts is None:
             facts = self._facts[segid] = _SegmentFacts()
         return facts
+
+    def field_lengths(self, segid: str, leaf_reader: SegmentReader, fieldname: str) -> list[int]:
+        facts = self.segment_facts(segid)
+        lengths = facts.lengths.get(fieldname)
+        if lengths is None:
+            lengths = facts.lengths[fieldname] = _read_lengths(leaf_reader, fieldname)
+        return lengths
 
     def refresh(self) -> bool:
         """Load the newest generation if the index changed; True if it did."""
@@ -1030,15 +1074,15 @@ class SearchEngine:
         built = _build_query(gen, parsed)
         if built is None:
             return empty
-        q, highlights = built
-        scored = _collect(gen, q, allowed)
+        node, highlights = built
+        scored = _evaluate(gen, node, allowed)
         fuzzy = False
         suggestion = None
         if len(scored) < FEW_RESULTS:
             retry = _typo_retry(gen, parsed, query_text, allowed_mask, allowed, len(scored))
             if retry is not None:
-                retry_q, retry_highlights, suggestion = retry
-                retry_scored = _collect(gen, retry_q, allowed)
+                retry_node, retry_highlights, suggestion = retry
+                retry_scored = _evaluate(gen, retry_node, allowed)
                 if len(retry_scored) > len(scored):
                     scored, highlights, fuzzy = retry_scored, retry_highlights, True
                 if not retry_scored:
@@ -1077,13 +1121,13 @@ class SearchEngine:
 
         def run(gen: _Generation) -> list[TitleSuggestion]:
             _, allowed = gen.allowed(visible, (), ())
-            parts: list[wq.Query] = [wq.Term("title_ac", word) for word in complete]
+            parts: list[tuple] = [("term", "title_ac", word) for word in complete]
             if last is not None:
                 expansions = gen.prefix_terms("title_ac", last, "plain")
                 if not expansions:
                     return []
-                parts.append(wq.Or([wq.Term("title_ac", t) for t in expansions]))
-            scored = _collect(gen, wq.And(parts) if len(parts) > 1 else parts[0], allowed)
+                parts.append(("or", [("term", "title_ac", t) for t in expansions]))
+            scored = _evaluate(gen, ("and", parts), allowed)
             lowered = prefix.strip().lower()
             out = []
             for score, docnum in heapq.nlargest(limit * 4, scored):
@@ -1272,20 +1316,27 @@ def _filter_constraints(filters: Mapping[str, Any] | None) -> tuple[tuple[str, f
 # Query building, matching, typo correction, hits.
 
 
-def _clause_query(gen: _Generation, clause: Clause,
-                  highlights: dict[str, set[str]]) -> wq.Query | None:
-    """The Whoosh query for one clause over every active family; None = nothing to search
-    (only stop words), NullQuery = cannot match."""
-    parts: list[wq.Query] = []
+# A query is a small tree of tuples, evaluated segment by segment straight from Whoosh's posting
+# blocks: ("term", field, text), ("or", [nodes]), ("and", [nodes]), ("not", node, node),
+# ("phrase", field, [texts]) and NULL. Whoosh's own matcher tree costs several microseconds per
+# matching document in method calls and per-document length lookups; kms needs every match scored
+# anyway (for the total and the facets), so it scores postings in bulk instead.
+NULL: tuple = ("null",)
+K1, B = 1.2, 0.75
+
+
+def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str]]) -> tuple | None:
+    """The node for one clause over every active family; None = nothing to search (only stop
+    words), NULL = cannot match."""
+    parts: list[tuple] = []
     if clause.kind == "prefix":
         prefix = S.fold(clause.text.lower())
         for family in gen.active:
             for fieldname in (S.title_field(family), S.body_field(family)):
                 terms = gen.prefix_terms(fieldname, prefix, family)
-                if terms:
-                    parts.extend(wq.Term(fieldname, t) for t in terms)
-                    highlights.setdefault(fieldname, set()).update(terms)
-        return wq.Or(parts) if parts else wq.NullQuery
+                parts.extend(("term", fieldname, t) for t in terms)
+                highlights.setdefault(fieldname, set()).update(terms)
+        return ("or", parts) if parts else NULL
     any_terms = False
     for family in gen.active:
         terms = S.analyzer_for(family).terms(clause.text)
@@ -1298,79 +1349,176 @@ def _clause_query(gen: _Generation, clause: Clause,
                 if family == "cjk" and len(term) == 1 and S._CJK_RE.match(term):
                     # One CJK character: it begins some indexed bigram (or is a run's last char).
                     expansions = gen.prefix_terms(fieldname, term, family)
-                    parts.extend(wq.Term(fieldname, t) for t in expansions)
+                    parts.extend(("term", fieldname, t) for t in expansions)
                     highlights.setdefault(fieldname, set()).update(expansions)
                 else:
-                    parts.append(wq.Term(fieldname, term))
+                    parts.append(("term", fieldname, term))
                     highlights.setdefault(fieldname, set()).add(term)
             else:
-                parts.append(wq.Phrase(fieldname, terms))
+                parts.append(("phrase", fieldname, terms))
                 highlights.setdefault(fieldname, set()).update(terms)
     if not any_terms:
-        # Stop words in every family: nothing to search for. A word unknown to every analyzer
-        # family (it can't happen for letters) would land here too.
         return None
-    return wq.Or(parts) if parts else wq.NullQuery
+    return ("or", parts) if parts else NULL
 
 
 def _build_query(gen: _Generation, parsed: ParsedQuery,
                  overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
-                 ) -> tuple[wq.Query, dict[str, set[str]]] | None:
+                 ) -> tuple[tuple, dict[str, set[str]]] | None:
     highlights: dict[str, set[str]] = {}
-    groups: list[wq.Query] = []
+    groups: list[tuple] = []
     for gi, group in enumerate(parsed.groups):
         parts = []
         for ci, clause in enumerate(group):
             if overrides and (gi, ci) in overrides:
-                terms = overrides[(gi, ci)]
-                alternatives: list[wq.Query] = []
-                for family, term in terms:
+                alternatives = []
+                for family, term in overrides[(gi, ci)]:
                     for fieldname in (S.title_field(family), S.body_field(family)):
-                        alternatives.append(wq.Term(fieldname, term))
+                        alternatives.append(("term", fieldname, term))
                         highlights.setdefault(fieldname, set()).add(term)
-                part: wq.Query | None = wq.Or(alternatives)
+                part: tuple | None = ("or", alternatives)
             else:
-                part = _clause_query(gen, clause, highlights)
+                part = _clause_node(gen, clause, highlights)
             if part is not None:
                 parts.append(part)
         if parts:
-            groups.append(parts[0] if len(parts) == 1 else wq.Or(parts))
+            groups.append(parts[0] if len(parts) == 1 else ("or", parts))
     if not groups:
         return None
-    positive = groups[0] if len(groups) == 1 else wq.And(groups)
-    negatives = [q for q in (_clause_query(gen, c, {}) for c in parsed.excluded)
-                 if q is not None and q is not wq.NullQuery]
+    positive = groups[0] if len(groups) == 1 else ("and", groups)
+    negatives = [n for n in (_clause_node(gen, c, {}) for c in parsed.excluded) if n not in (None, NULL)]
     if negatives:
-        positive = wq.AndNot(positive, wq.Or(negatives))
-    return positive.normalize(), highlights
+        positive = ("not", positive, ("or", negatives))
+    return positive, highlights
 
 
-def _collect(gen: _Generation, q: wq.Query, allowed: bytes) -> list[tuple[float, int]]:
+def _postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[Any, Any]:
+    """(docnums, weights) of a term in one segment, deleted documents included (the caller's
+    allowed-document bits leave them out)."""
+    if (fieldname, term) not in leaf_reader:
+        return (), ()
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)       # FilterMatcher over deletions
+    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
+        # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
+        ids: list[int] = []
+        weights: list[float] = []
+        while not matcher._atend:
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return ids, weights
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+class _SegmentEval:
+    """Evaluates a query tree in one segment: {segment docnum: BM25 score}."""
+
+    def __init__(self, gen: _Generation, segid: str, leaf_reader: SegmentReader):
+        self.gen = gen
+        self.segid = segid
+        self.reader = leaf_reader
+
+    def run(self, node: tuple) -> dict[int, float]:
+        kind = node[0]
+        if kind == "term":
+            return self.term(node[1], node[2])
+        if kind == "or":
+            results = sorted((self.run(child) for child in node[1]), key=len, reverse=True)
+            if not results:
+                return {}
+            merged = dict(results[0])
+            for other in results[1:]:
+                get = merged.get
+                for docnum, score in other.items():
+                    merged[docnum] = get(docnum, 0.0) + score
+            return merged
+        if kind == "and":
+            results = []
+            for child in node[1]:
+                result = self.run(child)
+                if not result:
+                    return {}
+                results.append(result)
+            results.sort(key=len)
+            merged = results[0]
+            for other in results[1:]:
+                merged = {d: s + other[d] for d, s in merged.items() if d in other}
+                if not merged:
+                    return {}
+            return merged
+        if kind == "not":
+            positive = self.run(node[1])
+            if positive:
+                negative = self.run(node[2])
+                positive = {d: s for d, s in positive.items() if d not in negative}
+            return positive
+        if kind == "phrase":
+            return self.phrase(node[1], node[2])
+        return {}
+
+    def term(self, fieldname: str, term: str) -> dict[int, float]:
+        ids, weights = _postings(self.reader, fieldname, term)
+        if not ids:
+            return {}
+        idf, avg = self.gen.term_stats(fieldname, term)
+        lengths = self.gen.view.field_lengths(self.segid, self.reader, fieldname)
+        scale = idf * (K1 + 1)
+        c1 = K1 * (1 - B)
+        c2 = K1 * B / avg
+        return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights)}
+
+    def phrase(self, fieldname: str, terms: list[str]) -> dict[int, float]:
+        candidates = self.run(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
+        if not candidates:
+            return {}
+        posfield = S.position_field(fieldname)
+        order = sorted(candidates)
+        starts: dict[int, set[int]] | None = None
+        for index, term in enumerate(terms):
+            matcher = self.reader.postings(posfield, term)
+            found: dict[int, set[int]] = {}
+            for docnum in order:
+                if starts is not None and docnum not in starts:
+                    continue
+                if not matcher.is_active():
+                    break
+                if matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                    if not matcher.is_active():
+                        break
+                if matcher.id() == docnum:
+                    here = {p - index for p in matcher.value_as("positions")}
+                    if starts is not None:
+                        here &= starts[docnum]
+                    if here:
+                        found[docnum] = here
+            starts = found
+            if not starts:
+                return {}
+        return {d: candidates[d] for d in starts or ()}
+
+
+def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:
     """Every allowed matching document as (score, global docnum)."""
     out: list[tuple[float, int]] = []
-    if q is wq.NullQuery:
+    if node is NULL:
         return out
-    context = gen.searcher.context(needs_current=True)
-    append = out.append
     bits = _BITS
-    for leaf, offset in gen.leaves:
-        matcher = q.matcher(leaf, context)
-        if not matcher.is_active():
-            continue
-        while True:
-            # Re-simplify now and then: exhausted branches of an OR drop out of the tree.
-            matcher = matcher.replace(0)
-            is_active, next_, id_, score = matcher.is_active, matcher.next, matcher.id, matcher.score
-            for _ in range(256):
-                if not is_active():
-                    break
-                docnum = id_() + offset
-                if allowed[docnum >> 3] & bits[docnum & 7]:
-                    append((score(), docnum))
-                next_()
-            else:
-                continue
-            break
+    for segid, leaf_reader, offset in gen.segments:
+        scores = _SegmentEval(gen, segid, leaf_reader).run(node)
+        if scores:
+            out.extend((score, d + offset) for d, score in scores.items()
+                       if allowed[(d + offset) >> 3] & bits[(d + offset) & 7])
     return out
 
 
@@ -1465,7 +1613,8 @@ def _make_hits(gen: _Generation, top: list[tuple[float, int]],
     stored = {docnum: gen.reader.stored_fields(docnum) for _, docnum in top}
     spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
     docnums = sorted(stored)
-    for fieldname, terms in highlights.items():
+    for matchfield, terms in highlights.items():
+        fieldname = S.position_field(matchfield)
         for term in terms:
             for _, leaf_reader, offset in gen.segments:
                 end = offset + leaf_reader.doc_count_all()
@@ -1495,7 +1644,7 @@ def _make_hits(gen: _Generation, top: list[tuple[float, int]],
             type=fields_.get("type", ""),
             title=title,
             url=fields_.get("url", ""),
-            snippet=make_snippet(body, spans.get((docnum, S.body_field(family)), [])),
+            snippet=make_snippet(body, spans.get((docnum, S.bodypos_field(family)), [])),
             title_html=_marked(title, title_spans, 0, len(title)),
             score=float(score),
             fields={k: v for k, v in fields_.items() if k != "body"},

@@ -64,10 +64,22 @@ def title_field(family: str) -> str:
 
 
 def body_field(family: str) -> str:
+    """The body's matching and scoring field: frequencies only, so reading it stays cheap."""
     return f"body_{family}"
 
 
-TEXT_FIELDS = tuple(name for fam in FAMILIES for name in (title_field(fam), body_field(fam)))
+def bodypos_field(family: str) -> str:
+    """The body's positions and character offsets, read only for phrases and snippets."""
+    return f"bodypos_{family}"
+
+
+def position_field(fieldname: str) -> str:
+    """Where the positions of a matching field live (titles are short: they keep their own)."""
+    return "bodypos_" + fieldname[5:] if fieldname.startswith("body_") else fieldname
+
+
+TEXT_FIELDS = tuple(name for fam in FAMILIES
+                    for name in (title_field(fam), body_field(fam), bodypos_field(fam)))
 
 # --------------------------------------------------------------------------------------------------
 # Character handling shared by all analyzers.
@@ -215,6 +227,10 @@ class FamilyAnalyzer(Composable):
         self.stem = stem
         self.stops = stops
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The schema is pickled into the index's TOC: leave the last-analysis memo out.
+        return {"family": self.family, "stem": self.stem, "stops": self.stops}
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, FamilyAnalyzer) and (self.family, self.stem, self.stops)
                 == (other.family, other.stem, other.stops))
@@ -272,7 +288,18 @@ class FamilyAnalyzer(Composable):
                 pos += 1
 
     def occurrences(self, text: str) -> dict[str, list[tuple[int, int, int]]]:
-        """Index-side analysis in one pass: term -> [(position, startchar, endchar), ...]."""
+        """Index-side analysis in one pass: term -> [(position, startchar, endchar), ...].
+
+        The body is indexed twice (frequencies, then positions) from the same string object; the
+        last result is remembered so the text is analyzed once."""
+        memo = self.__dict__.get("_memo")
+        if memo is not None and memo[0] is text:
+            return memo[1]
+        seen = self._occurrences(text)
+        self._memo = (text, seen)
+        return seen
+
+    def _occurrences(self, text: str) -> dict[str, list[tuple[int, int, int]]]:
         rules = self._rules()
         lowered = text.lower()
         seen: dict[str, list[tuple[int, int, int]]] = {}
@@ -364,6 +391,21 @@ class KeywordListAnalyzer(Composable):
             yield token
 
 
+class FastFrequency(formats.Frequency):
+    """Whoosh's Frequency format (weight = term frequency x field boost, no positions), fed from
+    ``FamilyAnalyzer.occurrences``."""
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any):
+        occurrences_of = getattr(analyzer, "occurrences", None)
+        if occurrences_of is None or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for text, occurrences in occurrences_of(value).items():
+            count = len(occurrences)
+            yield text, count, count * boost, pack_uint(count)
+
+
 class FastCharacters(formats.Characters):
     """Whoosh's Characters posting format (positions + character offsets, so snippets come from
     the postings instead of re-analyzing stored text), fed straight from ``FamilyAnalyzer.spans``
@@ -393,10 +435,22 @@ class FastCharacters(formats.Characters):
 # The schema.
 
 
+# One analyzer object per family, shared by its fields, so body and bodypos share the memo.
+_ANALYZERS = {family: FamilyAnalyzer(family) for family in FAMILIES}
+
+
 def _text_field(family: str, boost: float) -> fields.TEXT:
-    field = fields.TEXT(analyzer=FamilyAnalyzer(family), chars=True, field_boost=boost)
+    field = fields.TEXT(analyzer=_ANALYZERS[family], chars=True, field_boost=boost)
     field.format = FastCharacters(field_boost=boost)
     return field
+
+
+def _body_field(family: str) -> fields.FieldType:
+    return fields.FieldType(FastFrequency(field_boost=1.0), _ANALYZERS[family], scorable=True)
+
+
+def _bodypos_field(family: str) -> fields.FieldType:
+    return fields.FieldType(FastCharacters(field_boost=1.0), _ANALYZERS[family], scorable=False)
 
 
 def _keyword_field(stored: bool = True) -> fields.FieldType:
@@ -430,7 +484,8 @@ def build_schema() -> fields.Schema:
     )
     for family in FAMILIES:
         schema.add(title_field(family), _text_field(family, TITLE_BOOST))
-        schema.add(body_field(family), _text_field(family, 1.0))
+        schema.add(body_field(family), _body_field(family))
+        schema.add(bodypos_field(family), _bodypos_field(family))
     return schema
 
 
@@ -581,6 +636,7 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
         "title_ac": title,
         title_field(family): title,
         body_field(family): body,
+        bodypos_field(family): body,
     }
     if tags:
         raw_tags = doc.get("tags")

@@ -353,7 +353,7 @@ def test_malformed_queries_never_raise(library, query):
 
 def test_malformed_queries_fall_back_to_their_plain_words(library):
     assert sorted(ids(library.search("title:(refund", visibilities=PUBLIC))) == ["article:1", "article:2"]
-    assert sorted(ids(library.search('"unclosed refund', visibilities=PUBLIC))) == ["article:1", "article:2"]
+    assert ids(library.search('"refund policy', visibilities=PUBLIC)) == ["article:1"]
     assert sorted(ids(library.search("refund OR", visibilities=PUBLIC))) == ["article:1", "article:2"]
 
 

@@ -1,0 +1,121 @@
+"""Helpers shared by the training services: who may do what, time zones, text checks."""
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from kms.auth.models import Role, User
+from kms.errors import Forbidden, Invalid, NotFound
+from kms.extensions import db
+
+LEADS = frozenset({Role.ADMIN, Role.MANAGER})
+EDITORS = frozenset({Role.ADMIN, Role.MANAGER, Role.AUTHOR})
+
+
+def is_lead(actor) -> bool:
+    return actor is not None and actor.role in LEADS
+
+
+def is_editor(actor) -> bool:
+    return actor is not None and actor.role in EDITORS
+
+
+def require_editor(actor) -> None:
+    if not is_editor(actor):
+        raise Forbidden("Only authors, managers and admins change training modules.")
+
+
+def require_lead(actor) -> None:
+    if not is_lead(actor):
+        raise Forbidden("Only managers and admins do that.")
+
+
+def can_see_learner(actor, user: User) -> bool:
+    """A learner sees themselves; an admin sees everyone; a manager sees their own team."""
+    if actor is None:
+        return False
+    if actor.id == user.id or actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.MANAGER and (actor.team or "") == (user.team or "")
+
+
+def learner(user_id: int, actor) -> User:
+    """The user, if the actor may see their training; NotFound otherwise (existence is not revealed)."""
+    user = db.session.get(User, user_id)
+    if user is None or not can_see_learner(actor, user):
+        raise NotFound("No such learner.")
+    return user
+
+
+def managed_learner(user_id: int, actor) -> User:
+    """The user, if the actor is a lead who manages them; the user must be active."""
+    require_lead(actor)
+    user = learner(user_id, actor)
+    if not user.active:
+        raise Invalid(f"{user.name} is deactivated.", field="user_id")
+    return user
+
+
+def lock_users(*user_ids: int) -> None:
+    """Serialise writes about these people (PostgreSQL row locks; SQLite already holds the write lock)."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if ids:
+        db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_to_utc(naive: datetime, tz_name: str, field: str = "starts_at") -> datetime:
+    """A wall-clock time in a zone -> UTC; refuses times that do not exist or happen twice (DST changes)."""
+    tz = zone(tz_name)
+    early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        when = f"{naive:%H:%M} on {naive:%Y-%m-%d}"
+        if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise Invalid(f"{when} does not exist in {tz.key}: the clocks skip that hour. Choose another time.",
+                          field=field)
+        raise Invalid(f"{when} happens twice in {tz.key}: the clocks go back that night. Choose a time "
+                      "outside that hour.", field=field)
+    return early.astimezone(UTC)
+
+
+def end_of_local_day(day: date, tz_name: str) -> datetime:
+    """The UTC instant a local calendar day ends (midnight of the next day in that zone)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def local_today(tz_name: str, now: datetime) -> date:
+    return now.astimezone(zone(tz_name)).date()
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"{label} is required.", field=field)
+    if len(value) > max_len:
+        raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
+    return value
+
+
+def whole(value, field: str, label: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{label} must be a whole number.", field=field) from None
+    if not low <= number <= high:
+        raise Invalid(f"{label} must be between {low} and {high}.", field=field)
+    return number

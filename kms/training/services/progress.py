@@ -1,0 +1,402 @@
+"""Onboarding: paths, assignments with due dates, "My onboarding" and the managers' team view."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from kms.auth.models import Role, User
+from kms.errors import Invalid, NotFound
+from kms.extensions import db, utcnow, writing
+from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, ModuleStatus,
+                                 Path, PathModule, Question, QuizAttempt, SessionStatus, ShadowSession)
+from kms.training.services._common import end_of_local_day, learner, lock_users, managed_learner, require_lead
+from kms.training.services.learning import ReviewFlag, review_flags
+
+
+def list_paths() -> list[Path]:
+    """Every onboarding path, by title."""
+    return list(db.session.scalars(select(Path).order_by(Path.title)))
+
+
+def get_path(path_id: int) -> Path:
+    path = db.session.get(Path, path_id)
+    if path is None:
+        raise NotFound("No such onboarding path.")
+    return path
+
+
+def due_dates(start: date, day_offset: int, time_zone: str) -> tuple[date, datetime]:
+    """Day `day_offset` after the start date, as the learner's local day and the UTC instant it ends."""
+    day = start + timedelta(days=day_offset)
+    return day, end_of_local_day(day, time_zone)
+
+
+def _set_due(assignment: Assignment, due_on: date | None, time_zone: str) -> None:
+    due_at = end_of_local_day(due_on, time_zone) if due_on else None
+    if assignment.id is not None and (assignment.due_on, assignment.due_at) != (due_on, due_at):
+        assignment.sequence += 1
+    assignment.due_on, assignment.due_at = due_on, due_at
+
+
+def assign_path(user_id: int, path_id: int, *, actor) -> list[Assignment]:
+    """Assign every module of a path, each due `day` days after the learner's start date in their time zone.
+
+    Modules the learner already has keep their assignment and take the path's due date. Needs a start date.
+    """
+    with writing():
+        user = managed_learner(user_id, actor)
+        path = get_path(path_id)
+        if user.start_date is None:
+            raise Invalid(f"{user.name} has no start date yet; set it on their user page first.",
+                          field="start_date")
+        lock_users(user.id)
+        existing = {a.module_id: a for a in db.session.scalars(
+            select(Assignment).where(Assignment.user_id == user.id))}
+        assignments = []
+        for step in path.steps:
+            assignment = existing.get(step.module_id) or Assignment(user_id=user.id, module_id=step.module_id,
+                                                                    assigned_by_id=actor.id)
+            assignment.path_id = path.id
+            _set_due(assignment, user.start_date + timedelta(days=step.day_offset), user.time_zone)
+            db.session.add(assignment)
+            assignments.append(assignment)
+        db.session.commit()
+    return assignments
+
+
+def assign_module(user_id: int, module_id: int, due_on: date | None, *, actor) -> Assignment:
+    """Assign one module with an optional due date (the end of that day in the learner's time zone)."""
+    with writing():
+        user = managed_learner(user_id, actor)
+        module = db.session.get(Module, module_id)
+        if module is None or module.status != ModuleStatus.PUBLISHED:
+            raise Invalid("Choose a published module.", field="module_id")
+        lock_users(user.id)
+        assignment = db.session.scalar(select(Assignment).where(Assignment.user_id == user.id,
+                                                                Assignment.module_id == module.id))
+        if assignment is None:
+            assignment = Assignment(user_id=user.id, module_id=module.id, assigned_by_id=actor.id)
+            db.session.add(assignment)
+        _set_due(assignment, due_on, user.time_zone)
+        db.session.commit()
+    return assignment
+
+
+def remove_assignment(assignment_id: int, *, actor) -> int:
+    """Take an assignment away (the learner's completions stay); returns the learner's id."""
+    with writing():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise NotFound("No such assignment.")
+        managed_learner(assignment.user_id, actor)
+        user_id = assignment.user_id
+        db.session.delete(assignment)
+        db.session.commit()
+    return user_id
+
+
+# My onboarding ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Item:
+    """One assigned module as the learner sees it."""
+
+    assignment: Assignment
+    module: Module
+    lessons_total: int = 0
+    lessons_done: int = 0
+    quiz_required: bool = False
+    quiz_passed: bool = False
+    complete: bool = False
+    expired: bool = False
+    completed_at: datetime | None = None
+    overdue: bool = False
+    next_lesson: tuple[int, str] | None = None
+
+    @property
+    def percent(self) -> int:
+        if self.complete:
+            return 100
+        steps = self.lessons_total + (1 if self.quiz_required else 0)
+        done = self.lessons_done + (1 if self.quiz_passed else 0)
+        return min(99, done * 100 // steps) if steps else 0
+
+
+@dataclass
+class Onboarding:
+    user: User
+    items: list[Item]
+    sessions: list[ShadowSession]
+    flags: list[ReviewFlag]
+    now: datetime
+
+    @property
+    def paths(self) -> list[Path]:
+        return list({i.assignment.path.id: i.assignment.path for i in self.items if i.assignment.path}.values())
+
+    @property
+    def modules_done(self) -> int:
+        return sum(1 for i in self.items if i.complete)
+
+    @property
+    def sessions_done(self) -> int:
+        return sum(1 for s in self.sessions if s.status == SessionStatus.DONE)
+
+    @property
+    def upcoming_sessions(self) -> list[ShadowSession]:
+        return [s for s in self.sessions if s.status == SessionStatus.SCHEDULED and s.ends_at > self.now]
+
+    @property
+    def percent(self) -> int:
+        """Done modules and done shadowing sessions over everything assigned and scheduled."""
+        total = len(self.items) + len(self.sessions)
+        return (self.modules_done + self.sessions_done) * 100 // total if total else 0
+
+    @property
+    def overdue(self) -> list[Item]:
+        return [i for i in self.items if i.overdue]
+
+    @property
+    def next_item(self) -> Item | None:
+        return next((i for i in self.items if not i.complete), None)
+
+
+def my_onboarding(user_id: int, *, actor, now: datetime | None = None) -> Onboarding:
+    """A learner's assignments, progress, overdue items, shadowing and review flags in a fixed number of queries.
+
+    Learners see their own; managers their team's; admins everyone's (NotFound otherwise).
+    """
+    now = now or utcnow()
+    user = learner(user_id, actor)
+    assignments = list(db.session.scalars(
+        select(Assignment).options(joinedload(Assignment.module), joinedload(Assignment.path))
+        .where(Assignment.user_id == user.id)
+        .order_by(Assignment.due_on.is_(None), Assignment.due_on, Assignment.id)))
+    completions = {c.module_id: c for c in db.session.scalars(
+        select(ModuleCompletion).where(ModuleCompletion.user_id == user.id))}
+    assigned = select(Assignment.module_id).where(Assignment.user_id == user.id)
+    lessons: dict[int, list[tuple[int, str]]] = {}
+    for lesson_id, module_id, title in db.session.execute(
+            select(Lesson.id, Lesson.module_id, Lesson.title).where(Lesson.module_id.in_(assigned))
+            .order_by(Lesson.module_id, Lesson.position)):
+        lessons.setdefault(module_id, []).append((lesson_id, title))
+    done_at = dict(db.session.execute(select(LessonCompletion.lesson_id, LessonCompletion.completed_at)
+                                      .where(LessonCompletion.user_id == user.id)).all())
+    quizzes = dict(db.session.execute(select(Question.module_id, func.count(Question.id))
+                                      .where(Question.module_id.in_(assigned)).group_by(Question.module_id)).all())
+    passed_at = dict(db.session.execute(
+        select(QuizAttempt.module_id, func.max(QuizAttempt.submitted_at))
+        .where(QuizAttempt.user_id == user.id, QuizAttempt.passed.is_(True))
+        .group_by(QuizAttempt.module_id)).all())
+    sessions = list(db.session.scalars(
+        select(ShadowSession).options(joinedload(ShadowSession.host))
+        .where(ShadowSession.trainee_id == user.id, ShadowSession.status != SessionStatus.CANCELLED)
+        .order_by(ShadowSession.starts_at)))
+    items = [_item(a, completions.get(a.module_id), lessons.get(a.module_id, []), done_at,
+                   quizzes.get(a.module_id, 0), passed_at.get(a.module_id), now) for a in assignments]
+    return Onboarding(user=user, items=items, sessions=sessions, flags=review_flags(user.id), now=now)
+
+
+def _item(assignment, completion, lessons, done_at, questions, last_pass, now) -> Item:
+    expired = completion is not None and not completion.valid_at(now)
+    since = completion.expires_at if expired else None
+    done = [lid for lid, _ in lessons if lid in done_at and (since is None or done_at[lid] >= since)]
+    complete = completion is not None and not expired
+    item = Item(assignment=assignment, module=assignment.module, lessons_total=len(lessons),
+                lessons_done=len(done), quiz_required=questions > 0,
+                quiz_passed=last_pass is not None and (since is None or last_pass >= since),
+                complete=complete, expired=expired, completed_at=completion.completed_at if completion else None)
+    item.overdue = not complete and assignment.due_at is not None and assignment.due_at < now
+    item.next_lesson = next(((lid, title) for lid, title in lessons if lid not in done), None)
+    return item
+
+
+# Team view ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    status: str                 # done | expired | overdue | open
+    due_on: date | None
+    lessons_done: int
+    lessons_total: int
+
+
+@dataclass
+class Row:
+    user: User
+    cells: dict[int, Cell] = field(default_factory=dict)
+    last_activity: datetime | None = None
+    sessions_done: int = 0
+    sessions_total: int = 0
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for c in self.cells.values() if c.status == "overdue")
+
+    @property
+    def done(self) -> int:
+        return sum(1 for c in self.cells.values() if c.status == "done")
+
+    @property
+    def percent(self) -> int:
+        total = len(self.cells) + self.sessions_total
+        return (self.done + self.sessions_done) * 100 // total if total else 0
+
+
+@dataclass
+class ModuleStat:
+    module_id: int
+    title: str
+    assigned: int = 0
+    completed: int = 0
+    attempted: int = 0
+    passed: int = 0
+
+    @property
+    def completion_rate(self) -> int | None:
+        return self.completed * 100 // self.assigned if self.assigned else None
+
+    @property
+    def pass_rate(self) -> int | None:
+        return self.passed * 100 // self.attempted if self.attempted else None
+
+
+@dataclass
+class TeamView:
+    rows: list[Row]
+    modules: list[ModuleStat]
+    teams: list[str]
+    months: list[str]
+    team: str | None
+    start_month: str | None
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Invalid("Start month must look like 2026-11.", field="start_month") from None
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def team_view(*, actor, team: str | None = None, start_month: str | None = None,
+              now: datetime | None = None) -> TeamView:
+    """New hires x assigned modules for a lead, in a fixed number of queries whatever the team size.
+
+    Managers see their own team; admins every team. Filters: team, start month (YYYY-MM).
+    """
+    require_lead(actor)
+    now = now or utcnow()
+    base = select(User.id).where(User.active.is_(True), User.id.in_(select(Assignment.user_id)))
+    if actor.role == Role.MANAGER:
+        base = base.where(User.team == (actor.team or ""))
+    teams = sorted(t for t in db.session.scalars(select(User.team).where(User.id.in_(base)).distinct()))
+    months = sorted({d.strftime("%Y-%m") for d in db.session.scalars(
+        select(User.start_date).where(User.id.in_(base), User.start_date.is_not(None)).distinct())}, reverse=True)
+    scope = base
+    if team:
+        scope = scope.where(User.team == team)
+    if start_month:
+        first, following = _month_bounds(start_month)
+        scope = scope.where(User.start_date >= first, User.start_date < following)
+    users = list(db.session.scalars(select(User).where(User.id.in_(scope))
+                                    .order_by(User.start_date.desc(), User.name)))
+    rows = {u.id: Row(user=u) for u in users}
+    in_scope = Assignment.user_id.in_(scope)
+    assigned_modules = select(Assignment.module_id).where(in_scope)
+    stats = {mid: ModuleStat(module_id=mid, title=title) for mid, title, _ in db.session.execute(
+        select(Module.id, Module.title, func.min(PathModule.position))
+        .outerjoin(PathModule, PathModule.module_id == Module.id).where(Module.id.in_(assigned_modules))
+        .group_by(Module.id, Module.title)
+        .order_by(func.coalesce(func.min(PathModule.position), 10_000), Module.title))}
+    lesson_totals = dict(db.session.execute(select(Lesson.module_id, func.count(Lesson.id))
+                                            .where(Lesson.module_id.in_(assigned_modules))
+                                            .group_by(Lesson.module_id)).all())
+    # Time comparisons run in SQL: converting tens of thousands of timestamps in Python dominated the page.
+    completions = {(uid, mid): bool(valid) for uid, mid, valid in db.session.execute(
+        select(ModuleCompletion.user_id, ModuleCompletion.module_id,
+               case((or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now), 1), else_=0))
+        .where(ModuleCompletion.user_id.in_(scope)))}
+    lessons_done = {}
+    for uid, mid, count, latest in db.session.execute(
+            select(LessonCompletion.user_id, Lesson.module_id, func.count(LessonCompletion.id),
+                   func.max(LessonCompletion.completed_at)).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+            .where(LessonCompletion.user_id.in_(scope)).group_by(LessonCompletion.user_id, Lesson.module_id)):
+        lessons_done[(uid, mid)] = count
+        _touch(rows[uid], latest)
+    for uid, mid, passed, latest in db.session.execute(
+            select(QuizAttempt.user_id, QuizAttempt.module_id,
+                   func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)), func.max(QuizAttempt.submitted_at))
+            .where(QuizAttempt.user_id.in_(scope)).group_by(QuizAttempt.user_id, QuizAttempt.module_id)):
+        _touch(rows[uid], latest)
+        if mid in stats:
+            stats[mid].attempted += 1
+            stats[mid].passed += 1 if passed else 0
+    for uid, status, count in db.session.execute(
+            select(ShadowSession.trainee_id, ShadowSession.status, func.count(ShadowSession.id))
+            .where(ShadowSession.trainee_id.in_(scope), ShadowSession.status != SessionStatus.CANCELLED)
+            .group_by(ShadowSession.trainee_id, ShadowSession.status)):
+        rows[uid].sessions_total += count
+        if status == SessionStatus.DONE:
+            rows[uid].sessions_done += count
+    for uid, mid, due_on, late in db.session.execute(
+            select(Assignment.user_id, Assignment.module_id, Assignment.due_on,
+                   case((Assignment.due_at < now, 1), else_=0)).where(in_scope)):
+        valid = completions.get((uid, mid))
+        status = "done" if valid else "expired" if valid is False else "overdue" if late else "open"
+        rows[uid].cells[mid] = Cell(status=status, due_on=due_on, lessons_done=lessons_done.get((uid, mid), 0),
+                                    lessons_total=lesson_totals.get(mid, 0))
+        stats[mid].assigned += 1
+        stats[mid].completed += 1 if valid else 0
+    return TeamView(rows=list(rows.values()), modules=list(stats.values()), teams=teams, months=months,
+                    team=team or None, start_month=start_month or None)
+
+
+def _touch(row: Row, moment: datetime | None) -> None:
+    if moment is not None:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+        if row.last_activity is None or moment > row.last_activity:
+            row.last_activity = moment
+
+
+def _cell_text(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet apps run cells that start with these as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def team_csv(view: TeamView) -> str:
+    """The team view as CSV: one row per new hire, one column per module (status and due date)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Name", "Email", "Team", "Start date", *[m.title for m in view.modules],
+                     "Overdue", "Progress %", "Shadowing done", "Last activity (UTC)"])
+    for row in view.rows:
+        cells = []
+        for module in view.modules:
+            cell = row.cells.get(module.module_id)
+            cells.append("" if cell is None else f"{cell.status}" + (f" (due {cell.due_on})" if cell.due_on else ""))
+        writer.writerow([_cell_text(v) for v in (
+            row.user.name, row.user.email, row.user.team, row.user.start_date, *cells, row.overdue, row.percent,
+            f"{row.sessions_done}/{row.sessions_total}",
+            row.last_activity.strftime("%Y-%m-%d %H:%M") if row.last_activity else "")])
+    writer.writerow([])
+    writer.writerow(["Module", "Completion rate %", "Quiz pass rate %"])
+    for module in view.modules:
+        writer.writerow([_cell_text(module.title), module.completion_rate if module.completion_rate is not None
+                         else "", module.pass_rate if module.pass_rate is not None else ""])
+    return out.getvalue()
+
+
+def managed_people(*, actor) -> list[User]:
+    """Active users a lead may assign training to: their team (managers) or everyone (admins)."""
+    require_lead(actor)
+    query = select(User).where(User.active.is_(True)).order_by(User.name)
+    if actor.role == Role.MANAGER:
+        query = query.where(User.team == (actor.team or ""))
+    return list(db.session.scalars(query))

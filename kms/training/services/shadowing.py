@@ -1,0 +1,395 @@
+"""Shadowing: hosts with weekly availability, sessions with explicit conflict checks, and the planner."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kms.articles.models import Article
+from kms.auth.models import User
+from kms.errors import Conflict, Forbidden, Invalid, NotFound
+from kms.extensions import db, utcnow, writing
+from kms.training.models import (Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession)
+from kms.training.services._common import (can_see_learner, is_lead, learner, lock_users, managed_learner,
+                                           require_lead, text, zone)
+
+# The planner keeps a trainee's sessions inside their own working day.
+TRAINEE_DAY = (time(8, 0), time(18, 0))
+SLOT_STEP = timedelta(minutes=30)
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def list_hosts(*, include_inactive: bool = False) -> list[ShadowHost]:
+    query = select(ShadowHost).options(selectinload(ShadowHost.windows)).join(User, User.id == ShadowHost.user_id)
+    if not include_inactive:
+        query = query.where(ShadowHost.active.is_(True), User.active.is_(True))
+    return list(db.session.scalars(query.order_by(User.name)))
+
+
+def set_host(user_id: int, *, active: bool = True, note: str = "", actor) -> ShadowHost:
+    """Mark (or unmark) a user as a shadowing host."""
+    require_lead(actor)
+    with writing():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        if active and not user.active:
+            raise Invalid(f"{user.name} is deactivated and cannot host shadowing.", field="user_id")
+        host = db.session.get(ShadowHost, user.id) or ShadowHost(user_id=user.id)
+        host.active, host.note = active, text(note, "note", "Note", 300, required=False)
+        db.session.add(host)
+        db.session.commit()
+    return host
+
+
+def set_availability(user_id: int, windows: list[tuple[int, time, time]], *, actor) -> ShadowHost:
+    """Replace a host's weekly availability: (weekday 0=Monday, start, end) in the host's time zone."""
+    require_lead(actor)
+    cleaned = []
+    for weekday, start, end in windows:
+        if not 0 <= int(weekday) <= 6:
+            raise Invalid("Weekday must be Monday to Sunday.", field="windows")
+        if end <= start:
+            raise Invalid(f"On {WEEKDAYS[weekday]} the end ({end:%H:%M}) must be after the start "
+                          f"({start:%H:%M}).", field="windows")
+        for other in cleaned:
+            if other[0] == weekday and start < other[2] and other[1] < end:
+                raise Invalid(f"Two windows overlap on {WEEKDAYS[weekday]}.", field="windows")
+        cleaned.append((int(weekday), start, end))
+    with writing():
+        host = db.session.get(ShadowHost, user_id)
+        if host is None:
+            raise NotFound("That user is not a shadowing host.")
+        host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in sorted(cleaned)]
+        db.session.commit()
+    return host
+
+
+# Conflict checks --------------------------------------------------------------------------------------------
+
+def within_availability(windows, tz_name: str, starts_at: datetime, ends_at: datetime) -> bool:
+    """True when the whole session falls inside one weekly window, read in the host's time zone."""
+    tz = zone(tz_name)
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    if start.date() != end.date() and end.time() != time(0):
+        return False
+    for window in windows:
+        if window.weekday != start.weekday():
+            continue
+        opens = datetime.combine(start.date(), window.start_time, tzinfo=tz).astimezone(UTC)
+        closes = datetime.combine(start.date(), window.end_time, tzinfo=tz).astimezone(UTC)
+        if opens <= starts_at and ends_at <= closes:
+            return True
+    return False
+
+
+def _busy_query(user_ids, starts_at, ends_at, exclude_id=None):
+    query = select(ShadowSession).where(
+        ShadowSession.status != SessionStatus.CANCELLED, ShadowSession.starts_at < ends_at,
+        ShadowSession.ends_at > starts_at,
+        or_(ShadowSession.host_id.in_(user_ids), ShadowSession.trainee_id.in_(user_ids)))
+    if exclude_id is not None:
+        query = query.where(ShadowSession.id != exclude_id)
+    return query
+
+
+def check_slot(trainee: User, host_user: User, starts_at: datetime, ends_at: datetime,
+               exclude_id: int | None = None) -> None:
+    """Raise an explicit error when a session cannot happen: times, people, availability or an overlap."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise Invalid("Times must carry a time zone.", field="starts_at")
+    if ends_at <= starts_at:
+        raise Invalid("The end must be after the start.", field="ends_at")
+    if ends_at - starts_at > timedelta(hours=10):
+        raise Invalid("A shadowing session lasts at most 10 hours.", field="ends_at")
+    for person, role in ((trainee, "trainee_id"), (host_user, "host_id")):
+        if not person.active:
+            raise Invalid(f"{person.name} is deactivated.", field=role)
+    if trainee.id == host_user.id:
+        raise Invalid("A trainee cannot shadow themselves.", field="host_id")
+    host = db.session.get(ShadowHost, host_user.id)
+    if host is None or not host.active:
+        raise Invalid(f"{host_user.name} is not a shadowing host.", field="host_id")
+    if not within_availability(host.windows, host_user.time_zone, starts_at, ends_at):
+        raise Invalid(f"Outside {host_user.name}'s availability ({describe_windows(host)}).", field="starts_at")
+    for other in db.session.scalars(_busy_query([trainee.id, host_user.id], starts_at, ends_at, exclude_id)):
+        who = host_user if host_user.id in (other.host_id, other.trainee_id) else trainee
+        raise Conflict(f"Overlaps another session of {who.name} "
+                       f"({other.starts_at:%Y-%m-%d %H:%M}–{other.ends_at:%H:%M} UTC).")
+
+
+def describe_windows(host: ShadowHost) -> str:
+    if not host.windows:
+        return "no availability set"
+    parts = [f"{WEEKDAYS[w.weekday][:3]} {w.start_time:%H:%M}–{w.end_time:%H:%M}" for w in host.windows]
+    return ", ".join(parts) + f" {host.user.time_zone}"
+
+
+def _format(value) -> SessionFormat:
+    try:
+        return SessionFormat(value)
+    except ValueError:
+        raise Invalid("Choose live calls, ticket queue or screen share.", field="format") from None
+
+
+def _focus_article(article_id: int | None) -> int | None:
+    if not article_id:
+        return None
+    if db.session.get(Article, article_id) is None:
+        raise Invalid("No such handbook article.", field="focus_article_id")
+    return article_id
+
+
+def _person(user_id: int, field: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Invalid("No such user.", field=field)
+    return user
+
+
+def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends_at: datetime, focus: str = "",
+                     format: str = SessionFormat.LIVE_CALLS, focus_article_id: int | None = None,
+                     actor) -> ShadowSession:
+    """Book a session after every check (see check_slot); the trainee and host rows are locked meanwhile."""
+    with writing():
+        trainee = managed_learner(trainee_id, actor)
+        lock_users(trainee.id, host_id)
+        host = _person(host_id, "host_id")
+        check_slot(trainee, host, starts_at, ends_at)
+        session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=starts_at, ends_at=ends_at,
+                                focus=text(focus, "focus", "Focus", 200, required=False), format=_format(format),
+                                focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id)
+        db.session.add(session)
+        db.session.commit()
+    return session
+
+
+def get_session(session_id: int, *, actor) -> ShadowSession:
+    """A session its trainee, its host, and the leads who see the trainee may open."""
+    session = db.session.get(ShadowSession, session_id)
+    if session is None or not (actor.id in (session.trainee_id, session.host_id)
+                               or can_see_learner(actor, session.trainee) and is_lead(actor)):
+        raise NotFound("No such shadowing session.")
+    return session
+
+
+def update_session(session_id: int, *, starts_at: datetime, ends_at: datetime, host_id: int, focus: str,
+                   format: str, actor) -> ShadowSession:
+    """Move or change a scheduled session; its calendar SEQUENCE goes up so calendars replace the old event."""
+    with writing():
+        session = get_session(session_id, actor=actor)
+        require_lead(actor)
+        if session.status != SessionStatus.SCHEDULED:
+            raise Conflict("Only scheduled sessions can be changed.")
+        lock_users(session.trainee_id, host_id)
+        host = _person(host_id, "host_id")
+        check_slot(session.trainee, host, starts_at, ends_at, exclude_id=session.id)
+        session.host_id, session.starts_at, session.ends_at = host.id, starts_at, ends_at
+        session.focus = text(focus, "focus", "Focus", 200, required=False)
+        session.format = _format(format)
+        session.sequence += 1
+        db.session.commit()
+    return session
+
+
+def set_session_status(session_id: int, status: str, *, actor) -> ShadowSession:
+    """Cancel (leads), or mark done (leads or the host). Cancelling keeps the row for the calendars."""
+    try:
+        status = SessionStatus(status)
+    except ValueError:
+        raise Invalid("Unknown status.", field="status") from None
+    with writing():
+        session = get_session(session_id, actor=actor)
+        if status == SessionStatus.CANCELLED and not is_lead(actor):
+            raise Forbidden("Only managers cancel sessions.")
+        if status == SessionStatus.DONE and not (is_lead(actor) or actor.id == session.host_id):
+            raise Forbidden("The host or a manager marks a session done.")
+        if session.status != status:
+            session.status = status
+            session.sequence += 1
+        db.session.commit()
+    return session
+
+
+def save_session_notes(session_id: int, notes: str, *, actor) -> ShadowSession:
+    """The trainee writes what they learned; the host leaves feedback. Each writes only their own part."""
+    with writing():
+        session = get_session(session_id, actor=actor)
+        if actor.id == session.trainee_id:
+            session.trainee_notes = text(notes, "notes", "What you learned", 10_000, required=False)
+        elif actor.id == session.host_id:
+            session.host_feedback = text(notes, "notes", "Feedback", 10_000, required=False)
+        else:
+            raise Forbidden("Only the trainee and the host write notes on a session.")
+        db.session.commit()
+    return session
+
+
+def sessions_for(user_id: int, *, actor) -> list[ShadowSession]:
+    """Every session where the user is trainee or host, oldest first."""
+    user = learner(user_id, actor)
+    return list(db.session.scalars(
+        select(ShadowSession).options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
+        .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
+        .order_by(ShadowSession.starts_at)))
+
+
+def team_sessions(*, actor, since: datetime | None = None) -> list[ShadowSession]:
+    """Sessions of the trainees a lead manages (admins: all), from `since` on."""
+    require_lead(actor)
+    query = (select(ShadowSession).options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
+             .join(User, User.id == ShadowSession.trainee_id).order_by(ShadowSession.starts_at))
+    if actor.role.value == "manager":
+        query = query.where(User.team == (actor.team or ""))
+    if since is not None:
+        query = query.where(ShadowSession.ends_at >= since)
+    return list(db.session.scalars(query))
+
+
+# Planner ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HostPlan:
+    """What the planner needs to know about a host."""
+
+    user_id: int
+    time_zone: str
+    windows: tuple[tuple[int, time, time], ...]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    host_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _overlaps(start, end, spans) -> bool:
+    return any(start < other_end and other_start < end for other_start, other_end in spans)
+
+
+def _candidates(day: date, trainee_tz: str, minutes: int, hosts: list[HostPlan]):
+    """Every slot on the trainee's local day that fits in some host window and in the trainee's working day."""
+    tz = zone(trainee_tz)
+    day_start = datetime.combine(day, TRAINEE_DAY[0], tzinfo=tz).astimezone(UTC)
+    day_end = datetime.combine(day, TRAINEE_DAY[1], tzinfo=tz).astimezone(UTC)
+    length = timedelta(minutes=minutes)
+    slots = []
+    for host in hosts:
+        host_tz = zone(host.time_zone)
+        # The trainee's day may touch two of the host's local dates.
+        for local_day in {day_start.astimezone(host_tz).date(), day_end.astimezone(host_tz).date()}:
+            for weekday, opens, closes in host.windows:
+                if weekday != local_day.weekday():
+                    continue
+                start = datetime.combine(local_day, opens, tzinfo=host_tz).astimezone(UTC)
+                close = datetime.combine(local_day, closes, tzinfo=host_tz).astimezone(UTC)
+                while start + length <= close:
+                    if day_start <= start and start + length <= day_end:
+                        slots.append(Proposal(host.user_id, start, start + length))
+                    start += SLOT_STEP
+    return sorted(set(slots), key=lambda p: (p.starts_at, p.host_id))
+
+
+def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_day: int, minutes: int,
+                  hosts: list[HostPlan], busy: dict[int, list[tuple[datetime, datetime]]],
+                  trainee_busy: list[tuple[datetime, datetime]], horizon_days: int = 21,
+                  not_before: datetime | None = None) -> list[Proposal]:
+    """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room.
+
+    Pure function: every slot lies inside a host window and the trainee's 08:00-18:00, never overlaps the
+    host's or trainee's existing sessions nor another proposal, and the least-used host is preferred so the
+    plan spreads over hosts.
+    """
+    plan: list[Proposal] = []
+    used = {host.user_id: 0 for host in hosts}
+    taken = {host.user_id: list(busy.get(host.user_id, [])) for host in hosts}
+    mine = list(trainee_busy)
+    planned_days = 0
+    for offset in range(horizon_days):
+        if planned_days >= days:
+            break
+        day_plan = []
+        candidates = [c for c in _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
+                      if not_before is None or c.starts_at >= not_before]
+        while len(day_plan) < sessions_per_day:
+            free = [c for c in candidates
+                    if not _overlaps(c.starts_at, c.ends_at, mine) and
+                    not _overlaps(c.starts_at, c.ends_at, taken[c.host_id])]
+            if not free:
+                break
+            choice = min(free, key=lambda c: (used[c.host_id], c.starts_at, c.host_id))
+            day_plan.append(choice)
+            used[choice.host_id] += 1
+            taken[choice.host_id].append((choice.starts_at, choice.ends_at))
+            mine.append((choice.starts_at, choice.ends_at))
+        if day_plan:
+            planned_days += 1
+            plan.extend(sorted(day_plan, key=lambda p: p.starts_at))
+    return plan
+
+
+def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: int,
+                 first_day: date | None = None, actor, now: datetime | None = None) -> list[Proposal]:
+    """A shadowing plan for a trainee's first days (from their start date, or today if that has passed)."""
+    trainee = managed_learner(trainee_id, actor)
+    now = now or utcnow()
+    today = now.astimezone(zone(trainee.time_zone)).date()
+    first_day = first_day or max(trainee.start_date or today, today)
+    if not 1 <= days <= 10 or not 1 <= sessions_per_day <= 8 or not 15 <= minutes <= 480:
+        raise Invalid("Plan 1-10 days, 1-8 sessions a day, 15-480 minutes each.", field="days")
+    hosts = [HostPlan(h.user_id, h.user.time_zone,
+                      tuple((w.weekday, w.start_time, w.end_time) for w in h.windows))
+             for h in list_hosts() if h.user_id != trainee.id]
+    if not hosts:
+        raise Invalid("No shadowing hosts yet: mark top performers as hosts first.", field="host_id")
+    start = datetime.combine(first_day, time(0), tzinfo=zone(trainee.time_zone)).astimezone(UTC)
+    busy: dict[int, list] = {}
+    trainee_busy = []
+    for s in db.session.scalars(_busy_query([h.user_id for h in hosts] + [trainee.id], start,
+                                            start + timedelta(days=30))):
+        for person in (s.host_id, s.trainee_id):
+            busy.setdefault(person, []).append((s.starts_at, s.ends_at))
+            if person == trainee.id:
+                trainee_busy.append((s.starts_at, s.ends_at))
+    return plan_sessions(trainee_tz=trainee.time_zone, first_day=first_day, days=days,
+                         sessions_per_day=sessions_per_day, minutes=minutes, hosts=hosts, busy=busy,
+                         trainee_busy=trainee_busy, not_before=now)
+
+
+@dataclass
+class PlannedSession:
+    host_id: int
+    starts_at: datetime
+    ends_at: datetime
+    focus: str = ""
+    format: str = SessionFormat.LIVE_CALLS
+
+
+def confirm_plan(trainee_id: int, sessions: list[PlannedSession], *, actor) -> list[ShadowSession]:
+    """Book every session of an (adjusted) plan, or none: the first conflict names the row and stops."""
+    if not sessions:
+        raise Invalid("Keep at least one session in the plan.", field="sessions")
+    with writing():
+        trainee = managed_learner(trainee_id, actor)
+        lock_users(trainee.id, *[s.host_id for s in sessions])
+        booked = []
+        for number, planned in enumerate(sorted(sessions, key=lambda s: s.starts_at), start=1):
+            host = _person(planned.host_id, "host_id")
+            try:
+                db.session.flush()
+                check_slot(trainee, host, planned.starts_at, planned.ends_at)
+            except Invalid as error:
+                raise Invalid(f"Session {number}: {error.message}", field=error.field) from None
+            except Conflict as error:
+                raise Conflict(f"Session {number}: {error.message}") from None
+            session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=planned.starts_at,
+                                    ends_at=planned.ends_at, format=_format(planned.format),
+                                    focus=text(planned.focus, "focus", "Focus", 200, required=False),
+                                    created_by_id=actor.id)
+            db.session.add(session)
+            booked.append(session)
+        db.session.commit()
+    return booked

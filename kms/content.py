@@ -99,7 +99,10 @@ def require(meta: dict, name: str, path: Path, kind: type | tuple = str):
 def _sections():
     from kms.articles import services as articles
 
+    from kms.hiring import services as hiring
+
     sections = [("handbook", articles.import_content, articles.export_content)]
+    sections.append(("hiring", hiring.import_content, hiring.export_content))
     return sections
 
 

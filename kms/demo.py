@@ -51,7 +51,9 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
 
 def _feature_seeders():
     # Each feature adds its demo data around the team, in dependency order.
-    return []
+    from kms.hiring.services import seed_demo as hiring_demo
+
+    return [hiring_demo]
 
 
 def create_demo(today: date | None = None) -> DemoTeam:

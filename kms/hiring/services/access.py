@@ -36,9 +36,10 @@ def require_lead(actor: User) -> None:
 
 
 def require_hiring_access(actor: User) -> None:
-    """Leads and people with an interview assignment may open hiring pages that name no candidate."""
+    """Leads and people with an interview assignment may open hiring pages that name no candidate;
+    anyone else gets NotFound."""
     if not (is_lead(actor) or is_interviewer(actor.id)):
-        raise Forbidden("Hiring pages are for managers, admins and assigned interviewers.")
+        raise NotFound(HIDDEN)   # not even the existence of hiring pages is confirmed
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Hiring pages: the board and openings, candidates, interviews, decisions, hiring, privacy, rubric, audit."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kms.auth.permissions import requires

@@ -15,9 +15,28 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.auth.models import User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.hiring.models import (AuditEntry, Assignment, Candidate, Interview, Scorecard, ScorecardRevision,
-                               Stage)
+from kms.hiring.models import (Assignment, AuditEntry, Candidate, Interview, Rating, Scorecard,
+                               ScorecardRevision, Stage)
 from kms.hiring.services.access import HIDDEN, audit, record, require_lead
+
+
+def _forget(candidate_ids: list[int]) -> None:
+    """The database cascades the delete; drop the session's copies of those rows (and only those), so nothing
+    stale is flushed or served afterwards."""
+    owned = {
+        Candidate: select(Candidate.id).where(Candidate.id.in_(candidate_ids)),
+        Interview: select(Interview.id).where(Interview.candidate_id.in_(candidate_ids)),
+        Assignment: select(Assignment.id).where(Assignment.candidate_id.in_(candidate_ids)),
+        Scorecard: select(Scorecard.id).where(Scorecard.candidate_id.in_(candidate_ids)),
+        Rating: select(Rating.id).join(Scorecard).where(Scorecard.candidate_id.in_(candidate_ids)),
+        ScorecardRevision: select(ScorecardRevision.id).join(Scorecard)
+        .where(Scorecard.candidate_id.in_(candidate_ids)),
+    }
+    session = db.session()
+    doomed = {(model, (pk,)) for model, query in owned.items() for pk in session.scalars(query)}
+    for key, obj in list(session.identity_map.items()):
+        if (key[0], key[1]) in doomed:
+            session.expunge(obj)
 
 
 def delete_candidate(candidate_id: int, *, actor: User) -> None:
@@ -26,8 +45,9 @@ def delete_candidate(candidate_id: int, *, actor: User) -> None:
     with writing():
         if db.session.get(Candidate, candidate_id) is None:
             raise NotFound(HIDDEN)
-        db.session.expunge_all()
-        db.session.execute(delete(Candidate).where(Candidate.id == candidate_id))
+        _forget([candidate_id])
+        db.session.execute(delete(Candidate).where(Candidate.id == candidate_id)
+                           .execution_options(synchronize_session=False))
         record(actor, "deleted", "candidate", candidate_id, "personal data and scorecards removed")
         db.session.commit()
 
@@ -42,8 +62,9 @@ def purge_rejected(days: int, *, now: datetime | None = None, actor: User | None
         ids = list(db.session.scalars(select(Candidate.id).where(Candidate.stage == Stage.REJECTED,
                                                                  Candidate.stage_changed_at < cutoff)))
         if ids:
-            db.session.expunge_all()
-            db.session.execute(delete(Candidate).where(Candidate.id.in_(ids)))
+            _forget(ids)
+            db.session.execute(delete(Candidate).where(Candidate.id.in_(ids))
+                               .execution_options(synchronize_session=False))
             for candidate_id in ids:
                 record(actor, "purged", "candidate", candidate_id, f"rejected more than {days} days ago")
         db.session.commit()

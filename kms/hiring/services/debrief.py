@@ -6,7 +6,7 @@ trait's mean is below 2. Both pages run a fixed number of queries, however many 
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -156,12 +156,11 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
         .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
         .where(Candidate.opening_id == opening_id, Assignment.interviewer_id == actor.id,
                (Scorecard.id.is_(None)) | (Scorecard.status != ScorecardStatus.SUBMITTED))))
+    # Only what the table shows: no evidence text is loaded, which keeps large roles fast.
     rows = db.session.execute(
-        select(Scorecard.candidate_id, User.name, Rating.trait_key, Rating.rating, Rating.question,
-               Rating.evidence, Rating.red_flags)
+        select(Scorecard.candidate_id, Rating.trait_key, Rating.rating, Rating.red_flags)
         .join(Scorecard, Scorecard.id == Rating.scorecard_id)
         .join(Candidate, Candidate.id == Scorecard.candidate_id)
-        .join(User, User.id == Scorecard.interviewer_id)
         .where(Candidate.opening_id == opening_id, Scorecard.status == ScorecardStatus.SUBMITTED)
         .order_by(Scorecard.id, Rating.id)).all()
     recs = db.session.execute(
@@ -169,14 +168,18 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
         .join(Candidate, Candidate.id == Scorecard.candidate_id)
         .where(Candidate.opening_id == opening_id, Scorecard.status == ScorecardStatus.SUBMITTED)).all()
     names = _trait_names()
+    rows_by, recs_by = defaultdict(list), defaultdict(list)
+    for candidate_id, key, rating, flags in rows:
+        rows_by[candidate_id].append(("", key, rating, "", "", flags))
+    for candidate_id, rec in recs:
+        recs_by[candidate_id].append(rec)
     result = []
     for candidate in candidates:
         if candidate.id in pending:
             result.append(ComparisonRow(candidate, None, 0))
             continue
-        mine = [tuple(r[1:]) for r in rows if r[0] == candidate.id]
-        mine_recs = [rec for cid, rec in recs if cid == candidate.id]
-        result.append(ComparisonRow(candidate, aggregate(names, mine, mine_recs), len(mine_recs)))
+        mine_recs = recs_by[candidate.id]
+        result.append(ComparisonRow(candidate, aggregate(names, rows_by[candidate.id], mine_recs), len(mine_recs)))
     return opening, names, result
 
 

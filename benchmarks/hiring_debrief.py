@@ -16,11 +16,11 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kms import create_app  # noqa: E402
-from kms.auth import services as auth_services  # noqa: E402
-from kms.auth.models import Role  # noqa: E402
-from kms.extensions import db  # noqa: E402
-from kms.hiring import services  # noqa: E402
+from kms import create_app
+from kms.auth import services as auth_services
+from kms.auth.models import Role
+from kms.extensions import db
+from kms.hiring import services
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 PASSWORD = "benchmark-password"
@@ -51,7 +51,7 @@ def build(manager, interviewers: int, candidates: int):
 
 def measure(client, url: str) -> tuple[float, int]:
     statements = []
-    listener = lambda *args: statements.append(1)  # noqa: E731
+    listener = lambda *args: statements.append(1)
     event.listen(db.engine, "before_cursor_execute", listener)
     times = []
     try:

@@ -98,7 +98,6 @@ def require(meta: dict, name: str, path: Path, kind: type | tuple = str):
 # dependency order (articles before training before hiring), so later sections can refer to earlier ones.
 def _sections():
     from kms.articles import services as articles
-
     from kms.hiring import services as hiring
 
     sections = [("handbook", articles.import_content, articles.export_content)]

@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from kms.auth.models import Role
 from kms.extensions import db
 from kms.hiring import services
 from kms.hiring.models import Assignment, Candidate, Scorecard, Stage
@@ -61,3 +60,13 @@ def test_the_scorecard_shows_the_anchor_text_for_each_point(client, process, rub
     assert anchor[:40].replace("'", "&#39;") in html
     radios = re.findall(r'<input[^>]*name="drive-rating"[^>]*>', html)
     assert sorted(re.search(r'value="(\d)"', r).group(1) for r in radios) == ["1", "2", "3", "4"]
+
+
+def test_scheduling_without_an_interviewer_says_so_and_keeps_the_title(client, process):
+    login(client, process.manager)
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/interviews",
+                           data={"title": "Panel with the team", "interviewers-0-user_id": "0"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Choose at least one interviewer." in html and 'value="Panel with the team"' in html
+    assert db.session.query(Assignment).count() == 2

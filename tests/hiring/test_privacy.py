@@ -9,8 +9,15 @@ from kms.auth.models import Role
 from kms.errors import Forbidden, NotFound
 from kms.extensions import db, utcnow
 from kms.hiring import services
-from kms.hiring.models import (Assignment, AuditEntry, Candidate, Interview, Rating, Scorecard,
-                               ScorecardRevision)
+from kms.hiring.models import (
+    Assignment,
+    AuditEntry,
+    Candidate,
+    Interview,
+    Rating,
+    Scorecard,
+    ScorecardRevision,
+)
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
 

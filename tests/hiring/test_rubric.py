@@ -6,9 +6,9 @@ import pytest
 from kms.auth.models import Role
 from kms.content import ContentError, ImportReport, read_front_matter, write_front_matter
 from kms.errors import Conflict, Forbidden, Invalid
+from kms.extensions import db
 from kms.hiring import services
 from kms.hiring.models import RubricVersion, Scorecard
-from kms.extensions import db
 from tests.hiring.conftest import CONTENT, TRAITS, full_scorecard
 
 

@@ -1,4 +1,6 @@
 """Scorecards: validation, drafts, one submission that locks, amendments kept as logged revisions."""
+import re
+
 import pytest
 
 from kms.auth.models import Role
@@ -142,7 +144,7 @@ def test_the_scorecard_page_saves_a_draft_without_javascript_and_keeps_input_on_
                             "summary": "kept text"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
-    assert "Drive: a rating of 1 needs written evidence" in html
+    assert re.search(r'<p class="error" id="drive-evidence-error">Drive: a rating of 1 needs written evidence', html)
     assert "What did you fix?" in html and "kept text" in html
     assert db.session.query(Scorecard).one().status == ScorecardStatus.DRAFT
 

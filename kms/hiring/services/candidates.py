@@ -14,8 +14,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.hiring.models import (Assignment, Candidate, Decision, Interview, Opening, Scorecard, ScorecardStatus,
-                               Stage)
+from kms.hiring.models import (
+    Assignment,
+    Candidate,
+    Decision,
+    Interview,
+    Opening,
+    Scorecard,
+    ScorecardStatus,
+    Stage,
+)
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_hiring_access, require_lead
 from kms.hiring.services.rubric import current_rubric
 

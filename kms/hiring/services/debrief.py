@@ -15,8 +15,16 @@ from sqlalchemy.orm import joinedload
 from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db
-from kms.hiring.models import (Assignment, Candidate, Interview, Opening, Rating, Recommendation, Scorecard,
-                               ScorecardStatus)
+from kms.hiring.models import (
+    Assignment,
+    Candidate,
+    Interview,
+    Opening,
+    Rating,
+    Recommendation,
+    Scorecard,
+    ScorecardStatus,
+)
 from kms.hiring.services.access import HIDDEN, Access, access_to, audit, require_lead
 from kms.hiring.services.rubric import current_rubric
 

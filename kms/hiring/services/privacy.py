@@ -15,8 +15,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.auth.models import User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.hiring.models import (Assignment, AuditEntry, Candidate, Interview, Rating, Scorecard,
-                               ScorecardRevision, Stage)
+from kms.hiring.models import (
+    Assignment,
+    AuditEntry,
+    Candidate,
+    Interview,
+    Rating,
+    Scorecard,
+    ScorecardRevision,
+    Stage,
+)
 from kms.hiring.services.access import HIDDEN, audit, record, require_lead
 
 

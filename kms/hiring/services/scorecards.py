@@ -9,13 +9,25 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.hiring.models import (RATINGS, Assignment, Candidate, Interview, Opening, Rating, Recommendation,
-                               RubricVersion, Scorecard, ScorecardRevision, ScorecardStatus, Trait)
+from kms.hiring.models import (
+    RATINGS,
+    Assignment,
+    Candidate,
+    Interview,
+    Opening,
+    Rating,
+    Recommendation,
+    RubricVersion,
+    Scorecard,
+    ScorecardRevision,
+    ScorecardStatus,
+    Trait,
+)
 from kms.hiring.services.access import HIDDEN, access_to, audit, record
 from kms.hiring.services.rubric import current_rubric
 

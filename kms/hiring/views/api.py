@@ -9,7 +9,6 @@ from kms.errors import Invalid
 from kms.hiring import services
 from kms.hiring.views.common import _scorecard_form, _scorecard_input, bp
 
-
 # --- JSON API -------------------------------------------------------------------------------------------
 
 def _aggregate_json(result) -> dict | None:

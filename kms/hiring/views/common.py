@@ -24,14 +24,16 @@ def _field_error(form, error: Invalid) -> None:
     placed = False
     for name, message in errors.items():
         field = form
-        for part in name.split("-"):
-            field = field[part] if field is not None and part in field else None
+        for part in name.split("-"):     # "drive-evidence" -> form["drive"]["evidence"]
+            try:
+                field = field[part]
+            except (KeyError, TypeError):
+                field = None
+                break
         if field is not None:
             field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
             placed = True
-    if not placed:
-        flash(error.message, "error")
-    elif len(errors) > 1:
+    if not placed or len(errors) > 1:
         flash(error.message, "error")
 
 

@@ -7,11 +7,17 @@ from flask_login import current_user
 from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
 from kms.hiring import services
-from kms.hiring.forms import (CandidateForm, DecisionForm, HireForm, InterviewForm, OpeningForm, StageForm,
-                              TraitEditForm)
+from kms.hiring.forms import (
+    CandidateForm,
+    DecisionForm,
+    HireForm,
+    InterviewForm,
+    OpeningForm,
+    StageForm,
+    TraitEditForm,
+)
 from kms.hiring.models import RATINGS, Stage
 from kms.hiring.views.common import _field_error, _local_to_utc, bp
-
 
 # --- home: the board for leads, "my interviews" for interviewers -----------------------------------------
 

@@ -10,7 +10,6 @@ from kms.hiring import services
 from kms.hiring.models import RATINGS, Recommendation
 from kms.hiring.views.common import _field_error, _scorecard_form, _scorecard_input, bp
 
-
 # --- scorecards -----------------------------------------------------------------------------------------
 
 @bp.route("/hiring/scorecards/<int:assignment_id>", methods=["GET", "POST"])

@@ -161,7 +161,21 @@ def demo_command() -> None:
         click.echo(f"  {email:<28} {role:<8} {password}")
 
 
+@click.command("hiring-purge")
+@click.option("--days", type=click.IntRange(0), default=None,
+              help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.")
+@with_appcontext
+def hiring_purge_command(days: int | None) -> None:
+    """Delete rejected candidates (with interviews and scorecards) past the retention period; for cron."""
+    from kms.hiring import services as hiring_services
+
+    if days is None:
+        days = int(current_app.config["KMS_HIRING_RETENTION_DAYS"])
+    count = hiring_services.purge_rejected(days)
+    click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
+
+
 def init_app(app) -> None:
     for command in (init_command, serve_command, create_user_command, create_token_command, import_command,
-                    export_command, demo_command):
+                    export_command, demo_command, hiring_purge_command):
         app.cli.add_command(command)

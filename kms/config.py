@@ -36,6 +36,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_SESSION_HOURS": ("12", "A login ends after this many hours without activity (unless 'remember me' was ticked)."),
     "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
     "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
+    "KMS_HIRING_RETENTION_DAYS": ("180", "`kms hiring-purge` deletes rejected candidates (and their scorecards) rejected more than this many days ago."),
     "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),
 }
 
@@ -152,7 +153,8 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
                 "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).")
     secret_key = configured_key or _secret_from_file(instance_dir)
     for name in ("KMS_LOGIN_MAX_FAILURES", "KMS_LOGIN_LOCK_MINUTES", "KMS_INVITE_HOURS", "KMS_MAX_REQUEST_KB",
-                 "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS"):
+                 "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS",
+                 "KMS_HIRING_RETENTION_DAYS"):
         if not raw[name].strip().isdigit():
             raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")
     return Settings(env=env, instance_dir=instance_dir, database_url=database_url, secret_key=secret_key,

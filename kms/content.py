@@ -16,10 +16,12 @@ from kms.frontmatter import ContentError, ImportReport
 # dependency order (articles before training before hiring), so later sections can refer to earlier ones.
 def _sections():
     from kms.articles import services as articles
+    from kms.hiring import services as hiring
     from kms.training import services as training
 
     sections = [("handbook", articles.import_content, articles.export_content),
-                ("training", training.import_content, training.export_content)]
+                ("training", training.import_content, training.export_content),
+                ("hiring", hiring.import_content, hiring.export_content)]
     return sections
 
 

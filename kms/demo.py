@@ -52,9 +52,10 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
 def _feature_seeders():
     # Each feature adds its demo data around the team, in dependency order.
     from kms.articles.services import seed_demo as seed_handbook
+    from kms.hiring.services import seed_demo as seed_hiring
     from kms.training import services as training
 
-    return [seed_handbook, training.seed_demo]
+    return [seed_handbook, training.seed_demo, seed_hiring]
 
 
 def create_demo(today: date | None = None) -> DemoTeam:

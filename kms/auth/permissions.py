@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "hiring.interview": EVERY_ROLE,
     "hiring.manage": LEADS,
     "hiring.rubric": frozenset({Role.ADMIN}),
+    "hiring.audit": frozenset({Role.ADMIN}),   # the log of who viewed, changed or exported hiring data
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),

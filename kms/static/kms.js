@@ -47,6 +47,30 @@
     area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 350); });
   });
 
+  // Scorecard drafts save themselves: <form data-autosave="url"> posts its fields a moment after each change.
+  // The "Save draft" button does the same without JavaScript.
+  document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+    var status = form.querySelector("[data-autosave-status]");
+    var timer = null;
+    var show = function (text) { if (status) status.textContent = text; };
+    var save = function () {
+      var body = new FormData(form);
+      body.delete("action");
+      fetch(form.dataset.autosave, { method: "POST", body: body, credentials: "same-origin",
+                                     headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+        .then(function (res) {
+          if (res.ok) show("Draft saved " + new Date(res.data.saved_at).toLocaleTimeString());
+          else show("Not saved: " + (res.data.error || "try Save draft"));
+        })
+        .catch(function () { show("Not saved (offline?). Use Save draft."); });
+    };
+    var later = function () { clearTimeout(timer); show("Unsaved changes…"); timer = setTimeout(save, 1500); };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    form.addEventListener("submit", function () { clearTimeout(timer); });
+  });
+
   // Title suggestions under the search box: the endpoint returns [{title, url}].
   var box = document.getElementById("site-search");
   if (box && box.dataset.suggest) {

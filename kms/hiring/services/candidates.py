@@ -1,0 +1,309 @@
+"""Openings, candidates, stages, interviews with their assigned interviewers, and decisions.
+
+Managers and admins do all of this; interviewers only read their own assignments. Every change is audited.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kms.auth.models import User
+from kms.errors import Conflict, Invalid, NotFound
+from kms.extensions import db, utcnow, writing
+from kms.hiring.models import (
+    Assignment,
+    Candidate,
+    Decision,
+    Interview,
+    Opening,
+    Scorecard,
+    ScorecardStatus,
+    Stage,
+)
+from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_hiring_access, require_lead
+from kms.hiring.services.rubric import current_rubric
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _clean(value, field: str, label: str, *, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"{label} is required.", field=field)
+    if len(value) > limit:
+        raise Invalid(f"{label} must be at most {limit} characters.", field=field)
+    return value
+
+
+# --- openings -------------------------------------------------------------------------------------------
+
+def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
+    require_lead(actor)
+    query = select(Opening).order_by(Opening.is_open.desc(), Opening.title)
+    if only_open:
+        query = query.where(Opening.is_open.is_(True))
+    return list(db.session.scalars(query))
+
+
+def get_opening(opening_id: int, *, actor: User) -> Opening:
+    require_lead(actor)
+    opening = db.session.get(Opening, opening_id)
+    if opening is None:
+        raise NotFound("No such opening.")
+    return opening
+
+
+def create_opening(title: str, team: str = "", *, actor: User) -> Opening:
+    """Open a role to hire for; commits."""
+    require_lead(actor)
+    title = _clean(title, "title", "Title", limit=120, required=True)
+    team = _clean(team, "team", "Team", limit=80)
+    with writing():
+        opening = Opening(title=title, team=team)
+        db.session.add(opening)
+        db.session.flush()
+        record(actor, "changed", "opening", detail=f"opened opening {opening.id}")
+        db.session.commit()
+    return opening
+
+
+# --- candidates -----------------------------------------------------------------------------------------
+
+def _candidate_fields(name, email, phone, source, notes) -> dict:
+    email = _clean(email, "email", "Email", limit=254).lower()
+    if email and not EMAIL_RE.match(email):
+        raise Invalid("Email does not look like an email address.", field="email")
+    return {"name": _clean(name, "name", "Name", limit=120, required=True), "email": email,
+            "phone": _clean(phone, "phone", "Phone", limit=40), "source": _clean(source, "source", "Source", limit=80),
+            "notes": _clean(notes, "notes", "Notes", limit=20000)}
+
+
+def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str = "", source: str = "",
+                     notes: str = "", actor: User) -> Candidate:
+    """Add a candidate at the 'applied' stage; commits."""
+    require_lead(actor)
+    fields = _candidate_fields(name, email, phone, source, notes)
+    with writing():
+        if db.session.get(Opening, opening_id) is None:
+            raise Invalid("Choose an opening.", field="opening_id")
+        candidate = Candidate(opening_id=opening_id, stage=Stage.APPLIED, stage_changed_at=utcnow(), **fields)
+        db.session.add(candidate)
+        db.session.flush()
+        record(actor, "changed", "candidate", candidate.id, "created")
+        db.session.commit()
+    return candidate
+
+
+def update_candidate(candidate_id: int, *, opening_id: int, name: str, email: str = "", phone: str = "",
+                     source: str = "", notes: str = "", actor: User) -> Candidate:
+    require_lead(actor)
+    fields = _candidate_fields(name, email, phone, source, notes)
+    with writing():
+        candidate = _lead_candidate(candidate_id)
+        if db.session.get(Opening, opening_id) is None:
+            raise Invalid("Choose an opening.", field="opening_id")
+        for name_, value in fields.items():
+            setattr(candidate, name_, value)
+        candidate.opening_id = opening_id
+        record(actor, "changed", "candidate", candidate.id, "details edited")
+        db.session.commit()
+    return candidate
+
+
+def _lead_candidate(candidate_id: int) -> Candidate:
+    candidate = db.session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFound(HIDDEN)
+    return candidate
+
+
+def set_stage(candidate_id: int, stage: str, *, actor: User) -> Candidate:
+    """Move a candidate to another stage; 'hired' goes through hire_candidate, which creates the account."""
+    require_lead(actor)
+    try:
+        stage = Stage(stage)
+    except ValueError:
+        raise Invalid(f"Unknown stage {stage!r}.", field="stage") from None
+    if stage == Stage.HIRED:
+        raise Invalid("Use 'Hire and onboard' to mark a candidate hired.", field="stage")
+    with writing():
+        candidate = _lead_candidate(candidate_id)
+        if candidate.stage != stage:
+            candidate.stage, candidate.stage_changed_at = stage, utcnow()
+            record(actor, "changed", "candidate", candidate.id, f"stage {stage.value}")
+        db.session.commit()
+    return candidate
+
+
+def record_decision(candidate_id: int, decision: str, reason: str, *, actor: User) -> Candidate:
+    """The manager's decision with a reason. 'reject' moves the candidate to rejected (the retention clock
+    starts); 'hire' moves them to offer, and hire_candidate then onboards them."""
+    require_lead(actor)
+    try:
+        decision = Decision(decision)
+    except ValueError:
+        raise Invalid("Choose hire or reject.", field="decision") from None
+    reason = _clean(reason, "reason", "Reason", limit=5000, required=True)
+    with writing():
+        candidate = _lead_candidate(candidate_id)
+        if candidate.stage == Stage.HIRED:
+            raise Conflict("This candidate is already hired.")
+        now = utcnow()
+        candidate.decision, candidate.decision_reason = decision, reason
+        candidate.decided_at, candidate.decided_by_id = now, actor.id
+        candidate.stage = Stage.REJECTED if decision == Decision.REJECT else Stage.OFFER
+        candidate.stage_changed_at = now
+        record(actor, "changed", "decision", candidate.id, decision.value)
+        db.session.commit()
+    return candidate
+
+
+@dataclass
+class CandidatePage:
+    candidate: Candidate
+    sees_scores: bool
+    lead: bool
+    my_assignments: list[Assignment]
+
+
+def candidate_page(candidate_id: int, *, actor: User) -> CandidatePage:
+    """A candidate with interviews, interviewers and scorecard states; audited as a view.
+    Interviewers who are not leads get the page too, but views show them only what their role allows."""
+    access = access_to(candidate_id, actor)
+    audit(actor, "viewed", "candidate", candidate_id)
+    candidate = db.session.scalar(
+        select(Candidate).options(
+            joinedload(Candidate.opening), joinedload(Candidate.decided_by),
+            selectinload(Candidate.interviews).selectinload(Interview.assignments).options(
+                joinedload(Assignment.interviewer), joinedload(Assignment.scorecard)))
+        .where(Candidate.id == candidate_id))
+    if candidate is None:
+        raise NotFound(HIDDEN)
+    mine = [a for i in candidate.interviews for a in i.assignments if a.interviewer_id == actor.id]
+    return CandidatePage(candidate=candidate, sees_scores=access.sees_scores, lead=access.lead, my_assignments=mine)
+
+
+# --- interviews -----------------------------------------------------------------------------------------
+
+def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime | None,
+                       interviewers: list[tuple[int, list[str]]], actor: User) -> Interview:
+    """Add an interview with its interviewers, each optionally limited to some trait keys; commits.
+    Any active user may interview; a trait list that is empty means all traits."""
+    require_lead(actor)
+    title = _clean(title, "title", "Title", limit=120, required=True)
+    if scheduled_at is not None and scheduled_at.tzinfo is None:
+        raise Invalid("The interview time needs a time zone.", field="scheduled_at")
+    if not interviewers:
+        raise Invalid("Choose at least one interviewer.", field="interviewers")
+    rubric = current_rubric()
+    keys = {t.key for t in rubric.traits} if rubric else set()
+    with writing():
+        candidate = _lead_candidate(candidate_id)
+        if candidate.stage in (Stage.HIRED, Stage.REJECTED):
+            raise Invalid("This candidate's process is closed.", field="title")
+        users = {u.id: u for u in db.session.scalars(
+            select(User).where(User.id.in_([uid for uid, _ in interviewers]), User.active.is_(True)))}
+        interview = Interview(candidate_id=candidate.id, title=title, scheduled_at=scheduled_at)
+        seen = set()
+        for user_id, traits in interviewers:
+            if user_id not in users:
+                raise Invalid("An interviewer must be an active user.", field="interviewers")
+            if user_id in seen:
+                continue
+            seen.add(user_id)
+            unknown = set(traits) - keys
+            if unknown:
+                raise Invalid(f"Unknown trait: {', '.join(sorted(unknown))}.", field="interviewers")
+            interview.assignments.append(Assignment(candidate_id=candidate.id, interviewer_id=user_id,
+                                                    traits=sorted(traits, key=lambda k: k)))
+        if candidate.stage in (Stage.APPLIED, Stage.SCREENING):
+            candidate.stage, candidate.stage_changed_at = Stage.INTERVIEWING, utcnow()
+        db.session.add(interview)
+        db.session.flush()
+        record(actor, "changed", "interview", candidate.id,
+               f"interview {interview.id} with {len(seen)} interviewer(s)")
+        db.session.commit()
+    return interview
+
+
+def remove_assignment(assignment_id: int, *, actor: User) -> int:
+    """Take an interviewer off an interview while they have not submitted; returns the candidate id."""
+    require_lead(actor)
+    with writing():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise NotFound(HIDDEN)
+        if assignment.scorecard is not None and assignment.scorecard.status == ScorecardStatus.SUBMITTED:
+            raise Conflict("This interviewer has submitted a scorecard; it stays part of the record.")
+        candidate_id = assignment.candidate_id
+        db.session.delete(assignment)
+        record(actor, "changed", "interview", candidate_id, f"interviewer removed from interview "
+               f"{assignment.interview_id}")
+        db.session.commit()
+    return candidate_id
+
+
+# --- lists ----------------------------------------------------------------------------------------------
+
+@dataclass
+class BoardRow:
+    candidate: Candidate
+    opening_title: str
+    interviewers: int
+    submitted: int
+
+
+def board(*, actor: User, opening_id: int | None = None) -> dict[Stage, list[BoardRow]]:
+    """Candidates grouped by stage with interview progress (two queries); audited as a view."""
+    require_lead(actor)
+    audit(actor, "viewed", "board")
+    query = select(Candidate).options(joinedload(Candidate.opening)).order_by(Candidate.created_at.desc())
+    if opening_id:
+        query = query.where(Candidate.opening_id == opening_id)
+    candidates = list(db.session.scalars(query))
+    counts = {cid: (total, done) for cid, total, done in db.session.execute(
+        select(Assignment.candidate_id, func.count(Assignment.id),
+               func.sum(case((Scorecard.status == ScorecardStatus.SUBMITTED, 1), else_=0)))
+        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
+        .group_by(Assignment.candidate_id))}
+    grouped: dict[Stage, list[BoardRow]] = {stage: [] for stage in Stage}
+    for candidate in candidates:
+        total, done = counts.get(candidate.id, (0, 0))
+        grouped[candidate.stage].append(BoardRow(candidate, candidate.opening.title, total, int(done or 0)))
+    return grouped
+
+
+@dataclass
+class MyInterview:
+    assignment: Assignment
+    candidate_id: int
+    candidate_name: str
+    opening_title: str
+    interview_title: str
+    scheduled_at: datetime | None
+    status: str                  # "to do", "draft", "submitted"
+
+
+def my_interviews(*, actor: User) -> list[MyInterview]:
+    """The actor's own assignments, newest first, with their scorecard state (one query)."""
+    require_hiring_access(actor)
+    rows = db.session.execute(
+        select(Assignment, Candidate.name, Opening.title, Interview.title, Interview.scheduled_at, Scorecard.status)
+        .join(Interview, Interview.id == Assignment.interview_id)
+        .join(Candidate, Candidate.id == Assignment.candidate_id)
+        .join(Opening, Opening.id == Candidate.opening_id)
+        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
+        .where(Assignment.interviewer_id == actor.id)
+        .order_by(Interview.scheduled_at.desc().nulls_last(), Assignment.id.desc())).all()
+    return [MyInterview(a, a.candidate_id, name, opening, title, when,
+                        "to do" if status is None else status.value)
+            for a, name, opening, title, when, status in rows]
+
+
+def interviewer_choices() -> list[User]:
+    """Active users who may be assigned as interviewers (anyone)."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))

@@ -1,0 +1,150 @@
+"""Hire to onboard: the account with an invite link and start date, the path, suggested modules, the manager's
+summary page; and the demo data."""
+import sys
+import types
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from kms.auth import services as auth_services
+from kms.auth.models import Role, User
+from kms.demo import create_demo
+from kms.errors import Conflict, Forbidden, Invalid
+from kms.extensions import db
+from kms.hiring import services
+from kms.hiring.models import Assignment, Candidate, Scorecard, Stage
+from tests.conftest import login
+from tests.hiring.conftest import full_scorecard
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """Stand-in for kms.training.services while the training branch is not merged."""
+    calls = []
+    module = types.ModuleType("kms.training.services")
+    module.list_paths = lambda: [types.SimpleNamespace(id=7, title="CSM — first 30 days")]
+    module.assign_path = lambda user_id, path_id, *, actor: calls.append((user_id, path_id, actor.id))
+    module.modules_tagged = lambda traits: [{"title": f"Module for {t}", "slug": t} for t in traits]
+    monkeypatch.setitem(sys.modules, "kms.training.services", module)
+    return calls
+
+
+def _scored(process):
+    low = full_scorecard(3, empathy={"rating": 2}, coachability={"rating": 4, "evidence": "Credited a mentor"})
+    services.submit_scorecard(process.first_assignment, low, actor=process.first)
+    services.submit_scorecard(process.second_assignment, full_scorecard(3, empathy={"rating": 2}),
+                              actor=process.second)
+
+
+def test_hiring_creates_a_member_account_with_invite_and_start_date(process):
+    _scored(process)
+    result = services.hire_candidate(process.candidate.id, email="robin@example.test", start_date=date(2027, 1, 4),
+                                     actor=process.manager)
+    user = db.session.get(User, result.user.id)
+    assert user.role == Role.MEMBER and user.start_date == date(2027, 1, 4) and user.team == "EMEA"
+    assert user.name == "Robin Candidate-Quill" and not user.has_password
+    assert auth_services.user_for_invite(result.invite_token).id == user.id
+    candidate = db.session.get(Candidate, process.candidate.id)
+    assert candidate.stage == Stage.HIRED and candidate.hired_user_id == user.id
+
+
+def test_without_training_the_account_is_made_and_the_path_left_for_later(process, monkeypatch):
+    monkeypatch.setitem(sys.modules, "kms.training.services", types.ModuleType("kms.training.services"))
+    result = services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
+                                     path_id=3, actor=process.manager)
+    assert result.user is not None and result.path_assigned is None
+    assert "later" in result.notes[0]
+    assert services.onboarding_paths() == []
+
+
+def test_the_path_is_assigned_and_modules_suggested_for_traits_below_three(process, fake_training):
+    _scored(process)
+    result = services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
+                                     path_id=7, actor=process.manager)
+    assert fake_training == [(result.user.id, 7, process.manager.id)]
+    assert result.path_assigned == "CSM — first 30 days"
+    assert [m["slug"] for m in result.suggestions] == ["empathy"]
+
+
+def test_hiring_twice_or_a_taken_email_is_refused_and_changes_nothing(process, make_user):
+    make_user(email="taken@example.test")
+    with pytest.raises(Invalid) as caught:
+        services.hire_candidate(process.candidate.id, email="taken@example.test", start_date=date(2027, 1, 4),
+                                actor=process.manager)
+    assert caught.value.field == "email"
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
+    services.hire_candidate(process.candidate.id, email="new@example.test", start_date=date(2027, 1, 4),
+                            actor=process.manager)
+    with pytest.raises(Conflict):
+        services.hire_candidate(process.candidate.id, email="other@example.test", start_date=date(2027, 1, 4),
+                                actor=process.manager)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 5
+
+
+def test_only_leads_hire(process):
+    with pytest.raises(Forbidden):
+        services.hire_candidate(process.candidate.id, email="x@example.test", start_date=date(2027, 1, 4),
+                                actor=process.first)
+
+
+def test_the_hire_page_shows_the_invite_link_and_the_manager_summary_page_shows_evidence(client, process,
+                                                                                         fake_training):
+    _scored(process)
+    login(client, process.manager)
+    form = client.get(f"/hiring/candidates/{process.candidate.id}/hire").get_data(as_text=True)
+    assert "CSM — first 30 days" in form and 'value="robin@example.test"' in form
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire",
+                           data={"create_account": "y", "email": "robin@example.test", "start_date": "2027-01-04",
+                                 "time_zone": "Europe/Oslo", "path_id": "7"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "/invite/" in html and "Module for empathy" in html
+    user = db.session.scalar(select(User).where(User.email == "robin@example.test"))
+    summary = client.get(f"/hiring/new-hires/{user.id}").get_data(as_text=True)
+    assert "Credited a mentor" in summary and "<svg" in summary and "Empathy: mean 2.00" in summary
+
+
+def test_the_hire_form_names_a_missing_start_date_and_keeps_the_email(client, process):
+    login(client, process.manager)
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire",
+                           data={"create_account": "y", "email": "kept@example.test", "time_zone": "UTC", "path_id": "0"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Choose the start date." in html and "kept@example.test" in html
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
+
+
+def test_the_demo_adds_an_open_role_with_two_candidates_for_the_manager_and_an_author(app):
+    team = create_demo()
+    candidates = list(db.session.scalars(select(Candidate)))
+    assert len(candidates) == 2 and {c.opening.title for c in candidates} == {"Customer Success Manager"}
+    assert candidates[0].opening.is_open
+    for candidate in candidates:
+        people = {a.interviewer_id for a in db.session.scalars(select(Assignment).where(
+            Assignment.candidate_id == candidate.id))}
+        assert people == {team.manager.id, team.authors[0].id}
+    assert db.session.scalar(select(func.count()).select_from(Scorecard)) == 0
+    assert services.current_rubric().number == 1
+    assert services.is_interviewer(team.authors[0].id) and not services.is_interviewer(team.new_hires[0].id)
+
+
+def test_a_manager_adds_a_candidate_and_two_interviewers_through_the_pages(client, rubric, make_user):
+    manager = make_user(Role.MANAGER)
+    first, second = make_user(Role.AUTHOR, name="Ada Interviewer"), make_user(Role.MEMBER, name="Max Interviewer")
+    login(client, manager)
+    client.post("/hiring/openings", data={"title": "Support Specialist", "team": "AMER"})
+    opening_id = services.list_openings(actor=manager)[0].id
+    bad = client.post("/hiring/candidates/new", data={"opening_id": opening_id, "name": "", "email": "kai@x.test"})
+    assert bad.status_code == 400 and "kai@x.test" in bad.get_data(as_text=True)
+    created = client.post("/hiring/candidates/new", data={"opening_id": opening_id, "name": "Kai Applicant",
+                                                          "email": "kai@example.test", "source": "Event"})
+    assert created.status_code == 302
+    candidate = db.session.scalar(select(Candidate))
+    response = client.post(f"/hiring/candidates/{candidate.id}/interviews", data={
+        "title": "Traits interview", "scheduled_at": "2027-02-01T10:00",
+        "interviewers-0-user_id": first.id, "interviewers-1-user_id": second.id,
+        "interviewers-1-traits": ["empathy", "positivity"], "interviewers-2-user_id": "0"})
+    assert response.status_code == 302
+    rows = list(db.session.scalars(select(Assignment).order_by(Assignment.id)))
+    assert [(a.interviewer_id, a.traits) for a in rows] == [(first.id, []), (second.id, ["empathy", "positivity"])]
+    page = client.get(f"/hiring/candidates/{candidate.id}").get_data(as_text=True)
+    assert "Ada Interviewer" in page and "empathy, positivity" in page and "interviewing" in page

@@ -136,11 +136,11 @@ class Interview(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidate: Mapped[Candidate] = relationship(back_populates="interviews")
-    assignments: Mapped[list[Assignment]] = relationship(back_populates="interview", order_by="Assignment.id",
+    assignments: Mapped[list[InterviewerAssignment]] = relationship(back_populates="interview", order_by="InterviewerAssignment.id",
                                                          cascade="all, delete-orphan", passive_deletes=True)
 
 
-class Assignment(db.Model):
+class InterviewerAssignment(db.Model):
     """An interviewer on an interview, optionally limited to some traits; holds at most one scorecard."""
 
     __tablename__ = "hiring_assignments"
@@ -175,7 +175,7 @@ class Scorecard(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    assignment: Mapped[Assignment] = relationship(back_populates="scorecard")
+    assignment: Mapped[InterviewerAssignment] = relationship(back_populates="scorecard")
     interviewer: Mapped[User] = relationship()
     rubric_version: Mapped[RubricVersion] = relationship()
     ratings: Mapped[list[Rating]] = relationship(back_populates="scorecard", cascade="all, delete-orphan",

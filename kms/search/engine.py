@@ -66,6 +66,7 @@ SNIPPET_CHARS = 220
 SNIPPET_LEAD = 50              # context kept before the first match
 PARALLEL_MIN_DOCS = 500        # below this a rebuild is faster in one process
 BUILD_BATCH = 100
+SEGMENT_MB = 768               # a build worker's postings pool (Whoosh's estimate) per segment
 
 # Query-syntax field name -> index keyword field.
 FILTER_FIELDS = {"type": "type", "category": "category", "tag": "tags", "tags": "tags",
@@ -781,13 +782,22 @@ class _IndexView:
 # Building a fresh index (serial, or in worker processes that each write one segment).
 
 
-def _build_worker(path: str, jobs: Any, results: Any, limitmb: int) -> None:
+def _build_worker(path: str, jobs: Any, results: Any, segment_mb: int) -> None:
     try:
         storage = FileStorage(path)
         ix = FileIndex(storage, schema=S.SCHEMA)
-        # Not compound: assembling one file would copy every byte once more.
-        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=S.index_codec(), compound=False)
+
+        def new_writer() -> SegmentWriter:
+            # Postings stay in memory (no spilled runs to merge: that halves the speed); a full
+            # pool is written out as one segment and a new one begins. Not compound: assembling
+            # one file would copy every byte once more.
+            return SegmentWriter(ix, _lk=False, limitmb=segment_mb * 4, codec=S.index_codec(),
+                                 compound=False)
+
+        writer = new_writer()
+        segments = []
         count = skipped = 0
+        limit = segment_mb * 1024 * 1024
         while True:
             batch = jobs.get()
             if batch is None:
@@ -800,12 +810,14 @@ def _build_worker(path: str, jobs: Any, results: Any, limitmb: int) -> None:
                     continue
                 writer.add_document(**fields_)
                 count += 1
-        if count:
-            segment = writer._finalize_segment()
+                if writer.pool.currentsize > limit:
+                    segments.append(writer._finalize_segment())
+                    writer = new_writer()
+        if writer._added:
+            segments.append(writer._finalize_segment())
         else:
             writer._close_segment()
-            segment = None
-        results.put(("ok", segment, count, skipped))
+        results.put(("ok", segments, count, skipped))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         results.put(("error", f"{exc!r}\n{traceback.format_exc()}", 0, 0))
 
@@ -855,7 +867,7 @@ def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, 
     context = multiprocessing.get_context(method)
     jobs = context.Queue(maxsize=procs * 4)
     results = context.Queue()
-    workers = [context.Process(target=_build_worker, args=(str(path), jobs, results, 192), daemon=True)
+    workers = [context.Process(target=_build_worker, args=(str(path), jobs, results, SEGMENT_MB), daemon=True)
                for _ in range(procs)]
     for worker in workers:
         worker.start()
@@ -881,7 +893,7 @@ def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, 
     errors = [detail for status, detail, _, _ in outcomes if status != "ok"]
     if errors:
         raise RuntimeError("search index build failed in a worker:\n" + "\n".join(errors))
-    segments = [segment for _, segment, _, _ in outcomes if segment is not None]
+    segments = [segment for _, worker_segments, _, _ in outcomes for segment in worker_segments]
     skipped = sum(outcome[3] for outcome in outcomes)
     if skipped:
         log.warning("rebuild: %d documents skipped (no id or visibility)", skipped)
@@ -1482,30 +1494,64 @@ class _SegmentEval:
         if not candidates:
             return {}
         posfield = S.position_field(fieldname)
-        order = sorted(candidates)
+        # Rarest term first: each later term only decodes the documents still in the running.
+        order = sorted(range(len(terms)), key=lambda i: self.reader.doc_frequency(posfield, terms[i]))
+        alive = sorted(candidates)
         starts: dict[int, set[int]] | None = None
-        for index, term in enumerate(terms):
-            matcher = self.reader.postings(posfield, term)
-            found: dict[int, set[int]] = {}
-            for docnum in order:
-                if starts is not None and docnum not in starts:
-                    continue
-                if not matcher.is_active():
-                    break
-                if matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                    if not matcher.is_active():
-                        break
-                if matcher.id() == docnum:
-                    here = {p - index for p in matcher.value_as("positions")}
-                    if starts is not None:
-                        here &= starts[docnum]
-                    if here:
-                        found[docnum] = here
-            starts = found
+        for index in order:
+            survivors: dict[int, set[int]] = {}
+            for docnum, positions in _positions(self.reader, posfield, terms[index], alive).items():
+                here = {p - index for p in positions}
+                if starts is not None:
+                    here &= starts[docnum]
+                if here:
+                    survivors[docnum] = here
+            starts = survivors
             if not starts:
                 return {}
-        return {d: candidates[d] for d in starts or ()}
+            alive = sorted(starts)
+        return {d: candidates[d] for d in alive}
+
+
+def _positions(leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list[int]]:
+    """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
+    of them are skipped on their header alone."""
+    if (fieldname, term) not in leaf_reader or not docnums:
+        return {}
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)
+    decode = matcher.format.decode_positions
+    out: dict[int, list[int]] = {}
+    wanted = len(docnums)
+    i = 0
+    if hasattr(matcher, "_read_values") and hasattr(matcher, "_maxid"):
+        while not matcher._atend and i < wanted:
+            if docnums[i] <= matcher._maxid:
+                matcher._read_ids()
+                matcher._read_values()
+                values = matcher._values
+                for k, docnum in enumerate(matcher._ids):
+                    while i < wanted and docnums[i] < docnum:
+                        i += 1
+                    if i == wanted:
+                        break
+                    if docnums[i] == docnum:
+                        out[docnum] = decode(values[k])
+                        i += 1
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return out
+    for docnum in docnums:
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                break
+        if matcher.id() == docnum:
+            out[docnum] = matcher.value_as("positions")
+    return out
 
 
 def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:

@@ -45,7 +45,7 @@ def make_process(app, rubric, make_user):
     """A factory: an opening with one candidate interviewed by two people (each call makes new ones)."""
 
     def make(manager=None, name="Robin Candidate-Quill", interviewers=None, opening=None) -> Process:
-        manager = manager or make_user(Role.MANAGER, name="Hilda Manager")
+        manager = manager or make_user(Role.MANAGER, name="Hilda Manager", team="EMEA")
         people = interviewers or [make_user(Role.AUTHOR, name="Ivan Interviewer"),
                                   make_user(Role.MEMBER, name="Mia Member-Interviewer")]
         opening = opening or services.create_opening("Customer Success Manager", "EMEA", actor=manager)

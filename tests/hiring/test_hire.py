@@ -1,33 +1,30 @@
 """Hire to onboard: the account with an invite link and start date, the path, suggested modules, the manager's
 summary page; and the demo data."""
-import sys
-import types
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
+from kms.content import import_content
 from kms.demo import create_demo
 from kms.errors import Conflict, Forbidden, Invalid
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import Assignment, Candidate, Scorecard, Stage
+from kms.hiring.models import InterviewerAssignment, Candidate, Scorecard, Stage
+from kms.training import services as training_services
+from kms.training.models import Assignment as TrainingAssignment
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
 
 
 @pytest.fixture
-def fake_training(monkeypatch):
-    """Stand-in for kms.training.services while the training branch is not merged."""
-    calls = []
-    module = types.ModuleType("kms.training.services")
-    module.list_paths = lambda: [types.SimpleNamespace(id=7, title="CSM — first 30 days")]
-    module.assign_path = lambda user_id, path_id, *, actor: calls.append((user_id, path_id, actor.id))
-    module.modules_tagged = lambda traits: [{"title": f"Module for {t}", "slug": t} for t in traits]
-    monkeypatch.setitem(sys.modules, "kms.training.services", module)
-    return calls
+def starter_training(app, rubric):
+    """The starter handbook and training content: the 30-day path and modules tagged with hiring traits."""
+    import_content(Path(app.config["KMS_CONTENT_DIR"]))
+    return training_services.list_paths()[0]
 
 
 def _scored(process):
@@ -49,22 +46,22 @@ def test_hiring_creates_a_member_account_with_invite_and_start_date(process):
     assert candidate.stage == Stage.HIRED and candidate.hired_user_id == user.id
 
 
-def test_without_training_the_account_is_made_and_the_path_left_for_later(process, monkeypatch):
-    monkeypatch.setitem(sys.modules, "kms.training.services", types.ModuleType("kms.training.services"))
+def test_a_path_that_cannot_be_assigned_is_reported_and_the_account_still_made(process, starter_training):
     result = services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
-                                     path_id=3, actor=process.manager)
+                                     path_id=starter_training.id + 999, actor=process.manager)
     assert result.user is not None and result.path_assigned is None
-    assert "later" in result.notes[0]
-    assert services.onboarding_paths() == []
+    assert "not assigned" in result.notes[0]
 
 
-def test_the_path_is_assigned_and_modules_suggested_for_traits_below_three(process, fake_training):
+def test_the_path_is_assigned_and_modules_suggested_for_traits_below_three(process, starter_training):
     _scored(process)
     result = services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
-                                     path_id=7, actor=process.manager)
-    assert fake_training == [(result.user.id, 7, process.manager.id)]
+                                     path_id=starter_training.id, actor=process.manager)
+    assigned = db.session.scalars(select(TrainingAssignment).where(TrainingAssignment.user_id == result.user.id))
+    assert len(list(assigned)) == len(starter_training.steps) > 0
     assert result.path_assigned == "CSM — first 30 days"
-    assert [m["slug"] for m in result.suggestions] == ["empathy"]
+    tagged = {module.slug for module in training_services.modules_tagged(["empathy"])}
+    assert tagged and {m["slug"] for m in result.suggestions} == tagged
 
 
 def test_hiring_twice_or_a_taken_email_is_refused_and_changes_nothing(process, make_user):
@@ -89,16 +86,16 @@ def test_only_leads_hire(process):
 
 
 def test_the_hire_page_shows_the_invite_link_and_the_manager_summary_page_shows_evidence(client, process,
-                                                                                         fake_training):
+                                                                                         starter_training):
     _scored(process)
     login(client, process.manager)
     form = client.get(f"/hiring/candidates/{process.candidate.id}/hire").get_data(as_text=True)
     assert "CSM — first 30 days" in form and 'value="robin@example.test"' in form
     response = client.post(f"/hiring/candidates/{process.candidate.id}/hire",
                            data={"create_account": "y", "email": "robin@example.test", "start_date": "2027-01-04",
-                                 "time_zone": "Europe/Oslo", "path_id": "7"})
+                                 "time_zone": "Europe/Oslo", "path_id": str(starter_training.id)})
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "/invite/" in html and "Module for empathy" in html
+    assert response.status_code == 200 and "/invite/" in html and "De-escalating an angry customer" in html
     user = db.session.scalar(select(User).where(User.email == "robin@example.test"))
     summary = client.get(f"/hiring/new-hires/{user.id}").get_data(as_text=True)
     assert "Credited a mentor" in summary and "<svg" in summary and "Empathy: mean 2.00" in summary
@@ -119,8 +116,8 @@ def test_the_demo_adds_an_open_role_with_two_candidates_for_the_manager_and_an_a
     assert len(candidates) == 2 and {c.opening.title for c in candidates} == {"Customer Success Manager"}
     assert candidates[0].opening.is_open
     for candidate in candidates:
-        people = {a.interviewer_id for a in db.session.scalars(select(Assignment).where(
-            Assignment.candidate_id == candidate.id))}
+        people = {a.interviewer_id for a in db.session.scalars(select(InterviewerAssignment).where(
+            InterviewerAssignment.candidate_id == candidate.id))}
         assert people == {team.manager.id, team.authors[0].id}
     assert db.session.scalar(select(func.count()).select_from(Scorecard)) == 0
     assert services.current_rubric().number == 1
@@ -144,7 +141,7 @@ def test_a_manager_adds_a_candidate_and_two_interviewers_through_the_pages(clien
         "interviewers-0-user_id": first.id, "interviewers-1-user_id": second.id,
         "interviewers-1-traits": ["empathy", "positivity"], "interviewers-2-user_id": "0"})
     assert response.status_code == 302
-    rows = list(db.session.scalars(select(Assignment).order_by(Assignment.id)))
+    rows = list(db.session.scalars(select(InterviewerAssignment).order_by(InterviewerAssignment.id)))
     assert [(a.interviewer_id, a.traits) for a in rows] == [(first.id, []), (second.id, ["empathy", "positivity"])]
     page = client.get(f"/hiring/candidates/{candidate.id}").get_data(as_text=True)
     assert "Ada Interviewer" in page and "empathy, positivity" in page and "interviewing" in page

@@ -7,7 +7,7 @@ import pytest
 from kms.auth.models import Role
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import Assignment, Candidate, Rating, Scorecard
+from kms.hiring.models import InterviewerAssignment, Candidate, Rating, Scorecard
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
 
@@ -55,7 +55,7 @@ def _walk(app, client, values, names=NAMES):
 
 
 def _counts():
-    return [db.session.query(model).count() for model in (Candidate, Assignment, Scorecard, Rating)]
+    return [db.session.query(model).count() for model in (Candidate, InterviewerAssignment, Scorecard, Rating)]
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.AUTHOR])

@@ -5,7 +5,7 @@ import pytest
 
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import Assignment, Candidate, Scorecard, Stage
+from kms.hiring.models import InterviewerAssignment, Candidate, Scorecard, Stage
 from tests.conftest import csrf_token_from, login
 from tests.hiring.conftest import full_scorecard
 
@@ -41,7 +41,7 @@ def test_an_interviewer_who_has_not_submitted_can_be_removed_but_a_submitted_one
     login(client, process.manager)
     assert client.post(f"/hiring/assignments/{process.second_assignment}/remove").status_code == 302
     assert client.post(f"/hiring/assignments/{process.first_assignment}/remove").status_code == 409
-    assert [a.id for a in db.session.query(Assignment)] == [process.first_assignment]
+    assert [a.id for a in db.session.query(InterviewerAssignment)] == [process.first_assignment]
     assert db.session.query(Scorecard).count() == 1
     assert not services.is_interviewer(process.second.id)
 
@@ -69,4 +69,4 @@ def test_scheduling_without_an_interviewer_says_so_and_keeps_the_title(client, p
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Choose at least one interviewer." in html and 'value="Panel with the team"' in html
-    assert db.session.query(Assignment).count() == 2
+    assert db.session.query(InterviewerAssignment).count() == 2

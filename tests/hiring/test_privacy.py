@@ -10,7 +10,7 @@ from kms.errors import Forbidden, NotFound
 from kms.extensions import db, utcnow
 from kms.hiring import services
 from kms.hiring.models import (
-    Assignment,
+    InterviewerAssignment,
     AuditEntry,
     Candidate,
     Interview,
@@ -21,7 +21,7 @@ from kms.hiring.models import (
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
 
-TABLES = (Candidate, Interview, Assignment, Scorecard, Rating, ScorecardRevision)
+TABLES = (Candidate, Interview, InterviewerAssignment, Scorecard, Rating, ScorecardRevision)
 
 
 def _rows(model, candidate_id=None) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, NotFound
 from kms.extensions import db, writing
-from kms.hiring.models import Assignment, AuditEntry, Candidate, Scorecard, ScorecardStatus
+from kms.hiring.models import InterviewerAssignment, AuditEntry, Candidate, Scorecard, ScorecardStatus
 
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
 HIDDEN = "Not found."          # the same words for "does not exist" and "not yours": existence stays secret
@@ -27,7 +27,7 @@ def is_lead(user: User | None) -> bool:
 
 def is_interviewer(user_id: int) -> bool:
     """True when the user has any interview assignment (the Hiring menu shows for them)."""
-    return bool(db.session.scalar(select(exists().where(Assignment.interviewer_id == user_id))))
+    return bool(db.session.scalar(select(exists().where(InterviewerAssignment.interviewer_id == user_id))))
 
 
 def require_lead(actor: User) -> None:
@@ -58,10 +58,10 @@ class Access:
 def access_to(candidate_id: int, actor: User) -> Access:
     """The actor's access to a candidate, or NotFound when they may not know it exists (one query)."""
     rows = db.session.execute(
-        select(Candidate.id, Assignment.id, Scorecard.status)
+        select(Candidate.id, InterviewerAssignment.id, Scorecard.status)
         .select_from(Candidate)
-        .outerjoin(Assignment, (Assignment.candidate_id == Candidate.id) & (Assignment.interviewer_id == actor.id))
-        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
+        .outerjoin(InterviewerAssignment, (InterviewerAssignment.candidate_id == Candidate.id) & (InterviewerAssignment.interviewer_id == actor.id))
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
         .where(Candidate.id == candidate_id)).all()
     assigned = [row for row in rows if row[1] is not None]
     lead = is_lead(actor)

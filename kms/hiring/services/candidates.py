@@ -15,7 +15,7 @@ from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
-    Assignment,
+    InterviewerAssignment,
     Candidate,
     Decision,
     Interview,
@@ -167,7 +167,7 @@ class CandidatePage:
     candidate: Candidate
     sees_scores: bool
     lead: bool
-    my_assignments: list[Assignment]
+    my_assignments: list[InterviewerAssignment]
 
 
 def candidate_page(candidate_id: int, *, actor: User) -> CandidatePage:
@@ -179,7 +179,7 @@ def candidate_page(candidate_id: int, *, actor: User) -> CandidatePage:
         select(Candidate).options(
             joinedload(Candidate.opening), joinedload(Candidate.decided_by),
             selectinload(Candidate.interviews).selectinload(Interview.assignments).options(
-                joinedload(Assignment.interviewer), joinedload(Assignment.scorecard)))
+                joinedload(InterviewerAssignment.interviewer), joinedload(InterviewerAssignment.scorecard)))
         .where(Candidate.id == candidate_id))
     if candidate is None:
         raise NotFound(HIDDEN)
@@ -218,7 +218,7 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
             unknown = set(traits) - keys
             if unknown:
                 raise Invalid(f"Unknown trait: {', '.join(sorted(unknown))}.", field="interviewers")
-            interview.assignments.append(Assignment(candidate_id=candidate.id, interviewer_id=user_id,
+            interview.assignments.append(InterviewerAssignment(candidate_id=candidate.id, interviewer_id=user_id,
                                                     traits=sorted(traits, key=lambda k: k)))
         if candidate.stage in (Stage.APPLIED, Stage.SCREENING):
             candidate.stage, candidate.stage_changed_at = Stage.INTERVIEWING, utcnow()
@@ -234,7 +234,7 @@ def remove_assignment(assignment_id: int, *, actor: User) -> int:
     """Take an interviewer off an interview while they have not submitted; returns the candidate id."""
     require_lead(actor)
     with writing():
-        assignment = db.session.get(Assignment, assignment_id)
+        assignment = db.session.get(InterviewerAssignment, assignment_id)
         if assignment is None:
             raise NotFound(HIDDEN)
         if assignment.scorecard is not None and assignment.scorecard.status == ScorecardStatus.SUBMITTED:
@@ -266,10 +266,10 @@ def board(*, actor: User, opening_id: int | None = None) -> dict[Stage, list[Boa
         query = query.where(Candidate.opening_id == opening_id)
     candidates = list(db.session.scalars(query))
     counts = {cid: (total, done) for cid, total, done in db.session.execute(
-        select(Assignment.candidate_id, func.count(Assignment.id),
+        select(InterviewerAssignment.candidate_id, func.count(InterviewerAssignment.id),
                func.sum(case((Scorecard.status == ScorecardStatus.SUBMITTED, 1), else_=0)))
-        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
-        .group_by(Assignment.candidate_id))}
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .group_by(InterviewerAssignment.candidate_id))}
     grouped: dict[Stage, list[BoardRow]] = {stage: [] for stage in Stage}
     for candidate in candidates:
         total, done = counts.get(candidate.id, (0, 0))
@@ -279,7 +279,7 @@ def board(*, actor: User, opening_id: int | None = None) -> dict[Stage, list[Boa
 
 @dataclass
 class MyInterview:
-    assignment: Assignment
+    assignment: InterviewerAssignment
     candidate_id: int
     candidate_name: str
     opening_title: str
@@ -292,13 +292,13 @@ def my_interviews(*, actor: User) -> list[MyInterview]:
     """The actor's own assignments, newest first, with their scorecard state (one query)."""
     require_hiring_access(actor)
     rows = db.session.execute(
-        select(Assignment, Candidate.name, Opening.title, Interview.title, Interview.scheduled_at, Scorecard.status)
-        .join(Interview, Interview.id == Assignment.interview_id)
-        .join(Candidate, Candidate.id == Assignment.candidate_id)
+        select(InterviewerAssignment, Candidate.name, Opening.title, Interview.title, Interview.scheduled_at, Scorecard.status)
+        .join(Interview, Interview.id == InterviewerAssignment.interview_id)
+        .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
         .join(Opening, Opening.id == Candidate.opening_id)
-        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
-        .where(Assignment.interviewer_id == actor.id)
-        .order_by(Interview.scheduled_at.desc().nulls_last(), Assignment.id.desc())).all()
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .where(InterviewerAssignment.interviewer_id == actor.id)
+        .order_by(Interview.scheduled_at.desc().nulls_last(), InterviewerAssignment.id.desc())).all()
     return [MyInterview(a, a.candidate_id, name, opening, title, when,
                         "to do" if status is None else status.value)
             for a, name, opening, title, when, status in rows]

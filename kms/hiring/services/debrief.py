@@ -16,7 +16,7 @@ from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db
 from kms.hiring.models import (
-    Assignment,
+    InterviewerAssignment,
     Candidate,
     Interview,
     Opening,
@@ -101,7 +101,7 @@ class Debrief:
     candidate: Candidate
     access: Access
     aggregate: Aggregate | None                    # None while the viewer may not see scores
-    scorecards: list[tuple[Assignment, User, Scorecard | None]]
+    scorecards: list[tuple[InterviewerAssignment, User, Scorecard | None]]
     summaries: list[tuple[str, Recommendation | None, str]]
 
     @property
@@ -121,12 +121,12 @@ def debrief(candidate_id: int, *, actor: User) -> Debrief:
     if candidate is None:
         raise NotFound(HIDDEN)
     cards = db.session.execute(
-        select(Assignment, User, Scorecard)
-        .join(User, User.id == Assignment.interviewer_id)
-        .join(Interview, Interview.id == Assignment.interview_id)
-        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
-        .where(Assignment.candidate_id == candidate_id)
-        .order_by(Interview.id, Assignment.id)).all()
+        select(InterviewerAssignment, User, Scorecard)
+        .join(User, User.id == InterviewerAssignment.interviewer_id)
+        .join(Interview, Interview.id == InterviewerAssignment.interview_id)
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .where(InterviewerAssignment.candidate_id == candidate_id)
+        .order_by(Interview.id, InterviewerAssignment.id)).all()
     if not access.sees_scores:
         return Debrief(candidate, access, None, [tuple(c) for c in cards], [])
     rows = db.session.execute(
@@ -159,10 +159,10 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
     candidates = list(db.session.scalars(select(Candidate).where(Candidate.opening_id == opening_id)
                                          .order_by(Candidate.name)))
     pending = set(db.session.scalars(
-        select(Assignment.candidate_id)
-        .join(Candidate, Candidate.id == Assignment.candidate_id)
-        .outerjoin(Scorecard, Scorecard.assignment_id == Assignment.id)
-        .where(Candidate.opening_id == opening_id, Assignment.interviewer_id == actor.id,
+        select(InterviewerAssignment.candidate_id)
+        .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .where(Candidate.opening_id == opening_id, InterviewerAssignment.interviewer_id == actor.id,
                (Scorecard.id.is_(None)) | (Scorecard.status != ScorecardStatus.SUBMITTED))))
     # Only what the table shows: no evidence text is loaded, which keeps large roles fast.
     rows = db.session.execute(

@@ -2,12 +2,10 @@
 the onboarding path and suggest modules for traits that scored below 3. The interview summary carries over
 to a page only leads (the new hire's manager) can open; the new hire never sees it.
 
-Training is another feature that may not be installed yet: it is imported lazily, and each step that needs
-it is skipped (and reported) when its function is missing.
+Paths and module suggestions come from kms.training's services (hiring -> training is the allowed direction).
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -20,41 +18,23 @@ from kms.extensions import db, utcnow, writing
 from kms.hiring.models import Candidate, Decision, Stage
 from kms.hiring.services.access import HIDDEN, audit, record, require_lead
 from kms.hiring.services.debrief import Debrief, debrief
+from kms.training import services as training_services
 
 SUGGEST_BELOW = 3
 
 
-def _training(name: str):
-    """A function of kms.training.services, or None while training does not provide it."""
-    try:
-        module = importlib.import_module("kms.training.services")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
-def _attr(item, *names):
-    for name in names:
-        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-        if value is not None:
-            return value
-    return None
 
 
 def onboarding_paths() -> list[tuple[int, str]]:
-    """(id, title) of the training paths a new hire can be assigned; empty while training is not built."""
-    list_paths = _training("list_paths")
-    if list_paths is None:
-        return []
-    return [(_attr(p, "id"), str(_attr(p, "title", "name", "slug"))) for p in list_paths()]
+    """(id, title) of the training paths a new hire can be assigned."""
+    return [(path.id, path.title) for path in training_services.list_paths()]
 
 
 def suggested_modules(trait_keys: list[str]) -> list[dict]:
-    """Training modules tagged with the given traits, as {title, slug}; empty while training is not built."""
-    modules_tagged = _training("modules_tagged")
-    if modules_tagged is None or not trait_keys:
+    """Training modules tagged with the given traits, as {title, slug}."""
+    if not trait_keys:
         return []
-    return [{"title": str(_attr(m, "title", "name")), "slug": _attr(m, "slug")} for m in modules_tagged(trait_keys)]
+    return [{"title": module.title, "slug": module.slug} for module in training_services.modules_tagged(trait_keys)]
 
 
 def weak_traits(result: Debrief) -> list[str]:
@@ -85,7 +65,8 @@ def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, ti
                    actor: User) -> HireResult:
     """Mark the candidate hired and, in the same step, create their member account with an invite link and
     start date (a lead may create the account of the person they hire), then assign the onboarding path.
-    The account and the stage change commit together; the path is assigned after, by training's service."""
+    The account is created first (auth's transaction), then the stage change commits; the path is assigned
+    last by training's service, and a path that cannot be assigned is reported, not fatal."""
     require_lead(actor)
     if create_account and start_date is None:
         raise Invalid("Choose the start date.", field="start_date")
@@ -115,15 +96,11 @@ def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, ti
         db.session.commit()
     result = HireResult(candidate_id, user, token)
     if user is not None and path_id:
-        assign_path = _training("assign_path")
-        if assign_path is None:
-            result.notes.append("Training paths are not available yet; assign the path from Training later.")
-        else:
-            try:
-                assign_path(user.id, path_id, actor=actor)
-                result.path_assigned = dict(onboarding_paths()).get(path_id, str(path_id))
-            except KmsError as error:
-                result.notes.append(f"The account is created, but the path was not assigned: {error.message}")
+        try:
+            training_services.assign_path(user.id, path_id, actor=actor)
+            result.path_assigned = dict(onboarding_paths()).get(path_id, str(path_id))
+        except KmsError as error:
+            result.notes.append(f"The account is created, but the path was not assigned: {error.message}")
     result.suggestions = suggested_modules(weak_traits(debrief(candidate_id, actor=actor)))
     return result
 

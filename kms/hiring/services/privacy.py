@@ -16,7 +16,7 @@ from kms.auth.models import User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
-    Assignment,
+    InterviewerAssignment,
     AuditEntry,
     Candidate,
     Interview,
@@ -34,7 +34,7 @@ def _forget(candidate_ids: list[int]) -> None:
     owned = {
         Candidate: select(Candidate.id).where(Candidate.id.in_(candidate_ids)),
         Interview: select(Interview.id).where(Interview.candidate_id.in_(candidate_ids)),
-        Assignment: select(Assignment.id).where(Assignment.candidate_id.in_(candidate_ids)),
+        InterviewerAssignment: select(InterviewerAssignment.id).where(InterviewerAssignment.candidate_id.in_(candidate_ids)),
         Scorecard: select(Scorecard.id).where(Scorecard.candidate_id.in_(candidate_ids)),
         Rating: select(Rating.id).join(Scorecard).where(Scorecard.candidate_id.in_(candidate_ids)),
         ScorecardRevision: select(ScorecardRevision.id).join(Scorecard)
@@ -90,8 +90,8 @@ def export_candidate(candidate_id: int, *, actor: User) -> dict:
         select(Candidate).options(
             joinedload(Candidate.opening),
             selectinload(Candidate.interviews).selectinload(Interview.assignments).options(
-                joinedload(Assignment.interviewer),
-                joinedload(Assignment.scorecard).options(
+                joinedload(InterviewerAssignment.interviewer),
+                joinedload(InterviewerAssignment.scorecard).options(
                     selectinload(Scorecard.ratings),
                     selectinload(Scorecard.revisions).joinedload(ScorecardRevision.created_by),
                     joinedload(Scorecard.rubric_version))))

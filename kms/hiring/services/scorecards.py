@@ -16,7 +16,7 @@ from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
     RATINGS,
-    Assignment,
+    InterviewerAssignment,
     Candidate,
     Interview,
     Opening,
@@ -40,7 +40,7 @@ class AlreadySubmitted(Conflict):
 
 @dataclass
 class ScorecardContext:
-    assignment: Assignment
+    assignment: InterviewerAssignment
     candidate_id: int
     candidate_name: str
     opening_title: str
@@ -61,26 +61,26 @@ class ScorecardContext:
         return next((r for r in self.scorecard.ratings if r.trait_key == key), None)
 
 
-def _assignment(assignment_id: int) -> tuple[Assignment, str, str, str]:
+def _assignment(assignment_id: int) -> tuple[InterviewerAssignment, str, str, str]:
     row = db.session.execute(
-        select(Assignment, Candidate.name, Opening.title, Interview.title)
-        .join(Interview, Interview.id == Assignment.interview_id)
-        .join(Candidate, Candidate.id == Assignment.candidate_id)
+        select(InterviewerAssignment, Candidate.name, Opening.title, Interview.title)
+        .join(Interview, Interview.id == InterviewerAssignment.interview_id)
+        .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
         .join(Opening, Opening.id == Candidate.opening_id)
-        .where(Assignment.id == assignment_id)).first()
+        .where(InterviewerAssignment.id == assignment_id)).first()
     if row is None:
         raise NotFound(HIDDEN)
     return row[0], row[1], row[2], row[3]
 
 
-def _own_assignment(assignment_id: int, actor: User) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
+def _own_assignment(assignment_id: int, actor: User) -> InterviewerAssignment:
+    assignment = db.session.get(InterviewerAssignment, assignment_id)
     if assignment is None or assignment.interviewer_id != actor.id:
         raise NotFound(HIDDEN)
     return assignment
 
 
-def assigned_traits(assignment: Assignment, rubric: RubricVersion) -> list[Trait]:
+def assigned_traits(assignment: InterviewerAssignment, rubric: RubricVersion) -> list[Trait]:
     chosen = set(assignment.traits or [])
     return [t for t in rubric.traits if not chosen or t.key in chosen]
 
@@ -201,7 +201,7 @@ def _snapshot(scorecard: Scorecard) -> dict:
                                       "red_flags": list(r.red_flags)} for r in scorecard.ratings}}
 
 
-def _load_for_write(assignment: Assignment, actor: User) -> tuple[Scorecard, list[Trait]]:
+def _load_for_write(assignment: InterviewerAssignment, actor: User) -> tuple[Scorecard, list[Trait]]:
     # FOR UPDATE (PostgreSQL; SQLite already holds the write lock): a save and a submit never interleave.
     scorecard = db.session.scalar(select(Scorecard).options(selectinload(Scorecard.ratings))
                                   .where(Scorecard.assignment_id == assignment.id).with_for_update(of=Scorecard))

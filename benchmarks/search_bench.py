@@ -1,0 +1,463 @@
+"""Benchmark kms search (kms.search.engine) beside a plain SQLite FTS5 table, in the same run.
+
+Reads the real handbook corpus (and the multilingual articles), scales it synthetically as
+shared/corpus/README.md describes, and prints for each scale: full build docs/s, query latency
+p50/p95 with highlighted snippets, index size, single-document update latency and the time until
+the update is visible to another searcher. Targets are checked and printed as PASS/FAIL, and the
+figures are written to docs/benchmarks.md under "## Search".
+
+    .venv/bin/python benchmarks/search_bench.py --scales 1,10,50 --queries 300
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+
+def _import_search_modules():
+    """Import kms.search.engine and .schema without running kms/__init__.py: the benchmark measures
+    the engine alone and must not need the Flask app (or its half-finished features) to import."""
+    import importlib
+    import types
+
+    for name, path in (("kms", REPO / "kms"), ("kms.search", REPO / "kms" / "search")):
+        if name not in sys.modules:
+            package = types.ModuleType(name)
+            package.__path__ = [str(path)]
+            sys.modules[name] = package
+    return importlib.import_module("kms.search.engine"), importlib.import_module("kms.search.schema")
+
+
+kms_engine, kms_schema = _import_search_modules()
+strip_markdown = kms_schema.strip_markdown
+
+DEFAULT_CORPUS = REPO / ".." / "shared" / "corpus" / "handbook" / "sourcegraph-handbook.jsonl"
+DEFAULT_MULTILINGUAL = REPO / ".." / "shared" / "corpus" / "multilingual"
+
+# (kind, query). Filters use the kms syntax; the FTS5 side turns them into WHERE clauses.
+QUERIES = [
+    ("word", "onboarding"), ("word", "escalation"), ("word", "renewal"), ("word", "churn"),
+    ("word", "kubernetes"), ("word", "security"), ("word", "hiring"), ("word", "customer"),
+    ("and", "customer onboarding"), ("and", "support ticket"), ("and", "incident response"),
+    ("and", "sales process"), ("and", "code review"), ("and", "performance review"),
+    ("phrase", '"customer success"'), ("phrase", '"on call"'), ("phrase", '"service level agreement"'),
+    ("phrase", '"technical advisor"'),
+    ("typo", "onbaord"), ("typo", "renewl"), ("typo", "kubernets"), ("typo", "biling"),
+    ("prefix", "onboard*"), ("prefix", "escal*"), ("prefix", "renew*"), ("prefix", "secur*"),
+    ("filter", "security category:security"), ("filter", "onboarding category:technical-success"),
+    ("filter", "hiring type:process"), ("filter", "incident tag:engineering"),
+]
+MULTILINGUAL_QUERIES = [("nb", "kunden"), ("nb", "kundene"), ("fi", "asiakkaiden"), ("zh", "客户"),
+                        ("hi", "ग्राहक"), ("tl", "koponan")]
+TEAMS = ["Atlas", "Borealis", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo", "Juniper"]
+REGIONS = ["EMEA", "APAC", "Americas", "LATAM", "Nordics", "DACH", "ANZ", "India", "Japan", "UK&I"]
+TYPES = ["article", "process", "module", "lesson"]
+VISIBLE = {"public"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Corpus
+
+
+def load_handbook(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_multilingual(directory: Path) -> list[dict]:
+    docs = []
+    for file in sorted(directory.glob("*.txt")):
+        text = file.read_text(encoding="utf-8")
+        first = next((line.strip() for line in text.splitlines() if line.strip()), file.stem)
+        docs.append({"path": f"multilingual/{file.name}", "title": first[:120], "body": text,
+                     "language": file.stem})
+    return docs
+
+
+def scaled_corpus(pages: list[dict], multilingual: list[dict], scale: int, seed: int = 20261123) -> list[dict]:
+    """Copy 0 is the real handbook; copies 1..scale-1 get a team/region suffix on the title, their
+    paragraphs rotated and ~3% of words swapped for words from the handbook's own word stream."""
+    rng = random.Random(seed)
+    stream = [word for page in pages for word in page["body"].split()]
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    docs = []
+    for copy in range(scale):
+        for page in pages:
+            body, title = page["body"], page["title"]
+            if copy:
+                paragraphs = body.split("\n\n")
+                shift = copy % len(paragraphs)
+                tokens = "\n\n".join(paragraphs[shift:] + paragraphs[:shift]).split(" ")
+                for index in rng.sample(range(len(tokens)), max(1, len(tokens) * 3 // 100)):
+                    tokens[index] = rng.choice(stream)
+                body = " ".join(tokens)
+                title = f"{title} ({TEAMS[copy % len(TEAMS)]} {REGIONS[(copy // len(TEAMS)) % len(REGIONS)]} {copy})"
+            docs.append(_item(len(docs), page["path"], title, body, "en", base, copy))
+    for page in multilingual:
+        docs.append(_item(len(docs), page["path"], page["title"], page["body"], page["language"], base, 0))
+    return docs
+
+
+def _item(number: int, path: str, title: str, body: str, language: str, base: datetime, copy: int) -> dict:
+    parts = path.split("/")
+    category = parts[1] if parts[0] == "departments" and len(parts) > 2 else parts[0].removesuffix(".md")
+    tags = [p.removesuffix(".md") for p in parts[1:3]]
+    return {
+        "id": f"article:{number}", "type": TYPES[number % 4], "title": title, "body": body,
+        "tags": tags, "category": category, "language": language, "status": "published",
+        # One in ten is visible to editors only, so every kms query really filters.
+        "visibility": "editors" if number % 10 == 7 else "public", "owner": "owner@example.test",
+        "updated": base + timedelta(minutes=number), "url": f"/handbook/{copy}/{path}",
+        "verified": None,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The SQLite FTS5 baseline
+
+
+class Fts5:
+    name = "SQLite FTS5"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, category UNINDEXED, "
+            "type UNINDEXED, tags UNINDEXED, visibility UNINDEXED, tokenize='porter unicode61')")
+        self.db.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab(docs, 'row')")
+        self.rowids: dict[str, int] = {}
+
+    def build(self, docs: list[dict]) -> None:
+        self.db.execute("BEGIN")
+        for number, doc in enumerate(docs, 1):
+            self.db.execute("INSERT INTO docs(rowid, id, title, body, category, type, tags, visibility) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (number, doc["id"], doc["title"], strip_markdown(doc["body"]), doc["category"],
+                             doc["type"], " ".join(doc["tags"]), doc["visibility"]))
+            self.rowids[doc["id"]] = number
+        self.db.execute("COMMIT")
+
+    def size(self) -> int:
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
+
+    def search(self, text: str) -> list[tuple]:
+        where, values = ["visibility = ?"], ["public"]
+        words = []
+        for token in re.findall(r'"[^"]*"|\S+', text):
+            field = re.fullmatch(r"(category|type|tag):(.+)", token)
+            if field:
+                column = "tags" if field.group(1) == "tag" else field.group(1)
+                where.append(f"{column} LIKE ?" if column == "tags" else f"{column} = ?")
+                values.append(f"%{field.group(2)}%" if column == "tags" else field.group(2))
+            else:
+                words.append(token)
+        match = " ".join(words)
+        rows = self._run(match, where, values)
+        if not rows and "*" not in match and '"' not in match:
+            rows = self._run(self._fuzzy(words), where, values)
+        return rows
+
+    def _run(self, match: str, where: list[str], values: list) -> list[tuple]:
+        sql = ("SELECT id, title, snippet(docs, 2, '<mark>', '</mark>', '…', 32) FROM docs "
+               f"WHERE docs MATCH ? AND {' AND '.join(where)} ORDER BY bm25(docs, 0, 2.0, 1.0) LIMIT 10")
+        return self.db.execute(sql, [match, *values]).fetchall()
+
+    def _fuzzy(self, words: list[str]) -> str:
+        """FTS5 has no fuzzy operator: expand each word from the vocabulary (same first letter,
+        edit distance <= 2), as an application would have to."""
+        parts = []
+        for word in words:
+            word = word.lower()
+            near = [term for (term,) in self.db.execute(
+                "SELECT term FROM vocab WHERE term >= ? AND term < ?", (word[0], chr(ord(word[0]) + 1)))
+                if abs(len(term) - len(word)) <= 2 and kms_engine._osa_distance(word, term, 2) <= 2]
+            parts.append("(" + " OR ".join(f'"{t}"' for t in near[:20]) + ")" if near else f'"{word}"')
+        return " AND ".join(parts)
+
+    def update(self, doc: dict) -> None:
+        self.db.execute("BEGIN")
+        self.db.execute("UPDATE docs SET title = ?, body = ? WHERE rowid = ?",
+                        (doc["title"], strip_markdown(doc["body"]), self.rowids[doc["id"]]))
+        self.db.execute("COMMIT")
+
+    def other_reader(self):
+        other = sqlite3.connect(self.path, isolation_level=None)
+        return lambda token: other.execute(
+            "SELECT id FROM docs WHERE docs MATCH ? LIMIT 1", (token,)).fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# kms
+
+
+class Kms:
+    name = "kms (whoosh3)"
+
+    def __init__(self, path: Path, procs: int | None):
+        # The result cache is off: every timed query does the full work.
+        self.engine = kms_engine.SearchEngine(path, cache_size=0, procs=procs)
+        self.path = path
+
+    def build(self, docs: list[dict]) -> None:
+        count = self.engine.rebuild(docs)
+        assert count == len(docs), (count, len(docs))
+
+    def size(self) -> int:
+        current = (self.path / kms_engine.CURRENT_FILE).read_text().strip()
+        return sum(p.stat().st_size for p in (self.path / current).rglob("*") if p.is_file())
+
+    def search(self, text: str):
+        return self.engine.search(text, visibilities=VISIBLE).hits
+
+    def update(self, doc: dict) -> None:
+        self.engine.apply({doc["id"]: doc})
+
+    def other_reader(self):
+        other = kms_engine.SearchEngine(self.path, create=False, cache_size=0)
+        return lambda token: other.search(token, visibilities=VISIBLE, pagelen=1).hits
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Measurement
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, math.ceil(pct / 100 * len(ordered)) - 1)
+    return ordered[rank]
+
+
+def time_queries(engines: list, runs: int) -> dict:
+    """Run the fixed query set over and over; the engines take turns, order rotating per pass."""
+    samples = {e.name: [] for e in engines}
+    by_kind = {e.name: {} for e in engines}
+    hits = {e.name: {} for e in engines}
+    for engine in engines:                      # warm-up pass, not timed
+        for _, text in QUERIES:
+            hits[engine.name][text] = len(engine.search(text))
+    passes = max(1, math.ceil(runs / len(QUERIES)))
+    done = 0
+    for number in range(passes):
+        order = engines if number % 2 == 0 else list(reversed(engines))
+        batch = QUERIES[: max(0, min(len(QUERIES), runs - done))]
+        for engine in order:
+            for kind, text in batch:
+                start = time.perf_counter()
+                engine.search(text)
+                elapsed = (time.perf_counter() - start) * 1000
+                samples[engine.name].append(elapsed)
+                by_kind[engine.name].setdefault(kind, []).append(elapsed)
+        done += len(batch)
+    return {name: {"p50": statistics.median(values), "p95": percentile(values, 95), "n": len(values),
+                   "kinds": {k: statistics.median(v) for k, v in by_kind[name].items()},
+                   "zero_hit_queries": [q for q, n in hits[name].items() if n == 0]}
+            for name, values in samples.items()}
+
+
+def time_updates(engine, docs: list[dict], count: int = 20) -> dict:
+    rng = random.Random(7)
+    reader = engine.other_reader()
+    update_ms, visible_ms = [], []
+    for number in range(count):
+        doc = dict(rng.choice([d for d in docs[:2000] if d["visibility"] == "public"]))
+        token = f"zqxmarker{number}w{rng.randrange(10**6)}"
+        doc["body"] = doc["body"] + f"\n\nUpdated: {token}."
+        start = time.perf_counter()
+        engine.update(doc)
+        update_ms.append((time.perf_counter() - start) * 1000)
+        while not reader(token):
+            if time.perf_counter() - start > 10:
+                break
+            time.sleep(0.001)
+        visible_ms.append((time.perf_counter() - start) * 1000)
+    return {"update_p50": statistics.median(update_ms), "update_p95": percentile(update_ms, 95),
+            "visible_p50": statistics.median(visible_ms), "visible_max": max(visible_ms)}
+
+
+def run_scale(scale: int, pages: list[dict], multilingual: list[dict], runs: int, workdir: Path,
+              procs: int | None) -> dict:
+    docs = scaled_corpus(pages, multilingual, scale)
+    print(f"\n== x{scale}: {len(docs):,} documents ({sum(len(d['body']) for d in docs) / 1e6:.0f} MB of Markdown)",
+          flush=True)
+    out: dict = {"scale": scale, "docs": len(docs), "engines": {}}
+    engines = [Kms(workdir / f"kms-x{scale}", procs), Fts5(workdir / f"fts5-x{scale}.db")]
+    for engine in engines:
+        gc.collect()
+        start = time.perf_counter()
+        engine.build(docs)
+        elapsed = time.perf_counter() - start
+        out["engines"][engine.name] = {"build_s": elapsed, "docs_per_s": len(docs) / elapsed,
+                                       "size_mb": engine.size() / 1e6}
+        print(f"  {engine.name:14} build {elapsed:7.1f} s  {len(docs) / elapsed:7.0f} docs/s  "
+              f"index {out['engines'][engine.name]['size_mb']:.1f} MB", flush=True)
+    latency = time_queries(engines, runs)
+    for engine in engines:
+        out["engines"][engine.name].update(latency[engine.name])
+    languages = {}
+    for language, text in MULTILINGUAL_QUERIES:
+        languages[f"{language}: {text}"] = {e.name: len(e.search(text)) for e in engines}
+    out["multilingual"] = languages
+    for engine in engines:
+        out["engines"][engine.name].update(time_updates(engine, docs))
+        engine.close()
+    for engine in engines:
+        stats = out["engines"][engine.name]
+        print(f"  {engine.name:14} query p50 {stats['p50']:6.1f} ms  p95 {stats['p95']:6.1f} ms  "
+              f"(n={stats['n']})  update p50 {stats['update_p50']:6.1f} ms  p95 {stats['update_p95']:6.1f} ms  "
+              f"visible p50 {stats['visible_p50']:6.1f} ms  max {stats['visible_max']:6.1f} ms", flush=True)
+        print("  " + " " * 14 + " median by kind: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in stats["kinds"].items()), flush=True)
+        if stats["zero_hit_queries"]:
+            print(f"  {engine.name:14} no hits for: {stats['zero_hit_queries']}")
+    print("  multilingual hits (kms / FTS5): " + ", ".join(
+        f"{q} {v['kms (whoosh3)']}/{v['SQLite FTS5']}" for q, v in languages.items()), flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Targets and report
+
+
+def check_targets(results: list[dict]) -> list[tuple[str, str, bool | None]]:
+    checks: list[tuple[str, str, bool | None]] = []
+    for result in results:
+        kms = result["engines"]["kms (whoosh3)"]
+        fts = result["engines"]["SQLite FTS5"]
+        ratio = kms["p95"] / fts["p95"]
+        scale = result["scale"]
+        if scale == 10:
+            checks.append(("x10 p95 with snippets <= 3x FTS5 and <= 80 ms",
+                           f"{kms['p95']:.1f} ms = {ratio:.2f}x FTS5", ratio <= 3 and kms["p95"] <= 80))
+            checks.append(("(aim) x10 p95 <= 2x FTS5 and < 50 ms",
+                           f"{kms['p95']:.1f} ms = {ratio:.2f}x FTS5", ratio <= 2 and kms["p95"] < 50))
+        if scale == 50:
+            checks.append(("x50 p95 with snippets <= 5x FTS5", f"{kms['p95']:.1f} ms = {ratio:.2f}x FTS5",
+                           ratio <= 5))
+        checks.append((f"x{scale} full rebuild >= 250 docs/s", f"{kms['docs_per_s']:.0f} docs/s",
+                       kms["docs_per_s"] >= 250))
+        checks.append((f"(aim) x{scale} full rebuild >= 500 docs/s", f"{kms['docs_per_s']:.0f} docs/s",
+                       kms["docs_per_s"] >= 500))
+        checks.append((f"x{scale} single-document update visible to another searcher within 1 s",
+                       f"max {kms['visible_max']:.0f} ms", kms["visible_max"] <= 1000))
+    return checks
+
+
+def report(results: list[dict], checks, command: str, elapsed: float) -> str:
+    lines = [
+        "## Search", "",
+        f"Measured {datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.machine()} with {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; one run of {elapsed / 60:.1f} min, "
+        "engines built and queried in the same run (query passes alternate the engine order).", "",
+        f"Command (from the repository root): `{command}`", "",
+        "Corpus: the Sourcegraph handbook (880 pages) plus the five multilingual articles; x10 and x50 are "
+        "synthetic copies (team/region title suffix, rotated paragraphs, ~3% of words swapped). "
+        "One document in ten is visible to editors only; both engines search as a user who sees "
+        "\"public\". kms queries run with its result cache off and return hits with highlighted "
+        "snippets, the total count, type/category/tag facet counts and typo correction; FTS5 returns "
+        "the top 10 by bm25 with snippet(), typos expanded from fts5vocab when a query finds nothing. "
+        "Build times include Markdown stripping for both engines.", "",
+        "| scale | docs | engine | build docs/s | index MB | query p50 ms | query p95 ms | update p50 ms "
+        "| update p95 ms | visible p50 ms | visible max ms |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        for name, s in result["engines"].items():
+            lines.append(f"| x{result['scale']} | {result['docs']:,} | {name} | {s['docs_per_s']:,.0f} | "
+                         f"{s['size_mb']:.1f} | {s['p50']:.1f} | {s['p95']:.1f} | {s['update_p50']:.1f} | "
+                         f"{s['update_p95']:.1f} | {s['visible_p50']:.1f} | {s['visible_max']:.1f} |")
+    lines += ["", "Median query latency by kind (ms):", "",
+              "| scale | engine | " + " | ".join(k for k in dict.fromkeys(k for k, _ in QUERIES)) + " |",
+              "|---|---|" + "---:|" * len(dict.fromkeys(k for k, _ in QUERIES))]
+    for result in results:
+        for name, s in result["engines"].items():
+            lines.append(f"| x{result['scale']} | {name} | " + " | ".join(
+                f"{s['kinds'].get(k, float('nan')):.1f}" for k in dict.fromkeys(k for k, _ in QUERIES)) + " |")
+    lines += ["", "Targets:", ""]
+    lines += [f"- {'PASS' if ok else 'FAIL'}: {label} — {value}" for label, value, ok in checks]
+    multilingual = results[-1]["multilingual"] if results else {}
+    if multilingual:
+        lines += ["", "Multilingual queries, hits in kms / FTS5 (top 10): " + ", ".join(
+            f"{q} {v['kms (whoosh3)']} / {v['SQLite FTS5']}" for q, v in multilingual.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Search\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="handbook JSON Lines file")
+    parser.add_argument("--multilingual", type=Path, default=DEFAULT_MULTILINGUAL, help="folder of <lang>.txt")
+    parser.add_argument("--scales", default="1,10,50", help="comma-separated copies of the handbook")
+    parser.add_argument("--queries", type=int, default=300,
+                        help="timed query runs per engine and scale (the fixed set of 30 is cycled)")
+    parser.add_argument("--procs", type=int, default=None, help="kms build processes (default: cores)")
+    parser.add_argument("--workdir", type=Path, default=None, help="where indexes go (default: a temp dir)")
+    parser.add_argument("--report", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",") if s.strip()]
+    command = ".venv/bin/python benchmarks/search_bench.py " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]))
+    pages = load_handbook(args.corpus)
+    multilingual = load_multilingual(args.multilingual) if args.multilingual.is_dir() else []
+    workdir = Path(tempfile.mkdtemp(prefix="kms-search-bench-", dir=args.workdir))
+    started = time.perf_counter()
+    results = []
+    try:
+        for scale in scales:
+            results.append(run_scale(scale, pages, multilingual, args.queries, workdir, args.procs))
+            for entry in workdir.iterdir():      # keep the disk tidy between scales
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    checks = check_targets(results)
+    print()
+    for label, value, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    if not args.no_report:
+        write_section(args.report, report(results, checks, command.strip(), elapsed))
+        print(f"\nwritten to {args.report}")
+    required = [ok for label, _, ok in checks if not label.startswith("(aim)")]
+    return 0 if all(required) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

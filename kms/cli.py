@@ -1,6 +1,7 @@
 """`kms ...` commands; each is a few lines around a service."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -10,6 +11,7 @@ from flask_migrate import upgrade
 
 from kms.auth import services as auth_services
 from kms.errors import KmsError
+from kms.extensions import db
 
 # Other features append (label, function) pairs here: run after migrations on `kms init` and `kms serve`.
 STARTUP_TASKS: list = []
@@ -36,6 +38,19 @@ def init_command() -> None:
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
+def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
+    """The gunicorn command line for `kms serve`: each worker builds its own app from the environment."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--timeout", "60"]
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+        # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
+        # (tests, benchmarks) would fight over it, and kms never uses it.
+        argv.append("--no-control-socket")
+    return [*argv, "kms:create_app()"]
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -54,19 +69,14 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
-    from gunicorn.app.base import BaseApplication
-
-    class _Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-
-        def load(self):
-            return app
-
-    _Server().run()
+    # gunicorn replaces this process. It must not fork workers from here: the app context this command
+    # runs in would be inherited by every request a worker serves (one shared `g`, so one shared logged-in
+    # user, and one database session with a stale snapshot), and SQLite connections must not cross fork().
+    db.session.remove()
+    db.engine.dispose()
+    sys.stdout.flush()
+    argv = gunicorn_command(host, port, workers)
+    os.execv(argv[0], argv)
 
 
 @click.command("create-user")

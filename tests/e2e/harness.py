@@ -328,3 +328,21 @@ def texts_of(driver, selector: str) -> list[str]:
     from selenium.webdriver.common.by import By
 
     return [element.text.strip() for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def wait_to_leave(driver, path_prefix: str, timeout: float = 15) -> str:
+    """Wait until the browser has left pages starting with `path_prefix` (e.g. after logging in, wherever
+    the home page is today); returns the new path."""
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, timeout).until(
+            lambda d: not urlsplit(d.current_url).path.startswith(path_prefix)
+            and d.execute_script("return document.readyState") == "complete")
+    except Exception as error:  # noqa: BLE001 - re-raised with what the browser shows instead
+        problems = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.error, .flash-error')).map(e => e.textContent.trim())")
+        raise AssertionError(f"still on {driver.current_url}; the page says {problems}") from error
+    return urlsplit(driver.current_url).path

@@ -17,14 +17,17 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "data:image/svg", "livescript:")
 
 
+def read_payloads(name: str) -> list[str]:
+    path = DATA / name
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_payloads() -> list[str]:
-    """Every non-blank line of the payload files that exist (the articles suite adds xss_payloads.txt)."""
-    payloads: list[str] = []
-    for name in PAYLOAD_FILES:
-        path = DATA / name
-        if path.exists():
-            payloads += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return payloads
+    """Every distinct non-blank line of the payload files that exist (the handbook's xss_payloads.txt and
+    this suite's xss_payloads_extra.txt overlap a little; each payload runs once)."""
+    return list(dict.fromkeys(line for name in PAYLOAD_FILES for line in read_payloads(name)))
 
 
 def _scheme_of(value: str) -> str:

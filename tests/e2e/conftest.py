@@ -73,4 +73,5 @@ def journey():
         run.close()
         errors = run.server.server_errors(since=run.log_start)
         if errors:
-            pytest.fail("the server logged errors during the journey:\n" + "\n".join(errors[-20:]), pytrace=False)
+            pytest.fail("the server logged errors during the journey:\n" + "\n".join(errors[-20:]),
+                        pytrace=False)

@@ -27,18 +27,20 @@ ARTIFACTS = ROOT / "test-artifacts"
 AXE_SOURCE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM = os.environ.get("KMS_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("KMS_E2E_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync")
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 
 def missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None when Chromium and its driver are installed."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not (Path(path).is_file() and os.access(path, os.X_OK))]
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER)
+               if not (Path(path).is_file() and os.access(path, os.X_OK))]
     if missing:
         return (f"{' and '.join(missing)} not found: install the Debian packages with "
-                "`apt-get install -y chromium chromium-driver` (or set KMS_E2E_CHROMIUM / KMS_E2E_CHROMEDRIVER)")
+                "`apt-get install -y chromium chromium-driver` "
+                "(or set KMS_E2E_CHROMIUM / KMS_E2E_CHROMEDRIVER)")
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -58,7 +60,7 @@ class ServerFailed(RuntimeError):
 
 @dataclass
 class LiveServer:
-    """kms under gunicorn with 2 workers on 127.0.0.1, on its own fresh instance folder and SQLite database."""
+    """kms under gunicorn with 2 workers on 127.0.0.1, on its own fresh instance folder and SQLite file."""
 
     instance: Path
     workers: int = 2
@@ -93,10 +95,11 @@ class LiveServer:
 
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run `python -m kms ARGS` against this server's instance; raises with the output when it fails."""
-        done = subprocess.run([sys.executable, "-m", "kms", *args], cwd=ROOT, env=self.env(), input=stdin,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([sys.executable, "-m", "kms", *args], check=False, cwd=ROOT, env=self.env(),
+                              input=stdin, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
-            raise ServerFailed(f"kms {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+            raise ServerFailed(f"kms {' '.join(args)} failed ({done.returncode}):\n"
+                               f"{done.stdout}\n{done.stderr}")
         return done
 
     def start(self, timeout: float = 60) -> LiveServer:
@@ -105,7 +108,8 @@ class LiveServer:
             self.port = free_port()
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "kms", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                    [sys.executable, "-m", "kms", "serve", "--port", str(self.port),
+                     "--workers", str(self.workers)],
                     cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             if self._wait_healthy(timeout):
                 return self
@@ -185,7 +189,8 @@ def format_violations(violations: list[dict]) -> str:
     """axe's findings as text a person can act on: rule, impact, what to do, and each offending element."""
     out = []
     for violation in violations:
-        out.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})")
+        out.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']} "
+                   f"({violation['helpUrl']})")
         for node in violation["nodes"][:8]:
             target = " ".join(str(part) for part in node.get("target", []))
             summary = (node.get("failureSummary") or "").replace("\n", " ")
@@ -230,7 +235,8 @@ class Journey:
         self.step += 1
         path = self.folder / f"{self.step:02d}-{label}.png"
         width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
-        full = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        full = driver.execute_script(
+            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
         driver.set_window_size(width, min(max(height, full + 140), 4000))
         try:
             driver.save_screenshot(str(path))
@@ -248,10 +254,11 @@ class Journey:
             "  .then(r => done({violations: r.violations}), e => done({error: String(e)}));")
         assert "error" not in result, f"axe-core failed on {label}: {result['error']}"
         violations = result["violations"]
-        self.axe_report[label] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in violations]
+        self.axe_report[label] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
+                                  for v in violations]
         blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-        assert not blocking, (f"axe-core: {len(blocking)} serious/critical accessibility problem(s) on {label} "
-                              f"({driver.current_url}):\n{format_violations(blocking)}")
+        assert not blocking, (f"axe-core: {len(blocking)} serious/critical accessibility problem(s) on "
+                              f"{label} ({driver.current_url}):\n{format_violations(blocking)}")
 
     def visit(self, driver, path: str, label: str) -> None:
         """Open a page, check it with axe and keep a screenshot: what a journey does at each main page."""
@@ -290,9 +297,8 @@ def type_keys(driver, *keys: str) -> None:
 
 def keyboard_form(driver, fields: list[tuple[str, str]], submit: bool = True) -> None:
     """Fill a form with the keyboard only: TAB to each field in page order, type, then ENTER to submit."""
-    from selenium.webdriver.common.keys import Keys
-
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
 
     for element_id, text in fields:
         tab_to(driver, element_id)
@@ -312,7 +318,7 @@ def wait_for_path(driver, path: str, timeout: float = 15) -> None:
         WebDriverWait(driver, timeout).until(
             lambda d: urlsplit(d.current_url).path == path
             and d.execute_script("return document.readyState") == "complete")
-    except Exception as error:  # noqa: BLE001 - re-raised with what the browser shows instead
+    except Exception as error:
         heading = driver.execute_script("var h = document.querySelector('h1'); return h ? h.textContent : ''")
         raise AssertionError(f"expected to reach {path}, but the browser is at {driver.current_url} "
                              f"showing {heading.strip()!r}") from error
@@ -341,8 +347,9 @@ def wait_to_leave(driver, path_prefix: str, timeout: float = 15) -> str:
         WebDriverWait(driver, timeout).until(
             lambda d: not urlsplit(d.current_url).path.startswith(path_prefix)
             and d.execute_script("return document.readyState") == "complete")
-    except Exception as error:  # noqa: BLE001 - re-raised with what the browser shows instead
+    except Exception as error:
         problems = driver.execute_script(
-            "return Array.from(document.querySelectorAll('.error, .flash-error')).map(e => e.textContent.trim())")
+            "return Array.from(document.querySelectorAll('.error, .flash-error'))"
+            ".map(e => e.textContent.trim())")
         raise AssertionError(f"still on {driver.current_url}; the page says {problems}") from error
     return urlsplit(driver.current_url).path

@@ -67,7 +67,8 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
     assert "Welcome to kms" in text_of(admin, ".flashes")
     run.page_done(admin, "users-after-setup")
 
-    links = {person["email"]: invite(admin, run, person, first=index == 0) for index, person in enumerate(PEOPLE)}
+    links = {person["email"]: invite(admin, run, person, first=index == 0)
+             for index, person in enumerate(PEOPLE)}
     assert len(set(links.values())) == len(PEOPLE)
     run.open(admin, "/admin/users")
     rows = {row.find_element(By.CSS_SELECTOR, "td a").text: row.text for row in
@@ -92,7 +93,8 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
         browser.find_element(By.CSS_SELECTOR, ".nav-user button").click()
         wait_for_path(browser, "/login")
         assert "logged out" in text_of(browser, ".flashes")
-        log_in_with_keyboard(browser, run, person["email"], person["password"], label="login" if first else None)
+        log_in_with_keyboard(browser, run, person["email"], person["password"],
+                             label="login" if first else None)
         assert header_name(browser) == person["name"]
         run.snap(browser, f"home-{person['role']}")
         if first:

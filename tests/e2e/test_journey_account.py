@@ -52,7 +52,8 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
     assert status == 200 and me["email"] == email and me["name"] == "Nina N. Newhire"
 
     # The token list shows it by name; revoking it stops the script at once.
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table tbody tr") if "support chat bot" in r.text)
+    rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    row = next(r for r in rows if "support chat bot" in r.text)
     row.find_element(By.CSS_SELECTOR, "button").click()
     browser.switch_to.alert.accept()   # kms.js asks "Revoke this token?" first
     wait_for_path(browser, "/account")

@@ -1,5 +1,5 @@
-"""Is this HTML inert? Parse it (html.parser, as a browser tokenises tags and attributes, never regexes over the
-raw string) and list everything that could run script: script-like elements, event handler attributes and
+"""Is this HTML inert? Parse it (html.parser, as a browser tokenises tags and attributes, never regexes over
+the raw string) and list everything that could run script: script-like elements, event handler attributes and
 javascript:, vbscript: or data:text/html URLs.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ PAYLOAD_FILES = ("xss_payloads.txt", "xss_payloads_extra.txt")   # the Markdown 
 
 SCRIPTABLE_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "style",
                    "template", "portal"}
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background", "codebase",
-                  "cite", "longdesc", "usemap", "ping", "manifest", "lowsrc", "dynsrc", "srcset", "icon"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background",
+                  "codebase", "cite", "longdesc", "usemap", "ping", "manifest", "lowsrc", "dynsrc", "srcset",
+                  "icon"}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "data:image/svg", "livescript:")
 
 

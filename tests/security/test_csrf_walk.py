@@ -27,8 +27,9 @@ SAMPLE_VALUES = {
 # Form fields a route might read, so that a missing CSRF token is the only thing wrong with the request.
 PLAUSIBLE_FORM = {
     "action": "profile", "profile-name": "Changed Name", "profile-time_zone": "UTC", "name": "Mallory",
-    "email": "mallory@example.test", "role": "admin", "team": "Evil", "time_zone": "UTC", "password": PASSWORD,
-    "confirm": PASSWORD, "token-name": "stolen", "active": "y", "title": "Changed", "body": "Changed body",
+    "email": "mallory@example.test", "role": "admin", "team": "Evil", "time_zone": "UTC",
+    "password": PASSWORD, "confirm": PASSWORD, "token-name": "stolen", "active": "y", "title": "Changed",
+    "body": "Changed body",
 }
 
 

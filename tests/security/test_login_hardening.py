@@ -21,7 +21,8 @@ def cookies_set_by(response) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("app_overrides", [{"KMS_HTTPS": "0"}, {"KMS_HTTPS": "1"}], ids=["http", "https"])
-def test_login_cookies_are_httponly_samesite_lax_and_secure_exactly_over_https(client, make_user, app_overrides):
+def test_login_cookies_are_httponly_samesite_lax_and_secure_exactly_over_https(client, make_user,
+                                                                                app_overrides):
     response = login(client, make_user(Role.MEMBER), remember=True)
     cookies = cookies_set_by(response)
     assert {"kms_session", "kms_remember"} <= set(cookies)
@@ -54,7 +55,8 @@ def test_a_locked_email_does_not_lock_anyone_else(client, make_user):
 OFFSITE_TARGETS = [
     "https://evil.example/", "http://evil.example", "//evil.example/x", "///evil.example", "////evil.example",
     "/\\evil.example", "\\\\evil.example", "\\/evil.example", "/\t/evil.example", "/\n/evil.example",
-    " //evil.example", "https:evil.example", "http:/evil.example", "javascript:alert(1)", "JavaScript:alert(1)",
+    " //evil.example", "https:evil.example", "http:/evil.example", "javascript:alert(1)",
+    "JavaScript:alert(1)",
     "data:text/html,<script>alert(1)</script>", "evil.example", "@evil.example", "/%09/evil.example",
     "https://kms.test@evil.example/", "//kms.test@evil.example", "/\u3002evil.example",
 ]

@@ -30,7 +30,8 @@ def short(payload: str, limit: int) -> str:
 
 def test_the_corpus_has_enough_distinct_payloads():
     own = read_payloads("xss_payloads_extra.txt")
-    assert len(own) >= MIN_PAYLOADS and len(set(own)) == len(own), "xss_payloads_extra.txt: too few or repeats"
+    assert len(own) >= MIN_PAYLOADS, "xss_payloads_extra.txt has too few payloads"
+    assert len(set(own)) == len(own), "xss_payloads_extra.txt repeats a payload"
     assert len(PAYLOADS) >= len(own)
 
 
@@ -38,7 +39,8 @@ def test_the_corpus_has_enough_distinct_payloads():
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<a href="java&#x09;script:alert(1)">x</a>',
     '<a href=" JAVASCRIPT:alert(1)">x</a>', "<iframe srcdoc='x'></iframe>", '<svg onload="alert(1)">',
     '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', '<meta http-equiv="refresh" content="0;url=x">',
-    '<form><button formaction="javascript:alert(1)">x</button></form>', '<div style="x:expression(alert(1))">',
+    '<form><button formaction="javascript:alert(1)">x</button></form>',
+    '<div style="x:expression(alert(1))">',
     '<script src="/static/kms.js">alert(1)</script>',
 ])
 def test_the_checker_catches_each_kind_of_executable_content(html):

@@ -429,7 +429,7 @@ class Server:
 
 
 def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
-    """(email, role, api token) for `count` users: one admin, then authors, managers and members."""
+    """(email, role, api token) for `count` users: one admin, then members, authors and managers."""
     from kms import create_app
     from kms.auth import services
 
@@ -437,8 +437,9 @@ def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
     people = []
     with app.app_context():
         for number in range(count):
-            role = "admin" if number == 0 else ("author" if number % 5 == 1 else
-                                                "manager" if number % 10 == 2 else "member")
+            # One admin and at least one member whatever the count; then a fifth authors, a tenth managers.
+            role = ("admin" if number == 0 else "member" if number == 1 else "author" if number % 5 == 2
+                    else "manager" if number % 10 == 3 else "member")
             email = f"load{number}@example.test"
             user, _ = services.create_user(email, f"Load User {number}", role, actor=None, password=PASSWORD)
             _, token = services.create_token(user, "load test")

@@ -42,8 +42,10 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     """The gunicorn command line for `kms serve`: each worker builds its own app from the environment."""
     from gunicorn.config import KNOWN_SETTINGS
 
+    # --pythonpath: the workers import the same kms as this command, wherever it was started from.
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "60"]
+            "--access-logfile", "-", "--timeout", "60", "--pythonpath", source]
     if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
         # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
         # (tests, benchmarks) would fight over it, and kms never uses it.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import sys
 
 import click
@@ -13,6 +14,7 @@ from kms import content
 from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
+from kms.extensions import db
 
 # Other features append (label, function) pairs here: run after migrations on `kms init` and `kms serve`.
 STARTUP_TASKS: list = []
@@ -52,6 +54,21 @@ def init_command() -> None:
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
+def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
+    """The gunicorn command line for `kms serve`: each worker builds its own app from the environment."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    # --pythonpath: the workers import the same kms as this command, wherever it was started from.
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--timeout", "60", "--pythonpath", source]
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+        # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
+        # (tests, benchmarks) would fight over it, and kms never uses it.
+        argv.append("--no-control-socket")
+    return [*argv, "kms:create_app()"]
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -67,24 +84,19 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     click.echo(f"\n  kms is running at {url}")
     click.echo("  First visit: create the admin account on the setup page.\n" if first_run
                else "  Log in with your account.\n")
-    # The command runs inside an app context; the server must not, or every request (in every forked
-    # worker) would share that context's `g` and database session. Serve from an empty context.
+    # The command runs inside an app context; the development server must not (requests would share its
+    # `g` and database session), so it runs from an empty context.
     if debug:
         contextvars.Context().run(app.run, host=host, port=port, debug=True, use_reloader=True)
         return
-    from gunicorn.app.base import BaseApplication
-
-    class _Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-
-        def load(self):
-            return app
-
-    contextvars.Context().run(_Server().run)
+    # gunicorn replaces this process. It must not fork workers from here: the app context this command
+    # runs in would be inherited by every request a worker serves (one shared `g`, so one shared logged-in
+    # user, and one database session with a stale snapshot), and SQLite connections must not cross fork().
+    db.session.remove()
+    db.engine.dispose()
+    sys.stdout.flush()
+    argv = gunicorn_command(host, port, workers)
+    os.execv(argv[0], argv)
 
 
 @click.command("create-user")

@@ -98,7 +98,9 @@ def handle_csrf_error(error: CSRFError):
             if value.strip() and not any(secret in name for secret in SECRET_FIELDS)]
     if _wants_json():
         return jsonify(error=f"CSRF check failed: {error.description}", status=400), 400
-    return render_template("errors/csrf.html", reason=error.description, kept=kept, back=request.path), 400
+    # "//host/x" or "/\\host/x" as a path would make the link leave the site.
+    back = "/" + request.path.lstrip("/\\")
+    return render_template("errors/csrf.html", reason=error.description, kept=kept, back=back), 400
 
 
 def handle_unexpected(error: Exception):

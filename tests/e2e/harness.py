@@ -1,0 +1,355 @@
+"""The browser-journey harness: a live kms under gunicorn, fresh Chromium sessions, screenshots and axe-core.
+
+Journeys drive the site like a person would, so this module holds everything that is not a journey: starting
+and stopping the server, starting browsers, saving screenshots, checking pages with axe and typing with the
+keyboard only. `tests/e2e/conftest.py` turns it into fixtures.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE_SOURCE = Path(__file__).with_name("vendor") / "axe.min.js"
+CHROMIUM = os.environ.get("KMS_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("KMS_E2E_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or None when Chromium and its driver are installed."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER)
+               if not (Path(path).is_file() and os.access(path, os.X_OK))]
+    if missing:
+        return (f"{' and '.join(missing)} not found: install the Debian packages with "
+                "`apt-get install -y chromium chromium-driver` "
+                "(or set KMS_E2E_CHROMIUM / KMS_E2E_CHROMEDRIVER)")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: pip install -e '.[test]'"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerFailed(RuntimeError):
+    """The live server did not come up; the message carries the end of its log."""
+
+
+@dataclass
+class LiveServer:
+    """kms under gunicorn with 2 workers on 127.0.0.1, on its own fresh instance folder and SQLite file."""
+
+    instance: Path
+    workers: int = 2
+    extra_env: dict = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.instance / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __post_init__(self) -> None:
+        # Production mode, as deployed: it refuses weak keys, so every command gets this strong one.
+        self.extra_env = {"KMS_ENV": "production", "KMS_SECRET_KEY": secrets.token_hex(32), **self.extra_env}
+
+    def env(self) -> dict:
+        """The server's environment: the caller's, minus any KMS_* setting, plus this instance's."""
+        env = {name: value for name, value in os.environ.items() if not name.startswith("KMS_")}
+        env.update({"KMS_INSTANCE_PATH": str(self.instance), "PYTHONUNBUFFERED": "1", **self.extra_env})
+        return env
+
+    def app(self):
+        """An app object on the server's database, for seeding data in the test process (use app_context)."""
+        from kms import create_app
+
+        env = self.env()
+        return create_app({name: value for name, value in env.items() if name.startswith("KMS_")})
+
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run `python -m kms ARGS` against this server's instance; raises with the output when it fails."""
+        done = subprocess.run([sys.executable, "-m", "kms", *args], check=False, cwd=ROOT, env=self.env(),
+                              input=stdin, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise ServerFailed(f"kms {' '.join(args)} failed ({done.returncode}):\n"
+                               f"{done.stdout}\n{done.stderr}")
+        return done
+
+    def start(self, timeout: float = 60) -> LiveServer:
+        self.cli("init")
+        for _attempt in range(3):   # another process may take the free port between probe and bind
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "kms", "serve", "--port", str(self.port),
+                     "--workers", str(self.workers)],
+                    cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            if self._wait_healthy(timeout):
+                return self
+            self.stop()
+        raise ServerFailed(f"kms serve did not answer /healthz; log:\n{self.log_tail()}")
+
+    def _wait_healthy(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return True
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)   # gunicorn's master stops its workers gracefully
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def server_errors(self, since: int = 0) -> list[str]:
+        """Log lines (after byte offset `since`) that show a crash, a 5xx or a locked database."""
+        if not self.log_path.exists():
+            return []
+        with open(self.log_path, "rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        pattern = re.compile(r"Traceback|database is locked|\[ERROR\]|WORKER TIMEOUT|\" 5\d\d ")
+        return [line for line in text.splitlines() if pattern.search(line)]
+
+
+def new_chromium(width: int = 1280, height: int = 900):
+    """A fresh headless Chromium with its own empty profile: no cookies or storage from any other session."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="kms-e2e-profile-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={width},{height}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(60)
+    driver.kms_profile = profile
+    return driver
+
+
+def close_chromium(driver) -> None:
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(getattr(driver, "kms_profile", ""), ignore_errors=True)
+
+
+def format_violations(violations: list[dict]) -> str:
+    """axe's findings as text a person can act on: rule, impact, what to do, and each offending element."""
+    out = []
+    for violation in violations:
+        out.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']} "
+                   f"({violation['helpUrl']})")
+        for node in violation["nodes"][:8]:
+            target = " ".join(str(part) for part in node.get("target", []))
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            out.append(f"    at {target}: {summary}")
+            out.append(f"       {node.get('html', '')[:160]}")
+        if len(violation["nodes"]) > 8:
+            out.append(f"    ... and {len(violation['nodes']) - 8} more elements")
+    return "\n".join(out)
+
+
+class Journey:
+    """One user journey's screenshots and accessibility results, kept under test-artifacts/<name>/."""
+
+    def __init__(self, name: str, server: LiveServer):
+        self.name, self.server = name, server
+        self.folder = ARTIFACTS / name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.step = 0
+        self.drivers: list = []
+        self.axe_report: dict[str, list] = {}
+        self.log_start = server.log_size()
+
+    def browser(self, width: int = 1280, height: int = 900):
+        """A new, independent browser session (as if another person on another computer)."""
+        driver = new_chromium(width, height)
+        self.drivers.append(driver)
+        return driver
+
+    def close(self) -> None:
+        for driver in self.drivers:
+            close_chromium(driver)
+        self.drivers.clear()
+        if self.axe_report:
+            (self.folder / "axe.json").write_text(json.dumps(self.axe_report, indent=2))
+
+    def open(self, driver, path: str) -> None:
+        driver.get(self.server.url + path)
+
+    def snap(self, driver, label: str) -> Path:
+        """Save a full-height screenshot as NN-label.png."""
+        self.step += 1
+        path = self.folder / f"{self.step:02d}-{label}.png"
+        width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+        full = driver.execute_script(
+            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        driver.set_window_size(width, min(max(height, full + 140), 4000))
+        try:
+            driver.save_screenshot(str(path))
+        finally:
+            driver.set_window_size(width, height)
+        return path
+
+    def check_accessibility(self, driver, label: str) -> None:
+        """Run axe-core on the current page; fail on serious or critical violations, listing each one."""
+        if not driver.execute_script("return typeof window.axe === 'object'"):
+            driver.execute_script(AXE_SOURCE.read_text(encoding="utf-8"))
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            "  .then(r => done({violations: r.violations}), e => done({error: String(e)}));")
+        assert "error" not in result, f"axe-core failed on {label}: {result['error']}"
+        violations = result["violations"]
+        self.axe_report[label] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
+                                  for v in violations]
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, (f"axe-core: {len(blocking)} serious/critical accessibility problem(s) on "
+                              f"{label} ({driver.current_url}):\n{format_violations(blocking)}")
+
+    def visit(self, driver, path: str, label: str) -> None:
+        """Open a page, check it with axe and keep a screenshot: what a journey does at each main page."""
+        self.open(driver, path)
+        self.page_done(driver, label)
+
+    def page_done(self, driver, label: str) -> None:
+        self.snap(driver, label)
+        self.check_accessibility(driver, label)
+
+
+def focused_id(driver) -> str:
+    return driver.execute_script("return document.activeElement ? document.activeElement.id : ''")
+
+
+def tab_to(driver, element_id: str, max_tabs: int = 30) -> None:
+    """Press TAB until the element with this id has the focus; fails if the keyboard cannot reach it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    seen = []
+    for _ in range(max_tabs):
+        if focused_id(driver) == element_id:
+            return
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        seen.append(focused_id(driver) or driver.execute_script("return document.activeElement.tagName"))
+    raise AssertionError(f"#{element_id} is not reachable with TAB; focus went through {seen}")
+
+
+def type_keys(driver, *keys: str) -> None:
+    """Send key presses to whatever has the focus, as a keyboard would."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def keyboard_form(driver, fields: list[tuple[str, str]], submit: bool = True) -> None:
+    """Fill a form with the keyboard only: TAB to each field in page order, type, then ENTER to submit."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for element_id, text in fields:
+        tab_to(driver, element_id)
+        # Ctrl+A first, so typing replaces whatever the field was prefilled with.
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(text).perform()
+    if submit:
+        type_keys(driver, Keys.ENTER)
+
+
+def wait_for_path(driver, path: str, timeout: float = 15) -> None:
+    """Wait until the browser shows `path` (after a redirect or form submit) and the page has loaded."""
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, timeout).until(
+            lambda d: urlsplit(d.current_url).path == path
+            and d.execute_script("return document.readyState") == "complete")
+    except Exception as error:
+        heading = driver.execute_script("var h = document.querySelector('h1'); return h ? h.textContent : ''")
+        raise AssertionError(f"expected to reach {path}, but the browser is at {driver.current_url} "
+                             f"showing {heading.strip()!r}") from error
+
+
+def text_of(driver, selector: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector).text.strip()
+
+
+def texts_of(driver, selector: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [element.text.strip() for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def wait_to_leave(driver, path_prefix: str, timeout: float = 15) -> str:
+    """Wait until the browser has left pages starting with `path_prefix` (e.g. after logging in, wherever
+    the home page is today); returns the new path."""
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, timeout).until(
+            lambda d: not urlsplit(d.current_url).path.startswith(path_prefix)
+            and d.execute_script("return document.readyState") == "complete")
+    except Exception as error:
+        problems = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.error, .flash-error'))"
+            ".map(e => e.textContent.trim())")
+        raise AssertionError(f"still on {driver.current_url}; the page says {problems}") from error
+    return urlsplit(driver.current_url).path

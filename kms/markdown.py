@@ -1,6 +1,7 @@
 """Markdown text -> sanitized HTML: Python-Markdown renders, nh3 keeps only an allowlist."""
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -120,7 +121,13 @@ def _clean(html: str) -> str:
 
 def render_with_toc(text: str) -> tuple[str, str]:
     """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML)."""
-    text = (text or "")[:MAX_MARKDOWN]
+    return _render_cached((text or "")[:MAX_MARKDOWN])
+
+
+# Rendering is a pure function of the text and costs most of an article page's time; the same published
+# text is shown again and again, so each process keeps the most recent results.
+@functools.lru_cache(maxsize=512)
+def _render_cached(text: str) -> tuple[str, str]:
     converter = _converter()
     body = converter.convert(text)
     toc = getattr(converter, "toc", "") or ""

@@ -4,14 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kms.extensions import UTCDateTime, db, utcnow
+from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
 
 
 class ProcessStatus(enum.StrEnum):
@@ -54,7 +51,7 @@ class Process(db.Model):
     frequency: Mapped[int] = mapped_column(default=0)          # times a month the team meets it
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     target_date: Mapped[date | None]
-    status: Mapped[ProcessStatus] = mapped_column(_enum(ProcessStatus), default=ProcessStatus.UNDOCUMENTED,
+    status: Mapped[ProcessStatus] = mapped_column(enum_column(ProcessStatus), default=ProcessStatus.UNDOCUMENTED,
                                                   index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -78,7 +75,7 @@ class Article(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(80), index=True)
     language: Mapped[str] = mapped_column(String(35), default="en")
-    status: Mapped[ArticleStatus] = mapped_column(_enum(ArticleStatus), default=ArticleStatus.DRAFT, index=True)
+    status: Mapped[ArticleStatus] = mapped_column(enum_column(ArticleStatus), default=ArticleStatus.DRAFT, index=True)
     # The newest saved text (what editors work on). Readers see published_revision, which may be older
     # while a change waits for review.
     body: Mapped[str] = mapped_column(Text, default="")
@@ -135,7 +132,7 @@ class Revision(db.Model):
     number: Mapped[int]                                         # 1, 2, 3 ... per article
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[RevisionState] = mapped_column(_enum(RevisionState), default=RevisionState.PUBLISHED)
+    state: Mapped[RevisionState] = mapped_column(enum_column(RevisionState), default=RevisionState.PUBLISHED)
     reason: Mapped[str] = mapped_column(String(300), default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -5,10 +5,10 @@ import enum
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kms.extensions import UTCDateTime, db, utcnow
+from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
 
 class Role(enum.StrEnum):
@@ -33,8 +33,7 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20,
-                                            values_callable=lambda roles: [r.value for r in roles]))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     team: Mapped[str] = mapped_column(String(80), default="")
     start_date: Mapped[date | None]
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")

@@ -8,17 +8,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kms.auth.models import User
-from kms.extensions import UTCDateTime, db, utcnow
+from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
 RATINGS = (1, 2, 3, 4)   # no neutral middle
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
 
 
 class Stage(enum.StrEnum):
@@ -110,10 +107,10 @@ class Candidate(db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     source: Mapped[str] = mapped_column(String(80), default="")
-    stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.APPLIED, index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.APPLIED, index=True)
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[str] = mapped_column(Text, default="")
-    decision: Mapped[Decision | None] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision | None] = mapped_column(enum_column(Decision))
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -168,8 +165,8 @@ class Scorecard(db.Model):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("hiring_candidates.id", ondelete="CASCADE"), index=True)
     interviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("hiring_rubric_versions.id"))
-    status: Mapped[ScorecardStatus] = mapped_column(_enum(ScorecardStatus), default=ScorecardStatus.DRAFT)
-    recommendation: Mapped[Recommendation | None] = mapped_column(_enum(Recommendation))
+    status: Mapped[ScorecardStatus] = mapped_column(enum_column(ScorecardStatus), default=ScorecardStatus.DRAFT)
+    recommendation: Mapped[Recommendation | None] = mapped_column(enum_column(Recommendation))
     summary: Mapped[str] = mapped_column(Text, default="")
     revision: Mapped[int] = mapped_column(default=0)            # 0 = never submitted, 1 = submitted, 2+ = amended
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,14 +5,11 @@ import enum
 import uuid
 from datetime import date, datetime, time
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kms.extensions import UTCDateTime, db, utcnow
+from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
 
 
 class ModuleStatus(enum.StrEnum):
@@ -48,7 +45,7 @@ class Module(db.Model):
     intro: Mapped[str] = mapped_column(Text, default="")
     audience_csv: Mapped[str] = mapped_column(String(100), default="member")   # role values, comma-separated
     minutes: Mapped[int] = mapped_column(default=30)
-    status: Mapped[ModuleStatus] = mapped_column(_enum(ModuleStatus), default=ModuleStatus.DRAFT, index=True)
+    status: Mapped[ModuleStatus] = mapped_column(enum_column(ModuleStatus), default=ModuleStatus.DRAFT, index=True)
     recertify_months: Mapped[int | None]                  # None: a completion never expires
     pass_mark: Mapped[int] = mapped_column(default=80)     # percent, for the quiz (if it has questions)
     max_attempts: Mapped[int] = mapped_column(default=0)   # per certification cycle; 0 = unlimited
@@ -112,7 +109,7 @@ class Question(db.Model):
     module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(Text)
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind), default=QuestionKind.SINGLE)
+    kind: Mapped[QuestionKind] = mapped_column(enum_column(QuestionKind), default=QuestionKind.SINGLE)
     explanation: Mapped[str] = mapped_column(Text, default="")
 
     module: Mapped[Module] = relationship(back_populates="questions")
@@ -294,8 +291,8 @@ class ShadowSession(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     focus: Mapped[str] = mapped_column(String(200), default="")
     focus_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
-    format: Mapped[SessionFormat] = mapped_column(_enum(SessionFormat), default=SessionFormat.LIVE_CALLS)
-    status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.SCHEDULED,
+    format: Mapped[SessionFormat] = mapped_column(enum_column(SessionFormat), default=SessionFormat.LIVE_CALLS)
+    status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus), default=SessionStatus.SCHEDULED,
                                                   index=True)
     trainee_notes: Mapped[str] = mapped_column(Text, default="")
     host_feedback: Mapped[str] = mapped_column(Text, default="")

@@ -10,6 +10,7 @@ from kms.articles.models import Article, Category, Process
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
+from kms.validate import text as check_text
 
 DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
                       "Feedback and metrics", "Internal ops")
@@ -65,15 +66,6 @@ def check_owner(owner_id: int | None, field: str = "owner") -> int | None:
     if user.role not in OWNER_ROLES:
         raise Invalid(f"{user.name} is a {user.role.value}; owners must be authors or admins.", field=field)
     return user.id
-
-
-def check_text(value: str | None, field: str, label: str, *, max_len: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"{label} is required.", field=field)
-    if len(value) > max_len:
-        raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
-    return value
 
 
 def check_frequency(value, field: str = "frequency") -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
+from kms.validate import text
 from kms.hiring.models import (
     InterviewerAssignment,
     Candidate,
@@ -28,15 +29,6 @@ from kms.hiring.services.access import HIDDEN, access_to, audit, record, require
 from kms.hiring.services.rubric import current_rubric
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _clean(value, field: str, label: str, *, limit: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise Invalid(f"{label} must be at most {limit} characters.", field=field)
-    return value
 
 
 # --- openings -------------------------------------------------------------------------------------------
@@ -60,8 +52,8 @@ def get_opening(opening_id: int, *, actor: User) -> Opening:
 def create_opening(title: str, team: str = "", *, actor: User) -> Opening:
     """Open a role to hire for; commits."""
     require_lead(actor)
-    title = _clean(title, "title", "Title", limit=120, required=True)
-    team = _clean(team, "team", "Team", limit=80)
+    title = text(title, "title", "Title", max_len=120)
+    team = text(team, "team", "Team", max_len=80, required=False)
     with writing():
         opening = Opening(title=title, team=team)
         db.session.add(opening)
@@ -74,12 +66,13 @@ def create_opening(title: str, team: str = "", *, actor: User) -> Opening:
 # --- candidates -----------------------------------------------------------------------------------------
 
 def _candidate_fields(name, email, phone, source, notes) -> dict:
-    email = _clean(email, "email", "Email", limit=254).lower()
+    email = text(email, "email", "Email", max_len=254, required=False).lower()
     if email and not EMAIL_RE.match(email):
         raise Invalid("Email does not look like an email address.", field="email")
-    return {"name": _clean(name, "name", "Name", limit=120, required=True), "email": email,
-            "phone": _clean(phone, "phone", "Phone", limit=40), "source": _clean(source, "source", "Source", limit=80),
-            "notes": _clean(notes, "notes", "Notes", limit=20000)}
+    return {"name": text(name, "name", "Name", max_len=120), "email": email,
+            "phone": text(phone, "phone", "Phone", max_len=40, required=False),
+            "source": text(source, "source", "Source", max_len=80, required=False),
+            "notes": text(notes, "notes", "Notes", max_len=20000, required=False)}
 
 
 def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str = "", source: str = "",
@@ -147,7 +140,7 @@ def record_decision(candidate_id: int, decision: str, reason: str, *, actor: Use
         decision = Decision(decision)
     except ValueError:
         raise Invalid("Choose hire or reject.", field="decision") from None
-    reason = _clean(reason, "reason", "Reason", limit=5000, required=True)
+    reason = text(reason, "reason", "Reason", max_len=5000)
     with writing():
         candidate = _lead_candidate(candidate_id)
         if candidate.stage == Stage.HIRED:
@@ -194,7 +187,7 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
     """Add an interview with its interviewers, each optionally limited to some trait keys; commits.
     Any active user may interview; a trait list that is empty means all traits."""
     require_lead(actor)
-    title = _clean(title, "title", "Title", limit=120, required=True)
+    title = text(title, "title", "Title", max_len=120)
     if scheduled_at is not None and scheduled_at.tzinfo is None:
         raise Invalid("The interview time needs a time zone.", field="scheduled_at")
     if not interviewers:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db
+from kms.validate import text
 
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
 EDITORS = frozenset({Role.ADMIN, Role.MANAGER, Role.AUTHOR})
@@ -102,15 +103,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-def text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"{label} is required.", field=field)
-    if len(value) > max_len:
-        raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
-    return value
-
-
 def whole(value, field: str, label: str, low: int, high: int) -> int:
     try:
         number = int(value)
@@ -119,3 +111,12 @@ def whole(value, field: str, label: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise Invalid(f"{label} must be between {low} and {high}.", field=field)
     return number
+
+
+def module_percent(progress) -> int:
+    """A module's progress in percent: its lessons plus the quiz as one step; 100 only once complete."""
+    if progress.complete:
+        return 100
+    steps = progress.lessons_total + (1 if progress.quiz_required else 0)
+    done = progress.lessons_done + (1 if progress.quiz_passed else 0)
+    return min(99, done * 100 // steps) if steps else 0

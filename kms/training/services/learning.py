@@ -14,7 +14,7 @@ from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.training.models import (AttemptAnswer, Lesson, LessonCompletion, Module, ModuleCompletion, Question,
                                  QuestionKind, QuizAttempt, StudiedRevision)
-from kms.training.services._common import add_months, can_see_learner, learner, lock_users
+from kms.training.services._common import add_months, can_see_learner, learner, lock_users, module_percent
 from kms.training.services.catalog import get_lesson, get_module
 
 
@@ -42,11 +42,7 @@ class ModuleProgress:
 
     @property
     def percent(self) -> int:
-        if self.complete:
-            return 100
-        steps = self.lessons_total + (1 if self.quiz_required else 0)
-        done = self.lessons_done + (1 if self.quiz_passed else 0)
-        return min(99, done * 100 // steps) if steps else 0
+        return module_percent(self)
 
     @property
     def next_lesson(self) -> Lesson | None:

@@ -14,7 +14,8 @@ from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, ModuleStatus,
                                  Path, PathModule, Question, QuizAttempt, SessionStatus, ShadowSession)
-from kms.training.services._common import end_of_local_day, learner, lock_users, managed_learner, require_lead
+from kms.training.services._common import (end_of_local_day, learner, lock_users, managed_learner, module_percent,
+                                            require_lead)
 from kms.training.services.learning import ReviewFlag, review_flags
 
 
@@ -120,11 +121,7 @@ class Item:
 
     @property
     def percent(self) -> int:
-        if self.complete:
-            return 100
-        steps = self.lessons_total + (1 if self.quiz_required else 0)
-        done = self.lessons_done + (1 if self.quiz_passed else 0)
-        return min(99, done * 100 // steps) if steps else 0
+        return module_percent(self)
 
 
 @dataclass

@@ -15,6 +15,8 @@ from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
 from kms.extensions import db
+from kms.search import services as search_services
+from kms.search.indexer import EXTENSION as SEARCH_INDEX
 
 # Other features append (label, function) pairs here: run after migrations on `kms init` and `kms serve`.
 STARTUP_TASKS: list = []
@@ -31,6 +33,14 @@ def load_starter_content() -> str | None:
 
 
 STARTUP_TASKS.append(("Starter content", load_starter_content))
+
+
+def ensure_search_index() -> str | None:
+    """Rebuild a missing, unreadable or out-of-date search index (counts and stamps vs the database)."""
+    return search_services.ensure_index(current_app.extensions[SEARCH_INDEX])
+
+
+STARTUP_TASKS.append(("Search index", ensure_search_index))
 
 
 def migrate_database() -> None:
@@ -187,7 +197,41 @@ def hiring_purge_command(days: int | None) -> None:
     click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
 
 
+@click.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the search index into a fresh directory and swap it in; searches keep working meanwhile."""
+    count, seconds = search_services.reindex(current_app.extensions[SEARCH_INDEX])
+    click.echo(f"Indexed {count} documents in {seconds:.1f} s ({count / max(seconds, 1e-9):.0f} docs/s).")
+
+
+@click.command("search-check")
+@click.option("--fix", is_flag=True, help="Write the missing, extra and stale documents as the database has them.")
+@with_appcontext
+def search_check_command(fix: bool) -> None:
+    """Compare the search index with the database: missing, extra and stale documents."""
+    index = current_app.extensions[SEARCH_INDEX]
+    try:
+        drift = search_services.check_index(index)
+    except search_services.SearchIndexError as error:
+        if not fix:
+            raise click.ClickException(f"The search index cannot be read ({error}); run with --fix.") from None
+        count, seconds = search_services.reindex(index)
+        click.echo(f"Rebuilt the unreadable index: {count} documents in {seconds:.1f} s.")
+        return
+    click.echo(f"Index: {drift.index_count} documents; database: {drift.database_count}.")
+    for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
+        shown = ", ".join(ids[:20]) + (" …" if len(ids) > 20 else "")
+        click.echo(f"  {label}: {len(ids)}" + (f" ({shown})" if ids else ""))
+    if drift.clean:
+        click.echo("In step.")
+    elif fix:
+        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents.")
+    else:
+        raise click.ClickException("The index has drifted; run `kms search-check --fix`.")
+
+
 def init_app(app) -> None:
     for command in (init_command, serve_command, create_user_command, create_token_command, import_command,
-                    export_command, demo_command, hiring_purge_command):
+                    export_command, demo_command, hiring_purge_command, reindex_command, search_check_command):
         app.cli.add_command(command)

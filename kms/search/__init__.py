@@ -1,9 +1,11 @@
 """Search: the Whoosh index of everything a user may read, queries and content-gap reports."""
+from kms.search import indexer
 from kms.search.views import bp
 
 
 def init_app(app) -> None:
-    """Open the index and hook after-commit indexing (filled in by the search issue)."""
+    """Give the app its search index and hook after-commit indexing into the session."""
+    indexer.init_app(app)
 
 
 __all__ = ["bp", "init_app"]

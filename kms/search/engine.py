@@ -15,17 +15,21 @@ when the index changes, reusing the readers of unchanged segments.
 from __future__ import annotations
 
 import fcntl
+import functools
 import heapq
 import html
 import itertools
 import logging
 import math
-import multiprocessing
 import os
 import pickle
+import queue
 import re
 import shutil
 import struct
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -33,16 +37,15 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
 from whoosh.reading import CorruptIndexError, EmptyReader, MultiReader, ReaderClosed, SegmentReader
-from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -158,9 +161,9 @@ _LEX_RE = re.compile(
       | (?P<fneg>-)?(?P<field>[A-Za-z]{2,12}):"(?P<fvalue>[^"]*)"?
       | (?P<pneg>-)?"(?P<phrase>[^"]*)(?P<closed>")?
       | (?P<word>[^\s"()]+)""",
-    re.X,
+    re.VERBOSE,
 )
-_FIELD_WORD_RE = re.compile(r"([A-Za-z]{2,12}):(.*)", re.S)
+_FIELD_WORD_RE = re.compile(r"([A-Za-z]{2,12}):(.*)", re.DOTALL)
 _WILDCARDS_RE = re.compile(r"[*?]+")
 
 
@@ -168,7 +171,7 @@ def parse_query(text: str | None) -> ParsedQuery:
     """Parse the search box syntax. Never raises: on any surprise the words are searched plainly."""
     try:
         return _parse(text or "")
-    except Exception:  # noqa: BLE001 - a query must never break the search page
+    except Exception:
         log.exception("query parser failed; searching plain words")
         words = re.findall(r"\w+", (text or "")[:MAX_QUERY_CHARS])[:MAX_CLAUSES]
         return ParsedQuery(groups=tuple((Clause("word", w, w),) for w in words))
@@ -307,8 +310,7 @@ def _osa_distance(a: str, b: str, limit: int) -> int:
             if i > 1 and j > 1 and char == b[j - 2] and a[i - 2] == b[j - 1]:
                 value = min(value, previous2[j - 2] + 1)
             current[j] = value
-            if value < row_min:
-                row_min = value
+            row_min = min(row_min, value)
         if row_min > limit:
             return limit + 1
         previous2, previous = previous, current
@@ -368,6 +370,72 @@ def make_snippet(text: str, spans: Iterable[tuple[int, int]], maxchars: int = SN
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
 
 
+class _SameLengthFold(dict):
+    """str.translate table folding one character to one character (é -> e), so offsets found in
+    the folded text are offsets in the original; characters that fold to more (ß) stay as they are."""
+
+    def __missing__(self, codepoint: int) -> int:
+        folded = S.fold(chr(codepoint))
+        value = ord(folded) if len(folded) == 1 else codepoint
+        self[codepoint] = value
+        return value
+
+
+_FOLD_TABLE = _SameLengthFold({cp: cp for cp in range(128)})
+# Letters with accents or ligatures; text without any (most English, even with curly quotes) skips
+# the per-character translate.
+_FOLDABLE_RE = re.compile("[\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u1e00-\u1fff\ufb00-\ufb06]")
+
+
+@functools.lru_cache(maxsize=512)
+def _prefix_regex(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    # A bare alternation of literals: the regex engine scans for it much faster than for a pattern
+    # that opens with a look-behind; word boundaries are checked on the (few) hits instead.
+    return re.compile("|".join(re.escape(p) for p in prefixes))
+
+
+_WORD_CHAR_RE = re.compile(f"[\\w{S._MARKS}]")
+_WORD_TAIL_RE = re.compile(f"[\\w{S._MARKS}]*")
+
+
+def find_spans(text: str, family: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of the words of ``text`` that analyze to one of ``terms`` in ``family``.
+
+    Snippets are made this way instead of from character offsets stored in the postings, which
+    would triple what every query decodes: a regex finds the words that begin like a term (a stem
+    is, but for its last letter or so, the start of its words) and the family's analyzer confirms
+    each one. CJK terms (character bigrams) are found as they are."""
+    wanted = set(terms)
+    if not text or not wanted:
+        return []
+    spans: list[tuple[int, int]] = []
+    cjk = sorted((t for t in wanted if S._CJK_RE.search(t)), key=len, reverse=True)
+    if cjk:
+        spans.extend(m.span() for m in re.finditer("|".join(map(re.escape, cjk)), text))
+    words = wanted.difference(cjk)
+    if words:
+        haystack = text.lower()
+        if len(haystack) != len(text):
+            haystack = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+        if not haystack.isascii() and _FOLDABLE_RE.search(haystack):
+            haystack = haystack.translate(_FOLD_TABLE)
+        if "_" in haystack:
+            haystack = haystack.replace("_", " ")    # the analyzers split words at underscores
+        prefixes = tuple(sorted({w if len(w) <= 3 else w[:max(3, len(w) - 1)] for w in words},
+                                key=lambda p: (-len(p), p)))
+        term = S.family_rules(family).term
+        is_word_char = _WORD_CHAR_RE.match
+        tail = _WORD_TAIL_RE.match
+        for match in _prefix_regex(prefixes).finditer(haystack):
+            start = match.start()
+            if start and is_word_char(haystack, start - 1):
+                continue
+            end = tail(haystack, match.end()).end()
+            if term(haystack[start:end]) in words:
+                spans.append((start, end))
+    return spans
+
+
 def _word_start(text: str, index: int) -> int:
     if index <= 0:
         return 0
@@ -422,7 +490,7 @@ class _FileLock:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> _FileLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
@@ -509,7 +577,7 @@ class _Lexicon:
 
 
 class _SegmentFacts:
-    __slots__ = ("keyword_masks", "lexicons", "lengths")
+    __slots__ = ("keyword_masks", "lengths", "lexicons")
 
     def __init__(self) -> None:
         self.keyword_masks: dict[str, dict[str, int]] = {}
@@ -518,21 +586,18 @@ class _SegmentFacts:
 
 
 # --------------------------------------------------------------------------------------------------
-# One generation of one index directory: a searcher plus everything derived from it.
+# One generation of one index directory: its reader plus everything derived from it.
 
 
 class _Generation:
-    def __init__(self, view: _IndexView, searcher: Searcher, generation: int):
+    def __init__(self, view: _IndexView, reader: Any, generation: int):
         self.view = view
-        self.searcher = searcher
-        self.reader = searcher.reader()
+        self.reader = reader
         self.key = (view.name, generation)
-        self.leaves: list[tuple[Searcher, int]] = list(searcher.leaf_searchers())
         self.segments: list[tuple[str, SegmentReader, int]] = []
-        offsets = [offset for _, offset in self.leaves]
-        for (leaf, offset) in self.leaves:
-            segment = leaf.reader().segment()
-            self.segments.append((segment.segment_id() if segment else "", leaf.reader(), offset))
+        for leaf_reader, offset in reader.leaf_readers():
+            segment = leaf_reader.segment()
+            self.segments.append((segment.segment_id() if segment else "", leaf_reader, offset))
         self.ndocs = self.reader.doc_count_all()
         self.active = tuple(
             fam for fam in S.FAMILIES
@@ -543,7 +608,6 @@ class _Generation:
                 deleted = _mask_from_ids(leaf_reader.deleted_docs_set, leaf_reader.doc_count_all())
                 live &= ~(deleted << offset)
         self.live = live
-        self._offsets = offsets
         self._keyword: dict[str, dict[str, int]] = {}
         self._allowed: dict[Any, tuple[int, bytes]] = {}
         self._term_masks: dict[tuple[str, str], int] = {}
@@ -673,21 +737,26 @@ class _Generation:
         return out
 
     def surface_form(self, family: str, term: str, allowed: bytes) -> str | None:
-        """How ``term`` (a stem) is written in the first visible document that has it."""
-        for fieldname, stored_name in ((S.bodypos_field(family), "body"), (S.title_field(family), "title")):
+        """How ``term`` (a stem) is most often written in the first visible documents that have it."""
+        seen: dict[str, int] = {}
+        documents = 0
+        for fieldname, stored_name in ((S.body_field(family), "body"), (S.title_field(family), "title")):
             for _, leaf_reader, offset in self.segments:
                 if (fieldname, term) not in leaf_reader:
                     continue
                 matcher = leaf_reader.postings(fieldname, term)
-                while matcher.is_active():
+                while matcher.is_active() and documents < 3:
                     docnum = matcher.id() + offset
                     if allowed[docnum >> 3] & _BITS[docnum & 7]:
-                        _, start, end = matcher.value_as("characters")[0]
+                        documents += 1
                         text = leaf_reader.stored_fields(matcher.id()).get(stored_name) or ""
-                        word = text[start:end].lower()
-                        return word or None
+                        for start, end in find_spans(text, family, (term,)):
+                            word = text[start:end].lower()
+                            seen[word] = seen.get(word, 0) + 1
                     matcher.next()
-        return None
+            if seen:
+                break
+        return max(seen, key=lambda w: (seen[w], -len(w))) if seen else None
 
 
 class _IndexView:
@@ -759,21 +828,20 @@ class _IndexView:
             top = ordered[0]
         else:
             top = MultiReader(ordered, generation=toc.generation)
-        searcher = Searcher(top, closereader=False, fromindex=self.ix)
         for segid, (deleted, reader) in self._readers.items():
             if readers.get(segid, (None, None))[1] is not reader:
                 reader.close()
         self._readers = readers
         self._facts = {segid: facts for segid, facts in self._facts.items() if segid in readers}
-        self.gen = _Generation(self, searcher, toc.generation)
+        self.gen = _Generation(self, top, toc.generation)
         return True
 
     def close(self) -> None:
         for _, reader in self._readers.values():
             try:
                 reader.close()
-            except Exception:  # noqa: BLE001 - closing a broken reader must not hide the real error
-                pass
+            except Exception:
+                log.debug("closing a segment reader failed", exc_info=True)
         self._readers = {}
         self.gen = None
 
@@ -782,15 +850,17 @@ class _IndexView:
 # Building a fresh index (serial, or in worker processes that each write one segment).
 
 
-def _build_worker(path: str, jobs: Any, results: Any, segment_mb: int) -> None:
+def _build_worker(path: str, segment_mb: int) -> None:
+    """Entry point of a build worker process: pickled document batches arrive on stdin until None;
+    the segments written go back on stdout as ("ok", segments, indexed, skipped)."""
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
     try:
-        storage = FileStorage(path)
-        ix = FileIndex(storage, schema=S.SCHEMA)
+        ix = FileIndex(FileStorage(path), schema=S.SCHEMA)
 
         def new_writer() -> SegmentWriter:
-            # Postings stay in memory (no spilled runs to merge: that halves the speed); a full
-            # pool is written out as one segment and a new one begins. Not compound: assembling
-            # one file would copy every byte once more.
+            # Postings stay in memory (spilling runs to disk and merging them halves the speed);
+            # a full pool is written out as one segment and a new one begins. Not compound:
+            # assembling one file would copy every byte once more.
             return SegmentWriter(ix, _lk=False, limitmb=segment_mb * 4, codec=S.index_codec(),
                                  compound=False)
 
@@ -798,10 +868,7 @@ def _build_worker(path: str, jobs: Any, results: Any, segment_mb: int) -> None:
         segments = []
         count = skipped = 0
         limit = segment_mb * 1024 * 1024
-        while True:
-            batch = jobs.get()
-            if batch is None:
-                break
+        while (batch := pickle.load(source)) is not None:
             for doc in batch:
                 try:
                     fields_ = S.prepare_document(doc)
@@ -817,9 +884,26 @@ def _build_worker(path: str, jobs: Any, results: Any, segment_mb: int) -> None:
             segments.append(writer._finalize_segment())
         else:
             writer._close_segment()
-        results.put(("ok", segments, count, skipped))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-        results.put(("error", f"{exc!r}\n{traceback.format_exc()}", 0, 0))
+        pickle.dump(("ok", segments, count, skipped), sink)
+    except BaseException as exc:
+        pickle.dump(("error", f"{exc!r}\n{traceback.format_exc()}", 0, 0), sink)
+        sink.flush()
+        raise SystemExit(1) from exc
+    sink.flush()
+
+
+# The worker imports only kms.search.schema and .engine: kms/__init__.py would build the whole Flask
+# app for nothing, so the two packages are registered as bare namespaces first.
+_WORKER_CODE = """
+import sys, types
+for name, folder in ((\"kms\", sys.argv[1]), (\"kms.search\", sys.argv[2])):
+    if name not in sys.modules:
+        package = types.ModuleType(name)
+        package.__path__ = [folder]
+        sys.modules[name] = package
+from kms.search.engine import _build_worker
+_build_worker(sys.argv[3], int(sys.argv[4]))
+"""
 
 
 def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) -> int:
@@ -861,35 +945,60 @@ def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) 
 
 
 def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, Any]], procs: int) -> int:
-    # fork is fastest, but forking a process that runs other threads can copy a held lock into the
-    # child; then start workers from a clean server process instead.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    context = multiprocessing.get_context(method)
-    jobs = context.Queue(maxsize=procs * 4)
-    results = context.Queue()
-    workers = [context.Process(target=_build_worker, args=(str(path), jobs, results, SEGMENT_MB), daemon=True)
-               for _ in range(procs)]
-    for worker in workers:
-        worker.start()
+    # Fresh interpreters rather than fork: forking a process whose other threads hold locks is
+    # unsafe, and multiprocessing's spawn re-runs the parent's __main__ script.
+    package = Path(S.__file__).resolve().parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    workers = []
+    for _ in range(procs):
+        errors_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the worker exits
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_CODE, str(package.parent), str(package), str(path), str(SEGMENT_MB)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors_file, env=env)
+        workers.append((process, errors_file))
+    batches: queue.Queue = queue.Queue(maxsize=procs * 2)
+    feed_errors: list[BaseException] = []
+
+    def feed(process: subprocess.Popen) -> None:
+        # One feeder thread per worker pulls the next batch: a busy worker never holds up the rest.
+        try:
+            while (batch := batches.get()) is not None:
+                pickle.dump(batch, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(None, process.stdin)
+            process.stdin.close()
+        except BaseException as exc:  # noqa: BLE001 - a dead worker; reported below
+            feed_errors.append(exc)
+            while batches.get() is not None:
+                pass
+
+    feeders = [threading.Thread(target=feed, args=(process,), daemon=True) for process, _ in workers]
+    for feeder in feeders:
+        feeder.start()
     outcomes = []
     try:
         batch: list[dict[str, Any]] = []
         for doc in documents:
             batch.append(dict(doc))
             if len(batch) >= BUILD_BATCH:
-                jobs.put(batch)
+                batches.put(batch)
                 batch = []
         if batch:
-            jobs.put(batch)
-        for _ in workers:
-            jobs.put(None)
-        for _ in workers:
-            outcomes.append(results.get(timeout=3600))
+            batches.put(batch)
     finally:
-        for worker in workers:
-            worker.join(timeout=60)
-            if worker.is_alive():
-                worker.terminate()
+        for _ in feeders:
+            batches.put(None)
+        for feeder in feeders:
+            feeder.join()
+        for process, errors_file in workers:
+            try:
+                outcomes.append(pickle.load(process.stdout))
+            except (EOFError, pickle.UnpicklingError):
+                errors_file.seek(0)
+                detail = errors_file.read().decode("utf-8", "replace")[-4000:]
+                outcomes.append(("error", f"worker exited with {process.wait()}:\n{detail}", 0, 0))
+            process.stdout.close()
+            process.wait()
+            errors_file.close()
     errors = [detail for status, detail, _, _ in outcomes if status != "ok"]
     if errors:
         raise RuntimeError("search index build failed in a worker:\n" + "\n".join(errors))
@@ -951,7 +1060,7 @@ class SearchEngine:
                 self._view = None
             self._cache.clear()
 
-    def __enter__(self) -> SearchEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1044,6 +1153,22 @@ class SearchEngine:
         with self._lock:
             self._drop_view()
         return self._reading(run)
+
+    def warm(self) -> None:
+        """Load what the first queries would otherwise load: document lengths, visibility and facet
+        masks, and the typo-correction vocabularies. Optional; e.g. from a thread after startup or
+        after a rebuild."""
+        def run(gen: _Generation) -> None:
+            for fieldname in ("visibility", *(name for _, name in FACETS)):
+                gen.keyword_masks(fieldname)
+            for segid, leaf_reader, _ in gen.segments:
+                for family in gen.active:
+                    for fieldname in (S.title_field(family), S.body_field(family)):
+                        gen.view.field_lengths(segid, leaf_reader, fieldname)
+            for family in gen.active:
+                if family != "cjk":
+                    gen.near_terms(family, "warm", 1)     # builds the per-segment vocabularies
+        self._reading(run)
 
     def search(self, query_text: str, *, visibilities: Iterable[str],
                filters: Mapping[str, Any] | None = None, page: int = 1, pagelen: int = 10) -> SearchResult:
@@ -1493,7 +1618,7 @@ class _SegmentEval:
         candidates = self.run(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
         if not candidates:
             return {}
-        posfield = S.position_field(fieldname)
+        posfield = fieldname
         # Rarest term first: each later term only decodes the documents still in the running.
         order = sorted(range(len(terms)), key=lambda i: self.reader.doc_frequency(posfield, terms[i]))
         alive = sorted(candidates)
@@ -1637,7 +1762,8 @@ def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_
         return None
     suggestion = query_text
     for raw, surface in replacements:
-        suggestion = re.sub(rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m: surface, suggestion, count=1)
+        suggestion = re.sub(rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m, word=surface: word, suggestion,
+                            count=1)
     return built[0], built[1], (suggestion if suggestion != query_text else None)
 
 
@@ -1656,42 +1782,21 @@ def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], 
 
 def _make_hits(gen: _Generation, top: list[tuple[float, int]],
                highlights: Mapping[str, set[str]]) -> tuple[Hit, ...]:
-    stored = {docnum: gen.reader.stored_fields(docnum) for _, docnum in top}
-    spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    docnums = sorted(stored)
-    for matchfield, terms in highlights.items():
-        fieldname = S.position_field(matchfield)
-        for term in terms:
-            for _, leaf_reader, offset in gen.segments:
-                end = offset + leaf_reader.doc_count_all()
-                local = [d - offset for d in docnums if offset <= d < end]
-                if not local or (fieldname, term) not in leaf_reader:
-                    continue
-                matcher = leaf_reader.postings(fieldname, term)
-                for docnum in local:
-                    if not matcher.is_active():
-                        break
-                    if matcher.id() < docnum:
-                        matcher.skip_to(docnum)
-                        if not matcher.is_active():
-                            break
-                    if matcher.id() == docnum:
-                        target = spans.setdefault((docnum + offset, fieldname), [])
-                        target.extend((s, e) for _, s, e in matcher.value_as("characters"))
     hits = []
     for score, docnum in top:
-        fields_ = stored[docnum]
+        fields_ = gen.reader.stored_fields(docnum)
         family = S.document_family(fields_)
         title = fields_.get("title", "")
         body = fields_.get("body", "")
-        title_spans = _merge_spans(spans.get((docnum, S.title_field(family)), []))
+        title_terms = highlights.get(S.title_field(family), ())
+        body_terms = highlights.get(S.body_field(family), ())
         hits.append(Hit(
             id=fields_.get("id", ""),
             type=fields_.get("type", ""),
             title=title,
             url=fields_.get("url", ""),
-            snippet=make_snippet(body, spans.get((docnum, S.bodypos_field(family)), [])),
-            title_html=_marked(title, title_spans, 0, len(title)),
+            snippet=make_snippet(body, find_spans(body, family, body_terms)),
+            title_html=_marked(title, _merge_spans(find_spans(title, family, title_terms)), 0, len(title)),
             score=float(score),
             fields={k: v for k, v in fields_.items() if k != "body"},
         ))

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from whoosh import columns, fields, formats
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.analysis import STOP_WORDS, Composable, Token
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.system import pack_uint
@@ -64,22 +64,10 @@ def title_field(family: str) -> str:
 
 
 def body_field(family: str) -> str:
-    """The body's matching and scoring field: frequencies only, so reading it stays cheap."""
     return f"body_{family}"
 
 
-def bodypos_field(family: str) -> str:
-    """The body's positions and character offsets, read only for phrases and snippets."""
-    return f"bodypos_{family}"
-
-
-def position_field(fieldname: str) -> str:
-    """Where the positions of a matching field live (titles are short: they keep their own)."""
-    return "bodypos_" + fieldname[5:] if fieldname.startswith("body_") else fieldname
-
-
-TEXT_FIELDS = tuple(name for fam in FAMILIES
-                    for name in (title_field(fam), body_field(fam), bodypos_field(fam)))
+TEXT_FIELDS = tuple(name for fam in FAMILIES for name in (title_field(fam), body_field(fam)))
 
 # --------------------------------------------------------------------------------------------------
 # Character handling shared by all analyzers.
@@ -155,7 +143,7 @@ _STEM_CACHE_LIMIT = 300_000
 
 
 class _Family:
-    __slots__ = ("name", "stem", "stops", "cache", "cjk")
+    __slots__ = ("cache", "cjk", "name", "stem", "stops")
 
     def __init__(self, name: str, stem: Callable[[str], str] | None, stops: Iterable[str]):
         self.name = name
@@ -227,9 +215,6 @@ class FamilyAnalyzer(Composable):
         self.stem = stem
         self.stops = stops
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The schema is pickled into the index's TOC: leave the last-analysis memo out.
-        return {"family": self.family, "stem": self.stem, "stops": self.stops}
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, FamilyAnalyzer) and (self.family, self.stem, self.stops)
@@ -287,44 +272,32 @@ class FamilyAnalyzer(Composable):
                 yield t, pos, start_char + match.start(), start_char + match.end()
                 pos += 1
 
-    def occurrences(self, text: str) -> dict[str, list[tuple[int, int, int]]]:
-        """Index-side analysis in one pass: term -> [(position, startchar, endchar), ...].
-
-        The body is indexed twice (frequencies, then positions) from the same string object; the
-        last result is remembered so the text is analyzed once."""
-        memo = self.__dict__.get("_memo")
-        if memo is not None and memo[0] is text:
-            return memo[1]
-        seen = self._occurrences(text)
-        self._memo = (text, seen)
-        return seen
-
-    def _occurrences(self, text: str) -> dict[str, list[tuple[int, int, int]]]:
+    def positions(self, text: str) -> dict[str, list[int]]:
+        """Index-side analysis in one pass: term -> its positions in ``text``."""
         rules = self._rules()
         lowered = text.lower()
-        seen: dict[str, list[tuple[int, int, int]]] = {}
+        seen: dict[str, list[int]] = {}
         if rules.cjk or len(lowered) != len(text):
-            # CJK runs, or a letter whose lowercase has another length (offsets would shift).
-            for term, pos, start, end in self.spans(text):
-                seen.setdefault(term, []).append((pos, start, end))
+            # CJK runs, or a letter whose lowercase has another length (findall on the lowered
+            # text would then not line up with what spans() sees).
+            for term, pos, _, _ in self.spans(text):
+                seen.setdefault(term, []).append(pos)
             return seen
         if "_" in lowered:
             lowered = lowered.replace("_", " ")
         cache_get = rules.cache.get
         compute = rules.term
         pos = 0
-        for match in _WORD_RE.finditer(lowered):
-            raw = match.group()
+        for raw in _WORD_RE.findall(lowered):
             term = cache_get(raw)
             if term is None:
                 term = compute(raw)
             if term:
-                start, end = match.span()
-                occurrences = seen.get(term)
-                if occurrences is None:
-                    seen[term] = [(pos, start, end)]
+                positions = seen.get(term)
+                if positions is None:
+                    seen[term] = [pos]
                 else:
-                    occurrences.append((pos, start, end))
+                    positions.append(pos)
                 pos += 1
         return seen
 
@@ -391,66 +364,37 @@ class KeywordListAnalyzer(Composable):
             yield token
 
 
-class FastFrequency(formats.Frequency):
-    """Whoosh's Frequency format (weight = term frequency x field boost, no positions), fed from
-    ``FamilyAnalyzer.occurrences``."""
+class FastPositions(formats.Positions):
+    """Whoosh's Positions posting format (term frequency as weight, positions for phrases), fed
+    straight from ``FamilyAnalyzer.positions`` without Token objects. The bytes written are
+    exactly Positions' own, so reading is Whoosh's.
+
+    No character offsets: they would triple the posting values that every query decodes, and
+    snippets find their words in the stored text instead (kms.search.engine.find_spans)."""
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any):
-        occurrences_of = getattr(analyzer, "occurrences", None)
-        if occurrences_of is None or not isinstance(value, str):
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        boost = self.field_boost
-        for text, occurrences in occurrences_of(value).items():
-            count = len(occurrences)
-            yield text, count, count * boost, pack_uint(count)
-
-
-class FastCharacters(formats.Characters):
-    """Whoosh's Characters posting format (positions + character offsets, so snippets come from
-    the postings instead of re-analyzing stored text), fed straight from ``FamilyAnalyzer.spans``
-    without Token objects. The bytes written are exactly Characters' own, so reading is unchanged."""
-
-    def word_values(self, value: Any, analyzer: Any, **kwargs: Any):
-        occurrences_of = getattr(analyzer, "occurrences", None)
-        if occurrences_of is None or not isinstance(value, str):
+        positions_of = getattr(analyzer, "positions", None)
+        if positions_of is None or not isinstance(value, str):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         boost = self.field_boost
         dumps = pickle.dumps
-        for text, occurrences in occurrences_of(value).items():
-            if len(occurrences) == 1:
-                pos, startchar, endchar = occurrences[0]
-                deltas = [(pos, startchar, endchar - startchar)]
-            else:
-                deltas = []
-                posbase = charbase = 0
-                for pos, startchar, endchar in occurrences:
-                    deltas.append((pos - posbase, startchar - charbase, endchar - startchar))
-                    posbase, charbase = pos, endchar
-            yield text, len(deltas), len(deltas) * boost, pack_uint(len(deltas)) + dumps(deltas, 2)
+        for text, positions in positions_of(value).items():
+            count = len(positions)
+            if count > 1:
+                positions = [b - a for a, b in zip([0, *positions], positions)]   # deltas
+            yield text, count, count * boost, pack_uint(count) + dumps(positions, 2)
 
 
 # --------------------------------------------------------------------------------------------------
 # The schema.
 
 
-# One analyzer object per family, shared by its fields, so body and bodypos share the memo.
 _ANALYZERS = {family: FamilyAnalyzer(family) for family in FAMILIES}
 
 
-def _text_field(family: str, boost: float) -> fields.TEXT:
-    field = fields.TEXT(analyzer=_ANALYZERS[family], chars=True, field_boost=boost)
-    field.format = FastCharacters(field_boost=boost)
-    return field
-
-
-def _body_field(family: str) -> fields.FieldType:
-    return fields.FieldType(FastFrequency(field_boost=1.0), _ANALYZERS[family], scorable=True)
-
-
-def _bodypos_field(family: str) -> fields.FieldType:
-    return fields.FieldType(FastCharacters(field_boost=1.0), _ANALYZERS[family], scorable=False)
+def _text_field(family: str, boost: float) -> fields.FieldType:
+    return fields.FieldType(FastPositions(field_boost=boost), _ANALYZERS[family], scorable=True)
 
 
 def _keyword_field(stored: bool = True) -> fields.FieldType:
@@ -484,8 +428,7 @@ def build_schema() -> fields.Schema:
     )
     for family in FAMILIES:
         schema.add(title_field(family), _text_field(family, TITLE_BOOST))
-        schema.add(body_field(family), _body_field(family))
-        schema.add(bodypos_field(family), _bodypos_field(family))
+        schema.add(body_field(family), _text_field(family, 1.0))
     return schema
 
 
@@ -496,7 +439,7 @@ def index_codec() -> W3Codec:
     """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
     (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
     each document's field length for every posting makes indexing ~18% cheaper."""
-    codec = W3Codec()
+    codec = W3Codec(compression=1)      # zlib level 1: a third of level 3's time, ~5% larger
     codec.length_stats = False
     return codec
 KEYWORD_FIELDS = ("type", "category", "tags", "language", "status", "visibility", "owner")
@@ -509,14 +452,14 @@ def analyzer_for(family: str) -> FamilyAnalyzer:
 # --------------------------------------------------------------------------------------------------
 # Markdown -> plain text, for indexing and snippets.
 
-_FENCED_BLOCK_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
-_CODE_RE = re.compile(r"(`+)(.+?)\1", re.S)
+_FENCED_BLOCK_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+_CODE_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
 _IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK_RE = re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^)\n]*\))*\)")
 _REF_LINK_RE = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
 _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
-_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _STAR_EMPHASIS_RE = re.compile(r"\*{1,3}(?=[^\s*])([^*\n]*?[^\s*])\*{1,3}")
 _STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]*?\S)~~")
@@ -636,7 +579,6 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
         "title_ac": title,
         title_field(family): title,
         body_field(family): body,
-        bodypos_field(family): body,
     }
     if tags:
         raw_tags = doc.get("tags")

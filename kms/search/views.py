@@ -1,4 +1,128 @@
-"""Search pages and the JSON search API (filled in by the search issue)."""
-from flask import Blueprint
+"""Search pages and the JSON search API: results, type-ahead suggestions, content-gap report."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from kms.auth.permissions import allowed, requires
+from kms.errors import Invalid
+from kms.search import services
+from kms.search.forms import GapProcessForm
+from kms.search.indexer import EXTENSION
 
 bp = Blueprint("search", __name__)
+
+PAGELEN = 10
+API_MAX_PAGELEN = 50
+TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
+_MARK_RE = re.compile(r"</?mark>")
+
+
+def _index():
+    return current_app.extensions[EXTENSION]
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    value = request.args.get(name, "")
+    return max(low, min(high, int(value))) if value.isdigit() else default
+
+
+def _filters() -> dict[str, str]:
+    return {name: request.args.get(name, "")[:100] for name in services.FILTERS if request.args.get(name)}
+
+
+def safe_html(fragment: str) -> Markup:
+    """The engine's snippets are escaped text with <mark> around matches; anything else is escaped."""
+    if "<" in _MARK_RE.sub("", fragment or ""):
+        return escape(_MARK_RE.sub("", fragment))
+    return Markup(fragment or "")
+
+
+def _search_url(query: str, filters: dict[str, str]):
+    """A URL maker for the results page: search_url(page=2), search_url(tag="x"), search_url(tag=None)."""
+    def make(q: str | None = None, page: int | None = None, **changes: str | None) -> str:
+        args = {**filters, **changes}
+        return url_for("search.results", q=query if q is None else q, page=page,
+                       **{name: value for name, value in args.items() if value})
+    return make
+
+
+def _local_url(path: str) -> str:
+    return request.script_root + path
+
+
+@bp.get("/search")
+@requires("search.query")
+def results():
+    query = request.args.get("q", "")[:services.MAX_QUERY]
+    filters = _filters()
+    outcome = None
+    if query.strip() or filters:
+        outcome = services.search(_index(), query, actor=current_user, filters=filters,
+                                  page=_int_arg("page", 1, 1, 1000), pagelen=PAGELEN)
+    return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
+                           type_labels=TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
+                           search_url=_search_url(query, filters))
+
+
+@bp.get("/search/suggest")
+@requires("search.query")
+def suggest():
+    try:
+        items = services.suggest(_index(), request.args.get("q", ""), actor=current_user)
+    except services.SearchUnavailable as error:
+        return jsonify(suggestions=[], error=error.message), 503
+    return jsonify(suggestions=[{"title": s.title, "type": s.type, "url": _local_url(s.url)} for s in items])
+
+
+@bp.get("/api/search")
+@requires("search.query")
+def api():
+    query = request.args.get("q", "")
+    if not query.strip() and not _filters():
+        raise Invalid("Give a query: /api/search?q=words", field="q")
+    outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
+                              page=_int_arg("page", 1, 1, 1000),
+                              pagelen=_int_arg("per_page", PAGELEN, 1, API_MAX_PAGELEN), source="api")
+    result = outcome.result
+    base = request.url_root.rstrip("/")
+    return jsonify(
+        query=outcome.query, total=result.total, page=result.page, pages=result.pages,
+        did_you_mean=result.suggestion, fuzzy=result.fuzzy,
+        facets={name: [{"value": value, "count": count} for value, count in values]
+                for name, values in result.facets.items()},
+        results=[{"id": hit.id, "type": hit.type, "title": hit.title, "slug": outcome.slugs.get(hit.id),
+                  "url": base + hit.url, "snippet": str(safe_html(hit.snippet)), "score": round(hit.score, 4),
+                  "category": hit.fields.get("category"), "language": hit.fields.get("language")}
+                 for hit in result.hits])
+
+
+@bp.get("/search/gaps")
+@requires("search.gaps")
+def gaps():
+    days = _int_arg("days", services.GAP_DAYS, 1, 365)
+    categories = services.gap_categories()
+    return render_template("search/gaps.html", gaps=services.gap_report(days=days), days=days,
+                           categories=categories, can_create=allowed(current_user, "process.manage"),
+                           few=services.FEW_RESULTS)
+
+
+@bp.post("/search/gaps/process")
+@requires("process.manage")
+def create_process():
+    form = GapProcessForm()
+    form.category.choices = [(name, name) for name in services.gap_categories()]
+    if not form.validate_on_submit():
+        flash("Choose a query and a category to create a process.", "error")
+        return redirect(url_for("search.gaps")), 303
+    try:
+        process = services.create_process_for_gap(form.query.data, category=form.category.data,
+                                                  actor=current_user)
+    except Invalid as error:
+        flash(error.message, "error")
+        return redirect(url_for("search.gaps")), 303
+    flash(f"Added “{process.name}” to the processes to document.", "success")
+    return redirect(url_for("search.gaps")), 303

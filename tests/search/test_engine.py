@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import shutil
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh.index import open_dir
 
 from kms.search import engine as search_engine
 from kms.search.engine import (
@@ -20,11 +22,11 @@ from kms.search.engine import (
     make_snippet,
     parse_query,
 )
-from kms.search.schema import strip_markdown
+from kms.search.schema import SCHEMA, analyzer_for, strip_markdown
 
 EVERYONE = {"public", "editors"}
 PUBLIC = {"public"}
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def doc(doc_id: str, title: str, body: str, **fields) -> dict:
@@ -616,3 +618,60 @@ def test_make_snippet_picks_the_passage_with_the_most_matches():
     assert "<mark>refund</mark> <mark>policy</mark>" in snippet
     assert snippet.startswith("…") and snippet.endswith("…")
     assert len(re.sub(r"</?mark>", "", snippet)) <= search_engine.SNIPPET_CHARS + 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Locks
+
+
+def test_apply_waits_for_the_lock_and_then_reports_busy(tmp_path):
+    with SearchEngine(tmp_path / "ix", lock_timeout=0.3) as eng:
+        current = (tmp_path / "ix" / "CURRENT").read_text().strip()
+        holder = open_dir(str(tmp_path / "ix" / current), schema=SCHEMA).writer()
+        try:
+            with pytest.raises(search_engine.IndexBusyError):
+                add(eng, doc("article:1", "A", "alpha"))
+        finally:
+            holder.cancel()
+        add(eng, doc("article:1", "A", "alpha"))
+        assert eng.doc_count() == 1
+
+
+def _hold_lock_and_die(path: str) -> None:
+    current = (Path(path) / "CURRENT").read_text().strip()
+    open_dir(str(Path(path) / current), schema=SCHEMA).writer()
+    os._exit(0)   # killed while holding the write lock: no release, no cleanup
+
+
+def test_a_lock_held_by_a_dead_process_does_not_block_writers(tmp_path):
+    SearchEngine(tmp_path / "ix").close()
+    process = multiprocessing.get_context("spawn").Process(target=_hold_lock_and_die,
+                                                           args=(str(tmp_path / "ix"),))
+    process.start()
+    process.join(timeout=120)
+    with SearchEngine(tmp_path / "ix", lock_timeout=5) as eng:
+        add(eng, doc("article:1", "A", "alpha"))
+        assert eng.search("alpha", visibilities=PUBLIC).total == 1
+
+
+def test_warming_changes_no_result(library):
+    before = library.search("refnud", visibilities=PUBLIC)
+    library.warm()
+    after = library.search("refnud", visibilities=PUBLIC)
+    assert (ids(before), before.suggestion) == (ids(after), after.suggestion) == (ids(after), "refund")
+
+
+@pytest.mark.parametrize(("family", "text", "query", "expected"), [
+    ("en", "Escalations and escalated issues", "escalation", ["Escalations"]),
+    ("en", "Our policy, our policies", "policy", ["policy", "policies"]),
+    ("fr", "Un café au Café.", "cafe", ["café", "Café"]),
+    ("no", "Kunden og kundene", "kunde", ["Kunden", "kundene"]),
+    ("cjk", "我们的客户成功", "客户成功", ["客户成功"]),
+    ("plain", "ग्राहक सफलता टीम", "सफलता", ["सफलता"]),
+    ("en", "snake_case_name", "case", ["case"]),
+    ("en", "recase showcase case", "case", ["case"]),
+])
+def test_find_spans_finds_the_words_behind_index_terms(family, text, query, expected):
+    terms = analyzer_for(family).terms(query)
+    spans = search_engine._merge_spans(search_engine.find_spans(text, family, terms))
+    assert [text[s:e] for s, e in spans] == expected

@@ -1,0 +1,40 @@
+"""Search tables: the indexing outbox (written with each edit) and the anonymous search log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kms.extensions import UTCDateTime, db, utcnow
+
+
+class SearchOutbox(db.Model):
+    """A search document that changed in a committed transaction and still has to reach the index.
+
+    Rows are inserted in the same transaction as the edit and deleted once the index holds the
+    document as the database has it; what is left after a crash is drained later."""
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_id: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchLog(db.Model):
+    """One search: what was asked, how many results, how long it took and the searcher's role.
+
+    Never who searched: the gap report needs the question, not the person."""
+
+    __tablename__ = "search_log"
+    __table_args__ = (Index("ix_search_log_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(200))
+    normalized: Mapped[str] = mapped_column(String(200), index=True)   # lowercased, spaces collapsed
+    results: Mapped[int] = mapped_column(default=0)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    role: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(10), default="page")  # page or api
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

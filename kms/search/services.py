@@ -1,0 +1,207 @@
+"""Search use cases: query, suggest, log, content-gap report and index maintenance.
+
+Each function gets the app's SearchIndex (kms.search.indexer) from the caller, so nothing here
+needs a request. What a user finds is decided by their role's visibility set, passed to the engine,
+so results, counts, facets, snippets, suggestions and "did you mean" never come from documents the
+user could not open.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from kms.articles import services as handbook
+from kms.articles.models import Article, Process
+from kms.auth.models import User
+from kms.errors import Invalid, KmsError
+from kms.extensions import db, utcnow, writing
+from kms.search.engine import SearchIndexError, SearchResult, TitleSuggestion
+from kms.search.indexer import Drift, SearchIndex, visibilities_for
+from kms.search.models import SearchLog
+from kms.training.models import Module
+
+MAX_QUERY = 500
+LOGGED_QUERY_CHARS = 200
+FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
+GAP_DAYS = 30
+FILTERS = ("type", "category", "tag")
+
+
+class SearchUnavailable(KmsError):
+    """The search index is rebuilding; try again in a moment."""
+
+    status = 503
+    retry_after = 30
+
+
+UNAVAILABLE = "The search index is rebuilding. Try again in a minute."
+
+
+def _unavailable(index: SearchIndex, error: Exception) -> SearchUnavailable:
+    index.request_rebuild()
+    return SearchUnavailable(UNAVAILABLE)
+
+
+def normalize_query(text: str) -> str:
+    return " ".join((text or "").lower().split())[:LOGGED_QUERY_CHARS]
+
+
+@dataclass
+class Outcome:
+    """A search as the views show it."""
+
+    query: str
+    result: SearchResult
+    filters: dict[str, str]
+    duration_ms: int
+    slugs: dict[str, str | None]
+
+
+def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, str] | None = None,
+           page: int = 1, pagelen: int = 10, source: str = "page") -> Outcome:
+    """Search what the actor may open, log the search (without the actor) and return the outcome.
+
+    Raises SearchUnavailable (503) while the index is missing or damaged, after asking for a rebuild."""
+    query = (query or "").strip()[:MAX_QUERY]
+    filters = {name: value.strip()[:100] for name, value in (filters or {}).items()
+               if name in FILTERS and value and value.strip()}
+    started = time.perf_counter()
+    try:
+        result = index.engine().search(query, visibilities=visibilities_for(actor.role), filters=filters,
+                                       page=page, pagelen=pagelen)
+    except SearchIndexError as error:
+        raise _unavailable(index, error) from None
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    if query and page == 1:
+        log_search(query, results=result.total, duration_ms=duration_ms, role=actor.role.value, source=source)
+    return Outcome(query, result, filters, duration_ms, _slugs(result))
+
+
+def _slugs(result: SearchResult) -> dict[str, str | None]:
+    """doc id -> the item's slug (articles and modules have one) for the hits on this page."""
+    wanted: dict[str, dict[int, str]] = {"article": {}, "module": {}}
+    for hit in result.hits:
+        prefix, _, number = hit.id.partition(":")
+        if prefix in wanted and number.isdigit():
+            wanted[prefix][int(number)] = hit.id
+    out: dict[str, str | None] = {hit.id: None for hit in result.hits}
+    for prefix, model in (("article", Article), ("module", Module)):
+        if wanted[prefix]:
+            for item_id, slug in db.session.execute(select(model.id, model.slug)
+                                                    .where(model.id.in_(wanted[prefix]))):
+                out[wanted[prefix][item_id]] = slug
+    return out
+
+
+def suggest(index: SearchIndex, prefix: str, *, actor: User, limit: int = 8) -> list[TitleSuggestion]:
+    """Titles of documents the actor may open whose words start with what was typed."""
+    prefix = (prefix or "")[:200]
+    if len(prefix.strip()) < 1:
+        return []
+    try:
+        return index.engine().suggest_titles(prefix, visibilities=visibilities_for(actor.role), limit=limit)
+    except SearchIndexError as error:
+        raise _unavailable(index, error) from None
+
+
+def log_search(query: str, *, results: int, duration_ms: int, role: str, source: str = "page") -> None:
+    """Record one search: the words, the count, the time and the role, never the person."""
+    with writing():
+        db.session.add(SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query),
+                                 results=results, duration_ms=duration_ms, role=role, source=source,
+                                 created_at=utcnow()))
+        db.session.commit()
+
+
+@dataclass
+class Gap:
+    query: str
+    searches: int
+    best_results: int       # the most results any of these searches had
+    last_searched: datetime
+    process_exists: bool
+
+
+def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = None) -> list[Gap]:
+    """The most frequent searches of the last `days` days that found nothing or little."""
+    since = (now or utcnow()) - timedelta(days=days)
+    rows = db.session.execute(
+        select(SearchLog.normalized, func.count(SearchLog.id), func.max(SearchLog.results),
+               func.max(SearchLog.created_at))
+        .where(SearchLog.created_at >= since, SearchLog.results <= FEW_RESULTS, SearchLog.normalized != "")
+        .group_by(SearchLog.normalized)
+        .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
+        .limit(limit)).all()
+    names = {name.lower() for name in db.session.scalars(
+        select(Process.name).where(func.lower(Process.name).in_([_process_name(r[0]).lower() for r in rows])))}
+    return [Gap(query, count, best or 0, last, _process_name(query).lower() in names)
+            for query, count, best, last in rows]
+
+
+def _process_name(query: str) -> str:
+    # Search syntax is not a process name: drop quotes, operators and filters.
+    words = [w for w in re.split(r"\s+", query.replace('"', " ")) if w and ":" not in w
+             and w.upper() not in ("AND", "OR", "NOT")]
+    name = " ".join(w.lstrip("-!").rstrip("*") for w in words).strip()
+    return (name[:1].upper() + name[1:])[:200]
+
+
+def create_process_for_gap(query: str, *, category: str, actor: User, days: int = GAP_DAYS) -> Process:
+    """Turn a searched-for topic into an undocumented process (it then shows in "document next").
+
+    Its frequency is how often it was searched in the last `days` days, scaled to a month."""
+    name = _process_name(normalize_query(query))
+    if not name:
+        raise Invalid("That search has no words to name a process after.", field="query")
+    since = utcnow() - timedelta(days=days)
+    searches = db.session.scalar(select(func.count(SearchLog.id)).where(
+        SearchLog.normalized == normalize_query(query), SearchLog.created_at >= since)) or 0
+    per_month = max(1, round(searches * 30 / max(days, 1)))
+    fields = handbook.ProcessFields(
+        name=name, category=category, frequency=min(per_month, 1000), owner_id=None,
+        notes=f"Added from the search gap report: searched {searches} time(s) in the last {days} days "
+              f"with few or no results.")
+    return handbook.create_process(fields, actor=actor)
+
+
+def gap_categories() -> list[str]:
+    return handbook.category_names()
+
+
+# ---- index maintenance (CLI and start-up)
+
+
+def reindex(index: SearchIndex) -> tuple[int, float]:
+    """Rebuild the index from the database into a fresh directory and swap it in; (count, seconds)."""
+    started = time.perf_counter()
+    count = index.rebuild()
+    return count, time.perf_counter() - started
+
+
+def check_index(index: SearchIndex) -> Drift:
+    """Compare the index with the database (raises SearchIndexError when it cannot be read)."""
+    return index.drift()
+
+
+def fix_index(index: SearchIndex, drift: Drift) -> int:
+    return index.fix(drift)
+
+
+def ensure_index(index: SearchIndex) -> str | None:
+    """Start-up: rebuild a missing, unreadable or out-of-date index; say what was done (None: nothing)."""
+    try:
+        index.engine().check()
+        index.drain(wait=index.drain_wait)
+        drift = index.drift()
+    except SearchIndexError as error:
+        count, seconds = reindex(index)
+        return f"rebuilt the search index ({type(error).__name__}): {count} documents in {seconds:.1f} s"
+    if drift.clean:
+        return None
+    count, seconds = reindex(index)
+    return (f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
+            f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s")

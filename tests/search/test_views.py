@@ -1,0 +1,218 @@
+"""The search pages and API over the starter content: typos, languages, permissions, gaps, auth, odd input."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from kms import content
+from kms.articles import services as handbook
+from kms.articles.models import Process
+from kms.auth import services as auth_services
+from kms.auth.models import Role
+from kms.extensions import db
+from kms.search.indexer import EXTENSION
+from kms.search.models import SearchLog
+from tests.conftest import login
+
+SECRET = "Xylophonic pricing ladder"
+
+
+@pytest.fixture
+def starter(app, make_user):
+    """The starter handbook and training imported, plus one draft and one unpublished module."""
+    app.extensions[EXTENSION].rebuild()
+    content.import_content(app.config["KMS_CONTENT_DIR"])
+    author = make_user(Role.AUTHOR, name="Ada Author")
+    handbook.create_article(handbook.ArticleFields(title=SECRET, body="Xylophonic discounts for renewals.",
+                                                   category="Billing", status="draft", tags=["secret-tag"]),
+                            actor=author)
+    from kms.training import services as training
+
+    module = training.create_module(actor=author, title="Xylophonic onboarding drills", summary="Not yet",
+                                    audience=["member"], tags=["hidden-drills"])
+    training.add_lesson(module.id, title="Xylophonic lesson", body="Xylophonic practice.", actor=author)
+    return author
+
+
+def member_client(app, make_user):
+    client = app.test_client()
+    assert login(client, make_user(Role.MEMBER)).status_code == 302
+    return client
+
+
+def text_of(response) -> str:
+    return re.sub(r"<[^>]+>", "", response.get_data(as_text=True))
+
+
+def test_a_typo_finds_the_refund_process_with_did_you_mean(app, starter, make_user):
+    client = member_client(app, make_user)
+    response = client.get("/search?q=refnud")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Refund request" in text_of(response)
+    assert re.search(r'Did you mean <a href="[^"]*q=refund[^"]*"><strong>refund</strong></a>', page)
+    data = client.get("/api/search?q=refnud").get_json()
+    assert data["did_you_mean"] == "refund"
+    assert data["results"][0]["title"] == "Refund request"
+
+
+def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their_articles(app, starter,
+                                                                                           make_user):
+    client = member_client(app, make_user)
+    nb = client.get("/api/search?q=regionene").get_json()       # "regioner" in the definite plural
+    assert "shift-handover-between-regions" in [r["slug"] for r in nb["results"]]
+    zh = client.get("/api/search?q=中文").get_json()
+    assert "chinese-language-chat-support" in [r["slug"] for r in zh["results"]]
+    assert "中文在线聊天支持" in text_of(client.get("/search?q=中文"))
+
+
+def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, starter, make_user):
+    client = member_client(app, make_user)
+    response = client.get("/search?q=customer")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<mark>" in page and "last verified" in page and ">Article<" in page
+    assert re.search(r'href="/search\?q=customer&amp;type=article"', page)     # a facet narrows the search
+    assert 'rel="next"' in page
+    narrowed = client.get("/api/search?q=customer&type=lesson").get_json()
+    assert narrowed["results"] and {r["type"] for r in narrowed["results"]} == {"lesson"}
+    second = client.get("/search?q=customer&page=2")
+    assert second.status_code == 200 and 'aria-current="page" class="button primary">2<' in second.get_data(
+        as_text=True)
+
+
+def test_no_results_has_a_clear_empty_state_and_the_query_is_echoed_safely(app, starter, make_user):
+    client = member_client(app, make_user)
+    response = client.get("/search", query_string={"q": "<script>alert(1)</script> qqqzzzq"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "No results" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "Type a few words" in client.get("/search").get_data(as_text=True)
+
+
+def test_a_member_never_sees_drafts_or_unpublished_training(app, starter, make_user):
+    client = member_client(app, make_user)
+    for query in ("xylophonic", "Xylophonic pricing", "xylophnic", "tag:secret-tag", "tag:hidden-drills",
+                  "type:article xylophonic"):
+        data = client.get("/api/search", query_string={"q": query}).get_json()
+        assert data["total"] == 0 and data["results"] == [], query
+        assert data["did_you_mean"] in (None, "") or "xylophon" not in data["did_you_mean"].lower(), query
+        assert all(v["value"] not in ("secret-tag", "hidden-drills") for values in data["facets"].values()
+                   for v in values), query
+        assert "ylophonic" not in client.get("/search", query_string={"q": query}).get_data(as_text=True) \
+            .replace(query, "").replace(query.replace(" ", "+"), "")
+    for prefix in ("Xy", "Xylo", "xylophonic p"):
+        assert client.get("/search/suggest", query_string={"q": prefix}).get_json()["suggestions"] == []
+    facets = client.get("/api/search?q=customer").get_json()["facets"]
+    assert "secret-tag" not in str(facets) and "hidden-drills" not in str(facets)
+
+
+def test_authors_find_their_drafts_and_suggestions_include_them(app, starter):
+    client = app.test_client()
+    assert login(client, starter).status_code == 302
+    assert SECRET in text_of(client.get("/search?q=xylophonic"))
+    titles = [s["title"] for s in client.get("/search/suggest?q=xylo").get_json()["suggestions"]]
+    assert SECRET in titles
+
+
+def test_suggestions_are_json_titles_with_links(app, starter, make_user):
+    client = member_client(app, make_user)
+    data = client.get("/search/suggest?q=refu").get_json()
+    assert {"title": "Refund request", "type": "article", "url": "/handbook/articles/refund-request"} in \
+        data["suggestions"]
+
+
+def test_hiring_candidates_are_never_found(app, starter, make_user):
+    manager = make_user(Role.MANAGER)
+    from kms.hiring import services as hiring
+
+    opening = hiring.create_opening("Support rep", actor=manager)
+    hiring.create_candidate(opening_id=opening.id, name="Quorra Vexbridge", actor=manager)
+    client = app.test_client()
+    assert login(client, manager).status_code == 302
+    assert client.get("/api/search?q=Vexbridge").get_json()["total"] == 0
+    assert client.get("/search/suggest?q=Vexb").get_json()["suggestions"] == []
+
+
+def test_api_needs_a_session_or_a_bearer_token_and_a_token_never_opens_the_page(app, starter, make_user):
+    anonymous = app.test_client()
+    assert anonymous.get("/api/search?q=refund").status_code == 401
+    member = make_user(Role.MEMBER)
+    _, secret = auth_services.create_token(member, "bot")
+    bot = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    response = bot.get("/api/search?q=refund", headers=headers)
+    assert response.status_code == 200
+    hit = response.get_json()["results"][0]
+    assert set(hit) >= {"type", "title", "slug", "url", "snippet", "score"}
+    assert hit["url"].startswith("http") and hit["slug"] == "refund-request"
+    assert bot.get("/api/search?q=xylophonic", headers=headers).get_json()["total"] == 0
+    page = bot.get("/search?q=refund", headers=headers)
+    assert page.status_code == 302 and "/login" in page.location
+    assert bot.get("/search/suggest?q=ref", headers=headers).status_code == 302
+    assert bot.get("/api/search?q=refund", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_every_search_is_logged_with_the_role_but_not_the_person(app, starter, make_user):
+    client = member_client(app, make_user)
+    client.get("/search?q=refund")
+    client.get("/api/search?q=Nonexistent+Topic")
+    rows = db.session.scalars(select(SearchLog).order_by(SearchLog.id)).all()
+    assert [(r.query, r.role, r.source) for r in rows] == [("refund", "member", "page"),
+                                                            ("Nonexistent Topic", "member", "api")]
+    assert rows[0].results > 0 and rows[1].results == 0 and rows[1].normalized == "nonexistent topic"
+    columns = set(SearchLog.__table__.columns.keys())
+    assert not columns & {"user_id", "email", "ip", "user"}
+
+
+def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_document(app, starter,
+                                                                                       make_user):
+    searcher = member_client(app, make_user)
+    for _ in range(3):
+        searcher.get("/search?q=Gift+card+balance")
+    searcher.get("/search?q=refund")
+    author = app.test_client()
+    assert login(author, starter).status_code == 302
+    page = author.get("/search/gaps")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "gift card balance" in html and "refund<" not in html
+    assert member_client(app, make_user).get("/search/gaps").status_code == 403
+    response = author.post("/search/gaps/process", data={"query": "gift card balance", "category": "Billing"})
+    assert response.status_code == 303
+    process = db.session.scalar(select(Process).where(Process.name == "Gift card balance"))
+    assert process is not None and process.status.value == "undocumented" and process.frequency >= 3
+    assert process in handbook.document_next(limit=100)
+    assert "in the inventory" in author.get("/search/gaps").get_data(as_text=True)
+    manager = app.test_client()
+    assert login(manager, make_user(Role.MANAGER)).status_code == 302
+    assert manager.get("/search/gaps").status_code == 200
+    assert manager.post("/search/gaps/process", data={"query": "x", "category": "Billing"}).status_code == 403
+
+
+MALFORMED = ["title:(", '"unclosed', "*", "a*" * 5000, "AND OR NOT", "NOT", "OR", '""', "-", "tag:", ":::",
+             "(((", "\x00", "?", "type:article", "lang:zh", "\u202e\u0000evil", "%", "a" * 10_000]
+
+
+@pytest.mark.parametrize("query", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_queries_never_fail(app, starter, make_user, query):
+    client = member_client(app, make_user)
+    for url in ("/search", "/api/search", "/search/suggest"):
+        response = client.get(url, query_string={"q": query, "page": "9999999999999"})
+        assert response.status_code in (200, 400), (url, query, response.status_code)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=80))
+def test_arbitrary_text_never_fails_the_search(app, starter, make_user, text):
+    client = getattr(test_arbitrary_text_never_fails_the_search, "_client", None)
+    if client is None or client.application is not app:
+        client = member_client(app, make_user)
+        test_arbitrary_text_never_fails_the_search._client = client
+    assert client.get("/search", query_string={"q": text, "type": text[:10]}).status_code == 200
+    assert client.get("/search/suggest", query_string={"q": text}).status_code == 200

@@ -12,8 +12,16 @@ from urllib.parse import urlsplit
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.harness import (keyboard_form, keyboard_press, log_in, progress_value, text_of, texts_of,
-                               wait_for_path, wait_to_leave)
+from tests.e2e.harness import (
+    keyboard_form,
+    keyboard_press,
+    log_in,
+    progress_value,
+    text_of,
+    texts_of,
+    wait_for_path,
+    wait_to_leave,
+)
 
 COVERAGE_BAR = ".coverage progress"
 SAVE = "form.editor-form button[type=submit]"

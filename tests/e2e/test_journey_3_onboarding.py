@@ -18,8 +18,19 @@ from icalendar import Calendar
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.e2e.harness import (ROOT, click_and_wait, fetch_as, invite_person, keyboard_form, log_in, progress_value, text_of,
-                               texts_of, wait_for_path, wait_to_leave)
+from tests.e2e.harness import (
+    ROOT,
+    click_and_wait,
+    fetch_as,
+    invite_person,
+    keyboard_form,
+    log_in,
+    progress_value,
+    text_of,
+    texts_of,
+    wait_for_path,
+    wait_to_leave,
+)
 
 NEW_HIRE = {"name": "Tess Trainee", "email": "tess@example.test", "role": "member", "team": "EMEA",
             "password": "tess's own passphrase"}
@@ -30,7 +41,7 @@ ONBOARDING_BAR = "section[aria-labelledby=progress-heading] progress"
 
 def quiz_key(module_file: Path) -> dict[str, set[str]]:
     """Question text -> the texts of its correct choices, from the module's content file."""
-    front = re.match(r"---\n(.*?)\n---", module_file.read_text(encoding="utf-8"), re.S).group(1)
+    front = re.match(r"---\n(.*?)\n---", module_file.read_text(encoding="utf-8"), re.DOTALL).group(1)
     questions = yaml.safe_load(front)["quiz"]["questions"]
     return {q["text"]: {c["text"] for c in q["choices"] if c.get("correct")} for q in questions}
 

@@ -12,8 +12,16 @@ from urllib.parse import urlsplit
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.harness import (click_and_wait, keyboard_form, keyboard_press, keyboard_radio, log_in, text_of, texts_of,
-                               wait_to_leave)
+from tests.e2e.harness import (
+    click_and_wait,
+    keyboard_form,
+    keyboard_press,
+    keyboard_radio,
+    log_in,
+    text_of,
+    texts_of,
+    wait_to_leave,
+)
 
 CANDIDATE = "Jordan Rivera"
 MANAGER_EVIDENCE = "Rebuilt the hotel's complaint log after a bad review season, unprompted"

@@ -159,6 +159,7 @@ class SimUser:
     csrf: str = ""
     saves: list[str] = field(default_factory=list)        # acknowledged profile names, in order
     edits: list[str] = field(default_factory=list)        # markers of acknowledged article edits
+    lessons: set[int] = field(default_factory=set)        # lessons whose completion the server acknowledged
 
     async def call(self, label: str, method: str, path: str, *, ok=(200,), expected=(), client=None,
                    **kwargs) -> httpx.Response | None:
@@ -284,10 +285,27 @@ async def edit_article(user: SimUser, world: World) -> None:
 
 
 async def complete_lesson(user: SimUser, world: World) -> None:
-    if world.lessons:
-        path = random.choice(world.lessons) + "/complete"
-        await user.call("POST lesson complete", "POST", path, ok=(200, 302, 303),
-                        data={"csrf_token": user.csrf})
+    """Open a lesson of my onboarding and mark it done (ticking "I have read and understood" when asked)."""
+    if not world.lessons:
+        return
+    path = random.choice(world.lessons)
+    page = await user.call("GET lesson page", "GET", path)
+    if page is None:
+        return
+    form = next((f for f in forms_of(page.text) if f["action"].endswith("/complete")), None)
+    if form is None:
+        user.recorder.error("POST lesson complete", f"no completion form on {path}")
+        return
+    fields = dict(form["fields"])
+    if 'name="acknowledge"' in page.text:
+        fields["acknowledge"] = "y"
+    # A 409 (an article of the lesson changed while it was open: read it again) is normal under edits.
+    done = await user.call("POST lesson complete", "POST", form["action"], ok=(302, 303), expected=(409,),
+                           data=fields)
+    if done is not None and done.status_code == 409:
+        return
+    if done is not None:
+        user.lessons.add(int(path.rsplit("/", 1)[1]))
 
 
 @dataclass
@@ -331,7 +349,11 @@ async def discover(server_url: str, admin: SimUser, member: SimUser) -> tuple[li
         world.articles = sorted(set(re.findall(r'href="(/handbook/articles/[a-z0-9-]+)"', handbook.text)))
     onboarding = await member.client.get("/training/me")
     if onboarding.status_code == 200:
-        world.lessons = sorted(set(re.findall(r'href="(/training/lessons/\d+)"', onboarding.text)))
+        lessons = set(re.findall(r'href="(/training/lessons/\d+)"', onboarding.text))
+        for module in sorted(set(re.findall(r'href="(/training/modules/\d+)"', onboarding.text))):
+            page = await member.client.get(module)
+            lessons.update(re.findall(r'href="(/training/lessons/\d+)"', page.text))
+        world.lessons = sorted(lessons)
     return available, world
 
 
@@ -429,25 +451,48 @@ class Server:
 
 
 def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
-    """(email, role, api token) for `count` users: one admin, then members, authors and managers."""
+    """(email, role, api token) for `count` users: one admin, then members, authors and managers. Members are
+    new hires who started today with the starter "first 30 days" path assigned (when the training feature
+    and the starter content are there), so "my onboarding" has lessons to complete."""
+    from datetime import date
+
     from kms import create_app
     from kms.auth import services
 
     app = create_app(server.kms_settings())
     people = []
     with app.app_context():
+        admin = None
         for number in range(count):
             # One admin and at least one member whatever the count; then a fifth authors, a tenth managers.
             role = ("admin" if number == 0 else "member" if number == 1 else "author" if number % 5 == 2
                     else "manager" if number % 10 == 3 else "member")
             email = f"load{number}@example.test"
-            user, _ = services.create_user(email, f"Load User {number}", role, actor=None, password=PASSWORD)
+            user, _ = services.create_user(email, f"Load User {number}", role, actor=None, password=PASSWORD,
+                                           start_date=date.today() if role == "member" else None)
+            admin = admin or user
             _, token = services.create_token(user, "load test")
             people.append((email, role, token))
+            if role == "member":
+                assign_starter_path(user, admin)
         from kms.extensions import db
         db.session.remove()
         db.engine.dispose()
     return people
+
+
+def assign_starter_path(user, admin) -> None:
+    try:
+        from sqlalchemy import select
+
+        from kms.extensions import db
+        from kms.training import services as training
+        from kms.training.models import Path as TrainingPath
+    except ImportError:
+        return
+    path = db.session.scalar(select(TrainingPath).order_by(TrainingPath.id).limit(1))
+    if path is not None:
+        training.assign_path(user.id, path.id, actor=admin)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -489,7 +534,27 @@ def check_article_edits(server: Server, users: list[SimUser]) -> tuple[str, bool
             f"{len(markers)} edits, {len(missing)} missing")
 
 
-CHECKS = [check_profile_saves, check_article_edits]
+def check_lesson_completions(server: Server, users: list[SimUser]) -> tuple[str, bool, str] | None:
+    done = {(user.email, lesson) for user in users for lesson in user.lessons}
+    if not done:
+        return None
+    from sqlalchemy import select
+
+    from kms import create_app
+    from kms.auth.models import User
+    from kms.extensions import db
+    from kms.training.models import LessonCompletion
+
+    app = create_app(server.kms_settings())
+    with app.app_context():
+        stored = set(db.session.execute(select(User.email, LessonCompletion.lesson_id)
+                                        .join(User, User.id == LessonCompletion.user_id)).all())
+    missing = done - stored
+    return ("every acknowledged lesson completion is stored", not missing,
+            f"{len(done)} learner-lesson completions, {len(missing)} missing")
+
+
+CHECKS = [check_profile_saves, check_article_edits, check_lesson_completions]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "class"},
     "img": {"src", "alt", "title", "width", "height"},
     "th": {"align"}, "td": {"align"},
-    "input": {"type", "checked", "disabled"},
+    "input": {"type", "checked", "disabled", "aria-label"},
     "ol": {"start"},
     "abbr": {"title"},
     "*": {"id", "class"},
@@ -59,12 +59,17 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "input":
         if attribute == "type":
             return "checkbox" if value == "checkbox" else None
+        if attribute == "aria-label":
+            return value if value in TASK_LABELS else None
         return value
     return value
 
 
+TASK_LABELS = ("done", "not done")   # what a screen reader says for a task's checkbox (it has no <label>)
+
+
 class _TaskLists(Treeprocessor):
-    """`- [ ] item` and `- [x] item` become disabled checkboxes."""
+    """`- [ ] item` and `- [x] item` become disabled checkboxes, named "done" or "not done"."""
 
     MARK = re.compile(r"^\[([ xX])\]\s+")
 
@@ -75,8 +80,10 @@ class _TaskLists(Treeprocessor):
             if not match:
                 continue
             target.text = target.text[match.end():]
-            box = etree.Element("input", {"type": "checkbox", "disabled": "disabled"})
-            if match.group(1).lower() == "x":
+            done = match.group(1).lower() == "x"
+            box = etree.Element("input", {"type": "checkbox", "disabled": "disabled",
+                                          "aria-label": TASK_LABELS[0 if done else 1]})
+            if done:
                 box.set("checked", "checked")
             box.tail = " " + (target.text or "")
             target.text = ""

@@ -42,3 +42,22 @@ def _grow(owners):
         db.session.execute(delete(model))
     db.session.commit()
     handbook_data.load(1000, owners)
+
+
+def test_an_article_page_shows_every_tag_in_order_and_loads_article_and_tags_in_one_query(
+        app, make_user, make_article, count_queries):
+    viewer = make_user(Role.MEMBER)
+    client = app.test_client()
+    login(client, viewer)
+    counts = {}
+    for tags in (["refunds"], ["vip", "billing", "refunds", "escalation", "apac"]):
+        article = make_article(tags=tags)
+        client.get(f"/handbook/articles/{article.slug}")   # warm-up
+        with count_queries() as statements:
+            page = client.get(f"/handbook/articles/{article.slug}").get_data(as_text=True)
+        shown = [tag for tag in sorted(tags) if f"#{tag}" in page]
+        assert shown == sorted(tags)
+        assert [page.index(f"#{tag}") for tag in sorted(tags)] == sorted(page.index(f"#{tag}") for tag in tags)
+        counts[len(tags)] = len(statements)
+        assert not any("FROM article_tags" in s and "WHERE article_tags.article_id IN" in s for s in statements)
+    assert counts[1] == counts[5]

@@ -79,3 +79,14 @@ def test_an_article_page_shows_the_corpus_without_any_live_markup(client, make_u
     prose = page.split('<div class="prose"', 1)[1].split("</article>", 1)[0]
     assert problems_in(prose) == []
     assert "Content-Security-Policy" in client.get(f"/handbook/articles/{article.slug}").headers
+
+
+
+def test_task_list_checkboxes_are_named_for_screen_readers_and_authors_cannot_name_them_otherwise():
+    html = markdown.render("- [x] Called the customer\n- [ ] Logged the call\n")
+    boxes = re.findall(r"<input[^>]*>", html)
+    assert len(boxes) == 2
+    assert 'aria-label="done"' in boxes[0] and "checked" in boxes[0]
+    assert 'aria-label="not done"' in boxes[1] and "checked" not in boxes[1]
+    forged = markdown.render('<input type="checkbox" aria-label="click me to win">')
+    assert "click me" not in forged

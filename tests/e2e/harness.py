@@ -353,3 +353,116 @@ def wait_to_leave(driver, path_prefix: str, timeout: float = 15) -> str:
             ".map(e => e.textContent.trim())")
         raise AssertionError(f"still on {driver.current_url}; the page says {problems}") from error
     return urlsplit(driver.current_url).path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers the journeys share: logging in, reaching any element with TAB, reading progress bars, and the
+# browser's own cookies for downloads a person would start with a click.
+
+
+def log_in(driver, server: LiveServer, email: str, password: str) -> str:
+    """Log in with the keyboard only, as journey 1 proves works; returns the path the site lands on."""
+    driver.get(server.url + "/login")
+    wait_for_path(driver, "/login")
+    keyboard_form(driver, [("email", email), ("password", password)])
+    return wait_to_leave(driver, "/login")
+
+
+def tab_to_element(driver, selector: str, max_tabs: int = 60) -> None:
+    """Press TAB until the focused element matches the CSS selector (for buttons and links without an id)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    seen = []
+    for _ in range(max_tabs):
+        if driver.execute_script("return !!document.activeElement && document.activeElement.matches(arguments[0])",
+                                 selector):
+            return
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        seen.append(focused_id(driver) or driver.execute_script("return document.activeElement.tagName"))
+    raise AssertionError(f"{selector} is not reachable with TAB; focus went through {seen[-15:]}")
+
+
+def keyboard_choose(driver, element_id: str, option_text: str) -> None:
+    """Pick an option of a <select> with the keyboard: TAB to it and type the option's label (type-ahead)."""
+    from selenium.webdriver.support.ui import Select
+
+    tab_to(driver, element_id)
+    type_keys(driver, option_text)
+    chosen = Select(driver.find_element("id", element_id)).first_selected_option.text
+    assert chosen.startswith(option_text), f"#{element_id}: typing {option_text!r} chose {chosen!r}"
+
+
+def keyboard_radio(driver, group_first_id: str, position: int) -> None:
+    """Check the radio button at `position` (0-based) of a group with the keyboard: TAB into the group, SPACE
+    checks the first button, each RIGHT arrow moves to and checks the next one."""
+    from selenium.webdriver.common.keys import Keys
+
+    tab_to(driver, group_first_id)
+    type_keys(driver, Keys.SPACE, *([Keys.ARROW_RIGHT] * position))
+
+
+def keyboard_press(driver, selector: str, wait: bool = True, timeout: float = 15) -> None:
+    """TAB to a button or link and press ENTER, as a keyboard user submits a form with several buttons; with
+    `wait`, return once the next page has replaced this one (even when it has the same address)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tab_to_element(driver, selector)
+    page = driver.find_element(By.TAG_NAME, "html")
+    type_keys(driver, Keys.ENTER)
+    if wait:
+        WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+        WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def progress_value(driver, selector: str) -> tuple[float, float]:
+    """(value, max) of a <progress> element: what the bar shows, read the way assistive technology does."""
+    from selenium.webdriver.common.by import By
+
+    bar = driver.find_element(By.CSS_SELECTOR, selector)
+    assert bar.tag_name == "progress", f"{selector} is a <{bar.tag_name}>, not a <progress>"
+    return float(bar.get_attribute("value")), float(bar.get_attribute("max"))
+
+
+def fetch_as(driver, url: str, timeout: float = 15) -> tuple[int, dict, bytes]:
+    """GET `url` with the browser's cookies (what clicking a download link sends): (status, headers, body).
+    With driver=None: no cookies, as someone who is not logged in."""
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies()) if driver else ""
+    request = urllib.request.Request(url, headers={"Cookie": cookies, "User-Agent": "kms-e2e"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def invite_person(driver, server: LiveServer, person: dict) -> str:
+    """An admin (logged in on `driver`) invites someone through /admin/users; returns the set-password link."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(server.url + "/admin/users")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/admin/users']")
+    form.find_element(By.ID, "name").send_keys(person["name"])
+    form.find_element(By.ID, "email").send_keys(person["email"])
+    Select(form.find_element(By.ID, "role")).select_by_value(person["role"])
+    form.find_element(By.ID, "team").send_keys(person["team"])
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for_path(driver, "/admin/users")
+    assert text_of(driver, "h1") == f"Invite link for {person['name']}"
+    return driver.find_element(By.ID, "invite-link").get_attribute("value")
+
+
+def click_and_wait(driver, element, timeout: float = 15) -> None:
+    """Click a link or submit button and wait until the next page has replaced this one and loaded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")

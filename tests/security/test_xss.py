@@ -3,8 +3,8 @@
 The corpus is data (tests/data/xss_payloads*.txt, one payload a line). Each payload goes through the Markdown
 renderer and through every text field the site shows back: a user's name (header, users list, invite page,
 user page), a team, an API token's name, and the path and form values echoed by the 404 and CSRF pages.
-As features land, add their fields here (article bodies and titles, lesson and quiz text, scorecard evidence,
-shadowing notes, the search query echo).
+The handbook, training and hiring fields (and the search query echo, once search lands) are in
+test_xss_features.py.
 """
 from __future__ import annotations
 

@@ -203,3 +203,24 @@ def csrf_token_from(html: bytes | str) -> str:
         re.search(r'value="([^"]+)"[^>]*name="csrf_token"', text)
     assert match, "no csrf_token in the page"
     return match.group(1)
+
+
+def pytest_report_header(config):
+    return f"kms databases: SQLite always; PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} (a throwaway database per run)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say in the log how many tests ran on each database, so a CI run shows PostgreSQL was really used."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome != "skipped":
+                continue
+            match = re.search(r"\[(sqlite|postgresql)[-\]]", getattr(report, "nodeid", ""))
+            backend = match.group(1) if match else None
+            if backend:
+                counts.setdefault(backend, {}).setdefault(outcome, 0)
+                counts[backend][outcome] += 1
+    for backend, outcomes in sorted(counts.items()):
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+        terminalreporter.write_line(f"kms tests on {backend}: {summary}")

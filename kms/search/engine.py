@@ -12,6 +12,7 @@ Writers always take Whoosh's index lock with a timeout (a bare writer loses conc
 SEARCH-NOTES); readers take no lock. Each process keeps one searcher per engine and refreshes it
 when the index changes, reusing the readers of unchanged segments.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -59,21 +60,29 @@ REBUILD_MARKER_FILE = "REBUILDING"
 META_FILE = "kms-index.txt"
 INDEX_PREFIX = "ix-"
 
-MAX_QUERY_CHARS = 500          # longer input is cut, not rejected
+MAX_QUERY_CHARS = 500  # longer input is cut, not rejected
 MAX_CLAUSES = 24
-MAX_PREFIX_TERMS = 64          # a prefix expands to at most this many terms (most frequent first)
-FEW_RESULTS = 3                # fewer exact hits than this -> try typo correction
-MAX_FUZZY_CANDIDATES = 3       # corrections OR-ed in per misspelled word
+MAX_PREFIX_TERMS = 64  # a prefix expands to at most this many terms (most frequent first)
+FEW_RESULTS = 3  # fewer exact hits than this -> try typo correction
+MAX_FUZZY_CANDIDATES = 3  # corrections OR-ed in per misspelled word
 FACET_LIMIT = 20
 SNIPPET_CHARS = 220
-SNIPPET_LEAD = 50              # context kept before the first match
-PARALLEL_MIN_DOCS = 500        # below this a rebuild is faster in one process
+SNIPPET_LEAD = 50  # context kept before the first match
+PARALLEL_MIN_DOCS = 500  # below this a rebuild is faster in one process
 BUILD_BATCH = 100
-SEGMENT_MB = 768               # a build worker's postings pool (Whoosh's estimate) per segment
+SEGMENT_MB = 768  # a build worker's postings pool (Whoosh's estimate) per segment
 
 # Query-syntax field name -> index keyword field.
-FILTER_FIELDS = {"type": "type", "category": "category", "tag": "tags", "tags": "tags",
-                 "lang": "language", "language": "language", "status": "status", "owner": "owner"}
+FILTER_FIELDS = {
+    "type": "type",
+    "category": "category",
+    "tag": "tags",
+    "tags": "tags",
+    "lang": "language",
+    "language": "language",
+    "status": "status",
+    "owner": "owner",
+}
 FACETS = (("type", "type"), ("category", "category"), ("tag", "tags"))
 
 _BITS = bytes(1 << i for i in range(8))
@@ -105,8 +114,8 @@ class Hit:
     type: str
     title: str
     url: str
-    snippet: str          # HTML: the escaped text with <mark> around matches, nothing else
-    title_html: str       # HTML: the escaped title with <mark> around matches
+    snippet: str  # HTML: the escaped text with <mark> around matches, nothing else
+    title_html: str  # HTML: the escaped title with <mark> around matches
     score: float
     fields: Mapping[str, Any]
 
@@ -119,8 +128,8 @@ class SearchResult:
     page: int
     pagelen: int
     facets: Mapping[str, tuple[tuple[str, int], ...]]
-    suggestion: str | None = None     # "did you mean", as a query string
-    fuzzy: bool = False               # the hits come from the typo-tolerant retry
+    suggestion: str | None = None  # "did you mean", as a query string
+    fuzzy: bool = False  # the hits come from the typo-tolerant retry
 
     @property
     def pages(self) -> int:
@@ -142,14 +151,14 @@ class TitleSuggestion:
 
 @dataclass(frozen=True)
 class Clause:
-    kind: str     # "word", "phrase" or "prefix"
-    text: str     # what gets analyzed
-    raw: str      # as typed, so a correction can replace it in the query string
+    kind: str  # "word", "phrase" or "prefix"
+    text: str  # what gets analyzed
+    raw: str  # as typed, so a correction can replace it in the query string
 
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    groups: tuple[tuple[Clause, ...], ...] = ()           # every group must match, any clause in it
+    groups: tuple[tuple[Clause, ...], ...] = ()  # every group must match, any clause in it
     excluded: tuple[Clause, ...] = ()
     filters: tuple[tuple[str, frozenset[str]], ...] = ()  # (field, any of these values), all must hold
     excluded_filters: tuple[tuple[str, frozenset[str]], ...] = ()
@@ -262,7 +271,7 @@ def _word_clauses(word: str, phrase: bool = False) -> list[Clause]:
         stem = word[:-1] if word.endswith("*") else ""
         if stem and "*" not in stem and "?" not in stem and sum(ch.isalnum() for ch in stem) >= 2:
             return [Clause("prefix", stem, word)]
-        cleaned = _WILDCARDS_RE.sub(" ", word).strip()   # "*", "a*", "o*ing": plain words
+        cleaned = _WILDCARDS_RE.sub(" ", word).strip()  # "*", "a*", "o*ing": plain words
         return [Clause("word", part, part) for part in cleaned.split()]
     return [Clause("phrase" if phrase and " " in word.strip() else "word", word, word)]
 
@@ -420,9 +429,10 @@ def find_spans(text: str, family: str, terms: Iterable[str]) -> list[tuple[int, 
         if not haystack.isascii() and _FOLDABLE_RE.search(haystack):
             haystack = haystack.translate(_FOLD_TABLE)
         if "_" in haystack:
-            haystack = haystack.replace("_", " ")    # the analyzers split words at underscores
-        prefixes = tuple(sorted({w if len(w) <= 3 else w[:max(3, len(w) - 1)] for w in words},
-                                key=lambda p: (-len(p), p)))
+            haystack = haystack.replace("_", " ")  # the analyzers split words at underscores
+        prefixes = tuple(
+            sorted({w if len(w) <= 3 else w[: max(3, len(w) - 1)] for w in words}, key=lambda p: (-len(p), p))
+        )
         term = S.family_rules(family).term
         is_word_char = _WORD_CHAR_RE.match
         tail = _WORD_TAIL_RE.match
@@ -514,8 +524,19 @@ def _is_locked(path: Path) -> bool:
 
 
 # Errors a damaged or vanished index raises from inside Whoosh.
-_INDEX_ERRORS = (OSError, EOFError, struct.error, pickle.UnpicklingError, zlib.error, ValueError,
-                 IndexError, KeyError, EmptyIndexError, ReaderClosed, CorruptIndexError)
+_INDEX_ERRORS = (
+    OSError,
+    EOFError,
+    struct.error,
+    pickle.UnpicklingError,
+    zlib.error,
+    ValueError,
+    IndexError,
+    KeyError,
+    EmptyIndexError,
+    ReaderClosed,
+    CorruptIndexError,
+)
 _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
 
 
@@ -600,8 +621,10 @@ class _Generation:
             self.segments.append((segment.segment_id() if segment else "", leaf_reader, offset))
         self.ndocs = self.reader.doc_count_all()
         self.active = tuple(
-            fam for fam in S.FAMILIES
-            if self.reader.field_length(S.body_field(fam)) or self.reader.field_length(S.title_field(fam)))
+            fam
+            for fam in S.FAMILIES
+            if self.reader.field_length(S.body_field(fam)) or self.reader.field_length(S.title_field(fam))
+        )
         live = (1 << self.ndocs) - 1
         for _, leaf_reader, offset in self.segments:
             if leaf_reader.has_deletions():
@@ -651,9 +674,12 @@ class _Generation:
             self._keyword[fieldname] = masks
         return masks
 
-    def allowed(self, visibilities: frozenset[str],
-                constraints: tuple[tuple[str, frozenset[str]], ...],
-                exclusions: tuple[tuple[str, frozenset[str]], ...]) -> tuple[int, bytes]:
+    def allowed(
+        self,
+        visibilities: frozenset[str],
+        constraints: tuple[tuple[str, frozenset[str]], ...],
+        exclusions: tuple[tuple[str, frozenset[str]], ...],
+    ) -> tuple[int, bytes]:
         key = (visibilities, constraints, exclusions)
         cached = self._allowed.get(key)
         if cached is None:
@@ -775,8 +801,10 @@ class _IndexView:
         except FileNotFoundError as exc:
             raise IndexCorruptError(f"search index {self.path} has no {META_FILE}") from exc
         if version != f"schema {S.SCHEMA_VERSION}":
-            raise IndexCorruptError(f"search index {self.path} has {version!r}, this code needs "
-                                    f"schema {S.SCHEMA_VERSION}: rebuild it")
+            raise IndexCorruptError(
+                f"search index {self.path} has {version!r}, this code needs "
+                f"schema {S.SCHEMA_VERSION}: rebuild it"
+            )
         self.storage = FileStorage(str(self.path))
         self.ix = FileIndex(self.storage, schema=S.SCHEMA)
         self._readers: dict[str, tuple[int, SegmentReader]] = {}
@@ -828,7 +856,7 @@ class _IndexView:
             top = ordered[0]
         else:
             top = MultiReader(ordered, generation=toc.generation)
-        for segid, (deleted, reader) in self._readers.items():
+        for segid, (_, reader) in self._readers.items():
             if readers.get(segid, (None, None))[1] is not reader:
                 reader.close()
         self._readers = readers
@@ -861,8 +889,7 @@ def _build_worker(path: str, segment_mb: int) -> None:
             # Postings stay in memory (spilling runs to disk and merging them halves the speed);
             # a full pool is written out as one segment and a new one begins. Not compound:
             # assembling one file would copy every byte once more.
-            return SegmentWriter(ix, _lk=False, limitmb=segment_mb * 4, codec=S.index_codec(),
-                                 compound=False)
+            return SegmentWriter(ix, _lk=False, limitmb=segment_mb * 4, codec=S.index_codec(), compound=False)
 
         writer = new_writer()
         segments = []
@@ -953,8 +980,20 @@ def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, 
     for _ in range(procs):
         errors_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the worker exits
         process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_CODE, str(package.parent), str(package), str(path), str(SEGMENT_MB)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors_file, env=env)
+            [
+                sys.executable,
+                "-c",
+                _WORKER_CODE,
+                str(package.parent),
+                str(package),
+                str(path),
+                str(SEGMENT_MB),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors_file,
+            env=env,
+        )
         workers.append((process, errors_file))
     batches: queue.Queue = queue.Queue(maxsize=procs * 2)
     feed_errors: list[BaseException] = []
@@ -1021,17 +1060,30 @@ def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, 
 class SearchEngine:
     """The search index in ``directory``: create-or-open, write, rebuild, query.
 
-    One instance per process (per index) is meant to live as long as the process; it is safe to
-    use from several threads, and several processes may use the same directory at once."""
+    One instance per process (per index) is meant to live as long as the process: it keeps the open
+    segment readers and per-segment caches between queries and picks up other processes' writes on
+    the next query. It is safe to use from several threads (queries take turns), and several
+    processes may read, write and rebuild the same directory at once.
 
-    def __init__(self, directory: str | os.PathLike[str], *, create: bool = True,
-                 lock_timeout: float = 10.0, cache_size: int = 256, procs: int | None = None):
+    ``create``: make an empty index when there is none (else IndexMissingError). ``lock_timeout``:
+    seconds apply() waits for the write lock before IndexBusyError. ``cache_size``: results kept per
+    index generation (0 = off). ``procs``: rebuild worker processes (default: one per core, max 4)."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        lock_timeout: float = 10.0,
+        cache_size: int = 256,
+        procs: int | None = None,
+    ):
         self.root = Path(directory)
         self.lock_timeout = lock_timeout
         self.cache_size = cache_size
         self.procs = procs if procs is not None else min(4, os.cpu_count() or 1)
-        self._lock = threading.RLock()          # the searcher and its caches
-        self._write_mutex = threading.Lock()    # one writer per process at a time
+        self._lock = threading.RLock()  # the searcher and its caches
+        self._write_mutex = threading.Lock()  # one writer per process at a time
         self._view: _IndexView | None = None
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._write_ix: tuple[str, FileIndex] | None = None
@@ -1125,6 +1177,7 @@ class SearchEngine:
     def stored_ids_and_stamps(self) -> dict[str, str | None]:
         """id -> stamp (the document's 'stamp', else its 'updated' time) of every live document,
         for comparing the index with the database."""
+
         def read(gen: _Generation) -> dict[str, str | None]:
             out: dict[str, str | None] = {}
             for _, leaf_reader, _ in gen.segments:
@@ -1135,11 +1188,13 @@ class SearchEngine:
                     if docnum not in deleted:
                         out[ids[docnum]] = stamps[docnum] or None
             return out
+
         return self._reading(read)
 
     def check(self, deep: bool = False) -> int:
         """Open the index and return its document count; with ``deep``, also read every posting
         list and stored document (slow: minutes on big indexes). Raises SearchIndexError."""
+
         def run(gen: _Generation) -> int:
             if deep:
                 for _, leaf_reader, _ in gen.segments:
@@ -1150,6 +1205,7 @@ class SearchEngine:
                     for docnum in range(leaf_reader.doc_count_all()):
                         leaf_reader.stored_fields(docnum)
             return gen.reader.doc_count()
+
         with self._lock:
             self._drop_view()
         return self._reading(run)
@@ -1158,6 +1214,7 @@ class SearchEngine:
         """Load what the first queries would otherwise load: document lengths, visibility and facet
         masks, and the typo-correction vocabularies. Optional; e.g. from a thread after startup or
         after a rebuild."""
+
         def run(gen: _Generation) -> None:
             for fieldname in ("visibility", *(name for _, name in FACETS)):
                 gen.keyword_masks(fieldname)
@@ -1167,11 +1224,19 @@ class SearchEngine:
                         gen.view.field_lengths(segid, leaf_reader, fieldname)
             for family in gen.active:
                 if family != "cjk":
-                    gen.near_terms(family, "warm", 1)     # builds the per-segment vocabularies
+                    gen.near_terms(family, "warm", 1)  # builds the per-segment vocabularies
+
         self._reading(run)
 
-    def search(self, query_text: str, *, visibilities: Iterable[str],
-               filters: Mapping[str, Any] | None = None, page: int = 1, pagelen: int = 10) -> SearchResult:
+    def search(
+        self,
+        query_text: str,
+        *,
+        visibilities: Iterable[str],
+        filters: Mapping[str, Any] | None = None,
+        page: int = 1,
+        pagelen: int = 10,
+    ) -> SearchResult:
         """Search everything the user may see. Results, counts, facets and the suggestion only ever
         come from documents whose visibility is in ``visibilities``. ``filters`` maps type /
         category / tag / lang / status / owner to a value or a list of values (any of them)."""
@@ -1200,9 +1265,17 @@ class SearchEngine:
 
         return self._reading(run)
 
-    def _search(self, gen: _Generation, query_text: str, parsed: ParsedQuery,
-                visible: frozenset[str], constraints: tuple[tuple[str, frozenset[str]], ...],
-                page: int, pagelen: int, empty: SearchResult) -> SearchResult:
+    def _search(
+        self,
+        gen: _Generation,
+        query_text: str,
+        parsed: ParsedQuery,
+        visible: frozenset[str],
+        constraints: tuple[tuple[str, frozenset[str]], ...],
+        page: int,
+        pagelen: int,
+        empty: SearchResult,
+    ) -> SearchResult:
         allowed_mask, allowed = gen.allowed(visible, constraints, parsed.excluded_filters)
         if not allowed_mask:
             return empty
@@ -1225,14 +1298,14 @@ class SearchEngine:
                 if not retry_scored:
                     suggestion = None
         total = len(scored)
-        top = heapq.nlargest(page * pagelen, scored)[(page - 1) * pagelen:]
+        top = heapq.nlargest(page * pagelen, scored)[(page - 1) * pagelen :]
         matched = _mask_from_ids((docnum for _, docnum in scored), gen.ndocs)
         hits = _make_hits(gen, top, highlights)
-        return SearchResult(query_text, hits, total, page, pagelen, _facets(gen, matched),
-                            suggestion, fuzzy)
+        return SearchResult(query_text, hits, total, page, pagelen, _facets(gen, matched), suggestion, fuzzy)
 
-    def _listing(self, gen: _Generation, query_text: str, allowed_mask: int, page: int,
-                 pagelen: int) -> SearchResult:
+    def _listing(
+        self, gen: _Generation, query_text: str, allowed_mask: int, page: int, pagelen: int
+    ) -> SearchResult:
         """A query of filters only: every allowed document, most recently updated first."""
         docnums = list(_iter_mask(allowed_mask))
         updated: list[tuple[Any, int]] = []
@@ -1242,11 +1315,13 @@ class SearchEngine:
             for docnum in docnums:
                 if offset <= docnum < end:
                     updated.append((column[docnum - offset] or 0, docnum))
-        top = heapq.nlargest(page * pagelen, updated)[(page - 1) * pagelen:]
+        top = heapq.nlargest(page * pagelen, updated)[(page - 1) * pagelen :]
         hits = _make_hits(gen, [(0.0, docnum) for _, docnum in top], {})
         return SearchResult(query_text, hits, len(docnums), page, pagelen, _facets(gen, allowed_mask))
 
-    def suggest_titles(self, prefix: str, *, visibilities: Iterable[str], limit: int = 8) -> list[TitleSuggestion]:
+    def suggest_titles(
+        self, prefix: str, *, visibilities: Iterable[str], limit: int = 8
+    ) -> list[TitleSuggestion]:
         """Type-ahead: titles of visible documents whose words start with what was typed so far."""
         prefix = (prefix or "")[:200]
         visible = frozenset(S.normalize_keyword(v) for v in visibilities if str(v).strip())
@@ -1273,8 +1348,10 @@ class SearchEngine:
                 # A title that starts with the typed text is the one people mean.
                 out.append((title.lower().startswith(lowered), score, -len(title), docnum, stored))
             out.sort(key=lambda item: item[:4], reverse=True)
-            return [TitleSuggestion(s.get("id", ""), s.get("type", ""), s.get("title", ""), s.get("url", ""))
-                    for *_, s in out[:limit]]
+            return [
+                TitleSuggestion(s.get("id", ""), s.get("type", ""), s.get("title", ""), s.get("url", ""))
+                for *_, s in out[:limit]
+            ]
 
         return self._reading(run)
 
@@ -1306,13 +1383,14 @@ class SearchEngine:
                 try:
                     writer = ix.writer(timeout=self.lock_timeout, delay=0.02, codec=S.index_codec())
                 except LockError as exc:
-                    raise IndexBusyError(f"search index {self.root / name} stayed locked for "
-                                         f"{self.lock_timeout} s") from exc
+                    raise IndexBusyError(
+                        f"search index {self.root / name} stayed locked for {self.lock_timeout} s"
+                    ) from exc
                 except _INDEX_ERRORS as exc:
                     raise IndexCorruptError(f"cannot write search index {self.root / name}: {exc!r}") from exc
                 try:
                     if self._current_name() != name:
-                        writer.cancel()      # a rebuild swapped indexes while we waited for the lock
+                        writer.cancel()  # a rebuild swapped indexes while we waited for the lock
                         continue
                     self._log_for_rebuild(prepared)
                     for doc_id, fields_ in prepared:
@@ -1368,9 +1446,13 @@ class SearchEngine:
                     old = self._current_name()
                 except SearchIndexError:
                     old = None
-                old_lock = _FileLock(self.root / old / "MAIN_WRITELOCK") if old and (self.root / old).is_dir() else None
+                old_lock = None
+                if old and (self.root / old).is_dir():
+                    old_lock = _FileLock(self.root / old / "MAIN_WRITELOCK")  # Whoosh's own lock file
                 if old_lock is not None and not _acquire_within(old_lock, max(self.lock_timeout, 60.0)):
-                    raise IndexBusyError(f"search index {self.root / old} stayed locked; rebuild not switched")
+                    raise IndexBusyError(
+                        f"search index {self.root / old} stayed locked; rebuild not switched"
+                    )
                 try:
                     count = _replay(path, replay)
                     _atomic_write(self.root / CURRENT_FILE, name + "\n")
@@ -1499,9 +1581,11 @@ def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str
     return ("or", parts) if parts else NULL
 
 
-def _build_query(gen: _Generation, parsed: ParsedQuery,
-                 overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
-                 ) -> tuple[tuple, dict[str, set[str]]] | None:
+def _build_query(
+    gen: _Generation,
+    parsed: ParsedQuery,
+    overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
+) -> tuple[tuple, dict[str, set[str]]] | None:
     highlights: dict[str, set[str]] = {}
     groups: list[tuple] = []
     for gi, group in enumerate(parsed.groups):
@@ -1535,7 +1619,7 @@ def _postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[An
     if (fieldname, term) not in leaf_reader:
         return (), ()
     matcher = leaf_reader.postings(fieldname, term)
-    matcher = getattr(matcher, "child", matcher)       # FilterMatcher over deletions
+    matcher = getattr(matcher, "child", matcher)  # FilterMatcher over deletions
     if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
         # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
         ids: list[int] = []
@@ -1612,7 +1696,7 @@ class _SegmentEval:
         scale = idf * (K1 + 1)
         c1 = K1 * (1 - B)
         c2 = K1 * B / avg
-        return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights)}
+        return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights, strict=True)}
 
     def phrase(self, fieldname: str, terms: list[str]) -> dict[int, float]:
         candidates = self.run(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
@@ -1638,7 +1722,9 @@ class _SegmentEval:
         return {d: candidates[d] for d in alive}
 
 
-def _positions(leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list[int]]:
+def _positions(
+    leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]
+) -> dict[int, list[int]]:
     """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
     of them are skipped on their header alone."""
     if (fieldname, term) not in leaf_reader or not docnums:
@@ -1688,13 +1774,17 @@ def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float
     for segid, leaf_reader, offset in gen.segments:
         scores = _SegmentEval(gen, segid, leaf_reader).run(node)
         if scores:
-            out.extend((score, d + offset) for d, score in scores.items()
-                       if allowed[(d + offset) >> 3] & bits[(d + offset) & 7])
+            out.extend(
+                (score, d + offset)
+                for d, score in scores.items()
+                if allowed[(d + offset) >> 3] & bits[(d + offset) & 7]
+            )
     return out
 
 
-def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int,
-                allowed: bytes, found: int):
+def _typo_retry(
+    gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int, allowed: bytes, found: int
+):
     """Corrections for words that visible documents don't contain (or barely, when the query
     found little): the retry query with each such word OR-ed with its nearest visible terms, and
     "did you mean" with the best correction written as documents write it. Candidates are counted
@@ -1729,15 +1819,23 @@ def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_
                     # "escalations" became "escal"): a stem that begins the typed word counts too.
                     for cut in range(max(4, len(typed) - 6), len(typed)):
                         stem = typed[:cut]
-                        if stem not in near and (gen.reader.doc_frequency(S.body_field(family), stem)
-                                                 or gen.reader.doc_frequency(S.title_field(family), stem)):
+                        if stem not in near and (
+                            gen.reader.doc_frequency(S.body_field(family), stem)
+                            or gen.reader.doc_frequency(S.title_field(family), stem)
+                        ):
                             near[stem] = 2
-                ranked = sorted(near.items(), key=lambda item: (
-                    item[1], -gen.reader.doc_frequency(S.body_field(family), item[0])
-                    - gen.reader.doc_frequency(S.title_field(family), item[0])))[:12]
+                ranked = sorted(
+                    near.items(),
+                    key=lambda item: (
+                        item[1],
+                        -gen.reader.doc_frequency(S.body_field(family), item[0])
+                        - gen.reader.doc_frequency(S.title_field(family), item[0]),
+                    ),
+                )[:12]
                 for candidate, distance in ranked:
                     mask = gen.term_mask(S.title_field(family), candidate) | gen.term_mask(
-                        S.body_field(family), candidate)
+                        S.body_field(family), candidate
+                    )
                     visible_count = (mask & allowed_mask).bit_count()
                     # A rare word that exists is only "corrected" to a much more common one.
                     if visible_count and visible_count >= 10 * own_count:
@@ -1762,8 +1860,9 @@ def _typo_retry(gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_
         return None
     suggestion = query_text
     for raw, surface in replacements:
-        suggestion = re.sub(rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m, word=surface: word, suggestion,
-                            count=1)
+        suggestion = re.sub(
+            rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m, word=surface: word, suggestion, count=1
+        )
     return built[0], built[1], (suggestion if suggestion != query_text else None)
 
 
@@ -1780,8 +1879,9 @@ def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], 
     return out
 
 
-def _make_hits(gen: _Generation, top: list[tuple[float, int]],
-               highlights: Mapping[str, set[str]]) -> tuple[Hit, ...]:
+def _make_hits(
+    gen: _Generation, top: list[tuple[float, int]], highlights: Mapping[str, set[str]]
+) -> tuple[Hit, ...]:
     hits = []
     for score, docnum in top:
         fields_ = gen.reader.stored_fields(docnum)
@@ -1790,14 +1890,18 @@ def _make_hits(gen: _Generation, top: list[tuple[float, int]],
         body = fields_.get("body", "")
         title_terms = highlights.get(S.title_field(family), ())
         body_terms = highlights.get(S.body_field(family), ())
-        hits.append(Hit(
-            id=fields_.get("id", ""),
-            type=fields_.get("type", ""),
-            title=title,
-            url=fields_.get("url", ""),
-            snippet=make_snippet(body, find_spans(body, family, body_terms)),
-            title_html=_marked(title, _merge_spans(find_spans(title, family, title_terms)), 0, len(title)),
-            score=float(score),
-            fields={k: v for k, v in fields_.items() if k != "body"},
-        ))
+        hits.append(
+            Hit(
+                id=fields_.get("id", ""),
+                type=fields_.get("type", ""),
+                title=title,
+                url=fields_.get("url", ""),
+                snippet=make_snippet(body, find_spans(body, family, body_terms)),
+                title_html=_marked(
+                    title, _merge_spans(find_spans(title, family, title_terms)), 0, len(title)
+                ),
+                score=float(score),
+                fields={k: v for k, v in fields_.items() if k != "body"},
+            )
+        )
     return tuple(hits)

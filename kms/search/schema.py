@@ -1,4 +1,5 @@
 """Whoosh schema, per-language analyzers and the item -> index document mapping for kms search."""
+
 from __future__ import annotations
 
 import html
@@ -21,8 +22,8 @@ from whoosh.system import pack_uint
 SCHEMA_VERSION = 1
 
 DEFAULT_LANGUAGE = "en"
-MIN_TOKEN_CHARS = 2      # single letters are noise in alphabetic scripts (CJK is handled apart)
-MAX_TOKEN_CHARS = 40     # longer "words" are hashes, URLs and base64: they only bloat the lexicon
+MIN_TOKEN_CHARS = 2  # single letters are noise in alphabetic scripts (CJK is handled apart)
+MAX_TOKEN_CHARS = 40  # longer "words" are hashes, URLs and base64: they only bloat the lexicon
 TITLE_BOOST = 2.0
 
 # --------------------------------------------------------------------------------------------------
@@ -35,15 +36,44 @@ SNOWBALL_FAMILIES = ("da", "de", "es", "fi", "fr", "hu", "it", "nl", "no", "pt",
 FAMILIES = ("en", *SNOWBALL_FAMILIES, "ar", "cjk", "plain")
 
 _LANGUAGE_FAMILY = {
-    "en": "en", "eng": "en", "english": "en",
-    "nb": "no", "nn": "no", "no": "no", "nob": "no", "nno": "no", "nor": "no", "norsk": "no",
-    "zh": "cjk", "ja": "cjk", "ko": "cjk", "zho": "cjk", "jpn": "cjk", "kor": "cjk",
-    "yue": "cjk", "cmn": "cjk", "wuu": "cjk",
-    "ar": "ar", "ara": "ar",
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "nb": "no",
+    "nn": "no",
+    "no": "no",
+    "nob": "no",
+    "nno": "no",
+    "nor": "no",
+    "norsk": "no",
+    "zh": "cjk",
+    "ja": "cjk",
+    "ko": "cjk",
+    "zho": "cjk",
+    "jpn": "cjk",
+    "kor": "cjk",
+    "yue": "cjk",
+    "cmn": "cjk",
+    "wuu": "cjk",
+    "ar": "ar",
+    "ara": "ar",
     **{code: code for code in SNOWBALL_FAMILIES},
-    "dan": "da", "deu": "de", "ger": "de", "spa": "es", "fin": "fi", "fra": "fr", "fre": "fr",
-    "hun": "hu", "ita": "it", "nld": "nl", "dut": "nl", "por": "pt", "ron": "ro", "rum": "ro",
-    "rus": "ru", "swe": "sv",
+    "dan": "da",
+    "deu": "de",
+    "ger": "de",
+    "spa": "es",
+    "fin": "fi",
+    "fra": "fr",
+    "fre": "fr",
+    "hun": "hu",
+    "ita": "it",
+    "nld": "nl",
+    "dut": "nl",
+    "por": "pt",
+    "ron": "ro",
+    "rum": "ro",
+    "rus": "ru",
+    "swe": "sv",
 }
 
 
@@ -99,10 +129,25 @@ _CJK_RE = re.compile(f"[{_CJK_CHARS}]")
 _CJK_SPLIT_RE = re.compile(f"([{_CJK_CHARS}]+)|([^{_CJK_CHARS}]+)")
 _COMBINING_DIACRITICS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Letters that Unicode does not decompose into base + accent.
-_FOLD_SPECIAL = str.maketrans({
-    "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i",
-    "ħ": "h", "ŧ": "t", "ŋ": "n", "ĸ": "k", "ſ": "s", "ƒ": "f",
-})
+_FOLD_SPECIAL = str.maketrans(
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+        "đ": "d",
+        "ł": "l",
+        "þ": "th",
+        "ð": "d",
+        "ı": "i",
+        "ħ": "h",
+        "ŧ": "t",
+        "ŋ": "n",
+        "ĸ": "k",
+        "ſ": "s",
+        "ƒ": "f",
+    }
+)
 
 
 def fold(word: str) -> str:
@@ -169,9 +214,6 @@ class _Family:
         self.cache[lowered] = result
         return result
 
-    def is_stop(self, lowered: str) -> bool:
-        return fold(lowered) in self.stops
-
 
 def _make_family(name: str) -> _Family:
     if name == "en":
@@ -205,20 +247,23 @@ def family_rules(name: str) -> _Family:
 class FamilyAnalyzer(Composable):
     """Tokenize, lowercase, fold, drop stop words and stem for one language family.
 
-    ``spans(text)`` yields (term, position, startchar, endchar) tuples; the Whoosh analyzer protocol
-    (``__call__``) is layered on it. In the CJK family, runs of Han/Kana/Hangul become overlapping
-    character bigrams plus, when indexing, the run's last character alone, so a one- or
-    two-character query always finds its text."""
+    ``spans(text)`` yields (term, position, startchar, endchar); ``positions(text)`` is the fast
+    index-side form; ``terms(text)`` the query-side one; Whoosh's analyzer protocol (``__call__``)
+    sits on ``spans``. In the CJK family, runs of Han/Kana/Hangul become overlapping character
+    bigrams plus, when indexing, the run's last character alone, so a one- or two-character query
+    always finds its text (jieba would miss a two-character query inside a longer dictionary word)."""
 
     def __init__(self, family: str, stem: bool = True, stops: bool = True):
         self.family = family
         self.stem = stem
         self.stops = stops
 
-
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, FamilyAnalyzer) and (self.family, self.stem, self.stops)
-                == (other.family, other.stem, other.stops))
+        return isinstance(other, FamilyAnalyzer) and (self.family, self.stem, self.stops) == (
+            other.family,
+            other.stem,
+            other.stops,
+        )
 
     def __hash__(self) -> int:
         return hash((self.family, self.stem, self.stops))
@@ -231,11 +276,13 @@ class FamilyAnalyzer(Composable):
         if rules is None:
             base = family_rules(self.family)
             rules = _FAMILY_RULES[key] = _Family(
-                self.family, base.stem if self.stem else None, base.stops if self.stops else ())
+                self.family, base.stem if self.stem else None, base.stops if self.stops else ()
+            )
         return rules
 
-    def spans(self, text: str, *, query: bool = False, start_pos: int = 0,
-              start_char: int = 0) -> Iterator[tuple[str, int, int, int]]:
+    def spans(
+        self, text: str, *, query: bool = False, start_pos: int = 0, start_char: int = 0
+    ) -> Iterator[tuple[str, int, int, int]]:
         rules = self._rules()
         term = rules.term
         cjk = rules.cjk
@@ -253,7 +300,7 @@ class FamilyAnalyzer(Composable):
                             pos += 1
                             continue
                         for i in range(len(chunk) - 1):
-                            yield chunk[i:i + 2], pos, offset + i, offset + i + 2
+                            yield chunk[i : i + 2], pos, offset + i, offset + i + 2
                             pos += 1
                         if not query:
                             # The last character alone, so that a one-character query (a prefix
@@ -305,10 +352,19 @@ class FamilyAnalyzer(Composable):
         """Query-side analysis: the terms of ``text`` in order (CJK runs as bigrams)."""
         return [t for t, _, _, _ in self.spans(text, query=True)]
 
-    def __call__(self, value: Any, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, tokenize: bool = True, mode: str = "",
-                 **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: Any,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
             rules = self._rules()
@@ -322,13 +378,14 @@ class FamilyAnalyzer(Composable):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        for text, pos, startchar, endchar in self.spans(value, query=mode == "query",
-                                                        start_pos=start_pos, start_char=start_char):
+        for text, pos, startchar, endchar in self.spans(
+            value, query=mode == "query", start_pos=start_pos, start_char=start_char
+        ):
             token.text = text
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
-                token.original = value[startchar - start_char:endchar - start_char]
+                token.original = value[startchar - start_char : endchar - start_char]
             if positions:
                 token.pos = pos
             if chars:
@@ -345,9 +402,18 @@ class KeywordListAnalyzer(Composable):
     def __hash__(self) -> int:
         return hash(KeywordListAnalyzer)
 
-    def __call__(self, value: Any, positions: bool = False, chars: bool = False,
-                 removestops: bool = True, start_pos: int = 0, start_char: int = 0,
-                 tokenize: bool = True, mode: str = "", **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: Any,
+        positions: bool = False,
+        chars: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         parts = [str(value)] if not tokenize else str(value).split(",")
         for i, part in enumerate(parts):
@@ -382,7 +448,7 @@ class FastPositions(formats.Positions):
         for text, positions in positions_of(value).items():
             count = len(positions)
             if count > 1:
-                positions = [b - a for a, b in zip([0, *positions], positions)]   # deltas
+                positions = [b - a for a, b in zip([0, *positions], positions, strict=False)]  # deltas
             yield text, count, count * boost, pack_uint(count) + dumps(positions, 2)
 
 
@@ -423,8 +489,9 @@ def build_schema() -> fields.Schema:
         body=fields.STORED(),
         stamp=fields.ID(stored=True, sortable=True),
         # Unstemmed title words for type-ahead: a prefix of a surface word is not a prefix of its stem.
-        title_ac=fields.FieldType(formats.Frequency(), FamilyAnalyzer("cjk", stem=False, stops=False),
-                                  scorable=True),
+        title_ac=fields.FieldType(
+            formats.Frequency(), FamilyAnalyzer("cjk", stem=False, stops=False), scorable=True
+        ),
     )
     for family in FAMILIES:
         schema.add(title_field(family), _text_field(family, TITLE_BOOST))
@@ -439,9 +506,11 @@ def index_codec() -> W3Codec:
     """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
     (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
     each document's field length for every posting makes indexing ~18% cheaper."""
-    codec = W3Codec(compression=1)      # zlib level 1: a third of level 3's time, ~5% larger
+    codec = W3Codec(compression=1)  # zlib level 1: a third of level 3's time, ~5% larger
     codec.length_stats = False
     return codec
+
+
 KEYWORD_FIELDS = ("type", "category", "tags", "language", "status", "visibility", "owner")
 
 
@@ -452,7 +521,9 @@ def analyzer_for(family: str) -> FamilyAnalyzer:
 # --------------------------------------------------------------------------------------------------
 # Markdown -> plain text, for indexing and snippets.
 
-_FENCED_BLOCK_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+_FENCED_BLOCK_RE = re.compile(
+    r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+)
 _CODE_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
 _IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
@@ -467,7 +538,9 @@ _STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]*?\S)~~")
 _UNDERSCORE_EMPHASIS_RE = re.compile(r"_(?<!\w_)_{0,2}(?=[^\s_])([^_\n]*?[^\s_])_{1,3}(?!\w)")
 # Line-level syntax, applied to one stripped line at a time (anchored patterns over a whole page
 # with re.M are tried at every character and cost 10x more).
-_RULE_LINE_RE = re.compile(r"(?:[-*_=][ \t]*){3,}|=+|-{2,}|\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?")
+_RULE_LINE_RE = re.compile(
+    r"(?:[-*_=][ \t]*){3,}|=+|-{2,}|\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?"
+)
 _HEADING_LINE_RE = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
 _LIST_LINE_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
 _REF_DEF_LINE_RE = re.compile(r"\[[^\]]+\]:[ \t]+\S.*")
@@ -492,7 +565,7 @@ def _strip_line(line: str) -> str:
     elif first in "-*+" or first.isdigit():
         marker = _LIST_LINE_RE.match(line)
         if marker:
-            line = line[marker.end():]
+            line = line[marker.end() :]
     elif first == "[" and _REF_DEF_LINE_RE.fullmatch(line):
         return ""
     if "|" in line:

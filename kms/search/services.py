@@ -46,8 +46,13 @@ def _unavailable(index: SearchIndex, error: Exception) -> SearchUnavailable:
     return SearchUnavailable(UNAVAILABLE)
 
 
+def _printable(text: str | None) -> str:
+    # Control characters (a NUL byte above all, which PostgreSQL text refuses) carry no meaning in a query.
+    return "".join(ch if ch.isprintable() or ch in " \t" else " " for ch in (text or ""))
+
+
 def normalize_query(text: str) -> str:
-    return " ".join((text or "").lower().split())[:LOGGED_QUERY_CHARS]
+    return " ".join(_printable(text).lower().split())[:LOGGED_QUERY_CHARS]
 
 
 @dataclass
@@ -110,6 +115,7 @@ def suggest(index: SearchIndex, prefix: str, *, actor: User, limit: int = 8) -> 
 
 def log_search(query: str, *, results: int, duration_ms: int, role: str, source: str = "page") -> None:
     """Record one search: the words, the count, the time and the role, never the person."""
+    query = _printable(query)
     with writing():
         db.session.add(SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query),
                                  results=results, duration_ms=duration_ms, role=role, source=source,

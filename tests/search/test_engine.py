@@ -1,4 +1,5 @@
 """The search engine on its own: analyzers, query language, typos, visibility, concurrency, damage."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -32,12 +33,20 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 def doc(doc_id: str, title: str, body: str, **fields) -> dict:
     number = int(re.sub(r"\D", "", doc_id) or 0)
     return {
-        "id": doc_id, "type": doc_id.split(":")[0], "title": title, "body": body,
-        "tags": fields.pop("tags", []), "category": fields.pop("category", "general"),
-        "language": fields.pop("language", "en"), "status": "published",
-        "visibility": fields.pop("visibility", "public"), "owner": "ada",
+        "id": doc_id,
+        "type": doc_id.split(":")[0],
+        "title": title,
+        "body": body,
+        "tags": fields.pop("tags", []),
+        "category": fields.pop("category", "general"),
+        "language": fields.pop("language", "en"),
+        "status": "published",
+        "visibility": fields.pop("visibility", "public"),
+        "owner": "ada",
         "updated": fields.pop("updated", T0 + timedelta(hours=number)),
-        "url": f"/{doc_id.replace(':', '/')}", "verified": None, **fields,
+        "url": f"/{doc_id.replace(':', '/')}",
+        "verified": None,
+        **fields,
     }
 
 
@@ -60,36 +69,51 @@ def add(eng: SearchEngine, *docs: dict) -> None:
 
 
 def test_english_stemming_finds_other_forms_of_a_word(engine):
-    add(engine, doc("article:1", "Handling escalations", "Escalations go to the duty manager."),
-        doc("article:2", "Lunch", "Sandwiches on Fridays."))
+    add(
+        engine,
+        doc("article:1", "Handling escalations", "Escalations go to the duty manager."),
+        doc("article:2", "Lunch", "Sandwiches on Fridays."),
+    )
     assert ids(engine.search("escalation", visibilities=PUBLIC)) == ["article:1"]
     assert ids(engine.search("handle", visibilities=PUBLIC)) == ["article:1"]
 
 
 @pytest.mark.parametrize("query", ["kunden", "kundene", "kunder", "kunde"])
 def test_norwegian_inflections_find_kunde(engine, query):
-    add(engine, doc("article:1", "Oppfølging", "Hver kunde får en egen plan.", language="nb"),
-        doc("article:2", "Ferie", "Sommerferien starter i juli.", language="nb"))
+    add(
+        engine,
+        doc("article:1", "Oppfølging", "Hver kunde får en egen plan.", language="nb"),
+        doc("article:2", "Ferie", "Sommerferien starter i juli.", language="nb"),
+    )
     assert ids(engine.search(query, visibilities=PUBLIC)) == ["article:1"]
 
 
 def test_nynorsk_and_norsk_tags_use_the_norwegian_stemmer(engine):
-    add(engine, doc("article:1", "Møte", "Kundene kjem på møtet.", language="nn"),
-        doc("article:2", "Møte", "Kunden ringer i morgon.", language="no"))
+    add(
+        engine,
+        doc("article:1", "Møte", "Kundene kjem på møtet.", language="nn"),
+        doc("article:2", "Møte", "Kunden ringer i morgon.", language="no"),
+    )
     assert sorted(ids(engine.search("kunde", visibilities=PUBLIC))) == ["article:1", "article:2"]
 
 
 def test_finnish_inflections_meet_at_one_stem(engine):
-    add(engine, doc("article:1", "Asiakkaat", "Asiakkaiden palaute käsitellään tiimissä.", language="fi"),
-        doc("article:2", "Loma", "Kesäloma alkaa heinäkuussa.", language="fi"))
+    add(
+        engine,
+        doc("article:1", "Asiakkaat", "Asiakkaiden palaute käsitellään tiimissä.", language="fi"),
+        doc("article:2", "Loma", "Kesäloma alkaa heinäkuussa.", language="fi"),
+    )
     assert ids(engine.search("asiakkaat", visibilities=PUBLIC)) == ["article:1"]
     assert ids(engine.search("tiimin", visibilities=PUBLIC)) == ["article:1"]
 
 
 @pytest.mark.parametrize("query", ["客户", "成功", "运营", "客户成功"])
 def test_chinese_two_character_queries_find_the_text(engine, query):
-    add(engine, doc("article:1", "运营指南", "我们的客户成功运营团队每周开会。", language="zh"),
-        doc("article:2", "假期", "公司在春节期间放假。", language="zh-Hant"))
+    add(
+        engine,
+        doc("article:1", "运营指南", "我们的客户成功运营团队每周开会。", language="zh"),
+        doc("article:2", "假期", "公司在春节期间放假。", language="zh-Hant"),
+    )
     assert ids(engine.search(query, visibilities=PUBLIC)) == ["article:1"]
 
 
@@ -100,16 +124,22 @@ def test_a_single_chinese_character_finds_it_anywhere_in_a_word(engine):
 
 
 def test_japanese_and_korean_are_split_into_bigrams(engine):
-    add(engine, doc("article:1", "ガイド", "カスタマーサクセスの手順", language="ja"),
-        doc("article:2", "안내", "고객성공팀의 절차", language="ko"))
+    add(
+        engine,
+        doc("article:1", "ガイド", "カスタマーサクセスの手順", language="ja"),
+        doc("article:2", "안내", "고객성공팀의 절차", language="ko"),
+    )
     assert ids(engine.search("サクセス", visibilities=PUBLIC)) == ["article:1"]
     assert ids(engine.search("고객", visibilities=PUBLIC)) == ["article:2"]
 
 
 @pytest.mark.parametrize("query", ["cafe", "café", "CAFÉ"])
 def test_accents_are_folded_in_text_and_queries(engine, query):
-    add(engine, doc("lesson:1", "Meeting spots", "Meet the customer at the café.", language="fr"),
-        doc("lesson:2", "Meeting spots", "Meet the customer in the office.", language="fr"))
+    add(
+        engine,
+        doc("lesson:1", "Meeting spots", "Meet the customer at the café.", language="fr"),
+        doc("lesson:2", "Meeting spots", "Meet the customer in the office.", language="fr"),
+    )
     assert ids(engine.search(query, visibilities=PUBLIC)) == ["lesson:1"]
 
 
@@ -119,8 +149,11 @@ def test_norwegian_letters_without_decomposition_are_folded(engine):
 
 
 def test_hindi_words_with_vowel_signs_are_whole_terms(engine):
-    add(engine, doc("article:1", "टीम", "ग्राहक सफलता टीम को स्केल करने की प्रक्रिया", language="hi"),
-        doc("article:2", "छुट्टी", "दिवाली की छुट्टी", language="hi"))
+    add(
+        engine,
+        doc("article:1", "टीम", "ग्राहक सफलता टीम को स्केल करने की प्रक्रिया", language="hi"),
+        doc("article:2", "छुट्टी", "दिवाली की छुट्टी", language="hi"),
+    )
     assert ids(engine.search("ग्राहक", visibilities=PUBLIC)) == ["article:1"]
     assert ids(engine.search("प्रक्रिया", visibilities=PUBLIC)) == ["article:1"]
     # "ग्राहक" cut at its vowel signs ("ग", "र", "हक") must not be what matched.
@@ -128,21 +161,33 @@ def test_hindi_words_with_vowel_signs_are_whole_terms(engine):
 
 
 def test_tagalog_words_are_found_as_written(engine):
-    add(engine, doc("article:1", "Koponan", "Ang pagtatayo ng isang koponan ng customer success.", language="tl"),
-        doc("article:2", "Bakasyon", "Mahabang bakasyon sa Disyembre.", language="tl"))
+    add(
+        engine,
+        doc("article:1", "Koponan", "Ang pagtatayo ng isang koponan ng customer success.", language="tl"),
+        doc("article:2", "Bakasyon", "Mahabang bakasyon sa Disyembre.", language="tl"),
+    )
     assert ids(engine.search("pagtatayo", visibilities=PUBLIC)) == ["article:1"]
 
 
 def test_one_query_finds_documents_in_any_language(engine):
-    add(engine, doc("article:1", "Onboarding", "Onboarding for new hires.", language="en-US"),
+    add(
+        engine,
+        doc("article:1", "Onboarding", "Onboarding for new hires.", language="en-US"),
         doc("article:2", "Onboarding", "Onboarding av nye kunder.", language="nb"),
-        doc("article:3", "入职", "新员工 onboarding 流程", language="zh"))
-    assert sorted(ids(engine.search("onboarding", visibilities=PUBLIC))) == ["article:1", "article:2", "article:3"]
+        doc("article:3", "入职", "新员工 onboarding 流程", language="zh"),
+    )
+    assert sorted(ids(engine.search("onboarding", visibilities=PUBLIC))) == [
+        "article:1",
+        "article:2",
+        "article:3",
+    ]
 
 
 def test_strip_markdown_keeps_text_and_code_and_drops_markup():
-    text = strip_markdown("# Title\n\n- **Bold** [link text](http://x.test) ![alt](i.png)\n\n"
-                          "| a | b |\n|---|---|\n\n`<b>code</b>` &amp; snake_case_name\n\n```\nfenced()\n```")
+    text = strip_markdown(
+        "# Title\n\n- **Bold** [link text](http://x.test) ![alt](i.png)\n\n"
+        "| a | b |\n|---|---|\n\n`<b>code</b>` &amp; snake_case_name\n\n```\nfenced()\n```"
+    )
     assert "Title" in text and "Bold" in text and "link text" in text and "alt" in text
     assert "<b>code</b>" in text and "& snake_case_name" in text and "fenced()" in text
     for markup in ("#", "**", "](", "|", "---", "```"):
@@ -155,17 +200,46 @@ def test_strip_markdown_keeps_text_and_code_and_drops_markup():
 
 @pytest.fixture
 def library(engine):
-    add(engine,
-        doc("article:1", "Refund policy", "How to issue a refund to a customer.", tags=["billing"],
-            category="Billing"),
-        doc("article:2", "Refund exceptions", "A refund after ninety days needs approval.", tags=["billing"],
-            category="Billing"),
-        doc("process:3", "Escalation path", "Escalations go to the on-call lead.", tags=["support"],
-            category="Support"),
-        doc("lesson:4", "Policy basics", "Every policy has an owner.", tags=["training"], category="Training",
-            language="en-GB"),
-        doc("module:5", "Kundeoppfølging", "Kunden får svar innen en dag.", tags=["support"], category="Support",
-            language="nb"))
+    add(
+        engine,
+        doc(
+            "article:1",
+            "Refund policy",
+            "How to issue a refund to a customer.",
+            tags=["billing"],
+            category="Billing",
+        ),
+        doc(
+            "article:2",
+            "Refund exceptions",
+            "A refund after ninety days needs approval.",
+            tags=["billing"],
+            category="Billing",
+        ),
+        doc(
+            "process:3",
+            "Escalation path",
+            "Escalations go to the on-call lead.",
+            tags=["support"],
+            category="Support",
+        ),
+        doc(
+            "lesson:4",
+            "Policy basics",
+            "Every policy has an owner.",
+            tags=["training"],
+            category="Training",
+            language="en-GB",
+        ),
+        doc(
+            "module:5",
+            "Kundeoppfølging",
+            "Kunden får svar innen en dag.",
+            tags=["support"],
+            category="Support",
+            language="nb",
+        ),
+    )
     return engine
 
 
@@ -187,7 +261,10 @@ def test_prefix_queries_expand_to_words(library):
 
 
 def test_or_matches_either_word(library):
-    assert sorted(ids(library.search("escalation OR kunden", visibilities=PUBLIC))) == ["module:5", "process:3"]
+    assert sorted(ids(library.search("escalation OR kunden", visibilities=PUBLIC))) == [
+        "module:5",
+        "process:3",
+    ]
 
 
 @pytest.mark.parametrize("query", ["refund NOT policy", "refund -policy"])
@@ -197,7 +274,10 @@ def test_not_and_minus_exclude_a_word(library, query):
 
 def test_type_category_tag_and_lang_filters(library):
     assert ids(library.search("policy type:lesson", visibilities=PUBLIC)) == ["lesson:4"]
-    assert sorted(ids(library.search("refund category:billing", visibilities=PUBLIC))) == ["article:1", "article:2"]
+    assert sorted(ids(library.search("refund category:billing", visibilities=PUBLIC))) == [
+        "article:1",
+        "article:2",
+    ]
     assert ids(library.search("kunden tag:support", visibilities=PUBLIC)) == ["module:5"]
     assert sorted(ids(library.search("policy lang:en", visibilities=PUBLIC))) == ["article:1", "lesson:4"]
     assert ids(library.search("policy lang:en-gb", visibilities=PUBLIC)) == ["lesson:4"]
@@ -233,8 +313,11 @@ def test_pages_hold_the_next_hits(library):
 
 
 def test_title_matches_rank_above_body_matches(engine):
-    add(engine, doc("article:1", "Notes", "Something about renewal in passing, among many other words here."),
-        doc("article:2", "Renewal", "How we run the yearly cycle."))
+    add(
+        engine,
+        doc("article:1", "Notes", "Something about renewal in passing, among many other words here."),
+        doc("article:2", "Renewal", "How we run the yearly cycle."),
+    )
     assert ids(engine.search("renewal", visibilities=PUBLIC))[0] == "article:2"
 
 
@@ -285,12 +368,32 @@ def test_nonsense_gets_no_suggestion(library):
 
 @pytest.fixture
 def mixed(engine):
-    add(engine,
-        doc("article:1", "Pricing overview", "Public pricing for customers.", tags=["pricing"], category="Sales"),
-        doc("article:2", "Pricing secrets", "Zebracorn discount rules for partners.", tags=["secret-deals"],
-            category="Deals", visibility="editors"),
-        doc("process:3", "Pricing approvals", "Zebracorn approvals need two people.", tags=["secret-deals"],
-            category="Deals", visibility=["editors", "managers"]))
+    add(
+        engine,
+        doc(
+            "article:1",
+            "Pricing overview",
+            "Public pricing for customers.",
+            tags=["pricing"],
+            category="Sales",
+        ),
+        doc(
+            "article:2",
+            "Pricing secrets",
+            "Zebracorn discount rules for partners.",
+            tags=["secret-deals"],
+            category="Deals",
+            visibility="editors",
+        ),
+        doc(
+            "process:3",
+            "Pricing approvals",
+            "Zebracorn approvals need two people.",
+            tags=["secret-deals"],
+            category="Deals",
+            visibility=["editors", "managers"],
+        ),
+    )
     return engine
 
 
@@ -326,7 +429,10 @@ def test_did_you_mean_never_comes_from_hidden_documents(mixed):
 def test_title_completions_only_offer_visible_titles(mixed):
     assert [s.title for s in mixed.suggest_titles("pric", visibilities=PUBLIC)] == ["Pricing overview"]
     assert sorted(s.title for s in mixed.suggest_titles("pric", visibilities=EVERYONE)) == [
-        "Pricing approvals", "Pricing overview", "Pricing secrets"]
+        "Pricing approvals",
+        "Pricing overview",
+        "Pricing secrets",
+    ]
 
 
 def test_no_visibility_means_no_results(mixed):
@@ -342,9 +448,34 @@ def test_title_completion_uses_every_typed_word(mixed):
 # --------------------------------------------------------------------------------------------------
 # Malformed queries
 
-MALFORMED = ['title:(', '"unclosed', '*', 'AND OR NOT', "x" * 10_000, "a*" * 5000, "-", '"', "tag:", "(((",
-             "OR", "NOT", "refund OR", "NOT NOT refund", "type:", 'tag:"', ":::", "*?*", "\x00\x01", "🙂 refund",
-             "lang:" + "é" * 300, "-" * 50, '""', "title:(refund", "?", "re?und"]
+MALFORMED = [
+    "title:(",
+    '"unclosed',
+    "*",
+    "AND OR NOT",
+    "x" * 10_000,
+    "a*" * 5000,
+    "-",
+    '"',
+    "tag:",
+    "(((",
+    "OR",
+    "NOT",
+    "refund OR",
+    "NOT NOT refund",
+    "type:",
+    'tag:"',
+    ":::",
+    "*?*",
+    "\x00\x01",
+    "🙂 refund",
+    "lang:" + "é" * 300,
+    "-" * 50,
+    '""',
+    "title:(refund",
+    "?",
+    "re?und",
+]
 
 
 @pytest.mark.parametrize("query", MALFORMED)
@@ -367,9 +498,12 @@ def test_long_queries_are_capped():
 @pytest.fixture(scope="module")
 def shared_engine(tmp_path_factory):
     eng = SearchEngine(tmp_path_factory.mktemp("hypothesis") / "index")
-    add(eng, doc("article:1", "Refund policy", "How to issue a refund."),
+    add(
+        eng,
+        doc("article:1", "Refund policy", "How to issue a refund."),
         doc("article:2", "Kunde", "Kunden får svar.", language="nb"),
-        doc("article:3", "客户", "客户成功", language="zh"))
+        doc("article:3", "客户", "客户成功", language="zh"),
+    )
     yield eng
     eng.close()
 
@@ -405,8 +539,12 @@ def test_a_delete_removes_the_document(engine):
 def test_many_small_commits_and_merges_never_show_stale_or_duplicate_documents(engine):
     # whoosh3's own Searcher.refresh() keeps old segments: this would show duplicates there.
     for version in range(25):
-        engine.apply({"article:1": doc("article:1", "Plan", f"Alpha version{version}."),
-                      f"article:{100 + version}": doc(f"article:{100 + version}", "Other", "Beta.")})
+        engine.apply(
+            {
+                "article:1": doc("article:1", "Plan", f"Alpha version{version}."),
+                f"article:{100 + version}": doc(f"article:{100 + version}", "Other", "Beta."),
+            }
+        )
         result = engine.search("alpha", visibilities=PUBLIC)
         assert ids(result) == ["article:1"]
         assert f"version{version}" in result.hits[0].snippet
@@ -445,8 +583,9 @@ def test_concurrent_apply_from_several_processes_loses_nothing(tmp_path):
     path = tmp_path / "ix"
     SearchEngine(path).close()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_from_process, args=(str(path), f"article{n}", 25))
-               for n in range(3)]
+    workers = [
+        context.Process(target=_write_from_process, args=(str(path), f"article{n}", 25)) for n in range(3)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -503,7 +642,7 @@ def test_another_process_view_follows_the_swap(tmp_path):
     assert second.search("alpha", visibilities=PUBLIC).total == 10
     first.rebuild(corpus("beta", 12))
     assert second.search("beta", visibilities=PUBLIC).total == 12
-    first.rebuild(corpus("gamma", 14))   # the index "second" had open is deleted now
+    first.rebuild(corpus("gamma", 14))  # the index "second" had open is deleted now
     assert second.search("gamma", visibilities=PUBLIC).total == 14
     first.close()
     second.close()
@@ -516,8 +655,12 @@ def test_changes_applied_during_a_rebuild_are_replayed_into_the_new_index(tmp_pa
     def documents():
         for number, item in enumerate(corpus("alpha", 20)):
             if number == 10:
-                other.apply({"article:99": doc("article:99", "Late", "Written during the rebuild."),
-                             "article:3": None})
+                other.apply(
+                    {
+                        "article:99": doc("article:99", "Late", "Written during the rebuild."),
+                        "article:3": None,
+                    }
+                )
             yield item
 
     assert eng.rebuild(documents()) == 20
@@ -528,8 +671,10 @@ def test_changes_applied_during_a_rebuild_are_replayed_into_the_new_index(tmp_pa
 
 
 def test_a_large_rebuild_builds_in_parallel_and_finds_everything(tmp_path):
-    docs = [doc(f"article:{n}", f"Page {n}", f"Common words and the unique marker{n}.")
-            for n in range(search_engine.PARALLEL_MIN_DOCS + 300)]
+    docs = [
+        doc(f"article:{n}", f"Page {n}", f"Common words and the unique marker{n}.")
+        for n in range(search_engine.PARALLEL_MIN_DOCS + 300)
+    ]
     with SearchEngine(tmp_path / "ix", procs=2) as eng:
         assert eng.rebuild(docs) == len(docs)
         assert eng.doc_count() == len(docs)
@@ -600,15 +745,21 @@ def test_rebuild_repairs_a_damaged_index(tmp_path):
 
 
 def test_snippets_and_titles_escape_user_html(engine):
-    add(engine, doc("article:1", 'Tricky <b onmouseover="alert(1)">title</b>',
-                    'Paste `<b onmouseover="alert(1)">` into the box, or &lt;img src=x onerror=alert(2)&gt;.'))
+    add(
+        engine,
+        doc(
+            "article:1",
+            'Tricky <b onmouseover="alert(1)">title</b>',
+            'Paste `<b onmouseover="alert(1)">` into the box, or &lt;img src=x onerror=alert(2)&gt;.',
+        ),
+    )
     hit = engine.search("onmouseover", visibilities=PUBLIC).hits[0]
     for html_text in (hit.snippet, hit.title_html):
         without_marks = re.sub(r"</?mark>", "", html_text)
         assert "<" not in without_marks and ">" not in without_marks
     assert "&lt;b <mark>onmouseover</mark>=&quot;alert(1)&quot;&gt;" in hit.snippet
     assert "&lt;img src=x onerror=alert(2)&gt;" in hit.snippet
-    assert hit.title_html == 'Tricky &lt;b <mark>onmouseover</mark>=&quot;alert(1)&quot;&gt;title&lt;/b&gt;'
+    assert hit.title_html == "Tricky &lt;b <mark>onmouseover</mark>=&quot;alert(1)&quot;&gt;title&lt;/b&gt;"
 
 
 def test_make_snippet_picks_the_passage_with_the_most_matches():
@@ -640,13 +791,14 @@ def test_apply_waits_for_the_lock_and_then_reports_busy(tmp_path):
 def _hold_lock_and_die(path: str) -> None:
     current = (Path(path) / "CURRENT").read_text().strip()
     open_dir(str(Path(path) / current), schema=SCHEMA).writer()
-    os._exit(0)   # killed while holding the write lock: no release, no cleanup
+    os._exit(0)  # killed while holding the write lock: no release, no cleanup
 
 
 def test_a_lock_held_by_a_dead_process_does_not_block_writers(tmp_path):
     SearchEngine(tmp_path / "ix").close()
-    process = multiprocessing.get_context("spawn").Process(target=_hold_lock_and_die,
-                                                           args=(str(tmp_path / "ix"),))
+    process = multiprocessing.get_context("spawn").Process(
+        target=_hold_lock_and_die, args=(str(tmp_path / "ix"),)
+    )
     process.start()
     process.join(timeout=120)
     with SearchEngine(tmp_path / "ix", lock_timeout=5) as eng:
@@ -661,17 +813,56 @@ def test_warming_changes_no_result(library):
     assert (ids(before), before.suggestion) == (ids(after), after.suggestion) == (ids(after), "refund")
 
 
-@pytest.mark.parametrize(("family", "text", "query", "expected"), [
-    ("en", "Escalations and escalated issues", "escalation", ["Escalations"]),
-    ("en", "Our policy, our policies", "policy", ["policy", "policies"]),
-    ("fr", "Un café au Café.", "cafe", ["café", "Café"]),
-    ("no", "Kunden og kundene", "kunde", ["Kunden", "kundene"]),
-    ("cjk", "我们的客户成功", "客户成功", ["客户成功"]),
-    ("plain", "ग्राहक सफलता टीम", "सफलता", ["सफलता"]),
-    ("en", "snake_case_name", "case", ["case"]),
-    ("en", "recase showcase case", "case", ["case"]),
-])
+@pytest.mark.parametrize(
+    ("family", "text", "query", "expected"),
+    [
+        ("en", "Escalations and escalated issues", "escalation", ["Escalations"]),
+        ("en", "Our policy, our policies", "policy", ["policy", "policies"]),
+        ("fr", "Un café au Café.", "cafe", ["café", "Café"]),
+        ("no", "Kunden og kundene", "kunde", ["Kunden", "kundene"]),
+        ("cjk", "我们的客户成功", "客户成功", ["客户成功"]),
+        ("plain", "ग्राहक सफलता टीम", "सफलता", ["सफलता"]),
+        ("en", "snake_case_name", "case", ["case"]),
+        ("en", "recase showcase case", "case", ["case"]),
+    ],
+)
 def test_find_spans_finds_the_words_behind_index_terms(family, text, query, expected):
     terms = analyzer_for(family).terms(query)
     spans = search_engine._merge_spans(search_engine.find_spans(text, family, terms))
     assert [text[s:e] for s, e in spans] == expected
+
+
+def test_an_index_written_with_another_schema_version_must_be_rebuilt(tmp_path):
+    with SearchEngine(tmp_path / "ix") as eng:
+        add(eng, doc("article:1", "A", "alpha"))
+        current = (tmp_path / "ix" / "CURRENT").read_text().strip()
+        (tmp_path / "ix" / current / search_engine.META_FILE).write_text("schema 0\n")
+        eng.close()
+        with pytest.raises(IndexCorruptError, match="rebuild"):
+            eng.search("alpha", visibilities=PUBLIC)
+        eng.rebuild([doc("article:1", "A", "alpha")])
+        assert eng.search("alpha", visibilities=PUBLIC).total == 1
+
+
+def test_threads_can_search_while_another_thread_writes(engine):
+    add(engine, *corpus("alpha", 30))
+    errors: list[BaseException] = []
+    totals: list[int] = []
+
+    def searching() -> None:
+        try:
+            for _ in range(40):
+                totals.append(engine.search("alpha text", visibilities=PUBLIC).total)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searching) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for number in range(30, 45):
+        add(engine, doc(f"article:{number}", f"Page {number}", f"alpha text number {number}."))
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert totals and min(totals) >= 30 and max(totals) <= 45
+    assert engine.search("alpha text", visibilities=PUBLIC).total == 45

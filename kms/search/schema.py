@@ -2,91 +2,42 @@
 
 from __future__ import annotations
 
-import html
 import pickle
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from whoosh import columns, fields, formats
-from whoosh.analysis import STOP_WORDS, Composable, Token
+from whoosh.analysis import Composable, Token
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.lang import stemmer_for_language, stopwords_for_language
-from whoosh.lang.porter import stem as porter_stem
 from whoosh.system import pack_uint
+
+# The names kms.search.analysis took over stay importable from here, as before the split.
+from kms.search.analysis import (  # noqa: F401
+    _CJK_RE,
+    _CJK_SPLIT_RE,
+    _FAMILY_RULES,
+    _MARKS,
+    _WORD_RE,
+    DEFAULT_LANGUAGE,
+    FAMILIES,
+    MAX_TOKEN_CHARS,
+    MIN_TOKEN_CHARS,
+    SNOWBALL_FAMILIES,
+    _Family,
+    _keyword_list,
+    family_for_language,
+    family_rules,
+    fold,
+    normalize_keyword,
+    primary_language,
+)
+from kms.search.plaintext import strip_markdown
 
 # Bump when the schema or an analyzer changes in a way that needs a rebuild; the engine stores it
 # beside the index and refuses to search an index written with another version.
 SCHEMA_VERSION = 1
-
-DEFAULT_LANGUAGE = "en"
-MIN_TOKEN_CHARS = 2  # single letters are noise in alphabetic scripts (CJK is handled apart)
-MAX_TOKEN_CHARS = 40  # longer "words" are hashes, URLs and base64: they only bloat the lexicon
 TITLE_BOOST = 2.0
-
-# --------------------------------------------------------------------------------------------------
-# Language families. Each family has its own title_<family> and body_<family> fields, so every
-# document is analyzed by its own language's rules and a query is analyzed once per family that has
-# documents; all of them are searched together, which is how an English query word still finds a
-# Norwegian page that uses it.
-
-SNOWBALL_FAMILIES = ("da", "de", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv")
-FAMILIES = ("en", *SNOWBALL_FAMILIES, "ar", "cjk", "plain")
-
-_LANGUAGE_FAMILY = {
-    "en": "en",
-    "eng": "en",
-    "english": "en",
-    "nb": "no",
-    "nn": "no",
-    "no": "no",
-    "nob": "no",
-    "nno": "no",
-    "nor": "no",
-    "norsk": "no",
-    "zh": "cjk",
-    "ja": "cjk",
-    "ko": "cjk",
-    "zho": "cjk",
-    "jpn": "cjk",
-    "kor": "cjk",
-    "yue": "cjk",
-    "cmn": "cjk",
-    "wuu": "cjk",
-    "ar": "ar",
-    "ara": "ar",
-    **{code: code for code in SNOWBALL_FAMILIES},
-    "dan": "da",
-    "deu": "de",
-    "ger": "de",
-    "spa": "es",
-    "fin": "fi",
-    "fra": "fr",
-    "fre": "fr",
-    "hun": "hu",
-    "ita": "it",
-    "nld": "nl",
-    "dut": "nl",
-    "por": "pt",
-    "ron": "ro",
-    "rum": "ro",
-    "rus": "ru",
-    "swe": "sv",
-}
-
-
-def family_for_language(language: str | None) -> str:
-    """Map a BCP 47 tag as authors write it (en-US, nb, zh-Hant, hi, tl) to an analyzer family."""
-    primary = primary_language(language)
-    return _LANGUAGE_FAMILY.get(primary, "plain")
-
-
-def primary_language(language: str | None) -> str:
-    """'en-US' -> 'en', 'zh_Hant' -> 'zh'; missing -> the default language."""
-    tag = (language or "").strip().lower().replace("_", "-")
-    return tag.split("-", 1)[0] or DEFAULT_LANGUAGE
 
 
 def title_field(family: str) -> str:
@@ -98,146 +49,6 @@ def body_field(family: str) -> str:
 
 
 TEXT_FIELDS = tuple(name for fam in FAMILIES for name in (title_field(fam), body_field(fam)))
-
-# --------------------------------------------------------------------------------------------------
-# Character handling shared by all analyzers.
-
-
-def _mark_ranges() -> str:
-    # Python's \w has no combining marks (Devanagari vowel signs, virama, nukta are Mn/Mc), so a
-    # plain \w+ cuts Hindi words into pieces. Build the mark class once from the Unicode database.
-    ranges: list[tuple[int, int]] = []
-    for cp in range(0x300, 0x10000):
-        if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me"):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
-
-
-_MARKS = _mark_ranges()
-# Underscores are turned into spaces before matching (same length, so offsets hold), which keeps
-# this class simple: letters, digits and combining marks.
-_WORD_RE = re.compile(f"[\\w{_MARKS}]+")
-_CJK_CHARS = (
-    "\u1100-\u11ff\u2e80-\u2fdf\u3005\u3040-\u30ff\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf"
-    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0003134f"
-)
-_CJK_RE = re.compile(f"[{_CJK_CHARS}]")
-_CJK_SPLIT_RE = re.compile(f"([{_CJK_CHARS}]+)|([^{_CJK_CHARS}]+)")
-_COMBINING_DIACRITICS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-# Letters that Unicode does not decompose into base + accent.
-_FOLD_SPECIAL = str.maketrans(
-    {
-        "ø": "o",
-        "æ": "ae",
-        "œ": "oe",
-        "ß": "ss",
-        "đ": "d",
-        "ł": "l",
-        "þ": "th",
-        "ð": "d",
-        "ı": "i",
-        "ħ": "h",
-        "ŧ": "t",
-        "ŋ": "n",
-        "ĸ": "k",
-        "ſ": "s",
-        "ƒ": "f",
-    }
-)
-
-
-def fold(word: str) -> str:
-    """Fold accents and compatibility forms of a lowercased word: 'café' -> 'cafe', 'ﬁ' -> 'fi'.
-
-    Only Latin/Greek/Cyrillic style combining diacritics are removed; the vowel signs of Indic
-    scripts are letters of the word and stay, and CJK/Hangul come back composed (NFC)."""
-    if word.isascii():
-        return word
-    decomposed = unicodedata.normalize("NFKD", word.translate(_FOLD_SPECIAL))
-    return unicodedata.normalize("NFC", _COMBINING_DIACRITICS_RE.sub("", decomposed))
-
-
-def normalize_keyword(value: Any) -> str:
-    """One keyword as indexed and as typed in a filter: 'Customer Success' -> 'customer-success'."""
-    text = fold(str(value).strip().lower())
-    return "-".join(text.split())
-
-
-def _keyword_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    out: list[str] = []
-    for item in items:
-        for part in str(item).split(","):
-            key = normalize_keyword(part)
-            if key and key not in out:
-                out.append(key)
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Per-family term normalization (lowercase -> fold -> stop words -> stem), memoized because natural
-# language repeats itself: the cache turns most stemmer calls into one dict lookup.
-
-_STEM_CACHE_LIMIT = 300_000
-
-
-class _Family:
-    __slots__ = ("cache", "cjk", "name", "stem", "stops")
-
-    def __init__(self, name: str, stem: Callable[[str], str] | None, stops: Iterable[str]):
-        self.name = name
-        self.stem = stem
-        self.stops = frozenset(fold(w) for w in stops)
-        self.cache: dict[str, str] = {}
-        self.cjk = name == "cjk"
-
-    def term(self, lowered: str) -> str:
-        """Return the index term for a lowercased word; '' = drop (stop word or junk length)."""
-        cached = self.cache.get(lowered)
-        if cached is not None:
-            return cached
-        word = fold(lowered)
-        if len(word) < MIN_TOKEN_CHARS or len(word) > MAX_TOKEN_CHARS or word in self.stops:
-            result = ""
-        elif self.stem is not None and not word.isdigit():
-            result = self.stem(word) or word
-        else:
-            result = word
-        if len(self.cache) >= _STEM_CACHE_LIMIT:
-            self.cache.clear()
-        self.cache[lowered] = result
-        return result
-
-
-def _make_family(name: str) -> _Family:
-    if name == "en":
-        # The original Porter algorithm: several times faster than Porter2 and what Whoosh's
-        # StemmingAnalyzer uses.
-        return _Family(name, porter_stem, STOP_WORDS)
-    if name in SNOWBALL_FAMILIES or name == "ar":
-        try:
-            stops: Iterable[str] = stopwords_for_language(name)
-        except Exception:  # noqa: BLE001 - no list for this language is fine
-            stops = ()
-        return _Family(name, stemmer_for_language(name), stops)
-    return _Family(name, None, ())
-
-
-_FAMILY_RULES: dict[str, _Family] = {}
-
-
-def family_rules(name: str) -> _Family:
-    rules = _FAMILY_RULES.get(name)
-    if rules is None:
-        rules = _FAMILY_RULES[name] = _make_family(name)
-    return rules
-
 
 # --------------------------------------------------------------------------------------------------
 # Analyzers. One fused class instead of a Tokenizer | Lowercase | Stop | Stem chain: the chain pays a
@@ -516,103 +327,6 @@ KEYWORD_FIELDS = ("type", "category", "tags", "language", "status", "visibility"
 
 def analyzer_for(family: str) -> FamilyAnalyzer:
     return SCHEMA[body_field(family)].analyzer
-
-
-# --------------------------------------------------------------------------------------------------
-# Markdown -> plain text, for indexing and snippets.
-
-_FENCED_BLOCK_RE = re.compile(
-    r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
-)
-_CODE_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
-_PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
-_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_LINK_RE = re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^)\n]*\))*\)")
-_REF_LINK_RE = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
-_AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
-_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-_HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-_STAR_EMPHASIS_RE = re.compile(r"\*{1,3}(?=[^\s*])([^*\n]*?[^\s*])\*{1,3}")
-_STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]*?\S)~~")
-# Starts with the literal so the regex engine can skip ahead; "(?<!\w_)" keeps snake_case intact.
-_UNDERSCORE_EMPHASIS_RE = re.compile(r"_(?<!\w_)_{0,2}(?=[^\s_])([^_\n]*?[^\s_])_{1,3}(?!\w)")
-# Line-level syntax, applied to one stripped line at a time (anchored patterns over a whole page
-# with re.M are tried at every character and cost 10x more).
-_RULE_LINE_RE = re.compile(
-    r"(?:[-*_=][ \t]*){3,}|=+|-{2,}|\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?"
-)
-_HEADING_LINE_RE = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
-_LIST_LINE_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
-_REF_DEF_LINE_RE = re.compile(r"\[[^\]]+\]:[ \t]+\S.*")
-
-
-def _strip_line(line: str) -> str:
-    line = line.strip()
-    if not line:
-        return ""
-    first = line[0]
-    if first in "-*_=|:" and _RULE_LINE_RE.fullmatch(line):
-        return ""
-    while first == ">":
-        line = line[1:].lstrip()
-        if not line:
-            return ""
-        first = line[0]
-    if first == "#":
-        heading = _HEADING_LINE_RE.fullmatch(line)
-        if heading:
-            line = heading.group(1)
-    elif first in "-*+" or first.isdigit():
-        marker = _LIST_LINE_RE.match(line)
-        if marker:
-            line = line[marker.end() :]
-    elif first == "[" and _REF_DEF_LINE_RE.fullmatch(line):
-        return ""
-    if "|" in line:
-        line = line.replace("|", " ")
-    if "  " in line or "\t" in line or "\u00a0" in line:
-        return " ".join(line.split())
-    return line
-
-
-def strip_markdown(text: str | None) -> str:
-    """Markdown -> readable plain text: markup removed; link and image text and code kept verbatim.
-
-    The result is plain text (entities decoded, so it may contain '<'): escape it before use in HTML."""
-    if not text:
-        return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    # Code is content, not markup: set it aside so the HTML and emphasis rules leave it alone.
-    code: list[str] = []
-
-    def keep(content: str) -> str:
-        code.append(content)
-        return f"\x00{len(code) - 1}\x00"
-
-    if "```" in text or "~~~" in text:
-        text = _FENCED_BLOCK_RE.sub(lambda m: keep(m.group(2)), text)
-    if "`" in text:
-        text = _CODE_RE.sub(lambda m: keep(m.group(2)), text)
-    if "<" in text:
-        text = _HTML_COMMENT_RE.sub(" ", text)
-        text = _AUTOLINK_RE.sub(r"\1", text)
-        text = _HTML_TAG_RE.sub(" ", text)
-    if "[" in text:
-        text = _IMAGE_RE.sub(r"\1", text)
-        text = _LINK_RE.sub(r"\1", text)
-        text = _REF_LINK_RE.sub(r"\1", text)
-    text = "\n".join(filter(None, map(_strip_line, text.split("\n"))))
-    if "*" in text:
-        text = _STAR_EMPHASIS_RE.sub(r"\1", text)
-    if "~~" in text:
-        text = _STRIKE_RE.sub(r"\1", text)
-    if "_" in text:
-        text = _UNDERSCORE_EMPHASIS_RE.sub(r"\1", text)
-    if "&" in text:
-        text = html.unescape(text)
-    if code:
-        text = _PLACEHOLDER_RE.sub(lambda m: code[int(m.group(1))], text)
-    return text.strip()
 
 
 # --------------------------------------------------------------------------------------------------

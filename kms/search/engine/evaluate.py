@@ -1,0 +1,391 @@
+"""Running a query: query trees, postings, BM25 scoring, phrases, typo retry, facets and hits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from whoosh.reading import SegmentReader
+
+from kms.search import schema as S
+from kms.search.engine.constants import _BITS, FACET_LIMIT, FACETS, FEW_RESULTS, MAX_FUZZY_CANDIDATES
+from kms.search.engine.query import Clause, ParsedQuery
+from kms.search.engine.results import Hit
+from kms.search.engine.segments import _Generation
+from kms.search.engine.snippets import _marked, _merge_spans, find_spans, make_snippet
+
+# --------------------------------------------------------------------------------------------------
+# Query building, matching, typo correction, hits.
+
+
+# A query is a small tree of tuples, evaluated segment by segment straight from Whoosh's posting
+# blocks: ("term", field, text), ("or", [nodes]), ("and", [nodes]), ("not", node, node),
+# ("phrase", field, [texts]) and NULL. Whoosh's own matcher tree costs several microseconds per
+# matching document in method calls and per-document length lookups; kms needs every match scored
+# anyway (for the total and the facets), so it scores postings in bulk instead.
+NULL: tuple = ("null",)
+K1, B = 1.2, 0.75
+
+
+def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str]]) -> tuple | None:
+    """The node for one clause over every active family; None = nothing to search (only stop
+    words), NULL = cannot match."""
+    parts: list[tuple] = []
+    if clause.kind == "prefix":
+        prefix = S.fold(clause.text.lower())
+        for family in gen.active:
+            for fieldname in (S.title_field(family), S.body_field(family)):
+                terms = gen.prefix_terms(fieldname, prefix, family)
+                parts.extend(("term", fieldname, t) for t in terms)
+                highlights.setdefault(fieldname, set()).update(terms)
+        return ("or", parts) if parts else NULL
+    any_terms = False
+    for family in gen.active:
+        terms = S.analyzer_for(family).terms(clause.text)
+        if not terms:
+            continue
+        any_terms = True
+        for fieldname in (S.title_field(family), S.body_field(family)):
+            if len(terms) == 1:
+                term = terms[0]
+                if family == "cjk" and len(term) == 1 and S._CJK_RE.match(term):
+                    # One CJK character: it begins some indexed bigram (or is a run's last char).
+                    expansions = gen.prefix_terms(fieldname, term, family)
+                    parts.extend(("term", fieldname, t) for t in expansions)
+                    highlights.setdefault(fieldname, set()).update(expansions)
+                else:
+                    parts.append(("term", fieldname, term))
+                    highlights.setdefault(fieldname, set()).add(term)
+            else:
+                parts.append(("phrase", fieldname, terms))
+                highlights.setdefault(fieldname, set()).update(terms)
+    if not any_terms:
+        return None
+    return ("or", parts) if parts else NULL
+
+
+def _build_query(
+    gen: _Generation,
+    parsed: ParsedQuery,
+    overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
+) -> tuple[tuple, dict[str, set[str]]] | None:
+    highlights: dict[str, set[str]] = {}
+    groups: list[tuple] = []
+    for gi, group in enumerate(parsed.groups):
+        parts = []
+        for ci, clause in enumerate(group):
+            if overrides and (gi, ci) in overrides:
+                alternatives = []
+                for family, term in overrides[(gi, ci)]:
+                    for fieldname in (S.title_field(family), S.body_field(family)):
+                        alternatives.append(("term", fieldname, term))
+                        highlights.setdefault(fieldname, set()).add(term)
+                part: tuple | None = ("or", alternatives)
+            else:
+                part = _clause_node(gen, clause, highlights)
+            if part is not None:
+                parts.append(part)
+        if parts:
+            groups.append(parts[0] if len(parts) == 1 else ("or", parts))
+    if not groups:
+        return None
+    positive = groups[0] if len(groups) == 1 else ("and", groups)
+    negatives = [n for n in (_clause_node(gen, c, {}) for c in parsed.excluded) if n not in (None, NULL)]
+    if negatives:
+        positive = ("not", positive, ("or", negatives))
+    return positive, highlights
+
+
+def _postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[Any, Any]:
+    """(docnums, weights) of a term in one segment, deleted documents included (the caller's
+    allowed-document bits leave them out)."""
+    if (fieldname, term) not in leaf_reader:
+        return (), ()
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)  # FilterMatcher over deletions
+    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
+        # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
+        ids: list[int] = []
+        weights: list[float] = []
+        while not matcher._atend:
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return ids, weights
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+class _SegmentEval:
+    """Evaluates a query tree in one segment: {segment docnum: BM25 score}."""
+
+    def __init__(self, gen: _Generation, segid: str, leaf_reader: SegmentReader):
+        self.gen = gen
+        self.segid = segid
+        self.reader = leaf_reader
+
+    def run(self, node: tuple) -> dict[int, float]:
+        kind = node[0]
+        if kind == "term":
+            return self.term(node[1], node[2])
+        if kind == "or":
+            results = sorted((self.run(child) for child in node[1]), key=len, reverse=True)
+            if not results:
+                return {}
+            merged = dict(results[0])
+            for other in results[1:]:
+                get = merged.get
+                for docnum, score in other.items():
+                    merged[docnum] = get(docnum, 0.0) + score
+            return merged
+        if kind == "and":
+            results = []
+            for child in node[1]:
+                result = self.run(child)
+                if not result:
+                    return {}
+                results.append(result)
+            results.sort(key=len)
+            merged = results[0]
+            for other in results[1:]:
+                merged = {d: s + other[d] for d, s in merged.items() if d in other}
+                if not merged:
+                    return {}
+            return merged
+        if kind == "not":
+            positive = self.run(node[1])
+            if positive:
+                negative = self.run(node[2])
+                positive = {d: s for d, s in positive.items() if d not in negative}
+            return positive
+        if kind == "phrase":
+            return self.phrase(node[1], node[2])
+        return {}
+
+    def term(self, fieldname: str, term: str) -> dict[int, float]:
+        ids, weights = _postings(self.reader, fieldname, term)
+        if not ids:
+            return {}
+        idf, avg = self.gen.term_stats(fieldname, term)
+        lengths = self.gen.view.field_lengths(self.segid, self.reader, fieldname)
+        scale = idf * (K1 + 1)
+        c1 = K1 * (1 - B)
+        c2 = K1 * B / avg
+        return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights, strict=True)}
+
+    def phrase(self, fieldname: str, terms: list[str]) -> dict[int, float]:
+        candidates = self.run(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
+        if not candidates:
+            return {}
+        posfield = fieldname
+        # Rarest term first: each later term only decodes the documents still in the running.
+        order = sorted(range(len(terms)), key=lambda i: self.reader.doc_frequency(posfield, terms[i]))
+        alive = sorted(candidates)
+        starts: dict[int, set[int]] | None = None
+        for index in order:
+            survivors: dict[int, set[int]] = {}
+            for docnum, positions in _positions(self.reader, posfield, terms[index], alive).items():
+                here = {p - index for p in positions}
+                if starts is not None:
+                    here &= starts[docnum]
+                if here:
+                    survivors[docnum] = here
+            starts = survivors
+            if not starts:
+                return {}
+            alive = sorted(starts)
+        return {d: candidates[d] for d in alive}
+
+
+def _positions(
+    leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]
+) -> dict[int, list[int]]:
+    """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
+    of them are skipped on their header alone."""
+    if (fieldname, term) not in leaf_reader or not docnums:
+        return {}
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)
+    decode = matcher.format.decode_positions
+    out: dict[int, list[int]] = {}
+    wanted = len(docnums)
+    i = 0
+    if hasattr(matcher, "_read_values") and hasattr(matcher, "_maxid"):
+        while not matcher._atend and i < wanted:
+            if docnums[i] <= matcher._maxid:
+                matcher._read_ids()
+                matcher._read_values()
+                values = matcher._values
+                for k, docnum in enumerate(matcher._ids):
+                    while i < wanted and docnums[i] < docnum:
+                        i += 1
+                    if i == wanted:
+                        break
+                    if docnums[i] == docnum:
+                        out[docnum] = decode(values[k])
+                        i += 1
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return out
+    for docnum in docnums:
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                break
+        if matcher.id() == docnum:
+            out[docnum] = matcher.value_as("positions")
+    return out
+
+
+def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:
+    """Every allowed matching document as (score, global docnum)."""
+    out: list[tuple[float, int]] = []
+    if node is NULL:
+        return out
+    bits = _BITS
+    for segid, leaf_reader, offset in gen.segments:
+        scores = _SegmentEval(gen, segid, leaf_reader).run(node)
+        if scores:
+            out.extend(
+                (score, d + offset)
+                for d, score in scores.items()
+                if allowed[(d + offset) >> 3] & bits[(d + offset) & 7]
+            )
+    return out
+
+
+def _typo_retry(
+    gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int, allowed: bytes, found: int
+):
+    """Corrections for words that visible documents don't contain (or barely, when the query
+    found little): the retry query with each such word OR-ed with its nearest visible terms, and
+    "did you mean" with the best correction written as documents write it. Candidates are counted
+    over visible documents only, so nothing about hidden documents leaks into the suggestion."""
+    overrides: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    replacements: list[tuple[str, str]] = []
+    for gi, group in enumerate(parsed.groups):
+        for ci, clause in enumerate(group):
+            if clause.kind != "word":
+                continue
+            per_family = {}
+            for family in gen.active:
+                if family == "cjk":
+                    continue
+                terms = S.analyzer_for(family).terms(clause.text)
+                if len(terms) == 1 and len(terms[0]) >= 3 and not terms[0].isdigit():
+                    per_family[family] = terms[0]
+            if not per_family:
+                continue
+            own = 0
+            for family, term in per_family.items():
+                own |= gen.term_mask(S.title_field(family), term) | gen.term_mask(S.body_field(family), term)
+            own_count = (own & allowed_mask).bit_count()
+            if own_count and found >= FEW_RESULTS:
+                continue
+            candidates = []
+            typed = S.fold(clause.text.lower())
+            for family, term in per_family.items():
+                near = gen.near_terms(family, term, 1 if len(term) <= 4 else 2)
+                if family not in ("plain", "ar") and typed.isalpha():
+                    # A typo in a suffix defeats the stemmer ("escalatoins" stays whole, while
+                    # "escalations" became "escal"): a stem that begins the typed word counts too.
+                    for cut in range(max(4, len(typed) - 6), len(typed)):
+                        stem = typed[:cut]
+                        if stem not in near and (
+                            gen.reader.doc_frequency(S.body_field(family), stem)
+                            or gen.reader.doc_frequency(S.title_field(family), stem)
+                        ):
+                            near[stem] = 2
+                ranked = sorted(
+                    near.items(),
+                    key=lambda item: (
+                        item[1],
+                        -gen.reader.doc_frequency(S.body_field(family), item[0])
+                        - gen.reader.doc_frequency(S.title_field(family), item[0]),
+                    ),
+                )[:12]
+                for candidate, distance in ranked:
+                    mask = gen.term_mask(S.title_field(family), candidate) | gen.term_mask(
+                        S.body_field(family), candidate
+                    )
+                    visible_count = (mask & allowed_mask).bit_count()
+                    # A rare word that exists is only "corrected" to a much more common one.
+                    if visible_count and visible_count >= 10 * own_count:
+                        candidates.append((distance, -visible_count, family, candidate))
+            if not candidates:
+                continue
+            candidates.sort()
+            chosen = candidates[:MAX_FUZZY_CANDIDATES]
+            alternatives = [(family, term) for _, _, family, term in chosen]
+            if own_count:
+                alternatives += list(per_family.items())
+            overrides[(gi, ci)] = alternatives
+            _, _, family, best = chosen[0]
+            surface = gen.surface_form(family, best, allowed) or best
+            if clause.raw[:1].isupper():
+                surface = surface[:1].upper() + surface[1:]
+            replacements.append((clause.raw, surface))
+    if not overrides:
+        return None
+    built = _build_query(gen, parsed, overrides)
+    if built is None:
+        return None
+    suggestion = query_text
+    for raw, surface in replacements:
+        suggestion = re.sub(
+            rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m, word=surface: word, suggestion, count=1
+        )
+    return built[0], built[1], (suggestion if suggestion != query_text else None)
+
+
+def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    out = {}
+    for name, fieldname in FACETS:
+        counts = []
+        for value, mask in gen.keyword_masks(fieldname).items():
+            count = (mask & matched).bit_count()
+            if count:
+                counts.append((value, count))
+        counts.sort(key=lambda item: (-item[1], item[0]))
+        out[name] = tuple(counts[:FACET_LIMIT])
+    return out
+
+
+def _make_hits(
+    gen: _Generation, top: list[tuple[float, int]], highlights: Mapping[str, set[str]]
+) -> tuple[Hit, ...]:
+    hits = []
+    for score, docnum in top:
+        fields_ = gen.reader.stored_fields(docnum)
+        family = S.document_family(fields_)
+        title = fields_.get("title", "")
+        body = fields_.get("body", "")
+        title_terms = highlights.get(S.title_field(family), ())
+        body_terms = highlights.get(S.body_field(family), ())
+        hits.append(
+            Hit(
+                id=fields_.get("id", ""),
+                type=fields_.get("type", ""),
+                title=title,
+                url=fields_.get("url", ""),
+                snippet=make_snippet(body, find_spans(body, family, body_terms)),
+                title_html=_marked(
+                    title, _merge_spans(find_spans(title, family, title_terms)), 0, len(title)
+                ),
+                score=float(score),
+                fields={k: v for k, v in fields_.items() if k != "body"},
+            )
+        )
+    return tuple(hits)

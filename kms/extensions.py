@@ -108,6 +108,20 @@ def writing():
         _write_intent.reset(token)
 
 
+@contextmanager
+def deciding_per_statement():
+    """Transactions begun inside start with a plain BEGIN, whatever unit of work is around them.
+
+    For work that runs after a commit (the search outbox drain): its reads must not take the write lock
+    the surrounding `writing()` asked for, and its short writes start with the writing statement itself.
+    """
+    token = _write_intent.set(False)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 def init_app(app) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config["KMS_MIGRATIONS_DIR"], render_as_batch=True,

@@ -27,7 +27,7 @@ from sqlalchemy import delete, event, exists, insert, select
 from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
-from kms.extensions import db, utcnow
+from kms.extensions import db, deciding_per_statement, utcnow
 from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, _url_builder, iter_documents, load_documents
 from kms.search.engine import IndexBusyError, SearchEngine, SearchIndexError
 from kms.search.models import SearchOutbox
@@ -101,10 +101,12 @@ def _after_commit(session: Session) -> None:
     index: SearchIndex | None = current_app.extensions.get(EXTENSION)
     if index is None:
         return
-    if session.info.pop(PENDING, False):
-        index.drain_quietly(wait=index.drain_wait)
-    else:
-        index.drain_leftovers()
+    # The hook runs inside the committing unit of work; its own reads must not begin with BEGIN IMMEDIATE.
+    with deciding_per_statement():
+        if session.info.pop(PENDING, False):
+            index.drain_quietly(wait=index.drain_wait)
+        else:
+            index.drain_leftovers()
 
 
 def _after_rollback(session: Session) -> None:

@@ -1,0 +1,70 @@
+"""Journey 5: a rep types a misspelled word in the search box from any page and finds the process, with the
+term highlighted and "did you mean" offering the right spelling; a Chinese two-character query finds the
+Chinese article; a draft an author is writing never shows up for a member.
+
+Runs on the shared demo site (`live_server`): `kms init` indexed the starter handbook.
+"""
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
+
+from tests.e2e.harness import log_in, text_of, texts_of, wait_for_path, wait_to_leave
+
+
+def search_from_the_box(browser, words: str) -> None:
+    """Press "/" anywhere to reach the search box, type, press ENTER: the way a rep on a call would."""
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")
+    box = browser.switch_to.active_element
+    assert box.get_attribute("id") == "site-search", "'/' did not focus the search box"
+    box.send_keys(words, Keys.ENTER)
+    wait_for_path(browser, "/search")
+
+
+def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted(live_server, journey):
+    run = journey("5-search", live_server)
+    email, password = live_server.demo_logins["member"][0]
+    browser = run.browser()
+    log_in(browser, live_server, email, password)
+    run.visit(browser, "/handbook/", "handbook-home")
+
+    search_from_the_box(browser, "refnud")
+    run.page_done(browser, "typo-results")
+    titles = texts_of(browser, "li.card h2.card-title a")
+    assert titles and titles[0] == "Refund request", titles
+    assert "Did you mean refund?" in text_of(browser, "p.notice-info")
+    marks = [mark.text.lower() for mark in browser.find_elements(By.CSS_SELECTOR, "mark")]
+    assert marks and any(mark.startswith("refund") for mark in marks), marks
+
+    # Following the suggestion searches the corrected word.
+    browser.find_element(By.CSS_SELECTOR, "p.notice-info a").click()
+    wait_for_path(browser, "/search")
+    assert "q=refund" in browser.current_url and not browser.find_elements(By.CSS_SELECTOR, "p.notice-info")
+
+    search_from_the_box(browser, "客户")
+    run.page_done(browser, "chinese-results")
+    assert "中文" in browser.page_source and "/handbook/articles/chinese-language-chat-support" in browser.page_source
+
+
+def test_a_draft_never_reaches_a_members_search(live_server, journey):
+    run = journey("5-search-drafts", live_server)
+    author_email, author_password = live_server.demo_logins["author"][0]
+    author = run.browser()
+    log_in(author, live_server, author_email, author_password)
+    run.open(author, "/handbook/new")
+    author.find_element(By.ID, "title").send_keys("Zebracorn escalation playbook")
+    author.find_element(By.ID, "body").send_keys("Internal draft about zebracorn escalations.")
+    Select(author.find_element(By.ID, "status")).select_by_value("draft")
+    author.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
+    wait_to_leave(author, "/handbook/new")
+    run.open(author, "/search?q=zebracorn")
+    assert "Zebracorn escalation playbook" in texts_of(author, "li.card h2.card-title a")   # their own draft
+
+    email, password = live_server.demo_logins["member"][0]
+    member = run.browser()
+    log_in(member, live_server, email, password)
+    run.open(member, "/search?q=zebracorn")
+    run.page_done(member, "member-search")
+    assert "No results" in member.page_source and "playbook" not in member.page_source.lower()
+    assert not member.find_elements(By.CSS_SELECTOR, "li.card h2.card-title a")

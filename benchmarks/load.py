@@ -554,7 +554,30 @@ def check_lesson_completions(server: Server, users: list[SimUser]) -> tuple[str,
             f"{len(done)} learner-lesson completions, {len(missing)} missing")
 
 
-CHECKS = [check_profile_saves, check_article_edits, check_lesson_completions]
+def check_search_index(server: Server, users: list[SimUser]) -> tuple[str, bool, str] | None:
+    """Once the load stops, the search index holds exactly what the database holds (same ids, same versions).
+    Rows still in the outbox (a drain that found the index busy) are drained first: they are queued, not lost."""
+    from kms import create_app
+
+    try:
+        from kms.search import services as search_services
+        from kms.search.indexer import EXTENSION
+    except ImportError:
+        return None
+    app = create_app(server.kms_settings())
+    with app.app_context():
+        index = app.extensions[EXTENSION]
+        queued = index.outbox_size()
+        if queued:
+            index.drain_quietly(wait=10)
+        drift = search_services.check_index(index)
+    return ("the search index equals the database", drift.clean,
+            f"index {drift.index_count} documents, database {drift.database_count}; "
+            f"{len(drift.missing)} missing, {len(drift.extra)} extra, {len(drift.stale)} stale "
+            f"({queued} changes were still queued)")
+
+
+CHECKS = [check_profile_saves, check_article_edits, check_lesson_completions, check_search_index]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -155,8 +155,9 @@ def test_candidate_names_notes_and_scorecard_evidence_and_summaries_are_inert(ap
 
 
 def test_the_search_page_echoes_the_query_as_text(app, client, people):
-    if not any(rule.rule == "/search" for rule in app.url_map.iter_rules()):
-        pytest.skip("the search pages (issue 6) are not in this build yet")
+    from kms.search.indexer import EXTENSION
+
+    app.extensions[EXTENSION].rebuild()   # an index to search (the start-up task builds it in a real run)
     login(client, people["member"])
     for payload in PAYLOADS:
         response = client.get("/search", query_string={"q": payload})

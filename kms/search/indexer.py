@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from kms.auth.permissions import PERMISSIONS
 from kms.extensions import db, deciding_per_statement, utcnow
 from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, _url_builder, iter_documents, load_documents
-from kms.search.engine import IndexBusyError, SearchEngine, SearchIndexError
+from kms.search.engine import IndexBusyError, IndexMissingError, SearchEngine, SearchIndexError
 from kms.search.models import SearchOutbox
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,9 @@ class SearchIndex:
             self.drain(wait=wait)
         except IndexBusyError:
             log.warning("search index busy; changes stay in the outbox for the next drain")
+        except IndexMissingError:
+            # A new installation before its first build (e.g. the starter import): the build indexes everything.
+            log.info("no search index yet; it is built on start (or by `kms reindex`)")
         except SearchIndexError as error:
             # The next search (503 + rebuild), `kms search-check --fix` or the start-up check repairs it.
             log.warning("search index unavailable (%s); changes stay in the outbox", error)

@@ -19,7 +19,7 @@ from kms.articles.models import Article, Process
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
-from kms.search.engine import SearchIndexError, SearchResult, TitleSuggestion
+from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
 from kms.search.indexer import Drift, SearchIndex, visibilities_for
 from kms.search.models import SearchLog
 from kms.training.models import Module
@@ -205,7 +205,8 @@ def ensure_index(index: SearchIndex) -> str | None:
         drift = index.drift()
     except SearchIndexError as error:
         count, seconds = reindex(index)
-        return f"rebuilt the search index ({type(error).__name__}): {count} documents in {seconds:.1f} s"
+        why = "there was none" if isinstance(error, IndexMissingError) else f"it could not be read: {error}"
+        return f"built the search index ({why}): {count} documents in {seconds:.1f} s"
     if drift.clean:
         return None
     count, seconds = reindex(index)

@@ -202,15 +202,20 @@ def update_lesson(lesson_id: int, *, title: str, body: str = "", acknowledge: bo
     return lesson
 
 
+def _remove_and_renumber(items: list, item) -> None:
+    """Take one item out of an ordered collection and close the gap in the positions."""
+    items.remove(item)
+    for position, other in enumerate(items):
+        other.position = position
+
+
 def delete_lesson(lesson_id: int, *, actor) -> int:
     """Remove a lesson (and learners' completions of it); returns its module id."""
     require_editor(actor)
     with writing():
         lesson = get_lesson(lesson_id)
         module = lesson.module
-        module.lessons.remove(lesson)
-        for position, other in enumerate(module.lessons):
-            other.position = position
+        _remove_and_renumber(module.lessons, lesson)
         db.session.commit()
     return module.id
 
@@ -301,8 +306,6 @@ def delete_question(question_id: int, *, actor) -> int:
     with writing():
         question = get_question(question_id)
         module = question.module
-        module.questions.remove(question)
-        for position, other in enumerate(module.questions):
-            other.position = position
+        _remove_and_renumber(module.questions, question)
         db.session.commit()
     return module.id

@@ -106,14 +106,17 @@ class Article(db.Model):
         return [row.tag for row in self.tag_rows]
 
     def due_at(self) -> datetime | None:
-        if self.verified_at is None:
-            return None
-        return self.verified_at + timedelta(days=self.verify_interval_days)
+        return review_due_at(self.verified_at, self.verify_interval_days)
 
     def is_stale(self, now: datetime) -> bool:
         """Due for review: never verified, or verified longer ago than its interval."""
         due = self.due_at()
         return due is None or due <= now
+
+
+def review_due_at(verified_at: datetime | None, interval_days: int) -> datetime | None:
+    """When an article verified at `verified_at` falls due again (None: never verified, so due now)."""
+    return None if verified_at is None else verified_at + timedelta(days=interval_days)
 
 
 class ArticleTag(db.Model):

@@ -5,7 +5,10 @@ import pytest
 
 from benchmarks import handbook_data
 from kms.articles import services
+from kms.articles.models import Category
 from kms.auth.models import Role
+from kms.extensions import db
+from tests.articles.conftest import fields_of
 from tests.conftest import login
 
 
@@ -61,3 +64,37 @@ def test_an_article_page_shows_every_tag_in_order_and_loads_article_and_tags_in_
         counts[len(tags)] = len(statements)
         assert not any("FROM article_tags" in s and "WHERE article_tags.article_id IN" in s for s in statements)
     assert counts[1] == counts[5]
+
+
+
+def test_the_article_page_reads_everything_in_one_statement_and_flags_only_when_there_are_some(
+        app, make_user, make_article, make_process, author, count_queries):
+    process = make_process("Refund over the limit", frequency=42)
+    article = make_article("Refunds", "Published text.\n", process=process, tags=["vip", "billing"],
+                           owner_id=author.id)
+    services.mark_verified(article.id, actor=author)
+    # A change that waits for review: readers keep the published text, the history counts both revisions.
+    db.session.get(Category, "Billing").requires_review = True
+    db.session.commit()
+    services.save_article(article.id, fields_of(article, title="Refunds (new)", body="Proposed text.\n"),
+                          base_version=article.version, actor=author)
+    reader = make_user(Role.MEMBER, name="Mo Member")
+    client = app.test_client()
+    login(client, reader)
+    url = f"/handbook/articles/{article.slug}"
+    client.get(url)
+    with count_queries() as statements:
+        page = client.get(url).get_data(as_text=True)
+    handbook = [s for s in statements if any(f"FROM {table}" in s for table in ("articles", "flags", "revisions"))]
+    assert len(handbook) == 1, handbook
+    assert "Published text." in page and "Proposed text." not in page and "<h1 lang=\"en\">Refunds</h1>" in page
+    assert "<strong>Owner:</strong> Ada Author" in page
+    assert "<strong>Process:</strong> Refund over the limit (42/month)" in page
+    assert "Verified today by Ada Author" in page and "History (2 revisions)" in page
+    assert page.index("#billing") < page.index("#vip")
+
+    services.flag_article(article.id, "Step 2 changed", actor=reader)
+    with count_queries() as statements:
+        page = client.get(url).get_data(as_text=True)
+    assert len([s for s in statements if "FROM flags" in s]) == 2   # the count in the article row, then the flags
+    assert "Step 2 changed" in page and "Mo Member" in page

@@ -1,17 +1,21 @@
 """Read models for the two busiest pages: the handbook home and an article page, in a fixed number of queries."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
-from kms.articles.models import Article, Flag, Process, Revision, RevisionState
+from kms.articles.models import (Article, ArticleStatus, ArticleTag, Flag, Process, Revision, RevisionState,
+                                 review_due_at)
 from kms.articles.services.coverage import (Chart, Coverage, coverage, document_next, my_queue, stale_articles,
                                             stale_count, trend, trend_chart)
-from kms.articles.services.editing import can_edit, reader_text, recently_updated, resolve_slug
+from kms.articles.services.editing import can_edit, recently_updated, resolve_slug, visible_to
 from kms.articles.services.history import REVIEWER_ROLES, pending_count
 from kms.articles.services.quality import flags_for_owner, open_flags, verification_label
+from kms.auth.models import User
+from kms.errors import NotFound
 from kms.extensions import db, utcnow
 
 
@@ -47,9 +51,46 @@ def home_summary(*, viewer, target: int = 80, now: datetime | None = None) -> Ho
         today=now.date())
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRef:
+    name: str
+    frequency: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """What the article page and its API show of an article: plain values, read in one statement."""
+    id: int
+    slug: str
+    title: str
+    category: str
+    language: str
+    status: ArticleStatus
+    version: int
+    owner_id: int | None
+    owner: Person | None
+    verified_by: Person | None
+    process: ProcessRef | None
+    published_revision_id: int | None
+    verify_interval_days: int
+    verified_at: datetime | None
+    updated_at: datetime | None
+    tags: list[str]
+
+    def is_stale(self, now: datetime) -> bool:
+        due = review_due_at(self.verified_at, self.verify_interval_days)
+        return due is None or due <= now
+
+
 @dataclass
 class ArticlePage:
-    article: Article
+    article: ArticleView
     title: str
     body: str
     flags: list[Flag]
@@ -59,17 +100,66 @@ class ArticlePage:
     has_pending: bool
 
 
-def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[ArticlePage | None, str | None]:
-    """(page, None), or (None, new slug) when the address was renamed. Fixed number of queries."""
-    article, moved_to = resolve_slug(slug, viewer=viewer)
-    if article is None:
-        return None, moved_to
-    title, body = reader_text(article)
-    due, text = verification_label(article, now)
-    count, pending = db.session.execute(
-        select(func.count(Revision.id), func.sum(case((Revision.state == RevisionState.PENDING, 1), else_=0)))
-        .where(Revision.article_id == article.id)).one()
-    return ArticlePage(article=article, title=title, body=body, flags=open_flags(article.id),
-                       verification_due=due, verification_text=text, revision_count=count or 0,
-                       has_pending=bool(pending)), None
+@functools.cache
+def _article_page_statement():
+    """The article, its owner, verifier, process, reader text, tags and counts: one row for one slug.
 
+    Plain columns, no ORM objects: the page is the busiest one a reader opens, and building six mapped
+    objects per view cost more than the rest of the request (benchmarks/load.py measures the page).
+    """
+    articles, tags = Article.__table__, ArticleTag.__table__
+    revisions, flags = Revision.__table__, Flag.__table__
+    owner, verifier = User.__table__.alias("owner"), User.__table__.alias("verifier")
+    published, process = Revision.__table__.alias("published"), Process.__table__
+    shows_published = (articles.c.status == ArticleStatus.PUBLISHED) & published.c.id.is_not(None)
+
+    def count(table, *conditions):
+        return select(func.count()).where(table.c.article_id == articles.c.id, *conditions).scalar_subquery()
+
+    return (
+        select(articles.c.id, articles.c.slug, articles.c.title, articles.c.category, articles.c.language,
+               articles.c.status, articles.c.version, articles.c.owner_id, articles.c.published_revision_id,
+               articles.c.verify_interval_days, articles.c.verified_at, articles.c.updated_at,
+               owner.c.name.label("owner_name"), owner.c.email.label("owner_email"),
+               verifier.c.name.label("verifier_name"), verifier.c.email.label("verifier_email"),
+               process.c.name.label("process_name"), process.c.frequency.label("process_frequency"),
+               case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
+               case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
+               select(func.aggregate_strings(tags.c.tag, "\n")).where(tags.c.article_id == articles.c.id)
+               .scalar_subquery().label("tags"),
+               count(revisions).label("revision_count"),
+               count(revisions, revisions.c.state == RevisionState.PENDING).label("pending_count"),
+               count(flags, flags.c.resolved_at.is_(None)).label("flag_count"))
+        .select_from(articles.outerjoin(owner, owner.c.id == articles.c.owner_id)
+                     .outerjoin(verifier, verifier.c.id == articles.c.verified_by_id)
+                     .outerjoin(process, process.c.id == articles.c.process_id)
+                     .outerjoin(published, published.c.id == articles.c.published_revision_id))
+        .where(articles.c.slug == bindparam("slug")))
+
+
+def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[ArticlePage | None, str | None]:
+    """(page, None), or (None, new slug) when the address was renamed.
+
+    One statement for an article without open flags, two with; a renamed or unknown slug falls back to
+    resolve_slug (redirect or NotFound). Drafts stay hidden from readers exactly as resolve_slug hides them.
+    """
+    row = db.session.execute(_article_page_statement(), {"slug": slug}).one_or_none()
+    if row is None:
+        article, moved_to = resolve_slug(slug, viewer=viewer)   # raises NotFound unless the slug moved
+        return None, moved_to
+    view = ArticleView(
+        id=row.id, slug=row.slug, title=row.title, category=row.category, language=row.language,
+        status=row.status, version=row.version, owner_id=row.owner_id,
+        owner=Person(row.owner_name, row.owner_email) if row.owner_name is not None else None,
+        verified_by=Person(row.verifier_name, row.verifier_email) if row.verifier_name is not None else None,
+        process=ProcessRef(row.process_name, row.process_frequency) if row.process_name is not None else None,
+        published_revision_id=row.published_revision_id, verify_interval_days=row.verify_interval_days,
+        verified_at=row.verified_at, updated_at=row.updated_at,
+        tags=sorted(row.tags.split("\n")) if row.tags else [])
+    if not visible_to(view, viewer):
+        raise NotFound("No article at this address.")
+    due, text = verification_label(view, now)
+    return ArticlePage(article=view, title=row.reader_title, body=row.reader_body,
+                       flags=open_flags(view.id) if row.flag_count else [], verification_due=due,
+                       verification_text=text, revision_count=row.revision_count,
+                       has_pending=row.pending_count > 0), None

@@ -42,8 +42,7 @@ def show(slug: str):
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
     body, toc = markdown.render_with_toc(page.body)
-    return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
-                           flag_form=FlagForm(), resolve_form=ResolveFlagForm(), confirm=ConfirmForm())
+    return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc))
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
@@ -25,9 +25,13 @@ def is_lead(user: User | None) -> bool:
     return user is not None and user.role in LEADS
 
 
+# Asked on every page a non-lead opens (the Hiring menu): built once, run as a plain statement.
+_HAS_ASSIGNMENT = select(exists().where(InterviewerAssignment.__table__.c.interviewer_id == bindparam("user")))
+
+
 def is_interviewer(user_id: int) -> bool:
     """True when the user has any interview assignment (the Hiring menu shows for them)."""
-    return bool(db.session.scalar(select(exists().where(InterviewerAssignment.interviewer_id == user_id))))
+    return bool(db.session.execute(_HAS_ASSIGNMENT, {"user": user_id}).scalar())
 
 
 def require_lead(actor: User) -> None:

@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kms import articles, auth, cli, config, extensions, hiring, search, training, web
+from kms.sessions import SlidingSessionInterface
 
 try:
     __version__ = version("kms")
@@ -21,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                 instance_relative_config=False)
     app.config.from_mapping(settings.flask_config())
     app.config["KMS_VERSION"] = __version__
+    app.session_interface = SlidingSessionInterface()
     hops = int(settings.get("KMS_PROXY_HOPS"))
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -92,3 +92,25 @@ def test_activity_keeps_a_login_alive(client, make_user):
     for hours in (8, 16):
         with time_machine.travel(start + timedelta(hours=hours)):
             assert client.get("/account").status_code == 200
+
+
+def test_the_session_cookie_is_re_signed_at_most_once_a_minute_unless_the_session_changes(client, make_user):
+    login(client, make_user(Role.MEMBER))
+    start = datetime.now(UTC)
+
+    def session_cookie_sent(response):
+        return any(h.startswith("kms_session=") for h in response.headers.getlist("Set-Cookie"))
+
+    client.get("/account")    # the first form page stores the CSRF secret in the session
+    with time_machine.travel(start + timedelta(seconds=10)):
+        assert not session_cookie_sent(client.get("/account"))       # nothing changed: no new signature
+        saved = client.post("/account", data={"action": "profile", "profile-name": "New Name",
+                                              "profile-time_zone": "UTC", "csrf_token": _csrf(client)})
+        assert saved.status_code == 302 and session_cookie_sent(saved)   # its flash message changes the session
+    with time_machine.travel(start + timedelta(minutes=2)):
+        assert session_cookie_sent(client.get("/account"))           # the idle expiry slides forward
+
+
+def _csrf(client):
+    from tests.conftest import csrf_token_from
+    return csrf_token_from(client.get("/account").data)

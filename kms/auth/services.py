@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from kms.auth.models import ApiToken, LoginThrottle, Role, User, new_session_token
@@ -205,12 +205,16 @@ def authenticate(email: str, password: str, *, max_failures: int = 10, lock_minu
     return user
 
 
+# Every logged-in request runs this first; a statement built once is cheaper than session.get's own.
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 def load_user(login_id: str) -> User | None:
     """Flask-Login's loader: the id carries the session token, so a rotated token ends the session."""
     user_id, _, token = (login_id or "").partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
         return None
     return user

@@ -197,3 +197,15 @@ def test_kms_demo_seeds_owners_a_flag_a_stale_article_and_a_trend(app, runner):
     assert services.flags_for_owner(team.admin)
     assert len(services.trend(days=30)) >= 14
     assert services.my_queue(team.authors[0].id)
+
+
+def test_a_flag_that_is_too_long_is_refused_with_the_text_kept(app, make_user, make_article):
+    article = make_article()
+    reader = app.test_client()
+    login(reader, make_user(Role.MEMBER))
+    typed = "The refund limit changed. " * 100     # 2,600 characters, over the 2,000 allowed
+    response = reader.post(f"/handbook/articles/{article.slug}/flag", data={"comment": typed})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert typed.strip() in page and "at most 2,000 characters" in page
+    assert services.open_flags(article.id) == []

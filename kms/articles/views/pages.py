@@ -38,11 +38,16 @@ def browse():
 @bp.get("/handbook/articles/<slug>")
 @requires("handbook.read")
 def show(slug: str):
+    return _article_response(slug)
+
+
+def _article_response(slug: str, flag_comment: str = "", flag_error: str | None = None):
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
     body, toc = markdown.render_with_toc(page.body)
-    return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc))
+    return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
+                           flag_comment=flag_comment, flag_error=flag_error), 400 if flag_error else 200
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None) -> None:
@@ -219,17 +224,19 @@ def verify(slug: str):
 def flag(slug: str):
     article = _visible_article(slug)
     form = FlagForm()
+    error = None
     if form.validate_on_submit():
         try:
             services.flag_article(article.id, form.comment.data, actor=current_user)
-        except Invalid as error:
-            flash(error.message, "error")
+        except Invalid as problem:
+            error = problem.message
         else:
             flash("Thanks. The owner sees your flag, and readers see a warning until it is resolved.", "success")
             return redirect(url_for("articles.show", slug=slug))
     else:
-        flash("Say what is wrong or outdated (at most 2,000 characters).", "error")
-    return redirect(url_for("articles.show", slug=slug) + "#flag")
+        error = "Say what is wrong or outdated (at most 2,000 characters)."
+    # The page again, with the comment as typed and the problem next to it: nothing the reader wrote is lost.
+    return _article_response(article.slug, flag_comment=form.comment.data or "", flag_error=error)
 
 
 @bp.get("/handbook/flags")

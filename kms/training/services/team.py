@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 
 from kms.auth.models import Role, User
 from kms.errors import Invalid
@@ -15,6 +15,7 @@ from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, M
                                  QuizAttempt, SessionStatus, ShadowSession)
 from kms.training.services._common import require_lead
 
+TEAM_PAGE_SIZE = 50   # learners per page of the team view: the grid stays quick to fetch, render and scan
 
 @dataclass
 class Cell:
@@ -66,12 +67,25 @@ class ModuleStat:
 
 @dataclass
 class TeamView:
-    rows: list[Row]
-    modules: list[ModuleStat]
+    rows: list[Row]             # this page's learners only
+    modules: list[ModuleStat]   # columns and rates for everyone matching the filters, on every page
     teams: list[str]
     months: list[str]
     team: str | None
     start_month: str | None
+    total: int = 0              # learners matching the filters, on every page
+    page: int = 1
+    pages: int = 1
+    per_page: int | None = None   # None: every matching learner on one page (the CSV)
+
+    @property
+    def first_number(self) -> int:
+        """Position of this page's first learner among all that match (1-based; 0 when nobody matches)."""
+        return (self.page - 1) * (self.per_page or 0) + 1 if self.rows else 0
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + len(self.rows) - 1 if self.rows else 0
 
 
 def _month_bounds(month: str) -> tuple[date, date]:
@@ -82,13 +96,18 @@ def _month_bounds(month: str) -> tuple[date, date]:
     return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def team_view(*, actor, team: str | None = None, start_month: str | None = None,
-              now: datetime | None = None) -> TeamView:
-    """New hires x assigned modules for a lead, in a fixed number of queries whatever the team size.
+def team_view(*, actor, team: str | None = None, start_month: str | None = None, page: int | None = None,
+              per_page: int = TEAM_PAGE_SIZE, now: datetime | None = None) -> TeamView:
+    """New hires x assigned modules for a lead, in a fixed number of queries whatever the team or page size.
 
-    Managers see their own team; admins every team. Filters: team, start month (YYYY-MM).
+    Managers see their own team; admins every team. Filters: team, start month (YYYY-MM). Learners come newest
+    start date first, then by name (a stable order). With `page`, only that page of `per_page` learners gets a
+    row, and a page number out of range is clamped to the first or last page; without it (the CSV), everyone
+    matching does. The module columns and rates always cover everyone matching the filters.
     """
     require_lead(actor)
+    if per_page < 1:
+        raise Invalid("A page holds at least one learner.", field="per_page")
     now = now or utcnow()
     base = select(User.id).where(User.active.is_(True), User.id.in_(select(Assignment.user_id)))
     if actor.role == Role.MANAGER:
@@ -102,9 +121,18 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
     if start_month:
         first, following = _month_bounds(start_month)
         scope = scope.where(User.start_date >= first, User.start_date < following)
-    users = list(db.session.scalars(select(User).where(User.id.in_(scope))
-                                    .order_by(User.start_date.desc(), User.name)))
+    total = db.session.scalar(select(func.count(User.id)).where(User.id.in_(scope)))
+    paged = page is not None
+    pages = max(1, -(-total // per_page)) if paged else 1
+    page = min(max(page, 1), pages) if paged else 1
+    # Learners without a start date go last on both databases (SQLite and PostgreSQL sort NULL differently).
+    query = (select(User).where(User.id.in_(scope))
+             .order_by(User.start_date.is_(None), User.start_date.desc(), User.name, User.id))
+    if paged and per_page < total:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    users = list(db.session.scalars(query))
     rows = {u.id: Row(user=u) for u in users}
+    shown = list(rows) if paged else scope   # a page's rows need only its own learners' details
     in_scope = Assignment.user_id.in_(scope)
     assigned_modules = select(Assignment.module_id).where(in_scope)
     stats = {mid: ModuleStat(module_id=mid, title=title) for mid, title, _ in db.session.execute(
@@ -116,43 +144,51 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
                                             .where(Lesson.module_id.in_(assigned_modules))
                                             .group_by(Lesson.module_id)).all())
     # Time comparisons run in SQL: converting tens of thousands of timestamps in Python dominated the page.
+    still_valid = or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now)
+    # The rates count everyone matching, so they are the same on every page; counted in SQL, not per row.
+    for mid, assigned, completed in db.session.execute(
+            select(Assignment.module_id, func.count(Assignment.id), func.count(ModuleCompletion.id))
+            .outerjoin(ModuleCompletion, and_(ModuleCompletion.user_id == Assignment.user_id,
+                                              ModuleCompletion.module_id == Assignment.module_id, still_valid))
+            .where(in_scope).group_by(Assignment.module_id)):
+        stats[mid].assigned, stats[mid].completed = assigned, completed
+    for mid, attempted, passed in db.session.execute(
+            select(QuizAttempt.module_id, func.count(distinct(QuizAttempt.user_id)),
+                   func.count(distinct(case((QuizAttempt.passed.is_(True), QuizAttempt.user_id)))))
+            .where(QuizAttempt.user_id.in_(scope)).group_by(QuizAttempt.module_id)):
+        if mid in stats:
+            stats[mid].attempted, stats[mid].passed = attempted, passed
     completions = {(uid, mid): bool(valid) for uid, mid, valid in db.session.execute(
-        select(ModuleCompletion.user_id, ModuleCompletion.module_id,
-               case((or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now), 1), else_=0))
-        .where(ModuleCompletion.user_id.in_(scope)))}
+        select(ModuleCompletion.user_id, ModuleCompletion.module_id, case((still_valid, 1), else_=0))
+        .where(ModuleCompletion.user_id.in_(shown)))}
     lessons_done = {}
     for uid, mid, count, latest in db.session.execute(
             select(LessonCompletion.user_id, Lesson.module_id, func.count(LessonCompletion.id),
                    func.max(LessonCompletion.completed_at)).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-            .where(LessonCompletion.user_id.in_(scope)).group_by(LessonCompletion.user_id, Lesson.module_id)):
+            .where(LessonCompletion.user_id.in_(shown)).group_by(LessonCompletion.user_id, Lesson.module_id)):
         lessons_done[(uid, mid)] = count
         _touch(rows[uid], latest)
-    for uid, mid, passed, latest in db.session.execute(
-            select(QuizAttempt.user_id, QuizAttempt.module_id,
-                   func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)), func.max(QuizAttempt.submitted_at))
-            .where(QuizAttempt.user_id.in_(scope)).group_by(QuizAttempt.user_id, QuizAttempt.module_id)):
+    for uid, latest in db.session.execute(
+            select(QuizAttempt.user_id, func.max(QuizAttempt.submitted_at))
+            .where(QuizAttempt.user_id.in_(shown)).group_by(QuizAttempt.user_id)):
         _touch(rows[uid], latest)
-        if mid in stats:
-            stats[mid].attempted += 1
-            stats[mid].passed += 1 if passed else 0
     for uid, status, count in db.session.execute(
             select(ShadowSession.trainee_id, ShadowSession.status, func.count(ShadowSession.id))
-            .where(ShadowSession.trainee_id.in_(scope), ShadowSession.status != SessionStatus.CANCELLED)
+            .where(ShadowSession.trainee_id.in_(shown), ShadowSession.status != SessionStatus.CANCELLED)
             .group_by(ShadowSession.trainee_id, ShadowSession.status)):
         rows[uid].sessions_total += count
         if status == SessionStatus.DONE:
             rows[uid].sessions_done += count
     for uid, mid, due_on, late in db.session.execute(
             select(Assignment.user_id, Assignment.module_id, Assignment.due_on,
-                   case((Assignment.due_at < now, 1), else_=0)).where(in_scope)):
+                   case((Assignment.due_at < now, 1), else_=0)).where(Assignment.user_id.in_(shown))):
         valid = completions.get((uid, mid))
         status = "done" if valid else "expired" if valid is False else "overdue" if late else "open"
         rows[uid].cells[mid] = Cell(status=status, due_on=due_on, lessons_done=lessons_done.get((uid, mid), 0),
                                     lessons_total=lesson_totals.get(mid, 0))
-        stats[mid].assigned += 1
-        stats[mid].completed += 1 if valid else 0
     return TeamView(rows=list(rows.values()), modules=list(stats.values()), teams=teams, months=months,
-                    team=team or None, start_month=start_month or None)
+                    team=team or None, start_month=start_month or None, total=total, page=page, pages=pages,
+                    per_page=per_page if paged else None)
 
 
 def _touch(row: Row, moment: datetime | None) -> None:

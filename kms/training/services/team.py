@@ -133,25 +133,24 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
     users = list(db.session.scalars(query))
     rows = {u.id: Row(user=u) for u in users}
     shown = list(rows) if paged else scope   # a page's rows need only its own learners' details
-    in_scope = Assignment.user_id.in_(scope)
-    assigned_modules = select(Assignment.module_id).where(in_scope)
-    stats = {mid: ModuleStat(module_id=mid, title=title) for mid, title, _ in db.session.execute(
-        select(Module.id, Module.title, func.min(PathModule.position))
-        .outerjoin(PathModule, PathModule.module_id == Module.id).where(Module.id.in_(assigned_modules))
-        .group_by(Module.id, Module.title)
-        .order_by(func.coalesce(func.min(PathModule.position), 10_000), Module.title))}
-    lesson_totals = dict(db.session.execute(select(Lesson.module_id, func.count(Lesson.id))
-                                            .where(Lesson.module_id.in_(assigned_modules))
-                                            .group_by(Lesson.module_id)).all())
     # Time comparisons run in SQL: converting tens of thousands of timestamps in Python dominated the page.
     still_valid = or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now)
-    # The rates count everyone matching, so they are the same on every page; counted in SQL, not per row.
-    for mid, assigned, completed in db.session.execute(
-            select(Assignment.module_id, func.count(Assignment.id), func.count(ModuleCompletion.id))
-            .outerjoin(ModuleCompletion, and_(ModuleCompletion.user_id == Assignment.user_id,
-                                              ModuleCompletion.module_id == Assignment.module_id, still_valid))
-            .where(in_scope).group_by(Assignment.module_id)):
-        stats[mid].assigned, stats[mid].completed = assigned, completed
+    # Columns and rates count everyone matching, so they are the same on every page; counted in SQL, not per row.
+    position = (select(PathModule.module_id, func.min(PathModule.position).label("position"))
+                .group_by(PathModule.module_id).subquery())
+    stats = {mid: ModuleStat(module_id=mid, title=title, assigned=assigned, completed=completed)
+             for mid, title, assigned, completed in db.session.execute(
+                 select(Module.id, Module.title, func.count(Assignment.id), func.count(ModuleCompletion.id))
+                 .join(Assignment, Assignment.module_id == Module.id)
+                 .outerjoin(ModuleCompletion, and_(ModuleCompletion.user_id == Assignment.user_id,
+                                                   ModuleCompletion.module_id == Assignment.module_id, still_valid))
+                 .outerjoin(position, position.c.module_id == Module.id)
+                 .where(Assignment.user_id.in_(scope))
+                 .group_by(Module.id, Module.title, position.c.position)
+                 .order_by(func.coalesce(position.c.position, 10_000), Module.title))}
+    lesson_totals = dict(db.session.execute(select(Lesson.module_id, func.count(Lesson.id))
+                                            .where(Lesson.module_id.in_(list(stats)))
+                                            .group_by(Lesson.module_id)).all())
     for mid, attempted, passed in db.session.execute(
             select(QuizAttempt.module_id, func.count(distinct(QuizAttempt.user_id)),
                    func.count(distinct(case((QuizAttempt.passed.is_(True), QuizAttempt.user_id)))))

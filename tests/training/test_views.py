@@ -54,6 +54,21 @@ def test_the_team_view_runs_the_same_number_of_queries_for_any_team_size(make_us
     assert len(view.rows) == 9 and len(small) == len(large)
 
 
+def test_the_team_view_runs_the_same_number_of_queries_for_any_page_or_page_size(make_user, path, admin, manager,
+                                                                                 count_queries):
+    hire_team(make_user, path, admin, 5)
+    services.team_view(actor=manager)   # reloads the manager, expired by the last commit, outside the counting
+    counts, shown = [], []
+    for page, per_page in ((1, 1), (3, 2), (2, 4), (1, 50), (99, 2)):
+        with count_queries() as statements:
+            view = services.team_view(actor=manager, page=page, per_page=per_page)
+            [(row.percent, row.last_activity) for row in view.rows]
+        counts.append(len(statements))
+        shown.append((view.page, len(view.rows)))
+    assert shown == [(1, 1), (3, 1), (2, 1), (1, 5), (3, 1)]
+    assert len(set(counts)) == 1, counts
+
+
 def test_my_onboarding_runs_the_same_number_of_queries_however_much_is_assigned(make_user, make_module, path,
                                                                                 admin, count_queries):
     [hire] = hire_team(make_user, path, admin, 1)
@@ -75,7 +90,9 @@ def test_the_pages_run_a_fixed_number_of_queries(client, make_user, path, admin,
     hire_team(make_user, path, admin, 6, team="AMER")
     with count_queries() as large:
         assert client.get("/training/team").status_code == 200
-    assert len(small) == len(large)
+    with count_queries() as filtered_page:
+        assert client.get("/training/team?team=AMER&page=2").status_code == 200
+    assert len(small) == len(large) == len(filtered_page)
 
 
 def test_a_manager_sees_only_their_team_in_the_team_view_and_csv(client, make_user, path, admin, manager):

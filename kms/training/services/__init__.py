@@ -1,8 +1,8 @@
 """Training use cases. Each takes plain values and the acting user, owns its transaction, raises kms.errors.
 
 Split by topic: catalog (authoring), learning (lessons, quizzes, completion, review flags), progress (paths,
-assignments, my onboarding, team view), shadowing (hosts, sessions, planner), calendar (.ics and feeds),
-content (content/training import and export), demo (`kms demo` data).
+assignments, my onboarding), team (the managers' team view and its CSV), shadowing (hosts, sessions, planner),
+calendar (.ics and feeds), content (content/training import and export), demo (`kms demo` data).
 """
 from kms.training.services.calendar import (active_feed, create_feed, feed_ics, revoke_feed, session_ics)
 from kms.training.services.catalog import (add_lesson, add_question, create_module, delete_lesson, delete_question,
@@ -15,11 +15,12 @@ from kms.training.services.learning import (attempt_result, attempts_for, comple
                                             module_progress, quiz_questions, review_flags, review_lesson,
                                             submit_quiz)
 from kms.training.services.progress import (assign_module, assign_path, due_dates, get_path, list_paths,
-                                            managed_people, my_onboarding, remove_assignment, team_csv, team_view)
+                                            managed_people, my_onboarding, remove_assignment)
 from kms.training.services.shadowing import (PlannedSession, confirm_plan, get_session, list_hosts,
                                              propose_plan, save_session_notes, schedule_session, sessions_for,
                                              set_availability, set_host, set_session_status, team_sessions,
                                              update_session)
+from kms.training.services.team import team_csv, team_view
 
 __all__ = [
     "active_feed", "add_lesson", "add_question", "assign_module", "assign_path", "attempt_result", "attempts_for",

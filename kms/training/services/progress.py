@@ -1,19 +1,17 @@
-"""Onboarding: paths, assignments with due dates, "My onboarding" and the managers' team view."""
+"""Onboarding: paths, assignments with due dates and "My onboarding" (the team view is in team.py)."""
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, ModuleStatus,
-                                 Path, PathModule, Question, QuizAttempt, SessionStatus, ShadowSession)
+                                 Path, Question, QuizAttempt, SessionStatus, ShadowSession)
 from kms.training.services._common import (end_of_local_day, learner, lock_users, managed_learner, module_percent,
                                             require_lead)
 from kms.training.services.learning import ReviewFlag, review_flags
@@ -211,183 +209,6 @@ def _item(assignment, completion, lessons, done_at, questions, last_pass, now) -
     item.overdue = not complete and assignment.due_at is not None and assignment.due_at < now
     item.next_lesson = next(((lid, title) for lid, title in lessons if lid not in done), None)
     return item
-
-
-# Team view ---------------------------------------------------------------------------------------------------
-
-@dataclass
-class Cell:
-    status: str                 # done | expired | overdue | open
-    due_on: date | None
-    lessons_done: int
-    lessons_total: int
-
-
-@dataclass
-class Row:
-    user: User
-    cells: dict[int, Cell] = field(default_factory=dict)
-    last_activity: datetime | None = None
-    sessions_done: int = 0
-    sessions_total: int = 0
-
-    @property
-    def overdue(self) -> int:
-        return sum(1 for c in self.cells.values() if c.status == "overdue")
-
-    @property
-    def done(self) -> int:
-        return sum(1 for c in self.cells.values() if c.status == "done")
-
-    @property
-    def percent(self) -> int:
-        total = len(self.cells) + self.sessions_total
-        return (self.done + self.sessions_done) * 100 // total if total else 0
-
-
-@dataclass
-class ModuleStat:
-    module_id: int
-    title: str
-    assigned: int = 0
-    completed: int = 0
-    attempted: int = 0
-    passed: int = 0
-
-    @property
-    def completion_rate(self) -> int | None:
-        return self.completed * 100 // self.assigned if self.assigned else None
-
-    @property
-    def pass_rate(self) -> int | None:
-        return self.passed * 100 // self.attempted if self.attempted else None
-
-
-@dataclass
-class TeamView:
-    rows: list[Row]
-    modules: list[ModuleStat]
-    teams: list[str]
-    months: list[str]
-    team: str | None
-    start_month: str | None
-
-
-def _month_bounds(month: str) -> tuple[date, date]:
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise Invalid("Start month must look like 2026-11.", field="start_month") from None
-    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def team_view(*, actor, team: str | None = None, start_month: str | None = None,
-              now: datetime | None = None) -> TeamView:
-    """New hires x assigned modules for a lead, in a fixed number of queries whatever the team size.
-
-    Managers see their own team; admins every team. Filters: team, start month (YYYY-MM).
-    """
-    require_lead(actor)
-    now = now or utcnow()
-    base = select(User.id).where(User.active.is_(True), User.id.in_(select(Assignment.user_id)))
-    if actor.role == Role.MANAGER:
-        base = base.where(User.team == (actor.team or ""))
-    teams = sorted(t for t in db.session.scalars(select(User.team).where(User.id.in_(base)).distinct()))
-    months = sorted({d.strftime("%Y-%m") for d in db.session.scalars(
-        select(User.start_date).where(User.id.in_(base), User.start_date.is_not(None)).distinct())}, reverse=True)
-    scope = base
-    if team:
-        scope = scope.where(User.team == team)
-    if start_month:
-        first, following = _month_bounds(start_month)
-        scope = scope.where(User.start_date >= first, User.start_date < following)
-    users = list(db.session.scalars(select(User).where(User.id.in_(scope))
-                                    .order_by(User.start_date.desc(), User.name)))
-    rows = {u.id: Row(user=u) for u in users}
-    in_scope = Assignment.user_id.in_(scope)
-    assigned_modules = select(Assignment.module_id).where(in_scope)
-    stats = {mid: ModuleStat(module_id=mid, title=title) for mid, title, _ in db.session.execute(
-        select(Module.id, Module.title, func.min(PathModule.position))
-        .outerjoin(PathModule, PathModule.module_id == Module.id).where(Module.id.in_(assigned_modules))
-        .group_by(Module.id, Module.title)
-        .order_by(func.coalesce(func.min(PathModule.position), 10_000), Module.title))}
-    lesson_totals = dict(db.session.execute(select(Lesson.module_id, func.count(Lesson.id))
-                                            .where(Lesson.module_id.in_(assigned_modules))
-                                            .group_by(Lesson.module_id)).all())
-    # Time comparisons run in SQL: converting tens of thousands of timestamps in Python dominated the page.
-    completions = {(uid, mid): bool(valid) for uid, mid, valid in db.session.execute(
-        select(ModuleCompletion.user_id, ModuleCompletion.module_id,
-               case((or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now), 1), else_=0))
-        .where(ModuleCompletion.user_id.in_(scope)))}
-    lessons_done = {}
-    for uid, mid, count, latest in db.session.execute(
-            select(LessonCompletion.user_id, Lesson.module_id, func.count(LessonCompletion.id),
-                   func.max(LessonCompletion.completed_at)).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-            .where(LessonCompletion.user_id.in_(scope)).group_by(LessonCompletion.user_id, Lesson.module_id)):
-        lessons_done[(uid, mid)] = count
-        _touch(rows[uid], latest)
-    for uid, mid, passed, latest in db.session.execute(
-            select(QuizAttempt.user_id, QuizAttempt.module_id,
-                   func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)), func.max(QuizAttempt.submitted_at))
-            .where(QuizAttempt.user_id.in_(scope)).group_by(QuizAttempt.user_id, QuizAttempt.module_id)):
-        _touch(rows[uid], latest)
-        if mid in stats:
-            stats[mid].attempted += 1
-            stats[mid].passed += 1 if passed else 0
-    for uid, status, count in db.session.execute(
-            select(ShadowSession.trainee_id, ShadowSession.status, func.count(ShadowSession.id))
-            .where(ShadowSession.trainee_id.in_(scope), ShadowSession.status != SessionStatus.CANCELLED)
-            .group_by(ShadowSession.trainee_id, ShadowSession.status)):
-        rows[uid].sessions_total += count
-        if status == SessionStatus.DONE:
-            rows[uid].sessions_done += count
-    for uid, mid, due_on, late in db.session.execute(
-            select(Assignment.user_id, Assignment.module_id, Assignment.due_on,
-                   case((Assignment.due_at < now, 1), else_=0)).where(in_scope)):
-        valid = completions.get((uid, mid))
-        status = "done" if valid else "expired" if valid is False else "overdue" if late else "open"
-        rows[uid].cells[mid] = Cell(status=status, due_on=due_on, lessons_done=lessons_done.get((uid, mid), 0),
-                                    lessons_total=lesson_totals.get(mid, 0))
-        stats[mid].assigned += 1
-        stats[mid].completed += 1 if valid else 0
-    return TeamView(rows=list(rows.values()), modules=list(stats.values()), teams=teams, months=months,
-                    team=team or None, start_month=start_month or None)
-
-
-def _touch(row: Row, moment: datetime | None) -> None:
-    if moment is not None:
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-        if row.last_activity is None or moment > row.last_activity:
-            row.last_activity = moment
-
-
-def _cell_text(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet apps run cells that start with these as formulas.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def team_csv(view: TeamView) -> str:
-    """The team view as CSV: one row per new hire, one column per module (status and due date)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Name", "Email", "Team", "Start date", *[m.title for m in view.modules],
-                     "Overdue", "Progress %", "Shadowing done", "Last activity (UTC)"])
-    for row in view.rows:
-        cells = []
-        for module in view.modules:
-            cell = row.cells.get(module.module_id)
-            cells.append("" if cell is None else f"{cell.status}" + (f" (due {cell.due_on})" if cell.due_on else ""))
-        writer.writerow([_cell_text(v) for v in (
-            row.user.name, row.user.email, row.user.team, row.user.start_date, *cells, row.overdue, row.percent,
-            f"{row.sessions_done}/{row.sessions_total}",
-            row.last_activity.strftime("%Y-%m-%d %H:%M") if row.last_activity else "")])
-    writer.writerow([])
-    writer.writerow(["Module", "Completion rate %", "Quiz pass rate %"])
-    for module in view.modules:
-        writer.writerow([_cell_text(module.title), module.completion_rate if module.completion_rate is not None
-                         else "", module.pass_rate if module.pass_rate is not None else ""])
-    return out.getvalue()
 
 
 def managed_people(*, actor) -> list[User]:

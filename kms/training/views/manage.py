@@ -12,9 +12,20 @@ from kms.training.forms import (AssignModuleForm, AssignPathForm, ConfirmForm, L
 from kms.training.views._blueprint import bp, field_error
 
 
+def _filters() -> dict:
+    return {"team": request.args.get("team") or None, "start_month": request.args.get("month") or None}
+
+
+def _page_number() -> int:
+    """?page= as a number; anything else means page 1. The service clamps numbers past either end."""
+    value = request.args.get("page", "")
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return int(value) if len(value) <= 9 else 10**9   # int() refuses thousands of digits: just "very far"
+
+
 def render_team():
-    view = services.team_view(actor=current_user, team=request.args.get("team") or None,
-                              start_month=request.args.get("month") or None)
+    view = services.team_view(actor=current_user, page=_page_number(), **_filters())
     return render_template("training/team.html", view=view)
 
 
@@ -27,8 +38,7 @@ def team():
 @bp.get("/training/team.csv")
 @requires("training.manage")
 def team_csv():
-    view = services.team_view(actor=current_user, team=request.args.get("team") or None,
-                              start_month=request.args.get("month") or None)
+    view = services.team_view(actor=current_user, **_filters())   # no page: everyone matching the filters
     return Response(services.team_csv(view), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="training-team.csv"'})
 

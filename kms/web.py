@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from kms import markdown
 from kms.auth.permissions import allowed
@@ -122,6 +123,42 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     return value.strftime("%Y-%m-%d")
 
 
+DB_INT_MAX = 2**31 - 1   # the largest id or offset both databases keep in an INTEGER column
+PAGE_MAX = 10**6         # "very far": views and services clamp a page number to their last page
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in a route: a number no row could have is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(name: str, default: int | None = None, *, low: int = 0, high: int = DB_INT_MAX) -> int | None:
+    """A whole number from the query string, clamped to low..high; `default` when absent or not plain digits.
+
+    Plain ASCII digits only: "²", "1e3", "-1" or " 7" are not numbers a link of ours would carry.
+    """
+    value = request.args.get(name, "")
+    if not (value.isascii() and value.isdigit()):
+        return default
+    return max(low, min(high, int(value) if len(value) <= 18 else high))
+
+
+def id_arg(name: str) -> int | None:
+    """A row id from the query string; None when absent, malformed or beyond any id (no clamping)."""
+    value = request.args.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) <= 10 and 1 <= int(value) <= DB_INT_MAX:
+        return int(value)
+    return None
+
+
+def page_arg(name: str = "page") -> int:
+    """?page= as 1..PAGE_MAX (anything else is page 1); the caller clamps it to its last page."""
+    return int_arg(name, 1, low=1, high=PAGE_MAX)
+
+
 def url_for_safe(endpoint: str, **values) -> str | None:
     """url_for for an endpoint a later feature may not have registered yet; None when it is absent."""
     if endpoint not in current_app.view_functions:
@@ -150,6 +187,7 @@ def template_helpers() -> dict:
 
 
 def init_app(app) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter   # before any blueprint adds its routes
     app.before_request(check_csrf)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -2,6 +2,7 @@
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from kms.auth.models import Role
 from kms.auth.permissions import ANYONE, PERMISSIONS
@@ -15,7 +16,7 @@ def sample_url(rule) -> str:
     """Fill every URL variable with a plausible value; a missing object is a 404, never a pass."""
     values = {}
     for name, converter in rule._converters.items():
-        values[name] = 1 if type(converter).__name__ in {"IntegerConverter"} else "sample"
+        values[name] = 1 if isinstance(converter, IntegerConverter) else "sample"
     url = rule.build(values, append_unknown=False)[1]
     return url
 

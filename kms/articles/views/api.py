@@ -10,16 +10,20 @@ from kms.articles.models import ArticleStatus, ProcessStatus
 from kms.articles.views.blueprint import bp, coverage_target
 from kms.auth.permissions import requires
 from kms.errors import Invalid
+from kms.web import DB_INT_MAX, id_arg
 
 MAX_LIMIT = 500
 
 
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+        raise Invalid(f"{name} must be a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
 def _page() -> tuple[int, int]:
-    limit = request.args.get("limit", 100, type=int)
-    offset = request.args.get("offset", 0, type=int)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise Invalid(f"limit must be 1–{MAX_LIMIT} and offset 0 or more.", field="limit")
-    return limit, offset
+    return _whole_number("limit", 100, 1, MAX_LIMIT), _whole_number("offset", 0, 0, DB_INT_MAX)
 
 
 def _article_summary(article) -> dict:
@@ -73,7 +77,7 @@ def api_processes():
     if status and status not in {s.value for s in ProcessStatus}:
         raise Invalid("Unknown status.", field="status")
     limit, offset = _page()
-    owner = request.args.get("owner_id", type=int)
+    owner = id_arg("owner_id")
     rows, total = services.list_processes(category=request.args.get("category") or None, owner_id=owner,
                                           status=status, limit=limit, offset=offset)
     return jsonify(total=total, limit=limit, offset=offset, processes=[{

@@ -13,6 +13,7 @@ from kms.articles.views.blueprint import bp, coverage_target, field_error, owner
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow
+from kms.web import id_arg, page_arg
 
 
 @bp.get("/handbook/")
@@ -25,7 +26,7 @@ def index():
 @bp.get("/handbook/articles")
 @requires("handbook.read")
 def browse():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     filters = {key: (request.args.get(key) or "").strip() or None for key in ("category", "tag", "status",
                                                                                "language")}
     if filters["status"] not in {None, *(s.value for s in ArticleStatus)}:
@@ -84,7 +85,7 @@ def new():
         template = services.get_template(request.args.get("template", ""))
         if template is not None:
             form.body.data = template.body
-        process_id = request.args.get("process", type=int)
+        process_id = id_arg("process")
         process = next((p for p in services.processes_for_linking(None) if p.id == process_id), None)
         if process is not None:
             form.title.data, form.category.data, form.process_id.data = process.name, process.category, process.id
@@ -171,8 +172,8 @@ def diff(slug: str):
     numbers = [r.number for r in revisions]
     if not numbers:
         abort(404)
-    new = request.args.get("to", type=int) or numbers[0]
-    old = request.args.get("from", type=int) or (numbers[1] if len(numbers) > 1 else numbers[0])
+    new = id_arg("to") or numbers[0]
+    old = id_arg("from") or (numbers[1] if len(numbers) > 1 else numbers[0])
     if old not in numbers or new not in numbers:
         abort(404)
     before, after, lines = services.diff_revisions(article.id, old, new)

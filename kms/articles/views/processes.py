@@ -11,22 +11,18 @@ from kms.articles.views.blueprint import bp, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow
+from kms.web import id_arg, page_arg
 
 PER_PAGE = 100
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @bp.get("/handbook/processes")
 @requires("handbook.read")
 def processes():
-    page = max(1, _int_arg("page") or 1)
+    page = page_arg()
     owner = request.args.get("owner", "")
     filters = {"category": request.args.get("category") or None, "status": request.args.get("status") or None,
-               "owner_id": int(owner) if owner.isdigit() else None, "unassigned": owner == "none"}
+               "owner_id": id_arg("owner"), "unassigned": owner == "none"}
     if filters["status"] and filters["status"] not in {s.value for s in ProcessStatus}:
         filters["status"] = None
     rows, total = services.list_processes(**filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)

@@ -18,6 +18,7 @@ from kms.hiring.forms import (
 )
 from kms.hiring.models import RATINGS, Stage
 from kms.hiring.views.common import _field_error, _local_to_utc, bp
+from kms.web import id_arg
 
 # --- home: the board for leads, "my interviews" for interviewers -----------------------------------------
 
@@ -27,7 +28,7 @@ def index():
     mine = services.my_interviews(actor=current_user)
     if not services.is_lead(current_user):
         return render_template("hiring/my_interviews.html", mine=mine)
-    opening_id = request.args.get("opening", type=int)
+    opening_id = id_arg("opening")
     return render_template("hiring/index.html", board=services.board(actor=current_user, opening_id=opening_id),
                            stages=list(Stage), openings=services.list_openings(actor=current_user),
                            opening_id=opening_id, mine=mine, opening_form=OpeningForm(),
@@ -253,7 +254,7 @@ def new_hire(user_id: int):
 @requires("hiring.interview")
 def rubric():
     services.require_hiring_access(current_user)
-    number = request.args.get("version", type=int)
+    number = id_arg("version")
     version = services.rubric_version(number) if number else services.current_rubric()
     return render_template("hiring/rubric.html", version=version, versions=services.list_versions())
 

@@ -10,22 +10,15 @@ from kms.training import services
 from kms.training.forms import (AssignModuleForm, AssignPathForm, ConfirmForm, LessonForm, ModuleForm,
                                 QuestionForm, parse_choices)
 from kms.training.views._blueprint import bp, field_error
+from kms.web import id_arg, page_arg
 
 
 def _filters() -> dict:
     return {"team": request.args.get("team") or None, "start_month": request.args.get("month") or None}
 
 
-def _page_number() -> int:
-    """?page= as a number; anything else means page 1. The service clamps numbers past either end."""
-    value = request.args.get("page", "")
-    if not (value.isascii() and value.isdigit()):
-        return 1
-    return int(value) if len(value) <= 9 else 10**9   # int() refuses thousands of digits: just "very far"
-
-
 def render_team():
-    view = services.team_view(actor=current_user, page=_page_number(), **_filters())
+    view = services.team_view(actor=current_user, page=page_arg(), **_filters())
     return render_template("training/team.html", view=view)
 
 
@@ -54,8 +47,8 @@ def person(user_id: int):
 
 def _assign_forms(path_form=None, module_form=None):
     people = [(u.id, f"{u.name} ({u.team or 'no team'})") for u in services.managed_people(actor=current_user)]
-    path_form = path_form or AssignPathForm(formdata=None, user_id=request.args.get("user_id", type=int))
-    module_form = module_form or AssignModuleForm(formdata=None, user_id=request.args.get("user_id", type=int))
+    path_form = path_form or AssignPathForm(formdata=None, user_id=id_arg("user_id"))
+    module_form = module_form or AssignModuleForm(formdata=None, user_id=id_arg("user_id"))
     path_form.user_id.choices = module_form.user_id.choices = people
     path_form.path_id.choices = [(p.id, p.title) for p in services.list_paths()]
     module_form.module_id.choices = [(m.id, m.title) for m in services.list_modules(

@@ -16,6 +16,7 @@ from kms.training.forms import (FORMATS, AvailabilityForm, ConfirmForm, HostForm
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
 from kms.training.views._blueprint import bp, field_error, viewer_to_utc
+from kms.web import id_arg
 
 
 @bp.get("/training/shadowing")
@@ -89,7 +90,7 @@ def _times(form) -> tuple[datetime, datetime]:
 @bp.route("/training/shadowing/new", methods=["GET", "POST"])
 @requires("training.manage")
 def new_session():
-    form = _session_form(SessionForm(trainee_id=request.args.get("trainee_id", type=int)))
+    form = _session_form(SessionForm(trainee_id=id_arg("trainee_id")))
     if form.validate_on_submit():
         try:
             starts_at, ends_at = _times(form)

@@ -29,6 +29,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 
 from kms.search import schema as S
+from kms.search.engine.bitmasks import _iter_mask, _mask_from_ids
 from kms.search.engine.build import (
     _acquire_within,
     _atomic_write,
@@ -60,10 +61,11 @@ from kms.search.engine.constants import (
 )
 from kms.search.engine.errors import IndexBusyError, IndexCorruptError, IndexMissingError, SearchIndexError
 from kms.search.engine.evaluate import _build_query, _evaluate, _facets, _make_hits, _typo_retry
+from kms.search.engine.fuzzy import _osa_distance as _osa_distance
+from kms.search.engine.generation import _Generation
 from kms.search.engine.query import Clause, ParsedQuery, _filter_constraints, parse_query
 from kms.search.engine.results import Hit, SearchResult, TitleSuggestion
-from kms.search.engine.segments import _INDEX_ERRORS, _Generation, _IndexView, _iter_mask, _mask_from_ids
-from kms.search.engine.segments import _osa_distance as _osa_distance
+from kms.search.engine.segments import _INDEX_ERRORS, _IndexView
 from kms.search.engine.snippets import _merge_spans as _merge_spans
 from kms.search.engine.snippets import find_spans, make_snippet
 

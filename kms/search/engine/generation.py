@@ -48,6 +48,7 @@ class _Generation:
         self._term_masks: dict[tuple[str, str], int] = {}
         self._prefix: dict[tuple[str, str], list[str]] = {}
         self._stats: dict[tuple[str, str], tuple[float, float]] = {}
+        self._labels: dict[tuple[str, str, frozenset[str]], str] = {}
 
     def term_stats(self, fieldname: str, term: str) -> tuple[float, float]:
         """(BM25 idf of the term, average field length) over the whole index."""
@@ -115,6 +116,27 @@ class _Generation:
                 self._allowed.clear()
             self._allowed[key] = cached
         return cached
+
+    def keyword_label(self, fieldname: str, value: str, visibilities: frozenset[str]) -> str:
+        """How documents write keyword ``value`` ('support-tickets' -> 'Support tickets'): the stored
+        label of the first live document with it that ``visibilities`` may see, so a hidden document
+        never names a facet; ``value`` itself when none stores a matching label."""
+        key = (fieldname, value, visibilities)
+        label = self._labels.get(key)
+        if label is None:
+            label = value
+            mask = self.keyword_masks(fieldname).get(value, 0) & self.allowed(visibilities, (), ())[0]
+            if mask:
+                stored = self.reader.stored_fields((mask & -mask).bit_length() - 1).get(fieldname)
+                # One label (category) or several (tags, stored as a list).
+                for candidate in [stored] if isinstance(stored, str) else stored or ():
+                    if S.normalize_keyword(candidate) == value:
+                        label = str(candidate).strip()
+                        break
+            if len(self._labels) > 4096:
+                self._labels.clear()
+            self._labels[key] = label
+        return label
 
     # ---- term-level helpers
 

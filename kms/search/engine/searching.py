@@ -1,13 +1,15 @@
 """Answering on one index generation: a ranked search (with the typo retry and paging), a listing of
-filter-only queries, and title type-ahead. SearchEngine picks the generation and caches the answer."""
+filter-only queries with their facets and facet labels, and title type-ahead. SearchEngine picks the
+generation and caches the answer."""
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from typing import Any
 
 from kms.search.engine.bitmasks import _iter_mask, _mask_from_ids
-from kms.search.engine.constants import FEW_RESULTS
+from kms.search.engine.constants import FACETS, FEW_RESULTS
 from kms.search.engine.evaluate import _build_query, _evaluate, _facets, _make_hits, _typo_retry
 from kms.search.engine.generation import _Generation
 from kms.search.engine.query import ParsedQuery
@@ -28,7 +30,7 @@ def _search(
     if not allowed_mask:
         return empty
     if not parsed.groups:
-        return _listing(gen, query_text, allowed_mask, page, pagelen)
+        return _listing(gen, query_text, visible, allowed_mask, page, pagelen)
     built = _build_query(gen, parsed)
     if built is None:
         return empty
@@ -49,10 +51,14 @@ def _search(
     top = heapq.nlargest(page * pagelen, scored)[(page - 1) * pagelen :]
     matched = _mask_from_ids((docnum for _, docnum in scored), gen.ndocs)
     hits = _make_hits(gen, top, highlights)
-    return SearchResult(query_text, hits, total, page, pagelen, _facets(gen, matched), suggestion, fuzzy)
+    facets = _facets(gen, matched)
+    labels = _facet_labels(gen, facets, visible)
+    return SearchResult(query_text, hits, total, page, pagelen, facets, suggestion, fuzzy, labels)
 
 
-def _listing(gen: _Generation, query_text: str, allowed_mask: int, page: int, pagelen: int) -> SearchResult:
+def _listing(
+    gen: _Generation, query_text: str, visible: frozenset[str], allowed_mask: int, page: int, pagelen: int
+) -> SearchResult:
     """A query of filters only: every allowed document, most recently updated first."""
     docnums = list(_iter_mask(allowed_mask))
     updated: list[tuple[Any, int]] = []
@@ -64,7 +70,20 @@ def _listing(gen: _Generation, query_text: str, allowed_mask: int, page: int, pa
                 updated.append((column[docnum - offset] or 0, docnum))
     top = heapq.nlargest(page * pagelen, updated)[(page - 1) * pagelen :]
     hits = _make_hits(gen, [(0.0, docnum) for _, docnum in top], {})
-    return SearchResult(query_text, hits, len(docnums), page, pagelen, _facets(gen, allowed_mask))
+    facets = _facets(gen, allowed_mask)
+    labels = _facet_labels(gen, facets, visible)
+    return SearchResult(query_text, hits, len(docnums), page, pagelen, facets, facet_labels=labels)
+
+
+def _facet_labels(
+    gen: _Generation, facets: Mapping[str, tuple[tuple[str, int], ...]], visible: frozenset[str]
+) -> dict[str, dict[str, str]]:
+    """facet name -> value -> its label, for the facet values shown."""
+    fieldnames = dict(FACETS)
+    return {
+        name: {value: gen.keyword_label(fieldnames[name], value, visible) for value, _ in values}
+        for name, values in facets.items()
+    }
 
 
 def _suggest_titles(

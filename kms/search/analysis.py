@@ -142,9 +142,11 @@ def fold(word: str) -> str:
 
 
 def normalize_keyword(value: Any) -> str:
-    """One keyword as indexed and as typed in a filter: 'Customer Success' -> 'customer-success'."""
+    """One keyword as indexed and as typed in a filter: 'Customer Success' -> 'customer-success',
+    'Kundestøtte' -> 'kundestotte'. A comma separates words like a space ('Returns, exchanges' ->
+    'returns-exchanges'), so a name and its keyword match whether or not a list split it first."""
     text = fold(str(value).strip().lower())
-    return "-".join(text.split())
+    return "-".join(text.replace(",", " ").split())
 
 
 def _keyword_list(value: Any) -> list[str]:

@@ -36,7 +36,7 @@ from kms.search.plaintext import strip_markdown
 
 # Bump when the schema or an analyzer changes in a way that needs a rebuild; the engine stores it
 # beside the index and refuses to search an index written with another version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: category, status and owner are one keyword each, commas or not
 TITLE_BOOST = 2.0
 
 
@@ -375,7 +375,10 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("category", "status", "owner"):
         value = doc.get(name)
         if value not in (None, ""):
-            out[name] = str(value)
+            # One keyword even when the name holds a comma ("Returns, exchanges"); the name as
+            # written is stored, for display and facet labels.
+            out[name] = normalize_keyword(value)
+            out[f"_stored_{name}"] = str(value)
     if isinstance(updated, datetime):
         out["updated"] = updated
         out["updated_sort"] = int(updated.timestamp() * 1_000_000)

@@ -19,6 +19,7 @@ from kms.articles.models import Article, Process
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
+from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
 from kms.search.indexer import Drift, SearchIndex, visibilities_for
 from kms.search.models import SearchLog
@@ -29,6 +30,7 @@ LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
 FILTERS = ("type", "category", "tag")
+TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 
 
 class SearchUnavailable(KmsError):
@@ -64,6 +66,18 @@ class Outcome:
     filters: dict[str, str]
     duration_ms: int
     slugs: dict[str, str | None]
+
+    def label(self, name: str, value: str) -> str:
+        """What a person reads for a facet or filter value: type 'module' -> 'Training module',
+        category 'support-tickets' -> 'Support tickets' (as the documents write it); else the value."""
+        key = normalize_keyword(value)
+        if name == "type":
+            return TYPE_LABELS.get(key, value)
+        return self.result.facet_labels.get(name, {}).get(key, value)
+
+    def is_active(self, name: str, value: str) -> bool:
+        """Whether the filter ``name`` selects facet ``value``, however the filter was written."""
+        return bool(self.filters.get(name)) and normalize_keyword(self.filters[name]) == value
 
 
 def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, str] | None = None,

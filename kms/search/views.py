@@ -17,7 +17,6 @@ bp = Blueprint("search", __name__)
 
 PAGELEN = 10
 API_MAX_PAGELEN = 50
-TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 _MARK_RE = re.compile(r"</?mark>")
 
 
@@ -64,7 +63,7 @@ def results():
         outcome = services.search(_index(), query, actor=current_user, filters=filters,
                                   page=_int_arg("page", 1, 1, 1000), pagelen=PAGELEN)
     return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
-                           type_labels=TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
+                           type_labels=services.TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
                            search_url=_search_url(query, filters))
 
 
@@ -92,7 +91,8 @@ def api():
     return jsonify(
         query=outcome.query, total=result.total, page=result.page, pages=result.pages,
         did_you_mean=result.suggestion, fuzzy=result.fuzzy,
-        facets={name: [{"value": value, "count": count} for value, count in values]
+        facets={name: [{"value": value, "label": outcome.label(name, value), "count": count}
+                       for value, count in values]
                 for name, values in result.facets.items()},
         results=[{"id": hit.id, "type": hit.type, "title": hit.title, "slug": outcome.slugs.get(hit.id),
                   "url": base + hit.url, "snippet": str(safe_html(hit.snippet)), "score": round(hit.score, 4),

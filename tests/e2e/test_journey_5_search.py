@@ -1,6 +1,7 @@
 """Journey 5: a rep types a misspelled word in the search box from any page and finds the process, with the
 term highlighted and "did you mean" offering the right spelling; a Chinese two-character query finds the
-Chinese article; a draft an author is writing never shows up for a member.
+Chinese article; the category facets read as category names and one click narrows the results to one; a
+draft an author is writing never shows up for a member.
 
 Runs on the shared demo site (`live_server`): `kms init` indexed the starter handbook.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.harness import log_in, text_of, texts_of, wait_for_path, wait_to_leave
 
@@ -45,6 +47,29 @@ def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted
     search_from_the_box(browser, "客户")
     run.page_done(browser, "chinese-results")
     assert "中文" in browser.page_source and "/handbook/articles/chinese-language-chat-support" in browser.page_source
+
+
+def test_a_member_narrows_the_results_to_a_category_by_its_name(live_server, journey):
+    run = journey("5-search-facets", live_server)
+    email, password = live_server.demo_logins["member"][0]
+    browser = run.browser()
+    log_in(browser, live_server, email, password)
+    run.visit(browser, "/handbook/", "handbook-home")
+
+    search_from_the_box(browser, "customer")
+    run.page_done(browser, "customer-results")
+    facets = texts_of(browser, "aside li a")
+    assert "Support tickets" in facets and "support-tickets" not in facets, facets
+
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "aside li a") if a.text == "Support tickets")
+    link.click()
+    WebDriverWait(browser, 15).until(lambda d: "category=" in d.current_url
+                                     and d.execute_script("return document.readyState") == "complete")
+    run.page_done(browser, "support-tickets-results")
+    assert "Category: Support tickets" in text_of(browser, "body")
+    assert "Support tickets" in texts_of(browser, "aside li strong")       # shown as the chosen category
+    meta = texts_of(browser, "li.card p.small")
+    assert meta and all("Support tickets" in line for line in meta), meta
 
 
 def test_a_draft_never_reaches_a_members_search(live_server, journey):

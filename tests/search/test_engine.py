@@ -304,6 +304,61 @@ def test_facets_count_every_match_not_just_the_page(library):
     assert dict(result.facets["category"]) == {"billing": 2, "training": 1, "support": 1}
 
 
+def test_facet_labels_give_each_value_as_the_documents_write_it(library):
+    result = library.search("refund OR policy OR escalation", visibilities=PUBLIC)
+    assert result.facet_labels["category"] == {
+        "billing": "Billing",
+        "training": "Training",
+        "support": "Support",
+    }
+    assert result.facet_labels["type"] == {"article": "article", "lesson": "lesson", "process": "process"}
+    listing = library.search("category:support", visibilities=PUBLIC)
+    assert listing.facet_labels["category"] == {"support": "Support"}
+
+
+def test_a_name_with_a_comma_stays_one_keyword_found_by_name_or_keyword(engine):
+    add(
+        engine,
+        doc(
+            "article:1",
+            "Swap a jacket",
+            "Exchanges within thirty days.",
+            category="Returns, exchanges",
+            owner="Lovelace, Ada",
+            tags=["Gift cards"],
+        ),
+    )
+    result = engine.search("exchanges", visibilities=PUBLIC)
+    assert dict(result.facets["category"]) == {"returns-exchanges": 1}
+    assert result.facet_labels["category"] == {"returns-exchanges": "Returns, exchanges"}
+    assert result.facet_labels["tag"] == {"gift-cards": "Gift cards"}
+    assert result.hits[0].fields["category"] == "Returns, exchanges"
+    for query in ('category:"returns, EXCHANGES"', "category:returns-exchanges", 'owner:"Lovelace, Ada"'):
+        assert ids(engine.search(query, visibilities=PUBLIC)) == ["article:1"], query
+    by_name = engine.search("jacket", visibilities=PUBLIC, filters={"category": "Returns, exchanges"})
+    assert ids(by_name) == ["article:1"]
+    assert engine.search("category:returns", visibilities=PUBLIC).total == 0
+
+
+def test_a_facet_label_never_comes_from_a_document_the_reader_cannot_see(engine):
+    add(
+        engine,
+        doc("article:1", "Quota memo", "Quota planning.", category="SALES", visibility="editors"),
+        doc("article:2", "Quota basics", "Quota planning.", category="Sales"),
+    )
+    assert engine.search("quota", visibilities=PUBLIC).facet_labels["category"] == {"sales": "Sales"}
+    assert engine.search("quota", visibilities={"editors"}).facet_labels["category"] == {"sales": "SALES"}
+
+
+def test_a_renamed_label_shows_after_the_next_write(engine):
+    add(engine, doc("article:1", "Quota basics", "Quota planning.", category="Sales team"))
+    before = engine.search("quota", visibilities=PUBLIC)
+    add(engine, doc("article:1", "Quota basics", "Quota planning.", category="Sales Team"))
+    after = engine.search("quota", visibilities=PUBLIC)
+    assert before.facet_labels["category"] == {"sales-team": "Sales team"}
+    assert after.facet_labels["category"] == {"sales-team": "Sales Team"}
+
+
 def test_pages_hold_the_next_hits(library):
     first = library.search("refund OR policy OR escalation", visibilities=PUBLIC, pagelen=2)
     second = library.search("refund OR policy OR escalation", visibilities=PUBLIC, pagelen=2, page=2)

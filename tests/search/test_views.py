@@ -1,6 +1,7 @@
 """The search pages and API over the starter content: typos, languages, permissions, gaps, auth, odd input."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -83,6 +84,88 @@ def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, 
     second = client.get("/search?q=customer&page=2")
     assert second.status_code == 200 and 'aria-current="page" class="button primary">2<' in second.get_data(
         as_text=True)
+
+
+def facets_of(page: str) -> str:
+    """The "Narrow the results" aside of a results page, as HTML."""
+    match = re.search(r'<aside aria-label="Narrow the results">(.*?)</aside>', page, re.DOTALL)
+    assert match, "the page has no facets"
+    return match.group(1)
+
+
+def facet_link(page: str, label: str) -> tuple[str, int]:
+    """The URL and the count of the facet that reads `label`."""
+    match = re.search(r'<a href="([^"]+)">' + re.escape(label) + r'</a> <span class="muted">\((\d+)\)</span>',
+                      facets_of(page))
+    assert match, f"no facet reads {label!r}: {text_of_html(facets_of(page))}"
+    return html.unescape(match.group(1)), int(match.group(2))
+
+
+def text_of_html(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def test_facets_read_as_category_names_and_clicking_one_shows_only_that_category(app, starter, make_user):
+    client = member_client(app, make_user)
+    page = client.get("/search?q=customer").get_data(as_text=True)
+    shown = text_of_html(facets_of(page))
+    assert "Support tickets" in shown and "Renewals and churn" in shown and "Training" in shown
+    assert "support-tickets" not in shown and "renewals-and-churn" not in shown
+
+    url, count = facet_link(page, "Support tickets")
+    narrowed = client.get(url)
+    assert narrowed.status_code == 200
+    text = text_of_html(narrowed.get_data(as_text=True))
+    assert f"{count} result" in text and "Category: Support tickets" in text
+    assert "<strong>Support tickets</strong>" in facets_of(narrowed.get_data(as_text=True))   # the chosen one
+    data = client.get("/api" + url + "&per_page=50").get_json()
+    assert data["total"] == count > 0
+    assert {hit["category"] for hit in data["results"]} == {"Support tickets"}
+    assert {"value": "support-tickets", "label": "Support tickets", "count": count} in data["facets"]["category"]
+
+
+def test_typing_a_category_by_name_in_any_case_or_by_its_keyword_filters_to_it(app, starter, make_user):
+    client = member_client(app, make_user)
+    everything = client.get("/api/search?q=customer").get_json()
+    expected = next(f["count"] for f in everything["facets"]["category"] if f["label"] == "Support tickets")
+    for typed in ('category:"Support tickets"', 'category:"support TICKETS"', "category:support-tickets"):
+        data = client.get("/api/search", query_string={"q": f"customer {typed}", "per_page": 50}).get_json()
+        assert data["total"] == expected > 0, typed
+        assert {hit["category"] for hit in data["results"]} == {"Support tickets"}, typed
+        page = client.get("/search", query_string={"q": f"customer {typed}"}).get_data(as_text=True)
+        assert facet_link(page, "Support tickets")[1] == expected, typed
+    # A category name typed into the address works like the facet link.
+    page = client.get("/search", query_string={"q": "customer", "category": "support TICKETS"})
+    text = text_of_html(page.get_data(as_text=True))
+    assert f"{expected} result" in text and "Category: Support tickets" in text
+
+
+def test_categories_and_tags_with_accents_commas_or_chinese_show_as_written_and_filter(app, starter,
+                                                                                      make_user):
+    admin = make_user(Role.ADMIN)
+    for name, title in (("Kundestøtte, Norge", "Zorblax i Norge"), ("客户支持", "Zorblax 中文")):
+        handbook.save_category(name, requires_review=False, actor=admin)
+        handbook.create_article(handbook.ArticleFields(title=title, body="Zorblax.", category=name,
+                                                       tags=["gift cards"]), actor=admin)
+    client = member_client(app, make_user)
+    page = client.get("/search?q=zorblax").get_data(as_text=True)
+    assert "2 results" in text_of_html(page)
+    for name, title in (("Kundestøtte, Norge", "Zorblax i Norge"), ("客户支持", "Zorblax 中文")):
+        url, count = facet_link(page, name)
+        data = client.get("/api" + url).get_json()
+        assert count == 1 and [hit["title"] for hit in data["results"]] == [title], name
+        assert f"Category: {name}" in text_of_html(client.get(url).get_data(as_text=True))
+    assert facet_link(page, "gift cards")[1] == 2
+    for typed, title in (('category:"kundestøtte, norge"', "Zorblax i Norge"),
+                         ("category:kundestotte-norge", "Zorblax i Norge"), ("category:客户支持", "Zorblax 中文")):
+        data = client.get("/api/search", query_string={"q": f"zorblax {typed}"}).get_json()
+        assert [hit["title"] for hit in data["results"]] == [title], typed
+
+
+def test_a_type_filter_reads_as_the_type_name(app, starter, make_user):
+    client = member_client(app, make_user)
+    text = text_of_html(client.get("/search?q=customer&type=lesson").get_data(as_text=True))
+    assert "Type: Lesson" in text and "type: lesson" not in text
 
 
 def test_no_results_has_a_clear_empty_state_and_the_query_is_echoed_safely(app, starter, make_user):

@@ -1,4 +1,5 @@
-"""Writing whole indexes: file locks, atomic writes, the serial and parallel build, replay after a rebuild."""
+"""Writing whole indexes: file locks, atomic writes, the serial and parallel build, the replay log of
+changes made during a rebuild, and removing old index directories."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 import pickle
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,15 @@ from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
 from kms.search import schema as S
-from kms.search.engine.constants import BUILD_BATCH, INDEX_PREFIX, META_FILE, PARALLEL_MIN_DOCS, SEGMENT_MB
+from kms.search.engine.constants import (
+    BUILD_BATCH,
+    INDEX_PREFIX,
+    META_FILE,
+    PARALLEL_MIN_DOCS,
+    REBUILD_LOCK_FILE,
+    REBUILD_MARKER_FILE,
+    SEGMENT_MB,
+)
 
 log = logging.getLogger("kms.search.engine")  # the engine's one logger, as before the split
 
@@ -281,6 +291,21 @@ def _acquire_within(lock: _FileLock, timeout: float) -> bool:
         time.sleep(0.02)
 
 
+def _log_for_rebuild(root: Path, prepared: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """While a rebuild runs, append changes written to the live index to its replay log."""
+    marker = root / REBUILD_MARKER_FILE
+    if not marker.exists() or not _is_locked(root / REBUILD_LOCK_FILE):
+        return
+    try:
+        build = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    with open(root / f"replay-{build}.log", "ab") as handle:
+        pickle.dump(prepared, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _replay(path: Path, replay: Path) -> int:
     ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
     if replay.exists():
@@ -310,3 +335,10 @@ def _replay(path: Path, replay: Path) -> int:
 
 def _new_index_name() -> str:
     return f"{INDEX_PREFIX}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def _remove_stale_indexes(root: Path, keep: set[str]) -> None:
+    # The previous index stays one more round: other processes may still be reading it.
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name.startswith(INDEX_PREFIX) and entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)

@@ -10,9 +10,9 @@ from whoosh.reading import SegmentReader
 
 from kms.search import schema as S
 from kms.search.engine.constants import _BITS, FACET_LIMIT, FACETS, FEW_RESULTS, MAX_FUZZY_CANDIDATES
+from kms.search.engine.generation import _Generation
 from kms.search.engine.query import Clause, ParsedQuery
 from kms.search.engine.results import Hit
-from kms.search.engine.segments import _Generation
 from kms.search.engine.snippets import _marked, _merge_spans, find_spans, make_snippet
 
 # --------------------------------------------------------------------------------------------------

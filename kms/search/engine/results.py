@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # --------------------------------------------------------------------------------------------------
@@ -32,6 +32,8 @@ class SearchResult:
     facets: Mapping[str, tuple[tuple[str, int], ...]]
     suggestion: str | None = None  # "did you mean", as a query string
     fuzzy: bool = False  # the hits come from the typo-tolerant retry
+    # facet name -> value -> how the documents write it: {"category": {"support-tickets": "Support tickets"}}
+    facet_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:

@@ -12,6 +12,7 @@ from kms.errors import Invalid
 from kms.search import services
 from kms.search.forms import GapProcessForm
 from kms.search.indexer import EXTENSION
+from kms.web import int_arg
 
 bp = Blueprint("search", __name__)
 
@@ -22,11 +23,6 @@ _MARK_RE = re.compile(r"</?mark>")
 
 def _index():
     return current_app.extensions[EXTENSION]
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    value = request.args.get(name, "")
-    return max(low, min(high, int(value))) if value.isdigit() else default
 
 
 def _filters() -> dict[str, str]:
@@ -61,7 +57,7 @@ def results():
     outcome = None
     if query.strip() or filters:
         outcome = services.search(_index(), query, actor=current_user, filters=filters,
-                                  page=_int_arg("page", 1, 1, 1000), pagelen=PAGELEN)
+                                  page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN)
     return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
                            type_labels=services.TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
                            search_url=_search_url(query, filters))
@@ -84,8 +80,8 @@ def api():
     if not query.strip() and not _filters():
         raise Invalid("Give a query: /api/search?q=words", field="q")
     outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
-                              page=_int_arg("page", 1, 1, 1000),
-                              pagelen=_int_arg("per_page", PAGELEN, 1, API_MAX_PAGELEN), source="api")
+                              page=int_arg("page", 1, low=1, high=1000),
+                              pagelen=int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN), source="api")
     result = outcome.result
     base = request.url_root.rstrip("/")
     return jsonify(
@@ -103,7 +99,7 @@ def api():
 @bp.get("/search/gaps")
 @requires("search.gaps")
 def gaps():
-    days = _int_arg("days", services.GAP_DAYS, 1, 365)
+    days = int_arg("days", services.GAP_DAYS, low=1, high=365)
     categories = services.gap_categories()
     return render_template("search/gaps.html", gaps=services.gap_report(days=days), days=days,
                            categories=categories, can_create=allowed(current_user, "process.manage"),

@@ -407,14 +407,13 @@ def keyboard_press(driver, selector: str, wait: bool = True, timeout: float = 15
     `wait`, return once the next page has replaced this one (even when it has the same address)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     tab_to_element(driver, selector)
     page = driver.find_element(By.TAG_NAME, "html")
     type_keys(driver, Keys.ENTER)
     if wait:
-        WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+        WebDriverWait(driver, timeout).until(lambda d: _replaced(page))
         WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
@@ -456,13 +455,28 @@ def invite_person(driver, server: LiveServer, person: dict) -> str:
     return driver.find_element(By.ID, "invite-link").get_attribute("value")
 
 
+def _replaced(element) -> bool:
+    """True once `element` is gone from the page. Chromium reports a node caught mid-navigation either as
+    stale or, now and then, as "does not belong to the document"; both mean the old page is gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 def click_and_wait(driver, element, timeout: float = 15) -> None:
     """Click a link or submit button and wait until the next page has replaced this one and loaded."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, timeout).until(lambda d: _replaced(page))
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")

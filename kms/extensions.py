@@ -131,5 +131,8 @@ def init_app(app) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.refresh_view = "auth.reauthenticate"
+    login_manager.needs_refresh_message = "Please confirm your password to open that page."
+    login_manager.needs_refresh_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)

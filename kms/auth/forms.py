@@ -15,6 +15,10 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me logged in on this device")
 
 
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
 class NewPasswordMixin:
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024, message="Password must be at least 10 characters (at most 1024).")],
                              description="At least 10 characters. A sentence you remember works well.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 from flask import abort, jsonify, request
-from flask_login import current_user
+from flask_login import current_user, login_fresh
 
 from kms.auth.models import Role
 from kms.extensions import login_manager
@@ -48,6 +48,21 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
 }
 
 
+# Confidential hiring data and user administration need a login made with the password in this session:
+# a session restored from a "keep me logged in" cookie (on a shared or lost device, say) asks for the password
+# again first. API calls with a bearer token are exempt: the token is the credential.
+FRESH_LOGIN_ACTIONS = frozenset({"user.manage", "hiring.interview", "hiring.manage", "hiring.rubric",
+                                 "hiring.audit"})
+
+
+def needs_fresh_login(action: str) -> bool:
+    """True when this request must confirm the password before `action` (see FRESH_LOGIN_ACTIONS)."""
+    if action not in FRESH_LOGIN_ACTIONS or login_fresh():
+        return False
+    bearer = request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer ")
+    return not bearer
+
+
 def allowed(user, action: str) -> bool:
     """True when `user` (possibly anonymous) may perform `action`."""
     roles = PERMISSIONS[action]
@@ -70,6 +85,11 @@ def requires(action: str):
                     return login_manager.unauthorized()
                 if current_user.role not in roles:
                     abort(403)
+                if needs_fresh_login(action):
+                    if request.path.startswith("/api/"):
+                        return jsonify(error="confirm your password first: open /reauthenticate in the browser, "
+                                             "or call the API with a bearer token"), 401
+                    return login_manager.needs_refresh()
             return view(*args, **kwargs)
 
         guarded.required_action = action

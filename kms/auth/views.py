@@ -5,11 +5,11 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
-from flask_login import current_user, login_user, logout_user
+from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
 
 from kms.auth import services
 from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
-                            SetPasswordForm, SetupForm, TokenForm)
+                            ReauthenticateForm, SetPasswordForm, SetupForm, TokenForm)
 from kms.auth.permissions import requires
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
@@ -126,6 +126,33 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@requires("account.self")
+@limiter.limit(lambda: current_app.config["KMS_LOGIN_RATE"], methods=["POST"])
+def reauthenticate():
+    """Confirm the password of a session restored from a remember-me cookie, then go on to `next`."""
+    target = safe_next(request.args.get("next"), url_for("auth.home"))
+    form = ReauthenticateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.authenticate(current_user.email, form.password.data,
+                                  max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
+                                  lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+        except TooManyAttempts as error:
+            flash(error.message, "error")
+            response = current_app.make_response((render_template("auth/reauthenticate.html", form=form), 429))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except Invalid:
+            form.password.errors = ["That is not your password."]
+            status = 401
+        else:
+            confirm_login()
+            return redirect(target)
+    return render_template("auth/reauthenticate.html", form=form), status
+
+
 @bp.post("/logout")
 @requires("account.self")
 def logout():
@@ -186,6 +213,8 @@ def account():
                 login_user(user)   # this browser stays logged in; every other session has ended
                 flash("Password changed. Other devices have been logged out.", "success")
                 return redirect(url_for("auth.account"))
+        elif action == "token" and not login_fresh():
+            return login_manager.needs_refresh()   # a token opens the API, hiring included: password first
         elif action == "token" and token_form.validate_on_submit():
             try:
                 _, new_secret = services.create_token(current_user, token_form.name.data)

@@ -228,7 +228,7 @@ def account():
         profile.process(obj=current_user)
     return render_template("auth/account.html", profile=profile, password=password, token_form=token_form,
                            tokens=services.list_tokens(current_user), new_secret=new_secret,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), fresh_login=login_fresh())
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -54,6 +54,19 @@ def test_user_admin_and_the_hiring_api_ask_a_remembered_session_too_but_not_a_be
 def test_a_remembered_session_cannot_create_an_api_token_without_the_password(app, client, make_user):
     user = make_user(Role.MEMBER)
     restored = remembered_client(app, client, user)
+    page = restored.get("/account").get_data(as_text=True)
+    assert "Create token" not in page and "/reauthenticate?next=/account" in page
     response = restored.post("/account", data={"action": "token", "token-name": "laptop script"})
     assert response.status_code == 302 and "/reauthenticate" in response.location
     assert db.session.query(ApiToken).filter_by(user_id=user.id).count() == 0
+
+
+def test_after_confirming_the_password_a_remembered_session_creates_a_token(app, client, make_user):
+    user = make_user(Role.MEMBER)
+    restored = remembered_client(app, client, user)
+    confirmed = restored.post("/reauthenticate?next=/account", data={"password": PASSWORD})
+    assert confirmed.status_code == 302 and confirmed.location.endswith("/account")
+    assert "Create token" in restored.get("/account").get_data(as_text=True)
+    created = restored.post("/account", data={"action": "token", "token-name": "laptop script"})
+    assert created.status_code == 200 and "copy it now" in created.get_data(as_text=True)
+    assert db.session.query(ApiToken).filter_by(user_id=user.id).count() == 1

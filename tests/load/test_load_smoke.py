@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,23 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def postgres_reachable() -> str | None:
-    try:
-        import psycopg
-
-        url = os.environ.get("KMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
-    except Exception as error:  # noqa: BLE001 - any failure means "not here"
-        return f"PostgreSQL not reachable: {type(error).__name__}: {error}"
-    return None
-
-
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(database, tmp_path):
-    if database == "postgresql" and (reason := postgres_reachable()):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires PostgreSQL. {reason}", pytrace=False)
-        pytest.skip(reason)
     figures = tmp_path / "load.json"
     done = subprocess.run([sys.executable, "benchmarks/load.py", "--duration", "10", "--users", "20",
                            "--smoke", "--ceiling-seconds", "3", "--database", database,

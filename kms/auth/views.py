@@ -94,6 +94,21 @@ def setup():
     return render_template("auth/setup.html", form=form)
 
 
+def _authenticate(email: str, password: str):
+    """services.authenticate with the configured lockout (per account, shared by every worker)."""
+    return services.authenticate(email, password,
+                                 max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
+                                 lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+
+
+def _locked_out(error: TooManyAttempts, template: str, form):
+    """429 with Retry-After, the form shown again with the reason."""
+    flash(error.message, "error")
+    response = current_app.make_response((render_template(template, form=form), 429))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @requires("public")
 @limiter.limit(lambda: current_app.config["KMS_LOGIN_RATE"], methods=["POST"])
@@ -106,15 +121,9 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(
-                form.email.data, form.password.data,
-                max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
-                lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+            user = _authenticate(form.email.data, form.password.data)
         except TooManyAttempts as error:
-            flash(error.message, "error")
-            response = current_app.make_response((render_template("auth/login.html", form=form), 429))
-            response.headers["Retry-After"] = str(error.retry_after)
-            return response
+            return _locked_out(error, "auth/login.html", form)
         except Invalid as error:
             flash(error.message, "error")
             status = 401
@@ -136,14 +145,9 @@ def reauthenticate():
     status = 200
     if form.validate_on_submit():
         try:
-            services.authenticate(current_user.email, form.password.data,
-                                  max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
-                                  lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+            _authenticate(current_user.email, form.password.data)
         except TooManyAttempts as error:
-            flash(error.message, "error")
-            response = current_app.make_response((render_template("auth/reauthenticate.html", form=form), 429))
-            response.headers["Retry-After"] = str(error.retry_after)
-            return response
+            return _locked_out(error, "auth/reauthenticate.html", form)
         except Invalid:
             form.password.errors = ["That is not your password."]
             status = 401

@@ -24,12 +24,18 @@ def search_from_the_box(browser, words: str) -> None:
     wait_for_path(browser, "/search")
 
 
-def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted(live_server, journey):
-    run = journey("5-search", live_server)
+def member_on_the_handbook(run, live_server):
+    """A fresh browser with the demo member logged in, on the handbook home (screenshot and axe)."""
     email, password = live_server.demo_logins["member"][0]
     browser = run.browser()
     log_in(browser, live_server, email, password)
     run.visit(browser, "/handbook/", "handbook-home")
+    return browser
+
+
+def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted(live_server, journey):
+    run = journey("5-search", live_server)
+    browser = member_on_the_handbook(run, live_server)
 
     search_from_the_box(browser, "refnud")
     run.page_done(browser, "typo-results")
@@ -51,10 +57,7 @@ def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted
 
 def test_a_member_narrows_the_results_to_a_category_by_its_name(live_server, journey):
     run = journey("5-search-facets", live_server)
-    email, password = live_server.demo_logins["member"][0]
-    browser = run.browser()
-    log_in(browser, live_server, email, password)
-    run.visit(browser, "/handbook/", "handbook-home")
+    browser = member_on_the_handbook(run, live_server)
 
     search_from_the_box(browser, "customer")
     run.page_done(browser, "customer-results")

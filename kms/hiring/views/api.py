@@ -70,7 +70,14 @@ def api_save_draft(assignment_id: int):
         context = services.open_scorecard(assignment_id, actor=current_user)
         if not context.mine:
             abort(404)
-        data = _scorecard_input(_scorecard_form(context))
+        form = _scorecard_form(context)
+        names = {sub.name for field in form for sub in (field if field.type == "FormField" else [field])}
+        names.discard("csrf_token")
+        if names.isdisjoint(request.form):
+            # Saving this as the draft would blank it: most likely JSON sent without its content type.
+            return jsonify(error="Send the scorecard as JSON with Content-Type: application/json "
+                                 "(or as the scorecard form's fields).", status=400), 400
+        data = _scorecard_input(form)
     try:
         card = services.save_draft(assignment_id, data, actor=current_user)
     except Invalid as error:

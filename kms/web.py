@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from kms import markdown
-from kms.auth.permissions import allowed
+from kms.auth.permissions import allowed, bearer_token
 from kms.errors import KmsError
 from kms.extensions import csrf
 
@@ -41,12 +41,15 @@ def _wants_json() -> bool:
 
 
 def _bearer_request() -> bool:
-    return request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer ")
+    return bearer_token() is not None
 
 
 def check_csrf() -> None:
     # Token-authenticated API calls carry no cookie a forged page could ride on; everything else is checked.
     if request.method in {"GET", "HEAD", "OPTIONS"} or _bearer_request():
+        return
+    # An API call with no login at all can change nothing: let it reach its 401, which says what to send.
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
         return
     if request.endpoint == "static" or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return

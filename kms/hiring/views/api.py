@@ -8,7 +8,7 @@ from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.hiring import services
 from kms.hiring.views.common import _scorecard_form, _scorecard_input, bp
-from kms.web import id_arg
+from kms.web import api_id_arg
 
 # --- JSON API -------------------------------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ def api_my_interviews():
 @bp.get("/api/hiring/candidates")
 @requires("hiring.manage")
 def api_candidates():
-    grouped = services.board(actor=current_user, opening_id=id_arg("opening"))
+    grouped = services.board(actor=current_user, opening_id=api_id_arg("opening"))
     return jsonify(candidates=[{"id": row.candidate.id, "name": row.candidate.name, "stage": stage.value,
                                 "opening": row.opening_title, "interviewers": row.interviewers,
                                 "submitted": row.submitted}

@@ -207,3 +207,10 @@ def test_a_draft_post_with_none_of_the_scorecard_fields_is_refused_not_saved_emp
         assert bad.status_code == 400 and "application/json" in bad.json["error"]
     card = db.session.query(Scorecard).one()
     assert card.summary == "kept"
+
+
+def test_a_draft_body_nested_too_deep_to_parse_is_a_400_not_a_500(client, process):
+    client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
+    response = client.post(f"/api/hiring/scorecards/{process.first_assignment}/draft",
+                           data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"] == "Send a JSON object."

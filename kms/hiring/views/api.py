@@ -63,7 +63,10 @@ def api_debrief(candidate_id: int):
 def api_save_draft(assignment_id: int):
     """Autosave (kms.js) and API clients: form fields like the page, or JSON {ratings, recommendation, summary}."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:      # nested deeper than the parser goes: not a scorecard either
+            data = None
         if not isinstance(data, dict):
             return jsonify(error="Send a JSON object.", status=400), 400
     else:

@@ -95,7 +95,7 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
 @with_appcontext

@@ -57,3 +57,8 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
         result = runner.invoke(args=args, input="a long enough password\n")
         assert result.exit_code == 1 and "run `kms init` first" in result.output, (args, result.output)
         assert "Traceback" not in result.output and "sqlite3" not in result.output
+
+
+def test_serve_refuses_a_port_outside_1_to_65535_before_starting_anything(app, runner):
+    result = runner.invoke(args=["serve", "--port", "99999"])
+    assert result.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in result.output

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import sys
 
@@ -9,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import inspect
 
 from kms import content
 from kms.articles import services as handbook_services
@@ -41,6 +43,18 @@ def ensure_search_index() -> str | None:
 
 
 STARTUP_TASKS.append(("Search index", ensure_search_index))
+
+
+def needs_database(command):
+    """Refuse, with the fix, to run a command on an instance whose database `kms init` has not created yet
+    (instead of a "no such table" traceback)."""
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        if not inspect(db.engine).has_table("users"):
+            url = current_app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]
+            raise click.ClickException(f"There is no kms database at {url} yet: run `kms init` first.")
+        return command(*args, **kwargs)
+    return checked
 
 
 def migrate_database() -> None:
@@ -81,7 +95,7 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
 @with_appcontext
@@ -117,6 +131,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
 @click.option("--team", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 @with_appcontext
+@needs_database
 def create_user_command(email: str, name: str, role: str, team: str, password_stdin: bool) -> None:
     """Create a user with a password (from a prompt, or standard input with --password-stdin)."""
     if password_stdin:
@@ -134,6 +149,7 @@ def create_user_command(email: str, name: str, role: str, team: str, password_st
 @click.argument("email")
 @click.argument("name")
 @with_appcontext
+@needs_database
 def create_token_command(email: str, name: str) -> None:
     """Print a new personal API token for EMAIL (for provisioning scripts)."""
     user = auth_services.find_user_by_email(email)
@@ -149,6 +165,7 @@ def create_token_command(email: str, name: str) -> None:
 @click.command("import")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=str))
 @with_appcontext
+@needs_database
 def import_command(directory: str | None) -> None:
     """Load a content folder (default: the configured content/) into the database; all or nothing."""
     try:
@@ -161,6 +178,7 @@ def import_command(directory: str | None) -> None:
 @click.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=str))
 @with_appcontext
+@needs_database
 def export_command(directory: str) -> None:
     """Write the handbook (and other content) into DIRECTORY in the format `kms import` reads."""
     counts = content.export_content(directory)
@@ -187,6 +205,7 @@ def demo_command() -> None:
 @click.option("--days", type=click.IntRange(0), default=None,
               help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.")
 @with_appcontext
+@needs_database
 def hiring_purge_command(days: int | None) -> None:
     """Delete rejected candidates (with interviews and scorecards) past the retention period; for cron."""
     from kms.hiring import services as hiring_services
@@ -199,6 +218,7 @@ def hiring_purge_command(days: int | None) -> None:
 
 @click.command("reindex")
 @with_appcontext
+@needs_database
 def reindex_command() -> None:
     """Rebuild the search index into a fresh directory and swap it in; searches keep working meanwhile."""
     count, seconds = search_services.reindex(current_app.extensions[SEARCH_INDEX])
@@ -208,6 +228,7 @@ def reindex_command() -> None:
 @click.command("search-check")
 @click.option("--fix", is_flag=True, help="Write the missing, extra and stale documents as the database has them.")
 @with_appcontext
+@needs_database
 def search_check_command(fix: bool) -> None:
     """Compare the search index with the database: missing, extra and stale documents."""
     index = current_app.extensions[SEARCH_INDEX]

@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from kms import markdown
-from kms.auth.permissions import allowed
-from kms.errors import KmsError
+from kms.auth.permissions import allowed, bearer_token
+from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
 
 log = logging.getLogger("kms")
@@ -41,12 +41,15 @@ def _wants_json() -> bool:
 
 
 def _bearer_request() -> bool:
-    return request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer ")
+    return bearer_token() is not None
 
 
 def check_csrf() -> None:
     # Token-authenticated API calls carry no cookie a forged page could ride on; everything else is checked.
     if request.method in {"GET", "HEAD", "OPTIONS"} or _bearer_request():
+        return
+    # An API call with no login at all can change nothing: let it reach its 401, which says what to send.
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
         return
     if request.endpoint == "static" or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
@@ -152,6 +155,24 @@ def id_arg(name: str) -> int | None:
     if value.isascii() and value.isdigit() and len(value) <= 10 and 1 <= int(value) <= DB_INT_MAX:
         return int(value)
     return None
+
+
+def api_int_arg(name: str, default: int, *, low: int, high: int) -> int:
+    """For JSON APIs: a whole number from the query string in low..high, `default` when absent; anything else
+    is refused (Invalid naming the parameter), never clamped or ignored behind the caller's back."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+        raise Invalid(f"{name} must be a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
+def api_id_arg(name: str) -> int | None:
+    """For JSON APIs: a row id filter from the query string; None when absent or empty, Invalid when malformed."""
+    if not request.args.get(name):
+        return None
+    return api_int_arg(name, 0, low=1, high=DB_INT_MAX)
 
 
 def page_arg(name: str = "page") -> int:

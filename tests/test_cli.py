@@ -43,3 +43,22 @@ def test_the_console_script_lists_its_commands(tmp_path):
                             env={"KMS_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
     for command in ("serve", "init", "create-user", "create-token"):
         assert command in result.stdout
+
+
+def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp_path):
+    from kms import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "KMS_INSTANCE_PATH": str(tmp_path),
+                      "KMS_DATABASE_URL": f"sqlite:///{tmp_path}/kms.db"})
+    runner = app.test_cli_runner()
+    for args in (["create-user", "a@example.com", "--name", "A", "--password-stdin"],
+                 ["create-token", "a@example.com", "bot"], ["import", str(tmp_path)],
+                 ["export", str(tmp_path / "out")], ["reindex"], ["search-check"], ["hiring-purge"]):
+        result = runner.invoke(args=args, input="a long enough password\n")
+        assert result.exit_code == 1 and "run `kms init` first" in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "sqlite3" not in result.output
+
+
+def test_serve_refuses_a_port_outside_1_to_65535_before_starting_anything(app, runner):
+    result = runner.invoke(args=["serve", "--port", "99999"])
+    assert result.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in result.output

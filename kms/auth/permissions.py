@@ -59,8 +59,24 @@ def needs_fresh_login(action: str) -> bool:
     """True when this request must confirm the password before `action` (see FRESH_LOGIN_ACTIONS)."""
     if action not in FRESH_LOGIN_ACTIONS or login_fresh():
         return False
-    bearer = request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer ")
-    return not bearer
+    return bearer_token() is None
+
+
+def bearer_token() -> str | None:
+    """The token of an `/api/` call's `Authorization: Bearer <token>` header (scheme in any case), else None."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if not request.path.startswith("/api/") or scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+def api_unauthorized():
+    """The JSON 401 of an /api/ call without a usable login or token, saying which."""
+    if bearer_token() is not None:
+        message = "The API token is not valid: it is unknown, revoked, or its owner was deactivated."
+    else:
+        message = "Authentication required: log in, or send the header Authorization: Bearer <token>."
+    return jsonify(error=message, status=401), 401, {"WWW-Authenticate": 'Bearer realm="kms"'}
 
 
 def allowed(user, action: str) -> bool:
@@ -81,7 +97,7 @@ def requires(action: str):
             if roles != ANYONE:
                 if not current_user.is_authenticated:
                     if request.path.startswith("/api/"):
-                        return jsonify(error="authentication required"), 401
+                        return api_unauthorized()
                     return login_manager.unauthorized()
                 if current_user.role not in roles:
                     abort(403)

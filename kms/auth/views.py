@@ -10,7 +10,7 @@ from flask_login import confirm_login, current_user, login_fresh, login_user, lo
 from kms.auth import services
 from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
                             ReauthenticateForm, SetPasswordForm, SetupForm, TokenForm)
-from kms.auth.permissions import requires
+from kms.auth.permissions import bearer_token, requires
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
 
@@ -25,10 +25,8 @@ def _load_user(login_id: str):
 @login_manager.request_loader
 def _load_user_from_token(req):
     # Bearer tokens authenticate /api/ calls only: a token never opens an HTML page.
-    header = req.headers.get("Authorization", "")
-    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
-        return None
-    return services.user_for_api_token(header.removeprefix("Bearer ").strip())
+    token = bearer_token()
+    return services.user_for_api_token(token) if token else None
 
 
 def safe_next(target: str | None, fallback: str) -> str:

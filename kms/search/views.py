@@ -12,7 +12,7 @@ from kms.errors import Invalid
 from kms.search import services
 from kms.search.forms import GapProcessForm
 from kms.search.indexer import EXTENSION
-from kms.web import int_arg
+from kms.web import api_int_arg, int_arg
 
 bp = Blueprint("search", __name__)
 
@@ -80,8 +80,8 @@ def api():
     if not query.strip() and not _filters():
         raise Invalid("Give a query: /api/search?q=words", field="q")
     outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
-                              page=int_arg("page", 1, low=1, high=1000),
-                              pagelen=int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN), source="api")
+                              page=api_int_arg("page", 1, low=1, high=1000),
+                              pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN), source="api")
     result = outcome.result
     base = request.url_root.rstrip("/")
     return jsonify(

@@ -90,6 +90,8 @@ def test_a_changed_file_adds_exactly_one_revision(folder):
      "processes.yml, line 6, field 'frequency'"),
     (lambda f: _edit(f / "articles" / "refund-request.md", "category: Billing", "category: Bilking"),
      "field 'category': unknown category 'Bilking'"),
+    (lambda f: (f / "categories.yml").write_text("- name: Billing\n  requires_review: 'no'\n"),
+     "categories.yml, field 'requires_review': category 'Billing': must be true or false"),
     (lambda f: (f / "articles" / "evil.md").write_text(
         "---\ntitle: !!python/object/apply:os.system ['echo hacked']\nslug: evil\ncategory: Billing\n---\nx\n"),
      "evil.md, line 2: invalid YAML"),

@@ -209,3 +209,12 @@ def test_a_flag_that_is_too_long_is_refused_with_the_text_kept(app, make_user, m
     assert response.status_code == 400
     assert typed.strip() in page and "at most 2,000 characters" in page
     assert services.open_flags(article.id) == []
+
+
+def test_the_api_refuses_a_malformed_owner_id_instead_of_listing_every_process(client, make_user):
+    _, secret = auth_services.create_token(make_user(Role.MEMBER), "bot")
+    headers = {"Authorization": f"Bearer {secret}"}
+    for bad in ("abc", "0", "99999999999"):
+        response = client.get(f"/api/processes?owner_id={bad}", headers=headers)
+        assert response.status_code == 400 and "owner_id" in response.json["error"]
+    assert client.get("/api/processes?owner_id=", headers=headers).status_code == 200

@@ -98,3 +98,26 @@ def test_create_token_command_prints_a_working_token(app, runner, make_user):
 def test_create_token_command_names_an_unknown_user(runner):
     result = runner.invoke(args=["create-token", "nobody@example.com", "x"])
     assert result.exit_code != 0 and "nobody@example.com" in result.output
+
+
+def test_the_bearer_scheme_is_case_insensitive(app, client, make_user):
+    """RFC 6750/7235: clients that send 'bearer' or 'BEARER' are authenticated like 'Bearer'."""
+    login(client, make_user(Role.AUTHOR))
+    secret = create_token(client)
+    for scheme in ("bearer", "BEARER"):
+        response = app.test_client().get("/api/me", headers={"Authorization": f"{scheme} {secret}"})
+        assert response.status_code == 200
+
+
+def test_api_calls_without_a_usable_token_get_a_401_saying_what_is_wrong(app):
+    app.config["WTF_CSRF_ENABLED"] = True      # a POST without credentials is a 401, not a CSRF failure
+    anonymous = app.test_client()
+    for method in ("get", "post"):
+        missing = getattr(anonymous, method)("/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
+                                             json={"summary": "x"} if method == "post" else None)
+        assert missing.status_code == 401 and "Authorization: Bearer" in missing.json["error"]
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+        wrong = getattr(anonymous, method)("/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
+                                           json={"summary": "x"} if method == "post" else None,
+                                           headers=bearer("kms_not-a-real-token"))
+        assert wrong.status_code == 401 and "token is not valid" in wrong.json["error"]

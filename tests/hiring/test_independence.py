@@ -2,7 +2,7 @@
 import pytest
 
 from kms.auth.models import Role
-from kms.errors import NotFound
+from kms.errors import Conflict, NotFound
 from kms.hiring import services
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
@@ -85,3 +85,21 @@ def test_the_comparison_page_hides_candidates_the_viewer_still_has_to_score(make
     by_name = {row.candidate.name: row for row in rows}
     assert by_name["Mine To Score"].aggregate is None
     assert by_name["Scored Person"].aggregate.trait("drive").mean == 3
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+def test_a_lead_who_interviews_cannot_export_other_scorecards_before_submitting(make_process, make_user, client,
+                                                                               role):
+    lead = make_user(role, name="Lead Interviewer")
+    p = make_process(interviewers=[lead, make_user(Role.MEMBER, name="Second Interviewer")])
+    _second_submits(p)
+    with pytest.raises(Conflict):
+        services.export_candidate(p.candidate.id, actor=lead)
+    login(client, lead)
+    for url in (f"/api/hiring/candidates/{p.candidate.id}", f"/hiring/candidates/{p.candidate.id}/export.json"):
+        body = client.get(url)
+        assert body.status_code == 409
+        assert SECRET not in body.get_data(as_text=True) and "submit your own scorecard" in body.get_data(as_text=True)
+
+    services.submit_scorecard(p.first_assignment, full_scorecard(3), actor=lead)
+    assert SECRET in client.get(f"/api/hiring/candidates/{p.candidate.id}").get_data(as_text=True)

@@ -70,3 +70,12 @@ def test_scheduling_without_an_interviewer_says_so_and_keeps_the_title(client, p
     assert response.status_code == 400
     assert "Choose at least one interviewer." in html and 'value="Panel with the team"' in html
     assert db.session.query(InterviewerAssignment).count() == 2
+
+
+def test_the_candidates_api_refuses_a_malformed_opening_instead_of_listing_every_candidate(client, process):
+    login(client, process.manager)
+    for bad in ("abc", "0", "1.0"):
+        response = client.get(f"/api/hiring/candidates?opening={bad}")
+        assert response.status_code == 400 and "opening" in response.json["error"]
+    listed = client.get(f"/api/hiring/candidates?opening={process.opening.id}").json["candidates"]
+    assert [c["name"] for c in listed] == [process.candidate.name]

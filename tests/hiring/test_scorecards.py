@@ -173,3 +173,44 @@ def test_submit_and_amend_through_the_pages(client, process):
     assert client.post(f"/hiring/scorecards/{process.first_assignment}/amend", data=form).status_code == 302
     log = client.get(f"/hiring/scorecards/{process.first_assignment}").get_data(as_text=True)
     assert "Revision log" in log and "Second look" in log and "Drive rating 3 → 2" in log
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"ratings": "drive: 3"}, "ratings"),
+    ({"ratings": {"charisma": {"rating": 3}}}, "charisma-rating"),
+    ({"ratings": {"drive": 3}}, "drive-rating"),
+    ({"ratings": {"drive": {"rating": 3, "evidance": "typo"}}}, "drive-evidance"),
+    ({"ratings": {"drive": {"rating": 3, "evidence": ["a list"]}}}, "drive-evidence"),
+    ({"ratings": {"drive": {"rating": 3, "red_flags": 5}}}, "drive-red_flags"),
+    ({"summary": 3}, "summary"),
+    ({"Ratings": {"drive": {"rating": 3}}}, "Ratings"),
+])
+def test_the_draft_api_names_a_wrong_or_unknown_field_and_keeps_the_saved_draft(client, process, body, field):
+    client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
+    url = f"/api/hiring/scorecards/{process.first_assignment}/draft"
+    assert client.post(url, json={"ratings": {"drive": {"rating": 2}}, "summary": "kept"}).status_code == 200
+    bad = client.post(url, json=body)
+    assert bad.status_code == 400 and bad.is_json and field in bad.json["errors"]
+    card = db.session.query(Scorecard).one()
+    db.session.refresh(card)
+    assert card.summary == "kept" and {r.trait_key: r.rating for r in card.ratings}["drive"] == 2
+
+
+def test_a_draft_post_with_none_of_the_scorecard_fields_is_refused_not_saved_empty(client, process):
+    """curl -d '{json}' without a JSON content type arrives as one odd form field: it must not wipe the draft."""
+    client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
+    url = f"/api/hiring/scorecards/{process.first_assignment}/draft"
+    assert client.post(url, json={"ratings": {"drive": {"rating": 2}}, "summary": "kept"}).status_code == 200
+    for sent in ({"data": '{"summary": "new"}', "content_type": "text/plain"},
+                 {"data": {'{"summary": "new"}': ""}}, {}):
+        bad = client.post(url, **sent)
+        assert bad.status_code == 400 and "application/json" in bad.json["error"]
+    card = db.session.query(Scorecard).one()
+    assert card.summary == "kept"
+
+
+def test_a_draft_body_nested_too_deep_to_parse_is_a_400_not_a_500(client, process):
+    client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
+    response = client.post(f"/api/hiring/scorecards/{process.first_assignment}/draft",
+                           data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"] == "Send a JSON object."

@@ -299,3 +299,10 @@ def test_arbitrary_text_never_fails_the_search(app, starter, make_user, text):
         test_arbitrary_text_never_fails_the_search._client = client
     assert client.get("/search", query_string={"q": text, "type": text[:10]}).status_code == 200
     assert client.get("/search/suggest", query_string={"q": text}).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"page": "0"}, {"page": "two"}, {"page": "1001"}, {"per_page": "0"},
+                                    {"per_page": "51"}, {"per_page": "-5"}])
+def test_the_search_api_refuses_a_bad_page_or_per_page_by_name_instead_of_clamping_it(app, make_user, params):
+    response = member_client(app, make_user).get("/api/search", query_string={"q": "refund", **params})
+    assert response.status_code == 400 and response.json["error"].startswith(next(iter(params)))

@@ -206,7 +206,11 @@ def _known_categories(root: Path) -> tuple[list[tuple[str, bool]], set[str]]:
             extra = sorted(set(item) - CATEGORY_KEYS)
             if extra:
                 raise ContentError(path, "unknown field", field=extra[0], line=_key_line(path, extra[0]))
-            listed.append((item["name"].strip()[:80], bool(item.get("requires_review", False))))
+            requires_review = item.get("requires_review", False)
+            if not isinstance(requires_review, bool):   # 'no' in quotes, or a typo, must not turn review on
+                raise ContentError(path, f"category '{item['name'].strip()}': must be true or false",
+                                   field="requires_review")
+            listed.append((item["name"].strip()[:80], requires_review))
     known = set(common.DEFAULT_CATEGORIES) | {name for name, _ in listed} | set(common.category_names())
     return listed, known
 

@@ -10,20 +10,14 @@ from kms.articles.models import ArticleStatus, ProcessStatus
 from kms.articles.views.blueprint import bp, coverage_target
 from kms.auth.permissions import requires
 from kms.errors import Invalid
-from kms.web import DB_INT_MAX, id_arg
+from kms.web import DB_INT_MAX, api_id_arg, api_int_arg
 
 MAX_LIMIT = 500
 
 
-def _whole_number(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
-        raise Invalid(f"{name} must be a whole number from {low} to {high}.", field=name)
-    return int(raw)
-
-
 def _page() -> tuple[int, int]:
-    return _whole_number("limit", 100, 1, MAX_LIMIT), _whole_number("offset", 0, 0, DB_INT_MAX)
+    return (api_int_arg("limit", 100, low=1, high=MAX_LIMIT),
+            api_int_arg("offset", 0, low=0, high=DB_INT_MAX))
 
 
 def _article_summary(article) -> dict:
@@ -77,7 +71,7 @@ def api_processes():
     if status and status not in {s.value for s in ProcessStatus}:
         raise Invalid("Unknown status.", field="status")
     limit, offset = _page()
-    owner = id_arg("owner_id")
+    owner = api_id_arg("owner_id")
     rows, total = services.list_processes(category=request.args.get("category") or None, owner_id=owner,
                                           status=status, limit=limit, offset=offset)
     return jsonify(total=total, limit=limit, offset=offset, processes=[{

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kms.auth.models import User
-from kms.errors import Invalid, NotFound
+from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
     InterviewerAssignment,
@@ -25,7 +25,7 @@ from kms.hiring.models import (
     ScorecardRevision,
     Stage,
 )
-from kms.hiring.services.access import HIDDEN, audit, record, require_lead
+from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_lead
 
 
 def _forget(candidate_ids: list[int]) -> None:
@@ -83,8 +83,10 @@ def export_candidate(candidate_id: int, *, actor: User) -> dict:
     """Everything kms holds about one candidate, as plain JSON-ready data (for a data-subject request);
     leads only; audited as an export."""
     require_lead(actor)
-    if db.session.get(Candidate, candidate_id) is None:
-        raise NotFound(HIDDEN)
+    if access_to(candidate_id, actor).pending:
+        # The export holds every scorecard: a lead who interviews this candidate sees them after their own.
+        raise Conflict("You interview this candidate: submit your own scorecard before exporting their data "
+                       "(the export holds every scorecard).")
     audit(actor, "exported", "candidate", candidate_id, "JSON export")
     candidate = db.session.scalar(
         select(Candidate).options(

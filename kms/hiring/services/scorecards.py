@@ -114,9 +114,45 @@ def open_scorecard(assignment_id: int, *, actor: User) -> ScorecardContext:
     return context
 
 
+INPUT_FIELDS = ("ratings", "recommendation", "summary")
+RATING_FIELDS = ("rating", "question", "evidence", "red_flags")
+
+
+def _shape_errors(data: dict, traits: list[Trait]) -> dict[str, str]:
+    """Unknown fields and values of the wrong type, by field name: an API client's typo is never dropped
+    silently (nor saved as an empty draft over the one it meant to change)."""
+    errors: dict[str, str] = {}
+    for name in data:
+        if name not in INPUT_FIELDS:
+            errors[str(name)] = f"Unknown field '{name}' (use {', '.join(INPUT_FIELDS)})."
+    if not isinstance(data.get("summary") or "", str):
+        errors["summary"] = "The summary must be text."
+    ratings = data.get("ratings") or {}
+    if not isinstance(ratings, dict):
+        errors["ratings"] = "ratings must be an object with an entry per trait, e.g. {\"drive\": {\"rating\": 3}}."
+        return errors
+    keys = [trait.key for trait in traits]
+    for key, raw in ratings.items():
+        if key not in keys:
+            errors[f"{key}-rating"] = f"'{key}' is not a trait on this scorecard (yours: {', '.join(keys)})."
+        elif not isinstance(raw or {}, dict):
+            errors[f"{key}-rating"] = f"ratings.{key} must be an object with {', '.join(RATING_FIELDS)}."
+        else:
+            for name, value in (raw or {}).items():
+                if name not in RATING_FIELDS:
+                    errors[f"{key}-{name}"] = f"Unknown field 'ratings.{key}.{name}' (use {', '.join(RATING_FIELDS)})."
+                elif name in ("question", "evidence") and not isinstance(value or "", str):
+                    errors[f"{key}-{name}"] = f"ratings.{key}.{name} must be text."
+                elif name == "red_flags" and not isinstance(value or [], list | str):
+                    errors[f"{key}-{name}"] = f"ratings.{key}.red_flags must be a list of red flags from the rubric."
+    return errors
+
+
 def _clean_input(data: dict, traits: list[Trait], *, final: bool) -> tuple[dict, dict[str, str]]:
     """Normalise a scorecard's input; returns (values, errors by field name)."""
-    errors: dict[str, str] = {}
+    errors = _shape_errors(data, traits)
+    if errors:
+        return {}, errors
     ratings_in = data.get("ratings") or {}
     if not isinstance(ratings_in, dict):
         ratings_in = {}

@@ -8,7 +8,7 @@ from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.hiring import services
 from kms.hiring.views.common import _scorecard_form, _scorecard_input, bp
-from kms.web import id_arg
+from kms.web import api_id_arg
 
 # --- JSON API -------------------------------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ def api_my_interviews():
 @bp.get("/api/hiring/candidates")
 @requires("hiring.manage")
 def api_candidates():
-    grouped = services.board(actor=current_user, opening_id=id_arg("opening"))
+    grouped = services.board(actor=current_user, opening_id=api_id_arg("opening"))
     return jsonify(candidates=[{"id": row.candidate.id, "name": row.candidate.name, "stage": stage.value,
                                 "opening": row.opening_title, "interviewers": row.interviewers,
                                 "submitted": row.submitted}
@@ -63,14 +63,24 @@ def api_debrief(candidate_id: int):
 def api_save_draft(assignment_id: int):
     """Autosave (kms.js) and API clients: form fields like the page, or JSON {ratings, recommendation, summary}."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:      # nested deeper than the parser goes: not a scorecard either
+            data = None
         if not isinstance(data, dict):
             return jsonify(error="Send a JSON object.", status=400), 400
     else:
         context = services.open_scorecard(assignment_id, actor=current_user)
         if not context.mine:
             abort(404)
-        data = _scorecard_input(_scorecard_form(context))
+        form = _scorecard_form(context)
+        names = {sub.name for field in form for sub in (field if field.type == "FormField" else [field])}
+        names.discard("csrf_token")
+        if names.isdisjoint(request.form):
+            # Saving this as the draft would blank it: most likely JSON sent without its content type.
+            return jsonify(error="Send the scorecard as JSON with Content-Type: application/json "
+                                 "(or as the scorecard form's fields).", status=400), 400
+        data = _scorecard_input(form)
     try:
         card = services.save_draft(assignment_id, data, actor=current_user)
     except Invalid as error:

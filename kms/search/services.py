@@ -156,9 +156,7 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
         .group_by(SearchLog.normalized)
         .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
         .limit(limit)).all()
-    names = {name.lower() for name in db.session.scalars(
-        select(Process.name).where(func.lower(Process.name).in_([_process_name(r[0]).lower() for r in rows])))}
-    return [Gap(query, count, best or 0, last, _process_name(query).lower() in names)
+    return [Gap(query, count, best or 0, last, handbook.process_named(_process_name(query)) is not None)
             for query, count, best, last in rows]
 
 

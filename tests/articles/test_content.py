@@ -155,3 +155,14 @@ def test_export_then_import_into_an_empty_handbook_reproduces_it(starter, tmp_pa
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in files:
         assert (first / name).read_text() == (second / name).read_text(), name
+
+
+def test_an_import_matches_an_existing_process_by_name_ignoring_case_in_any_alphabet(folder, make_process):
+    existing = make_process("Überweisung zurückholen", frequency=1)
+    (folder / "processes.yml").write_text((folder / "processes.yml").read_text(encoding="utf-8") +
+                                          "\n- name: ÜBERWEISUNG ZURÜCKHOLEN\n  category: Billing\n  frequency: 7\n",
+                                          encoding="utf-8")
+    content.import_content(folder)
+    db.session.expire_all()
+    matching = [p for p in db.session.scalars(select(Process)) if p.name.lower() == existing.name.lower()]
+    assert [(p.id, p.frequency) for p in matching] == [(existing.id, 7)]

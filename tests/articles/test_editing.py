@@ -182,3 +182,19 @@ def test_verification_sets_the_next_due_date_and_the_label(make_article, make_us
     article = db.session.get(Article, article.id)
     assert services.verification_label(article)[0] is True
     assert [a.id for a in services.stale_articles()] == [article.id]
+
+
+@pytest.mark.parametrize("first, second", [("Refund request", "REFUND REQUEST"), ("Über-Rückgabe", "über-rückgabe"),
+                                           ("Возврат средств", "ВОЗВРАТ СРЕДСТВ"), ("Ελληνικά", "ΕΛΛΗΝΙΚΆ")])
+def test_a_process_name_differing_only_in_case_is_refused_in_any_alphabet(make_process, author, first, second):
+    make_process(first)
+    with pytest.raises(Invalid) as refused:
+        services.create_process(services.ProcessFields(name=second, category="Billing"), actor=author)
+    assert refused.value.field == "name" and "already exists" in str(refused.value)
+    assert services.process_named(second.lower()).name == first
+    other = make_process("Unrelated")
+    with pytest.raises(Invalid):
+        services.update_process(other.id, services.ProcessFields(name=second, category="Billing"), actor=author)
+    renamed = services.update_process(other.id, services.ProcessFields(name=second + " 2", category="Billing"),
+                                      actor=author)
+    assert renamed.name == second + " 2"

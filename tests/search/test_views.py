@@ -278,6 +278,17 @@ def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_d
     assert manager.post("/search/gaps/process", data={"query": "x", "category": "Billing"}).status_code == 403
 
 
+
+def test_the_gap_report_knows_a_process_already_in_the_inventory_whatever_its_case(app, starter, make_user):
+    from kms.search import services as search_services
+    handbook.create_process(handbook.ProcessFields(name="ÜBERWEISUNG ZURÜCKHOLEN", category="Billing"), actor=starter)
+    client = member_client(app, make_user)
+    for query in ("überweisung zurückholen", "zahlungsplan ändern"):
+        client.get("/search", query_string={"q": query})
+    gaps = {gap.query: gap for gap in search_services.gap_report()}
+    assert gaps["überweisung zurückholen"].process_exists and not gaps["zahlungsplan ändern"].process_exists
+
+
 MALFORMED = ["title:(", '"unclosed', "*", "a*" * 5000, "AND OR NOT", "NOT", "OR", '""', "-", "tag:", ":::",
              "(((", "\x00", "?", "type:article", "lang:zh", "\u202e\u0000evil", "%", "a" * 10_000]
 

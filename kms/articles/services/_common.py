@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kms.articles.models import Article, Category, Process
 from kms.auth.models import Role, User
@@ -32,6 +32,17 @@ def get_process(process_id: int) -> Process:
     if process is None:
         raise NotFound("No such process.")
     return process
+
+
+def process_named(name: str) -> Process | None:
+    """The process whose name equals name ignoring case, in any alphabet.
+
+    SQL lower() folds only A-Z on SQLite, so "Über" and "über" would both be let in; the database narrows the
+    candidates to names of the same length and Python compares them.
+    """
+    wanted = name.strip().lower()
+    candidates = db.session.scalars(select(Process).where(func.length(Process.name) == len(name.strip())))
+    return next((p for p in candidates if p.name.lower() == wanted), None)
 
 
 def list_categories() -> list[Category]:

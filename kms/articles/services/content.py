@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kms.articles.models import (Article, ArticleStatus, ArticleTemplate, Category, Process, ProcessStatus,
                                  RevisionState)
@@ -306,7 +306,7 @@ def parse_folder(root: Path) -> Parsed:
 
 
 def _upsert_process(data: ProcessData, report: ImportReport) -> Process:
-    process = db.session.scalar(select(Process).where(func.lower(Process.name) == data.name.lower()))
+    process = common.process_named(data.name)
     values = {"category": data.category, "frequency": data.frequency, "owner_id": data.owner_id,
               "target_date": data.target_date, "notes": data.notes}
     if process is None:

@@ -32,8 +32,8 @@ class ProcessFields:
 
 def _check(fields: ProcessFields, process_id: int | None = None) -> ProcessFields:
     fields.name = common.check_text(fields.name, "name", "Name", max_len=200)
-    clash = db.session.scalar(select(Process.id).where(func.lower(Process.name) == fields.name.lower()))
-    if clash is not None and clash != process_id:
+    clash = common.process_named(fields.name)
+    if clash is not None and clash.id != process_id:
         raise Invalid(f"A process named {fields.name!r} already exists.", field="name")
     fields.category = common.check_category(fields.category)
     fields.frequency = common.check_frequency(fields.frequency)

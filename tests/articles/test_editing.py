@@ -1,11 +1,13 @@
 """Articles keep every revision, show diffs, restore as new revisions, and never lose an editor's text."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from kms.articles import services
-from kms.articles.models import Article, ArticleStatus, Category, ProcessStatus, Revision, RevisionState
-from kms.auth.models import Role
+from kms.articles.models import Article, ArticleStatus, Category, Process, ProcessStatus, Revision, RevisionState
+from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db
 from tests.articles.conftest import fields_of
@@ -198,3 +200,33 @@ def test_a_process_name_differing_only_in_case_is_refused_in_any_alphabet(make_p
     renamed = services.update_process(other.id, services.ProcessFields(name=second + " 2", category="Billing"),
                                       actor=author)
     assert renamed.name == second + " 2"
+
+
+def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clear_refusal(app, author):
+    names = ["Chargeback dispute", "CHARGEBACK DISPUTE", "chargeback dispute", "Chargeback Dispute"]
+    start, outcomes, author_id = threading.Barrier(len(names)), [], author.id
+
+    def add(name: str) -> None:
+        with app.app_context():
+            try:
+                actor = db.session.get(User, author_id)
+                start.wait(timeout=10)
+                services.create_process(services.ProcessFields(name=name, category="Billing"), actor=actor)
+                outcomes.append("created")
+            except Invalid as refused:
+                outcomes.append(str(refused))
+            except Exception as error:  # noqa: BLE001 - a crash is what this test looks for
+                outcomes.append(f"crashed: {error!r}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes.count("created") == 1, outcomes
+    assert all("already exists" in outcome for outcome in outcomes if outcome != "created"), outcomes
+    db.session.rollback()                 # end this test's own read snapshot to see the threads' commits
+    stored = [p for p in db.session.scalars(db.select(Process)) if p.name.lower() == "chargeback dispute"]
+    assert len(stored) == 1

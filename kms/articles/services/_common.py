@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 
 from kms.articles.models import Article, Category, Process
 from kms.auth.models import Role, User
@@ -18,6 +19,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 OWNER_ROLES = frozenset({Role.ADMIN, Role.AUTHOR})
 MAX_TAGS = 20
+PROCESS_NAMES_LOCK = 0x6B6D5F70   # the PostgreSQL advisory lock that makes process-name checks take turns
 
 
 def get_article(article_id: int) -> Article:
@@ -43,6 +45,17 @@ def process_named(name: str) -> Process | None:
     wanted = name.strip().lower()
     candidates = db.session.scalars(select(Process).where(func.length(Process.name) == len(name.strip())))
     return next((p for p in candidates if p.name.lower() == wanted), None)
+
+
+def lock_process_names() -> None:
+    """Hold, until this transaction ends, the right to check a process name and then write it.
+
+    On SQLite `writing()` already holds the database's write lock. On PostgreSQL two people adding "Refund"
+    and "REFUND" at the same moment would both pass the check (the unique index is case-sensitive), so the
+    check-then-write takes a transaction-scoped advisory lock first. Call inside `writing()`.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": PROCESS_NAMES_LOCK})
 
 
 def list_categories() -> list[Category]:

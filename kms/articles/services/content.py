@@ -404,6 +404,7 @@ def import_content(root: Path, report: ImportReport) -> None:
         else:
             report.add("categories", "unchanged")
     db.session.flush()
+    common.lock_process_names()
     for data in parsed.processes:
         _upsert_process(data, report)
     for data in parsed.articles:

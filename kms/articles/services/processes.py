@@ -32,6 +32,7 @@ class ProcessFields:
 
 def _check(fields: ProcessFields, process_id: int | None = None) -> ProcessFields:
     fields.name = common.check_text(fields.name, "name", "Name", max_len=200)
+    common.lock_process_names()
     clash = common.process_named(fields.name)
     if clash is not None and clash.id != process_id:
         raise Invalid(f"A process named {fields.name!r} already exists.", field="name")

@@ -230,3 +230,13 @@ def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clea
     db.session.rollback()                 # end this test's own read snapshot to see the threads' commits
     stored = [p for p in db.session.scalars(db.select(Process)) if p.name.lower() == "chargeback dispute"]
     assert len(stored) == 1
+
+
+def test_a_category_typed_in_another_case_is_the_existing_one_and_an_unknown_one_lists_the_choices(make_article,
+                                                                                               make_process):
+    assert make_article(category="billing").category == "Billing"
+    assert make_process(category="ESCALATIONS").category == "Escalations"
+    with pytest.raises(Invalid) as refused:
+        make_article(category="Bilking")
+    assert refused.value.field == "category"
+    assert "Unknown category 'Bilking'" in str(refused.value) and "Billing, " in str(refused.value)

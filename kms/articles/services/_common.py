@@ -70,9 +70,12 @@ def check_category(name: str, field: str = "category") -> str:
     name = (name or "").strip()
     if not name:
         raise Invalid("Choose a category.", field=field)
-    if db.session.get(Category, name) is None:
-        raise Invalid(f"Unknown category {name!r}.", field=field)
-    return name
+    if db.session.get(Category, name) is not None:
+        return name
+    same = [known for known in category_names() if known.lower() == name.lower()]
+    if len(same) != 1:        # "billing" means "Billing"; with both "Billing" and "BILLING" it would be a guess
+        raise Invalid(f"Unknown category {name!r}. Categories: {', '.join(category_names())}.", field=field)
+    return same[0]
 
 
 def list_owners() -> list[User]:

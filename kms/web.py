@@ -202,6 +202,16 @@ def time_zone_names() -> tuple[str, ...]:
     return tuple(sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/")))
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """The word for `count` things: plural(1, "question") is "question", plural(3, "question") "questions"."""
+    return word if count == 1 else (many or word + "s")
+
+
+def counted(count: int, word: str, many: str | None = None) -> str:
+    """A count with its word: counted(1, "question") is "1 question"."""
+    return f"{count} {plural(count, word, many)}"
+
+
 def template_helpers() -> dict:
     return {"can": lambda action: allowed(current_user, action), "url_for_safe": url_for_safe,
             "show_hiring_nav": show_hiring_nav, "time_zone_names": time_zone_names}
@@ -217,4 +227,6 @@ def init_app(app) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(template_helpers)
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(counted, "counted")
+    app.add_template_filter(plural, "plural")
     app.add_template_filter(lambda text: Markup(markdown.render(text or "")), "markdown")

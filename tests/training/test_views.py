@@ -217,7 +217,7 @@ def test_an_author_creates_a_module_adds_a_lesson_and_a_question_and_publishes_i
                 data={"text": "First step?", "kind": "single", "choices": "* Listen\nArgue"})
     assert client.post(f"/training/modules/{module_id}/status", data={"status": "published"}).status_code == 302
     page = client.get(f"/training/modules/{module_id}").get_data(as_text=True)
-    assert "Listen" in page and "1 questions" in page
+    assert "Listen" in page and "1 question ·" in page
 
 
 def test_lessons_reorder(make_module, author):

@@ -10,7 +10,7 @@ from kms.training import services
 from kms.training.forms import (AssignModuleForm, AssignPathForm, ConfirmForm, LessonForm, ModuleForm,
                                 QuestionForm, parse_choices)
 from kms.training.views._blueprint import bp, field_error
-from kms.web import id_arg, page_arg
+from kms.web import counted, id_arg, page_arg
 
 
 def _filters() -> dict:
@@ -74,7 +74,7 @@ def assign_path():
         except Invalid as error:
             field_error(path_form, error)
         else:
-            flash(f"Assigned {len(made)} modules with due dates.", "success")
+            flash(f"Assigned {counted(len(made), 'module')} with due dates.", "success")
             return redirect(url_for("training.person", user_id=path_form.user_id.data))
     return render_template("training/assign.html", path_form=path_form, module_form=module_form,
                            paths=services.list_paths()), 400

@@ -16,7 +16,7 @@ from kms.training.forms import (FORMATS, AvailabilityForm, ConfirmForm, HostForm
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
 from kms.training.views._blueprint import bp, field_error, viewer_to_utc
-from kms.web import id_arg
+from kms.web import counted, id_arg
 
 
 @bp.get("/training/shadowing")
@@ -249,5 +249,5 @@ def _confirm_plan(trainee, form):
     except (Invalid, Conflict) as error:
         flash(error.message, "error")
         return _render_plan(trainee, form, None, 400 if isinstance(error, Invalid) else 409, rows=rows)
-    flash(f"Booked {len(booked)} shadowing sessions for {trainee.name}.", "success")
+    flash(f"Booked {counted(len(booked), 'shadowing session')} for {trainee.name}.", "success")
     return redirect(url_for("training.person", user_id=trainee.id))

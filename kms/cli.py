@@ -85,7 +85,10 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.
     source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "60", "--pythonpath", source]
+            "--access-logfile", "-", "--timeout", "60", "--pythonpath", source,
+            # The search box takes 500 characters; in Chinese or Greek that is up to 4,500 characters of
+            # %-escapes in the URL, past gunicorn's default 4,094-byte request line. 8,190 is gunicorn's maximum.
+            "--limit-request-line", "8190"]
     if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
         # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
         # (tests, benchmarks) would fight over it, and kms never uses it.

@@ -80,3 +80,13 @@ def test_gunicorn_keeps_each_visitors_session_and_csrf_token_apart(server):
     status, page = other.post("/login", {"email": "ann@example.com", "password": "wrong password"},
                               token_from="/login")
     assert status == 401 and "Email or password is not correct." in page
+
+
+@pytest.mark.slow
+def test_a_full_search_box_in_chinese_reaches_kms_through_gunicorn(server):
+    admin = Browser(server)
+    admin.post("/setup", {"name": "Ann Admin", "email": "ann@example.com", "time_zone": "UTC",
+                          "password": "a long password", "confirm": "a long password"}, token_from="/setup")
+    query = ("退款请求处理流程" * 63)[:500]             # the search box's maxlength, 3 bytes a character
+    status, page = admin.get("/search?" + urllib.parse.urlencode({"q": query}))
+    assert status == 200 and "Search" in page and query[:40] in page

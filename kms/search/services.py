@@ -156,7 +156,8 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
         .group_by(SearchLog.normalized)
         .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
         .limit(limit)).all()
-    return [Gap(query, count, best or 0, last, handbook.process_named(_process_name(query)) is not None)
+    known = handbook.processes_named([_process_name(row[0]) for row in rows])
+    return [Gap(query, count, best or 0, last, _process_name(query).lower() in known)
             for query, count, best, last in rows]
 
 

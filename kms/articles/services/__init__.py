@@ -1,6 +1,7 @@
 """Handbook use cases. Split by topic; import from here: `from kms.articles import services`."""
 from kms.articles.services._common import (DEFAULT_CATEGORIES, category_names, get_article, get_process,
-                                           list_categories, list_owners, process_named)
+                                           list_categories, list_owners, process_named,
+                                           processes_named)
 from kms.articles.services.content import export_content, handbook_is_empty, import_content, parse_folder
 from kms.articles.services.coverage import (Bucket, Coverage, coverage, document_next, my_queue, record_snapshot,
                                             stale_articles, stale_count, trend, trend_chart)

@@ -36,15 +36,23 @@ def get_process(process_id: int) -> Process:
     return process
 
 
-def process_named(name: str) -> Process | None:
-    """The process whose name equals name ignoring case, in any alphabet.
+def processes_named(names: list[str]) -> dict[str, Process]:
+    """The processes whose names equal any of `names` ignoring case, in any alphabet, keyed by lower-cased name.
 
-    SQL lower() folds only A-Z on SQLite, so "Über" and "über" would both be let in; the database narrows the
-    candidates to names of the same length and Python compares them.
+    SQL lower() folds only A-Z on SQLite, so "Über" and "über" would both be let in; one query narrows the
+    candidates to names of the wanted lengths and Python compares them.
     """
-    wanted = name.strip().lower()
-    candidates = db.session.scalars(select(Process).where(func.length(Process.name) == len(name.strip())))
-    return next((p for p in candidates if p.name.lower() == wanted), None)
+    wanted = {name.strip().lower() for name in names if name.strip()}
+    if not wanted:
+        return {}
+    lengths = {len(name.strip()) for name in names if name.strip()}
+    candidates = db.session.scalars(select(Process).where(func.length(Process.name).in_(lengths)))
+    return {p.name.lower(): p for p in candidates if p.name.lower() in wanted}
+
+
+def process_named(name: str) -> Process | None:
+    """The process named `name` ignoring case (see processes_named)."""
+    return processes_named([name]).get(name.strip().lower())
 
 
 def lock_process_names() -> None:

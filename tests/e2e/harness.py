@@ -305,7 +305,7 @@ def keyboard_form(driver, fields: list[tuple[str, str]], submit: bool = True) ->
         # Ctrl+A first, so typing replaces whatever the field was prefilled with.
         ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(text).perform()
     if submit:
-        type_keys(driver, Keys.ENTER)
+        submit_and_wait(driver, lambda: type_keys(driver, Keys.ENTER))
 
 
 def wait_for_path(driver, path: str, timeout: float = 15) -> None:
@@ -405,16 +405,13 @@ def keyboard_radio(driver, group_first_id: str, position: int) -> None:
 def keyboard_press(driver, selector: str, wait: bool = True, timeout: float = 15) -> None:
     """TAB to a button or link and press ENTER, as a keyboard user submits a form with several buttons; with
     `wait`, return once the next page has replaced this one (even when it has the same address)."""
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     tab_to_element(driver, selector)
-    page = driver.find_element(By.TAG_NAME, "html")
-    type_keys(driver, Keys.ENTER)
     if wait:
-        WebDriverWait(driver, timeout).until(lambda d: _replaced(page))
-        WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        submit_and_wait(driver, lambda: type_keys(driver, Keys.ENTER), timeout)
+    else:
+        type_keys(driver, Keys.ENTER)
 
 
 def progress_value(driver, selector: str) -> tuple[float, float]:
@@ -449,7 +446,7 @@ def invite_person(driver, server: LiveServer, person: dict) -> str:
     form.find_element(By.ID, "email").send_keys(person["email"])
     Select(form.find_element(By.ID, "role")).select_by_value(person["role"])
     form.find_element(By.ID, "team").send_keys(person["team"])
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click_and_wait(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for_path(driver, "/admin/users")
     assert text_of(driver, "h1") == f"Invite link for {person['name']}"
     return driver.find_element(By.ID, "invite-link").get_attribute("value")
@@ -471,12 +468,19 @@ def _replaced(element) -> bool:
     return False
 
 
-def click_and_wait(driver, element, timeout: float = 15) -> None:
-    """Click a link or submit button and wait until the next page has replaced this one and loaded."""
+def submit_and_wait(driver, act, timeout: float = 15) -> None:
+    """Do `act` (a click, ENTER, accepting a confirm dialog...) and wait until the next page has replaced this
+    one and loaded. Waiting for the address alone is not enough: a form that posts back to its own page (invite,
+    account, search) keeps the address, and the old page's elements would be read, then go stale mid-test."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
+    act()
     WebDriverWait(driver, timeout).until(lambda d: _replaced(page))
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def click_and_wait(driver, element, timeout: float = 15) -> None:
+    """Click a link or submit button and wait until the next page has replaced this one and loaded."""
+    submit_and_wait(driver, element.click, timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.e2e.harness import keyboard_form, text_of, texts_of, wait_for_path, wait_to_leave
+from tests.e2e.harness import click_and_wait, keyboard_form, text_of, texts_of, wait_for_path, wait_to_leave
 
 ADMIN = {"name": "Ines Admin", "email": "ines@example.test", "password": "admin passphrase 2026"}
 PEOPLE = [
@@ -42,7 +42,7 @@ def invite(driver, run, person: dict, first: bool) -> str:
     form.find_element(By.ID, "email").send_keys(person["email"])
     Select(form.find_element(By.ID, "role")).select_by_value(person["role"])
     form.find_element(By.ID, "team").send_keys(person["team"])
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click_and_wait(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for_path(driver, "/admin/users")
     assert text_of(driver, "h1") == f"Invite link for {person['name']}"
     if first:
@@ -90,7 +90,7 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
         assert f"Welcome, {person['name']}" in text_of(browser, ".flashes")
 
         # Log out, then back in with the new password: the password really works.
-        browser.find_element(By.CSS_SELECTOR, ".nav-user button").click()
+        click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".nav-user button"))
         wait_for_path(browser, "/login")
         assert "logged out" in text_of(browser, ".flashes")
         log_in_with_keyboard(browser, run, person["email"], person["password"],

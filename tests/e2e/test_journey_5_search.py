@@ -12,7 +12,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.harness import log_in, text_of, texts_of, wait_for_path, wait_to_leave
+from tests.e2e.harness import click_and_wait, log_in, submit_and_wait, text_of, texts_of, wait_for_path, wait_to_leave
 
 
 def search_from_the_box(browser, words: str) -> None:
@@ -20,7 +20,8 @@ def search_from_the_box(browser, words: str) -> None:
     browser.find_element(By.TAG_NAME, "body").send_keys("/")
     box = browser.switch_to.active_element
     assert box.get_attribute("id") == "site-search", "'/' did not focus the search box"
-    box.send_keys(words, Keys.ENTER)
+    box.send_keys(words)
+    submit_and_wait(browser, lambda: box.send_keys(Keys.ENTER))
     wait_for_path(browser, "/search")
 
 
@@ -46,7 +47,7 @@ def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted
     assert marks and any(mark.startswith("refund") for mark in marks), marks
 
     # Following the suggestion searches the corrected word.
-    browser.find_element(By.CSS_SELECTOR, "p.notice-info a").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "p.notice-info a"))
     wait_for_path(browser, "/search")
     assert "q=refund" in browser.current_url and not browser.find_elements(By.CSS_SELECTOR, "p.notice-info")
 

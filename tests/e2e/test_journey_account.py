@@ -11,7 +11,7 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.harness import keyboard_form, text_of, wait_for_path, wait_to_leave
+from tests.e2e.harness import click_and_wait, keyboard_form, submit_and_wait, text_of, wait_for_path, wait_to_leave
 
 
 def api_me(server, token: str) -> tuple[int, dict]:
@@ -43,7 +43,7 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
     # A token for a chat bot: shown once, works for the API as this user.
     form = browser.find_element(By.ID, "token-name").find_element(By.XPATH, "./ancestor::form")
     browser.find_element(By.ID, "token-name").send_keys("support chat bot")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click_and_wait(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for_path(browser, "/account")
     secret = browser.find_element(By.ID, "new-token").get_attribute("value")
     assert secret.startswith("kms_")
@@ -54,8 +54,13 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
     # The token list shows it by name; revoking it stops the script at once.
     rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
     row = next(r for r in rows if "support chat bot" in r.text)
-    row.find_element(By.CSS_SELECTOR, "button").click()
-    browser.switch_to.alert.accept()   # kms.js asks "Revoke this token?" first
+    revoke = row.find_element(By.CSS_SELECTOR, "button")
+
+    def revoke_and_confirm():
+        revoke.click()
+        browser.switch_to.alert.accept()   # kms.js asks "Revoke this token?" first
+
+    submit_and_wait(browser, revoke_and_confirm)
     wait_for_path(browser, "/account")
     assert "Token revoked" in text_of(browser, ".flashes")
     run.page_done(browser, "token-revoked")

@@ -41,6 +41,57 @@ def hire_team(make_user, path, admin, count: int, team: str = "EMEA"):
     return hires
 
 
+def onboarding_figures(hire, manager, now=None) -> tuple[int, int]:
+    """The learner's overall percent as they see it (My onboarding) and as their manager does (team view)."""
+    mine = services.my_onboarding(hire.id, actor=hire, now=now).percent
+    [row] = [r for r in services.team_view(actor=manager, now=now).rows if r.user.id == hire.id]
+    return mine, row.percent
+
+
+def test_every_lesson_and_quiz_moves_the_onboarding_bar_the_same_for_the_learner_and_the_manager(
+        make_user, path, admin, manager):
+    hire = make_user(team="EMEA", start_date=date.today())
+    services.assign_path(hire.id, path.id, actor=admin)
+    seen = [onboarding_figures(hire, manager)]
+    for step in path.steps:
+        module = services.get_module(step.module_id, actor=hire)
+        for lesson in module.lessons:
+            services.complete_lesson(lesson.id, actor=hire)
+            seen.append(onboarding_figures(hire, manager))
+        services.submit_quiz(module.id, right_answers(module), actor=hire)
+        seen.append(onboarding_figures(hire, manager))
+    assert all(mine == theirs for mine, theirs in seen), seen
+    figures = [mine for mine, _ in seen]
+    assert figures[0] == 0 and figures[-1] == 100
+    assert all(before < after for before, after in zip(figures, figures[1:])), figures
+
+
+def test_work_from_before_a_certificate_expired_does_not_count_in_the_team_view(make_user, make_module, manager,
+                                                                               admin):
+    from datetime import UTC, datetime
+
+    hire = make_user(team="EMEA", start_date=date(2026, 1, 5))
+    module = make_module(title="Security refresher", recertify_months=6)
+    services.assign_module(hire.id, module.id, None, actor=admin)
+    first = datetime(2026, 1, 31, 10, tzinfo=UTC)
+    for lesson in module.lessons:
+        services.complete_lesson(lesson.id, actor=hire, now=first)
+    services.submit_quiz(module.id, right_answers(module), actor=hire, now=first)
+    assert onboarding_figures(hire, manager, now=datetime(2026, 7, 1, tzinfo=UTC)) == (100, 100)
+
+    expired = datetime(2026, 8, 2, tzinfo=UTC)
+    assert onboarding_figures(hire, manager, now=expired) == (0, 0)
+    [row] = [r for r in services.team_view(actor=manager, now=expired).rows if r.user.id == hire.id]
+    cell = row.cells[module.id]
+    assert (cell.status, cell.lessons_done, cell.quiz_passed) == ("expired", 0, False)
+
+    services.complete_lesson(module.lessons[0].id, actor=hire, now=expired)
+    mine, theirs = onboarding_figures(hire, manager, now=expired)
+    assert mine == theirs > 0
+    [row] = [r for r in services.team_view(actor=manager, now=expired).rows if r.user.id == hire.id]
+    assert row.cells[module.id].lessons_done == 1
+
+
 def test_the_team_view_runs_the_same_number_of_queries_for_any_team_size(make_user, path, admin, manager,
                                                                          count_queries):
     hire_team(make_user, path, admin, 2)

@@ -120,3 +120,10 @@ def module_percent(progress) -> int:
     steps = progress.lessons_total + (1 if progress.quiz_required else 0)
     done = progress.lessons_done + (1 if progress.quiz_passed else 0)
     return min(99, done * 100 // steps) if steps else 0
+
+
+def onboarding_percent(modules, sessions_done: int, sessions_total: int) -> int:
+    """A learner's whole onboarding in percent: the average of their module bars (so every lesson moves it) with
+    each booked shadowing session as a bar at 0 or 100; 100 only once every module and session is done."""
+    parts = len(modules) + sessions_total
+    return (sum(module_percent(m) for m in modules) + 100 * sessions_done) // parts if parts else 0

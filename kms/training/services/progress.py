@@ -13,7 +13,7 @@ from kms.extensions import db, utcnow, writing
 from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, ModuleStatus,
                                  Path, Question, QuizAttempt, SessionStatus, ShadowSession)
 from kms.training.services._common import (end_of_local_day, learner, lock_users, managed_learner, module_percent,
-                                            require_lead)
+                                            onboarding_percent, require_lead)
 from kms.training.services.learning import ReviewFlag, review_flags
 
 
@@ -148,9 +148,8 @@ class Onboarding:
 
     @property
     def percent(self) -> int:
-        """Done modules and done shadowing sessions over everything assigned and scheduled."""
-        total = len(self.items) + len(self.sessions)
-        return (self.modules_done + self.sessions_done) * 100 // total if total else 0
+        """Modules by their own progress and shadowing sessions done, over everything assigned and booked."""
+        return onboarding_percent(self.items, self.sessions_done, len(self.sessions))
 
     @property
     def overdue(self) -> list[Item]:

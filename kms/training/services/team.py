@@ -12,8 +12,8 @@ from kms.auth.models import Role, User
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
 from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, PathModule,
-                                 QuizAttempt, SessionStatus, ShadowSession)
-from kms.training.services._common import require_lead
+                                 Question, QuizAttempt, SessionStatus, ShadowSession)
+from kms.training.services._common import module_percent, onboarding_percent, require_lead
 
 TEAM_PAGE_SIZE = 50   # learners per page of the team view: the grid stays quick to fetch, render and scan
 
@@ -21,8 +21,18 @@ TEAM_PAGE_SIZE = 50   # learners per page of the team view: the grid stays quick
 class Cell:
     status: str                 # done | expired | overdue | open
     due_on: date | None
-    lessons_done: int
+    lessons_done: int           # since the last certificate expired, for an expired module
     lessons_total: int
+    quiz_required: bool = False
+    quiz_passed: bool = False   # since the last certificate expired, for an expired module
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def percent(self) -> int:
+        return module_percent(self)
 
 
 @dataclass
@@ -43,8 +53,8 @@ class Row:
 
     @property
     def percent(self) -> int:
-        total = len(self.cells) + self.sessions_total
-        return (self.done + self.sessions_done) * 100 // total if total else 0
+        """The same figure the learner sees on My onboarding."""
+        return onboarding_percent(list(self.cells.values()), self.sessions_done, self.sessions_total)
 
 
 @dataclass
@@ -160,13 +170,29 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
     completions = {(uid, mid): bool(valid) for uid, mid, valid in db.session.execute(
         select(ModuleCompletion.user_id, ModuleCompletion.module_id, case((still_valid, 1), else_=0))
         .where(ModuleCompletion.user_id.in_(shown)))}
+    # Work done before a certificate expired does not count toward re-certifying (as on My onboarding).
+    certificate = and_(ModuleCompletion.user_id == LessonCompletion.user_id,
+                       ModuleCompletion.module_id == Lesson.module_id)
+    counts = or_(ModuleCompletion.id.is_(None), still_valid,
+                 LessonCompletion.completed_at >= ModuleCompletion.expires_at)
     lessons_done = {}
     for uid, mid, count, latest in db.session.execute(
-            select(LessonCompletion.user_id, Lesson.module_id, func.count(LessonCompletion.id),
+            select(LessonCompletion.user_id, Lesson.module_id, func.sum(case((counts, 1), else_=0)),
                    func.max(LessonCompletion.completed_at)).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+            .outerjoin(ModuleCompletion, certificate)
             .where(LessonCompletion.user_id.in_(shown)).group_by(LessonCompletion.user_id, Lesson.module_id)):
         lessons_done[(uid, mid)] = count
         _touch(rows[uid], latest)
+    quizzes = set(db.session.scalars(select(Question.module_id).where(Question.module_id.in_(list(stats)))
+                                     .distinct()))
+    passed = {(uid, mid) for uid, mid in db.session.execute(
+        select(QuizAttempt.user_id, QuizAttempt.module_id)
+        .outerjoin(ModuleCompletion, and_(ModuleCompletion.user_id == QuizAttempt.user_id,
+                                          ModuleCompletion.module_id == QuizAttempt.module_id))
+        .where(QuizAttempt.user_id.in_(shown), QuizAttempt.passed.is_(True),
+               or_(ModuleCompletion.id.is_(None), still_valid,
+                   QuizAttempt.submitted_at >= ModuleCompletion.expires_at))
+        .distinct())}
     for uid, latest in db.session.execute(
             select(QuizAttempt.user_id, func.max(QuizAttempt.submitted_at))
             .where(QuizAttempt.user_id.in_(shown)).group_by(QuizAttempt.user_id)):
@@ -184,7 +210,8 @@ def team_view(*, actor, team: str | None = None, start_month: str | None = None,
         valid = completions.get((uid, mid))
         status = "done" if valid else "expired" if valid is False else "overdue" if late else "open"
         rows[uid].cells[mid] = Cell(status=status, due_on=due_on, lessons_done=lessons_done.get((uid, mid), 0),
-                                    lessons_total=lesson_totals.get(mid, 0))
+                                    lessons_total=lesson_totals.get(mid, 0), quiz_required=mid in quizzes,
+                                    quiz_passed=(uid, mid) in passed)
     return TeamView(rows=list(rows.values()), modules=list(stats.values()), teams=teams, months=months,
                     team=team or None, start_month=start_month or None, total=total, page=page, pages=pages,
                     per_page=per_page if paged else None)

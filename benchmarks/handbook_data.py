@@ -41,7 +41,7 @@ def load(count: int, owner_ids: list[int]) -> None:
             db.session.add(Category(name=name, position=position))
     db.session.flush()
     db.session.execute(insert(Process), [
-        {"name": f"Process {n}", "category": CATEGORIES[n % len(CATEGORIES)], "frequency": (n * 37) % 400,
+        {"name": f"Process {n}", "name_key": f"process {n}", "category": CATEGORIES[n % len(CATEGORIES)], "frequency": (n * 37) % 400,
          "owner_id": owner_ids[n % len(owner_ids)] if owner_ids else None, "notes": "",
          "target_date": (now + timedelta(days=(n % 60) - 20)).date(),
          "status": ProcessStatus.DOCUMENTED if n % 3 else ProcessStatus.UNDOCUMENTED,

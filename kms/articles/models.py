@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
@@ -40,6 +41,12 @@ class Category(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
 
+def process_name_key(name: str) -> str:
+    """What makes two process names the same one: case folded in any alphabet ("Über" = "über",
+    "Straße" = "STRASSE"), one Unicode spelling of each letter, and runs of spaces as one."""
+    return unicodedata.normalize("NFKC", " ".join(name.split()).casefold())
+
+
 class Process(db.Model):
     """Something the team handles repeatedly; documented once its article is published."""
 
@@ -47,6 +54,9 @@ class Process(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # process_name_key(name), kept by the validator below; unique, so the database itself refuses "Refund" next
+    # to "REFUND" on both engines (SQLite's lower() folds only A-Z). Folding can lengthen a name ("ß" -> "ss").
+    name_key: Mapped[str] = mapped_column(String(600), unique=True)
     category: Mapped[str] = mapped_column(String(80), index=True)
     frequency: Mapped[int] = mapped_column(default=0)          # times a month the team meets it
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -59,6 +69,11 @@ class Process(db.Model):
 
     owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
     article: Mapped[Article | None] = relationship(back_populates="process", uselist=False)
+
+    @validates("name")
+    def _keep_name_key(self, _field: str, name: str) -> str:
+        self.name_key = process_name_key(name)
+        return name
 
     @property
     def is_documented(self) -> bool:

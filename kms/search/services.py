@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from kms.articles import services as handbook
-from kms.articles.models import Article, Process
+from kms.articles.models import Article, Process, process_name_key
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
@@ -157,7 +157,7 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
         .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
         .limit(limit)).all()
     known = handbook.processes_named([_process_name(row[0]) for row in rows])
-    return [Gap(query, count, best or 0, last, _process_name(query).lower() in known)
+    return [Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known)
             for query, count, best, last in rows]
 
 

@@ -187,8 +187,11 @@ def test_verification_sets_the_next_due_date_and_the_label(make_article, make_us
 
 
 @pytest.mark.parametrize("first, second", [("Refund request", "REFUND REQUEST"), ("Über-Rückgabe", "über-rückgabe"),
-                                           ("Возврат средств", "ВОЗВРАТ СРЕДСТВ"), ("Ελληνικά", "ΕΛΛΗΝΙΚΆ")])
-def test_a_process_name_differing_only_in_case_is_refused_in_any_alphabet(make_process, author, first, second):
+                                           ("Возврат средств", "ВОЗВРАТ СРЕДСТВ"), ("Ελληνικά", "ΕΛΛΗΝΙΚΆ"),
+                                           ("Straße sperren", "STRASSE SPERREN"),
+                                           ("Refund  request", "refund request"), ("Café", "Cafe\u0301")])
+def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in_any_alphabet(make_process, author,
+                                                                                              first, second):
     make_process(first)
     with pytest.raises(Invalid) as refused:
         services.create_process(services.ProcessFields(name=second, category="Billing"), actor=author)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy import text as sql
 
-from kms.articles.models import Article, Category, Process
+from kms.articles.models import Article, Category, Process, process_name_key
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
@@ -37,30 +37,25 @@ def get_process(process_id: int) -> Process:
 
 
 def processes_named(names: list[str]) -> dict[str, Process]:
-    """The processes whose names equal any of `names` ignoring case, in any alphabet, keyed by lower-cased name.
-
-    SQL lower() folds only A-Z on SQLite, so "Über" and "über" would both be let in; one query narrows the
-    candidates to names of the wanted lengths and Python compares them.
-    """
-    wanted = {name.strip().lower() for name in names if name.strip()}
-    if not wanted:
+    """The processes whose names are the same as any of `names` (see process_name_key), keyed by that key."""
+    keys = {process_name_key(name) for name in names if name.strip()}
+    if not keys:
         return {}
-    lengths = {len(name.strip()) for name in names if name.strip()}
-    candidates = db.session.scalars(select(Process).where(func.length(Process.name).in_(lengths)))
-    return {p.name.lower(): p for p in candidates if p.name.lower() in wanted}
+    return {p.name_key: p for p in db.session.scalars(select(Process).where(Process.name_key.in_(keys)))}
 
 
 def process_named(name: str) -> Process | None:
-    """The process named `name` ignoring case (see processes_named)."""
-    return processes_named([name]).get(name.strip().lower())
+    """The process named `name`, ignoring case and spacing (see process_name_key)."""
+    return processes_named([name]).get(process_name_key(name))
 
 
 def lock_process_names() -> None:
     """Hold, until this transaction ends, the right to check a process name and then write it.
 
-    On SQLite `writing()` already holds the database's write lock. On PostgreSQL two people adding "Refund"
-    and "REFUND" at the same moment would both pass the check (the unique index is case-sensitive), so the
-    check-then-write takes a transaction-scoped advisory lock first. Call inside `writing()`.
+    The unique name_key is what guarantees one process per name. This lock only turns a race into a clear
+    message: on PostgreSQL two people adding "Refund" and "REFUND" at the same moment would both pass the
+    check, and the second would fail on the index with an error instead of "already exists". On SQLite
+    `writing()` already holds the database's write lock. Call inside `writing()`.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": PROCESS_NAMES_LOCK})

@@ -92,6 +92,11 @@ def test_a_changed_file_adds_exactly_one_revision(folder):
      "field 'category': unknown category 'Bilking'"),
     (lambda f: (f / "categories.yml").write_text("- name: Billing\n  requires_review: 'no'\n"),
      "categories.yml, field 'requires_review': category 'Billing': must be true or false"),
+    (lambda f: (f / "processes.yml").write_text((f / "processes.yml").read_text(encoding="utf-8") +
+                                                "\n- name: Straße sperren\n  category: Billing\n"
+                                                "\n- name: STRASSE  SPERREN\n  category: Billing\n",
+                                                encoding="utf-8"),
+     "field 'name': process 'STRASSE  SPERREN' is also defined in"),
     (lambda f: (f / "articles" / "evil.md").write_text(
         "---\ntitle: !!python/object/apply:os.system ['echo hacked']\nslug: evil\ncategory: Billing\n---\nx\n"),
      "evil.md, line 2: invalid YAML"),

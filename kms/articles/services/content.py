@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from kms.articles.models import (Article, ArticleStatus, ArticleTemplate, Category, Process, ProcessStatus,
-                                 RevisionState)
+                                 RevisionState, process_name_key)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import _claim_slug, _alias_title, add_revision, apply_text, reader_text, \
@@ -238,7 +238,7 @@ def parse_folder(root: Path) -> Parsed:
     names: dict[str, Path] = {}
 
     def claim_name(data: ProcessData) -> None:
-        key = data.name.lower()
+        key = process_name_key(data.name)   # what the database's unique name_key compares
         if key in names:
             reader.fail(data.path, f"process {data.name!r} is also defined in {names[key]}",
                         "process.name" if data.path.suffix == ".md" else "name", data.line)
@@ -305,14 +305,16 @@ def parse_folder(root: Path) -> Parsed:
     return parsed
 
 
-def _upsert_process(data: ProcessData, report: ImportReport) -> Process:
-    process = common.process_named(data.name)
+def _upsert_process(data: ProcessData, report: ImportReport, known: dict[str, Process]) -> Process:
+    """Create or update one process; `known` holds the site's processes named in the files, by name key."""
+    process = known.get(process_name_key(data.name))
     values = {"category": data.category, "frequency": data.frequency, "owner_id": data.owner_id,
               "target_date": data.target_date, "notes": data.notes}
     if process is None:
         process = Process(name=data.name, status=data.status, created_at=utcnow(), updated_at=utcnow(), **values)
         db.session.add(process)
         db.session.flush()
+        known[process.name_key] = process
         report.add("processes", "created")
         return process
     changed = {k: v for k, v in values.items() if getattr(process, k) != v}
@@ -328,9 +330,9 @@ def _upsert_process(data: ProcessData, report: ImportReport) -> Process:
     return process
 
 
-def _upsert_article(data: ArticleData, report: ImportReport) -> None:
+def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Process]) -> None:
     article = db.session.scalar(select(Article).where(Article.slug == data.slug))
-    process = _upsert_process(data.process, report) if data.process else None
+    process = _upsert_process(data.process, report, known) if data.process else None
     if process is not None:
         holder = db.session.scalar(select(Article).where(Article.process_id == process.id))
         if holder is not None and holder.slug != data.slug:
@@ -405,10 +407,12 @@ def import_content(root: Path, report: ImportReport) -> None:
             report.add("categories", "unchanged")
     db.session.flush()
     common.lock_process_names()
+    known = common.processes_named([p.name for p in parsed.processes] +
+                                   [a.process.name for a in parsed.articles if a.process])
     for data in parsed.processes:
-        _upsert_process(data, report)
+        _upsert_process(data, report, known)
     for data in parsed.articles:
-        _upsert_article(data, report)
+        _upsert_article(data, report, known)
     for key, name, description, body in parsed.templates:
         template = db.session.get(ArticleTemplate, key)
         if template is None:

@@ -28,11 +28,15 @@ def index():
     mine = services.my_interviews(actor=current_user)
     if not services.is_lead(current_user):
         return render_template("hiring/my_interviews.html", mine=mine)
+    return _render_board(mine)
+
+
+def _render_board(mine, opening_form=None, status: int = 200):
     opening_id = id_arg("opening")
     return render_template("hiring/index.html", board=services.board(actor=current_user, opening_id=opening_id),
                            stages=list(Stage), openings=services.list_openings(actor=current_user),
-                           opening_id=opening_id, mine=mine, opening_form=OpeningForm(),
-                           hires=services.hired_users_with_summaries(actor=current_user))
+                           opening_id=opening_id, mine=mine, opening_form=opening_form or OpeningForm(),
+                           hires=services.hired_users_with_summaries(actor=current_user)), status
 
 
 @bp.post("/hiring/openings")
@@ -43,12 +47,12 @@ def create_opening():
         try:
             services.create_opening(form.title.data, form.team.data, actor=current_user)
         except Invalid as error:
-            flash(error.message, "error")
+            _field_error(form, error)
         else:
             flash(f"Opening '{form.title.data.strip()}' created.", "success")
-    else:
-        flash("Give the opening a title (at most 120 characters).", "error")
-    return redirect(url_for("hiring.index"))
+            return redirect(url_for("hiring.index"))
+    # The board again with the form as typed and the message next to the field (a redirect would lose both).
+    return _render_board(services.my_interviews(actor=current_user), opening_form=form, status=400)
 
 
 @bp.get("/hiring/openings/<int:opening_id>/compare")

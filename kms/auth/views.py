@@ -284,7 +284,8 @@ def edit_user(user_id: int):
         else:
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("auth.users"))
-    return render_template("auth/user_edit.html", user=user, form=form, confirm=ConfirmForm())
+    status = 400 if request.method == "POST" else 200   # refused: the form again, as typed
+    return render_template("auth/user_edit.html", user=user, form=form, confirm=ConfirmForm()), status
 
 
 @bp.post("/admin/users/<int:user_id>/invite")

@@ -28,9 +28,12 @@ def list_hosts(*, include_inactive: bool = False) -> list[ShadowHost]:
     return list(db.session.scalars(query.order_by(User.name)))
 
 
-def set_host(user_id: int, *, active: bool = True, note: str = "", actor) -> ShadowHost:
-    """Mark (or unmark) a user as a shadowing host."""
+def set_host(user_id: int, *, active: bool = True, note: str = "",
+             windows: list[tuple[int, time, time]] | None = None, actor) -> ShadowHost:
+    """Mark (or unmark) a user as a shadowing host; with `windows`, replace their weekly availability in the
+    same step, so a refused window leaves the note and the active flag as they were too."""
     require_lead(actor)
+    cleaned = _clean_windows(windows) if windows is not None else None
     with writing():
         user = db.session.get(User, user_id)
         if user is None:
@@ -39,6 +42,8 @@ def set_host(user_id: int, *, active: bool = True, note: str = "", actor) -> Sha
             raise Invalid(f"{user.name} is deactivated and cannot host shadowing.", field="user_id")
         host = db.session.get(ShadowHost, user.id) or ShadowHost(user_id=user.id)
         host.active, host.note = active, text(note, "note", "Note", 300, required=False)
+        if cleaned is not None:
+            host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
         db.session.add(host)
         db.session.commit()
     return host
@@ -47,6 +52,18 @@ def set_host(user_id: int, *, active: bool = True, note: str = "", actor) -> Sha
 def set_availability(user_id: int, windows: list[tuple[int, time, time]], *, actor) -> ShadowHost:
     """Replace a host's weekly availability: (weekday 0=Monday, start, end) in the host's time zone."""
     require_lead(actor)
+    cleaned = _clean_windows(windows)
+    with writing():
+        host = db.session.get(ShadowHost, user_id)
+        if host is None:
+            raise NotFound("That user is not a shadowing host.")
+        host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
+        db.session.commit()
+    return host
+
+
+def _clean_windows(windows: list[tuple[int, time, time]]) -> list[tuple[int, time, time]]:
+    """Checked, sorted weekly windows; refuses a bad weekday, an end before the start and overlaps."""
     cleaned = []
     for weekday, start, end in windows:
         if not 0 <= int(weekday) <= 6:
@@ -58,13 +75,7 @@ def set_availability(user_id: int, windows: list[tuple[int, time, time]], *, act
             if other[0] == weekday and start < other[2] and other[1] < end:
                 raise Invalid(f"Two windows overlap on {WEEKDAYS[weekday]}.", field="windows")
         cleaned.append((int(weekday), start, end))
-    with writing():
-        host = db.session.get(ShadowHost, user_id)
-        if host is None:
-            raise NotFound("That user is not a shadowing host.")
-        host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in sorted(cleaned)]
-        db.session.commit()
-    return host
+    return sorted(cleaned)
 
 
 # Conflict checks --------------------------------------------------------------------------------------------

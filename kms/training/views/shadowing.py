@@ -67,8 +67,8 @@ def host(user_id: int):
                                       f"{w.start_time:%H:%M}-{w.end_time:%H:%M}" for w in found.windows)
     if form.validate_on_submit():
         try:
-            services.set_host(user_id, active=form.active.data, note=form.note.data, actor=current_user)
-            services.set_availability(user_id, parse_windows(form.windows.data), actor=current_user)
+            services.set_host(user_id, active=form.active.data, note=form.note.data,
+                              windows=parse_windows(form.windows.data), actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:

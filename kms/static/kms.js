@@ -11,6 +11,13 @@
     if (box) { event.preventDefault(); box.focus(); box.select(); }
   });
 
+  // A form sent back with a refused field: take the user (and a screen reader) to the first one, even when the
+  // form sits low on a long page, unless the page has already put the focus somewhere.
+  var refused = document.querySelector("[aria-invalid='true']");
+  if (refused && (document.activeElement === document.body || !document.activeElement)) {
+    refused.focus();
+  }
+
   // Copy buttons: <button data-copy="#selector">.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");

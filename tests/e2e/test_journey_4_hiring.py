@@ -59,6 +59,17 @@ def test_the_manager_and_an_interviewer_score_independently_and_the_debrief_show
     manager = run.browser()
     log_in(manager, live_server, *live_server.demo_logins["manager"][0])
     run.visit(manager, "/hiring/", "hiring-board")
+
+    # A role opened without a title: the board comes back with the team as typed and the focus on the title,
+    # though the form sits low on the page.
+    opening = manager.find_element(By.CSS_SELECTOR, "form[action='/hiring/openings']")
+    opening.find_element(By.ID, "team").send_keys("Nordics night desk")
+    click_and_wait(manager, opening.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert manager.switch_to.active_element.get_attribute("id") == "title"
+    assert manager.find_element(By.ID, "team").get_attribute("value") == "Nordics night desk"
+    assert text_of(manager, "#title-error")
+    run.page_done(manager, "opening-refused")
+
     manager_card = open_my_scorecard(manager, run, "scorecard-manager")
     keys = trait_keys(manager)
     assert len(keys) == 4

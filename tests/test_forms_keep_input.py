@@ -115,8 +115,8 @@ ARTICLE_BODY = "## Refund steps\n\nCheck the <order> & the card, then refund wit
 
 
 @pytest.mark.parametrize("title, message", [
-    ("", "This field is required."),
-    ("Refunds " * 30, "Field cannot be longer than 200 characters."),
+    ("", "Title is required."),
+    ("Refunds " * 30, "Title can be at most 200 characters."),
 ], ids=["missing title", "title too long"])
 def test_a_new_article_with_a_bad_title_keeps_the_body(client, login_as, categories, title, message):
     author = login_as(Role.AUTHOR)
@@ -135,11 +135,12 @@ MODULE_TYPED = {"title": "Calming an angry caller", "summary": "Listen first, th
                 "recertify_months": "12", "pass_mark": "70", "max_attempts": "3", "tags": "calls, empathy"}
 
 MODULE_CASES = [
-    pytest.param("minutes", "ninety", "Not a valid integer value. Number must be between 1 and 6000.",
+    pytest.param("minutes", "ninety", "Estimated minutes must be a whole number.",
                  id="minutes not a number"),
-    pytest.param("minutes", "0", "Number must be between 1 and 6000.", id="minutes out of range"),
-    pytest.param("pass_mark", "150", "Number must be between 1 and 100.", id="pass mark out of range"),
-    pytest.param("recertify_months", "200", "Number must be between 1 and 120.", id="recertify out of range"),
+    pytest.param("minutes", "0", "Estimated minutes must be between 1 and 6000.", id="minutes out of range"),
+    pytest.param("pass_mark", "150", "Quiz pass mark (%) must be between 1 and 100.", id="pass mark out of range"),
+    pytest.param("recertify_months", "200", "Re-certify every (months) must be between 1 and 120.",
+                 id="recertify out of range"),
     pytest.param("tags", "calls, refunds!", "Tag 'refunds!' may hold only letters, digits, spaces, '-' and '_' "
                  "(at most 50).", id="tag with punctuation (service)"),
 ]
@@ -178,7 +179,7 @@ LESSON_TYPED = {"title": "Mirror the caller", "body": "Say back what you heard:\
                 "articles": "", "acknowledge": "y"}
 
 LESSON_CASES = [
-    pytest.param({"title": ""}, "title", "This field is required.", id="empty title"),
+    pytest.param({"title": ""}, "title", "Title is required.", id="empty title"),
     pytest.param({"articles": "no-such-article"}, "articles", "No handbook article with the slug no-such-article.",
                  id="unknown article (service)"),
     pytest.param({"body": "", "acknowledge": None}, "body",
@@ -236,7 +237,7 @@ def shadowing(make_user):
 SESSION_CASES = [
     pytest.param({"starts_at": "T14:00", "ends_at": "T13:00"}, "ends_at", "The end must be after the start.",
                  id="end before start (service)"),
-    pytest.param({"starts_at": "soon", "ends_at": "T13:00"}, "starts_at", "Not a valid datetime value.",
+    pytest.param({"starts_at": "soon", "ends_at": "T13:00"}, "starts_at", "Starts must be a date and a time.",
                  id="start not a date and time"),
 ]
 
@@ -276,7 +277,7 @@ def test_notes_that_are_too_long_are_refused_and_kept(client, shadowing):
     notes = "Learned to <mirror> the caller & wait. " * 300
     assert len(notes) > 10_000
     html = answered_again(client.post(f"/training/shadowing/{booked.id}/notes", data={"notes": notes}))
-    assert error_at(html, "notes") == "Field cannot be longer than 10000 characters."
+    assert error_at(html, "notes") == "Notes can be at most 10000 characters."
     assert_kept(form_values(html, f"/training/shadowing/{booked.id}/notes"), {"notes": notes})
     assert db.session.get(ShadowSession, booked.id).trainee_notes in ("", None)
 
@@ -311,7 +312,7 @@ def test_a_bad_due_date_keeps_the_chosen_learner_and_module(client, make_user):
     login(client, make_user(Role.MANAGER, team="EMEA"))
     typed = {"user_id": str(learner.id), "module_id": str(module.id), "due_on": "2026-02-30"}
     html = answered_again(client.post("/training/assign/module", data=typed))
-    assert error_at(html, "due_on") == "Not a valid date value."
+    assert error_at(html, "due_on") == "Due on must be a date (YYYY-MM-DD)."
     assert_kept(form_values(html, "/training/assign/module"), typed)
     assert count(Assignment) == 0
 
@@ -323,7 +324,7 @@ def test_a_bad_start_date_keeps_the_role_team_and_active_flag(client, login_as, 
     user = make_user(Role.MEMBER, team="Old team")
     typed = {"role": "author", "team": "Night <shift> & weekends", "start_date": "2026-13-01", "active": "y"}
     html = answered_again(client.post(f"/admin/users/{user.id}", data=typed))
-    assert error_at(html, "start_date") == "Not a valid date value."
+    assert error_at(html, "start_date") == "Start date must be a date (YYYY-MM-DD)."
     assert_kept(form_values(html), typed)
     assert (auth_services.get_user(user.id).role, auth_services.get_user(user.id).team) == (Role.MEMBER, "Old team")
 
@@ -349,7 +350,7 @@ def opening(make_user):
 CANDIDATE_CASES = [
     pytest.param({"email": "robin at example"}, "email", "Email does not look like an email address.",
                  id="bad email (service)"),
-    pytest.param({"name": ""}, "name", "This field is required.", id="missing name"),
+    pytest.param({"name": ""}, "name", "Name is required.", id="missing name"),
 ]
 
 
@@ -370,8 +371,8 @@ def test_a_bad_candidate_keeps_the_name_notes_and_opening(client, opening, route
 
 
 @pytest.mark.parametrize("typed, field, message", [
-    ({"title": "", "team": "Nordics <night> desk"}, "title", "This field is required."),
-    ({"title": "Team lead & coach", "team": "Nordics " * 12}, "team", "Field cannot be longer than 80 characters."),
+    ({"title": "", "team": "Nordics <night> desk"}, "title", "Role title is required."),
+    ({"title": "Team lead & coach", "team": "Nordics " * 12}, "team", "Team can be at most 80 characters."),
 ], ids=["missing title", "team too long"])
 def test_a_bad_opening_keeps_what_was_typed(client, opening, typed, field, message):
     _, manager = opening

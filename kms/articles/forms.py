@@ -1,9 +1,9 @@
 """Handbook forms: declarations and field checks only; the views fill in choices from the services."""
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kms.articles.models import ArticleStatus, ProcessStatus
+from kms.forms import Form
 
 STATUS_CHOICES = [(ArticleStatus.PUBLISHED.value, "Published — readers see it"),
                   (ArticleStatus.DRAFT.value, "Draft — only authors and admins see it"),
@@ -16,7 +16,7 @@ def _int_or_none(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     slug = StringField("Address (slug)", validators=[Optional(), Length(max=100)],
                        description="Lowercase words joined by hyphens. Leave empty to make one from the title. "
@@ -37,7 +37,7 @@ class ArticleForm(FlaskForm):
     base_version = HiddenField()
 
 
-class ProcessForm(FlaskForm):
+class ProcessForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)],
                        description="What the team handles, e.g. “Refund request”.")
     category = SelectField("Category", validators=[DataRequired()])
@@ -50,30 +50,30 @@ class ProcessForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     owner_id = SelectField("New owner", coerce=_int_or_none, validate_choice=False)
 
 
-class FlagForm(FlaskForm):
+class FlagForm(Form):
     comment = TextAreaField("What is wrong or outdated?", validators=[DataRequired(), Length(max=2000)])
 
 
-class ResolveFlagForm(FlaskForm):
+class ResolveFlagForm(Form):
     resolution = StringField("What did you do? (optional)", validators=[Optional(), Length(max=2000)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = StringField("Why not? (optional)", validators=[Optional(), Length(max=200)])
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(Form):
     name = StringField("Category", validators=[DataRequired(), Length(max=80)])
     requires_review = BooleanField("Changes need review by another author or a manager before readers see them")
 
 
-class RestoreForm(FlaskForm):
+class RestoreForm(Form):
     base_version = HiddenField(validators=[DataRequired()])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: a button that POSTs with a CSRF token."""

@@ -5,7 +5,6 @@ service checks them and answers with a message naming the trait, the same way fo
 """
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from kms.forms import Form
 from kms.hiring.models import RATINGS, Decision, Recommendation, Stage
 
 SCORES = [(str(n), str(n)) for n in RATINGS]    # 1-4, no middle; anchors come from the rubric
@@ -36,12 +36,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class OpeningForm(FlaskForm):
+class OpeningForm(Form):
     title = StringField("Role title", validators=[DataRequired(), Length(max=120)])
     team = StringField("Team", validators=[Optional(), Length(max=80)])
 
 
-class CandidateForm(FlaskForm):
+class CandidateForm(Form):
     opening_id = SelectField("Role applied for", coerce=int, validate_choice=False)
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[Optional(), Length(max=254)])
@@ -51,7 +51,7 @@ class CandidateForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     stage = SelectField("Stage", choices=STAGES)
 
 
@@ -60,7 +60,7 @@ class InterviewerRow(Form):
     traits = MultiCheckboxField("Traits to cover (none ticked = all)", validate_choice=False)
 
 
-class InterviewForm(FlaskForm):
+class InterviewForm(Form):
     title = StringField("Interview", default="Traits interview", validators=[DataRequired(), Length(max=120)])
     scheduled_at = DateTimeLocalField("When (your time zone)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     interviewers = FieldList(FormField(InterviewerRow), min_entries=3, max_entries=8)
@@ -74,7 +74,7 @@ class TraitRatingForm(Form):
     red_flags = MultiCheckboxField("Red flags heard", validate_choice=False)
 
 
-class ScorecardBase(FlaskForm):
+class ScorecardBase(Form):
     recommendation = RadioField("Overall recommendation", choices=RECOMMENDATIONS, validate_choice=False,
                                 validators=[Optional()])
     summary = TextAreaField("Summary", validators=[Optional()])
@@ -87,14 +87,14 @@ def scorecard_form_class(trait_keys: list[str]) -> type[ScorecardBase]:
     return type("ScorecardForm", (ScorecardBase,), fields)
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision = RadioField("Decision", choices=[(Decision.HIRE.value, "Hire"), (Decision.REJECT.value, "Reject")],
                           validators=[DataRequired("Choose hire or reject.")])
     reason = TextAreaField("Reason", validators=[DataRequired("Write the reason for the decision."),
                                                  Length(max=5000)])
 
 
-class HireForm(FlaskForm):
+class HireForm(Form):
     create_account = BooleanField("Create their kms account now (invite link)", default=True)
     email = StringField("Email for the account", validators=[Optional(), Length(max=254)])
     start_date = DateField("Start date", validators=[Optional()])
@@ -102,7 +102,7 @@ class HireForm(FlaskForm):
     path_id = SelectField("Onboarding path", coerce=int, validate_choice=False)
 
 
-class TraitEditForm(FlaskForm):
+class TraitEditForm(Form):
     base_version = HiddenField()
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
     definition = TextAreaField("Definition", validators=[DataRequired()])

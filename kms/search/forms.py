@@ -1,10 +1,11 @@
 """Search forms: declarations only; the views fill in choices."""
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Length
 
+from kms.forms import Form
 
-class GapProcessForm(FlaskForm):
+
+class GapProcessForm(Form):
     """Turn one gap-report query into a process to document."""
 
     query = HiddenField(validators=[DataRequired(), Length(max=200)])

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from datetime import time
 
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from kms.forms import Form
 
 ROLES = [("member", "Members (reps, new hires)"), ("author", "Authors (senior reps)"), ("manager", "Managers"),
          ("admin", "Admins")]
@@ -22,11 +23,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A POST with only the CSRF token (buttons such as publish, done, revoke)."""
 
 
-class ModuleForm(FlaskForm):
+class ModuleForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField("Summary", validators=[Length(max=600)], description="One or two sentences for the card.")
     intro = TextAreaField("Introduction (Markdown)", validators=[Length(max=256 * 1024)])
@@ -42,7 +43,7 @@ class ModuleForm(FlaskForm):
                                    "links the module to that trait.")
 
 
-class LessonForm(FlaskForm):
+class LessonForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     body = TextAreaField("Lesson text (Markdown)", validators=[Length(max=256 * 1024)])
     articles = StringField("Handbook articles", validators=[Length(max=1000)],
@@ -61,7 +62,7 @@ def parse_choices(text: str) -> list[tuple[str, bool]]:
     return choices
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     text = TextAreaField("Question", validators=[DataRequired(), Length(max=2000)])
     kind = RadioField("Answers", choices=[("single", "One correct answer"), ("multiple", "Several correct answers")],
                       default="single", validators=[InputRequired()])
@@ -70,12 +71,12 @@ class QuestionForm(FlaskForm):
     explanation = TextAreaField("Explanation shown after submitting", validators=[Length(max=5000)])
 
 
-class AssignPathForm(FlaskForm):
+class AssignPathForm(Form):
     user_id = SelectField("New hire", coerce=int, validators=[InputRequired()])
     path_id = SelectField("Onboarding path", coerce=int, validators=[InputRequired()])
 
 
-class AssignModuleForm(FlaskForm):
+class AssignModuleForm(Form):
     user_id = SelectField("Learner", coerce=int, validators=[InputRequired()])
     module_id = SelectField("Module", coerce=int, validators=[InputRequired()])
     due_on = DateField("Due on", validators=[Optional()], description="The end of this day in the learner's time zone.")
@@ -99,7 +100,7 @@ def parse_windows(text: str) -> list[tuple[int, time, time]]:
     return windows
 
 
-class HostForm(FlaskForm):
+class HostForm(Form):
     user_id = SelectField("Person", coerce=int, validators=[InputRequired()])
     note = StringField("Note", validators=[Length(max=300)], description="What they are great at, for planners.")
     windows = TextAreaField("Weekly availability", validators=[Length(max=2000)],
@@ -109,7 +110,7 @@ class HostForm(FlaskForm):
         parse_windows(field.data)
 
 
-class AvailabilityForm(FlaskForm):
+class AvailabilityForm(Form):
     windows = TextAreaField("Weekly availability", validators=[Length(max=2000)],
                             description="One window per line in the host's own time zone, e.g. Mon 09:00-12:00.")
     active = BooleanField("Active host", default=True)
@@ -119,7 +120,7 @@ class AvailabilityForm(FlaskForm):
         parse_windows(field.data)
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     trainee_id = SelectField("Trainee", coerce=int, validators=[InputRequired()])
     host_id = SelectField("Host", coerce=int, validators=[InputRequired()])
     starts_at = DateTimeLocalField("Starts", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
@@ -128,7 +129,7 @@ class SessionForm(FlaskForm):
     focus = StringField("Focus", validators=[Length(max=200)], description="A process or article to watch for.")
 
 
-class PlanForm(FlaskForm):
+class PlanForm(Form):
     days = IntegerField("Days", default=2, validators=[InputRequired(), NumberRange(1, 10)])
     sessions_per_day = IntegerField("Sessions a day", default=4, validators=[InputRequired(), NumberRange(1, 8)])
     minutes = IntegerField("Minutes each", default=90, validators=[InputRequired(), NumberRange(15, 480)])
@@ -136,10 +137,10 @@ class PlanForm(FlaskForm):
                           description="Empty: the start date, or today if that has passed.")
 
 
-class NotesForm(FlaskForm):
+class NotesForm(Form):
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     acknowledge = BooleanField("I have read and understood this")
     seen = HiddenField()    # "article_id:revision_id,..." as shown on the page

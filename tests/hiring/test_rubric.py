@@ -131,5 +131,6 @@ def test_the_edit_page_keeps_the_text_and_names_the_missing_field(client, rubric
                                                                 "definition": "My careful new text"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "My careful new text" in html and "This field is required." in html
+    assert "My careful new text" in html
+    assert "What a strong answer sounds like is required." in html and "What changed and why is required." in html
     assert services.current_rubric().number == 1

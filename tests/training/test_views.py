@@ -158,6 +158,16 @@ def test_a_manager_sees_only_their_team_in_the_team_view_and_csv(client, make_us
     assert sorted(names) == ["Hire EMEA 0", "Hire EMEA 1"]
 
 
+def test_the_team_view_cell_shows_lessons_done_and_a_passed_quiz(client, make_user, path, admin, manager):
+    hire_team(make_user, path, admin, 2, team="EMEA")   # both did one of two lessons; only "Hire EMEA 1" passed
+    login(client, manager)
+    html = client.get("/training/team").get_data(as_text=True)
+    rows = {name: row for row in html.split("<tr>") for name in ("Hire EMEA 0", "Hire EMEA 1") if name in row}
+    step = '1/2<span class="visually-hidden"> lessons</span>'
+    assert step + " + quiz</span>" in rows["Hire EMEA 1"]
+    assert step + "</span>" in rows["Hire EMEA 0"] and "+ quiz" not in rows["Hire EMEA 0"]
+
+
 def test_the_team_view_filters_by_team_and_start_month_and_reports_rates(make_user, path, admin):
     hire_team(make_user, path, admin, 2, team="EMEA")
     [amer] = hire_team(make_user, path, admin, 1, team="AMER")

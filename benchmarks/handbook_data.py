@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select, update
 
 from kms.articles.models import (Article, ArticleStatus, ArticleTag, Category, Process, ProcessStatus, Revision,
-                                 RevisionState)
+                                 RevisionState, process_name_key)
 from kms.extensions import db, utcnow
 
 CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
@@ -41,7 +41,7 @@ def load(count: int, owner_ids: list[int]) -> None:
             db.session.add(Category(name=name, position=position))
     db.session.flush()
     db.session.execute(insert(Process), [
-        {"name": f"Process {n}", "name_key": f"process {n}", "category": CATEGORIES[n % len(CATEGORIES)], "frequency": (n * 37) % 400,
+        {"name": f"Process {n}", "name_key": process_name_key(f"Process {n}"), "category": CATEGORIES[n % len(CATEGORIES)], "frequency": (n * 37) % 400,
          "owner_id": owner_ids[n % len(owner_ids)] if owner_ids else None, "notes": "",
          "target_date": (now + timedelta(days=(n % 60) - 20)).date(),
          "status": ProcessStatus.DOCUMENTED if n % 3 else ProcessStatus.UNDOCUMENTED,

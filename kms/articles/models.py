@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import unicodedata
 from datetime import date, datetime, timedelta
 
@@ -43,8 +44,10 @@ class Category(db.Model):
 
 def process_name_key(name: str) -> str:
     """What makes two process names the same one: case folded in any alphabet ("Über" = "über",
-    "Straße" = "STRASSE"), one Unicode spelling of each letter, and runs of spaces as one."""
-    return unicodedata.normalize("NFKC", " ".join(name.split()).casefold())
+    "Straße" = "STRASSE"), one Unicode spelling of each letter, and runs of spaces as one. Stored as a SHA-256
+    digest: spelling a name out can make it up to 18 times longer (U+FDFA), past any sensible column or index."""
+    folded = unicodedata.normalize("NFKC", " ".join(name.split()).casefold())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
 class Process(db.Model):
@@ -55,8 +58,8 @@ class Process(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # process_name_key(name), kept by the validator below; unique, so the database itself refuses "Refund" next
-    # to "REFUND" on both engines (SQLite's lower() folds only A-Z). Folding can lengthen a name ("ß" -> "ss").
-    name_key: Mapped[str] = mapped_column(String(600), unique=True)
+    # to "REFUND" on both engines (SQLite's lower() folds only A-Z).
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
     category: Mapped[str] = mapped_column(String(80), index=True)
     frequency: Mapped[int] = mapped_column(default=0)          # times a month the team meets it
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

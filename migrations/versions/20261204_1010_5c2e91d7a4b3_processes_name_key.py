@@ -7,6 +7,7 @@ Created: 2026-12-04 10:10:00
 Existing names that already clash (possible before: SQLite's lower() folds only A-Z) are not dropped: the later
 one gets " (2)", " (3)"... and each rename is reported, so an admin can merge them by hand.
 """
+import hashlib
 import logging
 import unicodedata
 
@@ -23,7 +24,8 @@ NAME_MAX = 200
 
 def _key(name):
     # As kms.articles.models.process_name_key on the day of this migration (migrations keep their own copy).
-    return unicodedata.normalize("NFKC", " ".join(name.split()).casefold())
+    folded = unicodedata.normalize("NFKC", " ".join(name.split()).casefold())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
 def _free_name(name, taken_keys, taken_names):
@@ -38,7 +40,7 @@ def _free_name(name, taken_keys, taken_names):
 
 def upgrade():
     with op.batch_alter_table('processes', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('name_key', sa.String(length=600), nullable=True))
+        batch_op.add_column(sa.Column('name_key', sa.String(length=64), nullable=True))
 
     processes = sa.table('processes', sa.column('id', sa.Integer), sa.column('name', sa.String),
                          sa.column('name_key', sa.String))
@@ -62,7 +64,7 @@ def upgrade():
                            .values(name=new_name, name_key=key))
 
     with op.batch_alter_table('processes', schema=None) as batch_op:
-        batch_op.alter_column('name_key', existing_type=sa.String(length=600), nullable=False)
+        batch_op.alter_column('name_key', existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_processes_name_key'), ['name_key'])
 
 

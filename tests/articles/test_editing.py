@@ -205,6 +205,17 @@ def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in
     assert renamed.name == second + " 2"
 
 
+def test_a_name_that_unicode_spells_out_much_longer_is_kept_and_still_compared(author):
+    # U+FDFA is one character that compatibility normalization spells out as 18: a 200-character name of it must
+    # neither break the stored key's column or index nor let its twin in.
+    name = "\ufdfa" * 200
+    made = services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
+    assert services.process_named(name).id == made.id
+    with pytest.raises(Invalid) as refused:
+        services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
+    assert refused.value.field == "name" and "already exists" in str(refused.value)
+
+
 def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clear_refusal(app, author):
     names = ["Chargeback dispute", "CHARGEBACK DISPUTE", "chargeback dispute", "Chargeback Dispute"]
     start, outcomes, author_id = threading.Barrier(len(names)), [], author.id

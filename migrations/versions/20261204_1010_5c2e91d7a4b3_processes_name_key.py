@@ -50,15 +50,17 @@ def upgrade():
     keys = {_key(name) for name in names}   # a new name must not clash with any name, even a later one
     owners = {}
     for process_id, name in rows:
-        key, new_name = _key(name), name
-        if key in owners:
+        key = original = _key(name)
+        new_name = name
+        if original in owners:
             new_name = _free_name(name, keys, names)
             key = _key(new_name)
             names.add(new_name)
             keys.add(key)
+            holder_id, holder_name = owners[original]
             logging.getLogger("alembic").warning(
                 "Process %r (id %s) had the same name as %r (id %s) apart from case or spacing; renamed to %r.",
-                name, process_id, owners[_key(name)][1], owners[_key(name)][0], new_name)
+                name, process_id, holder_name, holder_id, new_name)
         owners[key] = (process_id, name)
         connection.execute(processes.update().where(processes.c.id == process_id)
                            .values(name=new_name, name_key=key))

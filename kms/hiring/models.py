@@ -156,6 +156,23 @@ class InterviewerAssignment(db.Model):
                                                        cascade="all, delete-orphan", passive_deletes=True)
 
 
+class WithdrawnInterviewer(db.Model):
+    """Someone taken off a candidate's interview before submitting. Kept so that leaving an interview never opens
+    the others' scorecards: they stay hidden from this person until they submit a scorecard of their own."""
+
+    __tablename__ = "hiring_withdrawals"
+    __table_args__ = (Index("ix_hiring_withdrawals_candidate_interviewer", "candidate_id", "interviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("hiring_candidates.id", ondelete="CASCADE"))
+    interviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    interview_title: Mapped[str] = mapped_column(String(120), default="")
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    interviewer: Mapped[User] = relationship(foreign_keys=[interviewer_id])
+
+
 class Scorecard(db.Model):
     __tablename__ = "hiring_scorecards"
 

@@ -3,19 +3,28 @@
 The rule in one place: admins and managers see every candidate; an interviewer sees only the candidates they are
 assigned to; nobody else learns that a candidate exists (NotFound, with a message that names nothing).
 Scores are independent: anyone with an unsubmitted scorecard for a candidate (whatever their role) sees no
-other scorecard, score, note or aggregate for that candidate until theirs is submitted.
+other scorecard, score, note or aggregate for that candidate until theirs is submitted. Being taken off the
+interview does not change that: whoever was ever assigned to a candidate and has not submitted a scorecard for
+them stays blind to the others' (`blind_to` is that rule, used by every page, API and export).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, union
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, NotFound
 from kms.extensions import db, writing
-from kms.hiring.models import InterviewerAssignment, AuditEntry, Candidate, Scorecard, ScorecardStatus
+from kms.hiring.models import (
+    AuditEntry,
+    Candidate,
+    InterviewerAssignment,
+    Scorecard,
+    ScorecardStatus,
+    WithdrawnInterviewer,
+)
 
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
 HIDDEN = "Not found."          # the same words for "does not exist" and "not yours": existence stays secret
@@ -52,27 +61,46 @@ class Access:
 
     lead: bool
     assigned: bool
-    pending: bool          # has an assignment whose scorecard is not submitted yet
+    pending: bool          # ever assigned and still to submit: sees none of the others' scorecards
+    withdrawn: bool = False  # was taken off an interview before submitting
 
     @property
     def sees_scores(self) -> bool:
         return (self.lead or self.assigned) and not self.pending
 
 
+def blind_to(actor_id: int, candidate_ids) -> set[int]:
+    """Of the given candidates (ids, or a select of ids), those whose other scorecards the actor may not see:
+    they have an assignment whose scorecard is not submitted, or they were taken off an interview and have
+    submitted no scorecard for the candidate since (one query)."""
+    submitted_by_actor = select(Scorecard.candidate_id).where(Scorecard.interviewer_id == actor_id,
+                                                              Scorecard.status == ScorecardStatus.SUBMITTED)
+    open_assignments = (
+        select(InterviewerAssignment.candidate_id)
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .where(InterviewerAssignment.interviewer_id == actor_id, InterviewerAssignment.candidate_id.in_(candidate_ids),
+               Scorecard.id.is_(None) | (Scorecard.status != ScorecardStatus.SUBMITTED)))
+    withdrawn = select(WithdrawnInterviewer.candidate_id).where(
+        WithdrawnInterviewer.interviewer_id == actor_id, WithdrawnInterviewer.candidate_id.in_(candidate_ids),
+        WithdrawnInterviewer.candidate_id.not_in(submitted_by_actor))
+    return set(db.session.scalars(union(open_assignments, withdrawn)))
+
+
 def access_to(candidate_id: int, actor: User) -> Access:
-    """The actor's access to a candidate, or NotFound when they may not know it exists (one query)."""
+    """The actor's access to a candidate, or NotFound when they may not know it exists (two queries)."""
+    withdrawn = exists().where(WithdrawnInterviewer.candidate_id == Candidate.id,
+                               WithdrawnInterviewer.interviewer_id == actor.id)
     rows = db.session.execute(
-        select(Candidate.id, InterviewerAssignment.id, Scorecard.status)
+        select(Candidate.id, InterviewerAssignment.id, withdrawn)
         .select_from(Candidate)
         .outerjoin(InterviewerAssignment, (InterviewerAssignment.candidate_id == Candidate.id) & (InterviewerAssignment.interviewer_id == actor.id))
-        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
         .where(Candidate.id == candidate_id)).all()
-    assigned = [row for row in rows if row[1] is not None]
+    assigned = any(row[1] is not None for row in rows)
     lead = is_lead(actor)
     if not rows or not (lead or assigned):
         raise NotFound(HIDDEN)
-    pending = any(status != ScorecardStatus.SUBMITTED for _, _, status in assigned)
-    return Access(lead=lead, assigned=bool(assigned), pending=pending)
+    pending = candidate_id in blind_to(actor.id, [candidate_id])
+    return Access(lead=lead, assigned=assigned, pending=pending, withdrawn=bool(rows[0][2]))
 
 
 def record(actor: User | None, action: str, subject: str, candidate_id: int | None = None,

@@ -24,6 +24,7 @@ from kms.hiring.models import (
     Scorecard,
     ScorecardStatus,
     Stage,
+    WithdrawnInterviewer,
 )
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_hiring_access, require_lead
 from kms.hiring.services.rubric import current_rubric
@@ -224,7 +225,10 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
 
 
 def remove_assignment(assignment_id: int, *, actor: User) -> int:
-    """Take an interviewer off an interview while they have not submitted; returns the candidate id."""
+    """Take an interviewer off an interview while they have not submitted; returns the candidate id.
+    Leaving never opens the others' scorecards: the removal is kept (WithdrawnInterviewer), so the person stays
+    blind to them until they submit a scorecard of their own. Removing yourself once others have submitted is
+    refused outright."""
     require_lead(actor)
     with writing():
         assignment = db.session.get(InterviewerAssignment, assignment_id)
@@ -233,11 +237,23 @@ def remove_assignment(assignment_id: int, *, actor: User) -> int:
         if assignment.scorecard is not None and assignment.scorecard.status == ScorecardStatus.SUBMITTED:
             raise Conflict("This interviewer has submitted a scorecard; it stays part of the record.")
         candidate_id = assignment.candidate_id
+        if assignment.interviewer_id == actor.id and _others_submitted(candidate_id, actor.id):
+            raise Conflict("You cannot take yourself off this interview: other interviewers have already "
+                           "submitted their scorecards. Submit your own scorecard first; leaving would not show "
+                           "you theirs anyway.")
+        db.session.add(WithdrawnInterviewer(candidate_id=candidate_id, interviewer_id=assignment.interviewer_id,
+                                            interview_title=assignment.interview.title, withdrawn_by_id=actor.id))
         db.session.delete(assignment)
-        record(actor, "changed", "interview", candidate_id, f"interviewer removed from interview "
-               f"{assignment.interview_id}")
+        record(actor, "changed", "interview", candidate_id, f"interviewer {assignment.interviewer_id} removed "
+               f"from interview {assignment.interview_id}")
         db.session.commit()
     return candidate_id
+
+
+def _others_submitted(candidate_id: int, user_id: int) -> bool:
+    return db.session.scalar(select(func.count(Scorecard.id)).where(
+        Scorecard.candidate_id == candidate_id, Scorecard.interviewer_id != user_id,
+        Scorecard.status == ScorecardStatus.SUBMITTED)) > 0
 
 
 # --- lists ----------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from kms.hiring.models import (
     Scorecard,
     ScorecardStatus,
 )
-from kms.hiring.services.access import HIDDEN, Access, access_to, audit, require_lead
+from kms.hiring.services.access import HIDDEN, Access, access_to, audit, blind_to, require_lead
 from kms.hiring.services.rubric import current_rubric
 
 DISAGREEMENT = 2       # ratings this far apart need a conversation
@@ -158,12 +158,7 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
         raise NotFound("No such opening.")
     candidates = list(db.session.scalars(select(Candidate).where(Candidate.opening_id == opening_id)
                                          .order_by(Candidate.name)))
-    pending = set(db.session.scalars(
-        select(InterviewerAssignment.candidate_id)
-        .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
-        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
-        .where(Candidate.opening_id == opening_id, InterviewerAssignment.interviewer_id == actor.id,
-               (Scorecard.id.is_(None)) | (Scorecard.status != ScorecardStatus.SUBMITTED))))
+    pending = blind_to(actor.id, select(Candidate.id).where(Candidate.opening_id == opening_id))
     # Only what the table shows: no evidence text is loaded, which keeps large roles fast.
     rows = db.session.execute(
         select(Scorecard.candidate_id, Rating.trait_key, Rating.rating, Rating.red_flags)

@@ -24,6 +24,7 @@ from kms.hiring.models import (
     Scorecard,
     ScorecardRevision,
     Stage,
+    WithdrawnInterviewer,
 )
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_lead
 
@@ -39,6 +40,7 @@ def _forget(candidate_ids: list[int]) -> None:
         Rating: select(Rating.id).join(Scorecard).where(Scorecard.candidate_id.in_(candidate_ids)),
         ScorecardRevision: select(ScorecardRevision.id).join(Scorecard)
         .where(Scorecard.candidate_id.in_(candidate_ids)),
+        WithdrawnInterviewer: select(WithdrawnInterviewer.id).where(WithdrawnInterviewer.candidate_id.in_(candidate_ids)),
     }
     session = db.session()
     doomed = {(model, (pk,)) for model, query in owned.items() for pk in session.scalars(query)}
@@ -84,9 +86,10 @@ def export_candidate(candidate_id: int, *, actor: User) -> dict:
     leads only; audited as an export."""
     require_lead(actor)
     if access_to(candidate_id, actor).pending:
-        # The export holds every scorecard: a lead who interviews this candidate sees them after their own.
-        raise Conflict("You interview this candidate: submit your own scorecard before exporting their data "
-                       "(the export holds every scorecard).")
+        # The export holds every scorecard: a lead who was ever assigned sees them only after their own.
+        raise Conflict("You were assigned to interview this candidate and have not submitted a scorecard: "
+                       "submit your own scorecard before exporting their data (the export holds every "
+                       "scorecard), or ask another manager or an admin to export it.")
     audit(actor, "exported", "candidate", candidate_id, "JSON export")
     candidate = db.session.scalar(
         select(Candidate).options(
@@ -98,6 +101,9 @@ def export_candidate(candidate_id: int, *, actor: User) -> dict:
                     selectinload(Scorecard.revisions).joinedload(ScorecardRevision.created_by),
                     joinedload(Scorecard.rubric_version))))
         .where(Candidate.id == candidate_id))
+    withdrawals = db.session.scalars(select(WithdrawnInterviewer).options(joinedload(WithdrawnInterviewer.interviewer))
+                                     .where(WithdrawnInterviewer.candidate_id == candidate_id)
+                                     .order_by(WithdrawnInterviewer.id))
     entries = db.session.scalars(select(AuditEntry).options(joinedload(AuditEntry.actor))
                                  .where(AuditEntry.candidate_id == candidate_id).order_by(AuditEntry.id))
 
@@ -133,6 +139,8 @@ def export_candidate(candidate_id: int, *, actor: User) -> dict:
         "decision": {"decision": candidate.decision.value if candidate.decision else None,
                      "reason": candidate.decision_reason, "at": when(candidate.decided_at)},
         "interviews": interviews,
+        "removed_interviewers": [{"name": w.interviewer.name, "interview": w.interview_title,
+                                  "at": when(w.withdrawn_at)} for w in withdrawals],
         "access_log": [{"at": when(e.at), "who": e.actor.name if e.actor else "system", "action": e.action,
                         "what": e.subject} for e in entries],
         "exported_at": utcnow().isoformat(),

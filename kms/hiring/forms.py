@@ -100,6 +100,7 @@ class HireForm(Form):
     start_date = DateField("Start date", validators=[Optional()])
     time_zone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)])
     path_id = SelectField("Onboarding path", coerce=int, validate_choice=False)
+    confirm = BooleanField("Hire anyway: I have read the warnings above")
 
 
 class TraitEditForm(Form):

@@ -126,7 +126,7 @@ def test_every_hiring_page_and_api_hides_others_scorecards_from_an_ever_assigned
 
     assert walk(lead.id) == []
     hired = services.hire_candidate(p.candidate.id, email="robin@example.test", start_date=date(2027, 1, 4),
-                                    actor=p.manager)
+                                    confirmed=True, actor=p.manager)
     assert walk(hired.user.id) == []
     client.post("/logout")
     login(client, p.manager)

@@ -48,7 +48,7 @@ def test_hiring_creates_a_member_account_with_invite_and_start_date(process):
 
 def test_a_path_that_cannot_be_assigned_is_reported_and_the_account_still_made(process, starter_training):
     result = services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
-                                     path_id=starter_training.id + 999, actor=process.manager)
+                                     path_id=starter_training.id + 999, confirmed=True, actor=process.manager)
     assert result.user is not None and result.path_assigned is None
     assert "not assigned" in result.notes[0]
 
@@ -68,14 +68,14 @@ def test_hiring_twice_or_a_taken_email_is_refused_and_changes_nothing(process, m
     make_user(email="taken@example.test")
     with pytest.raises(Invalid) as caught:
         services.hire_candidate(process.candidate.id, email="taken@example.test", start_date=date(2027, 1, 4),
-                                actor=process.manager)
+                                confirmed=True, actor=process.manager)
     assert caught.value.field == "email"
     assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
     services.hire_candidate(process.candidate.id, email="new@example.test", start_date=date(2027, 1, 4),
-                            actor=process.manager)
+                            confirmed=True, actor=process.manager)
     with pytest.raises(Conflict):
         services.hire_candidate(process.candidate.id, email="other@example.test", start_date=date(2027, 1, 4),
-                                actor=process.manager)
+                                confirmed=True, actor=process.manager)
     assert db.session.scalar(select(func.count()).select_from(User)) == 5
 
 
@@ -145,3 +145,104 @@ def test_a_manager_adds_a_candidate_and_two_interviewers_through_the_pages(clien
     assert [(a.interviewer_id, a.traits) for a in rows] == [(first.id, []), (second.id, ["empathy", "positivity"])]
     page = client.get(f"/hiring/candidates/{candidate.id}").get_data(as_text=True)
     assert "Ada Interviewer" in page and "empathy, positivity" in page and "interviewing" in page
+
+
+# --- the hire form: path for the role, scorecards in, confirmation -----------------------------------------
+
+def _hire_form(client, candidate_id):
+    return client.get(f"/hiring/candidates/{candidate_id}/hire").get_data(as_text=True)
+
+
+def _typed(path_id, **extra):
+    return {"create_account": "y", "email": "typed@example.test", "start_date": "2027-03-01",
+            "time_zone": "Europe/Oslo", "path_id": str(path_id), **extra}
+
+
+def test_the_hire_form_preselects_the_onboarding_path_matching_the_openings_role(client, make_process, make_user,
+                                                                                starter_training):
+    manager = make_user(Role.MANAGER)
+    csm = make_process(manager=manager)
+    login(client, manager)
+    assert f'<option selected value="{starter_training.id}">CSM — first 30 days</option>' in \
+        _hire_form(client, csm.candidate.id)
+    engineer = make_process(manager=manager, name="Dana Dev-Quill",
+                            opening=services.create_opening("Data Engineer", "Platform", actor=manager))
+    html = _hire_form(client, engineer.candidate.id)
+    assert "<option selected value=\"0\">— none now —</option>" in html
+
+
+def test_a_path_matches_by_role_words_initials_or_team_and_nothing_else(app):
+    from types import SimpleNamespace as P
+
+    paths = [P(id=1, title="CSM — first 30 days", slug="csm-first-30-days", summary="A customer success "
+               "manager's first month."),
+             P(id=2, title="Support engineer basics", slug="support-engineer", summary="Tickets and tools.")]
+    assert services.path_for_opening("Customer Success Manager", "EMEA", paths) == 1
+    assert services.path_for_opening("CSM", "", paths) == 1
+    assert services.path_for_opening("Senior Support Engineer", "", paths) == 2
+    assert services.path_for_opening("Accountant", "Finance", paths) is None
+
+
+def test_the_hire_form_counts_scorecards_and_refuses_without_confirmation_keeping_what_was_typed(
+        client, process, starter_training):
+    services.submit_scorecard(process.first_assignment, full_scorecard(3), actor=process.first)
+    login(client, process.manager)
+    form = _hire_form(client, process.candidate.id)
+    assert "1 of 2 scorecards submitted" in form and "Hire anyway" in form
+
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire", data=_typed(starter_training.id))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="confirm-error"' in html and "Tick the box to hire anyway: Only 1 of 2 scorecards submitted." in html
+    assert 'value="typed@example.test"' in html and 'value="2027-03-01"' in html and 'value="Europe/Oslo"' in html
+    assert f'<option selected value="{starter_training.id}">' in html
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
+    assert db.session.scalar(select(User).where(User.email == "typed@example.test")) is None
+
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire",
+                           data=_typed(starter_training.id, confirm="y"))
+    assert response.status_code == 200 and "/invite/" in response.get_data(as_text=True)
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.HIRED
+
+
+def test_no_scorecards_at_all_is_named_and_needs_confirmation(process):
+    check = services.hire_check(process.candidate.id, actor=process.manager)
+    assert check.progress == "0 of 2 scorecards submitted" and check.needs_confirmation
+    with pytest.raises(Invalid) as caught:
+        services.hire_candidate(process.candidate.id, email="r@example.test", start_date=date(2027, 1, 4),
+                                actor=process.manager)
+    assert caught.value.field == "confirm" and "Only 0 of 2 scorecards submitted" in caught.value.message
+
+
+def test_hiring_against_a_debrief_that_leans_no_needs_confirmation(client, process):
+    services.submit_scorecard(process.first_assignment, full_scorecard(3, recommendation="no"), actor=process.first)
+    services.submit_scorecard(process.second_assignment, full_scorecard(2, recommendation="strong no"),
+                              actor=process.second)
+    login(client, process.manager)
+    form = _hire_form(client, process.candidate.id)
+    assert "2 of 2 scorecards submitted" in form
+    assert "The debrief leans no: 2 of 2 recommendations say no." in form and "Hire anyway" in form
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire", data=_typed(0))
+    assert response.status_code == 400 and "recommendations say no" in response.get_data(as_text=True)
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
+
+
+def test_with_every_scorecard_in_and_a_yes_debrief_the_hire_needs_no_confirmation(client, process):
+    _scored(process)
+    login(client, process.manager)
+    form = _hire_form(client, process.candidate.id)
+    assert "2 of 2 scorecards submitted" in form and "Hire anyway" not in form
+    response = client.post(f"/hiring/candidates/{process.candidate.id}/hire", data=_typed(0))
+    assert response.status_code == 200
+    assert db.session.get(Candidate, process.candidate.id).stage == Stage.HIRED
+
+
+def test_a_manager_who_still_has_to_score_learns_the_counts_but_not_which_way_the_debrief_leans(
+        client, make_process, make_user):
+    lead = make_user(Role.MANAGER, name="Lena Lead")
+    p = make_process(interviewers=[lead, make_user(Role.MEMBER)])
+    services.submit_scorecard(p.second_assignment, full_scorecard(1, recommendation="strong no"), actor=p.second)
+    login(client, lead)
+    form = _hire_form(client, p.candidate.id)
+    assert "1 of 2 scorecards submitted" in form and "You have not submitted your own scorecard" in form
+    assert "leans no" not in form and "say no" not in form and "average" not in form

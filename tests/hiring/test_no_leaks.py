@@ -28,7 +28,7 @@ def world(make_process, make_user):
     hired = make_process(manager=p.manager, name=NAMES[1], opening=p.opening, interviewers=[p.first])
     services.submit_scorecard(hired.first_assignment, full_scorecard(2), actor=p.first)
     result = services.hire_candidate(hired.candidate.id, email="hannah@example.test", start_date=date(2027, 1, 4),
-                                     actor=p.manager)
+                                     confirmed=True, actor=p.manager)
     from kms.auth import services as auth_services
 
     auth_services.accept_invite(result.invite_token, "pw-for-tests-123")

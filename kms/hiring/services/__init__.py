@@ -37,13 +37,17 @@ from kms.hiring.services.debrief import (
 )
 from kms.hiring.services.demo import seed_demo
 from kms.hiring.services.onboard import (
+                                        HireCheck,
                                         HireResult,
                                         NewHireSummary,
                                         hire_candidate,
+                                        hire_check,
                                         hired_users_with_summaries,
                                         new_hire_summary,
                                         onboarding_paths,
+                                        path_for_opening,
                                         suggested_modules,
+                                        suggested_path,
 )
 from kms.hiring.services.privacy import delete_candidate, export_candidate, purge_rejected
 from kms.hiring.services.rubric import (
@@ -66,12 +70,13 @@ from kms.hiring.services.scorecards import (
 
 __all__ = [
     "Access", "Aggregate", "AlreadySubmitted", "BoardRow", "CandidatePage", "ComparisonRow", "Debrief",
-    "HireResult", "MyInterview", "NewHireSummary", "ScorecardContext", "TraitStat", "access_to", "aggregate",
-    "amend_scorecard", "board", "candidate_page", "compare_opening", "create_candidate", "create_opening",
-    "current_rubric", "debrief", "delete_candidate", "export_candidate", "export_content", "get_opening",
-    "hire_candidate", "hired_users_with_summaries", "import_content", "interviewer_choices", "is_interviewer",
-    "is_lead", "list_audit", "list_openings", "list_versions", "load_rubric_from", "my_interviews",
-    "new_hire_summary", "onboarding_paths", "open_scorecard", "purge_rejected", "record_decision",
-    "remove_assignment", "require_hiring_access", "rubric_version", "save_draft", "schedule_interview",
-    "seed_demo", "set_stage", "submit_scorecard", "suggested_modules", "update_candidate", "update_trait",
+    "HireCheck", "HireResult", "MyInterview", "NewHireSummary", "ScorecardContext", "TraitStat", "access_to",
+    "aggregate", "amend_scorecard", "board", "candidate_page", "compare_opening", "create_candidate",
+    "create_opening", "current_rubric", "debrief", "delete_candidate", "export_candidate", "export_content",
+    "get_opening", "hire_candidate", "hire_check", "hired_users_with_summaries", "import_content",
+    "interviewer_choices", "is_interviewer", "is_lead", "list_audit", "list_openings", "list_versions",
+    "load_rubric_from", "my_interviews", "new_hire_summary", "onboarding_paths", "open_scorecard",
+    "path_for_opening", "purge_rejected", "record_decision", "remove_assignment", "require_hiring_access",
+    "rubric_version", "save_draft", "schedule_interview", "seed_demo", "set_stage", "submit_scorecard",
+    "suggested_modules", "suggested_path", "update_candidate", "update_trait",
 ]

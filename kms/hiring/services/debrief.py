@@ -129,16 +129,27 @@ def debrief(candidate_id: int, *, actor: User) -> Debrief:
         .order_by(Interview.id, InterviewerAssignment.id)).all()
     if not access.sees_scores:
         return Debrief(candidate, access, None, [tuple(c) for c in cards], [])
-    rows = db.session.execute(
+    submitted = [(user.name, card.recommendation, card.summary) for _, user, card in cards
+                 if card is not None and card.status == ScorecardStatus.SUBMITTED]
+    result = aggregate(_trait_names(), _submitted_rows(candidate_id), [rec for _, rec, _ in submitted])
+    return Debrief(candidate, access, result, [tuple(c) for c in cards], submitted)
+
+
+def _submitted_rows(candidate_id: int) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(
         select(User.name, Rating.trait_key, Rating.rating, Rating.question, Rating.evidence, Rating.red_flags)
         .join(Scorecard, Scorecard.id == Rating.scorecard_id)
         .join(User, User.id == Scorecard.interviewer_id)
         .where(Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED)
-        .order_by(Scorecard.id, Rating.id)).all()
-    submitted = [(user.name, card.recommendation, card.summary) for _, user, card in cards
-                 if card is not None and card.status == ScorecardStatus.SUBMITTED]
-    result = aggregate(_trait_names(), [tuple(r) for r in rows], [rec for _, rec, _ in submitted])
-    return Debrief(candidate, access, result, [tuple(c) for c in cards], submitted)
+        .order_by(Scorecard.id, Rating.id))]
+
+
+def submitted_aggregate(candidate_id: int) -> Aggregate:
+    """The aggregate of a candidate's submitted scorecards, without an access check or audit entry: for
+    services that have checked access and show only a conclusion drawn from it."""
+    recommendations = list(db.session.scalars(select(Scorecard.recommendation).where(
+        Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED)))
+    return aggregate(_trait_names(), _submitted_rows(candidate_id), recommendations)
 
 
 @dataclass

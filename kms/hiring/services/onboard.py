@@ -6,28 +6,76 @@ Paths and module suggestions come from kms.training's services (hiring -> traini
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
 from kms.errors import Conflict, Invalid, KmsError, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.hiring.models import Candidate, Decision, Stage
-from kms.hiring.services.access import HIDDEN, audit, record, require_lead
-from kms.hiring.services.debrief import Debrief, debrief
+from kms.hiring.models import (
+    Candidate,
+    Decision,
+    InterviewerAssignment,
+    Recommendation,
+    Scorecard,
+    ScorecardStatus,
+    Stage,
+)
+from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_lead
+from kms.hiring.services.debrief import Aggregate, Debrief, debrief, submitted_aggregate
 from kms.training import services as training_services
 
 SUGGEST_BELOW = 3
-
-
+LEANS_NO_MEAN = 2.5          # the middle of the 1-4 scale: an average below it is more "no" than "yes"
+NO_SIDE = (Recommendation.STRONG_NO, Recommendation.NO)
+YES_SIDE = (Recommendation.YES, Recommendation.STRONG_YES)
+# Words that say nothing about which role a path is for.
+FILLER = frozenset({"a", "an", "and", "the", "of", "for", "in", "on", "to", "with", "first", "day", "days", "week",
+                    "weeks", "month", "new", "hire", "hires", "onboarding", "path", "team", "role"})
 
 
 def onboarding_paths() -> list[tuple[int, str]]:
     """(id, title) of the training paths a new hire can be assigned."""
     return [(path.id, path.title) for path in training_services.list_paths()]
+
+
+def _words(value: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", value.casefold()) if w not in FILLER and not w.isdigit()}
+
+
+def _role_terms(title: str) -> tuple[set[str], set[str]]:
+    """A role title's words and its initials: 'Customer Success Manager' -> {customer, success, manager}, {csm}."""
+    words = [w for w in re.findall(r"\w+", title.casefold()) if w not in FILLER and not w.isdigit()]
+    initials = "".join(w[0] for w in words)
+    return set(words), ({initials} if len(initials) >= 2 else set())
+
+
+def path_for_opening(title: str, team: str, paths: list) -> int | None:
+    """The id of the onboarding path that best fits an opening, or None when no path mentions its role or team.
+    A role word or the role's initials in a path's title or slug counts 2, a role word in its summary 1 (initials
+    there would match any short word), the team 1. Ties go to the first path by title."""
+    (role, initials), team_words = _role_terms(title), _words(team)
+    best, best_score = None, 0
+    for path in paths:
+        named = set().union(*_role_terms(path.title)) | _words(path.slug.replace("-", " "))
+        described = _words(path.summary or "")
+        score = 2 * len((role | initials) & named) + len(role & described) + len(team_words & (named | described))
+        if score > best_score:
+            best, best_score = path.id, score
+    return best
+
+
+def suggested_path(candidate_id: int, *, actor: User) -> int | None:
+    """The onboarding path to pre-select when hiring a candidate: the one matching their opening's role/team."""
+    require_lead(actor)
+    candidate = db.session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFound(HIDDEN)
+    return path_for_opening(candidate.opening.title, candidate.opening.team, training_services.list_paths())
 
 
 def suggested_modules(trait_keys: list[str]) -> list[dict]:
@@ -53,6 +101,65 @@ class HireResult:
     suggestions: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class HireCheck:
+    """What a manager should know before hiring: scorecards in, and whether the debrief leans the other way."""
+
+    submitted: int
+    expected: int
+    blind: bool                                               # the actor has not submitted their own scorecard
+    leans_no: list[str] = field(default_factory=list)         # why the debrief leans no (empty when blind)
+
+    @property
+    def progress(self) -> str:
+        return f"{self.submitted} of {self.expected} scorecard{'' if self.expected == 1 else 's'} submitted"
+
+    @property
+    def warnings(self) -> list[str]:
+        found = []
+        if self.expected == 0:
+            found.append("Nobody has interviewed this candidate: there are no scorecards.")
+        elif self.submitted < self.expected:
+            found.append(f"Only {self.progress}.")
+        if self.blind:
+            found.append("You have not submitted your own scorecard for this candidate, so you have not seen "
+                         "the debrief.")
+        if self.leans_no:
+            found.append("The debrief leans no: " + "; ".join(self.leans_no) + ".")
+        return found
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.warnings)
+
+
+def _leans_no(result: Aggregate) -> list[str]:
+    reasons = []
+    no, yes = (sum(result.tally[r] for r in side) for side in (NO_SIDE, YES_SIDE))
+    if no > yes:
+        reasons.append(f"{no} of {no + yes} recommendation{'' if no + yes == 1 else 's'} say no")
+    ratings = [rating for trait in result.traits for rating in trait.ratings]
+    if ratings and sum(ratings) / len(ratings) < LEANS_NO_MEAN:
+        reasons.append(f"the average rating is {sum(ratings) / len(ratings):.2f} of 4")
+    reasons += [f"{t.name} averages {t.mean:.2f}, below 2 (can't be taught)" for t in result.traits
+                if t.cant_be_taught]
+    return reasons
+
+
+def hire_check(candidate_id: int, *, actor: User) -> HireCheck:
+    """Scorecards submitted against those expected, and the reasons the debrief leans no. For someone who may
+    not see the scores yet (their own scorecard is open) only the counts: the lean would give the scores away."""
+    require_lead(actor)
+    blind = access_to(candidate_id, actor).pending
+    expected, submitted = db.session.execute(
+        select(func.count(InterviewerAssignment.id),
+               func.count(Scorecard.id).filter(Scorecard.status == ScorecardStatus.SUBMITTED))
+        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+        .where(InterviewerAssignment.candidate_id == candidate_id)).one()
+    leans = [] if blind or not submitted else _leans_no(submitted_aggregate(candidate_id))
+    return HireCheck(submitted, expected, blind, leans)
+
+
 def _check_hireable(candidate: Candidate) -> None:
     if candidate.stage == Stage.HIRED:
         raise Conflict("This candidate is already hired.")
@@ -62,18 +169,25 @@ def _check_hireable(candidate: Candidate) -> None:
 
 def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, time_zone: str = "UTC",
                    path_id: int | None = None, create_account: bool = True, invite_hours: int = 72,
-                   actor: User) -> HireResult:
+                   confirmed: bool = False, actor: User) -> HireResult:
     """Mark the candidate hired and, in the same step, create their member account with an invite link and
     start date (a lead may create the account of the person they hire), then assign the onboarding path.
     The account is created first (auth's transaction), then the stage change commits; the path is assigned
-    last by training's service, and a path that cannot be assigned is reported, not fatal."""
+    last by training's service, and a path that cannot be assigned is reported, not fatal. While scorecards are
+    missing or the debrief leans no (see hire_check), the hire needs `confirmed`."""
     require_lead(actor)
-    if create_account and start_date is None:
-        raise Invalid("Choose the start date.", field="start_date")
     candidate = db.session.get(Candidate, candidate_id)
     if candidate is None:
         raise NotFound(HIDDEN)
     _check_hireable(candidate)
+    errors = {}
+    if create_account and start_date is None:
+        errors["start_date"] = "Choose the start date."
+    check = hire_check(candidate_id, actor=actor)
+    if check.needs_confirmation and not confirmed:
+        errors["confirm"] = "Tick the box to hire anyway: " + " ".join(check.warnings)
+    if errors:
+        raise Invalid(" ".join(errors.values()), field=next(iter(errors)), errors=errors)
     name, team = candidate.name, candidate.opening.team
     user, token = None, None
     if create_account:

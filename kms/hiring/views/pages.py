@@ -201,15 +201,17 @@ def decide(candidate_id: int):
 @requires("hiring.manage")
 def hire(candidate_id: int):
     page = services.candidate_page(candidate_id, actor=current_user)
-    form = HireForm(email=page.candidate.email, time_zone=current_user.time_zone)
+    suggested = services.suggested_path(candidate_id, actor=current_user)
+    form = HireForm(email=page.candidate.email, time_zone=current_user.time_zone, path_id=suggested or 0)
     paths = services.onboarding_paths()
     form.path_id.choices = [(0, "— none now —")] + paths
+    check = services.hire_check(candidate_id, actor=current_user)
     if form.validate_on_submit():
         try:
             result = services.hire_candidate(
                 candidate_id, email=form.email.data or "", start_date=form.start_date.data,
                 time_zone=(form.time_zone.data or "UTC").strip(), path_id=form.path_id.data or None,
-                create_account=form.create_account.data,
+                create_account=form.create_account.data, confirmed=form.confirm.data,
                 invite_hours=int(current_app.config["KMS_INVITE_HOURS"]), actor=current_user)
         except Invalid as error:
             _field_error(form, error)
@@ -218,8 +220,8 @@ def hire(candidate_id: int):
                 if result.invite_token else None
             return render_template("hiring/hired.html", result=result, link=link,
                                    hours=current_app.config["KMS_INVITE_HOURS"], name=page.candidate.name)
-    return render_template("hiring/hire.html", c=page.candidate, form=form, paths=paths), \
-        400 if form.errors else 200
+    return render_template("hiring/hire.html", c=page.candidate, form=form, paths=paths, check=check,
+                           suggested=dict(paths).get(suggested)), 400 if form.errors else 200
 
 
 @bp.post("/hiring/candidates/<int:candidate_id>/delete")

@@ -68,6 +68,8 @@ def test_a_lead_cannot_remove_their_own_open_assignment_once_others_have_submitt
     p = make_process(interviewers=[lead, make_user(Role.MEMBER, name="Otto Other")])
     _second_submits(p)
     login(client, lead)
+    page = client.get(f"/hiring/candidates/{p.candidate.id}").get_data(as_text=True)
+    assert f"/hiring/assignments/{p.first_assignment}/remove" not in page and "Others have submitted" in page
     response = client.post(f"/hiring/assignments/{p.first_assignment}/remove")
     assert response.status_code == 409
     assert "other interviewers have already submitted" in response.get_data(as_text=True)
@@ -99,7 +101,9 @@ def test_a_lead_taken_off_the_interview_stays_blind_even_after_being_added_back(
 
     services.submit_scorecard(again, full_scorecard(3), actor=lead)
     assert EVIDENCE in client.get(f"/hiring/candidates/{p.candidate.id}/debrief").get_data(as_text=True)
-    assert SUMMARY in client.get(f"/api/hiring/candidates/{p.candidate.id}").get_data(as_text=True)
+    export = client.get(f"/api/hiring/candidates/{p.candidate.id}")
+    assert SUMMARY in export.get_data(as_text=True)
+    assert [person["name"] for person in export.json["removed_interviewers"]] == ["Lena Lead"]
 
 
 def test_every_hiring_page_and_api_hides_others_scorecards_from_an_ever_assigned_lead(app, client, make_process,

@@ -48,6 +48,12 @@ def named(message: str, label: str) -> str:
     return message
 
 
+def error_summary(form) -> str:
+    """Every field message of a validated form in one line (they name their fields), for a 400 page."""
+    messages = [m for field in form for m in field.errors if isinstance(m, str)]
+    return " ".join(messages) or "The form could not be read; reload the page and try again."
+
+
 class HiddenInteger(IntegerField):
     """A whole number the page carries in a hidden input (a version, an id); unreadable -> an error naming it."""
 

@@ -65,6 +65,10 @@ class HiddenInteger(IntegerField):
             return
         super().process_formdata(valuelist)
 
+    def _value(self):
+        # The number the view set last (a conflict moves the version on), not the one the page sent.
+        return str(self.data) if self.data is not None else ""
+
 
 def _out_of_range(field) -> bool:
     data = field.data

@@ -282,3 +282,22 @@ def test_every_form_refuses_garbage_by_field_name_and_never_fails(app, demo_site
     for endpoint, (client, found) in sorted(forms.items(), key=lambda item: item[0].endswith("delete")):
         problems += walk_form(app, client, endpoint, found)
     assert not problems, "\n".join(problems)
+
+
+def test_an_article_edit_with_an_unreadable_base_version_keeps_the_text_and_names_the_field(client, login_as,
+                                                                                              demo_site):
+    """The issue's case: base_version=abc was a 500; now the editor comes back with the text and a message."""
+    login(client, *demo_site["admin"])
+    found = crawl_one(client, "/handbook/articles/refund-request/edit")
+    data = {**baseline(found), "base_version": ["abc"], "body": ["My careful new paragraph"]}
+    response = client.post("/handbook/articles/refund-request/edit", data=data)
+    assert response.status_code == 400
+    assert "base_version" in shown_errors(response) and "Page version must be a whole number" in shown_errors(response)
+    assert "My careful new paragraph" in response.get_data(as_text=True)
+
+
+def crawl_one(client, url: str) -> dict:
+    """The fields of the post form on one page."""
+    [form] = [f for f in parse(client.get(url).get_data(as_text=True)).forms
+              if f["method"] == "post" and urlsplit(f["action"] or url).path == url]
+    return form["fields"]

@@ -3,12 +3,22 @@
 WTForms' built-in messages ("This field is required.", "Not a valid date value.") do not say which field they
 mean; next to the field that is enough for a sighted user, but not for a screen reader's error list, an error
 banner or an API client. Messages a form sets itself are left as they are.
+
+Numbers are checked here too, once for every form: a number no INTEGER column can hold is refused naming its
+field, and a hidden field the page sent back unreadable (a tampered or truncated form) is reported at the top of
+the page, since it has no place of its own to show a message. Control characters never get this far: the
+request itself drops them (kms.web.CleanRequest).
 """
 from __future__ import annotations
 
 import re
 
+from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.widgets import HiddenInput
+
+from kms.validate import DB_INT_MAX
 
 # WTForms' English defaults -> the same, naming the field ({label}) and keeping the numbers ({0}, {1}).
 _NAMED = [
@@ -25,7 +35,7 @@ _NAMED = [
     (re.compile(r"Not a valid date value\.?"), "{label} must be a date (YYYY-MM-DD)."),
     (re.compile(r"Not a valid datetime value\.?"), "{label} must be a date and a time."),
     (re.compile(r"Not a valid time value\.?"), "{label} must be a time (HH:MM)."),
-    (re.compile(r"Not a valid choice\.?"), "{label}: choose one of the options."),
+    (re.compile(r"Not a valid choice\.?|Invalid Choice: could not coerce\.?"), "{label}: choose one of the options."),
 ]
 
 
@@ -38,12 +48,42 @@ def named(message: str, label: str) -> str:
     return message
 
 
+def error_summary(form) -> str:
+    """Every field message of a validated form in one line (they name their fields), for a 400 page."""
+    messages = [m for field in form for m in field.errors if isinstance(m, str)]
+    return " ".join(messages) or "The form could not be read; reload the page and try again."
+
+
+class HiddenInteger(IntegerField):
+    """A whole number the page carries in a hidden input (a version, an id); unreadable -> an error naming it."""
+
+    widget = HiddenInput()
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None   # not sent: the view decides whether that is allowed
+            return
+        super().process_formdata(valuelist)
+
+    def _value(self):
+        # The number the view set last (a conflict moves the version on), not the one the page sent.
+        return str(self.data) if self.data is not None else ""
+
+
+def _out_of_range(field) -> bool:
+    data = field.data
+    return isinstance(data, int) and not isinstance(data, bool) and abs(data) > DB_INT_MAX
+
+
 class Form(FlaskForm):
     """FlaskForm (CSRF and all) whose default error messages name their field."""
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
+            if not field.errors and _out_of_range(field):
+                field.errors = [f"{field.label.text} must be between {-DB_INT_MAX} and {DB_INT_MAX}."]
+                valid = False
             if not field.errors or not isinstance(field.errors, list | tuple):
                 continue
             messages = [m for m in field.errors if isinstance(m, str)]
@@ -52,4 +92,8 @@ class Form(FlaskForm):
             # A value that could not be read at all (no number, no date) makes any range message moot.
             messages = list(field.process_errors) or messages
             field.errors = list(dict.fromkeys(named(m, field.label.text) for m in messages))
+            if isinstance(field.widget, HiddenInput) and field.name != "csrf_token":
+                for message in field.errors:
+                    flash(f"{message} ({field.name}) The page may be out of date: reload it, after copying "
+                          "anything you typed.", "error")
         return valid

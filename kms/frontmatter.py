@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from kms.errors import Invalid
+from kms.validate import clean_json, clean_text
 
 
 class ContentError(Invalid):
@@ -42,7 +43,8 @@ class ImportReport:
 def load_yaml(path: Path, text: str | None = None, *, first_line: int = 1):
     """Parse YAML safely (no Python tags); errors name the file and line."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text)
+        # "\0" and "\e" escapes in quoted YAML strings make control characters too: clean what was parsed.
+        return clean_json(yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text))
     except yaml.MarkedYAMLError as error:
         line = (error.problem_mark.line + first_line) if error.problem_mark else None
         raise ContentError(path, f"invalid YAML: {error.problem or error}", line=line) from None
@@ -66,7 +68,7 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
             meta = load_yaml(path, "".join(lines[1:index]), first_line=2) or {}
             if not isinstance(meta, dict):
                 raise ContentError(path, "front matter must be a mapping of field: value", line=2)
-            return meta, "".join(lines[index + 1:]).lstrip("\n")
+            return meta, clean_text("".join(lines[index + 1:]), keep_cr=True).lstrip("\n")
     raise ContentError(path, "front matter is not closed with a '---' line", line=1)
 
 

@@ -6,10 +6,11 @@ import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import Request, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -17,6 +18,7 @@ from kms import markdown
 from kms.auth.permissions import allowed, bearer_token
 from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
+from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
 
@@ -34,6 +36,26 @@ EXPLANATIONS = {
     429: "Too many attempts in a short time. Wait a little and try again.",
     500: "The error has been logged. Try again; if it keeps happening, tell your admin what you were doing.",
 }
+
+
+class CleanParams(ImmutableMultiDict):
+    """Query and form parameters with control characters taken out of every name and text value (files are
+    left alone), so no NUL or escape sequence a client sends reaches a form, a service or the database."""
+
+    def __init__(self, mapping=None):
+        pairs = MultiDict(mapping).items(multi=True) if mapping is not None else ()
+        super().__init__([(clean_text(key), clean_text(value) if isinstance(value, str) else value)
+                          for key, value in pairs])
+
+
+class CleanRequest(Request):
+    """The app's request: parameters and JSON bodies arrive without control characters."""
+
+    parameter_storage_class = CleanParams
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        """The parsed body with clean_text applied to every string in it (keys included)."""
+        return clean_json(super().get_json(force=force, silent=silent, cache=cache))
 
 
 def _wants_json() -> bool:
@@ -126,7 +148,6 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     return value.strftime("%Y-%m-%d")
 
 
-DB_INT_MAX = 2**31 - 1   # the largest id or offset both databases keep in an INTEGER column
 PAGE_MAX = 10**6         # "very far": views and services clamp a page number to their last page
 
 
@@ -175,6 +196,11 @@ def api_id_arg(name: str) -> int | None:
     return api_int_arg(name, 0, low=1, high=DB_INT_MAX)
 
 
+def form_int(name: str, label: str, *, low: int = 0, high: int = DB_INT_MAX, required: bool = True) -> int | None:
+    """A whole number from a posted field that is not part of a WTForm; Invalid (400) naming it otherwise."""
+    return whole_number(request.form.get(name), name, label, low=low, high=high, required=required)
+
+
 def page_arg(name: str = "page") -> int:
     """?page= as 1..PAGE_MAX (anything else is page 1); the caller clamps it to its last page."""
     return int_arg(name, 1, low=1, high=PAGE_MAX)
@@ -218,6 +244,7 @@ def template_helpers() -> dict:
 
 
 def init_app(app) -> None:
+    app.request_class = CleanRequest
     app.url_map.converters["int"] = BoundedIntConverter   # before any blueprint adds its routes
     app.before_request(check_csrf)
     app.after_request(security_headers)

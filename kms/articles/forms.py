@@ -1,9 +1,9 @@
 """Handbook forms: declarations and field checks only; the views fill in choices from the services."""
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kms.articles.models import ArticleStatus, ProcessStatus
-from kms.forms import Form
+from kms.forms import Form, HiddenInteger
 
 STATUS_CHOICES = [(ArticleStatus.PUBLISHED.value, "Published — readers see it"),
                   (ArticleStatus.DRAFT.value, "Draft — only authors and admins see it"),
@@ -34,7 +34,7 @@ class ArticleForm(Form):
                                      "admonitions, [[Article title]] links to other articles.")
     status = SelectField("Status", choices=STATUS_CHOICES, default=ArticleStatus.PUBLISHED.value)
     reason = StringField("Why this change? (optional)", validators=[Optional(), Length(max=300)])
-    base_version = HiddenField()
+    base_version = HiddenInteger("Page version")
 
 
 class ProcessForm(Form):
@@ -72,7 +72,7 @@ class CategoryForm(Form):
 
 
 class RestoreForm(Form):
-    base_version = HiddenField(validators=[DataRequired()])
+    base_version = HiddenInteger("Page version", validators=[InputRequired()])
 
 
 class ConfirmForm(Form):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from kms.auth.models import ApiToken, LoginThrottle, Role, User, new_session_token
 from kms.errors import Forbidden, Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, utcnow, writing
+from kms.validate import clean_text
 
 # OWASP's Argon2id minimum is 19 MiB, t=2, p=1; a little above it costs ~40 ms here.
 hasher = PasswordHasher(time_cost=2, memory_cost=24 * 1024, parallelism=1)
@@ -44,7 +45,7 @@ def _validate_user_fields(email: str, name: str, role: str | Role, time_zone: st
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise Invalid("Enter a valid email address.", field="email")
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name or len(name) > 120:
         raise Invalid("Name is required (at most 120 characters).", field="name")
     try:
@@ -104,7 +105,7 @@ def create_user(email: str, name: str, role: str, *, actor: User | None, passwor
         raise Forbidden("Only admins create users.")
     with writing():
         email, name, role = _validate_user_fields(email, name, role, time_zone)
-        user = User(email=email, name=name, role=role, team=(team or "").strip()[:80], start_date=start_date,
+        user = User(email=email, name=name, role=role, team=clean_text(team or "").strip()[:80], start_date=start_date,
                     time_zone=time_zone)
         token = None
         if password is not None:
@@ -242,7 +243,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
 
 
 def update_profile(user: User, *, name: str, time_zone: str) -> User:
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name or len(name) > 120:
         raise Invalid("Name is required (at most 120 characters).", field="name")
     if time_zone not in TIME_ZONES:

@@ -225,7 +225,7 @@ def account():
             else:
                 token_form = TokenForm(prefix="token", formdata=None)
         elif action not in {"profile", "password", "token"}:
-            abort(400)
+            raise Invalid("The form's action must be profile, password or token; reload the page.", field="action")
     if profile.name.data is None:
         profile.process(obj=current_user)
     return render_template("auth/account.html", profile=profile, password=password, token_form=token_form,

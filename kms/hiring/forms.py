@@ -12,7 +12,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -23,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kms.forms import Form
+from kms.forms import Form, HiddenInteger
 from kms.hiring.models import RATINGS, Decision, Recommendation, Stage
 
 SCORES = [(str(n), str(n)) for n in RATINGS]    # 1-4, no middle; anchors come from the rubric
@@ -104,7 +103,7 @@ class HireForm(Form):
 
 
 class TraitEditForm(Form):
-    base_version = HiddenField()
+    base_version = HiddenInteger("Rubric version")
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
     definition = TextAreaField("Definition", validators=[DataRequired()])
     questions = TextAreaField("Interview questions", description="One question per line.",

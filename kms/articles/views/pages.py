@@ -115,7 +115,7 @@ def edit(slug: str):
     conflict, status = None, 200
     if form.validate_on_submit():
         try:
-            base_version = int(form.base_version.data or 0)
+            base_version = form.base_version.data or 0
             services.save_article(article.id, _fields(form), base_version=base_version, actor=current_user)
         except services.EditConflict as error:
             # Keep the user's text in the editor; the next save is made against the version they have now seen.
@@ -197,10 +197,10 @@ def revision(slug: str, number: int):
 def restore(slug: str, number: int):
     article = services.get_article_for_editing(slug, actor=current_user)
     form = RestoreForm()
-    if not form.validate_on_submit() or not (form.base_version.data or "").isdigit():
-        abort(400)
+    if not form.validate_on_submit():
+        abort(400)   # the flashed message names the unreadable field
     try:
-        revision = services.restore_revision(article.id, number, base_version=int(form.base_version.data),
+        revision = services.restore_revision(article.id, number, base_version=form.base_version.data,
                                              actor=current_user)
     except services.EditConflict:
         flash("Someone saved this article a moment ago. Look at the newest version, then restore again.", "error")

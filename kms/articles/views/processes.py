@@ -10,6 +10,7 @@ from kms.articles.models import ProcessStatus
 from kms.articles.views.blueprint import bp, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
+from kms.forms import error_summary
 from kms.extensions import utcnow
 from kms.web import id_arg, page_arg
 
@@ -93,7 +94,7 @@ def reassign_process(process_id: int):
     form = ReassignForm()
     form.owner_id.choices = owner_choices(services.list_owners())
     if not form.validate_on_submit():
-        abort(400)
+        raise Invalid(error_summary(form), field="owner_id")
     try:
         process = services.reassign_process(process_id, form.owner_id.data, actor=current_user)
     except Invalid as error:

@@ -286,7 +286,7 @@ def edit_trait(key: str):
         fields["scale"] = {str(n): form[f"scale_{n}"].data for n in RATINGS}
         fields["position"] = form.position.data if form.position.data is not None else trait.position
         try:
-            new = services.update_trait(key, fields, base_version=int(form.base_version.data or 0),
+            new = services.update_trait(key, fields, base_version=form.base_version.data or 0,
                                         note=form.note.data, actor=current_user)
         except Invalid as error:
             _field_error(form, error)

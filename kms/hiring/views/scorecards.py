@@ -25,7 +25,7 @@ def scorecard(assignment_id: int):
     form = _scorecard_form(context)
     action = request.form.get("action")
     if action not in {"draft", "submit"}:
-        abort(400)
+        raise Invalid("The form's action must be draft or submit; reload the page.", field="action")
     if form.validate_on_submit():
         try:
             if action == "draft":

@@ -13,6 +13,7 @@ from kms.training import services
 from kms.training.forms import AcknowledgeForm, ConfirmForm
 from kms.training.views._blueprint import bp, field_error
 from kms.training.views.manage import render_team
+from kms.validate import whole_number
 
 ANSWER_KEY = re.compile(r"^q-(\d{1,12})$")
 
@@ -54,13 +55,13 @@ def _seen_value(lesson) -> str:
 
 
 def _parse_seen(value: str) -> dict[int, int]:
+    """The hidden `seen` field ("article_id:revision_id,..."); Invalid naming it when the page sent garbage."""
     seen = {}
     for part in (value or "").split(","):
         if part:
             article, _, revision = part.partition(":")
-            if not (article.isdigit() and revision.isdigit()):
-                abort(400)
-            seen[int(article)] = int(revision)
+            label = "seen (the article versions this page showed)"
+            seen[whole_number(article, "seen", label, low=1)] = whole_number(revision, "seen", label, low=1)
     return seen
 
 
@@ -85,9 +86,10 @@ def complete_lesson(lesson_id: int):
     form = AcknowledgeForm()
     if not form.validate_on_submit():
         abort(400)
+    seen = _parse_seen(form.seen.data)   # garbage there is a 400 naming the field: nothing typed is lost
     try:
         done = services.complete_lesson(lesson_id, actor=current_user, acknowledge=form.acknowledge.data,
-                                        seen_revisions=_parse_seen(form.seen.data))
+                                        seen_revisions=seen)
     except (Invalid, Conflict) as error:
         lesson = services.get_lesson(lesson_id)
         field_error(form, error)
@@ -129,10 +131,11 @@ def _parse_answers() -> dict[int, list[int]]:
         if key == "csrf_token":
             continue
         match = ANSWER_KEY.match(key)
-        values = request.form.getlist(key)
-        if not match or not all(v.isdigit() and len(v) <= 12 for v in values):
-            abort(400, description="The answers are not in the expected form.")
-        answers[int(match.group(1))] = [int(v) for v in values]
+        if not match:
+            raise Invalid(f"The quiz has no field {key[:40]!r}; reload the quiz and answer again.", field=key)
+        label = f"The answer {key} (a choice of the quiz)"
+        question = whole_number(match.group(1), key, label, low=1)
+        answers[question] = [whole_number(v, key, label, low=1) for v in request.form.getlist(key)]
     return answers
 
 

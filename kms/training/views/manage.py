@@ -216,8 +216,10 @@ def delete_lesson(lesson_id: int):
 @bp.post("/training/lessons/<int:lesson_id>/move")
 @requires("training.edit")
 def move_lesson(lesson_id: int):
-    if not ConfirmForm().validate_on_submit() or request.form.get("direction") not in {"up", "down"}:
+    if not ConfirmForm().validate_on_submit():
         abort(400)
+    if request.form.get("direction") not in {"up", "down"}:
+        raise Invalid("direction must be up or down.", field="direction")
     module = services.move_lesson(lesson_id, -1 if request.form["direction"] == "up" else 1, actor=current_user)
     return redirect(url_for("training.edit_module", module_id=module.id) + f"#lesson-{lesson_id}")
 

@@ -16,7 +16,7 @@ from kms.training.forms import (FORMATS, AvailabilityForm, ConfirmForm, HostForm
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
 from kms.training.views._blueprint import bp, field_error, viewer_to_utc
-from kms.web import counted, id_arg
+from kms.web import counted, form_int, id_arg
 
 
 @bp.get("/training/shadowing")
@@ -135,7 +135,8 @@ def _local(moment: datetime) -> datetime:
 def edit_session(session_id: int):
     found = services.get_session(session_id, actor=current_user)
     form = _session_form(SessionForm())
-    form.trainee_id.data = found.trainee_id
+    if found.trainee_id not in {value for value, _ in form.trainee_id.choices}:
+        form.trainee_id.choices.append((found.trainee_id, found.trainee.name))
     if form.validate_on_submit():
         try:
             starts_at, ends_at = _times(form)
@@ -226,12 +227,10 @@ def _confirm_plan(trainee, form):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     rows, planned = [], []
-    try:
-        count = int(request.form.get("count", "0"))
-    except ValueError:
-        abort(400)
-    for i in range(min(count, 80)):
-        row = {"keep": request.form.get(f"keep-{i}") == "y", "host_id": request.form.get(f"host-{i}", type=int),
+    count = form_int("count", "count (the number of proposed sessions)", high=80)
+    for i in range(count):
+        row = {"keep": request.form.get(f"keep-{i}") == "y",
+               "host_id": form_int(f"host-{i}", f"Session {i + 1}: host-{i} (the host)", required=False),
                "format": request.form.get(f"format-{i}", ""), "focus": request.form.get(f"focus-{i}", "")}
         try:
             row["starts_at"] = datetime.strptime(request.form.get(f"start-{i}", ""), "%Y-%m-%dT%H:%M")

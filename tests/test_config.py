@@ -89,3 +89,16 @@ def test_the_readme_documents_every_setting():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     documented = set(re.findall(r"`(KMS_[A-Z0-9_]+)`", readme))
     assert set(VARIABLES) <= documented, sorted(set(VARIABLES) - documented)
+
+
+def test_the_kms_command_refuses_an_unknown_environment_in_one_line_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KMS_ENV": "prod", "KMS_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "kms", "init"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "KMS_ENV='prod' is not a known environment; use one of development, test, production." in done.stderr
+    assert "Traceback" not in done.stderr

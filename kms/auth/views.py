@@ -10,6 +10,7 @@ from flask_login import confirm_login, current_user, login_fresh, login_user, lo
 from kms.auth import services
 from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
                             ReauthenticateForm, SetPasswordForm, SetupForm, TokenForm)
+from kms.auth.landing import landing_url
 from kms.auth.permissions import bearer_token, requires
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
@@ -52,6 +53,10 @@ def _field_error(form, error: Invalid) -> None:
 @bp.get("/")
 @requires("site.home")
 def home():
+    """Land each person where their work is (rules the features registered), else the handbook."""
+    url = landing_url(current_app, current_user)
+    if url:
+        return redirect(url)
     target = "articles.index" if "articles.index" in current_app.view_functions else "auth.account"
     return redirect(url_for(target))
 

@@ -96,6 +96,15 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     return [*argv, "kms:create_app()"]
 
 
+def serve_debug(app, host: str, port: int) -> None:
+    """Flask's reloading development server with the debugger. Not app.run(): inside a `kms` (Flask CLI)
+    command that returns at once without serving."""
+    from werkzeug.serving import run_simple
+
+    app.debug = True
+    run_simple(host, port, app, use_reloader=True, use_debugger=True, threaded=True)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
@@ -104,6 +113,9 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
 @with_appcontext
 def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
+    if debug and current_app.config["KMS_ENV"] == "production":
+        raise click.ClickException("--debug is for development: it serves the interactive debugger. "
+                                   "Unset KMS_ENV=production or drop --debug.")
     prepare()
     app = current_app._get_current_object()
     first_run = auth_services.user_count() == 0
@@ -114,7 +126,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     # The command runs inside an app context; the development server must not (requests would share its
     # `g` and database session), so it runs from an empty context.
     if debug:
-        contextvars.Context().run(app.run, host=host, port=port, debug=True, use_reloader=True)
+        contextvars.Context().run(serve_debug, app, host, port)
         return
     # gunicorn replaces this process. It must not fork workers from here: the app context this command
     # runs in would be inherited by every request a worker serves (one shared `g`, so one shared logged-in

@@ -1,8 +1,10 @@
 """Settings read from KMS_* environment variables, with safe embedded defaults."""
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,17 +22,17 @@ def _resource_dir(name: str) -> Path:
 
 # name: (default, help). The README's configuration table is checked against this list by a test.
 VARIABLES: dict[str, tuple[str, str]] = {
-    "KMS_ENV": ("development", "`production` turns on the start-up refusals (debug on, no secret key)."),
+    "KMS_ENV": ("development", "`development`, `test` or `production` (anything else is refused); `production` turns on the start-up refusals (debug on, no or guessable secret key)."),
     "KMS_INSTANCE_PATH": ("instance", "Folder for the SQLite database, the search index and the generated secret key."),
     "KMS_DATABASE_URL": ("", "Any SQLAlchemy URL, e.g. `postgresql+psycopg://kms@db/kms`. Default: SQLite file in the instance folder."),
-    "KMS_SECRET_KEY": ("", "Signs sessions and CSRF tokens. Default: generated on first run into `instance/secret_key`. Required in production."),
+    "KMS_SECRET_KEY": ("", "Signs sessions and CSRF tokens. Default: generated on first run into `instance/secret_key`. Required in production, and refused there when guessable (repeated or sequential runs, under ~128 bits): make one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`."),
     "KMS_DEBUG": ("0", "`1` for Flask debug mode (development only)."),
     "KMS_HTTPS": ("0", "`1` when served over HTTPS: cookies get the Secure flag."),
     "KMS_PROXY_HOPS": ("0", "How many reverse proxies set X-Forwarded-* headers in front of kms (for client addresses and HTTPS)."),
     "KMS_RATELIMIT_STORAGE_URL": ("memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` so several workers share the per-address limits."),
     "KMS_LOGIN_RATE": ("30 per minute", "Login attempts allowed per client address."),
-    "KMS_LOGIN_MAX_FAILURES": ("10", "Failed logins for one email before it is locked for a while (counted in the database)."),
-    "KMS_LOGIN_LOCK_MINUTES": ("15", "How long an email stays locked after too many failures."),
+    "KMS_LOGIN_MAX_FAILURES": ("5", "Failed logins for an account from one client before each further attempt from it waits: 15 s, doubling with every further failure (counted in the database). Failures from unknown clients together get twice as many, one address over all accounts five times as many; a client (address or browser) that logged into the account before is never held back by failures from elsewhere."),
+    "KMS_LOGIN_LOCK_MINUTES": ("15", "The longest such wait; failures are forgotten this long after the last wait ended."),
     "KMS_INVITE_HOURS": ("72", "How long an invite (set-password) link stays valid."),
     "KMS_MAX_REQUEST_KB": ("1024", "Largest request body accepted, in KiB; larger requests get 413."),
     "KMS_SESSION_HOURS": ("12", "A login ends after this many hours without activity (unless 'remember me' was ticked)."),
@@ -40,7 +42,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),
 }
 
-KNOWN_WEAK_KEYS = {"", "dev", "secret", "changeme", "change-me", "test"}
+ENVIRONMENTS = ("development", "test", "production")
+MIN_KEY_BITS = 128
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 class ConfigError(RuntimeError):
@@ -129,6 +133,52 @@ def _secret_from_file(instance_dir: Path) -> str:
     return key
 
 
+def _alphabet_size(key: str) -> int:
+    """How many symbols a random key made of the same kinds of characters could use."""
+    if all(c in "0123456789abcdef" for c in key) or all(c in "0123456789ABCDEF" for c in key):
+        return 16
+    classes = ((string.ascii_lowercase, 26), (string.ascii_uppercase, 26), (string.digits, 10))
+    size = sum(n for chars, n in classes if any(c in chars for c in key))
+    return size + (33 if any(not c.isalnum() for c in key) else 0)
+
+
+def _fresh_characters(key: str) -> int:
+    """Characters a guesser could not predict: those that neither continue a run with a constant step
+    (`aaaa`, `abcd`, `1357`) nor repeat an earlier stretch of 4 or more characters (`0123…0123…`)."""
+    fresh, i = 0, 0
+    while i < len(key):
+        length = 4
+        while i + length <= len(key) and 0 <= key.find(key[i:i + length], 0, i + length - 1) < i:
+            length += 1
+        if length > 4:   # key[i:i+length-1] repeats earlier text: one choice, "copy from there"
+            fresh, i = fresh + 1, i + length - 1
+            continue
+        steps = [ord(key[j]) - ord(key[j - 1]) for j in range(max(1, i - 2), i + 1)]
+        if not (i >= 3 and len(set(steps)) == 1):
+            fresh += 1
+        i += 1
+    return fresh
+
+
+def estimated_key_bits(key: str) -> int:
+    """A deliberately modest estimate of a secret key's randomness, in bits."""
+    key = key[:512]   # more than enough to reach the minimum; keeps the check quick for any length
+    if not key:
+        return 0
+    return int(_fresh_characters(key) * math.log2(max(_alphabet_size(key), 2)))
+
+
+def _check_secret_key(key: str) -> None:
+    """Refuse a missing or guessable production secret key, saying how to make a good one."""
+    if not key:
+        raise ConfigError(f"KMS_ENV=production needs KMS_SECRET_KEY; make one with `{MAKE_A_KEY}`.")
+    bits = estimated_key_bits(key)
+    if bits < MIN_KEY_BITS or len(set(key)) < 10:
+        raise ConfigError(
+            f"KMS_SECRET_KEY is guessable (about {bits} bits of randomness; at least {MIN_KEY_BITS} needed, "
+            f"without repeated or sequential runs). Make one with `{MAKE_A_KEY}`.")
+
+
 def load(overrides: dict | None = None, environ: dict | None = None) -> Settings:
     """Merge defaults, the environment and test overrides; refuse unsafe production settings."""
     overrides = dict(overrides or {})
@@ -138,6 +188,9 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
     instance_dir = Path(raw["KMS_INSTANCE_PATH"]).expanduser().resolve()
     instance_dir.mkdir(parents=True, exist_ok=True)
     env = raw["KMS_ENV"].strip().lower() or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"KMS_ENV={raw['KMS_ENV']!r} is not a known environment; use one of "
+                          f"{', '.join(ENVIRONMENTS)}.")
     debug = _truthy(raw["KMS_DEBUG"]) or bool(overrides.get("DEBUG"))
     database_url = raw["KMS_DATABASE_URL"] or f"sqlite:///{instance_dir / 'kms.db'}"
     if database_url.startswith("postgresql://"):
@@ -147,10 +200,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
     if env == "production":
         if debug:
             raise ConfigError("KMS_ENV=production refuses to start with debug on: unset KMS_DEBUG.")
-        if not configured_key or configured_key.strip().lower() in KNOWN_WEAK_KEYS or len(configured_key) < 32:
-            raise ConfigError(
-                "KMS_ENV=production needs KMS_SECRET_KEY set to a random value of at least 32 characters "
-                "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).")
+        _check_secret_key(configured_key)
     secret_key = configured_key or _secret_from_file(instance_dir)
     for name in ("KMS_LOGIN_MAX_FAILURES", "KMS_LOGIN_LOCK_MINUTES", "KMS_INVITE_HOURS", "KMS_MAX_REQUEST_KB",
                  "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS",

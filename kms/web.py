@@ -126,7 +126,8 @@ def handle_csrf_error(error: CSRFError):
         return jsonify(error=f"CSRF check failed: {error.description}", status=400), 400
     # "//host/x" or "/\\host/x" as a path would make the link leave the site.
     back = "/" + request.path.lstrip("/\\")
-    return render_template("errors/csrf.html", reason=error.description, kept=kept, back=back), 400
+    log.info("CSRF check failed on %s: %s", request.path, error.description)
+    return render_template("errors/csrf.html", kept=kept, back=back), 400
 
 
 def handle_unexpected(error: Exception):

@@ -8,7 +8,7 @@ import pytest
 from kms import create_app
 from kms.config import VARIABLES, ConfigError, load
 
-STRONG = "x" * 16 + "0123456789abcdef0123"
+STRONG = "9f1c2ab7e05d4c3388a61f7be2d09c54f3a8b6e1d7c20495ab3e8f6d1c07b2a4"   # secrets.token_hex(32)
 
 
 def test_a_secret_key_is_generated_once_into_the_instance_folder_and_reused(tmp_path):
@@ -32,10 +32,34 @@ def test_production_refuses_to_start_without_a_configured_secret_key(tmp_path):
         create_app({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": "production"})
 
 
-@pytest.mark.parametrize("weak", ["changeme", "secret", "short-key"])
-def test_production_refuses_a_weak_secret_key(tmp_path, weak):
-    with pytest.raises(ConfigError, match="at least 32"):
+@pytest.mark.parametrize("weak", ["changeme", "secret", "short-key", "a" * 64, "0123456789abcdef" * 2,
+                                  "abcdefghijklmnopqrstuvwxyz" * 3, "x" * 16 + "0123456789abcdef0123",
+                                  "Abc123!-" * 8, "ab" * 40])
+def test_production_refuses_a_guessable_secret_key_and_says_how_to_make_one(tmp_path, weak):
+    with pytest.raises(ConfigError, match="guessable") as refused:
         create_app({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": "production", "KMS_SECRET_KEY": weak})
+    assert "secrets.token_hex(32)" in str(refused.value)
+
+
+def test_keys_made_the_documented_way_are_accepted(tmp_path):
+    import secrets
+
+    for _ in range(50):
+        load({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": "production",
+              "KMS_SECRET_KEY": secrets.token_hex(32)}, environ={})
+
+
+@pytest.mark.parametrize("env", ["prod", "Production!", "staging", "dev"])
+def test_an_unknown_environment_is_refused_with_the_allowed_values(tmp_path, env):
+    with pytest.raises(ConfigError, match="development, test, production") as refused:
+        load({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": env}, environ={})
+    assert env in str(refused.value)
+
+
+@pytest.mark.parametrize("env", ["development", "test", "Production", ""])
+def test_the_known_environments_are_accepted(tmp_path, env):
+    settings = load({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": env, "KMS_SECRET_KEY": STRONG}, environ={})
+    assert settings.env == (env.lower() or "development")
 
 
 def test_production_refuses_debug_mode(tmp_path):
@@ -65,3 +89,16 @@ def test_the_readme_documents_every_setting():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     documented = set(re.findall(r"`(KMS_[A-Z0-9_]+)`", readme))
     assert set(VARIABLES) <= documented, sorted(set(VARIABLES) - documented)
+
+
+def test_the_kms_command_refuses_an_unknown_environment_in_one_line_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KMS_ENV": "prod", "KMS_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "kms", "init"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "KMS_ENV='prod' is not a known environment; use one of development, test, production." in done.stderr
+    assert "Traceback" not in done.stderr

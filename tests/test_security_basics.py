@@ -50,6 +50,22 @@ def test_the_csrf_error_page_gives_back_what_the_user_typed_but_never_passwords(
 
 
 @pytest.mark.parametrize("app_overrides", [CSRF_ON])
+def test_a_form_sent_after_the_session_ended_says_so_in_plain_words_and_keeps_the_text(app, client, make_user):
+    user = make_user(Role.MEMBER)
+    client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True))})
+    token = csrf_token_from(client.get("/account").get_data(as_text=True))
+    client.delete_cookie("kms_session", domain="kms.test")   # the session ended while the page stayed open
+    response = client.post("/account", data={"action": "profile", "profile-name": "My carefully typed name",
+                                             "profile-time_zone": "UTC", "csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "open too long" in page and "session ended" in page and "kept below" in page
+    assert "CSRF" not in page.replace('name="csrf_token"', "")
+    assert "My carefully typed name" in page
+
+
+@pytest.mark.parametrize("app_overrides", [CSRF_ON])
 def test_csrf_tokens_do_not_expire_during_a_long_edit(app):
     assert app.config["WTF_CSRF_TIME_LIMIT"] is None
 

@@ -90,3 +90,51 @@ def test_a_full_search_box_in_chinese_reaches_kms_through_gunicorn(server):
     query = ("退款请求处理流程" * 63)[:500]             # the search box's maxlength, 3 bytes a character
     status, page = admin.get("/search?" + urllib.parse.urlencode({"q": query}))
     assert status == 200 and "Search" in page and query[:40] in page
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """End the server and the reloader's child, both in the session this test started."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_debug_runs_the_reloading_development_server_until_stopped(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
+    env.pop("KMS_DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "kms", "serve", "--debug", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while answer is None and time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"kms serve --debug exited ({process.returncode}) without serving: "
+                            f"{process.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    answer = response.status, response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert answer is not None and answer[0] == 200 and '"database":"ok"' in answer[1].replace(" ", "")
+    finally:
+        _stop_group(process)
+
+
+def test_serve_debug_is_refused_in_production(tmp_path):
+    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": "production",
+           "KMS_SECRET_KEY": "9f1c2ab7e05d4c3388a61f7be2d09c54f3a8b6e1d7c20495ab3e8f6d1c07b2a4"}
+    env.pop("KMS_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "kms", "serve", "--debug"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "--debug is for development" in done.stderr

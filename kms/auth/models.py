@@ -1,4 +1,4 @@
-"""Users, roles, login throttles and personal API tokens."""
+"""Users, roles, login throttles, known login clients and personal API tokens."""
 from __future__ import annotations
 
 import enum
@@ -73,14 +73,28 @@ class User(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per email, kept in the database so every server process sees the same count."""
+    """Failed logins counted for one thing (an account and client pair, an account, an address), kept in the
+    database so every server process sees the same count."""
 
     __tablename__ = "login_throttles"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of the normalised email
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of what is counted
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)   # no attempt before this time
+
+
+class KnownLoginClient(db.Model):
+    """An address or a browser (its device cookie) that has logged into this account before: its attempts are
+    not held back by failures that come from elsewhere."""
+
+    __tablename__ = "login_known_clients"
+    __table_args__ = (UniqueConstraint("user_id", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))   # sha256 of "address:…" or "device:…"
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiToken(db.Model):

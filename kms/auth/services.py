@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import available_timezones
 
@@ -12,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from kms.auth.models import ApiToken, LoginThrottle, Role, User, new_session_token
+from kms.auth.models import ApiToken, KnownLoginClient, LoginThrottle, Role, User, new_session_token
 from kms.errors import Forbidden, Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, utcnow, writing
 from kms.validate import clean_text
@@ -157,9 +159,29 @@ def accept_invite(token: str, password: str) -> User:
     return user
 
 
-def _throttle_row(email: str) -> LoginThrottle:
-    """The email's failure counter, locked until commit so concurrent logins (other processes too) queue up."""
-    key = _digest(normalise_email(email))
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How failed logins slow down the next attempts (KMS_LOGIN_MAX_FAILURES, KMS_LOGIN_LOCK_MINUTES).
+
+    After `free_failures` failures on one counter, every further attempt waits: 15 s, then twice as long after
+    each further failure, up to `longest_wait_minutes`. Counts are forgotten `longest_wait_minutes` after the
+    last wait ended (or the first failure, when there was no wait).
+    """
+
+    free_failures: int = 5
+    longest_wait_minutes: int = 15
+    first_wait_seconds: int = 15
+    account_factor: int = 2    # an account, counted over every unknown client, allows twice as many failures
+    address_factor: int = 5    # an address, counted over every account (an office behind NAT), five times
+
+
+def new_device_token() -> str:
+    """A random identifier for one browser, kept in its device cookie."""
+    return secrets.token_urlsafe(24)
+
+
+def _throttle_row(key: str) -> LoginThrottle:
+    """A failure counter, locked until commit so concurrent logins (other processes too) queue up."""
     locked = select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
     row = db.session.scalar(locked)
     if row is None:
@@ -172,20 +194,82 @@ def _throttle_row(email: str) -> LoginThrottle:
     return row
 
 
-def authenticate(email: str, password: str, *, max_failures: int = 10, lock_minutes: int = 15) -> User:
-    """Check a login. The same error for unknown email and wrong password; failures are counted per email
-    in the database (so every server process shares them) and lock the email for a while."""
+def _client_keys(address: str, device: str | None) -> list[str]:
+    """How a client is recognised: its device cookie first, then its address."""
+    keys = [_digest(f"device:{device}")] if device else []
+    return keys + ([_digest(f"address:{address}")] if address else [])
+
+
+def _known_client(user: User | None, address: str, device: str | None) -> str | None:
+    """The key of the device cookie or address this account has logged in from before, or None."""
+    if user is None:
+        return None
+    known = set(db.session.scalars(select(KnownLoginClient.key_hash).where(
+        KnownLoginClient.user_id == user.id, KnownLoginClient.key_hash.in_(_client_keys(address, device)))))
+    return next((key for key in _client_keys(address, device) if key in known), None)
+
+
+def _counters(email: str, address: str, known: str | None, policy: LoginPolicy) -> dict[str, tuple]:
+    """The counters this attempt answers to, as {kind: (row, free failures)}, locked in a fixed order.
+
+    A known client answers only for its own failures on this account ("pair"). Any other client also answers
+    for the account's failures from every unknown client ("account") and for its address's failures on every
+    account ("address")."""
+    client = known or _digest(f"address:{address}")
+    wanted = {"pair": (_digest(f"pair:{email}|{client}"), policy.free_failures)}
+    if known is None:
+        wanted["account"] = (_digest(f"account:{email}"), policy.free_failures * policy.account_factor)
+        wanted["address"] = (_digest(f"from:{address}"), policy.free_failures * policy.address_factor)
+    rows = {key: _throttle_row(key) for key, _ in sorted(wanted.values())}   # one lock order: no deadlocks
+    return {kind: (rows[key], free) for kind, (key, free) in wanted.items()}
+
+
+def _forget_old_failures(row: LoginThrottle, now, policy: LoginPolicy) -> None:
+    quiet_since = row.locked_until or row.window_started_at
+    if now - quiet_since > timedelta(minutes=policy.longest_wait_minutes):
+        row.failures, row.window_started_at, row.locked_until = 0, now, None
+
+
+def _count_failure(row: LoginThrottle, free: int, now, policy: LoginPolicy) -> None:
+    row.failures += 1
+    if row.failures >= free:
+        wait = policy.first_wait_seconds * 2 ** min(row.failures - free, 20)
+        row.locked_until = now + min(timedelta(seconds=wait), timedelta(minutes=policy.longest_wait_minutes))
+
+
+def _remember_client(user: User, address: str, device: str | None, now) -> None:
+    for key in _client_keys(address, device):
+        row = db.session.scalar(select(KnownLoginClient).where(KnownLoginClient.user_id == user.id,
+                                                               KnownLoginClient.key_hash == key))
+        if row is not None:
+            row.last_login_at = now
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(KnownLoginClient(user_id=user.id, key_hash=key, last_login_at=now))
+        except IntegrityError:   # the same browser logged in twice at once: one row is enough
+            pass
+
+
+def authenticate(email: str, password: str, *, address: str = "", device: str | None = None,
+                 policy: LoginPolicy = LoginPolicy()) -> User:
+    """Check a login. The same error for unknown email and wrong password. Failures slow down the next
+    attempts (growing waits, see LoginPolicy) per account and client, per account and per address, counted in
+    the database so every server process shares them; they never lock out a client (an address, or a browser
+    with its device cookie) that has logged into the account before. On success that client becomes known."""
+    email = normalise_email(email)
     now = utcnow()
     with writing():
-        throttle = _throttle_row(email)
-        if throttle.locked_until and throttle.locked_until > now:
-            retry = int((throttle.locked_until - now).total_seconds()) + 1
-            db.session.commit()
-            raise TooManyAttempts("Too many failed logins for this email. Try again in a few minutes.",
-                                  retry_after=retry)
-        if now - throttle.window_started_at > timedelta(minutes=lock_minutes):
-            throttle.failures, throttle.window_started_at = 0, now
         user = find_user_by_email(email)
+        counters = _counters(email, address, _known_client(user, address, device), policy)
+        for row, _ in counters.values():
+            _forget_old_failures(row, now, policy)
+        waits = [row.locked_until for row, _ in counters.values() if row.locked_until and row.locked_until > now]
+        if waits:
+            retry = max(1, math.ceil((max(waits) - now).total_seconds()))
+            db.session.commit()
+            raise TooManyAttempts(f"Too many failed logins. Wait {_duration(retry)} and try again.",
+                                  retry_after=retry)
         ok = False
         try:
             ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
@@ -193,17 +277,25 @@ def authenticate(email: str, password: str, *, max_failures: int = 10, lock_minu
         except (VerificationError, InvalidHashError):
             ok = False
         if not (ok and user is not None and user.password_hash and user.active):
-            throttle.failures += 1
-            if throttle.failures >= max_failures:
-                throttle.locked_until = now + timedelta(minutes=lock_minutes)
+            for row, free in counters.values():
+                _count_failure(row, free, now, policy)
             db.session.commit()
             raise Invalid(LOGIN_FAILED)
         if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hasher.hash(password)
-        db.session.delete(throttle)
+        for kind in ("pair", "account"):   # the account's counts start over; the address's stay
+            if kind in counters:
+                db.session.delete(counters[kind][0])
+        _remember_client(user, address, device, now)
         user.last_login_at = now
         db.session.commit()
     return user
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
 
 
 # Every logged-in request runs this first; a statement built once is cheaper than session.get's own.

@@ -1,15 +1,17 @@
 """Account pages: first-run setup, login/logout, invites, profile and API tokens, user admin, /api/me."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
 
 from kms.auth import services
 from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
                             ReauthenticateForm, SetPasswordForm, SetupForm, TokenForm)
+from kms.auth.landing import landing_url
 from kms.auth.permissions import bearer_token, requires
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
@@ -52,6 +54,10 @@ def _field_error(form, error: Invalid) -> None:
 @bp.get("/")
 @requires("site.home")
 def home():
+    """Land each person where their work is (rules the features registered), else the handbook."""
+    url = landing_url(current_app, current_user)
+    if url:
+        return redirect(url)
     target = "articles.index" if "articles.index" in current_app.view_functions else "auth.account"
     return redirect(url_for(target))
 
@@ -92,11 +98,30 @@ def setup():
     return render_template("auth/setup.html", form=form)
 
 
+DEVICE_COOKIE = "kms_device"
+DEVICE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def _device_token() -> str:
+    """This browser's device cookie, or a new one (set on a successful login by _remember_device)."""
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    return token if DEVICE_TOKEN.match(token) else services.new_device_token()
+
+
 def _authenticate(email: str, password: str):
-    """services.authenticate with the configured lockout (per account, shared by every worker)."""
-    return services.authenticate(email, password,
-                                 max_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
-                                 lock_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+    """services.authenticate with the configured throttling (shared by every worker) and this client."""
+    g.device_token = _device_token()
+    policy = services.LoginPolicy(free_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
+                                  longest_wait_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
+    return services.authenticate(email, password, address=request.remote_addr or "", device=g.device_token,
+                                 policy=policy)
+
+
+def _remember_device(response):
+    """The device cookie: a browser that logged in before is not held back by failures from elsewhere."""
+    response.set_cookie(DEVICE_COOKIE, g.device_token, max_age=365 * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def _locked_out(error: TooManyAttempts, template: str, form):
@@ -129,7 +154,7 @@ def login():
             session.clear()   # a fresh session on login; nothing from before carries over
             session.permanent = True   # expires after KMS_SESSION_HOURS without activity
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), url_for("auth.home")))
+            return _remember_device(redirect(safe_next(request.args.get("next"), url_for("auth.home"))))
     return render_template("auth/login.html", form=form), status
 
 
@@ -151,7 +176,7 @@ def reauthenticate():
             status = 401
         else:
             confirm_login()
-            return redirect(target)
+            return _remember_device(redirect(target))
     return render_template("auth/reauthenticate.html", form=form), status
 
 

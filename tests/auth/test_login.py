@@ -1,9 +1,12 @@
-"""Login: generic errors, throttling per email (shared by processes) and per address, redirects, cookies."""
+"""Login: generic errors, throttling (shared by processes) that slows guessers without locking out the owner,
+redirects, cookies."""
 import multiprocessing
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kms.auth import services
 from kms.auth.models import Role
 from tests.conftest import PASSWORD, login, make_app
 
@@ -18,32 +21,115 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client, make_user)
     assert "Email or password is not correct." in strip(wrong)
 
 
-def test_eleventh_wrong_password_in_a_row_is_throttled_even_with_the_right_one(client, make_user):
+ATTACKER, HOME, TRAVEL = "198.51.100.66", "203.0.113.10", "192.0.2.44"
+
+
+def attempt(client, user_or_email, password: str = PASSWORD, address: str = "127.0.0.1"):
+    """A login through the form from a given client address."""
+    email = getattr(user_or_email, "email", user_or_email)
+    return client.post("/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The login throttle's clock, moved forward by the test instead of waiting."""
+    now = [datetime(2026, 12, 10, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(services, "utcnow", lambda: now[0])
+
+    def advance(seconds: float) -> None:
+        now[0] += timedelta(seconds=seconds)
+
+    return advance
+
+
+def test_after_five_wrong_passwords_the_next_attempt_waits_even_with_the_right_one(client, make_user):
     user = make_user(Role.MEMBER)
-    statuses = [login(client, user, f"wrong-{n}-password").status_code for n in range(10)]
-    assert statuses == [401] * 10
-    blocked = login(client, user)
+    statuses = [attempt(client, user, f"wrong-{n}-password").status_code for n in range(5)]
+    assert statuses == [401] * 5
+    blocked = attempt(client, user)
     assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) > 0
+    assert 0 < int(blocked.headers["Retry-After"]) <= 15
+    assert "Too many failed logins. Wait 15 seconds and try again." in blocked.get_data(as_text=True)
+    assert client.get("/account").status_code == 302   # not logged in
     other = make_user(Role.MEMBER)
-    assert login(client, other).status_code == 302
+    assert attempt(client, other).status_code == 302
 
 
-def test_unknown_emails_lock_too_so_accounts_cannot_be_discovered(client, make_user):
-    make_user(Role.MEMBER)
+def test_each_further_failure_doubles_the_wait_up_to_the_longest(client, make_user, clock):
+    user = make_user(Role.MEMBER)
+    for n in range(5):
+        attempt(client, user, f"wrong-{n}-password", address=ATTACKER)
+    waits = []
+    for n in range(9):
+        blocked = attempt(client, user, "another-guess-123", address=ATTACKER)
+        assert blocked.status_code == 429
+        waits.append(int(blocked.headers["Retry-After"]))
+        clock(waits[-1])
+        assert attempt(client, user, f"guess-{n}-after-waiting", address=ATTACKER).status_code == 401
+    assert waits == [15, 30, 60, 120, 240, 480, 900, 900, 900]
+    clock(900)
+    assert attempt(client, user, address=ATTACKER).status_code == 302   # the owner, once the wait is over
+
+
+def test_an_attacker_cannot_keep_the_owner_out_of_an_address_they_logged_in_from_before(app, client, make_user,
+                                                                                        clock):
+    victim = make_user(Role.MEMBER)
+    assert attempt(client, victim, address=HOME).status_code == 302
+    attacker = app.test_client()
+    statuses = [attempt(attacker, victim, f"guess-{n}-password", address=ATTACKER).status_code for n in range(30)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}   # the attacker is held back
+    clock(60)
+    new_browser_at_home = app.test_client()   # no cookies at all: the address alone is known
+    assert attempt(new_browser_at_home, victim, address=HOME).status_code == 302
+
+
+def test_the_owners_browser_gets_in_from_a_new_address_while_strangers_are_slowed(app, client, make_user):
+    victim = make_user(Role.MEMBER)
+    response = attempt(client, victim, address=HOME)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("kms_device="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    client.post("/logout")
+    # Guesses from ten different addresses: each address only once, the account's count of unknown clients
+    # reaches its limit.
     for n in range(10):
-        login(client, "ghost@example.com", f"guess-{n}-password")
-    assert login(client, "ghost@example.com", "guess-password").status_code == 429
+        assert attempt(app.test_client(), victim, "a-wrong-guess-1", address=f"198.51.100.{n}").status_code == 401
+    stranger = attempt(app.test_client(), victim, address=TRAVEL)
+    assert stranger.status_code == 429 and int(stranger.headers["Retry-After"]) > 0
+    assert attempt(client, victim, address=TRAVEL).status_code == 302   # the device cookie is known
+
+
+def test_one_address_guessing_many_accounts_is_slowed_down(client, make_user):
+    make_user(Role.MEMBER)
+    statuses = [attempt(client, f"someone{n}@example.com", "pw-guess-xyz", address=ATTACKER).status_code
+                for n in range(26)]
+    assert statuses == [401] * 25 + [429]
+
+
+def test_unknown_emails_are_slowed_too_so_accounts_cannot_be_discovered(client, make_user):
+    make_user(Role.MEMBER)
+    for n in range(5):
+        attempt(client, "ghost@example.com", f"guess-{n}-password")
+    assert attempt(client, "ghost@example.com", "guess-password").status_code == 429
 
 
 def test_a_successful_login_resets_the_failure_count(client, make_user):
     user = make_user(Role.MEMBER)
-    for n in range(9):
-        login(client, user, f"wrong-{n}-password")
-    assert login(client, user).status_code == 302
+    for n in range(4):
+        attempt(client, user, f"wrong-{n}-password")
+    assert attempt(client, user).status_code == 302
     client.post("/logout")
-    for n in range(9):
-        assert login(client, user, f"wrong-{n}-password").status_code == 401
+    for n in range(4):
+        assert attempt(client, user, f"wrong-{n}-password").status_code == 401
+
+
+def test_failures_are_forgotten_after_a_quiet_spell(client, make_user, clock):
+    user = make_user(Role.MEMBER)
+    for n in range(5):
+        attempt(client, user, f"wrong-{n}-password", address=ATTACKER)
+    clock(15 + 15 * 60 + 1)
+    assert [attempt(client, user, f"again-{n}-password", address=ATTACKER).status_code
+            for n in range(5)] == [401] * 5
 
 
 def _hammer(db_url, instance, email, attempts, queue):
@@ -64,8 +150,8 @@ def test_the_failure_limit_holds_across_server_processes(app, make_user, tmp_pat
     results = [status for _ in workers for status in queue.get(timeout=120)]
     for worker in workers:
         worker.join(timeout=30)
-    assert results.count(401) == 10, results
-    assert results.count(429) == 6, results
+    assert results.count(401) == 5, results
+    assert results.count(429) == 11, results
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",

@@ -15,7 +15,8 @@ from kms.training.services.learning import (attempt_result, attempts_for, comple
                                             module_progress, quiz_questions, review_flags, review_lesson,
                                             submit_quiz)
 from kms.training.services.progress import (assign_module, assign_path, due_dates, get_path, list_paths,
-                                            managed_people, my_onboarding, remove_assignment)
+                                            managed_people, my_onboarding, onboarding_in_progress,
+                                            remove_assignment)
 from kms.training.services.shadowing import (PlannedSession, confirm_plan, get_session, list_hosts,
                                              propose_plan, save_session_notes, schedule_session, sessions_for,
                                              set_availability, set_host, set_session_status, team_sessions,
@@ -27,7 +28,8 @@ __all__ = [
     "complete_lesson", "confirm_plan", "create_feed", "create_module", "delete_lesson", "delete_question",
     "due_dates", "export_content", "feed_ics", "get_lesson", "get_module", "get_module_by_slug", "get_path",
     "get_question", "get_session", "import_content", "lesson_changes", "list_hosts", "list_modules", "list_paths",
-    "managed_people", "module_progress", "modules_tagged", "move_lesson", "my_onboarding", "PlannedSession",
+    "managed_people", "module_progress", "modules_tagged", "move_lesson", "my_onboarding", "onboarding_in_progress",
+    "PlannedSession",
     "propose_plan",
     "quiz_questions", "remove_assignment", "reorder_lessons", "review_flags", "review_lesson", "revoke_feed",
     "save_session_notes", "schedule_session", "seed_demo", "session_ics", "sessions_for", "set_availability",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
@@ -158,6 +158,17 @@ class Onboarding:
     @property
     def next_item(self) -> Item | None:
         return next((i for i in self.items if not i.complete), None)
+
+
+def onboarding_in_progress(user_id: int, now: datetime | None = None) -> bool:
+    """Whether the user has a module from an onboarding path not yet completed (or whose completion expired)."""
+    now = now or utcnow()
+    completed = select(ModuleCompletion.module_id).where(
+        ModuleCompletion.user_id == user_id,
+        or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now))
+    pending = select(Assignment.id).where(Assignment.user_id == user_id, Assignment.path_id.is_not(None),
+                                          Assignment.module_id.not_in(completed)).limit(1)
+    return db.session.scalar(pending) is not None
 
 
 def my_onboarding(user_id: int, *, actor, now: datetime | None = None) -> Onboarding:

@@ -3,15 +3,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash
+from flask import Blueprint, flash, url_for
 from flask_login import current_user
 
+from kms.auth.landing import add_landing_rule
+from kms.auth.models import Role
 from kms.errors import KmsError
 from kms.training.services._common import local_to_utc
+from kms.training.services import onboarding_in_progress
 
 # Pages live under /training; the JSON API under /api/ (where personal tokens are accepted), so routes spell
 # out their full path instead of using a url_prefix.
 bp = Blueprint("training", __name__)
+
+
+def _onboarding(user) -> str | None:
+    """Anyone with an onboarding path still to finish lands on My onboarding."""
+    return url_for("training.my_onboarding") if onboarding_in_progress(user.id) else None
+
+
+def _team(user) -> str | None:
+    """Managers land on their team view."""
+    return url_for("training.team") if user.role == Role.MANAGER else None
+
+
+@bp.record_once
+def _register_landing_rules(state) -> None:
+    add_landing_rule(state.app, 10, _onboarding)
+    add_landing_rule(state.app, 30, _team)
 
 
 def field_error(form, error: KmsError) -> None:

@@ -417,6 +417,44 @@ def test_nonsense_gets_no_suggestion(library):
     assert result.total == 0 and result.suggestion is None
 
 
+def test_a_typo_that_defeats_the_stemmer_is_corrected_to_the_word_one_edit_away(engine):
+    # "customer" is indexed as its stem "custom", three edits from "custmer"; the word as typed is one.
+    add(
+        engine,
+        doc("article:1", "Angry callers", "Calm an angry customer first."),
+        doc("article:2", "Renewals", "Every customer renews once a year."),
+        doc("article:3", "Holidays", "The office is closed."),
+    )
+    single = engine.search("custmer", visibilities=PUBLIC)
+    assert single.suggestion == "customer" and sorted(ids(single)) == ["article:1", "article:2"]
+    both = engine.search("angry custmer", visibilities=PUBLIC)
+    assert both.suggestion == "angry customer" and ids(both) == ["article:1"]
+
+
+def test_the_one_edit_correction_wins_over_a_more_common_word_two_edits_away(engine):
+    # "read" is two edits from "refnd" and on more pages; "refund" is one edit away and is the correction.
+    add(
+        engine,
+        doc("article:1", "Refund request", "Send the refund form."),
+        *(doc(f"article:{n}", f"Reading {n}", "Read the notes before the call.") for n in range(2, 7)),
+    )
+    result = engine.search("refnd", visibilities=PUBLIC)
+    assert result.suggestion == "refund"
+    assert ids(result) == ["article:1"]
+
+
+def test_among_corrections_equally_near_the_most_common_word_is_chosen(engine):
+    add(
+        engine,
+        doc("article:1", "Gift cards", "A gift card never expires."),
+        doc("article:2", "Card payments", "Card payments settle in two days."),
+        doc("article:3", "Shopping", "The cart keeps items for a week."),
+    )
+    result = engine.search("carx", visibilities=PUBLIC)
+    assert result.suggestion == "card"
+    assert sorted(ids(result)) == ["article:1", "article:2"]
+
+
 # --------------------------------------------------------------------------------------------------
 # Visibility
 

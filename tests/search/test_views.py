@@ -61,6 +61,26 @@ def test_a_typo_finds_the_refund_process_with_did_you_mean(app, starter, make_us
     assert data["results"][0]["title"] == "Refund request"
 
 
+def test_a_typo_of_a_word_on_almost_every_page_finds_what_the_word_finds(app, starter, make_user):
+    client = member_client(app, make_user)
+    for typed, meant in (("custmer", "customer"), ("angry custmer", "angry customer")):
+        typo = client.get("/api/search", query_string={"q": typed}).get_json()
+        right = client.get("/api/search", query_string={"q": meant}).get_json()
+        assert right["total"] > 0 and typo["did_you_mean"] == meant, typed
+        assert [r["id"] for r in typo["results"]] == [r["id"] for r in right["results"]], typed
+    page = client.get("/search?q=angry+custmer").get_data(as_text=True)
+    assert re.search(r'Did you mean <a href="[^"]*q=angry\+customer[^"]*"><strong>angry customer</strong>', page)
+
+
+def test_a_typo_of_refund_shows_only_refund_pages_not_a_page_that_matched_read(app, starter, make_user):
+    client = member_client(app, make_user)
+    typo = client.get("/api/search?q=refnd&per_page=50").get_json()
+    right = client.get("/api/search?q=refund&per_page=50").get_json()
+    assert typo["did_you_mean"] == "refund"
+    assert [r["id"] for r in typo["results"]] == [r["id"] for r in right["results"]]
+    assert "Reading churn signals early" not in [r["title"] for r in typo["results"]]
+
+
 def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their_articles(app, starter,
                                                                                            make_user):
     client = member_client(app, make_user)

@@ -91,6 +91,21 @@ def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their
     assert "中文在线聊天支持" in text_of(client.get("/search?q=中文"))
 
 
+def test_hindi_and_tagalog_articles_are_found_by_other_forms_of_their_words(app, starter, make_user):
+    for title, slug, body, language in (
+        ("ग्राहकों से बात", "talking-to-customers-hi", "ग्राहकों की समस्याओं को ध्यान से सुनें।", "hi"),
+        ("Pagbabayad ng refund", "refund-payments-tl", "Paano binabayaran ang refund ng customer.", "tl"),
+    ):
+        handbook.create_article(handbook.ArticleFields(title=title, slug=slug, body=body, category="Billing",
+                                                       status="published", language=language), actor=starter)
+    client = member_client(app, make_user)
+    for query, slug in (("ग्राहक", "talking-to-customers-hi"), ("समस्या", "talking-to-customers-hi"),
+                        ("bayaran", "refund-payments-tl"), ("nagbayad", "refund-payments-tl")):
+        found = client.get("/api/search", query_string={"q": query}).get_json()
+        assert [r["slug"] for r in found["results"]] == [slug], query
+        assert not found["fuzzy"] and found["did_you_mean"] is None, query   # the word itself, not a typo guess
+
+
 def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, starter, make_user):
     client = member_client(app, make_user)
     response = client.get("/search?q=customer")

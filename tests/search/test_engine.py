@@ -192,7 +192,9 @@ TAGALOG_FORMS = [
 ]
 
 
-@pytest.mark.parametrize(("family", "forms"), [("hi", f) for f in HINDI_FORMS] + [("tl", f) for f in TAGALOG_FORMS])
+@pytest.mark.parametrize(
+    ("family", "forms"), [("hi", f) for f in HINDI_FORMS] + [("tl", f) for f in TAGALOG_FORMS]
+)
 def test_hindi_and_tagalog_inflections_share_one_index_term(family, forms):
     terms = {form: analyzer_for(family).terms(form) for form in forms}
     assert len({tuple(t) for t in terms.values()}) == 1, terms
@@ -226,7 +228,8 @@ def test_hindi_and_tagalog_queries_find_other_forms_of_the_word(engine):
     )
     for query, expected in (("ग्राहक", "article:1"), ("समस्या", "article:1"), ("bayaran", "article:3")):
         result = engine.search(query, visibilities=PUBLIC)
-        assert ids(result) == [expected] and not result.fuzzy, query   # found as a form of the word, not a typo
+        # Found as a form of the word, not as a typo's correction.
+        assert ids(result) == [expected] and not result.fuzzy, query
     assert ids(engine.search("bakasyon", visibilities=PUBLIC)) == ["article:4"]
     hit = engine.search("ग्राहक", visibilities=PUBLIC).hits[0]
     assert "<mark>ग्राहकों</mark>" in hit.snippet
@@ -235,7 +238,7 @@ def test_hindi_and_tagalog_queries_find_other_forms_of_the_word(engine):
 def test_the_index_version_follows_the_stemming_rules(monkeypatch):
     from kms.search import lightstem, schema
 
-    assert schema.SCHEMA_VERSION.startswith("3.") and schema.SCHEMA_VERSION.endswith(lightstem.rules_fingerprint())
+    assert schema.SCHEMA_VERSION == f"3.{lightstem.rules_fingerprint()}"
     before = lightstem.rules_fingerprint()
     monkeypatch.setattr(lightstem, "HINDI_SUFFIXES", lightstem.HINDI_SUFFIXES[1:])
     assert lightstem.rules_fingerprint() != before

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
+    "search.gaps.dismiss": EDITORS,        # take a query that is not a gap off the report
 }
 
 

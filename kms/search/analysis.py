@@ -12,6 +12,8 @@ from whoosh.analysis import STOP_WORDS
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.lang.porter import stem as porter_stem
 
+from kms.search.lightstem import hindi_stem, tagalog_stem
+
 DEFAULT_LANGUAGE = "en"
 MIN_TOKEN_CHARS = 2  # single letters are noise in alphabetic scripts (CJK is handled apart)
 MAX_TOKEN_CHARS = 40  # longer "words" are hashes, URLs and base64: they only bloat the lexicon
@@ -23,7 +25,8 @@ MAX_TOKEN_CHARS = 40  # longer "words" are hashes, URLs and base64: they only bl
 # Norwegian page that uses it.
 
 SNOWBALL_FAMILIES = ("da", "de", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv")
-FAMILIES = ("en", *SNOWBALL_FAMILIES, "ar", "cjk", "plain")
+LIGHT_FAMILIES = ("hi", "tl")  # kms.search.lightstem: Hindi and Tagalog, which Snowball lacks
+FAMILIES = ("en", *SNOWBALL_FAMILIES, "ar", *LIGHT_FAMILIES, "cjk", "plain")
 
 _LANGUAGE_FAMILY = {
     "en": "en",
@@ -47,6 +50,11 @@ _LANGUAGE_FAMILY = {
     "wuu": "cjk",
     "ar": "ar",
     "ara": "ar",
+    "hi": "hi",
+    "hin": "hi",
+    "tl": "tl",
+    "tgl": "tl",
+    "fil": "tl",  # Filipino, the standard form of Tagalog
     **{code: code for code in SNOWBALL_FAMILIES},
     "dan": "da",
     "deu": "de",
@@ -65,6 +73,9 @@ _LANGUAGE_FAMILY = {
     "rus": "ru",
     "swe": "sv",
 }
+
+
+LIGHT_STEMMERS: dict[str, Callable[[str], str]] = {"hi": hindi_stem, "tl": tagalog_stem}
 
 
 def family_for_language(language: str | None) -> str:
@@ -208,6 +219,8 @@ def _make_family(name: str) -> _Family:
         except Exception:  # noqa: BLE001 - no list for this language is fine
             stops = ()
         return _Family(name, stemmer_for_language(name), stops)
+    if name in LIGHT_STEMMERS:
+        return _Family(name, LIGHT_STEMMERS[name], ())
     return _Family(name, None, ())
 
 

@@ -10,3 +10,9 @@ class GapProcessForm(Form):
 
     query = HiddenField(validators=[DataRequired(), Length(max=200)])
     category = SelectField("Category", validators=[DataRequired()])
+
+
+class GapDismissForm(Form):
+    """Take one query off the gap report (not a gap: a name, a typo, already answered)."""
+
+    query = HiddenField(validators=[DataRequired(), Length(max=200)])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kms.extensions import UTCDateTime, db, utcnow
@@ -23,9 +23,12 @@ class SearchOutbox(db.Model):
 
 
 class SearchLog(db.Model):
-    """One search: what was asked, how many results, how long it took and the searcher's role.
+    """One search: what was asked, how many results, how long it took, the searcher's role and
+    whether a result was opened from it.
 
-    Never who searched: the gap report needs the question, not the person."""
+    Never who searched: the gap report needs the question, not the person. ``asker`` only tells two
+    people apart for the same question: a keyed hash of the person and the normalized query, so one
+    person's searches for different things cannot be linked, nor traced back without the site's key."""
 
     __tablename__ = "search_log"
     __table_args__ = (Index("ix_search_log_created_at", "created_at"),)
@@ -38,3 +41,18 @@ class SearchLog(db.Model):
     role: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(10), default="page")  # page or api
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    asker: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # a result was opened from this search
+
+
+class SearchGapDismissal(db.Model):
+    """A gap-report query an author marked as not a gap (a name, a typo, already answered).
+
+    Searches from before ``dismissed_at`` no longer count toward the report; new ones do."""
+
+    __tablename__ = "search_gap_dismissal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    normalized: Mapped[str] = mapped_column(String(200), unique=True)
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -32,11 +32,14 @@ from kms.search.analysis import (  # noqa: F401
     normalize_keyword,
     primary_language,
 )
+from kms.search.lightstem import rules_fingerprint
 from kms.search.plaintext import strip_markdown
 
 # Bump when the schema or an analyzer changes in a way that needs a rebuild; the engine stores it
 # beside the index and refuses to search an index written with another version.
-SCHEMA_VERSION = 2  # 2: category, status and owner are one keyword each, commas or not
+# 2: category, status and owner are one keyword each, commas or not. 3: Hindi and Tagalog fields and
+# stemmers; the digest of their rules follows, so that changing a rule also asks for a rebuild.
+SCHEMA_VERSION = f"3.{rules_fingerprint()}"
 TITLE_BOOST = 2.0
 
 

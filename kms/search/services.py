@@ -7,6 +7,8 @@ user could not open.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import time
 from dataclasses import dataclass
@@ -22,13 +24,14 @@ from kms.extensions import db, utcnow, writing
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
 from kms.search.indexer import Drift, SearchIndex, visibilities_for
-from kms.search.models import SearchLog
+from kms.search.models import SearchGapDismissal, SearchLog
 from kms.training.models import Module
 
 MAX_QUERY = 500
 LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
+GAP_ASKERS = 2            # a gap needs this many different people asking (not one manager's candidate name)
 FILTERS = ("type", "category", "tag")
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 
@@ -66,6 +69,7 @@ class Outcome:
     filters: dict[str, str]
     duration_ms: int
     slugs: dict[str, str | None]
+    log_id: int | None = None   # the logged search, for counting the results opened from it
 
     def label(self, name: str, value: str) -> str:
         """What a person reads for a facet or filter value: type 'module' -> 'Training module',
@@ -81,10 +85,11 @@ class Outcome:
 
 
 def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, str] | None = None,
-           page: int = 1, pagelen: int = 10, source: str = "page") -> Outcome:
+           page: int = 1, pagelen: int = 10, source: str = "page", secret: str | bytes = b"") -> Outcome:
     """Search what the actor may open, log the search (without the actor) and return the outcome.
 
-    Raises SearchUnavailable (503) while the index is missing or damaged, after asking for a rebuild."""
+    ``secret`` keys the log's asker pseudonym (see asker_key). Raises SearchUnavailable (503) while
+    the index is missing or damaged, after asking for a rebuild."""
     query = (query or "").strip()[:MAX_QUERY]
     filters = {name: value.strip()[:100] for name, value in (filters or {}).items()
                if name in FILTERS and value and value.strip()}
@@ -95,9 +100,19 @@ def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, st
     except SearchIndexError as error:
         raise _unavailable(index, error) from None
     duration_ms = int((time.perf_counter() - started) * 1000)
+    log_id = None
     if query and page == 1:
-        log_search(query, results=result.total, duration_ms=duration_ms, role=actor.role.value, source=source)
-    return Outcome(query, result, filters, duration_ms, _slugs(result))
+        log_id = log_search(query, results=result.total, duration_ms=duration_ms, role=actor.role.value,
+                            source=source, asker=asker_key(secret, actor.id, query))
+    return Outcome(query, result, filters, duration_ms, _slugs(result), log_id)
+
+
+def asker_key(secret: str | bytes, user_id: int, query: str) -> str:
+    """A pseudonym for one person asking one question: tells two askers of the same query apart, but
+    links nothing between queries and names nobody without the site's secret."""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    message = f"{user_id}\x00{normalize_query(query)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def _slugs(result: SearchResult) -> dict[str, str | None]:
@@ -127,14 +142,44 @@ def suggest(index: SearchIndex, prefix: str, *, actor: User, limit: int = 8) -> 
         raise _unavailable(index, error) from None
 
 
-def log_search(query: str, *, results: int, duration_ms: int, role: str, source: str = "page") -> None:
-    """Record one search: the words, the count, the time and the role, never the person."""
+def log_search(query: str, *, results: int, duration_ms: int, role: str, source: str = "page",
+               asker: str | None = None) -> int:
+    """Record one search: the words, the count, the time and the role, never the person; its id."""
     query = _printable(query)
     with writing():
-        db.session.add(SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query),
-                                 results=results, duration_ms=duration_ms, role=role, source=source,
-                                 created_at=utcnow()))
+        row = SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query), results=results,
+                        duration_ms=duration_ms, role=role, source=source, created_at=utcnow(), asker=asker)
+        db.session.add(row)
         db.session.commit()
+        return row.id
+
+
+def record_open(log_id: int | None, *, actor: User, secret: str | bytes) -> bool:
+    """Note that a result of search ``log_id`` was opened, if the actor made that search; True if noted.
+
+    Only the searcher's own click counts (checked through the asker pseudonym), so nobody can clear
+    other people's searches from the gap report."""
+    if not log_id:
+        return False
+    with writing():
+        row = db.session.get(SearchLog, log_id)
+        if row is None or row.opened_at is not None or not row.asker:
+            return False
+        if not hmac.compare_digest(row.asker, asker_key(secret, actor.id, row.normalized)):
+            return False
+        row.opened_at = utcnow()
+        db.session.flush()
+    return True
+
+
+def local_target(target: str | None) -> str:
+    """The site-local path a result link points to; Invalid for anything that could leave the site
+    (another host, a scheme, '//' or a backslash that browsers read as one)."""
+    target = target or ""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2000
+            or any(not ch.isprintable() or ch.isspace() for ch in target)):
+        raise Invalid("That link does not lead to a page of this site.", field="to")
+    return target
 
 
 @dataclass
@@ -144,21 +189,50 @@ class Gap:
     best_results: int       # the most results any of these searches had
     last_searched: datetime
     process_exists: bool
+    askers: int = 0         # different people who asked
 
 
 def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = None) -> list[Gap]:
-    """The most frequent searches of the last `days` days that found nothing or little."""
+    """The most frequent searches of the last `days` days that found nothing or little.
+
+    A search counts only when no result of it was opened; a query is listed only when at least
+    GAP_ASKERS different people asked it, no result of it was opened in the period, and it was asked
+    again since an author last dismissed it."""
     since = (now or utcnow()) - timedelta(days=days)
+    opened = (select(SearchLog.normalized)
+              .where(SearchLog.created_at >= since, SearchLog.opened_at.is_not(None)))
+    askers = func.count(func.distinct(SearchLog.asker))
     rows = db.session.execute(
         select(SearchLog.normalized, func.count(SearchLog.id), func.max(SearchLog.results),
-               func.max(SearchLog.created_at))
-        .where(SearchLog.created_at >= since, SearchLog.results <= FEW_RESULTS, SearchLog.normalized != "")
+               func.max(SearchLog.created_at), askers)
+        .outerjoin(SearchGapDismissal, SearchGapDismissal.normalized == SearchLog.normalized)
+        .where(SearchLog.created_at >= since, SearchLog.results <= FEW_RESULTS, SearchLog.normalized != "",
+               SearchLog.opened_at.is_(None), SearchLog.normalized.not_in(opened),
+               (SearchGapDismissal.id.is_(None)) | (SearchLog.created_at > SearchGapDismissal.dismissed_at))
         .group_by(SearchLog.normalized)
+        .having(askers >= GAP_ASKERS)
         .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
         .limit(limit)).all()
     known = handbook.processes_named([_process_name(row[0]) for row in rows])
-    return [Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known)
-            for query, count, best, last in rows]
+    return [Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known, people)
+            for query, count, best, last, people in rows]
+
+
+def dismiss_gap(query: str, *, actor: User) -> str:
+    """Take a query off the gap report until it is asked again; the normalized query dismissed."""
+    normalized = normalize_query(query)
+    if not normalized:
+        raise Invalid("Choose a search to dismiss.", field="query")
+    with writing():
+        dismissal = db.session.scalar(select(SearchGapDismissal)
+                                      .where(SearchGapDismissal.normalized == normalized))
+        if dismissal is None:
+            dismissal = SearchGapDismissal(normalized=normalized)
+            db.session.add(dismissal)
+        dismissal.dismissed_at = utcnow()
+        dismissal.dismissed_by_id = actor.id
+        db.session.flush()
+    return normalized
 
 
 def _process_name(query: str) -> str:

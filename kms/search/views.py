@@ -10,9 +10,10 @@ from markupsafe import Markup, escape
 from kms.auth.permissions import allowed, requires
 from kms.errors import Invalid
 from kms.search import services
-from kms.search.forms import GapProcessForm
+from kms.search.forms import GapDismissForm, GapProcessForm
 from kms.search.indexer import EXTENSION
-from kms.web import api_int_arg, int_arg
+from kms.extensions import db
+from kms.web import api_int_arg, id_arg, int_arg
 
 bp = Blueprint("search", __name__)
 
@@ -49,6 +50,19 @@ def _local_url(path: str) -> str:
     return request.script_root + path
 
 
+def _secret() -> str | bytes:
+    return current_app.secret_key or b""
+
+
+def _result_url(outcome):
+    """Links on the results page: through /search/open (which notes the click) when the search was logged."""
+    def make(url: str) -> str:
+        if outcome is None or outcome.log_id is None:
+            return _local_url(url)
+        return url_for("search.open_result", s=outcome.log_id, to=url)
+    return make
+
+
 @bp.get("/search")
 @requires("search.query")
 def results():
@@ -57,10 +71,24 @@ def results():
     outcome = None
     if query.strip() or filters:
         outcome = services.search(_index(), query, actor=current_user, filters=filters,
-                                  page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN)
+                                  page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN,
+                                  secret=_secret())
     return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
                            type_labels=services.TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
-                           search_url=_search_url(query, filters))
+                           result_url=_result_url(outcome), search_url=_search_url(query, filters))
+
+
+@bp.get("/search/open")
+@requires("search.query")
+def open_result():
+    """A result link: note that the search found something worth opening, then go to the page.
+
+    Only paths on this site are followed (never another host), so the link cannot be used to send
+    someone elsewhere under this site's name."""
+    target = services.local_target(request.args.get("to"))
+    if services.record_open(id_arg("s"), actor=current_user, secret=_secret()):
+        db.session.commit()
+    return redirect(_local_url(target), code=303)
 
 
 @bp.get("/search/suggest")
@@ -81,7 +109,8 @@ def api():
         raise Invalid("Give a query: /api/search?q=words", field="q")
     outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
                               page=api_int_arg("page", 1, low=1, high=1000),
-                              pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN), source="api")
+                              pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN),
+                              source="api", secret=_secret())
     result = outcome.result
     base = request.url_root.rstrip("/")
     return jsonify(
@@ -103,7 +132,25 @@ def gaps():
     categories = services.gap_categories()
     return render_template("search/gaps.html", gaps=services.gap_report(days=days), days=days,
                            categories=categories, can_create=allowed(current_user, "process.manage"),
-                           few=services.FEW_RESULTS)
+                           can_dismiss=allowed(current_user, "search.gaps.dismiss"),
+                           few=services.FEW_RESULTS, askers=services.GAP_ASKERS)
+
+
+@bp.post("/search/gaps/dismiss")
+@requires("search.gaps.dismiss")
+def dismiss_gap():
+    form = GapDismissForm()
+    if not form.validate_on_submit():
+        flash("Choose a search to dismiss.", "error")
+        return redirect(url_for("search.gaps")), 303
+    try:
+        query = services.dismiss_gap(form.query.data, actor=current_user)
+    except Invalid as error:
+        flash(error.message, "error")
+        return redirect(url_for("search.gaps")), 303
+    db.session.commit()
+    flash(f"“{query}” is off the report until people search for it again.", "success")
+    return redirect(url_for("search.gaps")), 303
 
 
 @bp.post("/search/gaps/process")

@@ -169,6 +169,93 @@ def test_tagalog_words_are_found_as_written(engine):
     assert ids(engine.search("pagtatayo", visibilities=PUBLIC)) == ["article:1"]
 
 
+HINDI_FORMS = [
+    ["ग्राहक", "ग्राहकों"],                        # customer, customers (oblique)
+    ["भाषा", "भाषाएं", "भाषाएँ", "भाषाओं"],          # language: plural written with anusvara or chandrabindu
+    ["नीति", "नीतियां", "नीतियों"],                   # policy
+    ["समस्या", "समस्याएं", "समस्याओं"],               # problem
+    ["कर्मचारी", "कर्मचारियों"],                     # employee
+    ["टीम", "टीमों"],                               # team
+    ["बात", "बातें"],                               # matter, talk
+    ["करेगा", "करेंगे", "करेगी"],                    # will do
+    ["सफलता", "सफलताओं"],                           # success
+]
+TAGALOG_FORMS = [
+    ["bayad", "bayaran", "nagbayad", "magbabayad", "nagbabayad", "binabayaran"],   # pay
+    ["kain", "kumain", "kumakain", "kakain"],                                     # eat
+    ["sulat", "sumulat", "sinulat", "isulat", "susulat"],                        # write
+    ["tawag", "tumawag", "tawagan", "tinawagan"],                                # call
+    ["basa", "basahin", "nagbasa", "binasa", "babasahin"],                       # read
+    ["tayo", "pagtatayo"],                                                       # build
+    ["alis", "umalis"],                                                          # leave
+    ["galit", "nagalit"],                                                        # anger
+]
+
+
+@pytest.mark.parametrize(
+    ("family", "forms"), [("hi", f) for f in HINDI_FORMS] + [("tl", f) for f in TAGALOG_FORMS]
+)
+def test_hindi_and_tagalog_inflections_share_one_index_term(family, forms):
+    terms = {form: analyzer_for(family).terms(form) for form in forms}
+    assert len({tuple(t) for t in terms.values()}) == 1, terms
+
+
+@pytest.mark.parametrize(
+    ("family", "words"),
+    [
+        ("hi", ["को", "में", "की"]),                # postpositions are not cut to one letter
+        ("hi", ["ग्राहक", "कर"]),                   # customer and "do" stay apart
+        ("tl", ["mahal", "hal"]),                   # ma- is not cut from a short root
+        ("tl", ["pagod", "god"]),
+        ("tl", ["bayad", "basa", "tawag"]),         # different roots stay different
+        ("tl", ["customer", "custom"]),             # borrowed words stay whole
+        ("tl", ["nagalit", "alit"]),                # nag- is not cut before a vowel (mag-aral is hyphenated)
+    ],
+)
+def test_light_stemmers_do_not_merge_different_words(family, words):
+    terms = [tuple(analyzer_for(family).terms(word)) for word in words]
+    assert len(set(terms)) == len(words), dict(zip(words, terms, strict=True))
+    assert all(terms), "no word may vanish"
+
+
+def test_hindi_and_tagalog_queries_find_other_forms_of_the_word(engine):
+    add(
+        engine,
+        doc("article:1", "ग्राहकों की शिकायतें", "ग्राहकों की समस्याओं को जल्दी सुलझाएं।", language="hi"),
+        doc("article:2", "छुट्टी", "दिवाली की छुट्टी", language="hi"),
+        doc("article:3", "Pagbabayad", "Paano binabayaran ang refund ng customer.", language="tl"),
+        doc("article:4", "Bakasyon", "Mahabang bakasyon sa Disyembre.", language="fil-PH"),
+    )
+    for query, expected in (("ग्राहक", "article:1"), ("समस्या", "article:1"), ("bayaran", "article:3")):
+        result = engine.search(query, visibilities=PUBLIC)
+        # Found as a form of the word, not as a typo's correction.
+        assert ids(result) == [expected] and not result.fuzzy, query
+    assert ids(engine.search("bakasyon", visibilities=PUBLIC)) == ["article:4"]
+    hit = engine.search("ग्राहक", visibilities=PUBLIC).hits[0]
+    assert "<mark>ग्राहकों</mark>" in hit.snippet
+
+
+def test_the_index_version_follows_the_stemming_rules(monkeypatch):
+    from kms.search import lightstem, schema
+
+    assert schema.SCHEMA_VERSION == f"3.{lightstem.rules_fingerprint()}"
+    before = lightstem.rules_fingerprint()
+    monkeypatch.setattr(lightstem, "HINDI_SUFFIXES", lightstem.HINDI_SUFFIXES[1:])
+    assert lightstem.rules_fingerprint() != before
+
+
+def test_an_index_built_before_hindi_and_tagalog_stemming_must_be_rebuilt(tmp_path):
+    with SearchEngine(tmp_path / "ix") as eng:
+        add(eng, doc("article:1", "ग्राहकों", "ग्राहकों की सूची", language="hi"))
+        current = (tmp_path / "ix" / "CURRENT").read_text().strip()
+        (tmp_path / "ix" / current / search_engine.META_FILE).write_text("schema 2\n")
+        eng.close()
+        with pytest.raises(IndexCorruptError, match="rebuild"):
+            eng.search("ग्राहक", visibilities=PUBLIC)
+        eng.rebuild([doc("article:1", "ग्राहकों", "ग्राहकों की सूची", language="hi")])
+        assert eng.search("ग्राहक", visibilities=PUBLIC).total == 1
+
+
 def test_one_query_finds_documents_in_any_language(engine):
     add(
         engine,
@@ -415,6 +502,44 @@ def test_a_suggestion_is_written_as_the_documents_write_it(engine):
 def test_nonsense_gets_no_suggestion(library):
     result = library.search("qqqxzv", visibilities=PUBLIC)
     assert result.total == 0 and result.suggestion is None
+
+
+def test_a_typo_that_defeats_the_stemmer_is_corrected_to_the_word_one_edit_away(engine):
+    # "customer" is indexed as its stem "custom", three edits from "custmer"; the word as typed is one.
+    add(
+        engine,
+        doc("article:1", "Angry callers", "Calm an angry customer first."),
+        doc("article:2", "Renewals", "Every customer renews once a year."),
+        doc("article:3", "Holidays", "The office is closed."),
+    )
+    single = engine.search("custmer", visibilities=PUBLIC)
+    assert single.suggestion == "customer" and sorted(ids(single)) == ["article:1", "article:2"]
+    both = engine.search("angry custmer", visibilities=PUBLIC)
+    assert both.suggestion == "angry customer" and ids(both) == ["article:1"]
+
+
+def test_the_one_edit_correction_wins_over_a_more_common_word_two_edits_away(engine):
+    # "read" is two edits from "refnd" and on more pages; "refund" is one edit away and is the correction.
+    add(
+        engine,
+        doc("article:1", "Refund request", "Send the refund form."),
+        *(doc(f"article:{n}", f"Reading {n}", "Read the notes before the call.") for n in range(2, 7)),
+    )
+    result = engine.search("refnd", visibilities=PUBLIC)
+    assert result.suggestion == "refund"
+    assert ids(result) == ["article:1"]
+
+
+def test_among_corrections_equally_near_the_most_common_word_is_chosen(engine):
+    add(
+        engine,
+        doc("article:1", "Gift cards", "A gift card never expires."),
+        doc("article:2", "Card payments", "Card payments settle in two days."),
+        doc("article:3", "Shopping", "The cart keeps items for a week."),
+    )
+    result = engine.search("carx", visibilities=PUBLIC)
+    assert result.suggestion == "card"
+    assert sorted(ids(result)) == ["article:1", "article:2"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -61,6 +61,27 @@ def test_a_typo_finds_the_refund_process_with_did_you_mean(app, starter, make_us
     assert data["results"][0]["title"] == "Refund request"
 
 
+def test_a_typo_of_a_word_on_almost_every_page_finds_what_the_word_finds(app, starter, make_user):
+    client = member_client(app, make_user)
+    for typed, meant in (("custmer", "customer"), ("angry custmer", "angry customer")):
+        typo = client.get("/api/search", query_string={"q": typed}).get_json()
+        right = client.get("/api/search", query_string={"q": meant}).get_json()
+        assert right["total"] > 0 and typo["did_you_mean"] == meant, typed
+        assert [r["id"] for r in typo["results"]] == [r["id"] for r in right["results"]], typed
+    page = client.get("/search?q=angry+custmer").get_data(as_text=True)
+    assert re.search(r'Did you mean <a href="[^"]*q=angry\+customer[^"]*"><strong>angry customer</strong>',
+                     page)
+
+
+def test_a_typo_of_refund_shows_only_refund_pages_not_a_page_that_matched_read(app, starter, make_user):
+    client = member_client(app, make_user)
+    typo = client.get("/api/search?q=refnd&per_page=50").get_json()
+    right = client.get("/api/search?q=refund&per_page=50").get_json()
+    assert typo["did_you_mean"] == "refund"
+    assert [r["id"] for r in typo["results"]] == [r["id"] for r in right["results"]]
+    assert "Reading churn signals early" not in [r["title"] for r in typo["results"]]
+
+
 def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their_articles(app, starter,
                                                                                            make_user):
     client = member_client(app, make_user)
@@ -69,6 +90,21 @@ def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their
     zh = client.get("/api/search?q=中文").get_json()
     assert "chinese-language-chat-support" in [r["slug"] for r in zh["results"]]
     assert "中文在线聊天支持" in text_of(client.get("/search?q=中文"))
+
+
+def test_hindi_and_tagalog_articles_are_found_by_other_forms_of_their_words(app, starter, make_user):
+    for title, slug, body, language in (
+        ("ग्राहकों से बात", "talking-to-customers-hi", "ग्राहकों की समस्याओं को ध्यान से सुनें।", "hi"),
+        ("Pagbabayad ng refund", "refund-payments-tl", "Paano binabayaran ang refund ng customer.", "tl"),
+    ):
+        handbook.create_article(handbook.ArticleFields(title=title, slug=slug, body=body, category="Billing",
+                                                       status="published", language=language), actor=starter)
+    client = member_client(app, make_user)
+    for query, slug in (("ग्राहक", "talking-to-customers-hi"), ("समस्या", "talking-to-customers-hi"),
+                        ("bayaran", "refund-payments-tl"), ("nagbayad", "refund-payments-tl")):
+        found = client.get("/api/search", query_string={"q": query}).get_json()
+        assert [r["slug"] for r in found["results"]] == [slug], query
+        assert not found["fuzzy"] and found["did_you_mean"] is None, query   # the word, not a typo guess
 
 
 def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, starter, make_user):
@@ -255,9 +291,10 @@ def test_every_search_is_logged_with_the_role_but_not_the_person(app, starter, m
 
 def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_document(app, starter,
                                                                                        make_user):
-    searcher = member_client(app, make_user)
-    for _ in range(3):
+    searcher, colleague = member_client(app, make_user), member_client(app, make_user)
+    for _ in range(2):
         searcher.get("/search?q=Gift+card+balance")
+    colleague.get("/search?q=gift card  balance")
     searcher.get("/search?q=refund")
     author = app.test_client()
     assert login(author, starter).status_code == 302
@@ -282,11 +319,91 @@ def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_d
 def test_the_gap_report_knows_a_process_already_in_the_inventory_whatever_its_case(app, starter, make_user):
     from kms.search import services as search_services
     handbook.create_process(handbook.ProcessFields(name="ÜBERWEISUNG ZURÜCKHOLEN", category="Billing"), actor=starter)
-    client = member_client(app, make_user)
-    for query in ("überweisung zurückholen", "zahlungsplan ändern"):
-        client.get("/search", query_string={"q": query})
+    for client in (member_client(app, make_user), member_client(app, make_user)):
+        for query in ("überweisung zurückholen", "zahlungsplan ändern"):
+            client.get("/search", query_string={"q": query})
     gaps = {gap.query: gap for gap in search_services.gap_report()}
     assert gaps["überweisung zurückholen"].process_exists and not gaps["zahlungsplan ändern"].process_exists
+
+
+def _gap_queries() -> list[str]:
+    from kms.search import services as search_services
+    return [gap.query for gap in search_services.gap_report()]
+
+
+def _first_result_link(client, query: str) -> str:
+    page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+    return html.unescape(re.search(r'<h2 class="card-title"><a href="([^"]+)"', page).group(1))
+
+
+def test_a_query_only_one_person_asked_is_not_a_gap(app, starter, make_user):
+    manager = app.test_client()
+    assert login(manager, make_user(Role.MANAGER)).status_code == 302
+    for _ in range(3):
+        manager.get("/search?q=Jordan+Applicantson")        # a candidate's name, looked up by one manager
+    assert _gap_queries() == []
+    member_client(app, make_user).get("/search?q=jordan applicantson")
+    assert _gap_queries() == ["jordan applicantson"]
+
+
+def test_a_search_whose_result_was_opened_is_not_a_gap(app, starter, make_user):
+    first, second = member_client(app, make_user), member_client(app, make_user)
+    query = "Chinese-language chat"
+    for client in (first, second):
+        assert client.get("/api/search", query_string={"q": query}).get_json()["total"] <= 2
+        client.get("/search", query_string={"q": query})
+    assert _gap_queries() == [query.lower()]
+    link = _first_result_link(second, query)
+    assert link.startswith("/search/open?")
+    opened = second.get(link)
+    assert opened.status_code == 303
+    assert opened.location.endswith("/handbook/articles/chinese-language-chat-support")
+    assert second.get(opened.location).status_code == 200
+    assert _gap_queries() == []
+    rows = db.session.scalars(select(SearchLog).where(SearchLog.opened_at.is_not(None))).all()
+    assert len(rows) == 1
+
+
+def test_a_click_only_counts_for_the_person_who_searched(app, starter, make_user):
+    searcher, other = member_client(app, make_user), member_client(app, make_user)
+    link = _first_result_link(searcher, "refund")
+    assert other.get(link).status_code == 303                      # the page still opens for anyone
+    assert db.session.scalar(select(SearchLog.opened_at)) is None   # but it is not their search
+    searcher.get(link)
+    assert db.session.scalar(select(SearchLog.opened_at)) is not None
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "evil.example", "",
+                                    "/ok\r\nLocation: https://evil.example", "\\\\evil.example"])
+def test_the_result_redirect_never_leaves_the_site(app, starter, make_user, target):
+    client = member_client(app, make_user)
+    response = client.get("/search/open", query_string={"s": "1", "to": target})
+    assert response.status_code == 400
+    assert "does not lead to a page of this site" in response.get_data(as_text=True)
+    assert "evil.example" not in (response.location or "")
+
+
+def test_an_author_dismisses_a_gap_and_it_comes_back_only_when_asked_again(app, starter, make_user):
+    askers = [member_client(app, make_user), member_client(app, make_user)]
+    for client in askers:
+        client.get("/search?q=parking+permit")
+    author = app.test_client()
+    assert login(author, starter).status_code == 302
+    page = author.get("/search/gaps").get_data(as_text=True)
+    assert "parking permit" in page and 'action="/search/gaps/dismiss"' in page
+    manager = app.test_client()
+    assert login(manager, make_user(Role.MANAGER)).status_code == 302
+    assert 'action="/search/gaps/dismiss"' not in manager.get("/search/gaps").get_data(as_text=True)
+    assert manager.post("/search/gaps/dismiss", data={"query": "parking permit"}).status_code == 403
+    assert askers[0].post("/search/gaps/dismiss", data={"query": "parking permit"}).status_code == 403
+    response = author.post("/search/gaps/dismiss", data={"query": "parking permit"}, follow_redirects=True)
+    assert response.status_code == 200 and "off the report" in response.get_data(as_text=True)
+    assert "parking permit" not in author.get("/search/gaps").get_data(as_text=True)
+    askers[0].get("/search?q=parking+permit")
+    assert _gap_queries() == []                                       # one person again is not enough
+    askers[1].get("/search?q=Parking+permit")
+    assert _gap_queries() == ["parking permit"]
 
 
 MALFORMED = ["title:(", '"unclosed', "*", "a*" * 5000, "AND OR NOT", "NOT", "OR", '""', "-", "tag:", ":::",

@@ -9,7 +9,7 @@ from typing import Any
 from whoosh.reading import SegmentReader
 
 from kms.search import schema as S
-from kms.search.engine.constants import _BITS, FACET_LIMIT, FACETS, FEW_RESULTS, MAX_FUZZY_CANDIDATES
+from kms.search.engine.constants import _BITS, FACET_LIMIT, FACETS, FEW_RESULTS
 from kms.search.engine.generation import _Generation
 from kms.search.engine.query import Clause, ParsedQuery
 from kms.search.engine.results import Hit
@@ -266,26 +266,23 @@ def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float
     return out
 
 
+MAX_TYPO_WORD = 24  # longer words are not corrected letter by letter
+
+
 def _typo_retry(
     gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int, allowed: bytes, found: int
 ):
-    """Corrections for words that visible documents don't contain (or barely, when the query
-    found little): the retry query with each such word OR-ed with its nearest visible terms, and
-    "did you mean" with the best correction written as documents write it. Candidates are counted
-    over visible documents only, so nothing about hidden documents leaks into the suggestion."""
+    """The query again with each word that visible documents don't contain (or barely, when the
+    query found little) replaced by its nearest common visible word, and "did you mean" with the
+    whole corrected query written as documents write it. Candidates are counted over visible
+    documents only, so nothing about hidden documents leaks into the suggestion."""
     overrides: dict[tuple[int, int], list[tuple[str, str]]] = {}
     replacements: list[tuple[str, str]] = []
     for gi, group in enumerate(parsed.groups):
         for ci, clause in enumerate(group):
             if clause.kind != "word":
                 continue
-            per_family = {}
-            for family in gen.active:
-                if family == "cjk":
-                    continue
-                terms = S.analyzer_for(family).terms(clause.text)
-                if len(terms) == 1 and len(terms[0]) >= 3 and not terms[0].isdigit():
-                    per_family[family] = terms[0]
+            per_family = _word_terms(gen, clause.text)
             if not per_family:
                 continue
             own = 0
@@ -294,46 +291,15 @@ def _typo_retry(
             own_count = (own & allowed_mask).bit_count()
             if own_count and found >= FEW_RESULTS:
                 continue
-            candidates = []
-            typed = S.fold(clause.text.lower())
-            for family, term in per_family.items():
-                near = gen.near_terms(family, term, 1 if len(term) <= 4 else 2)
-                if family not in ("plain", "ar") and typed.isalpha():
-                    # A typo in a suffix defeats the stemmer ("escalatoins" stays whole, while
-                    # "escalations" became "escal"): a stem that begins the typed word counts too.
-                    for cut in range(max(4, len(typed) - 6), len(typed)):
-                        stem = typed[:cut]
-                        if stem not in near and (
-                            gen.reader.doc_frequency(S.body_field(family), stem)
-                            or gen.reader.doc_frequency(S.title_field(family), stem)
-                        ):
-                            near[stem] = 2
-                ranked = sorted(
-                    near.items(),
-                    key=lambda item: (
-                        item[1],
-                        -gen.reader.doc_frequency(S.body_field(family), item[0])
-                        - gen.reader.doc_frequency(S.title_field(family), item[0]),
-                    ),
-                )[:12]
-                for candidate, distance in ranked:
-                    mask = gen.term_mask(S.title_field(family), candidate) | gen.term_mask(
-                        S.body_field(family), candidate
-                    )
-                    visible_count = (mask & allowed_mask).bit_count()
-                    # A rare word that exists is only "corrected" to a much more common one.
-                    if visible_count and visible_count >= 10 * own_count:
-                        candidates.append((distance, -visible_count, family, candidate))
-            if not candidates:
+            best = _nearest_common(gen, clause.text, per_family, own_count, allowed_mask)
+            if best is None:
                 continue
-            candidates.sort()
-            chosen = candidates[:MAX_FUZZY_CANDIDATES]
-            alternatives = [(family, term) for _, _, family, term in chosen]
+            family, term = best
+            surface = gen.surface_form(family, term, allowed) or term
+            alternatives = _terms_of_correction(surface, family, term, per_family)
             if own_count:
-                alternatives += list(per_family.items())
+                alternatives += [item for item in per_family.items() if item not in alternatives]
             overrides[(gi, ci)] = alternatives
-            _, _, family, best = chosen[0]
-            surface = gen.surface_form(family, best, allowed) or best
             if clause.raw[:1].isupper():
                 surface = surface[:1].upper() + surface[1:]
             replacements.append((clause.raw, surface))
@@ -348,6 +314,75 @@ def _typo_retry(
             rf"(?<!\S){re.escape(raw)}(?!\S)", lambda _m, word=surface: word, suggestion, count=1
         )
     return built[0], built[1], (suggestion if suggestion != query_text else None)
+
+
+def _word_terms(gen: _Generation, text: str) -> dict[str, str]:
+    """family -> the one term a typed word analyzes to, in each active family that corrects typos."""
+    per_family = {}
+    for family in gen.active:
+        if family == "cjk":
+            continue
+        terms = S.analyzer_for(family).terms(text)
+        if len(terms) == 1 and len(terms[0]) >= 3 and not terms[0].isdigit():
+            per_family[family] = terms[0]
+    return per_family
+
+
+def _nearest_common(
+    gen: _Generation, text: str, per_family: Mapping[str, str], own_count: int, allowed_mask: int
+) -> tuple[str, str] | None:
+    """(family, term) of the correction: the fewest edits first (1, then 2 when nothing is one edit
+    away; 2 only for words longer than four letters), then the most visible documents. A rare word
+    that exists is only "corrected" to a much more common one."""
+    typed = S.fold(text.lower())
+    longest = max(len(term) for term in per_family.values())
+    for limit in (1, 2) if longest > 4 else (1,):
+        candidates = []
+        for family, term in per_family.items():
+            for candidate in _candidates(gen, family, term, typed, limit):
+                mask = gen.term_mask(S.title_field(family), candidate) | gen.term_mask(
+                    S.body_field(family), candidate
+                )
+                visible_count = (mask & allowed_mask).bit_count()
+                if visible_count and visible_count >= 10 * own_count:
+                    candidates.append((-visible_count, family, candidate))
+        if candidates:
+            _, family, candidate = min(candidates)
+            return family, candidate
+    return None
+
+
+def _candidates(gen: _Generation, family: str, term: str, typed: str, distance: int) -> set[str]:
+    """Indexed terms exactly ``distance`` edits from the typed word, on the word as typed or its term."""
+    found = {candidate for candidate, d in gen.near_terms(family, term, distance).items() if d == distance}
+    if distance == 1:
+        if typed.isalpha() and len(typed) <= MAX_TYPO_WORD:
+            found |= gen.one_edit_terms(family, typed)
+    elif family not in ("plain", "ar") and typed.isalpha():
+        # A typo in a suffix can defeat the stemmer: a stem that begins the typed word counts as two
+        # edits away.
+        for cut in range(max(4, len(typed) - 6), len(typed)):
+            stem = typed[:cut]
+            if gen.reader.doc_frequency(S.body_field(family), stem) or gen.reader.doc_frequency(
+                S.title_field(family), stem
+            ):
+                found.add(stem)
+    found.discard(term)
+    return found
+
+
+def _terms_of_correction(
+    surface: str, family: str, term: str, per_family: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The correction's term in every family the typed word was looked up in, so the retry finds
+    the corrected word in pages of any language, as searching for it would."""
+    out = [(family, term)]
+    for other in per_family:
+        if other != family:
+            terms = S.analyzer_for(other).terms(surface)
+            if len(terms) == 1:
+                out.append((other, terms[0]))
+    return out
 
 
 def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], ...]]:

@@ -39,13 +39,15 @@ class _Lexicon:
     """A family's vocabulary in one segment, bucketed by first letter and sorted by length, for
     finding terms within a small edit distance without Whoosh's (slow, pure-Python) automata."""
 
-    __slots__ = ("buckets",)
+    __slots__ = ("buckets", "chars", "terms")
 
     def __init__(self, terms: Iterable[str]):
         grouped: dict[str, list[str]] = {}
         for term in terms:
             if 3 <= len(term) <= 30 and not term.isdigit():
                 grouped.setdefault(term[0], []).append(term)
+        self.terms = frozenset(term for words in grouped.values() for term in words)
+        self.chars = frozenset(ch for term in self.terms for ch in term)
         self.buckets: dict[str, tuple[list[str], list[int], list[int]]] = {}
         for first, words in grouped.items():
             words.sort(key=len)
@@ -71,3 +73,16 @@ class _Lexicon:
                     if distance <= limit:
                         out.append((candidate, distance))
         return out
+
+
+def _one_edit(word: str, alphabet: Iterable[str]) -> set[str]:
+    """Every string one deletion, adjacent transposition, substitution or insertion away from ``word``
+    (letters taken from ``alphabet``); ``word`` itself is left out."""
+    letters = sorted(set(alphabet))
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {left + right[1:] for left, right in splits if right}
+    out.update(left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1)
+    out.update(left + ch + right[1:] for left, right in splits if right for ch in letters)
+    out.update(left + ch + right for left, right in splits for ch in letters)
+    out.discard(word)
+    return out

@@ -15,11 +15,13 @@ from whoosh.reading import SegmentReader
 from kms.search import schema as S
 from kms.search.engine.bitmasks import _mask_from_ids
 from kms.search.engine.constants import _BITS, MAX_PREFIX_TERMS
-from kms.search.engine.fuzzy import _Lexicon
+from kms.search.engine.fuzzy import _Lexicon, _one_edit
 from kms.search.engine.snippets import find_spans
 
 if TYPE_CHECKING:
     from kms.search.engine.segments import _IndexView
+
+_MAX_ALPHABET = 80  # letters tried per position when looking for one-edit corrections
 
 
 class _Generation:
@@ -179,8 +181,9 @@ class _Generation:
         self._prefix[key] = terms
         return terms
 
-    def near_terms(self, family: str, word: str, limit: int) -> dict[str, int]:
-        out: dict[str, int] = {}
+    def lexicons(self, family: str) -> list[_Lexicon]:
+        """The family's vocabulary (title and body terms), one lexicon per segment, built once."""
+        out = []
         fields_ = (S.title_field(family), S.body_field(family))
         for segid, leaf_reader, _ in self.segments:
             facts = self.view.segment_facts(segid)
@@ -191,10 +194,33 @@ class _Generation:
                     if leaf_reader.field_length(fieldname):
                         terms.update(t.decode("utf-8") for t in leaf_reader.lexicon(fieldname))
                 lexicon = facts.lexicons[family] = _Lexicon(terms)
+            out.append(lexicon)
+        return out
+
+    def near_terms(self, family: str, word: str, limit: int) -> dict[str, int]:
+        """Indexed terms of ``family`` within ``limit`` edits of ``word`` -> their distance."""
+        out: dict[str, int] = {}
+        for lexicon in self.lexicons(family):
             for term, distance in lexicon.near(word, limit):
                 if distance < out.get(term, limit + 1):
                     out[term] = distance
         return out
+
+    def one_edit_terms(self, family: str, typed: str) -> set[str]:
+        """Indexed terms that a word one edit away from ``typed`` (as typed, before stemming)
+        analyzes to: "custmer" -> "customer" -> the stem "custom", which is three edits from
+        "custmer" itself, so comparing stems alone would miss it."""
+        lexicons = self.lexicons(family)
+        alphabet = set().union(*(lexicon.chars for lexicon in lexicons)) if lexicons else set()
+        if len(alphabet) > _MAX_ALPHABET:
+            alphabet = {ch for ch in alphabet if ch.isascii()} | set(typed)
+        term_of = S.family_rules(family).term
+        found = set()
+        for variant in _one_edit(typed, alphabet):
+            term = term_of(variant)
+            if term and any(term in lexicon.terms for lexicon in lexicons):
+                found.add(term)
+        return found
 
     def surface_form(self, family: str, term: str, allowed: bytes) -> str | None:
         """How ``term`` (a stem) is most often written in the first visible documents that have it."""

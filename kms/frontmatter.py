@@ -5,6 +5,7 @@ the whole import and export.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,26 @@ def write_front_matter(path: Path, meta: dict, body: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(f"---\n{head}---\n{body.rstrip()}\n", encoding="utf-8")
+
+
+# Names Windows refuses for a file whatever its extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
+MAX_NAME_BYTES = 200     # most file systems allow 255 bytes per name; room left for a suffix and a copy's " (2)"
+
+
+def file_name(slug: str, suffix: str) -> str:
+    """A file name for a slug that every OS accepts: its letters kept, a short hash when too long or reserved.
+
+    Import reads the slug from the front matter, so the file name only has to be unique and safe.
+    """
+    stem = slug
+    if stem.casefold() in _RESERVED:
+        stem += "-"
+    if len(stem.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
+        kept = stem.encode("utf-8")[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore")
+        stem = f"{kept}-{digest}"
+    return stem + suffix
 
 
 def write_yaml(path: Path, data) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from kms.articles.models import Article, Category, Process, process_name_key
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
+from kms.markdown import is_slug, slugify
 from kms.validate import text as check_text
 
 DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
@@ -105,11 +107,13 @@ def check_frequency(value, field: str = "frequency") -> int:
 
 
 def check_slug(slug: str, field: str = "slug") -> str:
-    slug = (slug or "").strip().lower()
-    if not slug or len(slug) > 100 or not SLUG_RE.match(slug):
-        raise Invalid("Slug must be lowercase letters, digits and single hyphens (at most 100 characters).",
-                      field=field)
+    """A slug as typed, case-folded: letters of any alphabet, digits and single hyphens, at most 100."""
+    slug = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", (slug or "").strip()).casefold())
+    if not is_slug(slug):
+        raise Invalid("Slug must be letters (of any alphabet), digits and single hyphens, at most 100 characters; "
+                      f"for example {slugify(slug) or 'refund-request'!r}.", field=field)
     return slug
+
 
 
 def check_language(value: str, field: str = "language") -> str:

@@ -21,7 +21,7 @@ from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import _claim_slug, _alias_title, add_revision, apply_text, reader_text, \
     set_interval, set_tags, sync_process_status
 from kms.auth.models import User
-from kms.frontmatter import ContentError, ImportReport, load_yaml, read_front_matter, require, write_front_matter, \
+from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
     write_yaml
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
@@ -472,7 +472,7 @@ def export_content(root: Path) -> int:
             meta["verified_by"] = article.verified_by.email
         if article.process is not None:
             meta["process"] = _process_meta(article.process, article=article)
-        write_front_matter(root / "articles" / f"{article.slug}.md", meta, body)
+        write_front_matter(root / "articles" / file_name(article.slug, ".md"), meta, body)
         written += 1
     for template in db.session.scalars(select(ArticleTemplate).order_by(ArticleTemplate.key)):
         write_front_matter(root / "article-templates" / f"{template.key}.md",

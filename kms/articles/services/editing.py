@@ -14,7 +14,7 @@ from kms.articles.services.coverage import record_snapshot
 from kms.auth.models import Role, User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.markdown import MAX_MARKDOWN, slugify
+from kms.markdown import MAX_MARKDOWN, free_slug, slugify
 
 
 class EditConflict(Conflict):
@@ -83,6 +83,13 @@ def _claim_slug(article: Article, slug: str) -> None:
     if old and article.id is not None:
         db.session.flush()
         db.session.add(SlugRedirect(slug=old, article_id=article.id))
+
+
+def _title_slug(title: str) -> str:
+    """A free slug made from the title (any alphabet); numbered when taken, hashed when it has no letters."""
+    def taken(slug: str) -> bool:
+        return db.session.scalar(select(Article.id).where(Article.slug == slug)) is not None
+    return free_slug(slugify(title), taken, "article", title)
 
 
 def _alias_title(article: Article) -> None:
@@ -202,7 +209,7 @@ def create_article(fields: ArticleFields, *, actor: User) -> Article:
                           status=ArticleStatus.DRAFT, owner_id=fields.owner_id or actor.id, version=1,
                           created_at=utcnow(), verified_at=utcnow(), verified_by_id=actor.id)
         set_interval(article, fields.verify_interval_days)   # writing it counts as verifying it
-        _claim_slug(article, fields.slug or slugify(fields.title) or "article")
+        _claim_slug(article, fields.slug or _title_slug(fields.title))
         db.session.add(article)
         db.session.flush()
         set_tags(article, fields.tags)

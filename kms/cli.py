@@ -176,6 +176,8 @@ def import_command(directory: str | None) -> None:
     except KmsError as error:
         raise click.ClickException(f"{error.message}\nNothing was imported.") from None
     click.echo(f"Imported: {report.summary()}.")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 @click.command("export")

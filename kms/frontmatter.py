@@ -28,10 +28,14 @@ class ImportReport:
     """What an import did, per kind of item: created, updated, unchanged."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
 
     def add(self, kind: str, outcome: str) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
         bucket[outcome] = bucket.get(outcome, 0) + 1
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def summary(self) -> str:
         if not self.counts:

@@ -62,3 +62,10 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
 def test_serve_refuses_a_port_outside_1_to_65535_before_starting_anything(app, runner):
     result = runner.invoke(args=["serve", "--port", "99999"])
     assert result.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in result.output
+
+
+def test_import_of_a_folder_of_loose_markdown_names_the_files_and_where_they_go(runner, tmp_path):
+    (tmp_path / "faq.md").write_text("Questions.\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "faq.md" in result.output and "articles/" in result.output and "Nothing was imported" in result.output

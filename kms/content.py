@@ -16,10 +16,12 @@ from kms.frontmatter import ContentError, ImportReport
 # dependency order (articles before training before hiring), so later sections can refer to earlier ones.
 def _sections():
     from kms.articles import services as articles
+    from kms.auth import content as people
     from kms.hiring import services as hiring
     from kms.training import services as training
 
-    sections = [("handbook", articles.import_content, articles.export_content),
+    sections = [("people", people.import_people, people.export_people),
+                ("handbook", articles.import_content, articles.export_content),
                 ("training", training.import_content, training.export_content),
                 ("hiring", hiring.import_content, hiring.export_content)]
     return sections
@@ -47,16 +49,17 @@ def _stray_message(root: Path, strays: list[Path]) -> str:
             "matter (see docs/content-format.md)")
 
 
-def import_content(root: Path | str) -> ImportReport:
+def import_content(root: Path | str, owners: str = "create") -> ImportReport:
     """Load a content folder into the database in one transaction; all or nothing.
 
     Markdown files outside the places import reads are named in the report; when they are all the folder
-    holds, the import stops with that message instead of "nothing to import".
+    holds, the import stops with that message instead of "nothing to import". `owners` says what to do with
+    an owner this site has no account for (create, clear or require: see kms.auth.content).
     """
     root = Path(root)
     if not root.is_dir():
         raise ContentError(root, "no such folder")
-    report = ImportReport()
+    report = ImportReport(owners=owners)
     strays = stray_markdown(root)
     with writing():
         for _, importer, _ in _sections():

@@ -29,6 +29,8 @@ class ImportReport:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
+    owners: str = "create"     # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
+    people: dict = field(default_factory=dict)             # people.yml's entries by email, once read
 
     def add(self, kind: str, outcome: str) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
@@ -71,14 +73,15 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
             meta = load_yaml(path, "".join(lines[1:index]), first_line=2) or {}
             if not isinstance(meta, dict):
                 raise ContentError(path, "front matter must be a mapping of field: value", line=2)
-            return meta, "".join(lines[index + 1:]).lstrip("\n")
+            return meta, "".join(lines[index + 1:])   # exactly: leading blank lines are the author's
     raise ContentError(path, "front matter is not closed with a '---' line", line=1)
 
 
 def write_front_matter(path: Path, meta: dict, body: str) -> None:
+    """Write front matter and the body exactly as given, so import reads back the same text, byte for byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(f"---\n{head}---\n{body.rstrip()}\n", encoding="utf-8")
+    path.write_bytes(f"---\n{head}---\n{body}".encode("utf-8"))
 
 
 # Names Windows refuses for a file whatever its extension.
@@ -103,7 +106,7 @@ def file_name(slug: str, suffix: str) -> str:
 
 def write_yaml(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    path.write_bytes(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode("utf-8"))
 
 
 def require(meta: dict, name: str, path: Path, kind: type | tuple = str):

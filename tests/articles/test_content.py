@@ -113,7 +113,7 @@ def test_a_bad_file_is_named_and_leaves_the_database_untouched(folder, make_user
     before, state = counts(), snapshot()
     breakage(folder)
     with pytest.raises(ContentError) as caught:
-        content.import_content(folder)
+        content.import_content(folder, owners="require")
     assert expected in str(caught.value)
     db.session.expire_all()
     assert counts() == before and snapshot() == state     # not even the valid changes were written

@@ -11,6 +11,7 @@ from kms.articles.models import (Article, ArticleStatus, ArticleTag, ArticleTemp
                                  ProcessStatus, Revision, RevisionState, SlugRedirect)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
+from kms.articles.services.substance import is_stub, own_words
 from kms.auth.models import Role, User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
@@ -126,7 +127,9 @@ def sync_process_status(article: Article) -> None:
     if process is None or process.status == ProcessStatus.RETIRED:
         return
     if article.status == ArticleStatus.PUBLISHED and article.published_revision_id:
-        process.status = ProcessStatus.DOCUMENTED
+        # A published stub (too few words of its own) is still being written, and coverage does not count it.
+        published = db.session.get(Revision, article.published_revision_id)
+        process.status = ProcessStatus.DRAFTING if is_stub(published.own_words) else ProcessStatus.DOCUMENTED
     elif db.session.scalar(select(func.count(Revision.id)).where(
             Revision.article_id == article.id, Revision.state == RevisionState.PENDING)):
         process.status = ProcessStatus.NEEDS_REVIEW
@@ -150,7 +153,7 @@ def add_revision(article: Article, *, title: str, body: str, state: RevisionStat
               or 0) + 1
     revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
                         reason=(reason or "")[:300], author_id=actor.id if actor else None,
-                        created_at=utcnow())
+                        created_at=utcnow(), own_words=own_words(body))
     db.session.add(revision)
     db.session.flush()
     return revision

@@ -51,7 +51,7 @@ def can_edit(user) -> bool:
                 and user.role in (Role.ADMIN, Role.AUTHOR))
 
 
-def _check(fields: ArticleFields) -> ArticleFields:
+def _check(fields: ArticleFields, owner_now: int | None = None) -> ArticleFields:
     fields.title = common.check_text(fields.title, "title", "Title", max_len=200)
     fields.body = (fields.body or "").replace("\r\n", "\n")
     if len(fields.body) > MAX_MARKDOWN:
@@ -65,7 +65,7 @@ def _check(fields: ArticleFields) -> ArticleFields:
     fields.tags = common.clean_tags(fields.tags)
     fields.language = common.check_language(fields.language)
     fields.slug = common.check_slug(fields.slug) if (fields.slug or "").strip() else ""
-    fields.owner_id = common.check_owner(fields.owner_id)
+    fields.owner_id = common.check_owner(fields.owner_id, keep=owner_now)
     fields.verify_interval_days = common.check_interval(fields.verify_interval_days)
     fields.reason = common.check_text(fields.reason, "reason", "Reason", max_len=300, required=False)
     return fields
@@ -233,7 +233,8 @@ def save_article(article_id: int, fields: ArticleFields, *, base_version: int, a
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
     with writing():
-        fields = _check(fields)
+        # Keeping the current owner is always allowed, even one deactivated (e.g. imported, not yet invited).
+        fields = _check(fields, db.session.scalar(select(Article.owner_id).where(Article.id == article_id)))
         bumped = db.session.execute(
             update(Article).where(Article.id == article_id, Article.version == base_version)
             .values(version=Article.version + 1).execution_options(synchronize_session=False))

@@ -56,6 +56,8 @@ def home_summary(*, viewer, target: int = 80, now: datetime | None = None) -> Ho
 class Person:
     name: str
     email: str
+    id: int | None = None
+    active: bool = True      # False: a deactivated account, e.g. an owner a site move brought in, to invite
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,7 @@ def _article_page_statement():
                articles.c.status, articles.c.version, articles.c.owner_id, articles.c.published_revision_id,
                articles.c.verify_interval_days, articles.c.verified_at, articles.c.updated_at,
                owner.c.name.label("owner_name"), owner.c.email.label("owner_email"),
+               owner.c.active.label("owner_active"),
                verifier.c.name.label("verifier_name"), verifier.c.email.label("verifier_email"),
                process.c.name.label("process_name"), process.c.frequency.label("process_frequency"),
                case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
@@ -161,7 +164,8 @@ def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[Art
     view = ArticleView(
         id=row.id, slug=row.slug, title=row.title, category=row.category, language=row.language,
         status=row.status, version=row.version, owner_id=row.owner_id,
-        owner=Person(row.owner_name, row.owner_email) if row.owner_name is not None else None,
+        owner=Person(row.owner_name, row.owner_email, row.owner_id, row.owner_active)
+        if row.owner_name is not None else None,
         verified_by=Person(row.verifier_name, row.verifier_email) if row.verifier_name is not None else None,
         process=ProcessRef(row.process_name, row.process_frequency) if row.process_name is not None else None,
         published_revision_id=row.published_revision_id, verify_interval_days=row.verify_interval_days,

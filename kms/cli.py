@@ -179,15 +179,20 @@ def create_token_command(email: str, name: str) -> None:
 
 @click.command("import")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=str))
+@click.option("--owners", type=click.Choice(["create", "clear", "require"]), default="create", show_default=True,
+              help="An owner with no account here: create it deactivated (to invite), leave the owner empty, "
+                   "or refuse the import.")
 @with_appcontext
 @needs_database
-def import_command(directory: str | None) -> None:
+def import_command(directory: str | None, owners: str) -> None:
     """Load a content folder (default: the configured content/) into the database; all or nothing."""
     try:
-        report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"])
+        report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"], owners=owners)
     except KmsError as error:
         raise click.ClickException(f"{error.message}\nNothing was imported.") from None
     click.echo(f"Imported: {report.summary()}.")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 @click.command("export")

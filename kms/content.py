@@ -16,24 +16,58 @@ from kms.frontmatter import ContentError, ImportReport
 # dependency order (articles before training before hiring), so later sections can refer to earlier ones.
 def _sections():
     from kms.articles import services as articles
+    from kms.auth import content as people
     from kms.hiring import services as hiring
     from kms.training import services as training
 
-    sections = [("handbook", articles.import_content, articles.export_content),
+    sections = [("people", people.import_people, people.export_people),
+                ("handbook", articles.import_content, articles.export_content),
                 ("training", training.import_content, training.export_content),
                 ("hiring", hiring.import_content, hiring.export_content)]
     return sections
 
 
-def import_content(root: Path | str) -> ImportReport:
-    """Load a content folder into the database in one transaction; all or nothing."""
+# Where each kind of file goes (docs/content-format.md); anything else is not read.
+KNOWN_PLACES = {"articles", "article-templates", "training", "hiring"}
+CONTENT_KINDS = ("articles", "processes", "training modules", "training paths", "hiring traits")
+
+
+def stray_markdown(root: Path) -> list[Path]:
+    """Markdown files import does not read: at the top of the folder or in a folder it does not know."""
+    found = [path for path in root.glob("*.md") if path.is_file()]
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in KNOWN_PLACES
+                         and not p.name.startswith(".")):
+        found += [path for path in folder.rglob("*.md") if path.is_file()]
+    return sorted(found)
+
+
+def _stray_message(root: Path, strays: list[Path]) -> str:
+    names = ", ".join(str(path.relative_to(root)) for path in strays[:10]) + (" …" if len(strays) > 10 else "")
+    return (f"skipped {len(strays)} Markdown file{'s' if len(strays) != 1 else ''} that import does not read "
+            f"({names}): handbook articles go in {root / 'articles'}/, training modules in "
+            f"{root / 'training' / 'modules'}/, hiring traits in {root / 'hiring'}/, each starting with front "
+            "matter (see docs/content-format.md)")
+
+
+def import_content(root: Path | str, owners: str = "create") -> ImportReport:
+    """Load a content folder into the database in one transaction; all or nothing.
+
+    Markdown files outside the places import reads are named in the report; when they are all the folder
+    holds, the import stops with that message instead of "nothing to import". `owners` says what to do with
+    an owner this site has no account for (create, clear or require: see kms.auth.content).
+    """
     root = Path(root)
     if not root.is_dir():
         raise ContentError(root, "no such folder")
-    report = ImportReport()
+    report = ImportReport(owners=owners)
+    strays = stray_markdown(root)
     with writing():
         for _, importer, _ in _sections():
             importer(root, report)
+        if strays and not any(kind in report.counts for kind in CONTENT_KINDS):
+            raise ContentError(root, f"nothing to import; {_stray_message(root, strays)}")
+        if strays:
+            report.warn(_stray_message(root, strays))
         db.session.commit()
     return report
 

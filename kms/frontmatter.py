@@ -5,6 +5,7 @@ the whole import and export.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +29,16 @@ class ImportReport:
     """What an import did, per kind of item: created, updated, unchanged."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
+    owners: str = "create"     # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
+    people: dict = field(default_factory=dict)             # people.yml's entries by email, once read
 
     def add(self, kind: str, outcome: str) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
         bucket[outcome] = bucket.get(outcome, 0) + 1
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def summary(self) -> str:
         if not self.counts:
@@ -68,19 +75,40 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
             meta = load_yaml(path, "".join(lines[1:index]), first_line=2) or {}
             if not isinstance(meta, dict):
                 raise ContentError(path, "front matter must be a mapping of field: value", line=2)
-            return meta, clean_text("".join(lines[index + 1:]), keep_cr=True).lstrip("\n")
+            return meta, clean_text("".join(lines[index + 1:]), keep_cr=True)   # exactly: leading blank lines are the author's
     raise ContentError(path, "front matter is not closed with a '---' line", line=1)
 
 
 def write_front_matter(path: Path, meta: dict, body: str) -> None:
+    """Write front matter and the body exactly as given, so import reads back the same text, byte for byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(f"---\n{head}---\n{body.rstrip()}\n", encoding="utf-8")
+    path.write_bytes(f"---\n{head}---\n{body}".encode("utf-8"))
+
+
+# Names Windows refuses for a file whatever its extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
+MAX_NAME_BYTES = 200     # most file systems allow 255 bytes per name; room left for a suffix and a copy's " (2)"
+
+
+def file_name(slug: str, suffix: str) -> str:
+    """A file name for a slug that every OS accepts: its letters kept, a short hash when too long or reserved.
+
+    Import reads the slug from the front matter, so the file name only has to be unique and safe.
+    """
+    stem = slug
+    if stem.casefold() in _RESERVED:
+        stem += "-"
+    if len(stem.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
+        kept = stem.encode("utf-8")[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore")
+        stem = f"{kept}-{digest}"
+    return stem + suffix
 
 
 def write_yaml(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    path.write_bytes(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode("utf-8"))
 
 
 def require(meta: dict, name: str, path: Path, kind: type | tuple = str):

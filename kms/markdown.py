@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import threading
 import unicodedata
 import xml.etree.ElementTree as etree
+from urllib.parse import quote
 
 import markdown as md
 import nh3
@@ -40,9 +42,61 @@ def _slug(value: str, separator: str = "-") -> str:
     return re.sub(r"[\s_-]+", separator, value)
 
 
+SLUG_MAX = 80
+
+
+def _slug_char(char: str) -> bool:
+    # Letters, digits and combining marks of any script: a Devanagari vowel sign or virama is part of its word.
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def slug_words(value: str) -> list[str]:
+    """The words of a text as a slug sees them: NFKC, case-folded, runs of letters, digits and marks."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value or "").casefold())
+    words, current = [], []
+    for char in folded:        # one pass, no regular expression: linear whatever the text
+        if _slug_char(char):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
 def slugify(value: str) -> str:
-    """The URL slug of a title: lowercase ASCII words joined by hyphens."""
-    return _slug(value)[:80].strip("-")
+    """The URL slug of a title: its words in any alphabet, case-folded, joined by hyphens ("" when it has none).
+
+    Flask's url_for percent-encodes the non-ASCII letters on the wire; browsers show them as typed.
+    """
+    slug = ""
+    for word in slug_words(value):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > SLUG_MAX:
+            return slug or word[:SLUG_MAX]
+        slug = candidate
+    return slug
+
+
+def is_slug(value: str) -> bool:
+    """True when value is already a slug: words of letters, digits and marks joined by single hyphens."""
+    return bool(value) and len(value) <= 100 and "-".join(slug_words(value)) == value
+
+
+def free_slug(base: str, taken, fallback: str, source: str) -> str:
+    """The first of base, base-2, base-3... that `taken(slug)` says is free.
+
+    Without a base (a title of only punctuation or emoji) the slug is `fallback` plus a short hash of `source`,
+    so two such titles never share a constant address.
+    """
+    if not base:
+        base = f"{fallback}-{hashlib.sha256(source.encode('utf-8')).hexdigest()[:8]}"
+    candidate, number = base, 2
+    while taken(candidate):
+        suffix = f"-{number}"
+        candidate, number = base[:100 - len(suffix)] + suffix, number + 1
+    return candidate
 
 
 def _heading_id(value: str, separator: str) -> str:
@@ -97,7 +151,7 @@ class TaskListExtension(Extension):
 
 
 def _wikilink_url(label: str, base: str, end: str) -> str:
-    return f"{ARTICLE_LINK_BASE}{slugify(label)}"
+    return f"{ARTICLE_LINK_BASE}{quote(slugify(label))}"
 
 
 _local = threading.local()

@@ -62,3 +62,22 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
 def test_serve_refuses_a_port_outside_1_to_65535_before_starting_anything(app, runner):
     result = runner.invoke(args=["serve", "--port", "99999"])
     assert result.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in result.output
+
+
+def test_import_of_a_folder_of_loose_markdown_names_the_files_and_where_they_go(runner, tmp_path):
+    (tmp_path / "faq.md").write_text("Questions.\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "faq.md" in result.output and "articles/" in result.output and "Nothing was imported" in result.output
+
+
+def test_import_owners_option_clears_an_unknown_owner_with_a_warning(runner, tmp_path):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "refund.md").write_text("---\ntitle: Refund\nslug: refund\ncategory: Billing\n"
+                                        "owner: gone@example.test\n---\nSteps.\n", encoding="utf-8")
+    refused = runner.invoke(args=["import", str(tmp_path), "--owners=require"])
+    assert refused.exit_code != 0 and "gone@example.test" in refused.output
+    result = runner.invoke(args=["import", str(tmp_path), "--owners=clear"])
+    assert result.exit_code == 0, result.output
+    assert "gone@example.test" in result.output and "left empty" in result.output

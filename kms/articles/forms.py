@@ -19,7 +19,7 @@ def _int_or_none(value):
 class ArticleForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     slug = StringField("Address (slug)", validators=[Optional(), Length(max=100)],
-                       description="Lowercase words joined by hyphens. Leave empty to make one from the title. "
+                       description="Words in any alphabet joined by hyphens. Leave empty to make one from the title. "
                                    "Old addresses keep working after a change.")
     category = SelectField("Category", validators=[DataRequired()])
     process_id = SelectField("Documents the process", coerce=_int_or_none, validate_choice=False)

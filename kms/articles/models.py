@@ -155,6 +155,8 @@ class Revision(db.Model):
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[RevisionState] = mapped_column(enum_column(RevisionState), default=RevisionState.PUBLISHED)
     reason: Mapped[str] = mapped_column(String(300), default="")
+    # Words of the body that are not template lines (kms.articles.services.substance), counted at save time.
+    own_words: Mapped[int] = mapped_column(default=0, server_default="0")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,12 @@ from kms.extensions import db
 
 _names = itertools.count(1)
 
+# An article body with real content: more than MIN_OWN_WORDS words of its own, so it counts toward coverage.
+REAL_TEXT = ("When a customer asks for a refund, open the order in billing and check the date of purchase. "
+             "Orders younger than thirty days are refunded in full without asking why; older ones need the "
+             "team lead's approval in the escalation channel. Tell the customer how long the money takes to "
+             "arrive, usually five working days, and note the ticket number on the order before closing it.\n")
+
 
 @pytest.fixture
 def categories(app):

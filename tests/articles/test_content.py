@@ -113,7 +113,7 @@ def test_a_bad_file_is_named_and_leaves_the_database_untouched(folder, make_user
     before, state = counts(), snapshot()
     breakage(folder)
     with pytest.raises(ContentError) as caught:
-        content.import_content(folder)
+        content.import_content(folder, owners="require")
     assert expected in str(caught.value)
     db.session.expire_all()
     assert counts() == before and snapshot() == state     # not even the valid changes were written
@@ -171,3 +171,23 @@ def test_an_import_matches_an_existing_process_by_name_ignoring_case_in_any_alph
     db.session.expire_all()
     matching = [p for p in db.session.scalars(select(Process)) if p.name.lower() == existing.name.lower()]
     assert [(p.id, p.frequency) for p in matching] == [(existing.id, 7)]
+
+
+def test_a_folder_of_markdown_files_at_the_top_is_not_ignored_in_silence(app, tmp_path):
+    """Plain Markdown files where import does not look: the error names them and says where they go."""
+    (tmp_path / "refund-request.md").write_text("# Refund request\n\nSteps.\n", encoding="utf-8")
+    (tmp_path / "handbook").mkdir()
+    (tmp_path / "handbook" / "escalation.md").write_text("Escalate.\n", encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        content.import_content(tmp_path)
+    message = str(caught.value)
+    assert "refund-request.md" in message and "handbook/escalation.md" in message
+    assert f"{tmp_path / 'articles'}/" in message and "front matter" in message
+    assert counts()[:2] == (0, 0)
+
+
+def test_stray_markdown_next_to_real_content_is_reported_after_the_import(folder):
+    (folder / "notes.md").write_text("Loose notes.\n", encoding="utf-8")
+    report = content.import_content(folder)
+    assert report.counts["articles"]["created"] >= 20
+    assert any("notes.md" in warning and "articles" in warning for warning in report.warnings)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from kms.articles import services
 from kms.articles.models import CoverageSnapshot
 from kms.extensions import db, utcnow
+from tests.articles.conftest import REAL_TEXT
 
 
 def known_handbook(make_process, make_article, author):
@@ -16,7 +17,8 @@ def known_handbook(make_process, make_article, author):
                                                   ("Angry customer", "Escalations", 5, True),
                                                   ("Exec escalation", "Escalations", 95, False)):
         process = make_process(name, category=category, frequency=frequency, owner=author)
-        make_article(name, category=category, process=process, status="published" if documented else "draft")
+        make_article(name, REAL_TEXT, category=category, process=process,
+                     status="published" if documented else "draft")
     retired = make_process("Fax support", category="Billing", frequency=1000)
     services.retire_process(retired.id, actor=author)
 
@@ -50,7 +52,7 @@ def test_my_queue_puts_overdue_target_dates_first(make_process, author):
 def test_publishing_records_todays_snapshot_and_the_trend_carries_it(make_process, make_article, author):
     process = make_process("Refund", frequency=10)
     make_process("Invoice", frequency=30)
-    make_article("Refund", process=process)
+    make_article("Refund", REAL_TEXT, process=process)
     snapshot = db.session.get(CoverageSnapshot, utcnow().date())
     assert (snapshot.documented, snapshot.total, snapshot.weighted_documented, snapshot.weighted_total) == \
         (1, 2, 10, 40)
@@ -65,7 +67,7 @@ def test_publishing_records_todays_snapshot_and_the_trend_carries_it(make_proces
 
 def test_a_stale_article_still_counts_as_documented(make_process, make_article, author):
     process = make_process("Refund")
-    article = make_article("Refund", process=process)
+    article = make_article("Refund", REAL_TEXT, process=process)
     services.mark_verified(article.id, actor=author, at=utcnow() - timedelta(days=400))
     assert services.stale_count() == 1
     assert services.coverage().overall.documented == 1

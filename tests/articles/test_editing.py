@@ -10,7 +10,7 @@ from kms.articles.models import Article, ArticleStatus, Category, Process, Proce
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db
-from tests.articles.conftest import fields_of
+from tests.articles.conftest import REAL_TEXT, fields_of
 
 
 def test_every_save_adds_a_numbered_revision_with_author_and_reason(make_article, author):
@@ -147,7 +147,7 @@ def test_rejecting_a_change_puts_the_published_text_back_in_the_editor(make_arti
 
 def test_publishing_the_article_makes_its_process_documented(make_process, make_article, author):
     process = make_process("Refund request")
-    article = make_article(status="draft", process=process)
+    article = make_article(body=REAL_TEXT, status="draft", process=process)
     assert process.status == ProcessStatus.DRAFTING
     services.save_article(article.id, fields_of(article, status="published"), base_version=1, actor=author)
     db.session.expire_all()

@@ -9,6 +9,7 @@ from kms.articles.models import Article
 from kms.auth import services as auth_services
 from kms.auth.models import Role
 from kms.extensions import db
+from tests.articles.conftest import REAL_TEXT
 from tests.conftest import csrf_token_from, login
 
 
@@ -30,7 +31,8 @@ def test_an_author_adds_a_process_writes_its_article_and_the_bar_moves(client, l
     process = services.list_processes()[0][0]
     editor = client.get(f"/handbook/new?process={process.id}&template=").get_data(as_text=True)
     assert 'value="Refund request"' in editor and "data-preview-url" in editor
-    response = client.post("/handbook/new", data=_article_form(process_id=str(process.id)))
+    response = client.post("/handbook/new", data=_article_form(process_id=str(process.id),
+                                                               body="## Steps\n\n" + REAL_TEXT))
     assert response.status_code == 302 and response.location.endswith("/handbook/articles/refund-request")
     home = client.get("/handbook/").get_data(as_text=True)
     assert "1 of 1 processes documented" in home and "Every process is documented" in home

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from kms.articles.models import Article, Category, Process, process_name_key
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
+from kms.markdown import is_slug, slugify
 from kms.validate import text as check_text
 
 DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
@@ -81,18 +83,27 @@ def check_category(name: str, field: str = "category") -> str:
     return same[0]
 
 
-def list_owners() -> list[User]:
-    """People who can own processes and articles: active authors and admins."""
-    return list(db.session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_(OWNER_ROLES)).order_by(User.name)))
+def list_owners(keep: int | None = None) -> list[User]:
+    """People who can own processes and articles (active authors and admins), plus `keep`, the current owner,
+    whatever their role or state: after a site move that is often a deactivated account still to invite."""
+    allowed = User.active.is_(True) & User.role.in_(OWNER_ROLES)
+    if keep:
+        allowed = allowed | (User.id == keep)
+    return list(db.session.scalars(select(User).where(allowed).order_by(User.name)))
 
 
-def check_owner(owner_id: int | None, field: str = "owner") -> int | None:
+def check_owner(owner_id: int | None, field: str = "owner_id", *, keep: int | None = None) -> int | None:
+    """The owner to store: an active author or admin, or `keep` (the current owner), which stays as it is."""
     if not owner_id:
         return None
     user = db.session.get(User, owner_id)
-    if user is None or not user.active:
-        raise Invalid("That owner does not exist or is deactivated.", field=field)
+    if user is None:
+        raise Invalid("That owner does not exist.", field=field)
+    if user.id == keep:
+        return user.id
+    if not user.active:
+        raise Invalid(f"{user.name} is deactivated, so cannot become the owner; choose an active author or "
+                      "admin (an admin can reactivate and invite them from Users first).", field=field)
     if user.role not in OWNER_ROLES:
         raise Invalid(f"{user.name} is a {user.role.value}; owners must be authors or admins.", field=field)
     return user.id
@@ -105,11 +116,13 @@ def check_frequency(value, field: str = "frequency") -> int:
 
 
 def check_slug(slug: str, field: str = "slug") -> str:
-    slug = (slug or "").strip().lower()
-    if not slug or len(slug) > 100 or not SLUG_RE.match(slug):
-        raise Invalid("Slug must be lowercase letters, digits and single hyphens (at most 100 characters).",
-                      field=field)
+    """A slug as typed, case-folded: letters of any alphabet, digits and single hyphens, at most 100."""
+    slug = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", (slug or "").strip()).casefold())
+    if not is_slug(slug):
+        raise Invalid("Slug must be letters (of any alphabet), digits and single hyphens, at most 100 characters; "
+                      f"for example {slugify(slug) or 'refund-request'!r}.", field=field)
     return slug
+
 
 
 def check_language(value: str, field: str = "language") -> str:

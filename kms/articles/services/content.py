@@ -20,8 +20,9 @@ from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import _claim_slug, _alias_title, add_revision, apply_text, reader_text, \
     set_interval, set_tags, sync_process_status
+from kms.auth import content as people
 from kms.auth.models import User
-from kms.frontmatter import ContentError, ImportReport, load_yaml, read_front_matter, require, write_front_matter, \
+from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
     write_yaml
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
@@ -86,8 +87,9 @@ def _key_line(path: Path, key: str) -> int | None:
 class _Reader:
     """Turns raw YAML values into checked values; every problem becomes a ContentError naming file and field."""
 
-    def __init__(self, categories: set[str], users: dict[str, int]):
+    def __init__(self, categories: set[str], users: dict[str, int], report: ImportReport | None = None):
         self.categories, self.users = categories, users
+        self.report = report or ImportReport(owners="require")
 
     def fail(self, path: Path, problem: str, key: str, line: int | dict | None = None):
         if isinstance(line, dict):   # a processes.yml item: the line of the key itself, else of the item
@@ -129,10 +131,18 @@ class _Reader:
             return default
         if not isinstance(email, str):
             self.fail(path, "must be an email address", prefix + key, line)
-        user_id = self.users.get(email.strip().lower())
-        if user_id is None:
-            self.fail(path, f"unknown owner {email!r}: no user has this email", prefix + key, line)
-        return user_id
+        email = email.strip().lower()
+        if email in self.users:
+            return self.users[email]
+        if self.report.owners == "require":
+            self.fail(path, f"unknown owner {email!r}: no user has this email (import with --owners=create "
+                            "to add it as a deactivated account, or --owners=clear to leave it empty)",
+                      prefix + key, line)
+        try:
+            self.users[email] = people.unknown_owner(email, self.report, f"{path}, field '{prefix + key}'")
+        except Invalid as error:
+            self.fail(path, error.message, prefix + key, line)
+        return self.users[email]
 
     def integer(self, path, meta, key, *, default, check, prefix="", line=None) -> int:
         value = meta.get(key, default)
@@ -229,12 +239,15 @@ def _process_lines(text: str) -> list[dict]:
     return lines
 
 
-def parse_folder(root: Path) -> Parsed:
-    """Read and check every handbook file under root without writing anything."""
+def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
+    """Read and check every handbook file under root.
+
+    Writes nothing, except the deactivated accounts the report's `create` owner policy adds for unknown owners.
+    """
     parsed = Parsed()
     parsed.categories, known = _known_categories(root)
     users = {email.lower(): user_id for email, user_id in db.session.execute(select(User.email, User.id))}
-    reader = _Reader(known, users)
+    reader = _Reader(known, users, report)
     names: dict[str, Path] = {}
 
     def claim_name(data: ProcessData) -> None:
@@ -286,7 +299,7 @@ def parse_folder(root: Path) -> Parsed:
             owner_id=owner_id, interval=reader.integer(path, meta, "verify_interval_days", default=90,
                                                        check=common.check_interval),
             verified_at=reader.moment(path, meta, "verified_at"),
-            verified_by_id=reader.owner(path, meta, "verified_by"), body=body.rstrip() + "\n")
+            verified_by_id=reader.owner(path, meta, "verified_by"), body=body)
         if meta.get("process") is not None:
             data.process = reader.process(path, meta["process"], prefix="process.", default_category=category,
                                           default_owner=owner_id, documented=True)
@@ -301,7 +314,7 @@ def parse_folder(root: Path) -> Parsed:
             raise ContentError(path, "template file names must be lowercase words joined by hyphens")
         parsed.templates.append((key, reader.text(path, meta, "name", max_len=120),
                                  reader.text(path, meta, "description", required=False, max_len=300),
-                                 body.rstrip() + "\n"))
+                                 body))
     return parsed
 
 
@@ -386,7 +399,7 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
 
 def import_content(root: Path, report: ImportReport) -> None:
     """Load the handbook files under root. Runs inside kms.content.import_content's transaction."""
-    parsed = parse_folder(Path(root))
+    parsed = parse_folder(Path(root), report)
     existing = {c.name: c for c in common.list_categories()}
     position = max((c.position for c in existing.values()), default=0)
     wanted = parsed.categories or [(name, False) for name in common.DEFAULT_CATEGORIES if name not in existing]
@@ -472,7 +485,7 @@ def export_content(root: Path) -> int:
             meta["verified_by"] = article.verified_by.email
         if article.process is not None:
             meta["process"] = _process_meta(article.process, article=article)
-        write_front_matter(root / "articles" / f"{article.slug}.md", meta, body)
+        write_front_matter(root / "articles" / file_name(article.slug, ".md"), meta, body)
         written += 1
     for template in db.session.scalars(select(ArticleTemplate).order_by(ArticleTemplate.key)):
         write_front_matter(root / "article-templates" / f"{template.key}.md",

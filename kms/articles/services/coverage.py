@@ -5,17 +5,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
-from kms.articles.models import (Article, ArticleStatus, CoverageSnapshot, Process, ProcessStatus)
+from kms.articles.models import Article, ArticleStatus, CoverageSnapshot, Process, ProcessStatus, Revision
+from kms.articles.services.substance import MIN_OWN_WORDS
 from kms.auth.models import User
 from kms.extensions import db, utcnow
 
-# A process counts as documented once its article is published (readers can see it).
+# A process counts as documented once its article is published (readers can see it) with real content:
+# at least MIN_OWN_WORDS words of its own (kms.articles.services.substance). Each query that uses these
+# joins the published revision as `Published`.
+Published = aliased(Revision, name="published")
+PUBLISHED_JOIN = (Published, Published.id == Article.published_revision_id)
 DOCUMENTED = and_(Article.id.is_not(None), Article.status == ArticleStatus.PUBLISHED,
-                  Article.published_revision_id.is_not(None))
+                  Published.id.is_not(None), Published.own_words >= MIN_OWN_WORDS)
 NOT_DOCUMENTED = or_(Article.id.is_(None), Article.status != ArticleStatus.PUBLISHED,
-                     Article.published_revision_id.is_(None))
+                     Published.id.is_(None), Published.own_words < MIN_OWN_WORDS)
+# Published, but too little of its own text to count: a stub to finish.
+STUB = and_(Article.status == ArticleStatus.PUBLISHED, Published.own_words < MIN_OWN_WORDS)
 
 
 def _percent(part: int, whole: int) -> float:
@@ -81,7 +88,7 @@ def coverage(target: int = 80) -> Coverage:
         select(Process.category, Process.owner_id, User.name,
                func.sum(documented), func.count(Process.id),
                func.sum(documented * Process.frequency), func.sum(Process.frequency))
-        .outerjoin(Article, Article.process_id == Process.id)
+        .outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
         .outerjoin(User, User.id == Process.owner_id)
         .where(Process.status != ProcessStatus.RETIRED)
         .group_by(Process.category, Process.owner_id, User.name)).all()
@@ -183,7 +190,7 @@ def trend_chart(points: list[TrendPoint], target: int, width: int = 640, height:
 def document_next(limit: int = 10) -> list[Process]:
     """Processes not yet documented (and not retired), most frequent first."""
     return list(db.session.scalars(
-        select(Process).outerjoin(Article, Article.process_id == Process.id)
+        select(Process).outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
         .options(contains_eager(Process.article))
         .where(Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
         .order_by(Process.frequency.desc(), Process.name).limit(limit)).unique())
@@ -192,7 +199,7 @@ def document_next(limit: int = 10) -> list[Process]:
 def my_queue(user_id: int, limit: int = 20) -> list[Process]:
     """A person's own processes still to document: earliest target date first, then most frequent."""
     return list(db.session.scalars(
-        select(Process).outerjoin(Article, Article.process_id == Process.id)
+        select(Process).outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
         .options(contains_eager(Process.article))
         .where(Process.owner_id == user_id, Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
         .order_by(Process.target_date.is_(None), Process.target_date, Process.frequency.desc(), Process.name)

@@ -11,10 +11,11 @@ from kms.articles.models import (Article, ArticleStatus, ArticleTag, ArticleTemp
                                  ProcessStatus, Revision, RevisionState, SlugRedirect)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
+from kms.articles.services.substance import is_stub, own_words
 from kms.auth.models import Role, User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.markdown import MAX_MARKDOWN, slugify
+from kms.markdown import MAX_MARKDOWN, free_slug, slugify
 
 
 class EditConflict(Conflict):
@@ -50,7 +51,7 @@ def can_edit(user) -> bool:
                 and user.role in (Role.ADMIN, Role.AUTHOR))
 
 
-def _check(fields: ArticleFields) -> ArticleFields:
+def _check(fields: ArticleFields, owner_now: int | None = None) -> ArticleFields:
     fields.title = common.check_text(fields.title, "title", "Title", max_len=200)
     fields.body = (fields.body or "").replace("\r\n", "\n")
     if len(fields.body) > MAX_MARKDOWN:
@@ -64,7 +65,7 @@ def _check(fields: ArticleFields) -> ArticleFields:
     fields.tags = common.clean_tags(fields.tags)
     fields.language = common.check_language(fields.language)
     fields.slug = common.check_slug(fields.slug) if (fields.slug or "").strip() else ""
-    fields.owner_id = common.check_owner(fields.owner_id)
+    fields.owner_id = common.check_owner(fields.owner_id, keep=owner_now)
     fields.verify_interval_days = common.check_interval(fields.verify_interval_days)
     fields.reason = common.check_text(fields.reason, "reason", "Reason", max_len=300, required=False)
     return fields
@@ -83,6 +84,13 @@ def _claim_slug(article: Article, slug: str) -> None:
     if old and article.id is not None:
         db.session.flush()
         db.session.add(SlugRedirect(slug=old, article_id=article.id))
+
+
+def _title_slug(title: str) -> str:
+    """A free slug made from the title (any alphabet); numbered when taken, hashed when it has no letters."""
+    def taken(slug: str) -> bool:
+        return db.session.scalar(select(Article.id).where(Article.slug == slug)) is not None
+    return free_slug(slugify(title), taken, "article", title)
 
 
 def _alias_title(article: Article) -> None:
@@ -119,7 +127,9 @@ def sync_process_status(article: Article) -> None:
     if process is None or process.status == ProcessStatus.RETIRED:
         return
     if article.status == ArticleStatus.PUBLISHED and article.published_revision_id:
-        process.status = ProcessStatus.DOCUMENTED
+        # A published stub (too few words of its own) is still being written, and coverage does not count it.
+        published = db.session.get(Revision, article.published_revision_id)
+        process.status = ProcessStatus.DRAFTING if is_stub(published.own_words) else ProcessStatus.DOCUMENTED
     elif db.session.scalar(select(func.count(Revision.id)).where(
             Revision.article_id == article.id, Revision.state == RevisionState.PENDING)):
         process.status = ProcessStatus.NEEDS_REVIEW
@@ -143,7 +153,7 @@ def add_revision(article: Article, *, title: str, body: str, state: RevisionStat
               or 0) + 1
     revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
                         reason=(reason or "")[:300], author_id=actor.id if actor else None,
-                        created_at=utcnow())
+                        created_at=utcnow(), own_words=own_words(body))
     db.session.add(revision)
     db.session.flush()
     return revision
@@ -202,7 +212,7 @@ def create_article(fields: ArticleFields, *, actor: User) -> Article:
                           status=ArticleStatus.DRAFT, owner_id=fields.owner_id or actor.id, version=1,
                           created_at=utcnow(), verified_at=utcnow(), verified_by_id=actor.id)
         set_interval(article, fields.verify_interval_days)   # writing it counts as verifying it
-        _claim_slug(article, fields.slug or slugify(fields.title) or "article")
+        _claim_slug(article, fields.slug or _title_slug(fields.title))
         db.session.add(article)
         db.session.flush()
         set_tags(article, fields.tags)
@@ -223,7 +233,8 @@ def save_article(article_id: int, fields: ArticleFields, *, base_version: int, a
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
     with writing():
-        fields = _check(fields)
+        # Keeping the current owner is always allowed, even one deactivated (e.g. imported, not yet invited).
+        fields = _check(fields, db.session.scalar(select(Article.owner_id).where(Article.id == article_id)))
         bumped = db.session.execute(
             update(Article).where(Article.id == article_id, Article.version == base_version)
             .values(version=Article.version + 1).execution_options(synchronize_session=False))

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, case, func, select
 
 from kms.articles.models import (Article, ArticleStatus, ArticleTag, Flag, Process, Revision, RevisionState,
                                  review_due_at)
+from kms.articles.services.substance import MIN_OWN_WORDS, is_stub
 from kms.articles.services.coverage import (Chart, Coverage, coverage, document_next, my_queue, stale_articles,
                                             stale_count, trend, trend_chart)
 from kms.articles.services.editing import can_edit, recently_updated, resolve_slug, visible_to
@@ -55,6 +56,8 @@ def home_summary(*, viewer, target: int = 80, now: datetime | None = None) -> Ho
 class Person:
     name: str
     email: str
+    id: int | None = None
+    active: bool = True      # False: a deactivated account, e.g. an owner a site move brought in, to invite
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,15 @@ class ArticlePage:
     verification_text: str
     revision_count: int
     has_pending: bool
+    own_words: int | None = None     # of the text readers see; below MIN_OWN_WORDS a published article is a stub
+
+    @property
+    def stub(self) -> bool:
+        return self.article.status == ArticleStatus.PUBLISHED and is_stub(self.own_words)
+
+    @property
+    def words_needed(self) -> int:
+        return max(0, MIN_OWN_WORDS - (self.own_words or 0))
 
 
 @functools.cache
@@ -121,10 +133,12 @@ def _article_page_statement():
                articles.c.status, articles.c.version, articles.c.owner_id, articles.c.published_revision_id,
                articles.c.verify_interval_days, articles.c.verified_at, articles.c.updated_at,
                owner.c.name.label("owner_name"), owner.c.email.label("owner_email"),
+               owner.c.active.label("owner_active"),
                verifier.c.name.label("verifier_name"), verifier.c.email.label("verifier_email"),
                process.c.name.label("process_name"), process.c.frequency.label("process_frequency"),
                case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
                case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
+               published.c.own_words.label("own_words"),
                select(func.aggregate_strings(tags.c.tag, "\n")).where(tags.c.article_id == articles.c.id)
                .scalar_subquery().label("tags"),
                count(revisions).label("revision_count"),
@@ -150,7 +164,8 @@ def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[Art
     view = ArticleView(
         id=row.id, slug=row.slug, title=row.title, category=row.category, language=row.language,
         status=row.status, version=row.version, owner_id=row.owner_id,
-        owner=Person(row.owner_name, row.owner_email) if row.owner_name is not None else None,
+        owner=Person(row.owner_name, row.owner_email, row.owner_id, row.owner_active)
+        if row.owner_name is not None else None,
         verified_by=Person(row.verifier_name, row.verifier_email) if row.verifier_name is not None else None,
         process=ProcessRef(row.process_name, row.process_frequency) if row.process_name is not None else None,
         published_revision_id=row.published_revision_id, verify_interval_days=row.verify_interval_days,
@@ -162,4 +177,4 @@ def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[Art
     return ArticlePage(article=view, title=row.reader_title, body=row.reader_body,
                        flags=open_flags(view.id) if row.flag_count else [], verification_due=due,
                        verification_text=text, revision_count=row.revision_count,
-                       has_pending=row.pending_count > 0), None
+                       has_pending=row.pending_count > 0, own_words=row.own_words), None

@@ -30,15 +30,15 @@ class ProcessFields:
     status: str = ProcessStatus.UNDOCUMENTED.value
 
 
-def _check(fields: ProcessFields, process_id: int | None = None) -> ProcessFields:
+def _check(fields: ProcessFields, process: Process | None = None) -> ProcessFields:
     fields.name = common.check_text(fields.name, "name", "Name", max_len=200)
     common.lock_process_names()
     clash = common.process_named(fields.name)
-    if clash is not None and clash.id != process_id:
+    if clash is not None and (process is None or clash.id != process.id):
         raise Invalid(f"A process named {fields.name!r} already exists.", field="name")
     fields.category = common.check_category(fields.category)
     fields.frequency = common.check_frequency(fields.frequency)
-    fields.owner_id = common.check_owner(fields.owner_id)
+    fields.owner_id = common.check_owner(fields.owner_id, keep=process.owner_id if process else None)
     fields.target_date = common.check_target_date(fields.target_date)
     fields.notes = common.check_text(fields.notes, "notes", "Notes", max_len=5000, required=False)
     try:
@@ -104,7 +104,7 @@ def update_process(process_id: int, fields: ProcessFields, *, actor: User) -> Pr
     _require_editor(actor)
     with writing():
         process = common.get_process(process_id)
-        fields = _check(fields, process_id)
+        fields = _check(fields, process)
         process.name, process.category, process.frequency = fields.name, fields.category, fields.frequency
         process.owner_id, process.target_date, process.notes = fields.owner_id, fields.target_date, fields.notes
         if process.status != ProcessStatus.RETIRED:
@@ -122,7 +122,7 @@ def reassign_process(process_id: int, owner_id: int | None, *, actor: User) -> P
     _require_editor(actor)
     with writing():
         process = common.get_process(process_id)
-        new_owner = common.check_owner(owner_id)
+        new_owner = common.check_owner(owner_id, keep=process.owner_id)
         if process.article is not None and process.article.owner_id in (None, process.owner_id):
             process.article.owner_id = new_owner
         process.owner_id, process.updated_at = new_owner, utcnow()

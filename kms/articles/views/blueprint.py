@@ -39,4 +39,6 @@ def field_error(form, error: Invalid) -> None:
 
 
 def owner_choices(owners, blank: str = "— nobody yet —") -> list[tuple]:
-    return [("", blank)] + [(user.id, user.name) for user in owners]
+    """Select options for an owner; a deactivated one (only ever the current owner) is marked as such."""
+    return [("", blank)] + [(user.id, user.name if user.active else f"{user.name} (not active)")
+                            for user in owners]

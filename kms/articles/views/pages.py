@@ -51,11 +51,11 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
                            flag_comment=flag_comment, flag_error=flag_error), 400 if flag_error else 200
 
 
-def _editor_choices(form: ArticleForm, article_id: int | None) -> None:
+def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:
     form.body.render_kw = {"class": "editor", "data-preview-url": url_for("articles.preview"),
                            "data-preview-target": "#preview", "spellcheck": "true"}
     form.category.choices = [(name, name) for name in services.category_names()]
-    form.owner_id.choices = owner_choices(services.list_owners())
+    form.owner_id.choices = owner_choices(services.list_owners(keep=owner_id))
     form.process_id.choices = [("", "— no process —")] + [
         (p.id, f"{p.name} ({p.frequency}/month)") for p in services.processes_for_linking(article_id)]
 
@@ -89,7 +89,9 @@ def new():
         process = next((p for p in services.processes_for_linking(None) if p.id == process_id), None)
         if process is not None:
             form.title.data, form.category.data, form.process_id.data = process.name, process.category, process.id
-            form.owner_id.data = process.owner_id or current_user.id
+            # A new article gets a new owner: the process's only while that person can still own things.
+            form.owner_id.data = next((u.id for u in services.list_owners() if u.id == process.owner_id),
+                                      current_user.id)
     if form.validate_on_submit():
         try:
             article = services.create_article(_fields(form), actor=current_user)
@@ -107,7 +109,7 @@ def new():
 def edit(slug: str):
     article = services.get_article_for_editing(slug, actor=current_user)
     form = ArticleForm(obj=article if request.method == "GET" else None)
-    _editor_choices(form, article.id)
+    _editor_choices(form, article.id, article.owner_id)
     if request.method == "GET":
         form.tags.data = ", ".join(article.tags)
         form.status.data = article.status.value

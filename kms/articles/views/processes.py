@@ -34,9 +34,9 @@ def processes():
                            confirm=ConfirmForm())
 
 
-def _process_form(form: ProcessForm) -> None:
+def _process_form(form: ProcessForm, owner_id: int | None = None) -> None:
     form.category.choices = [(name, name) for name in services.category_names()]
-    form.owner_id.choices = owner_choices(services.list_owners())
+    form.owner_id.choices = owner_choices(services.list_owners(keep=owner_id))
 
 
 def _fields(form: ProcessForm) -> services.ProcessFields:
@@ -69,7 +69,7 @@ def new_process():
 def edit_process(process_id: int):
     process = services.get_process(process_id)
     form = ProcessForm(obj=process if request.method == "GET" else None)
-    _process_form(form)
+    _process_form(form, process.owner_id)
     if request.method == "GET":
         form.status.data = process.status.value if process.status.value in dict(form.status.choices) \
             else "undocumented"
@@ -82,7 +82,7 @@ def edit_process(process_id: int):
             flash(f"Saved “{form.name.data}”.", "success")
             return redirect(url_for("articles.processes"))
     reassign = ReassignForm(formdata=None, owner_id=process.owner_id)
-    reassign.owner_id.choices = owner_choices(services.list_owners(), "— unassigned —")
+    reassign.owner_id.choices = owner_choices(services.list_owners(keep=process.owner_id), "— unassigned —")
     status = 400 if request.method == "POST" else 200
     return render_template("articles/process_form.html", form=form, process=process, reassign=reassign,
                            confirm=ConfirmForm()), status

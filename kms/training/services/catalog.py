@@ -11,7 +11,7 @@ from kms.articles.models import Article
 from kms.auth.models import Role
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, writing
-from kms.markdown import MAX_MARKDOWN, slugify
+from kms.markdown import MAX_MARKDOWN, free_slug, slugify
 from kms.training.models import (Assignment, Choice, Lesson, LessonArticle, Module, ModuleStatus, ModuleTag,
                                  Question, QuestionKind)
 from kms.training.services._common import is_editor, require_editor, text, whole
@@ -102,17 +102,17 @@ def _apply_module_fields(module: Module, fields: dict) -> None:
     module.tag_rows = [ModuleTag(tag=tag) for tag in _tags(fields.get("tags") or [])]
 
 
+def _module_slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(Module.id).where(Module.slug == slug)) is not None
+
+
 def create_module(*, actor, slug: str | None = None, **fields) -> Module:
     """Create a draft module; the slug comes from the title and is unique."""
     require_editor(actor)
     with writing():
         module = Module(status=ModuleStatus.DRAFT)
         _apply_module_fields(module, fields)
-        base = slugify(slug or module.title) or "module"
-        candidate, n = base, 2
-        while db.session.scalar(select(Module.id).where(Module.slug == candidate)) is not None:
-            candidate, n = f"{base}-{n}", n + 1
-        module.slug = candidate
+        module.slug = free_slug(slugify(slug or module.title), _module_slug_taken, "module", module.title)
         db.session.add(module)
         db.session.commit()
     return module

@@ -9,7 +9,7 @@ from pathlib import Path as FilePath
 
 from sqlalchemy import select
 
-from kms.frontmatter import ContentError, ImportReport, load_yaml, read_front_matter, require, write_front_matter, \
+from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
     write_yaml
 from kms.errors import Invalid
 from kms.extensions import db
@@ -200,7 +200,7 @@ def export_content(root: FilePath) -> int:
     count = 0
     for module in db.session.scalars(select(Module).order_by(Module.slug)):
         meta, body = _module_data(module)
-        write_front_matter(folder / "modules" / f"{module.slug}.md", meta, body)
+        write_front_matter(folder / "modules" / file_name(module.slug, ".md"), meta, body)
         count += 1
     for path in db.session.scalars(select(Path).order_by(Path.slug)):
         data = {"title": path.title, "slug": path.slug, "role": path.role, "summary": path.summary,
@@ -208,6 +208,6 @@ def export_content(root: FilePath) -> int:
         if path.shadow_days:
             data["shadowing"] = {"days": path.shadow_days, "sessions_per_day": path.shadow_sessions_per_day,
                                  "minutes": path.shadow_minutes}
-        write_yaml(folder / "paths" / f"{path.slug}.yml", data)
+        write_yaml(folder / "paths" / file_name(path.slug, ".yml"), data)
         count += 1
     return count

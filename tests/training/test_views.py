@@ -312,3 +312,24 @@ def test_the_planner_page_proposes_and_books_sessions(client, make_user, manager
     done = client.post(f"/training/shadowing/plan/{hire.id}", data=form)
     assert done.status_code == 302
     assert len([s for s in services.sessions_for(hire.id, actor=manager) if s.starts_at > utcnow()]) == 2
+
+
+def test_the_planner_page_says_what_did_not_fit_and_offers_a_wider_window(client, make_user, manager, admin):
+    host = make_user(team="EMEA", time_zone="Europe/Oslo", name="Hana Host")
+    first = date.today() + timedelta(days=7)
+    services.set_host(host.id, windows=[(first.weekday(), time(9), time(12))], actor=admin)
+    hire = make_user(team="EMEA", time_zone="Europe/Oslo", start_date=first)
+    login(client, manager)
+    ask = {"action": "propose", "days": 2, "sessions_per_day": 4, "minutes": 90, "first_day": first.isoformat(),
+           "window_days": 7}
+    page = client.post(f"/training/shadowing/plan/{hire.id}", data=ask)
+    text = " ".join(page.get_data(as_text=True).split())
+    assert page.status_code == 200
+    assert "2 of 8 requested sessions fit." in text and "6 sessions did not" in text
+    assert "<strong>2</strong> — host availability" in text
+    assert "<strong>4</strong> — outside the window" in text and "double booking" not in text
+    assert 'name="window_days" value="14"' in text and "Widen the window to 14 days" in text
+    wider = client.post(f"/training/shadowing/plan/{hire.id}", data={**ask, "window_days": 14})
+    text = " ".join(wider.get_data(as_text=True).split())
+    assert "4 of 8 requested sessions fit." in text and "outside the window" not in text
+    assert "Widen the window" not in text and 'name="start-3"' in text

@@ -62,3 +62,15 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
 def test_serve_refuses_a_port_outside_1_to_65535_before_starting_anything(app, runner):
     result = runner.invoke(args=["serve", "--port", "99999"])
     assert result.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in result.output
+
+
+def test_kms_demo_prints_which_login_is_the_new_hire_the_interviewer_and_the_manager(tmp_path):
+    env = {"KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if "@demo.kms.test" in line}
+    assert "the new hire" in lines["nina@demo.kms.test"] and " member " in lines["nina@demo.kms.test"]
+    assert "the interviewer" in lines["ada@demo.kms.test"]
+    assert "the manager" in lines["morgan@demo.kms.test"]
+    assert all(line.split()[2].startswith("demo-") for line in lines.values())   # the password, as printed

@@ -1,27 +1,45 @@
-# kms: `make run` serves the site, `make test` runs the whole suite. Both create .venv on first use.
+# kms: `make run` serves the site, `make demo` serves a throwaway demo site, `make test` runs the whole suite.
+# Each creates .venv on first use. HOST and PORT choose where run and demo listen (default 127.0.0.1:5000).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Separate stamps: `make run` installs only what running needs; a later `make test` adds the test extras.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed
+# The demo's own instance folder (database, index, key), so it never touches instance/.
+DEMO_INSTANCE := instance-demo
+DEMO_ENV := env -u KMS_DATABASE_URL KMS_ENV=development KMS_INSTANCE_PATH=$(DEMO_INSTANCE)
 
-.PHONY: run test browser clean
+.PHONY: run demo test browser clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kms needs Python 3.11 or newer; run make PYTHON=python3.12 ...")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/kms serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+
+# Starts from an empty demo instance every time: the demo team, its data and their logins, then serves it.
+demo: $(RUN_STAMP)
+	rm -rf $(DEMO_INSTANCE)
+	$(DEMO_ENV) $(BIN)/kms demo
+	$(DEMO_ENV) $(BIN)/kms serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
 # Debian's chromium + chromium-driver drive the browser journeys; installed when missing and allowed.
 browser:
 	@bash scripts/install-browser.sh
 
-test: $(STAMP) browser
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_INSTANCE)

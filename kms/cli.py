@@ -216,9 +216,9 @@ def demo_command() -> None:
         team = demo.create_demo()
     except KmsError as error:
         raise click.ClickException(error.message) from None
-    click.echo("Demo logins (email, role, password):")
+    click.echo("Demo logins (email, role, password, who):")
     for email, role, password in team.logins:
-        click.echo(f"  {email:<28} {role:<8} {password}")
+        click.echo(f"  {email:<28} {role:<8} {password}  {team.about.get(email, '')}")
 
 
 @click.command("hiring-purge")

@@ -19,14 +19,18 @@ class DemoTeam:
     authors: list[User]
     new_hires: list[User]
     logins: list[tuple[str, str, str]] = field(default_factory=list)   # (email, role, password)
+    about: dict[str, str] = field(default_factory=dict)                # email -> who they are in the demo
 
 
-def _people() -> list[tuple[str, Role, str, int | None]]:
-    # (name, role, team, start offset in days for new hires)
-    return [("Alex Admin", Role.ADMIN, "Ops", None), ("Morgan Manager", Role.MANAGER, "EMEA", None),
-            ("Ada Author", Role.AUTHOR, "EMEA", None), ("Sam Senior", Role.AUTHOR, "AMER", None),
-            ("Nina New", Role.MEMBER, "EMEA", -3), ("Omar Onboarding", Role.MEMBER, "EMEA", -10),
-            ("Priya Fresh", Role.MEMBER, "AMER", 4)]
+def _people() -> list[tuple[str, Role, str, int | None, str]]:
+    # (name, role, team, start offset in days for new hires, who they are in the demo)
+    return [("Alex Admin", Role.ADMIN, "Ops", None, "runs the site"),
+            ("Morgan Manager", Role.MANAGER, "EMEA", None, "the manager: team view, shadowing, hiring"),
+            ("Ada Author", Role.AUTHOR, "EMEA", None, "the interviewer (and an author, shadowing host)"),
+            ("Sam Senior", Role.AUTHOR, "AMER", None, "author, shadowing host"),
+            ("Nina New", Role.MEMBER, "EMEA", -3, "the new hire, 3 days in"),
+            ("Omar Onboarding", Role.MEMBER, "EMEA", -10, "new hire, 10 days in"),
+            ("Priya Fresh", Role.MEMBER, "AMER", 4, "new hire, starts in 4 days")]
 
 
 def create_demo_team(today: date | None = None) -> DemoTeam:
@@ -35,8 +39,8 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
         raise Forbidden("kms demo only runs on a site with no users yet; this one has users.")
     today = today or date.today()
     made: dict[Role, list[User]] = {role: [] for role in Role}
-    logins = []
-    for name, role, team, start in _people():
+    logins, about = [], {}
+    for name, role, team, start, who in _people():
         email = f"{name.split()[0].lower()}@{DEMO_DOMAIN}"
         password = f"demo-{secrets.token_hex(4)}"
         user, _ = auth_services.create_user(
@@ -45,8 +49,9 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
             time_zone="Europe/Oslo" if team == "EMEA" else "America/New_York")
         made[role].append(user)
         logins.append((email, role.value, password))
+        about[email] = who
     return DemoTeam(admin=made[Role.ADMIN][0], manager=made[Role.MANAGER][0], authors=made[Role.AUTHOR],
-                    new_hires=made[Role.MEMBER], logins=logins)
+                    new_hires=made[Role.MEMBER], logins=logins, about=about)
 
 
 def _feature_seeders():

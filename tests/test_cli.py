@@ -81,3 +81,15 @@ def test_import_owners_option_clears_an_unknown_owner_with_a_warning(runner, tmp
     result = runner.invoke(args=["import", str(tmp_path), "--owners=clear"])
     assert result.exit_code == 0, result.output
     assert "gone@example.test" in result.output and "left empty" in result.output
+
+
+def test_kms_demo_prints_which_login_is_the_new_hire_the_interviewer_and_the_manager(tmp_path):
+    env = {"KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if "@demo.kms.test" in line}
+    assert "the new hire" in lines["nina@demo.kms.test"] and " member " in lines["nina@demo.kms.test"]
+    assert "the interviewer" in lines["ada@demo.kms.test"]
+    assert "the manager" in lines["morgan@demo.kms.test"]
+    assert all(line.split()[2].startswith("demo-") for line in lines.values())   # the password, as printed

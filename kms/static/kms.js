@@ -108,4 +108,24 @@
     });
     box.addEventListener("blur", function () { setTimeout(function () { list.hidden = true; }, 200); });
   }
+
+  // A table or code block wider than the screen (a phone) scrolls in its own box: make that box reachable
+  // with the keyboard (TAB to it, then the arrow keys scroll), and name it after its table's caption.
+  var markScrollable = function () {
+    document.querySelectorAll(".table-wrap, pre").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        var caption = el.querySelector("caption");
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("role", "region");
+        el.setAttribute("aria-label", caption ? caption.textContent.trim() : (el.tagName === "PRE" ? "Code" : "Table"));
+        el.dataset.scrollBox = "1";
+      } else if (!scrolls && el.dataset.scrollBox) {
+        ["tabindex", "role", "aria-label", "data-scroll-box"].forEach(function (name) { el.removeAttribute(name); });
+      }
+    });
+  };
+  markScrollable();
+  var resizing = null;
+  window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(markScrollable, 150); });
 })();

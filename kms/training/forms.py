@@ -135,6 +135,8 @@ class PlanForm(Form):
     minutes = IntegerField("Minutes each", default=90, validators=[InputRequired(), NumberRange(15, 480)])
     first_day = DateField("First day", validators=[Optional()],
                           description="Empty: the start date, or today if that has passed.")
+    window_days = IntegerField("Look ahead (days)", default=21, validators=[Optional(), NumberRange(1, 90)],
+                               description="How many days from the first day the planner may use (21 if empty).")
 
 
 class NotesForm(Form):

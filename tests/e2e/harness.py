@@ -230,10 +230,13 @@ class Journey:
     def open(self, driver, path: str) -> None:
         driver.get(self.server.url + path)
 
-    def snap(self, driver, label: str) -> Path:
-        """Save a full-height screenshot as NN-label.png."""
+    def snap(self, driver, label: str, full: bool = True) -> Path:
+        """Save a full-height screenshot as NN-label.png (only what the window shows, with full=False)."""
         self.step += 1
         path = self.folder / f"{self.step:02d}-{label}.png"
+        if not full:
+            driver.save_screenshot(str(path))
+            return path
         width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
         full = driver.execute_script(
             "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")

@@ -73,7 +73,9 @@ def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_thei
     wait_to_leave(hire, "/invite/")
     run.visit(hire, "/training/me", "onboarding-empty")
     assert "No onboarding path assigned yet." in text_of(hire, ".lead")
-    assert progress_value(hire, ONBOARDING_BAR) == (0, 100)
+    # Nothing assigned: the page says what happens next instead of "0% — 0 of 0 modules".
+    assert "Your manager Morgan Manager will assign your onboarding path" in text_of(hire, "#onboarding-empty")
+    assert not hire.find_elements(By.CSS_SELECTOR, ONBOARDING_BAR)
 
     # Their manager assigns the path through the Assign page, then books shadowing with the planner.
     manager = run.browser()

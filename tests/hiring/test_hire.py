@@ -110,18 +110,38 @@ def test_the_hire_form_names_a_missing_start_date_and_keeps_the_email(client, pr
     assert db.session.get(Candidate, process.candidate.id).stage == Stage.INTERVIEWING
 
 
-def test_the_demo_adds_an_open_role_with_two_candidates_for_the_manager_and_an_author(app):
+def test_the_demo_adds_an_open_role_with_two_candidates_to_score_and_one_fully_scored(app):
     team = create_demo()
-    candidates = list(db.session.scalars(select(Candidate)))
-    assert len(candidates) == 2 and {c.opening.title for c in candidates} == {"Customer Success Manager"}
+    candidates = list(db.session.scalars(select(Candidate).order_by(Candidate.id)))
+    assert len(candidates) == 3 and {c.opening.title for c in candidates} == {"Customer Success Manager"}
     assert candidates[0].opening.is_open
     for candidate in candidates:
         people = {a.interviewer_id for a in db.session.scalars(select(InterviewerAssignment).where(
             InterviewerAssignment.candidate_id == candidate.id))}
         assert people == {team.manager.id, team.authors[0].id}
-    assert db.session.scalar(select(func.count()).select_from(Scorecard)) == 0
+    cards = {c.name: list(db.session.scalars(select(Scorecard).where(Scorecard.candidate_id == c.id)))
+             for c in candidates}
+    assert cards["Jordan Rivera"] == [] and cards["Casey Morgan"] == []
+    assert len(cards["Taylor Brooks"]) == 2 and {c.status.value for c in cards["Taylor Brooks"]} == {"submitted"}
     assert services.current_rubric().number == 1
     assert services.is_interviewer(team.authors[0].id) and not services.is_interviewer(team.new_hires[0].id)
+
+
+def test_the_demo_manager_sees_the_full_debrief_of_the_scored_candidate(app, client):
+    team = create_demo()
+    scored = db.session.scalar(select(Candidate).where(Candidate.name == "Taylor Brooks"))
+    debrief = services.debrief(scored.id, actor=team.manager)
+    assert debrief.pending == [] and debrief.aggregate is not None
+    assert all(t.ratings for t in debrief.aggregate.traits)
+    assert {t.key: len(t.ratings) for t in debrief.aggregate.traits} == {
+        "drive": 1, "coachability": 2, "positivity": 1, "empathy": 2}
+    password = next(password for email, _, password in team.logins if email == team.manager.email)
+    login(client, team.manager, password)
+    page = client.get(f"/hiring/candidates/{scored.id}/debrief")
+    html = " ".join(page.get_data(as_text=True).split())
+    assert page.status_code == 200 and "Still waiting for" not in html
+    assert "2 <span class=\"muted small\">of 2</span>" in html and "<svg" in html
+    assert "badge-warn\">disagreement</span>" in html      # empathy: 2 from the manager, 4 from the author
 
 
 def test_a_manager_adds_a_candidate_and_two_interviewers_through_the_pages(client, rubric, make_user):

@@ -162,14 +162,44 @@ def test_the_planner_spreads_sessions_over_hosts_and_confirming_books_them(train
     services.set_host(oslo.id, actor=admin)
     services.set_availability(oslo.id, WEEKDAYS_9_TO_5, actor=admin)
     plan = services.propose_plan(trainee.id, days=2, sessions_per_day=3, minutes=60, actor=admin,
-                                 now=datetime(2026, 10, 30, tzinfo=UTC))
+                                 now=datetime(2026, 10, 30, tzinfo=UTC)).proposals
     assert len(plan) == 6 and {p.host_id for p in plan} == {host.id, oslo.id}
     booked = services.confirm_plan(trainee.id, [services.PlannedSession(p.host_id, p.starts_at, p.ends_at)
                                                 for p in plan], actor=admin)
     assert len(booked) == 6
     again = services.propose_plan(trainee.id, days=1, sessions_per_day=2, minutes=60, actor=admin,
-                                  now=datetime(2026, 10, 30, tzinfo=UTC))
+                                  now=datetime(2026, 10, 30, tzinfo=UTC)).proposals
     assert all(not (p.starts_at < b.ends_at and b.starts_at < p.ends_at) for p in again for b in booked)
+
+
+def test_the_planner_says_how_many_sessions_fit_and_why_the_rest_did_not(trainee, admin, make_user):
+    mondays = make_user(name="Mo Mornings", team="EMEA", time_zone="America/New_York")
+    services.set_host(mondays.id, windows=[(0, time(9), time(12))], actor=admin)   # room for two of 90 minutes
+    ask = dict(days=2, sessions_per_day=4, minutes=90, first_day=date(2026, 11, 2), actor=admin,
+               now=datetime(2026, 10, 30, tzinfo=UTC))
+    week = services.propose_plan(trainee.id, window_days=7, **ask)
+    assert (len(week.proposals), week.requested, week.missing) == (2, 8, 6)
+    assert (week.short_availability, week.short_booked, week.short_window) == (2, 0, 4)
+    assert week.wider_window == 14
+    fortnight = services.propose_plan(trainee.id, window_days=week.wider_window, **ask)
+    assert len(fortnight.proposals) == 4 and {p.starts_at.date() for p in fortnight.proposals} == {
+        date(2026, 11, 2), date(2026, 11, 9)}
+    assert (fortnight.short_availability, fortnight.short_booked, fortnight.short_window) == (4, 0, 0)
+    assert fortnight.wider_window is None
+
+
+def test_the_planner_counts_sessions_lost_to_double_booking(trainee, host, admin, make_user):
+    other = make_user(name="Otto Other", team="EMEA", time_zone="America/New_York")
+    book(other, host, at(2, 9), at(2, 13), admin)
+    outcome = services.propose_plan(trainee.id, days=1, sessions_per_day=4, minutes=90, first_day=date(2026, 11, 2),
+                                    actor=admin, now=datetime(2026, 10, 30, tzinfo=UTC))
+    assert [p.starts_at for p in outcome.proposals] == [at(2, 13), at(2, 14, 30)]
+    assert (outcome.short_availability, outcome.short_booked, outcome.short_window) == (0, 2, 0)
+
+
+def test_the_planner_refuses_a_window_it_cannot_search(trainee, host, admin):
+    with pytest.raises(Invalid, match="days ahead"):
+        services.propose_plan(trainee.id, days=1, sessions_per_day=1, minutes=60, window_days=365, actor=admin)
 
 
 def test_confirming_a_plan_with_a_clash_books_nothing(trainee, host, admin):
@@ -198,8 +228,11 @@ def test_the_planner_never_double_books_and_stays_inside_availability(hosts, tra
     origin = datetime.combine(first, time(0), tzinfo=UTC)
     busy = {1: [(origin + timedelta(hours=h), origin + timedelta(hours=h, minutes=90)) for h in busy_hours]}
     trainee_busy = [(origin + timedelta(hours=h + 3), origin + timedelta(hours=h + 4)) for h in busy_hours]
-    plan = plan_sessions(trainee_tz=trainee_zone, first_day=first, days=days, sessions_per_day=per_day,
-                         minutes=minutes, hosts=plans, busy=busy, trainee_busy=trainee_busy)
+    outcome = plan_sessions(trainee_tz=trainee_zone, first_day=first, days=days, sessions_per_day=per_day,
+                            minutes=minutes, hosts=plans, busy=busy, trainee_busy=trainee_busy)
+    plan = outcome.proposals
+    reasons = (outcome.short_availability, outcome.short_booked, outcome.short_window)
+    assert min(reasons) >= 0 and len(plan) + sum(reasons) == outcome.requested == days * per_day
 
     class W:
         def __init__(self, w):

@@ -312,3 +312,56 @@ def test_the_planner_page_proposes_and_books_sessions(client, make_user, manager
     done = client.post(f"/training/shadowing/plan/{hire.id}", data=form)
     assert done.status_code == 302
     assert len([s for s in services.sessions_for(hire.id, actor=manager) if s.starts_at > utcnow()]) == 2
+
+
+def test_the_planner_page_says_what_did_not_fit_and_offers_a_wider_window(client, make_user, manager, admin):
+    host = make_user(team="EMEA", time_zone="Europe/Oslo", name="Hana Host")
+    first = date.today() + timedelta(days=7)
+    services.set_host(host.id, windows=[(first.weekday(), time(9), time(12))], actor=admin)
+    hire = make_user(team="EMEA", time_zone="Europe/Oslo", start_date=first)
+    login(client, manager)
+    ask = {"action": "propose", "days": 2, "sessions_per_day": 4, "minutes": 90, "first_day": first.isoformat(),
+           "window_days": 7}
+    page = client.post(f"/training/shadowing/plan/{hire.id}", data=ask)
+    text = " ".join(page.get_data(as_text=True).split())
+    assert page.status_code == 200
+    assert "2 of 8 requested sessions fit." in text and "6 sessions did not" in text
+    assert "<strong>2</strong> — host availability" in text
+    assert "<strong>4</strong> — outside the window" in text and "double booking" not in text
+    assert 'name="window_days" value="14"' in text and "Widen the window to 14 days" in text
+    wider = client.post(f"/training/shadowing/plan/{hire.id}", data={**ask, "window_days": 14})
+    text = " ".join(wider.get_data(as_text=True).split())
+    assert "4 of 8 requested sessions fit." in text and "outside the window" not in text
+    assert "Widen the window" not in text and 'name="start-3"' in text
+
+
+def _words(response) -> str:
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def test_a_new_hire_with_nothing_assigned_is_told_what_happens_next_not_0_of_0(client, make_user, manager, admin):
+    hire = make_user(name="Nina New", team="EMEA")
+    login(client, hire)
+    page = _words(client.get("/training/me"))
+    assert "0 of 0 modules" not in page and "0%" not in page
+    assert "Nothing is assigned to you yet" in page
+    assert "Your manager Morgan Manager will assign your onboarding path" in page
+    assert 'href="/handbook/">browse the handbook</a>' in page and 'href="/training/modules">' in page
+
+
+def test_a_new_hire_without_a_team_manager_is_told_an_admin_assigns_and_progress_returns_once_assigned(
+        client, make_user, manager, admin, path):
+    loner = make_user(name="Lou Loner", team="APAC", start_date=date.today())
+    login(client, loner)
+    assert "An admin (Alex Admin) will assign your onboarding path" in _words(client.get("/training/me"))
+    services.assign_path(loner.id, path.id, actor=admin)
+    page = _words(client.get("/training/me"))
+    assert "Nothing is assigned" not in page and "0 of 3 modules" in page
+
+
+def test_a_manager_opening_a_person_with_nothing_assigned_is_offered_to_assign(client, make_user, manager):
+    hire = make_user(name="Nina New", team="EMEA")
+    login(client, manager)
+    page = _words(client.get(f"/training/people/{hire.id}"))
+    assert "Nothing is assigned to Nina New yet" in page and "0 of 0 modules" not in page
+    assert f'href="/training/assign?user_id={hire.id}">Assign an onboarding path or modules</a>' in page

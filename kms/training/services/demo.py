@@ -33,7 +33,7 @@ def seed_demo(team) -> None:
     for hire in team.new_hires:
         assign_path(hire.id, path.id, actor=admin)
         plan = propose_plan(hire.id, days=path.shadow_days or 2, sessions_per_day=path.shadow_sessions_per_day or 4,
-                            minutes=path.shadow_minutes or 90, actor=admin)
+                            minutes=path.shadow_minutes or 90, actor=admin).proposals
         if plan:
             formats = ["live calls", "ticket queue", "screen share"]
             confirm_plan(hire.id, [PlannedSession(p.host_id, p.starts_at, p.ends_at, focus="Real cases from the queue",

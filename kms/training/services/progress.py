@@ -1,7 +1,7 @@
 """Onboarding: paths, assignments with due dates and "My onboarding" (the team view is in team.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -129,6 +129,12 @@ class Onboarding:
     sessions: list[ShadowSession]
     flags: list[ReviewFlag]
     now: datetime
+    assigners: list[User] = field(default_factory=list)   # who will assign training, while nothing is
+
+    @property
+    def empty(self) -> bool:
+        """Nothing assigned and no shadowing booked: the page says what happens next instead of 0 of 0."""
+        return not self.items and not self.sessions
 
     @property
     def paths(self) -> list[Path]:
@@ -204,7 +210,16 @@ def my_onboarding(user_id: int, *, actor, now: datetime | None = None) -> Onboar
         .order_by(ShadowSession.starts_at)))
     items = [_item(a, completions.get(a.module_id), lessons.get(a.module_id, []), done_at,
                    quizzes.get(a.module_id, 0), passed_at.get(a.module_id), now) for a in assignments]
-    return Onboarding(user=user, items=items, sessions=sessions, flags=review_flags(user.id), now=now)
+    return Onboarding(user=user, items=items, sessions=sessions, flags=review_flags(user.id), now=now,
+                      assigners=[] if items or sessions else assigners_for(user))
+
+
+def assigners_for(user: User) -> list[User]:
+    """Who assigns this person's training: the active managers of their team, or else the active admins."""
+    people = select(User).where(User.active.is_(True), User.id != user.id).order_by(User.name)
+    managers = list(db.session.scalars(people.where(User.role == Role.MANAGER, User.team != "",
+                                                    User.team == (user.team or ""))))
+    return managers or list(db.session.scalars(people.where(User.role == Role.ADMIN)))
 
 
 def _item(assignment, completion, lessons, done_at, questions, last_pass, now) -> Item:

@@ -18,6 +18,7 @@ from kms.training.services._common import (can_see_learner, is_lead, learner, lo
 # The planner keeps a trainee's sessions inside their own working day.
 TRAINEE_DAY = (time(8, 0), time(18, 0))
 SLOT_STEP = timedelta(minutes=30)
+MAX_WINDOW_DAYS = 90      # how far ahead the planner may look for days with room
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -304,53 +305,97 @@ def _candidates(day: date, trainee_tz: str, minutes: int, hosts: list[HostPlan])
     return sorted(set(slots), key=lambda p: (p.starts_at, p.host_id))
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A proposed plan, and how many of the requested sessions did not fit, counted by reason."""
+
+    proposals: list[Proposal]
+    requested: int
+    window_days: int
+    planned_days: int
+    short_availability: int = 0    # the hosts' windows hold fewer sessions a day than asked for
+    short_booked: int = 0          # free in availability, but the host or trainee already has a session then
+    short_window: int = 0          # the window holds too few days with free host time
+
+    @property
+    def missing(self) -> int:
+        return self.requested - len(self.proposals)
+
+    @property
+    def wider_window(self) -> int | None:
+        """A longer window worth trying when days were missing from this one (None when none would help)."""
+        if self.short_window and self.window_days < MAX_WINDOW_DAYS:
+            return min(MAX_WINDOW_DAYS, self.window_days * 2)
+        return None
+
+
+def _fill_day(candidates, sessions_per_day, used, taken, mine) -> list[Proposal]:
+    """Greedily pick up to `sessions_per_day` non-overlapping slots, preferring the least-used host.
+
+    `used`, `taken` and `mine` are updated with what is picked."""
+    picked: list[Proposal] = []
+    while len(picked) < sessions_per_day:
+        free = [c for c in candidates
+                if not _overlaps(c.starts_at, c.ends_at, mine) and
+                not _overlaps(c.starts_at, c.ends_at, taken[c.host_id])]
+        if not free:
+            break
+        choice = min(free, key=lambda c: (used[c.host_id], c.starts_at, c.host_id))
+        picked.append(choice)
+        used[choice.host_id] += 1
+        taken[choice.host_id].append((choice.starts_at, choice.ends_at))
+        mine.append((choice.starts_at, choice.ends_at))
+    return sorted(picked, key=lambda p: p.starts_at)
+
+
 def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_day: int, minutes: int,
                   hosts: list[HostPlan], busy: dict[int, list[tuple[datetime, datetime]]],
                   trainee_busy: list[tuple[datetime, datetime]], horizon_days: int = 21,
-                  not_before: datetime | None = None) -> list[Proposal]:
-    """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room.
+                  not_before: datetime | None = None) -> PlanOutcome:
+    """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room,
+    looking at most `horizon_days` days ahead, and count why any requested session did not fit.
 
     Pure function: every slot lies inside a host window and the trainee's 08:00-18:00, never overlaps the
     host's or trainee's existing sessions nor another proposal, and the least-used host is preferred so the
     plan spreads over hosts.
     """
-    plan: list[Proposal] = []
+    proposals: list[Proposal] = []
     used = {host.user_id: 0 for host in hosts}
     taken = {host.user_id: list(busy.get(host.user_id, [])) for host in hosts}
     mine = list(trainee_busy)
-    planned_days = 0
+    planned_days = short_availability = short_booked = 0
     for offset in range(horizon_days):
         if planned_days >= days:
             break
-        day_plan = []
         candidates = [c for c in _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
                       if not_before is None or c.starts_at >= not_before]
-        while len(day_plan) < sessions_per_day:
-            free = [c for c in candidates
-                    if not _overlaps(c.starts_at, c.ends_at, mine) and
-                    not _overlaps(c.starts_at, c.ends_at, taken[c.host_id])]
-            if not free:
-                break
-            choice = min(free, key=lambda c: (used[c.host_id], c.starts_at, c.host_id))
-            day_plan.append(choice)
-            used[choice.host_id] += 1
-            taken[choice.host_id].append((choice.starts_at, choice.ends_at))
-            mine.append((choice.starts_at, choice.ends_at))
+        # What the day would hold if nobody had a session yet: the rest is lost to double booking.
+        room = len(_fill_day(candidates, sessions_per_day, dict(used), {h: [] for h in used}, []))
+        day_plan = _fill_day(candidates, sessions_per_day, used, taken, mine)
         if day_plan:
             planned_days += 1
-            plan.extend(sorted(day_plan, key=lambda p: p.starts_at))
-    return plan
+            proposals.extend(day_plan)
+            fits = max(room, len(day_plan))
+            short_availability += sessions_per_day - fits
+            short_booked += fits - len(day_plan)
+    return PlanOutcome(proposals, requested=days * sessions_per_day, window_days=horizon_days,
+                       planned_days=planned_days, short_availability=short_availability,
+                       short_booked=short_booked, short_window=(days - planned_days) * sessions_per_day)
 
 
 def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: int,
-                 first_day: date | None = None, actor, now: datetime | None = None) -> list[Proposal]:
-    """A shadowing plan for a trainee's first days (from their start date, or today if that has passed)."""
+                 first_day: date | None = None, window_days: int = 21, actor,
+                 now: datetime | None = None) -> PlanOutcome:
+    """A shadowing plan for a trainee's first days (from their start date, or today if that has passed),
+    within `window_days` days from the first day, with the reasons any requested session did not fit."""
     trainee = managed_learner(trainee_id, actor)
     now = now or utcnow()
     today = now.astimezone(zone(trainee.time_zone)).date()
     first_day = first_day or max(trainee.start_date or today, today)
     if not 1 <= days <= 10 or not 1 <= sessions_per_day <= 8 or not 15 <= minutes <= 480:
         raise Invalid("Plan 1-10 days, 1-8 sessions a day, 15-480 minutes each.", field="days")
+    if not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise Invalid(f"Look 1-{MAX_WINDOW_DAYS} days ahead.", field="window_days")
     hosts = [HostPlan(h.user_id, h.user.time_zone,
                       tuple((w.weekday, w.start_time, w.end_time) for w in h.windows))
              for h in list_hosts() if h.user_id != trainee.id]
@@ -360,14 +405,14 @@ def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: 
     busy: dict[int, list] = {}
     trainee_busy = []
     for s in db.session.scalars(_busy_query([h.user_id for h in hosts] + [trainee.id], start,
-                                            start + timedelta(days=30))):
+                                            start + timedelta(days=window_days + 2))):
         for person in (s.host_id, s.trainee_id):
             busy.setdefault(person, []).append((s.starts_at, s.ends_at))
             if person == trainee.id:
                 trainee_busy.append((s.starts_at, s.ends_at))
     return plan_sessions(trainee_tz=trainee.time_zone, first_day=first_day, days=days,
                          sessions_per_day=sessions_per_day, minutes=minutes, hosts=hosts, busy=busy,
-                         trainee_busy=trainee_busy, not_before=now)
+                         trainee_busy=trainee_busy, horizon_days=window_days, not_before=now)
 
 
 @dataclass

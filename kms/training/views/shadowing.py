@@ -192,35 +192,32 @@ def plan(user_id: int):
     form = PlanForm(formdata=None, days=path.shadow_days if path else 2,
                     sessions_per_day=path.shadow_sessions_per_day if path else 4,
                     minutes=path.shadow_minutes if path else 90)
-    proposals, status = None, 200
+    outcome, status = None, 200
     if request.method == "POST" and request.form.get("action") == "confirm":
         return _confirm_plan(trainee, form)
     if request.method == "POST":
         form = PlanForm()
         if form.validate_on_submit():
             try:
-                proposals = services.propose_plan(user_id, days=form.days.data,
-                                                  sessions_per_day=form.sessions_per_day.data,
-                                                  minutes=form.minutes.data, first_day=form.first_day.data,
-                                                  actor=current_user)
+                outcome = services.propose_plan(user_id, days=form.days.data,
+                                                sessions_per_day=form.sessions_per_day.data,
+                                                minutes=form.minutes.data, first_day=form.first_day.data,
+                                                window_days=form.window_days.data or 21, actor=current_user)
             except Invalid as error:
                 field_error(form, error)
                 status = 400
-            if proposals == []:
-                flash("No free slots in the hosts' availability for those days. Add availability or pick "
-                      "another first day.", "warning")
         else:
             status = 400
-    return _render_plan(trainee, form, proposals, status)
+    return _render_plan(trainee, form, outcome, status)
 
 
-def _render_plan(trainee, form, proposals, status=200, rows=None):
+def _render_plan(trainee, form, outcome, status=200, rows=None):
     hosts = services.list_hosts()
-    if rows is None and proposals is not None:
+    if rows is None and outcome is not None:
         rows = [{"keep": True, "host_id": p.host_id, "starts_at": _local(p.starts_at), "ends_at": _local(p.ends_at),
-                 "format": FORMATS[i % len(FORMATS)][0], "focus": ""} for i, p in enumerate(proposals)]
+                 "format": FORMATS[i % len(FORMATS)][0], "focus": ""} for i, p in enumerate(outcome.proposals)]
     return render_template("training/plan.html", trainee=trainee, form=form, rows=rows, hosts=hosts,
-                           formats=FORMATS, confirm=ConfirmForm()), status
+                           outcome=outcome, formats=FORMATS, confirm=ConfirmForm()), status
 
 
 def _confirm_plan(trainee, form):

@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
 class Base(DeclarativeBase):
@@ -106,6 +106,53 @@ def writing():
         raise
     finally:
         _write_intent.reset(token)
+
+
+_FLUSHED = "kms_flushed_uncommitted"
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flush(session, _context) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_flush(session) -> None:
+    session.info.pop(_FLUSHED, None)
+
+
+_in_unit: contextvars.ContextVar[bool] = contextvars.ContextVar("kms_in_unit_of_work", default=False)
+
+
+@contextmanager
+def unit_of_work():
+    """One use case, one transaction, owned by the outermost caller (a view, an API route, a CLI command, a job).
+
+    Commits once when the block ends and rolls back on any error; a unit of work opened inside another joins
+    it, so services that call services stay one transaction. On SQLite the transaction begins with
+    `BEGIN IMMEDIATE`, holding the write lock from its first statement. A read-only transaction the caller had
+    open is ended first; changes pending outside any unit of work are a bug and refused loudly.
+    Usable as `with unit_of_work(): ...` or as a decorator `@unit_of_work()`.
+    """
+    if _in_unit.get():
+        yield db.session()
+        return
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+            raise RuntimeError("changes pending outside a unit of work; open unit_of_work() before changing rows")
+        session.rollback()
+    unit, intent = _in_unit.set(True), _write_intent.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _write_intent.reset(intent)
+        _in_unit.reset(unit)
 
 
 @contextmanager

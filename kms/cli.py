@@ -247,12 +247,19 @@ def search_check_command(fix: bool) -> None:
     for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
         shown = ", ".join(ids[:20]) + (" …" if len(ids) > 20 else "")
         click.echo(f"  {label}: {len(ids)}" + (f" ({shown})" if ids else ""))
-    if drift.clean:
-        click.echo("In step.")
-    elif fix:
-        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents.")
-    else:
+    click.echo(f"  quarantined (could not be indexed): {len(drift.quarantined)}")
+    for item in drift.quarantined:
+        click.echo(f"    {item.doc_id} after {item.attempts} tries: {item.error}")
+    if fix and not (drift.clean and not drift.quarantined):
+        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents"
+                   + (f"; retried {len(drift.quarantined)} quarantined." if drift.quarantined else "."))
+    elif not drift.clean:
         raise click.ClickException("The index has drifted; run `kms search-check --fix`.")
+    elif drift.quarantined:
+        raise click.ClickException("Some documents could not be indexed (errors above): correct them, or run "
+                                   "`kms search-check --fix` to try them again.")
+    else:
+        click.echo("In step.")
 
 
 def init_app(app) -> None:

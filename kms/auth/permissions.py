@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
+    "search.health": frozenset({Role.ADMIN}),   # documents the index could not take, with their errors
 }
 
 

@@ -21,7 +21,7 @@ from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
-from kms.search.indexer import Drift, SearchIndex, visibilities_for
+from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for
 from kms.search.models import SearchLog
 from kms.training.models import Module
 
@@ -30,6 +30,7 @@ LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
 FILTERS = ("type", "category", "tag")
+OWN_CHANGES_WAIT = 2.0    # seconds a search waits for this process's running drain
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 
 
@@ -88,6 +89,8 @@ def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, st
     query = (query or "").strip()[:MAX_QUERY]
     filters = {name: value.strip()[:100] for name, value in (filters or {}).items()
                if name in FILTERS and value and value.strip()}
+    # The searcher's own save, just committed in this process, is shown if its drain ends in time.
+    index.wait_for_drain(OWN_CHANGES_WAIT)
     started = time.perf_counter()
     try:
         result = index.engine().search(query, visibilities=visibilities_for(actor.role), filters=filters,
@@ -207,7 +210,16 @@ def check_index(index: SearchIndex) -> Drift:
 
 
 def fix_index(index: SearchIndex, drift: Drift) -> int:
-    return index.fix(drift)
+    """Write the drifted documents, and give quarantined ones another MAX_ATTEMPTS tries."""
+    written = index.fix(drift)
+    if drift.quarantined and index.retry_quarantined():
+        index.drain_quietly(wait=index.drain_wait)
+    return written
+
+
+def quarantined_documents(index: SearchIndex) -> list[Quarantined]:
+    """Documents the index could not take after MAX_ATTEMPTS tries, with their last error."""
+    return index.quarantined()
 
 
 def ensure_index(index: SearchIndex) -> str | None:

@@ -17,6 +17,7 @@ from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
 from kms.extensions import db
+from kms.search import CHECK_ON_START
 from kms.search import services as search_services
 from kms.search.indexer import EXTENSION as SEARCH_INDEX
 
@@ -61,10 +62,12 @@ def migrate_database() -> None:
     upgrade(directory=current_app.config["KMS_MIGRATIONS_DIR"])
 
 
-def prepare() -> None:
-    """Bring the database to the newest schema, then run each feature's start-up task."""
+def prepare(skip: tuple[str, ...] = ()) -> None:
+    """Bring the database to the newest schema, then run each feature's start-up task (but those in skip)."""
     migrate_database()
     for label, task in STARTUP_TASKS:
+        if label in skip:
+            continue
         message = task()
         if message:
             click.echo(f"{label}: {message}")
@@ -104,7 +107,10 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
 @with_appcontext
 def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
-    prepare()
+    # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
+    # background, while search answers "being rebuilt" (503) and everything else works.
+    prepare(skip=("Search index",))
+    os.environ[CHECK_ON_START] = "1"
     app = current_app._get_current_object()
     first_run = auth_services.user_count() == 0
     url = f"http://{host}:{port}/"
@@ -114,6 +120,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     # The command runs inside an app context; the development server must not (requests would share its
     # `g` and database session), so it runs from an empty context.
     if debug:
+        search_services.ensure_index_in_background(app.extensions[SEARCH_INDEX])
         contextvars.Context().run(app.run, host=host, port=port, debug=True, use_reloader=True)
         return
     # gunicorn replaces this process. It must not fork workers from here: the app context this command

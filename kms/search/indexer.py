@@ -45,6 +45,7 @@ PENDING = "kms_search_pending"      # session.info flag: this transaction wrote 
 EXTENSION = "kms.search"            # app.extensions key of the app's SearchIndex
 DRAIN_LOCK_FILE = "kms-drain.lock"
 REBUILD_LOCK_FILE = "kms-rebuild.lock"
+START_CHECK_LOCK_FILE = "kms-start-check.lock"
 DRAIN_BATCH = 500
 LEFTOVER_CHECK_SECONDS = 30.0       # how often a quiet process looks for rows a killed worker left
 MAX_ATTEMPTS = 3                    # drains a document may fail (or never finish) before it is quarantined
@@ -524,6 +525,11 @@ class SearchIndex:
             self._rebuild_thread = threading.Thread(target=run, name="kms-search-rebuild", daemon=True)
             self._rebuild_thread.start()
             return True
+
+    def start_check_lock(self):
+        """Held by the one worker that checks (and if need be rebuilds) the index on start; yields
+        False at once in the others."""
+        return _file_lock(self.root / START_CHECK_LOCK_FILE, 0)
 
     def wait_for_rebuild(self, timeout: float | None = None) -> None:
         thread = self._rebuild_thread

@@ -7,7 +7,9 @@ user could not open.
 """
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +27,8 @@ from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, vi
 from kms.search.models import SearchLog
 from kms.training.models import Module
 
+log = logging.getLogger(__name__)
+
 MAX_QUERY = 500
 LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
@@ -41,7 +45,7 @@ class SearchUnavailable(KmsError):
     retry_after = 30
 
 
-UNAVAILABLE = "The search index is rebuilding. Try again in a minute."
+UNAVAILABLE = "Search is being rebuilt. Try again in a minute; everything else works as usual."
 
 
 def _unavailable(index: SearchIndex, error: Exception) -> SearchUnavailable:
@@ -237,3 +241,23 @@ def ensure_index(index: SearchIndex) -> str | None:
     count, seconds = reindex(index)
     return (f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
             f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s")
+
+
+def ensure_index_in_background(index: SearchIndex) -> threading.Thread:
+    """ensure_index() in a thread, so a server listens at once; searches answer 503 ("being rebuilt")
+    until a missing index exists. Of several workers starting together, one does it."""
+    def run() -> None:
+        with index.app.app_context(), index.start_check_lock() as mine:
+            if not mine:
+                return
+            try:
+                message = ensure_index(index)
+            except Exception:
+                log.exception("checking the search index on start failed")
+                return
+            if message:
+                log.warning("search index: %s", message)
+
+    thread = threading.Thread(target=run, name="kms-search-start-check", daemon=True)
+    thread.start()
+    return thread

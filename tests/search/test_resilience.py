@@ -122,3 +122,88 @@ def test_a_save_in_a_request_never_waits_for_the_index_lock(app, index, author, 
     assert index.wait_for_drain(timeout=60)
     assert len(found(index, "zebra")) == 1
     assert applied_in and "kms-search-drain" in applied_in
+
+
+@pytest.fixture
+def blocked_rebuild(monkeypatch):
+    """Rebuilds wait until the test lets them go, as a long rebuild of a big handbook would."""
+    from kms.search.indexer import SearchIndex
+
+    release = threading.Event()
+    real = SearchIndex.rebuild
+
+    def slow(self):
+        assert release.wait(timeout=60), "the test never let the rebuild go"
+        return real(self)
+
+    monkeypatch.setattr(SearchIndex, "rebuild", slow)
+    return release
+
+
+def test_a_start_with_a_missing_index_answers_at_once_and_search_says_it_is_being_rebuilt(app, make_user,
+                                                                                           blocked_rebuild):
+    import shutil
+
+    from kms.search import services
+    from kms.search.indexer import EXTENSION
+
+    from kms.articles.models import Category
+
+    db.session.add(Category(name="Billing", position=0))
+    db.session.commit()
+    author = make_user(Role.AUTHOR)
+    new_article(author, title="Refund request", body="Refunds within 30 days.")
+    index = app.extensions[EXTENSION]
+    shutil.rmtree(index.root, ignore_errors=True)
+    starting = services.ensure_index_in_background(index)     # what each `kms serve` worker does
+    client = app.test_client()
+    assert login(client, author).status_code == 302             # logins and pages answer meanwhile
+    assert client.get("/handbook/articles/refund-request").status_code == 200
+    page = client.get("/search?q=refund")
+    assert page.status_code == 503 and "Search is being rebuilt" in page.get_data(as_text=True)
+    api = client.get("/api/search?q=refund")
+    assert api.status_code == 503 and "being rebuilt" in api.get_json()["error"]
+    blocked_rebuild.set()
+    starting.join(timeout=60)
+    index.wait_for_rebuild(timeout=60)
+    page = client.get("/search?q=refund")
+    assert page.status_code == 200 and "<mark>Refund</mark> request" in page.get_data(as_text=True)
+
+
+def test_kms_serve_leaves_the_index_check_to_the_workers(app, runner, monkeypatch):
+    import os
+
+    from kms import cli
+    from kms.search import CHECK_ON_START
+
+    checked: list[str] = []
+    monkeypatch.setattr(cli.search_services, "ensure_index", lambda index: checked.append("sync"))
+    monkeypatch.setattr(cli.search_services, "ensure_index_in_background", lambda index: checked.append("bg"))
+    monkeypatch.setenv(CHECK_ON_START, "0")
+    monkeypatch.setattr(cli, "migrate_database", lambda: None)      # the test database is already current
+
+    def exec_gunicorn(path, argv):
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", exec_gunicorn)
+    result = runner.invoke(args=["serve"])
+    assert result.exit_code == 0, result.output
+    assert "kms is running" in result.output and checked == []  # no rebuild before listening
+    assert os.environ[CHECK_ON_START] == "1"                      # each worker checks in the background
+
+
+def test_an_article_of_100000_brackets_saves_is_indexed_and_the_site_keeps_working(app, index, make_user):
+    """The save that once hung every writing request: it answers, reaches the index, and others keep working."""
+    author, other = make_user(Role.AUTHOR), make_user(Role.AUTHOR)
+    client = app.test_client()
+    login(client, author)
+    form = {"title": "Bracket storm", "category": "Billing", "status": "published", "language": "en",
+            "body": "Zebrafish policy " + "[" * 100_000, "verify_interval_days": "90", "tags": "", "slug": "",
+            "owner_id": "", "process_id": "", "reason": ""}
+    assert client.post("/handbook/new", data=form).status_code == 302
+    assert index.wait_for_drain(timeout=60)
+    assert len(found(index, "zebrafish")) == 1 and index.outbox_size() == 0
+    second = app.test_client()
+    assert login(second, other).status_code == 302               # logins and saves keep working
+    assert second.post("/handbook/new", data={**form, "title": "Calm page", "body": "Plain words"}).status_code == 302
+    assert second.get("/search?q=calm").status_code == 200

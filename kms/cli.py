@@ -17,6 +17,7 @@ from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
 from kms.extensions import db
+from kms.search import CHECK_ON_START
 from kms.search import services as search_services
 from kms.search.indexer import EXTENSION as SEARCH_INDEX
 
@@ -61,10 +62,12 @@ def migrate_database() -> None:
     upgrade(directory=current_app.config["KMS_MIGRATIONS_DIR"])
 
 
-def prepare() -> None:
-    """Bring the database to the newest schema, then run each feature's start-up task."""
+def prepare(skip: tuple[str, ...] = ()) -> None:
+    """Bring the database to the newest schema, then run each feature's start-up task (but those in skip)."""
     migrate_database()
     for label, task in STARTUP_TASKS:
+        if label in skip:
+            continue
         message = task()
         if message:
             click.echo(f"{label}: {message}")
@@ -116,7 +119,10 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     if debug and current_app.config["KMS_ENV"] == "production":
         raise click.ClickException("--debug is for development: it serves the interactive debugger. "
                                    "Unset KMS_ENV=production or drop --debug.")
-    prepare()
+    # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
+    # background, while search answers "being rebuilt" (503) and everything else works.
+    prepare(skip=("Search index",))
+    os.environ[CHECK_ON_START] = "1"
     app = current_app._get_current_object()
     first_run = auth_services.user_count() == 0
     url = f"http://{host}:{port}/"
@@ -126,6 +132,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     # The command runs inside an app context; the development server must not (requests would share its
     # `g` and database session), so it runs from an empty context.
     if debug:
+        search_services.ensure_index_in_background(app.extensions[SEARCH_INDEX])
         contextvars.Context().run(serve_debug, app, host, port)
         return
     # gunicorn replaces this process. It must not fork workers from here: the app context this command
@@ -264,12 +271,19 @@ def search_check_command(fix: bool) -> None:
     for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
         shown = ", ".join(ids[:20]) + (" …" if len(ids) > 20 else "")
         click.echo(f"  {label}: {len(ids)}" + (f" ({shown})" if ids else ""))
-    if drift.clean:
-        click.echo("In step.")
-    elif fix:
-        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents.")
-    else:
+    click.echo(f"  quarantined (could not be indexed): {len(drift.quarantined)}")
+    for item in drift.quarantined:
+        click.echo(f"    {item.doc_id} after {item.attempts} tries: {item.error}")
+    if fix and not (drift.clean and not drift.quarantined):
+        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents"
+                   + (f"; retried {len(drift.quarantined)} quarantined." if drift.quarantined else "."))
+    elif not drift.clean:
         raise click.ClickException("The index has drifted; run `kms search-check --fix`.")
+    elif drift.quarantined:
+        raise click.ClickException("Some documents could not be indexed (errors above): correct them, or run "
+                                   "`kms search-check --fix` to try them again.")
+    else:
+        click.echo("In step.")
 
 
 def init_app(app) -> None:

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
     "search.gaps.dismiss": EDITORS,        # take a query that is not a gap off the report
+    "search.health": frozenset({Role.ADMIN}),   # documents the index could not take, with their errors
 }
 
 

@@ -8,6 +8,12 @@ the engine's timed writer, then the drained rows are deleted. Because reading an
 one lock, a later drain always applies a newer state, so workers never write an older version over a
 newer one. A busy or broken index leaves the rows in place for the next commit, `kms search-check
 --fix` or the start-up check; a save never waits long for the index and never fails because of it.
+
+A commit made by a web request never drains in the request: it wakes this process's drain thread and
+the response goes out at once. Commits elsewhere (CLI, imports, tests of services) drain before they
+return. Each drain counts an attempt on the rows it takes *before* it works on them, so a document that
+raises, or stalls or kills its worker, is retried alone and quarantined after MAX_ATTEMPTS: kept with
+its error for `kms search-check` and the admins' search health page, and never blocking the others.
 """
 from __future__ import annotations
 
@@ -18,12 +24,13 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, exists, insert, select
+from sqlalchemy import case, delete, event, exists, func, insert, select, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
@@ -38,8 +45,13 @@ PENDING = "kms_search_pending"      # session.info flag: this transaction wrote 
 EXTENSION = "kms.search"            # app.extensions key of the app's SearchIndex
 DRAIN_LOCK_FILE = "kms-drain.lock"
 REBUILD_LOCK_FILE = "kms-rebuild.lock"
+START_CHECK_LOCK_FILE = "kms-start-check.lock"
 DRAIN_BATCH = 500
 LEFTOVER_CHECK_SECONDS = 30.0       # how often a quiet process looks for rows a killed worker left
+MAX_ATTEMPTS = 3                    # drains a document may fail (or never finish) before it is quarantined
+ERROR_CHARS = 2000
+DRAINER_IDLE_SECONDS = 10.0         # a drain thread with nothing to do ends; the next commit starts another
+STALLED = "indexing it never finished (the worker stopped or timed out while indexing it)"
 
 # Visibility keyword -> the action whose roles may read such documents. Each role's visibility set is
 # derived from the permission table, so a role change there changes search too.
@@ -94,16 +106,21 @@ def _bulk_statement(state) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    from flask import current_app, has_app_context
+    from flask import current_app, has_app_context, has_request_context
 
     if not has_app_context():
         return
     index: SearchIndex | None = current_app.extensions.get(EXTENSION)
     if index is None:
         return
+    pending = session.info.pop(PENDING, False)
+    if has_request_context():
+        # A web request never waits on the index: this process's drain thread does it.
+        index.drain_soon(leftovers_only=not pending)
+        return
     # The hook runs inside the committing unit of work; its own reads must not begin with BEGIN IMMEDIATE.
     with deciding_per_statement():
-        if session.info.pop(PENDING, False):
+        if pending:
             index.drain_quietly(wait=index.drain_wait)
         else:
             index.drain_leftovers()
@@ -157,10 +174,84 @@ class Drift:
     stale: list[str]          # in both, but the index holds another version
     index_count: int
     database_count: int
+    quarantined: list[Quarantined] = field(default_factory=list)   # not counted above: they wait for an edit
 
     @property
     def clean(self) -> bool:
         return not (self.missing or self.extra or self.stale)
+
+
+@dataclass
+class Quarantined:
+    """A document the index could not take: its id, how often it was tried, the last error and since when."""
+
+    doc_id: str
+    attempts: int
+    error: str
+    since: Any
+
+
+def _describe_current_error() -> str:
+    """The exception being handled, as one line for the outbox and the admins (not a traceback)."""
+    import sys
+
+    error = sys.exc_info()[1]
+    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+
+
+class _Drainer:
+    """One thread per process that drains after web requests commit, so no request waits on the index.
+
+    It waits on the drain lock (a thread, not a request), ends after DRAINER_IDLE_SECONDS with
+    nothing to do, and is started again by the next commit (also after a fork: it is per process)."""
+
+    def __init__(self, index: SearchIndex):
+        self.index = index
+        self._cond = threading.Condition()
+        self._asked = 0          # drains asked for by commits so far
+        self._done = 0           # of those, how many a finished drain covered
+        self._leftovers = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def poke(self, leftovers_only: bool) -> None:
+        with self._cond:
+            if leftovers_only:
+                self._leftovers = True
+            else:
+                self._asked += 1
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="kms-search-drain", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self._cond:
+            target = self._asked
+            return self._cond.wait_for(lambda: self._done >= target, timeout)
+
+    def _next(self) -> tuple[int, bool] | None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._asked > self._done or self._leftovers, DRAINER_IDLE_SECONDS):
+                self._thread = None
+                return None
+            leftovers, self._leftovers = self._leftovers, False
+            return self._asked, leftovers
+
+    def _run(self) -> None:
+        with self.index.app.app_context():
+            while (work := self._next()) is not None:
+                target, leftovers = work
+                if target > self._done:
+                    # Another process holding the lock drains our rows too; retry only while it is busy.
+                    while not self.index.drain_quietly(wait=self.index.drain_wait):
+                        pass
+                else:
+                    self.index.drain_leftovers()
+                with self._cond:
+                    self._done = max(self._done, target)
+                    self._cond.notify_all()
 
 
 class SearchIndex:
@@ -174,6 +265,7 @@ class SearchIndex:
         self._next_leftover_check = 0.0
         self._rebuild_thread: threading.Thread | None = None
         self._rebuild_guard = threading.Lock()
+        self._drainer = _Drainer(self)
 
     # ---- the engine
 
@@ -207,37 +299,124 @@ class SearchIndex:
 
     # ---- draining
 
-    def drain(self, wait: float | None = None) -> int:
+    def drain(self, wait: float | None = None) -> int | None:
         """Apply everything in the outbox to the index; returns the number of documents written.
 
-        Raises SearchIndexError (the rows stay) when the index is busy, missing or broken; returns 0
-        without waiting further when another process holds the drain lock past ``wait``."""
+        Raises SearchIndexError (the rows stay, no attempt counted) when the index is busy, missing or
+        broken; returns None without waiting further when another process holds the drain lock past
+        ``wait``. A document that fails is left with its error and tried again by a later drain, alone;
+        after MAX_ATTEMPTS it is quarantined."""
         written = 0
         with _file_lock(self.root / DRAIN_LOCK_FILE, wait) as got:
             if not got:
-                return 0
+                return None
             engine = self.engine()
             url_for = self.url_for()
-            for _ in range(20):      # new rows may arrive while we work; don't loop forever
-                with self._session() as session:
-                    rows = session.execute(select(SearchOutbox.id, SearchOutbox.doc_id)
-                                           .order_by(SearchOutbox.id).limit(DRAIN_BATCH)).all()
-                    if not rows:
-                        break
-                    # Read after taking the lock: nobody can apply an older state after this one.
-                    changes = load_documents(session, {doc_id for _, doc_id in rows}, url_for)
-                    session.rollback()
-                engine.apply(changes)
-                written += len(changes)
-                with self._session() as session, session.begin():
-                    session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows])))
+            failed: set[str] = set()     # one attempt per document and drain
+            for _ in range(20):          # new rows may arrive while we work; don't loop forever
+                rows = self._claim(failed)
+                if not rows:
+                    break
+                written += self._index_rows(engine, url_for, rows, failed)
                 # Loop: rows committed while we applied are ours to drain too.
         return written
 
-    def drain_quietly(self, wait: float | None) -> None:
-        """Drain after a commit: errors are logged and the rows stay, the save is never affected."""
+    def _claim(self, failed: set[str]) -> list[tuple[int, str]]:
+        """The next rows to index, with an attempt counted on each (committed before any work starts).
+
+        Rows an earlier drain took but never finished are suspects: they go one document at a time, so
+        the one that stalls or kills its worker is found and quarantined, and the others get through."""
+        live = (SearchOutbox.quarantined_at.is_(None), SearchOutbox.doc_id.not_in(failed) if failed else true())
+        with self._session() as session, session.begin():
+            session.execute(update(SearchOutbox)
+                            .where(*live, SearchOutbox.attempts >= MAX_ATTEMPTS)
+                            .values(quarantined_at=utcnow(),
+                                    last_error=func.coalesce(SearchOutbox.last_error, STALLED)))
+            suspect = session.scalar(select(SearchOutbox.doc_id).where(*live, SearchOutbox.attempts > 0)
+                                     .order_by(SearchOutbox.id).limit(1))
+            which = SearchOutbox.doc_id == suspect if suspect is not None else SearchOutbox.attempts == 0
+            rows = [tuple(row) for row in session.execute(
+                select(SearchOutbox.id, SearchOutbox.doc_id).where(*live, which)
+                .order_by(SearchOutbox.id).limit(DRAIN_BATCH))]
+            if rows:
+                session.execute(update(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows]))
+                                .values(attempts=SearchOutbox.attempts + 1))
+        return rows
+
+    def _unclaim(self, rows: list[tuple[int, str]]) -> None:
+        # The index or the database failed, not the documents: give the attempt back.
+        with self._session() as session, session.begin():
+            session.execute(update(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows]))
+                            .values(attempts=SearchOutbox.attempts - 1))
+
+    def _index_rows(self, engine: SearchEngine, url_for: UrlFor, rows: list[tuple[int, str]],
+                    failed: set[str]) -> int:
+        errors: dict[str, str] = {}
         try:
-            self.drain(wait=wait)
+            changes = self._load(sorted({doc_id for _, doc_id in rows}), url_for, errors)
+            written = self._apply(engine, changes, errors)
+        except (SearchIndexError, OperationalError):
+            self._unclaim(rows)
+            raise
+        self._settle(rows, errors)
+        failed.update(errors)
+        return written
+
+    def _load(self, doc_ids: list[str], url_for: UrlFor, errors: dict[str, str]) -> dict[str, dict | None]:
+        """The documents as the database has them now; one that cannot be built goes to ``errors``."""
+        try:
+            with self._session() as session:
+                return load_documents(session, doc_ids, url_for)
+        except OperationalError:
+            raise
+        except Exception:
+            if len(doc_ids) == 1:
+                errors[doc_ids[0]] = _describe_current_error()
+                return {}
+            out: dict[str, dict | None] = {}
+            for doc_id in doc_ids:
+                out.update(self._load([doc_id], url_for, errors))
+            return out
+
+    @staticmethod
+    def _apply(engine: SearchEngine, changes: dict[str, dict | None], errors: dict[str, str]) -> int:
+        """Write all changes at once; if that fails for a reason other than the index, one by one."""
+        try:
+            return engine.apply(changes)
+        except SearchIndexError:
+            raise
+        except Exception:
+            if len(changes) == 1:
+                errors.update(dict.fromkeys(changes, _describe_current_error()))
+                return 0
+        written = 0
+        for doc_id, document in changes.items():
+            written += SearchIndex._apply(engine, {doc_id: document}, errors)
+        return written
+
+    def _settle(self, rows: list[tuple[int, str]], errors: dict[str, str]) -> None:
+        """Delete the rows now in the index (and older quarantined rows of the same documents); record
+        each failure, quarantining the rows that used up their attempts."""
+        done = {doc_id for _, doc_id in rows if doc_id not in errors}
+        with self._session() as session, session.begin():
+            done_ids = [i for i, doc_id in rows if doc_id in done]
+            if done_ids:
+                session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(done_ids)))
+                session.execute(delete(SearchOutbox).where(SearchOutbox.doc_id.in_(done),
+                                                           SearchOutbox.quarantined_at.is_not(None)))
+            for doc_id, error in errors.items():
+                log.warning("indexing %s failed: %s", doc_id, error)
+                session.execute(update(SearchOutbox)
+                                .where(SearchOutbox.id.in_([i for i, d in rows if d == doc_id]))
+                                .values(last_error=error,
+                                        quarantined_at=case((SearchOutbox.attempts >= MAX_ATTEMPTS, utcnow()),
+                                                            else_=None)))
+
+    def drain_quietly(self, wait: float | None) -> bool:
+        """Drain after a commit: errors are logged and the rows stay, the save is never affected.
+        False when another process held the drain lock past ``wait`` (it drains our rows too)."""
+        try:
+            return self.drain(wait=wait) is not None
         except IndexBusyError:
             log.warning("search index busy; changes stay in the outbox for the next drain")
         except IndexMissingError:
@@ -248,6 +427,7 @@ class SearchIndex:
             log.warning("search index unavailable (%s); changes stay in the outbox", error)
         except Exception:
             log.exception("draining the search outbox failed; changes stay in the outbox")
+        return True
 
     def drain_leftovers(self) -> None:
         """Now and then, drain rows an earlier worker left behind (killed mid-drain, index busy)."""
@@ -258,17 +438,52 @@ class SearchIndex:
         try:
             with self._session() as session:
                 old = utcnow() - timedelta(seconds=5)
-                left = session.scalar(select(exists().where(SearchOutbox.created_at < old)))
+                left = session.scalar(select(exists().where(SearchOutbox.created_at < old,
+                                                            SearchOutbox.quarantined_at.is_(None))))
             if left:
                 self.drain_quietly(wait=0)
         except Exception:
             log.exception("checking the search outbox failed")
 
-    def outbox_size(self) -> int:
-        from sqlalchemy import func
+    def drain_soon(self, leftovers_only: bool = False) -> None:
+        """Have this process's drain thread drain (or look for leftovers); returns at once."""
+        self._drainer.poke(leftovers_only)
 
+    def wait_for_drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the drains this process's requests asked for so far
+        (a search then shows the searcher's own save); False when they are still running."""
+        return self._drainer.wait(timeout)
+
+    def outbox_size(self) -> int:
+        """Changes waiting for the index (quarantined documents not counted)."""
         with self._session() as session:
-            return session.scalar(select(func.count(SearchOutbox.id))) or 0
+            return session.scalar(select(func.count(SearchOutbox.id))
+                                  .where(SearchOutbox.quarantined_at.is_(None))) or 0
+
+    def quarantined_ids(self) -> set[str]:
+        with self._session() as session:
+            return set(session.scalars(select(SearchOutbox.doc_id).where(SearchOutbox.quarantined_at.is_not(None))))
+
+    def retry_quarantined(self) -> int:
+        """Give every quarantined document its attempts back (after fixing what failed); returns how
+        many outbox rows were queued again. The next drain tries them."""
+        with self._session() as session, session.begin():
+            count = session.execute(update(SearchOutbox).where(SearchOutbox.quarantined_at.is_not(None))
+                                    .values(attempts=0, quarantined_at=None)).rowcount
+        return count
+
+    def quarantined(self) -> list[Quarantined]:
+        """Documents that could not be indexed after MAX_ATTEMPTS tries, newest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(SearchOutbox.doc_id, func.max(SearchOutbox.attempts), func.max(SearchOutbox.quarantined_at),
+                       func.max(SearchOutbox.id))
+                .where(SearchOutbox.quarantined_at.is_not(None)).group_by(SearchOutbox.doc_id)).all()
+            errors = dict(session.execute(select(SearchOutbox.id, SearchOutbox.last_error)
+                                          .where(SearchOutbox.id.in_([row[3] for row in rows]))).all())
+        items = [Quarantined(doc_id, attempts, errors.get(last) or STALLED, since)
+                 for doc_id, attempts, since, last in rows]
+        return sorted(items, key=lambda item: item.since, reverse=True)
 
     # ---- rebuilding
 
@@ -279,7 +494,9 @@ class SearchIndex:
             engine = self.engine(create=True)
             url_for = self.url_for()
             with self._session() as session:
-                count = engine.rebuild(iter_documents(session, url_for))
+                # A quarantined document would fail the whole build; it waits for its next edit.
+                skip = self.quarantined_ids()
+                count = engine.rebuild(doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
             try:
                 self.drain(wait=self.drain_wait)
             except SearchIndexError:
@@ -309,6 +526,11 @@ class SearchIndex:
             self._rebuild_thread.start()
             return True
 
+    def start_check_lock(self):
+        """Held by the one worker that checks (and if need be rebuilds) the index on start; yields
+        False at once in the others."""
+        return _file_lock(self.root / START_CHECK_LOCK_FILE, 0)
+
     def wait_for_rebuild(self, timeout: float | None = None) -> None:
         thread = self._rebuild_thread
         if thread is not None:
@@ -329,20 +551,29 @@ class SearchIndex:
         stored = self.stored_stamps()
         with self._session() as session:
             expected = {doc["id"]: doc["stamp"] for doc in iter_documents(session, self.url_for())}
-        missing = sorted(set(expected) - set(stored))
-        extra = sorted(set(stored) - set(expected))
-        stale = sorted(doc_id for doc_id in set(expected) & set(stored) if expected[doc_id] != stored[doc_id])
-        return Drift(missing, extra, stale, len(stored), len(expected))
+        quarantined = self.quarantined()
+        skip = {item.doc_id for item in quarantined}
+        missing = sorted(set(expected) - set(stored) - skip)
+        extra = sorted(set(stored) - set(expected) - skip)
+        stale = sorted(doc_id for doc_id in set(expected) & set(stored) - skip if expected[doc_id] != stored[doc_id])
+        return Drift(missing, extra, stale, len(stored), len(expected), quarantined)
 
     def fix(self, drift: Drift) -> int:
         """Write the drifted documents as the database has them now (under the drain lock)."""
         doc_ids = [*drift.missing, *drift.extra, *drift.stale]
         if not doc_ids:
             return 0
+        errors: dict[str, str] = {}
         with _file_lock(self.root / DRAIN_LOCK_FILE, None):
-            with self._session() as session:
-                changes = load_documents(session, doc_ids, self.url_for())
-            return self.engine().apply(changes)
+            changes = self._load(doc_ids, self.url_for(), errors)
+            written = self._apply(self.engine(), changes, errors)
+        if errors:
+            # Counted as a first attempt in the outbox; the drains quarantine them if they keep failing.
+            with self._session() as session, session.begin():
+                session.execute(insert(SearchOutbox.__table__), [
+                    {"doc_id": doc_id, "created_at": utcnow(), "attempts": 1, "last_error": error}
+                    for doc_id, error in errors.items()])
+        return written
 
 
 def init_app(app) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kms.extensions import UTCDateTime, db, utcnow
@@ -13,13 +13,19 @@ class SearchOutbox(db.Model):
     """A search document that changed in a committed transaction and still has to reach the index.
 
     Rows are inserted in the same transaction as the edit and deleted once the index holds the
-    document as the database has it; what is left after a crash is drained later."""
+    document as the database has it; what is left after a crash is drained later. Each drain that
+    takes a row counts an attempt first, so a document that fails, or kills or stalls its worker,
+    is quarantined after a few attempts (kept with its error, shown to admins) instead of being
+    retried forever; its next edit tries again."""
 
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     doc_id: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    quarantined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SearchLog(db.Model):

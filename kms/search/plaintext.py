@@ -8,16 +8,18 @@ import re
 # --------------------------------------------------------------------------------------------------
 # Markdown -> plain text, for indexing and snippets.
 
+# Every pattern here meets whole pages of user text, so none may backtrack: a construct's text excludes its
+# own opener ("[" in link text, "(" in a link target), and a run that decides the match is atomic. A page of
+# 100,000 "[" or backticks then costs one pass instead of minutes.
 _FENCED_BLOCK_RE = re.compile(
-    r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+    r"^[ \t]*((?>`{3,})|(?>~{3,}))[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
 )
-_CODE_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+_BACKTICKS_RE = re.compile(r"`+")
 _PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
-_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_LINK_RE = re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^)\n]*\))*\)")
-_REF_LINK_RE = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
-_AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
-_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_IMAGE_RE = re.compile(r"!\[([^\[\]\n]*)\]\([^()\n]*\)")
+_LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\((?:[^()\n]|\([^()\n]*\))*\)")
+_REF_LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
+_AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+)>")
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _STAR_EMPHASIS_RE = re.compile(r"\*{1,3}(?=[^\s*])([^*\n]*?[^\s*])\*{1,3}")
 _STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]*?\S)~~")
@@ -28,9 +30,60 @@ _UNDERSCORE_EMPHASIS_RE = re.compile(r"_(?<!\w_)_{0,2}(?=[^\s_])([^_\n]*?[^\s_])
 _RULE_LINE_RE = re.compile(
     r"(?:[-*_=][ \t]*){3,}|=+|-{2,}|\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?"
 )
-_HEADING_LINE_RE = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
+_HEADING_MARK_RE = re.compile(r"#{1,6}[ \t]+")
 _LIST_LINE_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
 _REF_DEF_LINE_RE = re.compile(r"\[[^\]]+\]:[ \t]+\S.*")
+
+
+def _heading_text(text: str) -> str:
+    # An optional closing run of "#" after a space ("## Title ##"), removed without a regex: a pattern
+    # for "spaces then hashes at the end" retries every space of a long gap.
+    bare = text.rstrip("#")
+    if bare != text and (not bare or bare[-1] in " \t"):
+        return bare.rstrip(" \t")
+    return text
+
+
+def _without_comments(text: str) -> str:
+    """HTML comments replaced by a space; an unclosed one is left as it is (found with str.find, once)."""
+    parts, start = [], 0
+    while (opening := text.find("<!--", start)) != -1:
+        closing = text.find("-->", opening + 4)
+        if closing == -1:
+            break
+        parts.append(text[start:opening])
+        parts.append(" ")
+        start = closing + 3
+    parts.append(text[start:])
+    return "".join(parts)
+
+
+def _code_spans(text: str, keep) -> str:
+    """Code spans (a run of backticks up to the next run of the same length) replaced by keep(content).
+
+    One pass over the runs: each length's runs are listed once, so an unclosed run costs a lookup,
+    not a scan to the end of the page."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for number, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(number)
+    seen = {length: 0 for length in by_length}      # how far each length's list has been passed
+    parts, done, number = [], 0, 0
+    while number < len(runs):
+        start, end = runs[number]
+        same = by_length[end - start]
+        while seen[end - start] < len(same) and same[seen[end - start]] <= number:
+            seen[end - start] += 1
+        if seen[end - start] == len(same):
+            number += 1                              # no closing run: the backticks are literal
+            continue
+        closer = same[seen[end - start]]
+        parts.append(text[done:start])
+        parts.append(keep(text[end:runs[closer][0]]))
+        done = runs[closer][1]
+        number = closer + 1
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _strip_line(line: str) -> str:
@@ -40,15 +93,19 @@ def _strip_line(line: str) -> str:
     first = line[0]
     if first in "-*_=|:" and _RULE_LINE_RE.fullmatch(line):
         return ""
-    while first == ">":
-        line = line[1:].lstrip()
+    if first == ">":
+        # Nested quote markers ("> > >"), skipped by index: slicing the line once per marker is quadratic.
+        position = 0
+        while position < len(line) and (line[position] == ">" or line[position].isspace()):
+            position += 1
+        line = line[position:]
         if not line:
             return ""
         first = line[0]
     if first == "#":
-        heading = _HEADING_LINE_RE.fullmatch(line)
-        if heading:
-            line = heading.group(1)
+        mark = _HEADING_MARK_RE.match(line)
+        if mark:
+            line = _heading_text(line[mark.end():])
     elif first in "-*+" or first.isdigit():
         marker = _LIST_LINE_RE.match(line)
         if marker:
@@ -79,9 +136,9 @@ def strip_markdown(text: str | None) -> str:
     if "```" in text or "~~~" in text:
         text = _FENCED_BLOCK_RE.sub(lambda m: keep(m.group(2)), text)
     if "`" in text:
-        text = _CODE_RE.sub(lambda m: keep(m.group(2)), text)
+        text = _code_spans(text, keep)
     if "<" in text:
-        text = _HTML_COMMENT_RE.sub(" ", text)
+        text = _without_comments(text)
         text = _AUTOLINK_RE.sub(r"\1", text)
         text = _HTML_TAG_RE.sub(" ", text)
     if "[" in text:

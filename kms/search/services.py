@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,9 +25,11 @@ from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
-from kms.search.indexer import Drift, SearchIndex, visibilities_for
+from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for
 from kms.search.models import SearchGapDismissal, SearchLog
 from kms.training.models import Module
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY = 500
 LOGGED_QUERY_CHARS = 200
@@ -33,6 +37,7 @@ FEW_RESULTS = 2           # a search with this many results or fewer counts as a
 GAP_DAYS = 30
 GAP_ASKERS = 2            # a gap needs this many different people asking (not one manager's candidate name)
 FILTERS = ("type", "category", "tag")
+OWN_CHANGES_WAIT = 2.0    # seconds a search waits for this process's running drain
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 
 
@@ -43,7 +48,7 @@ class SearchUnavailable(KmsError):
     retry_after = 30
 
 
-UNAVAILABLE = "The search index is rebuilding. Try again in a minute."
+UNAVAILABLE = "Search is being rebuilt. Try again in a minute; everything else works as usual."
 
 
 def _unavailable(index: SearchIndex, error: Exception) -> SearchUnavailable:
@@ -93,6 +98,8 @@ def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, st
     query = (query or "").strip()[:MAX_QUERY]
     filters = {name: value.strip()[:100] for name, value in (filters or {}).items()
                if name in FILTERS and value and value.strip()}
+    # The searcher's own save, just committed in this process, is shown if its drain ends in time.
+    index.wait_for_drain(OWN_CHANGES_WAIT)
     started = time.perf_counter()
     try:
         result = index.engine().search(query, visibilities=visibilities_for(actor.role), filters=filters,
@@ -281,7 +288,16 @@ def check_index(index: SearchIndex) -> Drift:
 
 
 def fix_index(index: SearchIndex, drift: Drift) -> int:
-    return index.fix(drift)
+    """Write the drifted documents, and give quarantined ones another MAX_ATTEMPTS tries."""
+    written = index.fix(drift)
+    if drift.quarantined and index.retry_quarantined():
+        index.drain_quietly(wait=index.drain_wait)
+    return written
+
+
+def quarantined_documents(index: SearchIndex) -> list[Quarantined]:
+    """Documents the index could not take after MAX_ATTEMPTS tries, with their last error."""
+    return index.quarantined()
 
 
 def ensure_index(index: SearchIndex) -> str | None:
@@ -299,3 +315,23 @@ def ensure_index(index: SearchIndex) -> str | None:
     count, seconds = reindex(index)
     return (f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
             f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s")
+
+
+def ensure_index_in_background(index: SearchIndex) -> threading.Thread:
+    """ensure_index() in a thread, so a server listens at once; searches answer 503 ("being rebuilt")
+    until a missing index exists. Of several workers starting together, one does it."""
+    def run() -> None:
+        with index.app.app_context(), index.start_check_lock() as mine:
+            if not mine:
+                return
+            try:
+                message = ensure_index(index)
+            except Exception:
+                log.exception("checking the search index on start failed")
+                return
+            if message:
+                log.warning("search index: %s", message)
+
+    thread = threading.Thread(target=run, name="kms-search-start-check", daemon=True)
+    thread.start()
+    return thread

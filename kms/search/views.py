@@ -169,3 +169,11 @@ def create_process():
         return redirect(url_for("search.gaps")), 303
     flash(f"Added “{process.name}” to the processes to document.", "success")
     return redirect(url_for("search.gaps")), 303
+
+
+@bp.get("/search/health")
+@requires("search.health")
+def health():
+    index = _index()
+    return render_template("search/health.html", quarantined=services.quarantined_documents(index),
+                           waiting=index.outbox_size(), max_attempts=services.MAX_ATTEMPTS)

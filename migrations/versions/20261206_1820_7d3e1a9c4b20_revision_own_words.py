@@ -1,7 +1,7 @@
 """revisions: own_words, the words of a revision's body that are not template lines (a stub counts no coverage)
 
 Revision ID: 7d3e1a9c4b20
-Revises: 5c2e91d7a4b3
+Revises: a48a75d73406
 Created: 2026-12-06 12:00:00
 
 Existing revisions are counted here, so an untouched template published before this migration stops counting
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '7d3e1a9c4b20'
-down_revision = '5c2e91d7a4b3'
+down_revision = 'a48a75d73406'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """login_known_clients: addresses and browsers that logged into an account before
 
 Revision ID: 7d3a91c5e2f4
-Revises: 5c2e91d7a4b3
+Revises: 7d3e1a9c4b20
 Created: 2026-12-10 09:00:00
 
 Failed logins no longer lock an account; they slow down the client that failed. Logins from a known client are
@@ -13,7 +13,7 @@ from alembic import op
 import kms.extensions
 
 revision = '7d3a91c5e2f4'
-down_revision = '5c2e91d7a4b3'
+down_revision = '7d3e1a9c4b20'
 branch_labels = None
 depends_on = None
 

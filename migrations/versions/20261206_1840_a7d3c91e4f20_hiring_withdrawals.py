@@ -2,7 +2,7 @@
 scorecards for that candidate until they submit one of their own)
 
 Revision ID: a7d3c91e4f20
-Revises: 5c2e91d7a4b3
+Revises: 7d3a91c5e2f4
 Created: 2026-12-15 09:30:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import kms.extensions
 
 revision = 'a7d3c91e4f20'
-down_revision = '5c2e91d7a4b3'
+down_revision = '7d3a91c5e2f4'
 branch_labels = None
 depends_on = None
 

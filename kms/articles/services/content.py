@@ -77,7 +77,7 @@ def _key_line(path: Path, key: str) -> int | None:
     """The line of `key:` in a file's front matter or YAML, so errors point at it."""
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(rf"^\s*-?\s*{re.escape(key)}\s*:", line):
+            if re.match(rf"\s*(?:-\s*)?{re.escape(key)}\s*:", line):   # no two runs of spaces to share out
                 return number
     except (OSError, UnicodeDecodeError):
         return None

@@ -18,11 +18,15 @@ from kms import markdown
 from kms.auth.permissions import allowed, bearer_token
 from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
+from kms.markdown_video import FRAME_ORIGINS
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
 
+# frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
+# Microsoft Stream); every other frame is refused.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       f"frame-src {' '.join(FRAME_ORIGINS)}; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 SECRET_FIELDS = ("password", "confirm", "csrf_token", "current_password", "token")
 TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",

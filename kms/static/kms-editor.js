@@ -205,7 +205,7 @@
       '<p class="help" id="' + id + '-help">Start typing; pick a title from the list.</p>' +
       '<p class="md-dialog-buttons"><button type="submit" class="button primary" value="insert">Insert link</button> ' +
       '<button type="submit" class="button" value="cancel">Cancel</button></p></form>';
-    area.parentNode.appendChild(dialog);
+    document.body.appendChild(dialog);   // outside the page's form: a form may not hold another
     var input = dialog.querySelector("input");
     var list = dialog.querySelector("datalist");
     input.setAttribute("aria-describedby", id + "-help");

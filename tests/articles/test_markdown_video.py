@@ -155,3 +155,10 @@ def test_an_article_page_plays_the_video_and_the_csp_allows_exactly_the_video_fr
                                                "https://web.microsoftstream.com"]
     assert directives["img-src"] == "'self' data:"
     assert directives["frame-ancestors"] == "'none'" and directives["default-src"] == "'self'"
+
+
+def test_lesson_editors_who_cannot_write_articles_still_get_the_editor_preview(client, login_as):
+    login_as(Role.MANAGER)   # managers edit lessons and quiz explanations, not handbook articles
+    response = client.post("/handbook/preview", data={"body": f"**Watch**\n\nhttps://youtu.be/{YT}"})
+    assert response.status_code == 200
+    assert "<strong>Watch</strong>" in response.json["html"] and frames(response.json["html"])

@@ -258,6 +258,7 @@
     if (!target) {
       panel = el("section", "md-preview card");
       panel.setAttribute("aria-label", "Preview");
+      panel.tabIndex = 0;   // it scrolls on its own: keyboard users reach it to scroll with the arrow keys
       var heading = el("h2", "small-heading no-top", "Preview");
       target = el("div", "prose");
       target.setAttribute("aria-live", "polite");

@@ -14,6 +14,8 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from kms.markdown_video import VideoExtension
+
 MAX_MARKDOWN = 256 * 1024
 ARTICLE_LINK_BASE = "/handbook/articles/"
 
@@ -161,14 +163,16 @@ def _converter() -> md.Markdown:
     # One converter per thread: building it costs more than converting a page.
     converter = getattr(_local, "converter", None)
     if converter is None:
+        videos = VideoExtension()
         converter = md.Markdown(
             extensions=["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr",
-                        "toc", "wikilinks", TaskListExtension()],
+                        "toc", "wikilinks", TaskListExtension(), videos],
             extension_configs={
                 "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
                 "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
             },
             output_format="html")
+        converter.kms_videos = videos
         _local.converter = converter
     converter.reset()
     return converter
@@ -192,7 +196,8 @@ def _render_cached(text: str) -> tuple[str, str]:
     converter = _converter()
     body = converter.convert(text)
     toc = getattr(converter, "toc", "") or ""
-    return _clean(body), _clean(toc) if "<li" in toc else ""
+    # Players go in only after sanitizing: nh3 never sees (or lets through) an iframe.
+    return converter.kms_videos.insert_players(_clean(body)), _clean(toc) if "<li" in toc else ""
 
 
 def render(text: str) -> str:

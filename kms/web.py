@@ -18,11 +18,15 @@ from kms import markdown
 from kms.auth.permissions import allowed, bearer_token
 from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
+from kms.markdown_video import FRAME_ORIGINS
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
 
+# frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
+# Microsoft Stream); every other frame is refused.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       f"frame-src {' '.join(FRAME_ORIGINS)}; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 SECRET_FIELDS = ("password", "confirm", "csrf_token", "current_password", "token")
 TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
@@ -239,9 +243,24 @@ def counted(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {plural(count, word, many)}"
 
 
+UPLOAD_URL = "/media/upload"
+
+
+def markdown_editor(owner: str, draft_key: str, preview_target: str | None = None) -> dict:
+    """The attributes that turn a <textarea> into the Markdown editor (static/kms-editor.js): where it previews,
+    uploads and finds articles, and the key of its local draft (the page and the version it started from)."""
+    attrs = {"data-markdown-editor": "", "data-upload-url": UPLOAD_URL, "data-upload-owner": owner,
+             "data-draft-key": draft_key, "data-preview-url": url_for_safe("articles.preview") or "",
+             "data-articles-url": url_for_safe("articles.api_articles") or ""}
+    if preview_target:
+        attrs["data-preview-target"] = preview_target
+    return attrs
+
+
 def template_helpers() -> dict:
     return {"can": lambda action: allowed(current_user, action), "url_for_safe": url_for_safe,
-            "show_hiring_nav": show_hiring_nav, "time_zone_names": time_zone_names}
+            "show_hiring_nav": show_hiring_nav, "time_zone_names": time_zone_names,
+            "markdown_editor": markdown_editor}
 
 
 def init_app(app) -> None:

@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "handbook.read": EVERY_ROLE,
     "handbook.flag": EVERY_ROLE,
     "handbook.write": EDITORS,
+    "markdown.preview": STAFF,             # the editor's live preview (articles, lessons, quiz explanations)
     "handbook.review": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
     "process.manage": EDITORS,
     "handbook.categories": LEADS,          # add categories, switch review-before-publishing on or off

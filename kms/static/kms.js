@@ -36,6 +36,18 @@
     if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
+  // The Markdown editor (kms-editor.js) keeps a local draft and notes the form it sent. A page without that
+  // editor after the send means the save went through (the site redirected): the draft is no longer needed.
+  try {
+    var sent = window.sessionStorage.getItem("kms-draft-sent");
+    var stillEditing = Array.prototype.some.call(document.querySelectorAll("textarea[data-draft-key]"),
+      function (area) { return "kms-draft:" + area.dataset.draftKey === sent; });
+    if (sent && !stillEditing) {
+      window.localStorage.removeItem(sent);
+      window.sessionStorage.removeItem("kms-draft-sent");
+    }
+  } catch (e) { /* storage switched off: there is no draft to clear */ }
+
   // Live Markdown preview: <textarea data-preview-url=".." data-preview-target="#id">.
   document.querySelectorAll("textarea[data-preview-url]").forEach(function (area) {
     var target = document.querySelector(area.dataset.previewTarget);

@@ -311,6 +311,27 @@ def keyboard_form(driver, fields: list[tuple[str, str]], submit: bool = True) ->
         submit_and_wait(driver, lambda: type_keys(driver, Keys.ENTER))
 
 
+def keyboard_editor(driver, textarea_id: str, text: str) -> None:
+    """Type Markdown into the Markdown editor that replaced <textarea id=textarea_id>, with the keyboard only:
+    TAB to it, select all, type line by line. The editor continues a list on ENTER; like a person, each new
+    line first selects what the editor put there (SHIFT+HOME) and types over it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    tab_to_element(driver, f"#{textarea_id} ~ .EasyMDEContainer [contenteditable]")
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            ActionChains(driver).send_keys(Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.HOME) \
+                .key_up(Keys.SHIFT).perform()
+        # A space replaces whatever was selected, BACKSPACE takes it away again: an empty line stays empty.
+        ActionChains(driver).send_keys(line or " ").perform()
+        if not line:
+            ActionChains(driver).send_keys(Keys.BACK_SPACE).perform()
+    typed = driver.find_element("id", textarea_id).get_attribute("value")
+    assert typed == text, f"the editor holds {typed!r}, not the typed {text!r}"
+
+
 def wait_for_path(driver, path: str, timeout: float = 15) -> None:
     """Wait until the browser shows `path` (after a redirect or form submit) and the page has loaded."""
     from urllib.parse import urlsplit

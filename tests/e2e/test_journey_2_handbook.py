@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.harness import (
-    keyboard_form,
+    keyboard_editor,
     keyboard_press,
     log_in,
     progress_value,
@@ -46,10 +46,12 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
     run.page_done(author, "editor-new")
 
     # The article, typed with the keyboard only; ENTER on Save publishes it (Published is the default status).
-    body = (f"## When this comes up\n\nA customer asks about {process_name.lower()}.\n\n"
+    # Over 40 words of the author's own: fewer would leave it a stub, which the coverage bar does not count.
+    body = (f"## When this comes up\n\nA customer asks about {process_name.lower()}. They usually write in after "
+            "a failed payment, a duplicate charge or an error message in the app.\n\n"
             "## Steps\n\n1. Confirm who the customer is.\n2. Check the account in the billing tool.\n"
             "3. Reply with the outcome and log it on the ticket.\n")
-    keyboard_form(author, [("body", body)], submit=False)
+    keyboard_editor(author, "body", body)
     # The live preview follows the typing (kms.js asks the server to render the Markdown).
     WebDriverWait(author, 10).until(lambda d: "Confirm who the customer is" in text_of(d, "#preview"))
     keyboard_press(author, SAVE)
@@ -79,12 +81,12 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
 
     first_line, second_line = "Escalate to a team lead when the amount is over 500 EUR.", \
         "Ask the customer for a screenshot of the error first."
-    keyboard_form(author, [("body", body + "\n" + first_line + "\n")], submit=False)
+    keyboard_editor(author, "body", body + "\n" + first_line + "\n")
     keyboard_press(author, SAVE)
     wait_for_path(author, article_path)
     assert first_line in text_of(author, ".prose")
 
-    keyboard_form(other, [("body", body + "\n" + second_line + "\n")], submit=False)
+    keyboard_editor(other, "body", body + "\n" + second_line + "\n")
     keyboard_press(other, SAVE)
     wait_for_path(other, article_path + "/edit")   # refused: the page stays on the editor
     assert text_of(other, "#conflict-heading") == "Someone else saved this article while you were editing"
@@ -100,7 +102,7 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
 
     # The second editor merges deliberately: both lines are kept, and the history shows three revisions.
     run.open(other, article_path + "/edit")
-    keyboard_form(other, [("body", body + "\n" + first_line + "\n\n" + second_line + "\n")], submit=False)
+    keyboard_editor(other, "body", body + "\n" + first_line + "\n\n" + second_line + "\n")
     keyboard_press(other, SAVE)
     wait_for_path(other, article_path)
     prose = text_of(other, ".prose")

@@ -139,7 +139,7 @@ def edit(slug: str):
 
 
 @bp.post("/handbook/preview")
-@requires("handbook.write")
+@requires("markdown.preview")
 def preview():
     return jsonify(html=markdown.render(request.form.get("body", "")))
 

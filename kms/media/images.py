@@ -19,6 +19,8 @@ from kms.media.sniff import FileType
 MAX_PIXELS = 40_000_000        # e.g. 8000 x 5000: far beyond any screenshot, far below a bomb
 PAGE_WIDTH = 1600              # the version an article or lesson shows
 JPEG_QUALITY = 90
+# Pillow's own guard, at the same limit: Image.open refuses far larger headers before reading further.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -95,8 +97,9 @@ def clean(stream: BinaryIO, kind: FileType) -> CleanImage:
                     page = _save(small, kind)
                 return CleanImage(data, upright.width, upright.height, page)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(f"The image has too many pixels; kms accepts at most {MAX_PIXELS // 1_000_000} million. "
-                      "Resize it and upload again.", field="file") from None
+        raise Invalid(f"The image has more than {MAX_PIXELS // 1_000_000} million pixels, the most kms accepts "
+                      "(such files are often built to exhaust a server's memory). Resize it and upload again.",
+                      field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise Invalid(f"The file looks like a {kind.extension.upper()} image but is damaged; kms cannot read "
                       "it. Save it again and upload the new file.", field="file") from None

@@ -41,8 +41,8 @@ def safe_name(raw: str | None, extension: str) -> str:
     base = re.split(r"[\\/]", raw or "")[-1]
     base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] not in "CZ"
                    or c == " ")
-    stem = base.rsplit(".", 1)[0] if "." in base.strip(".") else base
-    stem = re.sub(r"[^\w\-() ]+", "_", stem)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = re.sub(r"[^\w\-(). ]+", "_", stem)
     stem = re.sub(r"\s+", " ", stem).strip(" ._")[:NAME_MAX].strip(" ._")
     return f"{stem or 'file'}.{extension}"
 

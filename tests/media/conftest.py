@@ -14,6 +14,7 @@ from kms.articles.models import Article, Category
 from kms.extensions import db
 from kms.media.models import Attachment, Blob
 from kms.media.storage import LocalStorage
+from tests.conftest import login as base_login
 
 
 def image_bytes(fmt: str = "PNG", size=(40, 30), color=(200, 30, 30), **save) -> bytes:
@@ -39,6 +40,13 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
             + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b""))
+
+
+def login(client, user):
+    """Log the client in as `user`, ending whoever was logged in before."""
+    client.post("/logout")
+    response = base_login(client, user)
+    assert response.status_code == 302
 
 
 def upload(client, data: bytes, name: str = "shot.png", owner: str = "draft", alt: str = "", **headers):
@@ -80,3 +88,6 @@ def save_body(article_id: int, body: str, actor, status="published"):
     row = db.session.get(Article, article_id)
     return articles.save_article(article_id, articles.ArticleFields(
         title=row.title, body=body, category=row.category, status=status), base_version=row.version, actor=actor)
+
+
+from tests.hiring.conftest import make_process, process, rubric  # noqa: E402,F401 - hiring's fixtures, reused

@@ -28,6 +28,7 @@ class Served:
     digest: str                  # the original, or its page-sized version
     name: str
     candidate_id: int | None     # set when the viewer reached the file only through a candidate
+    attachment_id: int = 0
 
     @property
     def inline(self) -> bool:
@@ -46,14 +47,16 @@ def open_media(digest: str, *, viewer: User, size: str = "") -> Served:
             blob = row.blob
             chosen = blob.page_sha256 if size == "page" and blob.page_sha256 else blob.sha256
             candidate = int(row.owner_id) if row.owner_type == "candidate" else None
-            return Served(blob=blob, digest=chosen, name=row.name, candidate_id=candidate)
+            return Served(blob=blob, digest=chosen, name=row.name, candidate_id=candidate, attachment_id=row.id)
     raise NotFound(HIDDEN)
 
 
 def record_download(served: Served, *, actor: User) -> None:
     """Write a candidate file's download to hiring's audit log (the caller's unit of work commits)."""
     if served.candidate_id is not None:
-        record_hiring_audit(actor, "downloaded", "candidate file", served.candidate_id, served.name)
+        # Ids only, like the rest of the audit log: a file name often carries the candidate's name.
+        record_hiring_audit(actor, "downloaded", "candidate file", served.candidate_id,
+                            f"attachment {served.attachment_id}")
 
 
 def attachments_for(owner: str, *, viewer: User) -> list[Attachment]:
@@ -85,7 +88,7 @@ def remove_attachment(attachment_id: int, *, actor: User) -> Attachment:
     except Forbidden:
         raise Forbidden("You may not remove files from this page.") from None
     if row.owner_type == "candidate":
-        record_hiring_audit(actor, "removed", "candidate file", int(row.owner_id), row.name)
+        record_hiring_audit(actor, "removed", "candidate file", int(row.owner_id), f"attachment {row.id}")
     db.session.delete(row)
     db.session.flush()
     return row

@@ -164,3 +164,16 @@ def test_a_lead_removes_a_candidates_file(client, process, stored):
                            data={"next": f"/hiring/candidates/{process.candidate.id}"})
     assert response.status_code == 302
     assert stored() == (0, 0, 0)
+
+
+def test_a_lessons_image_follows_the_modules_visibility(client, make_user):
+    from kms.training import services as training
+    editor, member = make_user(Role.AUTHOR), make_user(Role.MEMBER)
+    login(client, editor)
+    data = upload(client, image_bytes(), "step.png", alt="Step one").get_json()
+    module = training.create_module(title="Renewals 101", audience=["member"], actor=editor)
+    training.add_lesson(module.id, title="Step one", body=f"Do this:\n\n{data['markdown']}\n", actor=editor)
+    login(client, member)
+    assert client.get(data["url"]).status_code == 404
+    training.set_module_status(module.id, "published", actor=editor)
+    assert client.get(data["url"]).status_code == 200

@@ -35,6 +35,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_LOGIN_LOCK_MINUTES": ("15", "The longest such wait; failures are forgotten this long after the last wait ended."),
     "KMS_INVITE_HOURS": ("72", "How long an invite (set-password) link stays valid."),
     "KMS_MAX_REQUEST_KB": ("1024", "Largest request body accepted, in KiB; larger requests get 413."),
+    "KMS_MAX_UPLOAD_MB": ("25", "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored."),
     "KMS_SESSION_HOURS": ("12", "A login ends after this many hours without activity (unless 'remember me' was ticked)."),
     "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
     "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
@@ -203,7 +204,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         _check_secret_key(configured_key)
     secret_key = configured_key or _secret_from_file(instance_dir)
     for name in ("KMS_LOGIN_MAX_FAILURES", "KMS_LOGIN_LOCK_MINUTES", "KMS_INVITE_HOURS", "KMS_MAX_REQUEST_KB",
-                 "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS",
+                 "KMS_MAX_UPLOAD_MB", "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS",
                  "KMS_HIRING_RETENTION_DAYS"):
         if not raw[name].strip().isdigit():
             raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")

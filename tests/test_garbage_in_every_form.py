@@ -35,7 +35,9 @@ NOT_WALKED = {   # forms a logged-in admin or interviewer is never shown
     "articles.approve": "a button (no field but the CSRF token) on a change waiting for review",
     "articles.reject": "a change waiting for review; its one field is free text",
     "training.review_lesson": "a button on a lesson whose article changed",
-    "hiring.amend_scorecard": "a submitted scorecard; its fields are the scorecard's, walked on the draft"}
+    "hiring.amend_scorecard": "a submitted scorecard; its fields are the scorecard's, walked on the draft",
+    "media.api_upload": "JSON API for token clients, the same code as media.upload (tests/media)",
+    "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none"}
 PAGES_PER_ENDPOINT = 2
 
 

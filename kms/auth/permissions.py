@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "hiring.manage": LEADS,
     "hiring.rubric": frozenset({Role.ADMIN}),
     "hiring.audit": frozenset({Role.ADMIN}),   # the log of who viewed, changed or exported hiring data
+    # media: a file is served only to those who may open a page that uses it (kms.media checks, else 404)
+    "media.read": EVERY_ROLE,
+    "media.upload": STAFF,                 # services check the owner: edit rights on the page, or a lead for candidates
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),

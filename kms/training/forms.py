@@ -127,6 +127,8 @@ class SessionForm(Form):
     ends_at = DateTimeLocalField("Ends", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     format = SelectField("Format", choices=FORMATS, default="live calls")
     focus = StringField("Focus", validators=[Length(max=200)], description="A process or article to watch for.")
+    meeting_url = StringField("Meeting link", validators=[Length(max=500)],
+                              description="Optional: the https:// address of the call (Zoom, Meet, Teams…).")
 
 
 class PlanForm(Form):

@@ -290,6 +290,8 @@ class ShadowSession(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     focus: Mapped[str] = mapped_column(String(200), default="")
+    # An https address of the call (Zoom, Meet, Teams...); "" when the session is in person.
+    meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     focus_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     format: Mapped[SessionFormat] = mapped_column(enum_column(SessionFormat), default=SessionFormat.LIVE_CALLS)
     status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus), default=SessionStatus.SCHEDULED,

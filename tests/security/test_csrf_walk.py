@@ -43,6 +43,7 @@ SAMPLE_VALUES = {
     "session_id": lambda world, rule: world["session"].id,
     "candidate_id": lambda world, rule: world["candidate"].id,
     "key": lambda world, rule: "drive",
+    "attachment_id": lambda world, rule: 1,    # the token check comes before any row is looked up
 }
 
 # Form fields a route might read, so that a missing CSRF token is the only thing wrong with the request.

@@ -43,6 +43,9 @@ def _session_event(session: ShadowSession, stamp: datetime) -> Event:
                          + (f" — {session.focus}" if session.focus else ""))
     event.add("description", f"Trainee: {session.trainee.name}\nHost: {session.host.name}\n"
                              f"Format: {session.format.value}\nFocus: {session.focus or '—'}")
+    if session.meeting_url:
+        event.add("url", session.meeting_url)
+        event.add("location", session.meeting_url)
     event.add("status", "CANCELLED" if session.status == SessionStatus.CANCELLED else "CONFIRMED")
     event.add("last-modified", (session.updated_at or stamp).astimezone(UTC))
     return event

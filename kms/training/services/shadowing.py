@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -154,6 +155,19 @@ def _focus_article(article_id: int | None) -> int | None:
     return article_id
 
 
+def meeting_link(value: str | None) -> str:
+    """An https address of the meeting ("" for none); Invalid naming the field for anything else."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if len(value) > 500 or parts.scheme.lower() != "https" or not parts.hostname or any(
+            c.isspace() or ord(c) < 32 for c in value):
+        raise Invalid("The meeting link must be a single https:// address (Zoom, Meet, Teams or any https URL), "
+                      "at most 500 characters.", field="meeting_url")
+    return value
+
+
 def _person(user_id: int, field: str) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -163,7 +177,7 @@ def _person(user_id: int, field: str) -> User:
 
 def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends_at: datetime, focus: str = "",
                      format: str = SessionFormat.LIVE_CALLS, focus_article_id: int | None = None,
-                     actor) -> ShadowSession:
+                     meeting_url: str = "", actor) -> ShadowSession:
     """Book a session after every check (see check_slot); the trainee and host rows are locked meanwhile."""
     with writing():
         trainee = managed_learner(trainee_id, actor)
@@ -172,7 +186,8 @@ def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends
         check_slot(trainee, host, starts_at, ends_at)
         session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=starts_at, ends_at=ends_at,
                                 focus=text(focus, "focus", "Focus", 200, required=False), format=_format(format),
-                                focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id)
+                                focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id,
+                                meeting_url=meeting_link(meeting_url))
         db.session.add(session)
         db.session.commit()
     return session
@@ -188,7 +203,7 @@ def get_session(session_id: int, *, actor) -> ShadowSession:
 
 
 def update_session(session_id: int, *, starts_at: datetime, ends_at: datetime, host_id: int, focus: str,
-                   format: str, actor) -> ShadowSession:
+                   format: str, meeting_url: str | None = None, actor) -> ShadowSession:
     """Move or change a scheduled session; its calendar SEQUENCE goes up so calendars replace the old event."""
     with writing():
         session = get_session(session_id, actor=actor)
@@ -201,6 +216,8 @@ def update_session(session_id: int, *, starts_at: datetime, ends_at: datetime, h
         session.host_id, session.starts_at, session.ends_at = host.id, starts_at, ends_at
         session.focus = text(focus, "focus", "Focus", 200, required=False)
         session.format = _format(format)
+        if meeting_url is not None:
+            session.meeting_url = meeting_link(meeting_url)
         session.sequence += 1
         db.session.commit()
     return session

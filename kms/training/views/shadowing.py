@@ -96,7 +96,8 @@ def new_session():
             starts_at, ends_at = _times(form)
             session = services.schedule_session(trainee_id=form.trainee_id.data, host_id=form.host_id.data,
                                                 starts_at=starts_at, ends_at=ends_at, focus=form.focus.data,
-                                                format=form.format.data, actor=current_user)
+                                                format=form.format.data, meeting_url=form.meeting_url.data,
+                                                actor=current_user)
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -116,7 +117,8 @@ def _render_session(found, edit_form=None, notes_form=None, status: int = 200):
     lead = allowed(current_user, "training.manage")
     if lead and edit_form is None:
         edit_form = _session_form(SessionForm(formdata=None, trainee_id=found.trainee_id, host_id=found.host_id,
-                                              focus=found.focus, format=found.format.value))
+                                              focus=found.focus, format=found.format.value,
+                                              meeting_url=found.meeting_url))
         edit_form.starts_at.data = _local(found.starts_at)
         edit_form.ends_at.data = _local(found.ends_at)
     if notes_form is None:
@@ -141,7 +143,8 @@ def edit_session(session_id: int):
         try:
             starts_at, ends_at = _times(form)
             services.update_session(found.id, starts_at=starts_at, ends_at=ends_at, host_id=form.host_id.data,
-                                    focus=form.focus.data, format=form.format.data, actor=current_user)
+                                    focus=form.focus.data, format=form.format.data,
+                                    meeting_url=form.meeting_url.data, actor=current_user)
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:

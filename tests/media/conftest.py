@@ -1,0 +1,93 @@
+"""Media test helpers: files made on the fly (images with metadata, bombs, polyglots) and what is stored."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kms.articles import services as articles
+from kms.articles.models import Article, Category
+from kms.extensions import db
+from kms.media.models import Attachment, Blob
+from kms.media.storage import LocalStorage
+from tests.conftest import login as base_login
+
+
+def image_bytes(fmt: str = "PNG", size=(40, 30), color=(200, 30, 30), **save) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, **save)
+    return out.getvalue()
+
+
+def jpeg_with_location() -> bytes:
+    """A photo whose EXIF names the camera and where it was taken."""
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"
+    exif[0x8825] = {1: "N", 2: (59.0, 54.0, 30.0), 3: "E", 4: (10.0, 45.0, 12.0)}
+    return image_bytes("JPEG", exif=exif.tobytes())
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
+    """A tiny PNG whose header claims 900 million pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b""))
+
+
+def login(client, user):
+    """Log the client in as `user`, ending whoever was logged in before."""
+    client.post("/logout")
+    response = base_login(client, user)
+    assert response.status_code == 302
+
+
+def upload(client, data: bytes, name: str = "shot.png", owner: str = "draft", alt: str = "", **headers):
+    return client.post("/media/upload", data={"file": (io.BytesIO(data), name), "owner": owner, "alt": alt},
+                       content_type="multipart/form-data", headers=headers)
+
+
+@pytest.fixture
+def stored(app):
+    """() -> (files on disk, blob rows, attachment rows): proof that something, or nothing, was kept."""
+    store = LocalStorage(Path(app.config["KMS_INSTANCE_DIR"]) / "media")
+
+    def count():
+        db.session.rollback()
+        return (len(store.stored_files()), db.session.query(Blob).count(), db.session.query(Attachment).count())
+
+    return count
+
+
+@pytest.fixture
+def categories(app):
+    for position, name in enumerate(articles.DEFAULT_CATEGORIES, 1):
+        db.session.add(Category(name=name, position=position))
+    db.session.commit()
+
+
+@pytest.fixture
+def make_article(categories):
+    def make(actor, body="A first version with enough words.\n", status="published", title=None):
+        return articles.create_article(articles.ArticleFields(
+            title=title or f"Article {body[:10]} {status} {id(actor)}", body=body, category="Billing",
+            status=status), actor=actor)
+    return make
+
+
+def save_body(article_id: int, body: str, actor, status="published"):
+    """Save a new text through the handbook's own service (as the editor does)."""
+    db.session.rollback()
+    row = db.session.get(Article, article_id)
+    return articles.save_article(article_id, articles.ArticleFields(
+        title=row.title, body=body, category=row.category, status=status), base_version=row.version, actor=actor)
+
+
+from tests.hiring.conftest import make_process, process, rubric  # noqa: E402,F401 - hiring's fixtures, reused

@@ -283,7 +283,8 @@ def test_every_form_refuses_garbage_by_field_name_and_never_fails(app, demo_site
     assert not missing, f"forms the walk never found: {missing}"
     problems = []
     for endpoint, (client, found) in sorted(forms.items(), key=lambda item: item[0].endswith("delete")):
-        problems += walk_form(app, client, endpoint, found)
+        if endpoint not in NOT_WALKED:
+            problems += walk_form(app, client, endpoint, found)
     assert not problems, "\n".join(problems)
 
 

@@ -179,7 +179,7 @@ def _import_path(file: FilePath, report: ImportReport) -> None:
     db.session.flush()
     existing = {s.module_id: s for s in path.steps}
     path.steps = [existing.get(m.id) or PathModule(module_id=m.id) for m, _ in resolved]
-    for position, (step, (_, day)) in enumerate(zip(path.steps, resolved)):
+    for position, (step, (_, day)) in enumerate(zip(path.steps, resolved, strict=False)):
         step.position, step.day_offset = position, day
     db.session.flush()
     report.add("training paths", outcome)

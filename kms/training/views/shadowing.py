@@ -236,7 +236,7 @@ def _confirm_plan(trainee, form):
             abort(400, description=f"Session {i + 1}: enter start and end as date and time.")
         rows.append(row)
     try:
-        for number, row in enumerate(rows, start=1):
+        for row in rows:
             if row["keep"]:
                 planned.append(services.PlannedSession(
                     host_id=row["host_id"] or 0, starts_at=viewer_to_utc(row["starts_at"], "starts_at"),

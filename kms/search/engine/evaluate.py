@@ -11,7 +11,7 @@ from kms.search.engine.constants import BITS, FACET_LIMIT, FACETS, FEW_RESULTS
 from kms.search.engine.generation import Generation
 from kms.search.engine.query import Clause, ParsedQuery
 from kms.search.engine.results import Hit
-from kms.search.engine.snippets import marked, merge_spans, find_spans, make_snippet
+from kms.search.engine.snippets import find_spans, make_snippet, marked, merge_spans
 
 # --------------------------------------------------------------------------------------------------
 # Query building, matching, typo correction, hits.

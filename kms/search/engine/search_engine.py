@@ -27,10 +27,10 @@ from typing import Any, Self
 from kms.search import schema as S
 from kms.search.engine import whoosh_adapter as wa
 from kms.search.engine.build import (
+    FileLock,
     acquire_within,
     atomic_write,
     build_into,
-    FileLock,
     log_for_rebuild,
     new_index_name,
     remove_stale_indexes,

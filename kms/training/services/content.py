@@ -9,10 +9,18 @@ from pathlib import Path as FilePath
 
 from sqlalchemy import select
 
-from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
-    write_yaml
 from kms.errors import Invalid
 from kms.extensions import db
+from kms.frontmatter import (
+    ContentError,
+    ImportReport,
+    file_name,
+    load_yaml,
+    read_front_matter,
+    require,
+    write_front_matter,
+    write_yaml,
+)
 from kms.training.models import Lesson, Module, ModuleStatus, Path, PathModule, Question
 from kms.training.services.catalog import _apply_lesson_fields, _apply_module_fields, _apply_question_fields
 

@@ -11,8 +11,16 @@ from kms.auth.permissions import allowed, requires
 from kms.errors import Conflict, Invalid
 from kms.extensions import utcnow
 from kms.training import services
-from kms.training.forms import (FORMATS, AvailabilityForm, ConfirmForm, HostForm, NotesForm, PlanForm,
-                                SessionForm, parse_windows)
+from kms.training.forms import (
+    FORMATS,
+    AvailabilityForm,
+    ConfirmForm,
+    HostForm,
+    NotesForm,
+    PlanForm,
+    SessionForm,
+    parse_windows,
+)
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
 from kms.training.views._blueprint import bp, field_error, viewer_to_utc

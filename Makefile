@@ -1,4 +1,4 @@
-# kms: `make run` serves the site, `make demo` serves a throwaway demo site, `make test` runs the whole suite.
+# kms: `make run` serves the site, `make demo` serves a throwaway demo site, `make test` runs ruff, then the whole suite.
 # Each creates .venv on first use. HOST and PORT choose where run and demo listen (default 127.0.0.1:5000).
 PYTHON ?= python3
 VENV := .venv
@@ -39,6 +39,7 @@ browser:
 	@bash scripts/install-browser.sh
 
 test: $(TEST_STAMP) browser
+	$(BIN)/ruff check kms tests benchmarks
 	$(BIN)/python -m pytest
 
 clean:

@@ -5,8 +5,17 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 
-from kms.articles.models import (Article, ArticleStatus, ArticleTag, Category, Process, ProcessStatus, Revision,
-                                 RevisionState, process_name_key)
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    ArticleTag,
+    Category,
+    Process,
+    ProcessStatus,
+    Revision,
+    RevisionState,
+    process_name_key,
+)
 from kms.extensions import db, utcnow
 
 CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",

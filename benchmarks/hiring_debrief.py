@@ -51,7 +51,10 @@ def build(manager, interviewers: int, candidates: int):
 
 def measure(client, url: str) -> tuple[float, int]:
     statements = []
-    listener = lambda *args: statements.append(1)
+
+    def listener(*args):
+        statements.append(1)
+
     event.listen(db.engine, "before_cursor_execute", listener)
     times = []
     try:

@@ -245,7 +245,7 @@ class Fts5:
                 for (term,) in self.db.execute(
                     "SELECT term FROM vocab WHERE term >= ? AND term < ?", (word[0], chr(ord(word[0]) + 1))
                 )
-                if abs(len(term) - len(word)) <= 2 and kms_engine._osa_distance(word, term, 2) <= 2
+                if abs(len(term) - len(word)) <= 2 and kms_engine.osa_distance(word, term, 2) <= 2
             ]
             parts.append("(" + " OR ".join(f'"{t}"' for t in near[:20]) + ")" if near else f'"{word}"')
         return " AND ".join(parts)

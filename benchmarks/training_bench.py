@@ -26,9 +26,20 @@ from sqlalchemy import insert  # noqa: E402
 from kms import create_app  # noqa: E402
 from kms.auth.models import Role, User  # noqa: E402
 from kms.extensions import db  # noqa: E402
-from kms.training.models import (Assignment, Choice, Lesson, LessonCompletion, Module, ModuleCompletion,  # noqa: E402
-                                 Path as TrainingPath, PathModule, Question, QuizAttempt, ShadowHost,
-                                 ShadowSession)
+from kms.training.models import (  # noqa: E402
+    Assignment,
+    Choice,
+    Lesson,
+    LessonCompletion,
+    Module,
+    ModuleCompletion,
+    PathModule,
+    Question,
+    QuizAttempt,
+    ShadowHost,
+    ShadowSession,
+)
+from kms.training.models import Path as TrainingPath
 
 
 def build(learners: int, modules: int, lessons: int) -> tuple[int, int]:

@@ -83,7 +83,7 @@ def write_front_matter(path: Path, meta: dict, body: str) -> None:
     """Write front matter and the body exactly as given, so import reads back the same text, byte for byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    path.write_bytes(f"---\n{head}---\n{body}".encode("utf-8"))
+    path.write_bytes(f"---\n{head}---\n{body}".encode())
 
 
 # Names Windows refuses for a file whatever its extension.

@@ -1,9 +1,9 @@
 """The shared form base: WTForms' anonymous default messages name their field; a form's own messages stay."""
 from __future__ import annotations
 
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, FieldList, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from werkzeug.datastructures import MultiDict
 
 from kms.forms import Form
 

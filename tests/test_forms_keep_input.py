@@ -14,8 +14,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from kms.articles import services as handbook
-from kms.articles.models import Article, Category
+from kms.articles.models import Article
 from kms.auth import services as auth_services
 from kms.auth.models import Role
 from kms.extensions import db

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from kms import content, demo
 from kms.auth import services as auth_services
 from kms.extensions import db
-from kms.search import services as search
-from kms.training.services import calendar
 from kms.hiring.models import InterviewerAssignment
+from kms.search import services as search
 from kms.search.indexer import EXTENSION
+from kms.training.services import calendar
 from tests.conftest import login
 
 GARBAGE = ["abc", "1e400", "-1", "99999999999999999999", "", "\x00"]

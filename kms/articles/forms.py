@@ -1,5 +1,5 @@
 """Handbook forms: declarations and field checks only; the views fill in choices from the services."""
-from wtforms import (BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField)
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kms.articles.models import ArticleStatus, ProcessStatus

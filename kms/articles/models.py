@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
 
-
 class ProcessStatus(enum.StrEnum):
     UNDOCUMENTED = "undocumented"
     DRAFTING = "drafting"

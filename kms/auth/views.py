@@ -4,13 +4,34 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
 
 from kms.auth import services
-from kms.auth.forms import (ChangePasswordForm, ConfirmForm, EditUserForm, LoginForm, NewUserForm, ProfileForm,
-                            ReauthenticateForm, SetPasswordForm, SetupForm, TokenForm)
+from kms.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    EditUserForm,
+    LoginForm,
+    NewUserForm,
+    ProfileForm,
+    ReauthenticateForm,
+    SetPasswordForm,
+    SetupForm,
+    TokenForm,
+)
 from kms.auth.landing import landing_url
 from kms.auth.permissions import bearer_token, requires
 from kms.errors import Invalid, NotFound, TooManyAttempts

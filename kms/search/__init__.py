@@ -4,7 +4,6 @@ import os
 from kms.search import indexer
 from kms.search.views import bp
 
-
 CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"   # set by `kms serve` for its workers
 
 

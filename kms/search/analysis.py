@@ -107,17 +107,17 @@ def _mark_ranges() -> str:
     return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
 
 
-_MARKS = _mark_ranges()
+MARKS = _mark_ranges()
 # Underscores are turned into spaces before matching (same length, so offsets hold), which keeps
 # this class simple: letters, digits and combining marks.
-_WORD_RE = re.compile(f"[\\w{_MARKS}]+")
+WORD_RE = re.compile(f"[\\w{MARKS}]+")
 _CJK_CHARS = (
     "\u1100-\u11ff\u2e80-\u2fdf\u3005\u3040-\u30ff\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
     "\U00020000-\U0003134f"
 )
-_CJK_RE = re.compile(f"[{_CJK_CHARS}]")
-_CJK_SPLIT_RE = re.compile(f"([{_CJK_CHARS}]+)|([^{_CJK_CHARS}]+)")
+CJK_RE = re.compile(f"[{_CJK_CHARS}]")
+CJK_SPLIT_RE = re.compile(f"([{_CJK_CHARS}]+)|([^{_CJK_CHARS}]+)")
 _COMBINING_DIACRITICS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Letters that Unicode does not decompose into base + accent.
 _FOLD_SPECIAL = str.maketrans(
@@ -160,7 +160,8 @@ def normalize_keyword(value: Any) -> str:
     return "-".join(text.replace(",", " ").split())
 
 
-def _keyword_list(value: Any) -> list[str]:
+def keyword_list(value: Any) -> list[str]:
+    """A keyword value (one string, comma-separated or not, or a list) as unique normalized keywords."""
     if value is None:
         return []
     items = [value] if isinstance(value, str) else list(value)
@@ -180,7 +181,9 @@ def _keyword_list(value: Any) -> list[str]:
 _STEM_CACHE_LIMIT = 300_000
 
 
-class _Family:
+class FamilyRules:
+    """One family's term normalization: fold, drop stop words and junk lengths, stem (memoized)."""
+
     __slots__ = ("cache", "cjk", "name", "stem", "stops")
 
     def __init__(self, name: str, stem: Callable[[str], str] | None, stops: Iterable[str]):
@@ -208,27 +211,39 @@ class _Family:
         return result
 
 
-def _make_family(name: str) -> _Family:
+def _make_family(name: str) -> FamilyRules:
     if name == "en":
         # The original Porter algorithm: several times faster than Porter2 and what Whoosh's
         # StemmingAnalyzer uses.
-        return _Family(name, porter_stem, STOP_WORDS)
+        return FamilyRules(name, porter_stem, STOP_WORDS)
     if name in SNOWBALL_FAMILIES or name == "ar":
         try:
             stops: Iterable[str] = stopwords_for_language(name)
         except Exception:  # noqa: BLE001 - no list for this language is fine
             stops = ()
-        return _Family(name, stemmer_for_language(name), stops)
+        return FamilyRules(name, stemmer_for_language(name), stops)
     if name in LIGHT_STEMMERS:
-        return _Family(name, LIGHT_STEMMERS[name], ())
-    return _Family(name, None, ())
+        return FamilyRules(name, LIGHT_STEMMERS[name], ())
+    return FamilyRules(name, None, ())
 
 
-_FAMILY_RULES: dict[str, _Family] = {}
+_FAMILY_RULES: dict[str, FamilyRules] = {}
 
 
-def family_rules(name: str) -> _Family:
+def family_rules(name: str) -> FamilyRules:
     rules = _FAMILY_RULES.get(name)
     if rules is None:
         rules = _FAMILY_RULES[name] = _make_family(name)
+    return rules
+
+
+def variant_rules(name: str, *, stem: bool, stops: bool) -> FamilyRules:
+    """A family's rules without its stemmer and/or stop words (e.g. for type-ahead), built once."""
+    if stem and stops:
+        return family_rules(name)
+    key = f"{name}:{int(stem)}{int(stops)}"
+    rules = _FAMILY_RULES.get(key)
+    if rules is None:
+        base = family_rules(name)
+        rules = _FAMILY_RULES[key] = FamilyRules(name, base.stem if stem else None, base.stops if stops else ())
     return rules

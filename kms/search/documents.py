@@ -169,7 +169,8 @@ def _finish(doc_id: str, document: dict) -> dict:
     return document
 
 
-def _url_builder(url_map) -> UrlFor:
+def url_builder(url_map) -> UrlFor:
+    """A url_for that works outside a request (documents are built after the commit)."""
     adapter = url_map.bind("localhost", script_name="/")
     return lambda endpoint, **values: adapter.build(endpoint, values)
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
 from kms.extensions import db, deciding_per_statement, utcnow
-from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, _url_builder, iter_documents, load_documents
+from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, iter_documents, load_documents, url_builder
 from kms.search.engine import IndexBusyError, IndexMissingError, SearchEngine, SearchIndexError
 from kms.search.models import SearchOutbox
 
@@ -290,7 +290,7 @@ class SearchIndex:
             engine.close()
 
     def url_for(self) -> UrlFor:
-        return _url_builder(self.app.url_map)
+        return url_builder(self.app.url_map)
 
     def _session(self) -> Session:
         # A session of its own (own connection): never the one that is committing, and never a

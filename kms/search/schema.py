@@ -9,28 +9,27 @@ from typing import Any
 
 from whoosh import columns, fields, formats
 from whoosh.analysis import Composable, Token
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import pack_uint
 
 # The names kms.search.analysis took over stay importable from here, as before the split.
 from kms.search.analysis import (  # noqa: F401
-    _CJK_RE,
-    _CJK_SPLIT_RE,
-    _FAMILY_RULES,
-    _MARKS,
-    _WORD_RE,
+    CJK_RE,
+    CJK_SPLIT_RE,
     DEFAULT_LANGUAGE,
     FAMILIES,
+    MARKS,
     MAX_TOKEN_CHARS,
     MIN_TOKEN_CHARS,
     SNOWBALL_FAMILIES,
-    _Family,
-    _keyword_list,
+    WORD_RE,
+    FamilyRules,
     family_for_language,
     family_rules,
     fold,
+    keyword_list,
     normalize_keyword,
     primary_language,
+    variant_rules,
 )
 from kms.search.lightstem import rules_fingerprint
 from kms.search.plaintext import strip_markdown
@@ -82,17 +81,8 @@ class FamilyAnalyzer(Composable):
     def __hash__(self) -> int:
         return hash((self.family, self.stem, self.stops))
 
-    def _rules(self) -> _Family:
-        if self.stem and self.stops:
-            return family_rules(self.family)
-        key = f"{self.family}:{int(self.stem)}{int(self.stops)}"
-        rules = _FAMILY_RULES.get(key)
-        if rules is None:
-            base = family_rules(self.family)
-            rules = _FAMILY_RULES[key] = _Family(
-                self.family, base.stem if self.stem else None, base.stops if self.stops else ()
-            )
-        return rules
+    def _rules(self) -> FamilyRules:
+        return variant_rules(self.family, stem=self.stem, stops=self.stops)
 
     def spans(
         self, text: str, *, query: bool = False, start_pos: int = 0, start_char: int = 0
@@ -101,11 +91,11 @@ class FamilyAnalyzer(Composable):
         term = rules.term
         cjk = rules.cjk
         pos = start_pos
-        for match in _WORD_RE.finditer(text.replace("_", " ") if "_" in text else text):
+        for match in WORD_RE.finditer(text.replace("_", " ") if "_" in text else text):
             raw = match.group()
-            if cjk and _CJK_RE.search(raw):
+            if cjk and CJK_RE.search(raw):
                 base = match.start()
-                for part in _CJK_SPLIT_RE.finditer(raw):
+                for part in CJK_SPLIT_RE.finditer(raw):
                     chunk = part.group()
                     offset = start_char + base + part.start()
                     if part.group(1):
@@ -122,7 +112,7 @@ class FamilyAnalyzer(Composable):
                             yield chunk[-1], pos, offset + len(chunk) - 1, offset + len(chunk)
                             pos += 1
                     else:
-                        for sub in _WORD_RE.finditer(chunk):
+                        for sub in WORD_RE.finditer(chunk):
                             t = term(sub.group().lower())
                             if t:
                                 yield t, pos, offset + sub.start(), offset + sub.end()
@@ -149,7 +139,7 @@ class FamilyAnalyzer(Composable):
         cache_get = rules.cache.get
         compute = rules.term
         pos = 0
-        for raw in _WORD_RE.findall(lowered):
+        for raw in WORD_RE.findall(lowered):
             term = cache_get(raw)
             if term is None:
                 term = compute(raw)
@@ -316,15 +306,6 @@ def build_schema() -> fields.Schema:
 SCHEMA = build_schema()
 
 
-def index_codec() -> W3Codec:
-    """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
-    (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
-    each document's field length for every posting makes indexing ~18% cheaper."""
-    codec = W3Codec(compression=1)  # zlib level 1: a third of level 3's time, ~5% larger
-    codec.length_stats = False
-    return codec
-
-
 KEYWORD_FIELDS = ("type", "category", "tags", "language", "status", "visibility", "owner")
 
 
@@ -347,7 +328,7 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     doc_id = str(doc.get("id") or "").strip()
     if not doc_id:
         raise ValueError("search document without an id")
-    visibility = _keyword_list(doc.get("visibility"))
+    visibility = keyword_list(doc.get("visibility"))
     if not visibility:
         raise ValueError(f"search document {doc_id!r} has no visibility")
     language = str(doc.get("language") or DEFAULT_LANGUAGE).strip()
@@ -355,7 +336,7 @@ def prepare_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     title = str(doc.get("title") or "").strip()
     body = strip_markdown(str(doc.get("body") or ""))
     updated = doc.get("updated")
-    tags = _keyword_list(doc.get("tags"))
+    tags = keyword_list(doc.get("tags"))
     out: dict[str, Any] = {
         "id": doc_id,
         "type": normalize_keyword(doc.get("type") or "article"),

@@ -25,7 +25,7 @@ from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow, writing
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
-from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for
+from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for  # noqa: F401 - views read services.MAX_ATTEMPTS
 from kms.search.models import SearchGapDismissal, SearchLog
 from kms.training.models import Module
 

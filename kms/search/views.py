@@ -9,10 +9,10 @@ from markupsafe import Markup, escape
 
 from kms.auth.permissions import allowed, requires
 from kms.errors import Invalid
+from kms.extensions import db
 from kms.search import services
 from kms.search.forms import GapDismissForm, GapProcessForm
 from kms.search.indexer import EXTENSION
-from kms.extensions import db
 from kms.web import api_int_arg, id_arg, int_arg
 
 bp = Blueprint("search", __name__)

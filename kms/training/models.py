@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
 
-
 class ModuleStatus(enum.StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"

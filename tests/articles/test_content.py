@@ -11,8 +11,8 @@ from kms import content
 from kms.articles import services
 from kms.articles.models import Article, ArticleTemplate, Category, Process, Revision
 from kms.auth.models import Role
-from kms.frontmatter import ContentError
 from kms.extensions import db
+from kms.frontmatter import ContentError
 
 
 def snapshot() -> dict:

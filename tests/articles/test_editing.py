@@ -6,7 +6,15 @@ import threading
 import pytest
 
 from kms.articles import services
-from kms.articles.models import Article, ArticleStatus, Category, Process, ProcessStatus, Revision, RevisionState
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    Category,
+    Process,
+    ProcessStatus,
+    Revision,
+    RevisionState,
+)
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db

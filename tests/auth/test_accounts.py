@@ -3,7 +3,6 @@ import re
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 
 from kms.auth import services
 from kms.auth.models import Role, User

@@ -12,7 +12,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.harness import click_and_wait, log_in, submit_and_wait, text_of, texts_of, wait_for_path, wait_to_leave
+from tests.e2e.harness import (
+    click_and_wait,
+    log_in,
+    submit_and_wait,
+    text_of,
+    texts_of,
+    wait_for_path,
+    wait_to_leave,
+)
 
 
 def search_from_the_box(browser, words: str) -> None:

@@ -11,7 +11,14 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.harness import click_and_wait, keyboard_form, submit_and_wait, text_of, wait_for_path, wait_to_leave
+from tests.e2e.harness import (
+    click_and_wait,
+    keyboard_form,
+    submit_and_wait,
+    text_of,
+    wait_for_path,
+    wait_to_leave,
+)
 
 
 def api_me(server, token: str) -> tuple[int, dict]:

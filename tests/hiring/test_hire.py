@@ -13,7 +13,7 @@ from kms.demo import create_demo
 from kms.errors import Conflict, Forbidden, Invalid
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import InterviewerAssignment, Candidate, Scorecard, Stage
+from kms.hiring.models import Candidate, InterviewerAssignment, Scorecard, Stage
 from kms.training import services as training_services
 from kms.training.models import Assignment as TrainingAssignment
 from tests.conftest import login

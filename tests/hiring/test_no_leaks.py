@@ -7,7 +7,7 @@ import pytest
 from kms.auth.models import Role
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import InterviewerAssignment, Candidate, Rating, Scorecard
+from kms.hiring.models import Candidate, InterviewerAssignment, Rating, Scorecard
 from tests.conftest import login
 from tests.hiring.conftest import full_scorecard
 

@@ -5,7 +5,7 @@ import pytest
 
 from kms.extensions import db
 from kms.hiring import services
-from kms.hiring.models import InterviewerAssignment, Candidate, Scorecard, Stage
+from kms.hiring.models import Candidate, InterviewerAssignment, Scorecard, Stage
 from tests.conftest import csrf_token_from, login
 from tests.hiring.conftest import full_scorecard
 

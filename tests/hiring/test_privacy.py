@@ -10,10 +10,10 @@ from kms.errors import Forbidden, NotFound
 from kms.extensions import db, utcnow
 from kms.hiring import services
 from kms.hiring.models import (
-    InterviewerAssignment,
     AuditEntry,
     Candidate,
     Interview,
+    InterviewerAssignment,
     Rating,
     Scorecard,
     ScorecardRevision,

@@ -4,9 +4,9 @@ import shutil
 import pytest
 
 from kms.auth.models import Role
-from kms.frontmatter import ContentError, ImportReport, read_front_matter, write_front_matter
 from kms.errors import Conflict, Forbidden, Invalid
 from kms.extensions import db
+from kms.frontmatter import ContentError, ImportReport, read_front_matter, write_front_matter
 from kms.hiring import services
 from kms.hiring.models import RubricVersion, Scorecard
 from tests.hiring.conftest import CONTENT, TRAITS, full_scorecard

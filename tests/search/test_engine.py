@@ -23,6 +23,7 @@ from kms.search.engine import (
     make_snippet,
     parse_query,
 )
+from kms.search.engine.snippets import merge_spans
 from kms.search.schema import SCHEMA, analyzer_for, strip_markdown
 
 EVERYONE = {"public", "editors"}
@@ -238,7 +239,7 @@ def test_hindi_and_tagalog_queries_find_other_forms_of_the_word(engine):
 def test_the_index_version_follows_the_stemming_rules(monkeypatch):
     from kms.search import lightstem, schema
 
-    assert schema.SCHEMA_VERSION == f"3.{lightstem.rules_fingerprint()}"
+    assert f"3.{lightstem.rules_fingerprint()}" == schema.SCHEMA_VERSION
     before = lightstem.rules_fingerprint()
     monkeypatch.setattr(lightstem, "HINDI_SUFFIXES", lightstem.HINDI_SUFFIXES[1:])
     assert lightstem.rules_fingerprint() != before
@@ -1008,7 +1009,7 @@ def test_warming_changes_no_result(library):
 )
 def test_find_spans_finds_the_words_behind_index_terms(family, text, query, expected):
     terms = analyzer_for(family).terms(query)
-    spans = search_engine._merge_spans(search_engine.find_spans(text, family, terms))
+    spans = merge_spans(search_engine.find_spans(text, family, terms))
     assert [text[s:e] for s, e in spans] == expected
 
 

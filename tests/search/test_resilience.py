@@ -144,10 +144,9 @@ def test_a_start_with_a_missing_index_answers_at_once_and_search_says_it_is_bein
                                                                                            blocked_rebuild):
     import shutil
 
+    from kms.articles.models import Category
     from kms.search import services
     from kms.search.indexer import EXTENSION
-
-    from kms.articles.models import Category
 
     db.session.add(Category(name="Billing", position=0))
     db.session.commit()

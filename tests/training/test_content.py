@@ -6,8 +6,8 @@ from pathlib import Path as FilePath
 import pytest
 from sqlalchemy import func, select
 
-from kms.frontmatter import ContentError, ImportReport, read_front_matter
 from kms.extensions import db, writing
+from kms.frontmatter import ContentError, ImportReport, read_front_matter
 from kms.training import services
 from kms.training.models import Lesson, Module, Path, ShadowHost, ShadowSession
 

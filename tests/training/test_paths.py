@@ -19,7 +19,7 @@ def make_path(make_module):
         with writing():
             path = Path(slug="csm", title=title, shadow_days=2, shadow_sessions_per_day=2, shadow_minutes=60)
             path.steps = [PathModule(module_id=m.id, position=i, day_offset=d)
-                          for i, (m, d) in enumerate(zip(modules, offsets))]
+                          for i, (m, d) in enumerate(zip(modules, offsets, strict=True))]
             db.session.add(path)
             db.session.commit()
         return path

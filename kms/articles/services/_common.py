@@ -13,7 +13,7 @@ from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
 from kms.markdown import is_slug, slugify
-from kms.validate import text as check_text
+from kms.validate import text as check_text  # noqa: F401 - the services call common.check_text
 
 DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
                       "Feedback and metrics", "Internal ops")

@@ -14,18 +14,42 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from kms.articles.models import (Article, ArticleStatus, ArticleTemplate, Category, Process, ProcessStatus,
-                                 RevisionState, process_name_key)
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    ArticleTemplate,
+    Category,
+    Process,
+    ProcessStatus,
+    RevisionState,
+    process_name_key,
+)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
-from kms.articles.services.editing import _claim_slug, _alias_title, add_revision, apply_text, reader_text, \
-    set_interval, set_tags, sync_process_status
+from kms.articles.services.editing import (
+    _alias_title,
+    _claim_slug,
+    add_revision,
+    apply_text,
+    reader_text,
+    set_interval,
+    set_tags,
+    sync_process_status,
+)
 from kms.auth import content as people
 from kms.auth.models import User
-from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
-    write_yaml
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
+from kms.frontmatter import (
+    ContentError,
+    ImportReport,
+    file_name,
+    load_yaml,
+    read_front_matter,
+    require,
+    write_front_matter,
+    write_yaml,
+)
 
 ARTICLE_KEYS = {"title", "slug", "category", "tags", "language", "status", "owner", "verify_interval_days",
                 "verified_at", "verified_by", "process"}

@@ -5,7 +5,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from kms.articles.models import Article, ArticleStatus, Category, CoverageSnapshot, Flag, Process, ProcessStatus
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    Category,
+    CoverageSnapshot,
+    Flag,
+    Process,
+    ProcessStatus,
+)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import coverage, record_snapshot
 from kms.articles.services.editing import set_interval

@@ -7,8 +7,18 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from kms.articles.models import (Article, ArticleStatus, ArticleTag, ArticleTemplate, Category, Process,
-                                 ProcessStatus, Revision, RevisionState, SlugRedirect)
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    ArticleTag,
+    ArticleTemplate,
+    Category,
+    Process,
+    ProcessStatus,
+    Revision,
+    RevisionState,
+    SlugRedirect,
+)
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.substance import is_stub, own_words

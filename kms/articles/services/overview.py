@@ -7,14 +7,31 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, select
 
-from kms.articles.models import (Article, ArticleStatus, ArticleTag, Flag, Process, Revision, RevisionState,
-                                 review_due_at)
-from kms.articles.services.substance import MIN_OWN_WORDS, is_stub
-from kms.articles.services.coverage import (Chart, Coverage, coverage, document_next, my_queue, stale_articles,
-                                            stale_count, trend, trend_chart)
+from kms.articles.models import (
+    Article,
+    ArticleStatus,
+    ArticleTag,
+    Flag,
+    Process,
+    Revision,
+    RevisionState,
+    review_due_at,
+)
+from kms.articles.services.coverage import (
+    Chart,
+    Coverage,
+    coverage,
+    document_next,
+    my_queue,
+    stale_articles,
+    stale_count,
+    trend,
+    trend_chart,
+)
 from kms.articles.services.editing import can_edit, recently_updated, resolve_slug, visible_to
 from kms.articles.services.history import REVIEWER_ROLES, pending_count
 from kms.articles.services.quality import flags_for_owner, open_flags, verification_label
+from kms.articles.services.substance import MIN_OWN_WORDS, is_stub
 from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db, utcnow

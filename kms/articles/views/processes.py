@@ -10,8 +10,8 @@ from kms.articles.models import ProcessStatus
 from kms.articles.views.blueprint import bp, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
-from kms.forms import error_summary
 from kms.extensions import utcnow
+from kms.forms import error_summary
 from kms.web import id_arg, page_arg
 
 PER_PAGE = 100

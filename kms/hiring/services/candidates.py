@@ -14,12 +14,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.validate import text
 from kms.hiring.models import (
-    InterviewerAssignment,
     Candidate,
     Decision,
     Interview,
+    InterviewerAssignment,
     Opening,
     Scorecard,
     ScorecardStatus,
@@ -28,6 +27,7 @@ from kms.hiring.models import (
 )
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_hiring_access, require_lead
 from kms.hiring.services.rubric import current_rubric
+from kms.validate import text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -16,9 +16,9 @@ from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db
 from kms.hiring.models import (
-    InterviewerAssignment,
     Candidate,
     Interview,
+    InterviewerAssignment,
     Opening,
     Rating,
     Recommendation,

@@ -16,10 +16,10 @@ from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
-    InterviewerAssignment,
     AuditEntry,
     Candidate,
     Interview,
+    InterviewerAssignment,
     Rating,
     Scorecard,
     ScorecardRevision,

@@ -16,9 +16,9 @@ from kms.errors import Conflict, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
 from kms.hiring.models import (
     RATINGS,
-    InterviewerAssignment,
     Candidate,
     Interview,
+    InterviewerAssignment,
     Opening,
     Rating,
     Recommendation,

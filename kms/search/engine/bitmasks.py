@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from kms.search.engine.constants import _BITS
+from kms.search.engine.constants import BITS
 
 
-def _mask_from_ids(ids: Iterable[int], size: int) -> int:
+def mask_from_ids(ids: Iterable[int], size: int) -> int:
+    """The set of ``ids`` (docnums below ``size``) as a bit mask."""
     bits = bytearray((size >> 3) + 1)
     for docnum in ids:
-        bits[docnum >> 3] |= _BITS[docnum & 7]
+        bits[docnum >> 3] |= BITS[docnum & 7]
     return int.from_bytes(bits, "little")
 
 
-def _iter_mask(mask: int) -> Iterator[int]:
+def iter_mask(mask: int) -> Iterator[int]:
+    """The docnums in ``mask``, in increasing order."""
     data = mask.to_bytes((mask.bit_length() >> 3) + 1, "little")
     for index, byte in enumerate(data):
         if byte:
             base = index << 3
             for bit in range(8):
-                if byte & _BITS[bit]:
+                if byte & BITS[bit]:
                     yield base + bit

@@ -21,11 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex
-from whoosh.writing import SegmentWriter
-
 from kms.search import schema as S
+from kms.search.engine import whoosh_adapter as wa
 from kms.search.engine.constants import (
     BUILD_BATCH,
     INDEX_PREFIX,
@@ -39,7 +36,8 @@ from kms.search.engine.constants import (
 log = logging.getLogger("kms.search.engine")  # the engine's one logger, as before the split
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def atomic_write(path: Path, content: str) -> None:
+    """Replace ``path`` with ``content`` so readers see the old or the new file, never half of one."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(content)
@@ -56,7 +54,7 @@ def _atomic_write(path: Path, content: str) -> None:
         pass
 
 
-class _FileLock:
+class FileLock:
     """An exclusive flock on a file; works between processes and between threads."""
 
     def __init__(self, path: Path):
@@ -106,23 +104,13 @@ def _is_locked(path: Path) -> bool:
 # Building a fresh index (serial, or in worker processes that each write one segment).
 
 
-def _build_worker(path: str, segment_mb: int) -> None:
+def build_worker(path: str, segment_mb: int) -> None:
     """Entry point of a build worker process: pickled document batches arrive on stdin until None;
     the segments written go back on stdout as ("ok", segments, indexed, skipped)."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     try:
-        ix = FileIndex(FileStorage(path), schema=S.SCHEMA)
-
-        def new_writer() -> SegmentWriter:
-            # Postings stay in memory (spilling runs to disk and merging them halves the speed);
-            # a full pool is written out as one segment and a new one begins. Not compound:
-            # assembling one file would copy every byte once more.
-            return SegmentWriter(ix, _lk=False, limitmb=segment_mb * 4, codec=S.index_codec(), compound=False)
-
-        writer = new_writer()
-        segments = []
+        builder = wa.SegmentBuilder(path, segment_mb)
         count = skipped = 0
-        limit = segment_mb * 1024 * 1024
         while (batch := pickle.load(source)) is not None:
             for doc in batch:
                 try:
@@ -130,15 +118,9 @@ def _build_worker(path: str, segment_mb: int) -> None:
                 except ValueError:
                     skipped += 1
                     continue
-                writer.add_document(**fields_)
+                builder.add(fields_)
                 count += 1
-                if writer.pool.currentsize > limit:
-                    segments.append(writer._finalize_segment())
-                    writer = new_writer()
-        if writer._added:
-            segments.append(writer._finalize_segment())
-        else:
-            writer._close_segment()
+        segments = builder.finish()
         pickle.dump(("ok", segments, count, skipped), sink)
     except BaseException as exc:
         pickle.dump(("error", f"{exc!r}\n{traceback.format_exc()}", 0, 0), sink)
@@ -156,14 +138,15 @@ for name, folder in ((\"kms\", sys.argv[1]), (\"kms.search\", sys.argv[2])):
         package = types.ModuleType(name)
         package.__path__ = [folder]
         sys.modules[name] = package
-from kms.search.engine.build import _build_worker
-_build_worker(sys.argv[3], int(sys.argv[4]))
+from kms.search.engine.build import build_worker
+build_worker(sys.argv[3], int(sys.argv[4]))
 """
 
 
-def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) -> int:
+def build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) -> int:
+    """Build a complete index of ``documents`` in the new directory ``path``; the documents indexed."""
     path.mkdir(parents=True)
-    FileIndex.create(FileStorage(str(path)), S.SCHEMA)
+    wa.create_index(path)
     (path / META_FILE).write_text(f"schema {S.SCHEMA_VERSION}\n", encoding="utf-8")
     seen: set[str] = set()
 
@@ -178,9 +161,9 @@ def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) 
 
     stream = unique(documents)
     head = list(itertools.islice(stream, PARALLEL_MIN_DOCS))
-    ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+    ix = wa.open_index(path)
     if procs < 2 or len(head) < PARALLEL_MIN_DOCS:
-        writer = ix.writer(limitmb=256, codec=S.index_codec())
+        writer = wa.bulk_writer(ix)
         count = 0
         try:
             for doc in itertools.chain(head, stream):
@@ -199,7 +182,7 @@ def _build_into(path: Path, documents: Iterable[Mapping[str, Any]], procs: int) 
     return _build_parallel(ix, path, itertools.chain(head, stream), procs)
 
 
-def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, Any]], procs: int) -> int:
+def _build_parallel(ix: wa.Index, path: Path, documents: Iterator[Mapping[str, Any]], procs: int) -> int:
     # Fresh interpreters rather than fork: forking a process whose other threads hold locks is
     # unsafe, and multiprocessing's spawn re-runs the parent's __main__ script.
     package = Path(S.__file__).resolve().parent
@@ -274,14 +257,12 @@ def _build_parallel(ix: FileIndex, path: Path, documents: Iterator[Mapping[str, 
     if skipped:
         log.warning("rebuild: %d documents skipped (no id or visibility)", skipped)
     # Commit the workers' segments in one TOC, as Whoosh's own multiprocess writer does.
-    writer = SegmentWriter(ix, timeout=5.0)
-    writer._close_segment()
-    writer._commit_toc(segments)
-    writer._finish()
+    wa.commit_segments(ix, segments)
     return sum(outcome[2] for outcome in outcomes)
 
 
-def _acquire_within(lock: _FileLock, timeout: float) -> bool:
+def acquire_within(lock: FileLock, timeout: float) -> bool:
+    """Try to take ``lock`` for up to ``timeout`` seconds; True if it was taken."""
     deadline = time.monotonic() + timeout
     while True:
         if lock.acquire(blocking=False):
@@ -291,7 +272,7 @@ def _acquire_within(lock: _FileLock, timeout: float) -> bool:
         time.sleep(0.02)
 
 
-def _log_for_rebuild(root: Path, prepared: list[tuple[str, dict[str, Any] | None]]) -> None:
+def log_for_rebuild(root: Path, prepared: list[tuple[str, dict[str, Any] | None]]) -> None:
     """While a rebuild runs, append changes written to the live index to its replay log."""
     marker = root / REBUILD_MARKER_FILE
     if not marker.exists() or not _is_locked(root / REBUILD_LOCK_FILE):
@@ -306,8 +287,9 @@ def _log_for_rebuild(root: Path, prepared: list[tuple[str, dict[str, Any] | None
         os.fsync(handle.fileno())
 
 
-def _replay(path: Path, replay: Path) -> int:
-    ix = FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+def replay_changes(path: Path, replay: Path) -> int:
+    """Apply the changes logged in ``replay`` to the index in ``path``; its document count after."""
+    ix = wa.open_index(path)
     if replay.exists():
         records = []
         with open(replay, "rb") as handle:
@@ -317,28 +299,25 @@ def _replay(path: Path, replay: Path) -> int:
                 except EOFError:
                     break
         if records:
-            writer = ix.writer(timeout=5.0, codec=S.index_codec())
+            writer = wa.open_writer(ix, timeout=5.0)
             try:
                 for prepared in records:
-                    for doc_id, fields_ in prepared:
-                        if fields_ is None:
-                            writer.delete_by_term("id", doc_id)
-                        else:
-                            writer.update_document(**fields_)
+                    wa.write_changes(writer, prepared)
             except BaseException:
                 writer.cancel()
                 raise
             writer.commit()
-    with ix.reader() as reader:
-        return reader.doc_count()
+    return wa.index_doc_count(ix)
 
 
-def _new_index_name() -> str:
+def new_index_name() -> str:
+    """A fresh, unique index directory name (time-ordered)."""
     return f"{INDEX_PREFIX}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
-def _remove_stale_indexes(root: Path, keep: set[str]) -> None:
+def remove_stale_indexes(root: Path, keep: set[str]) -> None:
     # The previous index stays one more round: other processes may still be reading it.
+    """Delete the index directories under ``root`` other than ``keep``."""
     for entry in root.iterdir():
         if entry.is_dir() and entry.name.startswith(INDEX_PREFIX) and entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)

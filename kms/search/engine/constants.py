@@ -33,4 +33,4 @@ FILTER_FIELDS = {
 }
 FACETS = (("type", "type"), ("category", "category"), ("tag", "tags"))
 
-_BITS = bytes(1 << i for i in range(8))
+BITS = bytes(1 << i for i in range(8))

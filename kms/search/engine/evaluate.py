@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
-
-from whoosh.reading import SegmentReader
 
 from kms.search import schema as S
-from kms.search.engine.constants import _BITS, FACET_LIMIT, FACETS, FEW_RESULTS
-from kms.search.engine.generation import _Generation
+from kms.search.engine import whoosh_adapter as wa
+from kms.search.engine.constants import BITS, FACET_LIMIT, FACETS, FEW_RESULTS
+from kms.search.engine.generation import Generation
 from kms.search.engine.query import Clause, ParsedQuery
 from kms.search.engine.results import Hit
-from kms.search.engine.snippets import _marked, _merge_spans, find_spans, make_snippet
+from kms.search.engine.snippets import find_spans, make_snippet, marked, merge_spans
 
 # --------------------------------------------------------------------------------------------------
 # Query building, matching, typo correction, hits.
@@ -28,7 +26,7 @@ NULL: tuple = ("null",)
 K1, B = 1.2, 0.75
 
 
-def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str]]) -> tuple | None:
+def _clause_node(gen: Generation, clause: Clause, highlights: dict[str, set[str]]) -> tuple | None:
     """The node for one clause over every active family; None = nothing to search (only stop
     words), NULL = cannot match."""
     parts: list[tuple] = []
@@ -49,7 +47,7 @@ def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str
         for fieldname in (S.title_field(family), S.body_field(family)):
             if len(terms) == 1:
                 term = terms[0]
-                if family == "cjk" and len(term) == 1 and S._CJK_RE.match(term):
+                if family == "cjk" and len(term) == 1 and S.CJK_RE.match(term):
                     # One CJK character: it begins some indexed bigram (or is a run's last char).
                     expansions = gen.prefix_terms(fieldname, term, family)
                     parts.extend(("term", fieldname, t) for t in expansions)
@@ -65,11 +63,12 @@ def _clause_node(gen: _Generation, clause: Clause, highlights: dict[str, set[str
     return ("or", parts) if parts else NULL
 
 
-def _build_query(
-    gen: _Generation,
+def build_query(
+    gen: Generation,
     parsed: ParsedQuery,
     overrides: Mapping[tuple[int, int], list[tuple[str, str]]] | None = None,
 ) -> tuple[tuple, dict[str, set[str]]] | None:
+    """The query tree of ``parsed`` and the terms to highlight per field; None = nothing to search."""
     highlights: dict[str, set[str]] = {}
     groups: list[tuple] = []
     for gi, group in enumerate(parsed.groups):
@@ -97,38 +96,10 @@ def _build_query(
     return positive, highlights
 
 
-def _postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[Any, Any]:
-    """(docnums, weights) of a term in one segment, deleted documents included (the caller's
-    allowed-document bits leave them out)."""
-    if (fieldname, term) not in leaf_reader:
-        return (), ()
-    matcher = leaf_reader.postings(fieldname, term)
-    matcher = getattr(matcher, "child", matcher)  # FilterMatcher over deletions
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
-        # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
-        ids: list[int] = []
-        weights: list[float] = []
-        while not matcher._atend:
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            if matcher._lastblock:
-                break
-            matcher._next_block()
-        return ids, weights
-    ids, weights = [], []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return ids, weights
-
-
 class _SegmentEval:
     """Evaluates a query tree in one segment: {segment docnum: BM25 score}."""
 
-    def __init__(self, gen: _Generation, segid: str, leaf_reader: SegmentReader):
+    def __init__(self, gen: Generation, segid: str, leaf_reader: wa.LeafReader):
         self.gen = gen
         self.segid = segid
         self.reader = leaf_reader
@@ -172,7 +143,7 @@ class _SegmentEval:
         return {}
 
     def term(self, fieldname: str, term: str) -> dict[int, float]:
-        ids, weights = _postings(self.reader, fieldname, term)
+        ids, weights = wa.postings(self.reader, fieldname, term)
         if not ids:
             return {}
         idf, avg = self.gen.term_stats(fieldname, term)
@@ -193,7 +164,7 @@ class _SegmentEval:
         starts: dict[int, set[int]] | None = None
         for index in order:
             survivors: dict[int, set[int]] = {}
-            for docnum, positions in _positions(self.reader, posfield, terms[index], alive).items():
+            for docnum, positions in wa.positions(self.reader, posfield, terms[index], alive).items():
                 here = {p - index for p in positions}
                 if starts is not None:
                     here &= starts[docnum]
@@ -206,55 +177,12 @@ class _SegmentEval:
         return {d: candidates[d] for d in alive}
 
 
-def _positions(
-    leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]
-) -> dict[int, list[int]]:
-    """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
-    of them are skipped on their header alone."""
-    if (fieldname, term) not in leaf_reader or not docnums:
-        return {}
-    matcher = leaf_reader.postings(fieldname, term)
-    matcher = getattr(matcher, "child", matcher)
-    decode = matcher.format.decode_positions
-    out: dict[int, list[int]] = {}
-    wanted = len(docnums)
-    i = 0
-    if hasattr(matcher, "_read_values") and hasattr(matcher, "_maxid"):
-        while not matcher._atend and i < wanted:
-            if docnums[i] <= matcher._maxid:
-                matcher._read_ids()
-                matcher._read_values()
-                values = matcher._values
-                for k, docnum in enumerate(matcher._ids):
-                    while i < wanted and docnums[i] < docnum:
-                        i += 1
-                    if i == wanted:
-                        break
-                    if docnums[i] == docnum:
-                        out[docnum] = decode(values[k])
-                        i += 1
-            if matcher._lastblock:
-                break
-            matcher._next_block()
-        return out
-    for docnum in docnums:
-        if not matcher.is_active():
-            break
-        if matcher.id() < docnum:
-            matcher.skip_to(docnum)
-            if not matcher.is_active():
-                break
-        if matcher.id() == docnum:
-            out[docnum] = matcher.value_as("positions")
-    return out
-
-
-def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:
+def score_matches(gen: Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:
     """Every allowed matching document as (score, global docnum)."""
     out: list[tuple[float, int]] = []
     if node is NULL:
         return out
-    bits = _BITS
+    bits = BITS
     for segid, leaf_reader, offset in gen.segments:
         scores = _SegmentEval(gen, segid, leaf_reader).run(node)
         if scores:
@@ -269,8 +197,8 @@ def _evaluate(gen: _Generation, node: tuple, allowed: bytes) -> list[tuple[float
 MAX_TYPO_WORD = 24  # longer words are not corrected letter by letter
 
 
-def _typo_retry(
-    gen: _Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int, allowed: bytes, found: int
+def typo_retry(
+    gen: Generation, parsed: ParsedQuery, query_text: str, allowed_mask: int, allowed: bytes, found: int
 ):
     """The query again with each word that visible documents don't contain (or barely, when the
     query found little) replaced by its nearest common visible word, and "did you mean" with the
@@ -305,7 +233,7 @@ def _typo_retry(
             replacements.append((clause.raw, surface))
     if not overrides:
         return None
-    built = _build_query(gen, parsed, overrides)
+    built = build_query(gen, parsed, overrides)
     if built is None:
         return None
     suggestion = query_text
@@ -316,7 +244,7 @@ def _typo_retry(
     return built[0], built[1], (suggestion if suggestion != query_text else None)
 
 
-def _word_terms(gen: _Generation, text: str) -> dict[str, str]:
+def _word_terms(gen: Generation, text: str) -> dict[str, str]:
     """family -> the one term a typed word analyzes to, in each active family that corrects typos."""
     per_family = {}
     for family in gen.active:
@@ -329,7 +257,7 @@ def _word_terms(gen: _Generation, text: str) -> dict[str, str]:
 
 
 def _nearest_common(
-    gen: _Generation, text: str, per_family: Mapping[str, str], own_count: int, allowed_mask: int
+    gen: Generation, text: str, per_family: Mapping[str, str], own_count: int, allowed_mask: int
 ) -> tuple[str, str] | None:
     """(family, term) of the correction: the fewest edits first (1, then 2 when nothing is one edit
     away; 2 only for words longer than four letters), then the most visible documents. A rare word
@@ -352,7 +280,7 @@ def _nearest_common(
     return None
 
 
-def _candidates(gen: _Generation, family: str, term: str, typed: str, distance: int) -> set[str]:
+def _candidates(gen: Generation, family: str, term: str, typed: str, distance: int) -> set[str]:
     """Indexed terms exactly ``distance`` edits from the typed word, on the word as typed or its term."""
     found = {candidate for candidate, d in gen.near_terms(family, term, distance).items() if d == distance}
     if distance == 1:
@@ -385,7 +313,8 @@ def _terms_of_correction(
     return out
 
 
-def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], ...]]:
+def count_facets(gen: Generation, matched: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Facet name -> (value, count) of the documents in ``matched``, most frequent first."""
     out = {}
     for name, fieldname in FACETS:
         counts = []
@@ -398,9 +327,10 @@ def _facets(gen: _Generation, matched: int) -> dict[str, tuple[tuple[str, int], 
     return out
 
 
-def _make_hits(
-    gen: _Generation, top: list[tuple[float, int]], highlights: Mapping[str, set[str]]
+def make_hits(
+    gen: Generation, top: list[tuple[float, int]], highlights: Mapping[str, set[str]]
 ) -> tuple[Hit, ...]:
+    """Hits with snippets and highlighted titles for the (score, docnum) pairs in ``top``."""
     hits = []
     for score, docnum in top:
         fields_ = gen.reader.stored_fields(docnum)
@@ -416,8 +346,8 @@ def _make_hits(
                 title=title,
                 url=fields_.get("url", ""),
                 snippet=make_snippet(body, find_spans(body, family, body_terms)),
-                title_html=_marked(
-                    title, _merge_spans(find_spans(title, family, title_terms)), 0, len(title)
+                title_html=marked(
+                    title, merge_spans(find_spans(title, family, title_terms)), 0, len(title)
                 ),
                 score=float(score),
                 fields={k: v for k, v in fields_.items() if k != "body"},

@@ -13,7 +13,7 @@ def _char_mask(term: str) -> int:
     return mask
 
 
-def _osa_distance(a: str, b: str, limit: int) -> int:
+def osa_distance(a: str, b: str, limit: int) -> int:
     """Edit distance with adjacent transpositions; anything above ``limit`` is reported as limit+1."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -35,7 +35,7 @@ def _osa_distance(a: str, b: str, limit: int) -> int:
     return previous[len(b)]
 
 
-class _Lexicon:
+class Lexicon:
     """A family's vocabulary in one segment, bucketed by first letter and sorted by length, for
     finding terms within a small edit distance without Whoosh's (slow, pure-Python) automata."""
 
@@ -69,13 +69,13 @@ class _Lexicon:
             if (masks[index] ^ wmask).bit_count() <= 2 * limit:
                 candidate = words[index]
                 if candidate != word:
-                    distance = _osa_distance(word, candidate, limit)
+                    distance = osa_distance(word, candidate, limit)
                     if distance <= limit:
                         out.append((candidate, distance))
         return out
 
 
-def _one_edit(word: str, alphabet: Iterable[str]) -> set[str]:
+def one_edit(word: str, alphabet: Iterable[str]) -> set[str]:
     """Every string one deletion, adjacent transposition, substitution or insertion away from ``word``
     (letters taken from ``alphabet``); ``word`` itself is left out."""
     letters = sorted(set(alphabet))

@@ -10,29 +10,27 @@ import math
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from whoosh.reading import SegmentReader
-
 from kms.search import schema as S
-from kms.search.engine.bitmasks import _mask_from_ids
-from kms.search.engine.constants import _BITS, MAX_PREFIX_TERMS
-from kms.search.engine.fuzzy import _Lexicon, _one_edit
+from kms.search.engine import whoosh_adapter as wa
+from kms.search.engine.bitmasks import mask_from_ids
+from kms.search.engine.constants import BITS, MAX_PREFIX_TERMS
+from kms.search.engine.fuzzy import Lexicon, one_edit
 from kms.search.engine.snippets import find_spans
 
 if TYPE_CHECKING:
-    from kms.search.engine.segments import _IndexView
+    from kms.search.engine.segments import IndexView
 
 _MAX_ALPHABET = 80  # letters tried per position when looking for one-edit corrections
 
 
-class _Generation:
-    def __init__(self, view: _IndexView, reader: Any, generation: int):
+class Generation:
+    """One generation of an open index: its reader, its segments and the caches derived from them."""
+
+    def __init__(self, view: IndexView, reader: Any, generation: int):
         self.view = view
         self.reader = reader
         self.key = (view.name, generation)
-        self.segments: list[tuple[str, SegmentReader, int]] = []
-        for leaf_reader, offset in reader.leaf_readers():
-            segment = leaf_reader.segment()
-            self.segments.append((segment.segment_id() if segment else "", leaf_reader, offset))
+        self.segments: list[tuple[str, wa.LeafReader, int]] = wa.leaves(reader)
         self.ndocs = self.reader.doc_count_all()
         self.active = tuple(
             fam
@@ -42,7 +40,7 @@ class _Generation:
         live = (1 << self.ndocs) - 1
         for _, leaf_reader, offset in self.segments:
             if leaf_reader.has_deletions():
-                deleted = _mask_from_ids(leaf_reader.deleted_docs_set, leaf_reader.doc_count_all())
+                deleted = mask_from_ids(wa.deleted_docnums(leaf_reader), leaf_reader.doc_count_all())
                 live &= ~(deleted << offset)
         self.live = live
         self._keyword: dict[str, dict[str, int]] = {}
@@ -82,7 +80,7 @@ class _Generation:
                         # Deleted documents are left out now; ones deleted later are masked by
                         # self.live, or never match a query (the matchers skip them).
                         ids = leaf_reader.postings(fieldname, term).all_ids()
-                        local[term.decode("utf-8")] = _mask_from_ids(ids, size)
+                        local[term.decode("utf-8")] = mask_from_ids(ids, size)
                     facts.keyword_masks[fieldname] = local
                 for value, mask in local.items():
                     masks[value] = masks.get(value, 0) | (mask << offset)
@@ -150,7 +148,7 @@ class _Generation:
             for _, leaf_reader, offset in self.segments:
                 if (fieldname, term) in leaf_reader:
                     ids = leaf_reader.postings(fieldname, term).all_ids()
-                    mask |= _mask_from_ids(ids, leaf_reader.doc_count_all()) << offset
+                    mask |= mask_from_ids(ids, leaf_reader.doc_count_all()) << offset
             if len(self._term_masks) > 2048:
                 self._term_masks.clear()
             self._term_masks[key] = mask
@@ -181,7 +179,7 @@ class _Generation:
         self._prefix[key] = terms
         return terms
 
-    def lexicons(self, family: str) -> list[_Lexicon]:
+    def lexicons(self, family: str) -> list[Lexicon]:
         """The family's vocabulary (title and body terms), one lexicon per segment, built once."""
         out = []
         fields_ = (S.title_field(family), S.body_field(family))
@@ -193,7 +191,7 @@ class _Generation:
                 for fieldname in fields_:
                     if leaf_reader.field_length(fieldname):
                         terms.update(t.decode("utf-8") for t in leaf_reader.lexicon(fieldname))
-                lexicon = facts.lexicons[family] = _Lexicon(terms)
+                lexicon = facts.lexicons[family] = Lexicon(terms)
             out.append(lexicon)
         return out
 
@@ -216,7 +214,7 @@ class _Generation:
             alphabet = {ch for ch in alphabet if ch.isascii()} | set(typed)
         term_of = S.family_rules(family).term
         found = set()
-        for variant in _one_edit(typed, alphabet):
+        for variant in one_edit(typed, alphabet):
             term = term_of(variant)
             if term and any(term in lexicon.terms for lexicon in lexicons):
                 found.add(term)
@@ -233,7 +231,7 @@ class _Generation:
                 matcher = leaf_reader.postings(fieldname, term)
                 while matcher.is_active() and documents < 3:
                     docnum = matcher.id() + offset
-                    if allowed[docnum >> 3] & _BITS[docnum & 7]:
+                    if allowed[docnum >> 3] & BITS[docnum & 7]:
                         documents += 1
                         text = leaf_reader.stored_fields(matcher.id()).get(stored_name) or ""
                         for start, end in find_spans(text, family, (term,)):

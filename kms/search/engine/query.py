@@ -146,7 +146,8 @@ def _word_clauses(word: str, phrase: bool = False) -> list[Clause]:
     return [Clause("phrase" if phrase and " " in word.strip() else "word", word, word)]
 
 
-def _filter_constraints(filters: Mapping[str, Any] | None) -> tuple[tuple[str, frozenset[str]], ...]:
+def filter_constraints(filters: Mapping[str, Any] | None) -> tuple[tuple[str, frozenset[str]], ...]:
+    """API filters (field -> value or values) as keyword constraints; unknown fields are ignored."""
     if not filters:
         return ()
     out = []

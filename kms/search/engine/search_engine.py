@@ -24,19 +24,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex, LockError
-
 from kms.search import schema as S
+from kms.search.engine import whoosh_adapter as wa
 from kms.search.engine.build import (
-    _acquire_within,
-    _atomic_write,
-    _build_into,
-    _FileLock,
-    _log_for_rebuild,
-    _new_index_name,
-    _remove_stale_indexes,
-    _replay,
+    FileLock,
+    acquire_within,
+    atomic_write,
+    build_into,
+    log_for_rebuild,
+    new_index_name,
+    remove_stale_indexes,
+    replay_changes,
 )
 from kms.search.engine.constants import (
     CURRENT_FILE,
@@ -47,11 +45,11 @@ from kms.search.engine.constants import (
     REBUILD_MARKER_FILE,
 )
 from kms.search.engine.errors import IndexBusyError, IndexCorruptError, IndexMissingError, SearchIndexError
-from kms.search.engine.generation import _Generation
-from kms.search.engine.query import _filter_constraints, parse_query
+from kms.search.engine.generation import Generation
+from kms.search.engine.query import filter_constraints, parse_query
 from kms.search.engine.results import SearchResult, TitleSuggestion
-from kms.search.engine.searching import _search, _suggest_titles
-from kms.search.engine.segments import _INDEX_ERRORS, _IndexView
+from kms.search.engine.searching import search_generation, suggest_titles_in
+from kms.search.engine.segments import IndexView
 
 
 class SearchEngine:
@@ -81,9 +79,9 @@ class SearchEngine:
         self.procs = procs if procs is not None else min(4, os.cpu_count() or 1)
         self._lock = threading.RLock()  # the searcher and its caches
         self._write_mutex = threading.Lock()  # one writer per process at a time
-        self._view: _IndexView | None = None
+        self._view: IndexView | None = None
         self._cache: OrderedDict[Any, Any] = OrderedDict()
-        self._write_ix: tuple[str, FileIndex] | None = None
+        self._write_ix: tuple[str, wa.Index] | None = None
         if create:
             self._create_if_missing()
         elif not (self.root / CURRENT_FILE).exists():
@@ -95,12 +93,12 @@ class SearchEngine:
         if (self.root / CURRENT_FILE).exists():
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        with _FileLock(self.root / REBUILD_LOCK_FILE):
+        with FileLock(self.root / REBUILD_LOCK_FILE):
             if (self.root / CURRENT_FILE).exists():
                 return
-            name = _new_index_name()
-            _build_into(self.root / name, (), 1)
-            _atomic_write(self.root / CURRENT_FILE, name + "\n")
+            name = new_index_name()
+            build_into(self.root / name, (), 1)
+            atomic_write(self.root / CURRENT_FILE, name + "\n")
 
     def close(self) -> None:
         with self._lock:
@@ -126,12 +124,12 @@ class SearchEngine:
             raise IndexCorruptError(f"{self.root / CURRENT_FILE} names {name!r}, not an index")
         return name
 
-    def _generation(self) -> _Generation:
+    def _generation(self) -> Generation:
         """The current generation, reopening or refreshing as needed (call with self._lock held)."""
         name = self._current_name()
         view = self._view
         if view is None or view.name != name:
-            new_view = _IndexView(self.root, name)
+            new_view = IndexView(self.root, name)
             if view is not None:
                 view.close()
             self._view = view = new_view
@@ -158,7 +156,7 @@ class SearchEngine:
                 except SearchIndexError:
                     self._drop_view()
                     raise
-                except _INDEX_ERRORS as exc:
+                except wa.INDEX_ERRORS as exc:
                     self._drop_view()
                     if attempt == 0 and name is not None and self._current_name() != name:
                         continue
@@ -175,12 +173,12 @@ class SearchEngine:
         """id -> stamp (the document's 'stamp', else its 'updated' time) of every live document,
         for comparing the index with the database."""
 
-        def read(gen: _Generation) -> dict[str, str | None]:
+        def read(gen: Generation) -> dict[str, str | None]:
             out: dict[str, str | None] = {}
             for _, leaf_reader, _ in gen.segments:
                 ids = leaf_reader.column_reader("id")
                 stamps = leaf_reader.column_reader("stamp")
-                deleted = leaf_reader.deleted_docs_set if leaf_reader.has_deletions() else ()
+                deleted = wa.deleted_docnums(leaf_reader)
                 for docnum in range(leaf_reader.doc_count_all()):
                     if docnum not in deleted:
                         out[ids[docnum]] = stamps[docnum] or None
@@ -192,15 +190,10 @@ class SearchEngine:
         """Open the index and return its document count; with ``deep``, also read every posting
         list and stored document (slow: minutes on big indexes). Raises SearchIndexError."""
 
-        def run(gen: _Generation) -> int:
+        def run(gen: Generation) -> int:
             if deep:
                 for _, leaf_reader, _ in gen.segments:
-                    for (fieldname, text), _info in leaf_reader:
-                        if S.SCHEMA[fieldname].format is not None:
-                            for _ in leaf_reader.postings(fieldname, text).all_ids():
-                                pass
-                    for docnum in range(leaf_reader.doc_count_all()):
-                        leaf_reader.stored_fields(docnum)
+                    wa.read_segment_fully(leaf_reader)
             return gen.reader.doc_count()
 
         with self._lock:
@@ -212,7 +205,7 @@ class SearchEngine:
         masks, and the typo-correction vocabularies. Optional; e.g. from a thread after startup or
         after a rebuild."""
 
-        def run(gen: _Generation) -> None:
+        def run(gen: Generation) -> None:
             for fieldname in ("visibility", *(name for _, name in FACETS)):
                 gen.keyword_masks(fieldname)
             for segid, leaf_reader, _ in gen.segments:
@@ -240,20 +233,20 @@ class SearchEngine:
         query_text = (query_text or "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query_text)
         visible = frozenset(S.normalize_keyword(v) for v in visibilities if str(v).strip())
-        constraints = parsed.filters + _filter_constraints(filters)
+        constraints = parsed.filters + filter_constraints(filters)
         page = max(1, min(int(page), 10_000))
         pagelen = max(1, min(int(pagelen), 100))
         empty = SearchResult(query_text, (), 0, page, pagelen, {name: () for name, _ in FACETS})
         if not visible or (not parsed.groups and not constraints):
             return empty
 
-        def run(gen: _Generation) -> SearchResult:
+        def run(gen: Generation) -> SearchResult:
             key = (gen.key, parsed, visible, constraints, page, pagelen, query_text)
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-            result = _search(gen, query_text, parsed, visible, constraints, page, pagelen, empty)
+            result = search_generation(gen, query_text, parsed, visible, constraints, page, pagelen, empty)
             if self.cache_size:
                 self._cache[key] = result
                 if len(self._cache) > self.cache_size:
@@ -274,7 +267,7 @@ class SearchEngine:
             return []
         complete, last = (words, None) if prefix[-1:].isspace() else (words[:-1], words[-1])
 
-        return self._reading(lambda gen: _suggest_titles(gen, prefix, complete, last, visible, limit))
+        return self._reading(lambda gen: suggest_titles_in(gen, prefix, complete, last, visible, limit))
 
     # ---- writing
 
@@ -302,23 +295,19 @@ class SearchEngine:
                 name = self._current_name()
                 ix = self._writer_index(name)
                 try:
-                    writer = ix.writer(timeout=self.lock_timeout, delay=0.02, codec=S.index_codec())
-                except LockError as exc:
+                    writer = wa.open_writer(ix, timeout=self.lock_timeout, delay=0.02)
+                except wa.IndexLocked as exc:
                     raise IndexBusyError(
                         f"search index {self.root / name} stayed locked for {self.lock_timeout} s"
                     ) from exc
-                except _INDEX_ERRORS as exc:
+                except wa.INDEX_ERRORS as exc:
                     raise IndexCorruptError(f"cannot write search index {self.root / name}: {exc!r}") from exc
                 try:
                     if self._current_name() != name:
                         writer.cancel()  # a rebuild swapped indexes while we waited for the lock
                         continue
-                    _log_for_rebuild(self.root, prepared)
-                    for doc_id, fields_ in prepared:
-                        if fields_ is None:
-                            writer.delete_by_term("id", doc_id)
-                        else:
-                            writer.update_document(**fields_)
+                    log_for_rebuild(self.root, prepared)
+                    wa.write_changes(writer, prepared)
                     writer.commit()
                 except BaseException:
                     if not writer.is_closed:
@@ -327,12 +316,12 @@ class SearchEngine:
                 break
         return len(prepared)
 
-    def _writer_index(self, name: str) -> FileIndex:
+    def _writer_index(self, name: str) -> wa.Index:
         if self._write_ix is None or self._write_ix[0] != name:
             path = self.root / name
             if not path.is_dir():
                 raise IndexMissingError(f"search index directory {path} is missing")
-            self._write_ix = (name, FileIndex(FileStorage(str(path)), schema=S.SCHEMA))
+            self._write_ix = (name, wa.open_index(path))
         return self._write_ix[1]
 
     def rebuild(self, documents: Iterable[Mapping[str, Any]]) -> int:
@@ -342,28 +331,28 @@ class SearchEngine:
         runs are replayed into the new index before the switch, so pass a lazy iterable (read the
         database inside it) and nothing written meanwhile is lost. Returns the new document count."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with _FileLock(self.root / REBUILD_LOCK_FILE):
-            name = _new_index_name()
+        with FileLock(self.root / REBUILD_LOCK_FILE):
+            name = new_index_name()
             path = self.root / name
             replay = self.root / f"replay-{name}.log"
             marker = self.root / REBUILD_MARKER_FILE
-            _atomic_write(marker, name + "\n")
+            atomic_write(marker, name + "\n")
             try:
-                _build_into(path, documents, self.procs)
+                build_into(path, documents, self.procs)
                 try:
                     old = self._current_name()
                 except SearchIndexError:
                     old = None
                 old_lock = None
                 if old and (self.root / old).is_dir():
-                    old_lock = _FileLock(self.root / old / "MAIN_WRITELOCK")  # Whoosh's own lock file
-                if old_lock is not None and not _acquire_within(old_lock, max(self.lock_timeout, 60.0)):
+                    old_lock = FileLock(self.root / old / wa.WRITE_LOCK_FILE)
+                if old_lock is not None and not acquire_within(old_lock, max(self.lock_timeout, 60.0)):
                     raise IndexBusyError(
                         f"search index {self.root / old} stayed locked; rebuild not switched"
                     )
                 try:
-                    count = _replay(path, replay)
-                    _atomic_write(self.root / CURRENT_FILE, name + "\n")
+                    count = replay_changes(path, replay)
+                    atomic_write(self.root / CURRENT_FILE, name + "\n")
                 finally:
                     if old_lock is not None:
                         old_lock.release()
@@ -373,5 +362,5 @@ class SearchEngine:
             finally:
                 marker.unlink(missing_ok=True)
                 replay.unlink(missing_ok=True)
-            _remove_stale_indexes(self.root, keep={name, old or ""})
+            remove_stale_indexes(self.root, keep={name, old or ""})
         return count

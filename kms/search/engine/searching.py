@@ -8,16 +8,16 @@ import heapq
 from collections.abc import Mapping
 from typing import Any
 
-from kms.search.engine.bitmasks import _iter_mask, _mask_from_ids
+from kms.search.engine.bitmasks import iter_mask, mask_from_ids
 from kms.search.engine.constants import FACETS, FEW_RESULTS
-from kms.search.engine.evaluate import _build_query, _evaluate, _facets, _make_hits, _typo_retry
-from kms.search.engine.generation import _Generation
+from kms.search.engine.evaluate import build_query, count_facets, make_hits, score_matches, typo_retry
+from kms.search.engine.generation import Generation
 from kms.search.engine.query import ParsedQuery
 from kms.search.engine.results import SearchResult, TitleSuggestion
 
 
-def _search(
-    gen: _Generation,
+def search_generation(
+    gen: Generation,
     query_text: str,
     parsed: ParsedQuery,
     visible: frozenset[str],
@@ -26,41 +26,42 @@ def _search(
     pagelen: int,
     empty: SearchResult,
 ) -> SearchResult:
+    """A ranked page of results on one generation (a filter-only query lists newest first)."""
     allowed_mask, allowed = gen.allowed(visible, constraints, parsed.excluded_filters)
     if not allowed_mask:
         return empty
     if not parsed.groups:
         return _listing(gen, query_text, visible, allowed_mask, page, pagelen)
-    built = _build_query(gen, parsed)
+    built = build_query(gen, parsed)
     if built is None:
         return empty
     node, highlights = built
-    scored = _evaluate(gen, node, allowed)
+    scored = score_matches(gen, node, allowed)
     fuzzy = False
     suggestion = None
     if len(scored) < FEW_RESULTS:
-        retry = _typo_retry(gen, parsed, query_text, allowed_mask, allowed, len(scored))
+        retry = typo_retry(gen, parsed, query_text, allowed_mask, allowed, len(scored))
         if retry is not None:
             retry_node, retry_highlights, suggestion = retry
-            retry_scored = _evaluate(gen, retry_node, allowed)
+            retry_scored = score_matches(gen, retry_node, allowed)
             if len(retry_scored) > len(scored):
                 scored, highlights, fuzzy = retry_scored, retry_highlights, True
             if not retry_scored:
                 suggestion = None
     total = len(scored)
     top = heapq.nlargest(page * pagelen, scored)[(page - 1) * pagelen :]
-    matched = _mask_from_ids((docnum for _, docnum in scored), gen.ndocs)
-    hits = _make_hits(gen, top, highlights)
-    facets = _facets(gen, matched)
+    matched = mask_from_ids((docnum for _, docnum in scored), gen.ndocs)
+    hits = make_hits(gen, top, highlights)
+    facets = count_facets(gen, matched)
     labels = _facet_labels(gen, facets, visible)
     return SearchResult(query_text, hits, total, page, pagelen, facets, suggestion, fuzzy, labels)
 
 
 def _listing(
-    gen: _Generation, query_text: str, visible: frozenset[str], allowed_mask: int, page: int, pagelen: int
+    gen: Generation, query_text: str, visible: frozenset[str], allowed_mask: int, page: int, pagelen: int
 ) -> SearchResult:
     """A query of filters only: every allowed document, most recently updated first."""
-    docnums = list(_iter_mask(allowed_mask))
+    docnums = list(iter_mask(allowed_mask))
     updated: list[tuple[Any, int]] = []
     for _, leaf_reader, offset in gen.segments:
         column = leaf_reader.column_reader("updated_sort")
@@ -69,14 +70,14 @@ def _listing(
             if offset <= docnum < end:
                 updated.append((column[docnum - offset] or 0, docnum))
     top = heapq.nlargest(page * pagelen, updated)[(page - 1) * pagelen :]
-    hits = _make_hits(gen, [(0.0, docnum) for _, docnum in top], {})
-    facets = _facets(gen, allowed_mask)
+    hits = make_hits(gen, [(0.0, docnum) for _, docnum in top], {})
+    facets = count_facets(gen, allowed_mask)
     labels = _facet_labels(gen, facets, visible)
     return SearchResult(query_text, hits, len(docnums), page, pagelen, facets, facet_labels=labels)
 
 
 def _facet_labels(
-    gen: _Generation, facets: Mapping[str, tuple[tuple[str, int], ...]], visible: frozenset[str]
+    gen: Generation, facets: Mapping[str, tuple[tuple[str, int], ...]], visible: frozenset[str]
 ) -> dict[str, dict[str, str]]:
     """facet name -> value -> its label, for the facet values shown."""
     fieldnames = dict(FACETS)
@@ -86,8 +87,8 @@ def _facet_labels(
     }
 
 
-def _suggest_titles(
-    gen: _Generation,
+def suggest_titles_in(
+    gen: Generation,
     prefix: str,
     complete: list[str],
     last: str | None,
@@ -102,7 +103,7 @@ def _suggest_titles(
         if not expansions:
             return []
         parts.append(("or", [("term", "title_ac", t) for t in expansions]))
-    scored = _evaluate(gen, ("and", parts), allowed)
+    scored = score_matches(gen, ("and", parts), allowed)
     lowered = prefix.strip().lower()
     out = []
     for score, docnum in heapq.nlargest(limit * 4, scored):

@@ -11,7 +11,8 @@ from kms.search import schema as S
 from kms.search.engine.constants import SNIPPET_CHARS, SNIPPET_LEAD
 
 
-def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort (start, end) spans and merge the ones that overlap or touch."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -26,7 +27,8 @@ def _escape(text: str) -> str:
     return html.escape(text.replace("\n", " "), quote=True)
 
 
-def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+def marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    """HTML-escaped ``text[start:end]`` with the ``spans`` inside it wrapped in <mark>."""
     out: list[str] = []
     cursor = start
     for span_start, span_end in spans:
@@ -45,7 +47,7 @@ def make_snippet(text: str, spans: Iterable[tuple[int, int]], maxchars: int = SN
     the text escaped, matches wrapped in <mark>, an ellipsis where text was cut."""
     if not text:
         return ""
-    spans = _merge_spans([(s, e) for s, e in spans if 0 <= s < e <= len(text)])
+    spans = merge_spans([(s, e) for s, e in spans if 0 <= s < e <= len(text)])
     if not spans:
         end = _word_end(text, min(len(text), maxchars))
         return _escape(text[:end]).strip() + ("…" if end < len(text) else "")
@@ -60,7 +62,7 @@ def make_snippet(text: str, spans: Iterable[tuple[int, int]], maxchars: int = SN
     start = spans[best][0]
     left = _word_start(text, max(0, start - SNIPPET_LEAD))
     right = _word_end(text, min(len(text), left + maxchars))
-    body = _marked(text, spans, left, right).strip()
+    body = marked(text, spans, left, right).strip()
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
 
 
@@ -88,8 +90,8 @@ def _prefix_regex(prefixes: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(p) for p in prefixes))
 
 
-_WORD_CHAR_RE = re.compile(f"[\\w{S._MARKS}]")
-_WORD_TAIL_RE = re.compile(f"[\\w{S._MARKS}]*")
+_WORD_CHAR_RE = re.compile(f"[\\w{S.MARKS}]")
+_WORD_TAIL_RE = re.compile(f"[\\w{S.MARKS}]*")
 
 
 def find_spans(text: str, family: str, terms: Iterable[str]) -> list[tuple[int, int]]:
@@ -103,7 +105,7 @@ def find_spans(text: str, family: str, terms: Iterable[str]) -> list[tuple[int, 
     if not text or not wanted:
         return []
     spans: list[tuple[int, int]] = []
-    cjk = sorted((t for t in wanted if S._CJK_RE.search(t)), key=len, reverse=True)
+    cjk = sorted((t for t in wanted if S.CJK_RE.search(t)), key=len, reverse=True)
     if cjk:
         spans.extend(m.span() for m in re.finditer("|".join(map(re.escape, cjk)), text))
     words = wanted.difference(cjk)

@@ -12,8 +12,17 @@ from kms.auth.models import Role
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, writing
 from kms.markdown import MAX_MARKDOWN, free_slug, slugify
-from kms.training.models import (Assignment, Choice, Lesson, LessonArticle, Module, ModuleStatus, ModuleTag,
-                                 Question, QuestionKind)
+from kms.training.models import (
+    Assignment,
+    Choice,
+    Lesson,
+    LessonArticle,
+    Module,
+    ModuleStatus,
+    ModuleTag,
+    Question,
+    QuestionKind,
+)
 from kms.training.services._common import is_editor, require_editor, text, whole
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,49}$")

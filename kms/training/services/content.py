@@ -9,10 +9,18 @@ from pathlib import Path as FilePath
 
 from sqlalchemy import select
 
-from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
-    write_yaml
 from kms.errors import Invalid
 from kms.extensions import db
+from kms.frontmatter import (
+    ContentError,
+    ImportReport,
+    file_name,
+    load_yaml,
+    read_front_matter,
+    require,
+    write_front_matter,
+    write_yaml,
+)
 from kms.training.models import Lesson, Module, ModuleStatus, Path, PathModule, Question
 from kms.training.services.catalog import _apply_lesson_fields, _apply_module_fields, _apply_question_fields
 
@@ -179,7 +187,7 @@ def _import_path(file: FilePath, report: ImportReport) -> None:
     db.session.flush()
     existing = {s.module_id: s for s in path.steps}
     path.steps = [existing.get(m.id) or PathModule(module_id=m.id) for m, _ in resolved]
-    for position, (step, (_, day)) in enumerate(zip(path.steps, resolved)):
+    for position, (step, (_, day)) in enumerate(zip(path.steps, resolved, strict=False)):
         step.position, step.day_offset = position, day
     db.session.flush()
     report.add("training paths", outcome)

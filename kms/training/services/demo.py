@@ -10,8 +10,15 @@ from kms.training.models import Path
 from kms.training.services.catalog import get_module
 from kms.training.services.learning import complete_lesson, submit_quiz
 from kms.training.services.progress import assign_path
-from kms.training.services.shadowing import (PlannedSession, confirm_plan, propose_plan, sessions_for,
-                                             set_availability, set_host, set_session_status)
+from kms.training.services.shadowing import (
+    PlannedSession,
+    confirm_plan,
+    propose_plan,
+    sessions_for,
+    set_availability,
+    set_host,
+    set_session_status,
+)
 
 WORKDAY = [(day, time(9, 0), time(12, 0)) for day in range(5)] + [(day, time(13, 0), time(17, 0)) for day in range(5)]
 

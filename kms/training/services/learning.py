@@ -12,8 +12,17 @@ from kms.articles.models import Article, Revision
 from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.training.models import (AttemptAnswer, Lesson, LessonCompletion, Module, ModuleCompletion, Question,
-                                 QuestionKind, QuizAttempt, StudiedRevision)
+from kms.training.models import (
+    AttemptAnswer,
+    Lesson,
+    LessonCompletion,
+    Module,
+    ModuleCompletion,
+    Question,
+    QuestionKind,
+    QuizAttempt,
+    StudiedRevision,
+)
 from kms.training.services._common import add_months, can_see_learner, learner, lock_users, module_percent
 from kms.training.services.catalog import get_lesson, get_module
 

@@ -10,10 +10,28 @@ from sqlalchemy.orm import joinedload
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, ModuleStatus,
-                                 Path, Question, QuizAttempt, SessionStatus, ShadowSession)
-from kms.training.services._common import (end_of_local_day, learner, lock_users, managed_learner, module_percent,
-                                            onboarding_percent, require_lead)
+from kms.training.models import (
+    Assignment,
+    Lesson,
+    LessonCompletion,
+    Module,
+    ModuleCompletion,
+    ModuleStatus,
+    Path,
+    Question,
+    QuizAttempt,
+    SessionStatus,
+    ShadowSession,
+)
+from kms.training.services._common import (
+    end_of_local_day,
+    learner,
+    lock_users,
+    managed_learner,
+    module_percent,
+    onboarding_percent,
+    require_lead,
+)
 from kms.training.services.learning import ReviewFlag, review_flags
 
 

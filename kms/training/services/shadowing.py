@@ -12,9 +12,17 @@ from kms.articles.models import Article
 from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow, writing
-from kms.training.models import (Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession)
-from kms.training.services._common import (can_see_learner, is_lead, learner, lock_users, managed_learner,
-                                           require_lead, text, zone)
+from kms.training.models import Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession
+from kms.training.services._common import (
+    can_see_learner,
+    is_lead,
+    learner,
+    lock_users,
+    managed_learner,
+    require_lead,
+    text,
+    zone,
+)
 
 # The planner keeps a trainee's sessions inside their own working day.
 TRAINEE_DAY = (time(8, 0), time(18, 0))

@@ -11,8 +11,18 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 from kms.auth.models import Role, User
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
-from kms.training.models import (Assignment, Lesson, LessonCompletion, Module, ModuleCompletion, PathModule,
-                                 Question, QuizAttempt, SessionStatus, ShadowSession)
+from kms.training.models import (
+    Assignment,
+    Lesson,
+    LessonCompletion,
+    Module,
+    ModuleCompletion,
+    PathModule,
+    Question,
+    QuizAttempt,
+    SessionStatus,
+    ShadowSession,
+)
 from kms.training.services._common import module_percent, onboarding_percent, require_lead
 
 TEAM_PAGE_SIZE = 50   # learners per page of the team view: the grid stays quick to fetch, render and scan

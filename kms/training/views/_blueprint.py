@@ -9,8 +9,8 @@ from flask_login import current_user
 from kms.auth.landing import add_landing_rule
 from kms.auth.models import Role
 from kms.errors import KmsError
-from kms.training.services._common import local_to_utc
 from kms.training.services import onboarding_in_progress
+from kms.training.services._common import local_to_utc
 
 # Pages live under /training; the JSON API under /api/ (where personal tokens are accepted), so routes spell
 # out their full path instead of using a url_prefix.

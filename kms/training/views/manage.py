@@ -7,8 +7,15 @@ from flask_login import current_user
 from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
 from kms.training import services
-from kms.training.forms import (AssignModuleForm, AssignPathForm, ConfirmForm, LessonForm, ModuleForm,
-                                QuestionForm, parse_choices)
+from kms.training.forms import (
+    AssignModuleForm,
+    AssignPathForm,
+    ConfirmForm,
+    LessonForm,
+    ModuleForm,
+    QuestionForm,
+    parse_choices,
+)
 from kms.training.views._blueprint import bp, field_error
 from kms.web import counted, id_arg, page_arg
 

@@ -11,8 +11,16 @@ from kms.auth.permissions import allowed, requires
 from kms.errors import Conflict, Invalid
 from kms.extensions import utcnow
 from kms.training import services
-from kms.training.forms import (FORMATS, AvailabilityForm, ConfirmForm, HostForm, NotesForm, PlanForm,
-                                SessionForm, parse_windows)
+from kms.training.forms import (
+    FORMATS,
+    AvailabilityForm,
+    ConfirmForm,
+    HostForm,
+    NotesForm,
+    PlanForm,
+    SessionForm,
+    parse_windows,
+)
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
 from kms.training.views._blueprint import bp, field_error, viewer_to_utc
@@ -239,7 +247,7 @@ def _confirm_plan(trainee, form):
             abort(400, description=f"Session {i + 1}: enter start and end as date and time.")
         rows.append(row)
     try:
-        for number, row in enumerate(rows, start=1):
+        for row in rows:
             if row["keep"]:
                 planned.append(services.PlannedSession(
                     host_id=row["host_id"] or 0, starts_at=viewer_to_utc(row["starts_at"], "starts_at"),

@@ -1,0 +1,293 @@
+"""The engine's one door into Whoosh (the whoosh3 distribution): index directories and their storage,
+writers (including the build workers' uncommitted segments), segment readers, the W3 codec's posting
+blocks and length columns, and the errors a damaged index raises from inside Whoosh.
+
+Everything here leans on whoosh3 internals (private attributes, the codec's block layout, TOC and
+SegmentWriter details) that a release may change without notice; pyproject.toml pins the range it
+was written against and tests/search/test_whoosh_adapter.py fails when the installed whoosh3 leaves
+it. The other engine modules import nothing from Whoosh: they call these functions and, on the
+readers and matchers handed back, only Whoosh's documented IndexReader and Matcher methods.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
+from whoosh.reading import CorruptIndexError, EmptyReader, MultiReader, ReaderClosed, SegmentReader
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
+
+from kms.search import schema as S
+
+# Names the engine uses for Whoosh's types, so annotations need no Whoosh import.
+Index = FileIndex
+LeafReader = SegmentReader
+IndexLocked = LockError  # a writer did not get the index lock in time
+
+# Errors a damaged or vanished index raises from inside Whoosh.
+INDEX_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    struct.error,
+    pickle.UnpicklingError,
+    zlib.error,
+    ValueError,
+    IndexError,
+    KeyError,
+    EmptyIndexError,
+    ReaderClosed,
+    CorruptIndexError,
+)
+WRITE_LOCK_FILE = "MAIN_WRITELOCK"  # Whoosh's own lock file inside an index directory
+
+_LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
+
+Prepared = list[tuple[str, dict[str, Any] | None]]  # doc id -> prepared fields, or None to delete
+
+
+def index_codec() -> W3Codec:
+    """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
+    (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
+    each document's field length for every posting makes indexing ~18% cheaper."""
+    codec = W3Codec(compression=1)  # zlib level 1: a third of level 3's time, ~5% larger
+    codec.length_stats = False
+    return codec
+
+
+# --------------------------------------------------------------------------------------------------
+# Index directories and writers.
+
+
+def create_index(path: Path) -> None:
+    """Write an empty Whoosh index with the kms schema into the (existing) directory ``path``."""
+    FileIndex.create(FileStorage(str(path)), S.SCHEMA)
+
+
+def open_index(path: Path) -> FileIndex:
+    """The Whoosh index in ``path`` with the kms schema (nothing is read until it is used)."""
+    return FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+
+
+def open_writer(ix: FileIndex, *, timeout: float, delay: float = 0.1) -> Any:
+    """A writer holding the index lock, waited for up to ``timeout`` s (IndexLocked after that)."""
+    return ix.writer(timeout=timeout, delay=delay, codec=index_codec())
+
+
+def bulk_writer(ix: FileIndex) -> Any:
+    """A writer for a fresh index's one big build, with a large in-memory postings pool."""
+    return ix.writer(limitmb=256, codec=index_codec())
+
+
+def write_changes(writer: Any, prepared: Prepared) -> None:
+    """Apply prepared changes with ``writer``: replace each document by id, or delete it (None)."""
+    for doc_id, fields_ in prepared:
+        if fields_ is None:
+            writer.delete_by_term("id", doc_id)
+        else:
+            writer.update_document(**fields_)
+
+
+def index_doc_count(ix: FileIndex) -> int:
+    """Live documents in the index's newest generation."""
+    with ix.reader() as reader:
+        return reader.doc_count()
+
+
+class SegmentBuilder:
+    """A build worker's writer: documents go into finished but uncommitted segments (a new one each
+    time the postings pool passes ``segment_mb``), which the parent commits with commit_segments(),
+    as Whoosh's own multiprocess writer does."""
+
+    def __init__(self, path: str, segment_mb: int):
+        self._ix = FileIndex(FileStorage(path), schema=S.SCHEMA)
+        self._limit = segment_mb * 1024 * 1024
+        self._pool_mb = segment_mb * 4
+        self._writer = self._new_writer()
+        self.segments: list[Any] = []
+
+    def _new_writer(self) -> SegmentWriter:
+        # Postings stay in memory (spilling runs to disk and merging them halves the speed); a full
+        # pool is written out as one segment. Not compound: one file would copy every byte again.
+        return SegmentWriter(self._ix, _lk=False, limitmb=self._pool_mb, codec=index_codec(), compound=False)
+
+    def add(self, fields_: Mapping[str, Any]) -> None:
+        """Add one prepared document, finishing the segment when the pool is full."""
+        self._writer.add_document(**fields_)
+        if self._writer.pool.currentsize > self._limit:
+            self.segments.append(self._writer._finalize_segment())
+            self._writer = self._new_writer()
+
+    def finish(self) -> list[Any]:
+        """Finish the last segment (or drop it when empty); the segments to commit (picklable)."""
+        if self._writer._added:
+            self.segments.append(self._writer._finalize_segment())
+        else:
+            self._writer._close_segment()
+        return self.segments
+
+
+def commit_segments(ix: FileIndex, segments: Iterable[Any]) -> None:
+    """Commit segments written by SegmentBuilder workers into the index in one new generation."""
+    writer = SegmentWriter(ix, timeout=5.0)
+    writer._close_segment()
+    writer._commit_toc(list(segments))
+    writer._finish()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading: one generation's segment readers, reused across refreshes.
+
+
+def open_segment_readers(
+    ix: FileIndex, previous: Mapping[str, tuple[int, Any]]
+) -> tuple[Any, dict[str, tuple[int, Any]], int]:
+    """Open the newest generation: (top reader, segment id -> (deleted count, reader), generation).
+
+    A reader in ``previous`` is reused when its segment's deletions did not change (whoosh3 3.54's
+    own Searcher.refresh() reuses a reader by segment id alone, so deleted and merged-away documents
+    stay visible after a refresh). The caller closes the previous readers not reused."""
+    for attempt in range(5):
+        try:
+            toc = TOC.read(ix.storage, ix.indexname, schema=S.SCHEMA)
+            readers: dict[str, tuple[int, Any]] = {}
+            ordered = []
+            for segment in toc.segments:
+                segid = segment.segment_id()
+                deleted = segment.deleted_count()
+                old = previous.get(segid)
+                if old is not None and old[0] == deleted and not old[1].is_closed:
+                    reader = old[1]
+                else:
+                    reader = SegmentReader(ix.storage, S.SCHEMA, segment, generation=toc.generation)
+                readers[segid] = (deleted, reader)
+                ordered.append(reader)
+            break
+        except FileNotFoundError:
+            # A writer deleted merged-away files between our directory listing and the open.
+            if attempt == 4:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    if not ordered:
+        top = EmptyReader(S.SCHEMA)
+    elif len(ordered) == 1:
+        top = ordered[0]
+    else:
+        top = MultiReader(ordered, generation=toc.generation)
+    return top, readers, toc.generation
+
+
+def leaves(reader: Any) -> list[tuple[str, SegmentReader, int]]:
+    """(segment id, segment reader, first global docnum) of each segment under ``reader``."""
+    out = []
+    for leaf_reader, offset in reader.leaf_readers():
+        segment = leaf_reader.segment()
+        out.append((segment.segment_id() if segment else "", leaf_reader, offset))
+    return out
+
+
+def deleted_docnums(leaf_reader: SegmentReader) -> Iterable[int]:
+    """The segment's deleted docnums (empty when it has none)."""
+    return leaf_reader.deleted_docs_set if leaf_reader.has_deletions() else ()
+
+
+def field_lengths(leaf_reader: SegmentReader, fieldname: str) -> list[int]:
+    """Every document's length in ``fieldname`` (Whoosh keeps them as one byte per document)."""
+    count = leaf_reader.doc_count_all()
+    try:
+        column = leaf_reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            return [0] * count
+        if column._fixedlen == 1:
+            raw = column._dbfile.get(column._basepos, column._count)
+            return [_LENGTH_OF_BYTE[b] for b in raw] + [0] * (count - len(raw))
+    except AttributeError:  # another codec: the slow, public way
+        pass
+    return [leaf_reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]
+
+
+def postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[Any, Any]:
+    """(docnums, weights) of a term in one segment, deleted documents included (the caller's
+    allowed-document bits leave them out)."""
+    if (fieldname, term) not in leaf_reader:
+        return (), ()
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)  # FilterMatcher over deletions
+    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
+        # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
+        ids: list[int] = []
+        weights: list[float] = []
+        while not matcher._atend:
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return ids, weights
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+def positions(leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list[int]]:
+    """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
+    of them are skipped on their header alone."""
+    if (fieldname, term) not in leaf_reader or not docnums:
+        return {}
+    matcher = leaf_reader.postings(fieldname, term)
+    matcher = getattr(matcher, "child", matcher)
+    decode = matcher.format.decode_positions
+    out: dict[int, list[int]] = {}
+    wanted = len(docnums)
+    i = 0
+    if hasattr(matcher, "_read_values") and hasattr(matcher, "_maxid"):
+        while not matcher._atend and i < wanted:
+            if docnums[i] <= matcher._maxid:
+                matcher._read_ids()
+                matcher._read_values()
+                values = matcher._values
+                for k, docnum in enumerate(matcher._ids):
+                    while i < wanted and docnums[i] < docnum:
+                        i += 1
+                    if i == wanted:
+                        break
+                    if docnums[i] == docnum:
+                        out[docnum] = decode(values[k])
+                        i += 1
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+        return out
+    for docnum in docnums:
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                break
+        if matcher.id() == docnum:
+            out[docnum] = matcher.value_as("positions")
+    return out
+
+
+def read_segment_fully(leaf_reader: SegmentReader) -> None:
+    """Decode every posting list and stored document of a segment (raises on damage)."""
+    for (fieldname, text), _info in leaf_reader:
+        if S.SCHEMA[fieldname].format is not None:
+            for _ in leaf_reader.postings(fieldname, text).all_ids():
+                pass
+    for docnum in range(leaf_reader.doc_count_all()):
+        leaf_reader.stored_fields(docnum)

@@ -13,10 +13,10 @@ from sqlalchemy.orm import attributes
 
 from kms.articles.models import Article, ArticleTemplate
 from kms.extensions import db
+from kms.hiring.models import Candidate
 from kms.media.models import Attachment
 from kms.media.services import link_references, sweep
 from kms.media.services.uploads import NEW_FILES
-from kms.hiring.models import Candidate
 from kms.training.models import Lesson, Module, Question
 
 LINKS, SWEEP, DOOMED = "kms_media_links", "kms_media_sweep", "kms_media_doomed"

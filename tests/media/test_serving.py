@@ -1,16 +1,14 @@
 """Serving: a file is as private as the most open page that uses it; anything else is 404; caching by hash."""
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import select
 
+from kms.articles.models import Article
 from kms.auth.models import Role
 from kms.extensions import db, unit_of_work
 from kms.hiring import services as hiring
 from kms.hiring.models import AuditEntry, Candidate
 from kms.media.models import Attachment
-from kms.articles.models import Article
 from tests.media.conftest import image_bytes, login, save_body, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -138,6 +136,7 @@ def test_deleting_a_candidate_deletes_their_files(client, process, stored):
 
 def test_the_hiring_purge_deletes_the_files_of_purged_candidates(client, process, stored):
     from datetime import timedelta
+
     from kms.extensions import utcnow
     _cv(client, process)
     with unit_of_work():

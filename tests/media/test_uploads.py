@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from kms.auth.models import Role
-from tests.conftest import PASSWORD, csrf_token_from
 from kms.media.services import safe_name
+from tests.conftest import PASSWORD, csrf_token_from
 from tests.media.conftest import image_bytes, jpeg_with_location, png_bomb, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

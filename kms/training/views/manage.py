@@ -9,7 +9,8 @@ from kms.errors import Conflict, Invalid
 from kms.training import services
 from kms.training.forms import (AssignModuleForm, AssignPathForm, ConfirmForm, LessonForm, ModuleForm,
                                 QuestionForm, parse_choices)
-from kms.training.views._blueprint import bp, field_error
+from kms.training.views import bp
+from kms.training.views.common import field_error
 from kms.web import counted, id_arg, page_arg
 
 

@@ -1,0 +1,8 @@
+"""Search pages and the JSON search API: the blueprint, and at the bottom the route module that adds its routes."""
+from flask import Blueprint
+
+bp = Blueprint("search", __name__)
+
+from kms.search.views import pages  # noqa: E402 - the routes, added to bp on import
+
+__all__ = ["bp", "pages"]

@@ -71,7 +71,7 @@ def field_error(form, error: KmsError) -> None:
 
 
 def _field_named(form, name: str) -> Field | None:
-    """The simple field `name` points at ("drive-evidence": the evidence field of the drive subform), or None."""
+    """The simple field `name` points at ("drive-evidence": the drive subform's evidence field), or None."""
     field = form
     for part in name.split("-"):
         try:

@@ -1,4 +1,5 @@
-"""Time zones: a person's wall-clock time to UTC, with one rule for the hours daylight saving skips or repeats.
+"""Time zones: a wall-clock time a person typed, as UTC, with one rule for the hours daylight saving skips or
+repeats.
 
 A time the clocks skip (02:30 on the night they go forward) names no moment; a time they repeat (01:30 on the
 night they go back) names two. Guessing would put a meeting an hour off without anyone noticing, so both are

@@ -225,7 +225,7 @@ def url_for_safe(endpoint: str, **values) -> str | None:
 
 
 def viewer_to_utc(naive: datetime, field: str) -> datetime:
-    """A wall-clock time the viewer typed, read in their time zone (a daylight-saving gap or repeat is Invalid)."""
+    """A wall-clock time the viewer typed, in UTC (Invalid in a daylight-saving gap or repeat)."""
     return local_to_utc(naive, getattr(current_user, "time_zone", None), field)
 
 

@@ -1,5 +1,6 @@
-"""The one helper every feature's views use to show a service's error (kms.forms.field_error): next to the field
-it names, inside a subform too, and at the top of the page when it names no field of the form or several."""
+"""The one helper every feature's views use to show a service's error (kms.forms.field_error): next to the
+field it names, inside a subform too, and at the top of the page when it
+names no field of the form or several."""
 from __future__ import annotations
 
 from flask import get_flashed_messages

@@ -1,5 +1,6 @@
-"""One rule for a wall-clock time a person types (kms.timezones): read in their zone, and refused with a message
-naming the field when daylight saving skips that time or repeats it. Training and hiring both use it."""
+"""One rule for a wall-clock time a person types (kms.timezones): read in their zone, and refused with a
+message naming the field when daylight saving skips that time or repeats it.
+Training and hiring both use it."""
 from datetime import UTC, datetime
 
 import pytest
@@ -11,8 +12,8 @@ from kms.timezones import local_to_utc, zone
 @pytest.mark.parametrize("name, typed, utc", [
     ("Europe/Oslo", datetime(2026, 1, 15, 9, 30), datetime(2026, 1, 15, 8, 30, tzinfo=UTC)),      # winter, +1
     ("Europe/Oslo", datetime(2026, 7, 1, 9, 30), datetime(2026, 7, 1, 7, 30, tzinfo=UTC)),        # summer, +2
-    ("America/New_York", datetime(2026, 3, 8, 3, 0), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),     # just after the gap
-    ("America/New_York", datetime(2026, 11, 1, 2, 0), datetime(2026, 11, 1, 7, 0, tzinfo=UTC)),   # just after the repeat
+    ("America/New_York", datetime(2026, 3, 8, 3, 0), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),  # after gap
+    ("America/New_York", datetime(2026, 11, 1, 2, 0), datetime(2026, 11, 1, 7, 0, tzinfo=UTC)),
 ])
 def test_an_ordinary_time_becomes_the_utc_instant_it_names(name, typed, utc):
     assert local_to_utc(typed, name) == utc

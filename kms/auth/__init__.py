@@ -34,8 +34,9 @@ def is_token_request() -> bool:
 
 
 def init_app(app) -> None:
-    """Add accounts to the app: login from the session or a token, the account pages, the Users menu entry, the
-    `can(action)` template helper, and the token check the base uses to spare token calls the CSRF check."""
+    """Add accounts to the app: login from the session or a token, the account pages, the Users menu entry,
+    the `can(action)` template helper, and the token check the base uses to spare token calls the CSRF
+    check."""
     login_manager.user_loader(load_user)
     login_manager.request_loader(load_user_from_token)
     register_token_check(app, is_token_request)

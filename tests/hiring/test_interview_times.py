@@ -1,5 +1,5 @@
-"""Interview times are read in the manager's zone by the one rule of kms.timezones: a time daylight saving skips
-or repeats is refused on the field, with everything typed kept; an ordinary time is stored in UTC."""
+"""Interview times are read in the manager's zone by the one rule of kms.timezones: a time daylight saving
+skips or repeats is refused on the field, with everything typed kept; an ordinary time is stored in UTC."""
 from datetime import UTC, datetime
 
 from kms.extensions import db

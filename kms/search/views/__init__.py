@@ -1,4 +1,5 @@
-"""Search pages and the JSON search API: the blueprint, and at the bottom the route module that adds its routes."""
+"""Search pages and the JSON search API: the blueprint; its routes come from the module
+imported at the bottom."""
 from flask import Blueprint
 
 bp = Blueprint("search", __name__)

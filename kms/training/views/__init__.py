@@ -6,6 +6,7 @@ from flask import Blueprint
 # out their full path instead of using a url_prefix.
 bp = Blueprint("training", __name__)
 
-from kms.training.views import api, learning, manage, shadowing  # noqa: E402 - the routes, added to bp on import
+# The routes, added to bp on import.
+from kms.training.views import api, learning, manage, shadowing  # noqa: E402
 
 __all__ = ["api", "bp", "learning", "manage", "shadowing"]

@@ -15,6 +15,11 @@ except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+source"
 
 
+# Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
+# Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
+FEATURES = (auth, articles, training, hiring, search, media)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build an app; tests pass overrides (KMS_* names or Flask keys) instead of patching globals."""
     settings = config.load(overrides)
@@ -28,9 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     extensions.init_app(app)
     web.init_app(app)
-    for feature in (auth, articles, training, hiring, search):
-        app.register_blueprint(feature.bp)
-    media.init_app(app)
-    search.init_app(app)
+    for feature in FEATURES:
+        feature.init_app(app)
     cli.init_app(app)
     return app

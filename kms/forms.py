@@ -15,9 +15,10 @@ import re
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from wtforms import Field, FieldList, FormField, IntegerField
 from wtforms.widgets import HiddenInput
 
+from kms.errors import KmsError
 from kms.validate import DB_INT_MAX
 
 # WTForms' English defaults -> the same, naming the field ({label}) and keeping the numbers ({0}, {1}).
@@ -52,6 +53,34 @@ def error_summary(form) -> str:
     """Every field message of a validated form in one line (they name their fields), for a 400 page."""
     messages = [m for field in form for m in field.errors if isinstance(m, str)]
     return " ".join(messages) or "The form could not be read; reload the page and try again."
+
+
+def field_error(form, error: KmsError) -> None:
+    """Show a service's error next to the field(s) it names; an error that names no field of this form, or
+    several, is also shown at the top of the page, so no message is ever dropped."""
+    messages = error.details.get("errors") or ({error.field: error.message} if getattr(error, "field", None)
+                                               else {})
+    placed = False
+    for name, message in messages.items():
+        field = _field_named(form, name)
+        if field is not None:
+            field.errors = [*(field.errors if isinstance(field.errors, list | tuple) else ()), message]
+            placed = True
+    if not placed or len(messages) > 1:
+        flash(error.message, "error")
+
+
+def _field_named(form, name: str) -> Field | None:
+    """The simple field `name` points at ("drive-evidence": the drive subform's evidence field), or None."""
+    field = form
+    for part in name.split("-"):
+        try:
+            field = field[part]
+        except (KeyError, TypeError, IndexError):
+            return None
+    if not isinstance(field, Field) or isinstance(field, FormField | FieldList):
+        return None
+    return field
 
 
 class HiddenInteger(IntegerField):

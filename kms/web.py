@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -14,14 +15,15 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from kms import markdown
-from kms.auth.permissions import allowed, bearer_token
+from kms import markdown, navigation
 from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
 from kms.markdown_video import FRAME_ORIGINS
+from kms.timezones import local_to_utc
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
+TOKEN_CHECK = "kms.token_request"   # app.extensions key: the check auth registers (see register_token_check)
 
 # frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
 # Microsoft Stream); every other frame is refused.
@@ -66,8 +68,16 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def register_token_check(app, check: Callable[[], bool]) -> None:
+    """Say how to recognise a request that authenticates with a token rather than the session cookie: such a
+    request carries no cookie a forged page could ride on, so it skips the CSRF check, and it is never cached.
+    Without a registered check every request counts as a cookie request (checked)."""
+    app.extensions[TOKEN_CHECK] = check
+
+
 def _bearer_request() -> bool:
-    return bearer_token() is not None
+    check = current_app.extensions.get(TOKEN_CHECK)
+    return bool(check and check())
 
 
 def check_csrf() -> None:
@@ -218,14 +228,9 @@ def url_for_safe(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values)
 
 
-def show_hiring_nav() -> bool:
-    """Hiring shows in the menu for leads, and for anyone a feature says is an interviewer."""
-    if not current_user.is_authenticated:
-        return False
-    if allowed(current_user, "hiring.manage"):
-        return True
-    check = current_app.extensions.get("kms.is_interviewer")
-    return bool(check and check(current_user))
+def viewer_to_utc(naive: datetime, field: str) -> datetime:
+    """A wall-clock time the viewer typed, in UTC (Invalid in a daylight-saving gap or repeat)."""
+    return local_to_utc(naive, getattr(current_user, "time_zone", None), field)
 
 
 @functools.cache
@@ -258,9 +263,7 @@ def markdown_editor(owner: str, draft_key: str, preview_target: str | None = Non
 
 
 def template_helpers() -> dict:
-    return {"can": lambda action: allowed(current_user, action), "url_for_safe": url_for_safe,
-            "show_hiring_nav": show_hiring_nav, "time_zone_names": time_zone_names,
-            "markdown_editor": markdown_editor}
+    return {"url_for_safe": url_for_safe, "time_zone_names": time_zone_names, "markdown_editor": markdown_editor}
 
 
 def init_app(app) -> None:
@@ -273,6 +276,7 @@ def init_app(app) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(template_helpers)
+    navigation.init_app(app)
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(plural, "plural")

@@ -25,7 +25,7 @@ from kms.search.engine.query import parse_query
 from kms.search.engine.snippets import find_spans, make_snippet
 from kms.search.plaintext import strip_markdown
 from kms.search.schema import analyzer_for, prepare_document
-from kms.search.views import safe_html
+from kms.search.views.pages import safe_html
 from kms.training.forms import parse_windows
 from kms.training.services.catalog import _tags
 

@@ -1,4 +1,18 @@
 """Handbook: process inventory, articles, revisions, verification and documentation coverage."""
 from kms.articles.views import bp
+from kms.articles.views.common import admin_home, author_queue
+from kms.auth.landing import add_landing_rule
+from kms.navigation import NavEntry, add_nav_entry
 
-__all__ = ["bp"]
+NAV = NavEntry("Handbook", "articles.index", order=10)
+
+
+def init_app(app) -> None:
+    """Add the handbook to the app: its pages and API, its menu entry, and where authors and admins land."""
+    app.register_blueprint(bp)
+    add_nav_entry(app, NAV)
+    add_landing_rule(app, 20, author_queue)
+    add_landing_rule(app, 40, admin_home)
+
+
+__all__ = ["bp", "init_app"]

@@ -1,4 +1,48 @@
 """Accounts: users, roles, login, first-run setup, invites, API tokens and the permission table."""
-from kms.auth.views import bp
+from flask_login import current_user
 
-__all__ = ["bp"]
+from kms.auth import services
+from kms.auth.permissions import allowed, bearer_token
+from kms.auth.views import bp
+from kms.extensions import login_manager
+from kms.navigation import NavEntry, add_nav_entry
+from kms.web import register_token_check
+
+NAV = NavEntry("Users", "auth.users", order=40, visible=lambda user: allowed(user, "user.manage"),
+               current=lambda endpoint: endpoint.startswith("auth.") and "user" in endpoint)
+
+
+def can(action: str) -> bool:
+    """For templates: may the logged-in user (or the visitor) do `action`? The permission table decides."""
+    return allowed(current_user, action)
+
+
+def load_user(login_id: str):
+    """The user a session cookie names, if that login is still valid."""
+    return services.load_user(login_id)
+
+
+def load_user_from_token(_request):
+    """The user an `/api/` call's bearer token belongs to; a token never opens an HTML page."""
+    token = bearer_token()
+    return services.user_for_api_token(token) if token else None
+
+
+def is_token_request() -> bool:
+    """True for an `/api/` call that authenticates with a bearer token instead of the session cookie."""
+    return bearer_token() is not None
+
+
+def init_app(app) -> None:
+    """Add accounts to the app: login from the session or a token, the account pages, the Users menu entry,
+    the `can(action)` template helper, and the token check the base uses to spare token calls the CSRF
+    check."""
+    login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_token)
+    register_token_check(app, is_token_request)
+    app.register_blueprint(bp)
+    add_nav_entry(app, NAV)
+    app.add_template_global(can, "can")
+
+
+__all__ = ["bp", "init_app"]

@@ -1,4 +1,22 @@
 """Hiring: the traits rubric, candidates, interviews, independent scorecards and debriefs."""
+from kms.auth.permissions import allowed
+from kms.hiring import services
 from kms.hiring.views import bp
+from kms.navigation import NavEntry, add_nav_entry
 
-__all__ = ["bp"]
+
+def sees_hiring_menu(user) -> bool:
+    """Hiring shows in the menu for leads, and for anyone assigned to interview a candidate."""
+    return allowed(user, "hiring.manage") or services.is_interviewer(user.id)
+
+
+NAV = NavEntry("Hiring", "hiring.index", order=30, visible=sees_hiring_menu)
+
+
+def init_app(app) -> None:
+    """Add hiring to the app: its pages and API, and its menu entry for leads and interviewers."""
+    app.register_blueprint(bp)
+    add_nav_entry(app, NAV)
+
+
+__all__ = ["bp", "init_app"]

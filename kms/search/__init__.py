@@ -8,8 +8,10 @@ CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"   # set by `kms serve` for its work
 
 
 def init_app(app) -> None:
-    """Give the app its search index and hook after-commit indexing into the session; under `kms serve`,
-    check (and if need be rebuild) the index in the background."""
+    """Add search to the app: its pages and API (the search box in the header is the way in, so no menu
+    entry), its index with after-commit indexing hooked into the session, and under `kms serve` a check (and
+    if need be a rebuild) of the index in the background."""
+    app.register_blueprint(bp)
     indexer.init_app(app)
     if str(app.config.get(CHECK_ON_START) or os.environ.get(CHECK_ON_START, "")) == "1":
         from kms.search import services

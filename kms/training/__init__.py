@@ -1,4 +1,18 @@
 """Training: modules, lessons, quizzes, onboarding paths, assignments and shadowing."""
+from kms.auth.landing import add_landing_rule
+from kms.navigation import NavEntry, add_nav_entry
 from kms.training.views import bp
+from kms.training.views.common import onboarding_landing, team_landing
 
-__all__ = ["bp"]
+NAV = NavEntry("Training", "training.index", order=20)
+
+
+def init_app(app) -> None:
+    """Add training to the app: its pages and API, its menu entry, and where new hires and managers land."""
+    app.register_blueprint(bp)
+    add_nav_entry(app, NAV)
+    add_landing_rule(app, 10, onboarding_landing)
+    add_landing_rule(app, 30, team_landing)
+
+
+__all__ = ["bp", "init_app"]

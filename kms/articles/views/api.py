@@ -7,7 +7,8 @@ from flask_login import current_user
 from kms import markdown
 from kms.articles import services
 from kms.articles.models import ArticleStatus, ProcessStatus
-from kms.articles.views.blueprint import bp, coverage_target
+from kms.articles.views import bp
+from kms.articles.views.common import coverage_target
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.web import DB_INT_MAX, api_id_arg, api_int_arg

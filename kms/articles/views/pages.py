@@ -9,7 +9,8 @@ from kms import markdown
 from kms.articles import services
 from kms.articles.forms import ArticleForm, ConfirmForm, FlagForm, RejectForm, ResolveFlagForm, RestoreForm
 from kms.articles.models import ArticleStatus, RevisionState
-from kms.articles.views.blueprint import bp, coverage_target, field_error, owner_choices
+from kms.articles.views import bp
+from kms.articles.views.common import coverage_target, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow

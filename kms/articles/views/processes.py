@@ -7,7 +7,8 @@ from flask_login import current_user
 from kms.articles import services
 from kms.articles.forms import CategoryForm, ConfirmForm, ProcessForm, ReassignForm
 from kms.articles.models import ProcessStatus
-from kms.articles.views.blueprint import bp, field_error, owner_choices
+from kms.articles.views import bp
+from kms.articles.views.common import field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow

@@ -7,7 +7,8 @@ from flask_login import current_user
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.hiring import services
-from kms.hiring.views.common import _scorecard_form, _scorecard_input, bp
+from kms.hiring.views import bp
+from kms.hiring.views.common import _scorecard_form, _scorecard_input
 from kms.web import api_id_arg
 
 # --- JSON API -------------------------------------------------------------------------------------------

@@ -1,50 +1,18 @@
-"""Shared by the hiring views: the blueprint, the interviewer check for the menu, and form helpers."""
+"""Shared by the hiring views: form helpers (service errors on fields, times typed, scorecards)."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash
-from flask_login import current_user
-
-from kms.errors import Invalid
-from kms.hiring import services
+from kms.forms import field_error as _field_error  # one helper for every feature, by the name the views use
 from kms.hiring.forms import scorecard_form_class
+from kms.web import viewer_to_utc
 
-bp = Blueprint("hiring", __name__)
-@bp.record_once
-def _register_interviewer_check(state) -> None:
-    # kms.web.show_hiring_nav asks this, so assigned interviewers see the Hiring menu.
-    state.app.extensions["kms.is_interviewer"] = lambda user: services.is_interviewer(user.id)
-
-
-def _field_error(form, error: Invalid) -> None:
-    """Put a service's messages on the fields they name; anything else becomes a flash."""
-    errors = error.details.get("errors") or ({error.field: error.message} if error.field else {})
-    placed = False
-    for name, message in errors.items():
-        field = form
-        for part in name.split("-"):     # "drive-evidence" -> form["drive"]["evidence"]
-            try:
-                field = field[part]
-            except (KeyError, TypeError):
-                field = None
-                break
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-            placed = True
-    if not placed or len(errors) > 1:
-        flash(error.message, "error")
+__all__ = ["_field_error", "_local_to_utc", "_scorecard_form", "_scorecard_input"]
 
 
 def _local_to_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        zone = ZoneInfo(current_user.time_zone or "UTC")
-    except Exception:  # noqa: BLE001 - an unknown zone in old data falls back to UTC
-        zone = ZoneInfo("UTC")
-    return value.replace(tzinfo=zone)
+    """The interview time the viewer typed, in UTC; a time daylight saving skips or repeats is Invalid."""
+    return None if value is None else viewer_to_utc(value, "scheduled_at")
 
 
 def _scorecard_input(form) -> dict:

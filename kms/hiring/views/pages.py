@@ -17,7 +17,8 @@ from kms.hiring.forms import (
     TraitEditForm,
 )
 from kms.hiring.models import RATINGS, Stage
-from kms.hiring.views.common import _field_error, _local_to_utc, bp
+from kms.hiring.views import bp
+from kms.hiring.views.common import _field_error, _local_to_utc
 from kms.web import id_arg
 
 # --- home: the board for leads, "my interviews" for interviewers -----------------------------------------

@@ -8,7 +8,8 @@ from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
 from kms.hiring import services
 from kms.hiring.models import RATINGS, Recommendation
-from kms.hiring.views.common import _field_error, _scorecard_form, _scorecard_input, bp
+from kms.hiring.views import bp
+from kms.hiring.views.common import _field_error, _scorecard_form, _scorecard_input
 
 # --- scorecards -----------------------------------------------------------------------------------------
 

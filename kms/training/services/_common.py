@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db
+from kms.timezones import local_to_utc, zone  # noqa: F401 - training's services use both by these names
 from kms.validate import text  # noqa: F401 - catalog.py imports it from here
 
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
@@ -65,27 +65,6 @@ def lock_users(*user_ids: int) -> None:
     ids = sorted({i for i in user_ids if i is not None})
     if ids:
         db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
-
-
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_to_utc(naive: datetime, tz_name: str, field: str = "starts_at") -> datetime:
-    """A wall-clock time in a zone -> UTC; refuses times that do not exist or happen twice (DST changes)."""
-    tz = zone(tz_name)
-    early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        when = f"{naive:%H:%M} on {naive:%Y-%m-%d}"
-        if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-            raise Invalid(f"{when} does not exist in {tz.key}: the clocks skip that hour. Choose another time.",
-                          field=field)
-        raise Invalid(f"{when} happens twice in {tz.key}: the clocks go back that night. Choose a time "
-                      "outside that hour.", field=field)
-    return early.astimezone(UTC)
 
 
 def end_of_local_day(day: date, tz_name: str) -> datetime:

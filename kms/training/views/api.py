@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import requires
 from kms.training import services
-from kms.training.views._blueprint import bp
+from kms.training.views import bp
 
 
 def _iso(moment) -> str | None:

@@ -11,7 +11,8 @@ from kms.errors import Conflict, Invalid
 from kms.markdown import ARTICLE_LINK_BASE
 from kms.training import services
 from kms.training.forms import AcknowledgeForm, ConfirmForm
-from kms.training.views._blueprint import bp, field_error
+from kms.training.views import bp
+from kms.training.views.common import field_error
 from kms.training.views.manage import render_team
 from kms.validate import whole_number
 

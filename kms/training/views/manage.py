@@ -16,7 +16,8 @@ from kms.training.forms import (
     QuestionForm,
     parse_choices,
 )
-from kms.training.views._blueprint import bp, field_error
+from kms.training.views import bp
+from kms.training.views.common import field_error
 from kms.web import counted, id_arg, page_arg
 
 

@@ -23,7 +23,8 @@ from kms.training.forms import (
 )
 from kms.training.services._common import zone
 from kms.training.services.shadowing import describe_windows
-from kms.training.views._blueprint import bp, field_error, viewer_to_utc
+from kms.training.views import bp
+from kms.training.views.common import field_error, viewer_to_utc
 from kms.web import counted, form_int, id_arg
 
 

@@ -4,19 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
 
 from kms.auth import services
@@ -33,23 +21,11 @@ from kms.auth.forms import (
     TokenForm,
 )
 from kms.auth.landing import landing_url
-from kms.auth.permissions import bearer_token, requires
+from kms.auth.permissions import requires
+from kms.auth.views import bp
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
-
-bp = Blueprint("auth", __name__)
-
-
-@login_manager.user_loader
-def _load_user(login_id: str):
-    return services.load_user(login_id)
-
-
-@login_manager.request_loader
-def _load_user_from_token(req):
-    # Bearer tokens authenticate /api/ calls only: a token never opens an HTML page.
-    token = bearer_token()
-    return services.user_for_api_token(token) if token else None
+from kms.forms import field_error as _field_error  # one helper for every feature, by the name used below
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -62,14 +38,6 @@ def safe_next(target: str | None, fallback: str) -> str:
             or "\\" in target or any(ord(c) < 32 for c in target):
         return fallback
     return target
-
-
-def _field_error(form, error: Invalid) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.get("/")

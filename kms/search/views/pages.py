@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -13,9 +13,8 @@ from kms.extensions import db
 from kms.search import services
 from kms.search.forms import GapDismissForm, GapProcessForm
 from kms.search.indexer import EXTENSION
+from kms.search.views import bp
 from kms.web import api_int_arg, id_arg, int_arg
-
-bp = Blueprint("search", __name__)
 
 PAGELEN = 10
 API_MAX_PAGELEN = 50

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
+import multiprocessing
 import re
 import threading
 import unicodedata
@@ -12,7 +14,7 @@ from urllib.parse import quote
 import markdown as md
 import nh3
 from markdown import inlinepatterns
-from markdown.extensions import Extension
+from markdown.extensions import Extension, fenced_code
 from markdown.treeprocessors import Treeprocessor
 
 MAX_MARKDOWN = 256 * 1024
@@ -284,6 +286,24 @@ class LinearLinksExtension(Extension):
             markdown.inlinePatterns.register(cls(pattern, markdown), name, priority)
 
 
+# --- Linear-time fenced code -----------------------------------------------------------------------------------
+# The opening-fence pattern has two runs of spaces side by side (`[ ]*` after the fence and after the language),
+# so a fence followed by 20 KB of spaces and no newline backtracked for 12 s. Taking the spaces possessively
+# (`[ ]*+`) finds the same fences: a language or `{attributes}` never starts with a space.
+LINEAR_FENCE_RE = re.compile(
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.pattern
+    .replace("(?:~{3,}|`{3,}))[ ]*", "(?:~{3,}|`{3,}))[ ]*+", 1)
+    .replace("[\\w#.+-]*)[ ]*)?", "[\\w#.+-]*)[ ]*+)?", 1),
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.flags)
+
+
+class LinearFencesExtension(Extension):
+    """Gives the fenced-code preprocessor an opening-fence pattern that cannot backtrack over spaces."""
+
+    def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        markdown.preprocessors["fenced_code_block"].FENCED_BLOCK_RE = LINEAR_FENCE_RE
+
+
 def _wikilink_url(label: str, base: str, end: str) -> str:
     return f"{ARTICLE_LINK_BASE}{quote(slugify(label))}"
 
@@ -291,19 +311,26 @@ def _wikilink_url(label: str, base: str, end: str) -> str:
 _local = threading.local()
 
 
+def build_converter(*, linear: bool = True) -> md.Markdown:
+    """A Markdown converter with kms's extensions; linear=False keeps Python-Markdown's own link and fence code."""
+    extensions = ["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr", "toc", "wikilinks",
+                  TaskListExtension()]
+    if linear:
+        extensions += [LinearLinksExtension(), LinearFencesExtension()]
+    return md.Markdown(
+        extensions=extensions,
+        extension_configs={
+            "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
+            "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
+        },
+        output_format="html")
+
+
 def _converter() -> md.Markdown:
     # One converter per thread: building it costs more than converting a page.
     converter = getattr(_local, "converter", None)
     if converter is None:
-        converter = md.Markdown(
-            extensions=["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr",
-                        "toc", "wikilinks", TaskListExtension(), LinearLinksExtension()],
-            extension_configs={
-                "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
-                "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
-            },
-            output_format="html")
-        _local.converter = converter
+        converter = _local.converter = build_converter()
     converter.reset()
     return converter
 
@@ -315,18 +342,112 @@ def _clean(html: str) -> str:
 
 
 def render_with_toc(text: str) -> tuple[str, str]:
-    """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML)."""
-    return _render_cached((text or "")[:MAX_MARKDOWN])
+    """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML).
+
+    A text that cannot be formatted within RENDER_SECONDS is shown as typed, with a note saying so.
+    """
+    text = (text or "")[:MAX_MARKDOWN]
+    try:
+        return _render_cached(text)
+    except RenderTooSlow:
+        return as_typed(text), ""
 
 
 # Rendering is a pure function of the text and costs most of an article page's time; the same published
-# text is shown again and again, so each process keeps the most recent results.
+# text is shown again and again, so each process keeps the most recent results (a text shown as typed is not kept:
+# the next view tries again).
 @functools.lru_cache(maxsize=512)
 def _render_cached(text: str) -> tuple[str, str]:
+    if len(text) <= RENDER_IN_PROCESS:
+        return _render_now(text)
+    return _render_with_time_limit(text)
+
+
+def _render_now(text: str) -> tuple[str, str]:
     converter = _converter()
     body = converter.convert(text)
     toc = getattr(converter, "toc", "") or ""
     return _clean(body), _clean(toc) if "<li" in toc else ""
+
+
+# --- Time limit on rendering ----------------------------------------------------------------------------------
+# Python-Markdown rebuilds a paragraph's text after every inline element it makes, and nests quotes, lists and HTML
+# as deep as the text asks, so 200 KB of some shapes (`*a* ` repeated, thousands of nested `<div>`) take seconds
+# whatever kms replaces. Short texts render in the calling process (their worst case is a few tens of
+# milliseconds); longer ones render in a forked child that is killed at the limit, so no worker is tied up.
+RENDER_IN_PROCESS = 2 * 1024
+RENDER_SECONDS = 0.75
+AS_TYPED_NOTE = "This text is too complex to format in time, so it is shown as typed."
+
+
+class RenderTooSlow(Exception):
+    """Formatting a text did not finish within RENDER_SECONDS."""
+
+
+def as_typed(text: str) -> str:
+    """The text as typed, escaped, in a <pre> block after a note saying why it is not formatted."""
+    return f'<p class="note"><em>{AS_TYPED_NOTE}</em></p>\n<pre>{html.escape(text)}</pre>'
+
+
+def _serve_renders(connection, parent_end) -> None:
+    parent_end.close()
+    while True:
+        try:
+            text = connection.recv()
+        except (EOFError, OSError):        # the web process went away
+            return
+        try:
+            result = _render_now(text)
+        except Exception:  # noqa: BLE001 - the caller shows the text as typed
+            result = None
+        connection.send(result)
+
+
+class _RenderWorker:
+    """A forked process that renders the texts it is sent, one at a time; killed when one takes too long."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=_serve_renders, args=(child_end, self.connection), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    def render(self, text: str) -> tuple[str, str] | None:
+        self.connection.send(text)
+        return self.connection.recv() if self.connection.poll(RENDER_SECONDS) else None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+_idle_workers: list[_RenderWorker] = []
+_workers_lock = threading.Lock()
+IDLE_WORKERS_KEPT = 2
+
+
+def _render_with_time_limit(text: str) -> tuple[str, str]:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _render_now(text)
+    with _workers_lock:
+        worker = _idle_workers.pop() if _idle_workers else None
+    worker = worker or _RenderWorker()
+    try:
+        result = worker.render(text)
+    except (EOFError, OSError):
+        result = None
+    if result is None:
+        worker.stop()
+        raise RenderTooSlow(f"formatting took over {RENDER_SECONDS} s")
+    with _workers_lock:
+        keep = len(_idle_workers) < IDLE_WORKERS_KEPT
+        if keep:
+            _idle_workers.append(worker)
+    if not keep:
+        worker.stop()
+    return result
 
 
 def render(text: str) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
+import multiprocessing
 import re
 import threading
 import unicodedata
@@ -11,7 +13,8 @@ from urllib.parse import quote
 
 import markdown as md
 import nh3
-from markdown.extensions import Extension
+from markdown import inlinepatterns
+from markdown.extensions import Extension, fenced_code
 from markdown.treeprocessors import Treeprocessor
 
 from kms.markdown_video import VideoExtension
@@ -152,6 +155,157 @@ class TaskListExtension(Extension):
         markdown.treeprocessors.register(_TaskLists(markdown), "kms_tasklists", 5)
 
 
+# --- Linear-time links and images -------------------------------------------------------------------------
+# Python-Markdown finds the `]` of `[text]` and the `)` of `(url)` by scanning forward from every candidate, and
+# re-scans the whole paragraph after each link it makes: a paragraph of 3,000 links took 90 s, 20 KB of `[](` 12 s.
+# The processors below give the same result from tables computed once per stretch of text (issue 13 item 1).
+
+
+def _drop_ends(text: str, opener: str, closer: str) -> list[int | None]:
+    """For each position, the distance from the end of `text` to just past the closer that ends its nesting level."""
+    ends: list[int | None] = [None] * (len(text) + 1)
+    depth, waiting, size = 0, [], len(text)
+    for pos in range(size + 1):
+        while waiting and depth < waiting[-1][1]:
+            ends[waiting.pop()[0]] = size - pos
+        waiting.append((pos, depth))
+        if pos < size:
+            char = text[pos]
+            if char == opener:
+                depth += 1
+            elif char == closer:
+                depth -= 1
+    return ends
+
+
+class _TailTables:
+    """Bracket, parenthesis and quote tables of one stretch of text, valid for every string that ends with it."""
+
+    def __init__(self, tail: str) -> None:
+        self.tail = tail
+        self.brackets = _drop_ends(tail, "[", "]")
+        self.parens = _drop_ends(tail, "(", ")")
+        self.next_quote: list[int] = [0] * (len(tail) + 1)   # distance from the end to the next quote (0: none)
+        for pos in range(len(tail) - 1, -1, -1):
+            self.next_quote[pos] = len(tail) - pos if tail[pos] in "'\"" else self.next_quote[pos + 1]
+        self.budget = 2 * len(tail) + 10_000   # characters the quote-aware scan may still read in this text
+
+    def covers(self, data: str, index: int) -> bool:
+        remaining = len(data) - index
+        return remaining <= len(self.tail) and self.tail.endswith(data[index:])
+
+    def at(self, data: str, index: int) -> int:
+        return len(self.tail) - (len(data) - index)
+
+
+class _LinearLinkMixin:
+    """getText and getLink answered from _TailTables instead of a fresh scan of the rest of the paragraph."""
+
+    _TABLES_KEPT = 8
+
+    def _tables(self, data: str, index: int) -> tuple[_TailTables, int]:
+        cache = self.__dict__.setdefault("_kms_tables", [])
+        for entry in cache:
+            if entry[0] is data:
+                return entry[1], entry[1].at(data, index)
+        for entry in cache:
+            if entry[1].covers(data, index):
+                entry[0] = data
+                return entry[1], entry[1].at(data, index)
+        tables = _TailTables(data[index:])
+        cache.insert(0, [data, tables])
+        del cache[self._TABLES_KEPT:]
+        return tables, 0
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802 - Python-Markdown's name
+        """The text between `[` and its `]`, the index past the `]`, and whether the bracket closes."""
+        tables, pos = self._tables(data, index)
+        left = tables.brackets[pos]
+        if left is None:
+            return data[index:], len(data), False
+        end = len(data) - left
+        return data[index:end - 1], end, True
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:  # noqa: N802
+        """The target of `(url "title")`; the quote-aware original only where a quote comes before the `)`."""
+        match = self.RE_LINK.match(data, pos=index)
+        if not match or match.group(1):
+            return super().getLink(data, index)
+        start = match.end()
+        tables, pos = self._tables(data, start)
+        left, quote = tables.parens[pos], tables.next_quote[pos]
+        if quote and (left is None or quote > left):      # a quote before the closing parenthesis: a title
+            return self._quoted_link(tables, data, index)
+        if left is None:
+            return "", None, start, False
+        end = len(data) - left
+        return self.unescape(data[start:end - 1]).strip(), None, end, True
+
+    def _quoted_link(self, tables: _TailTables, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        if tables.budget <= 0:      # quotes that never close, again and again: the rest is plain text
+            return "", None, index, False
+        href, title, end, handled = super().getLink(data, index)
+        tables.budget -= (end if handled else len(data)) - index
+        return href, title, end, handled
+
+
+class _Link(_LinearLinkMixin, inlinepatterns.LinkInlineProcessor):
+    pass
+
+
+class _Image(_LinearLinkMixin, inlinepatterns.ImageInlineProcessor):
+    pass
+
+
+class _Reference(_LinearLinkMixin, inlinepatterns.ReferenceInlineProcessor):
+    pass
+
+
+class _ShortReference(_LinearLinkMixin, inlinepatterns.ShortReferenceInlineProcessor):
+    pass
+
+
+class _ImageReference(_LinearLinkMixin, inlinepatterns.ImageReferenceInlineProcessor):
+    pass
+
+
+class _ShortImageReference(_LinearLinkMixin, inlinepatterns.ShortImageReferenceInlineProcessor):
+    pass
+
+
+class LinearLinksExtension(Extension):
+    """Replaces Python-Markdown's link, image and reference patterns by linear-time ones (same names, same order)."""
+
+    REPLACED = {"reference": (_Reference, inlinepatterns.REFERENCE_RE, 170),
+                "link": (_Link, inlinepatterns.LINK_RE, 160),
+                "image_link": (_Image, inlinepatterns.IMAGE_LINK_RE, 150),
+                "image_reference": (_ImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 140),
+                "short_reference": (_ShortReference, inlinepatterns.REFERENCE_RE, 130),
+                "short_image_ref": (_ShortImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 125)}
+
+    def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        for name, (cls, pattern, priority) in self.REPLACED.items():
+            markdown.inlinePatterns.register(cls(pattern, markdown), name, priority)
+
+
+# --- Linear-time fenced code -----------------------------------------------------------------------------------
+# The opening-fence pattern has two runs of spaces side by side (`[ ]*` after the fence and after the language),
+# so a fence followed by 20 KB of spaces and no newline backtracked for 12 s. Taking the spaces possessively
+# (`[ ]*+`) finds the same fences: a language or `{attributes}` never starts with a space.
+LINEAR_FENCE_RE = re.compile(
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.pattern
+    .replace("(?:~{3,}|`{3,}))[ ]*", "(?:~{3,}|`{3,}))[ ]*+", 1)
+    .replace("[\\w#.+-]*)[ ]*)?", "[\\w#.+-]*)[ ]*+)?", 1),
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.flags)
+
+
+class LinearFencesExtension(Extension):
+    """Gives the fenced-code preprocessor an opening-fence pattern that cannot backtrack over spaces."""
+
+    def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        markdown.preprocessors["fenced_code_block"].FENCED_BLOCK_RE = LINEAR_FENCE_RE
+
+
 def _wikilink_url(label: str, base: str, end: str) -> str:
     return f"{ARTICLE_LINK_BASE}{quote(slugify(label))}"
 
@@ -159,21 +313,29 @@ def _wikilink_url(label: str, base: str, end: str) -> str:
 _local = threading.local()
 
 
+def build_converter(*, linear: bool = True) -> md.Markdown:
+    """A Markdown converter with kms's extensions; linear=False keeps Python-Markdown's own link and fence code."""
+    videos = VideoExtension()
+    extensions = ["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr", "toc", "wikilinks",
+                  TaskListExtension(), videos]
+    if linear:
+        extensions += [LinearLinksExtension(), LinearFencesExtension()]
+    converter = md.Markdown(
+        extensions=extensions,
+        extension_configs={
+            "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
+            "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
+        },
+        output_format="html")
+    converter.kms_videos = videos   # the players go in after sanitizing (see _render_now)
+    return converter
+
+
 def _converter() -> md.Markdown:
     # One converter per thread: building it costs more than converting a page.
     converter = getattr(_local, "converter", None)
     if converter is None:
-        videos = VideoExtension()
-        converter = md.Markdown(
-            extensions=["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr",
-                        "toc", "wikilinks", TaskListExtension(), videos],
-            extension_configs={
-                "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
-                "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
-            },
-            output_format="html")
-        converter.kms_videos = videos
-        _local.converter = converter
+        converter = _local.converter = build_converter()
     converter.reset()
     return converter
 
@@ -185,19 +347,113 @@ def _clean(html: str) -> str:
 
 
 def render_with_toc(text: str) -> tuple[str, str]:
-    """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML)."""
-    return _render_cached((text or "")[:MAX_MARKDOWN])
+    """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML).
+
+    A text that cannot be formatted within RENDER_SECONDS is shown as typed, with a note saying so.
+    """
+    text = (text or "")[:MAX_MARKDOWN]
+    try:
+        return _render_cached(text)
+    except RenderTooSlow:
+        return as_typed(text), ""
 
 
 # Rendering is a pure function of the text and costs most of an article page's time; the same published
-# text is shown again and again, so each process keeps the most recent results.
+# text is shown again and again, so each process keeps the most recent results (a text shown as typed is not kept:
+# the next view tries again).
 @functools.lru_cache(maxsize=512)
 def _render_cached(text: str) -> tuple[str, str]:
+    if len(text) <= RENDER_IN_PROCESS:
+        return _render_now(text)
+    return _render_with_time_limit(text)
+
+
+def _render_now(text: str) -> tuple[str, str]:
     converter = _converter()
     body = converter.convert(text)
     toc = getattr(converter, "toc", "") or ""
     # Players go in only after sanitizing: nh3 never sees (or lets through) an iframe.
     return converter.kms_videos.insert_players(_clean(body)), _clean(toc) if "<li" in toc else ""
+
+
+# --- Time limit on rendering ----------------------------------------------------------------------------------
+# Python-Markdown rebuilds a paragraph's text after every inline element it makes, and nests quotes, lists and HTML
+# as deep as the text asks, so 200 KB of some shapes (`*a* ` repeated, thousands of nested `<div>`) take seconds
+# whatever kms replaces. Short texts render in the calling process (their worst case is a few tens of
+# milliseconds); longer ones render in a forked child that is killed at the limit, so no worker is tied up.
+RENDER_IN_PROCESS = 2 * 1024
+RENDER_SECONDS = 0.75
+AS_TYPED_NOTE = "This text is too complex to format in time, so it is shown as typed."
+
+
+class RenderTooSlow(Exception):
+    """Formatting a text did not finish within RENDER_SECONDS."""
+
+
+def as_typed(text: str) -> str:
+    """The text as typed, escaped, in a <pre> block after a note saying why it is not formatted."""
+    return f'<p class="note"><em>{AS_TYPED_NOTE}</em></p>\n<pre>{html.escape(text)}</pre>'
+
+
+def _serve_renders(connection, parent_end) -> None:
+    parent_end.close()
+    while True:
+        try:
+            text = connection.recv()
+        except (EOFError, OSError):        # the web process went away
+            return
+        try:
+            result = _render_now(text)
+        except Exception:  # noqa: BLE001 - the caller shows the text as typed
+            result = None
+        connection.send(result)
+
+
+class _RenderWorker:
+    """A forked process that renders the texts it is sent, one at a time; killed when one takes too long."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=_serve_renders, args=(child_end, self.connection), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    def render(self, text: str) -> tuple[str, str] | None:
+        self.connection.send(text)
+        return self.connection.recv() if self.connection.poll(RENDER_SECONDS) else None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+_idle_workers: list[_RenderWorker] = []
+_workers_lock = threading.Lock()
+IDLE_WORKERS_KEPT = 2
+
+
+def _render_with_time_limit(text: str) -> tuple[str, str]:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _render_now(text)
+    with _workers_lock:
+        worker = _idle_workers.pop() if _idle_workers else None
+    worker = worker or _RenderWorker()
+    try:
+        result = worker.render(text)
+    except (EOFError, OSError):
+        result = None
+    if result is None:
+        worker.stop()
+        raise RenderTooSlow(f"formatting took over {RENDER_SECONDS} s")
+    with _workers_lock:
+        keep = len(_idle_workers) < IDLE_WORKERS_KEPT
+        if keep:
+            _idle_workers.append(worker)
+    if not keep:
+        worker.stop()
+    return result
 
 
 def render(text: str) -> str:

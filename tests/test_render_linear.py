@@ -1,0 +1,95 @@
+"""Showing an article never ties up a worker: kms.markdown.render finishes well under a second on 200 KB of the
+characters that make Python-Markdown slow, and formats them when it can (issue 13 item 1).
+
+Links, images and fenced code are rendered by linear-time replacements of Python-Markdown's processors; the other
+shapes (thousands of inline elements in one paragraph, deep nesting) render in a worker process that is stopped
+after RENDER_SECONDS, and the text is then shown as typed.
+"""
+from __future__ import annotations
+
+import glob
+import pathlib
+import time
+
+import pytest
+
+from kms import markdown
+
+SIZE = 200_000
+BOUND_SECONDS = 1.0
+
+WORST = ["[", "](", "[](", "![](", "[a](", "[a][", "![", "<", "<a ", '<a title="', "<http:", "<a@", "`", "``a", "*", "_",
+         "~", "\\", "\\[", "&", "!!! ", "[[", "*[", "> ", "1. ", "|", "a\n\n", "<div>", "*a* ", "`a` ", "[a](b) ",
+         "&amp; ", "a  \n", "[[a]] ", "# a\n", "*[a]: b\n", "a|b\n"]
+
+
+def _repeat(chars: str) -> str:
+    return (chars * (SIZE // len(chars) + 1))[:SIZE]
+
+
+def worst_texts():
+    for chars in WORST:
+        yield pytest.param(_repeat(chars), id=repr(chars))
+    yield pytest.param("```" + " " * SIZE, id="spaces after a code fence")
+    yield pytest.param(">" * SIZE + " a", id="deep quote")
+    yield pytest.param("".join("  " * level + "- a\n" for level in range(2_000)), id="nested list")
+    yield pytest.param("a|b\n-|-\n" + "c|d\n" * (SIZE // 4), id="long table")
+
+
+def _render_timed(text: str) -> tuple[str, float]:
+    markdown._render_cached.cache_clear()
+    started = time.perf_counter()
+    html = markdown.render(text)
+    return html, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("text", list(worst_texts()))
+def test_rendering_200_kb_of_the_worst_characters_finishes_well_under_a_second(text):
+    html, elapsed = _render_timed(text)
+    assert elapsed < BOUND_SECONDS, f"render took {elapsed:.2f} s on 200 KB of {text[:8]!r}…"
+    assert html
+
+
+@pytest.mark.parametrize("text, element", [
+    # 1,000, not more: a busy test machine must format them well inside the time limit (old code: about 10 s).
+    pytest.param("[the form](https://x.test/f) " * 1_000, '<a href="https://x.test/f"', id="1,000 links"),
+    pytest.param("![chart](c.png) " * 1_000, '<img alt="chart" src="c.png"', id="1,000 images"),
+    pytest.param("[](" * 7_000, "[](", id="unclosed links"),
+    pytest.param("```" + " " * 20_000 + "\nprint()\n```", "<pre><code>print()", id="spaces after a fence"),
+])
+def test_long_texts_of_links_and_fences_are_formatted_not_shown_as_typed(text, element):
+    """Python-Markdown took 90 s for a paragraph of 3,000 links and 12 s for 20 KB of `[](`: now they format."""
+    html, _ = _render_timed(text)
+    assert markdown.AS_TYPED_NOTE not in html
+    assert element in html
+
+
+def test_a_text_too_complex_to_format_is_shown_as_typed_and_escaped():
+    """The reader sees what was typed (with a note why), never raw HTML from it."""
+    text = "<script>alert(1)</script> *a*\n\n" + "<div>" * 40_000     # nesting that takes seconds to sanitize
+    html, _ = _render_timed(text)
+    assert markdown.AS_TYPED_NOTE in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; *a*\n\n&lt;div&gt;&lt;div&gt;" in html
+    assert "<script>" not in html
+
+
+def _snippets() -> list[str]:
+    return [
+        '[a](b) [c](d "t") [e](<f g> "h") ![i](j \'k\') [l](m(n)o) [p](q"r) [s]( t ) [u](v "w" x) [y][z] [z] ![z]',
+        '[a](b "t)") [c](d (e) "f") [g](h\'i) [j](k "l" [m](n)',
+        "[[Wiki Page]] [not [nested]](x) [a]\n\n[z]: /zz \"Z\"\n",
+        "[link](http://x.test/a_(b)_c) and ![img](p.png \"title\") `[code](x)` \\[esc](x) [a](b\\)c)",
+        "[x](y", "[x]('y)", '[x](y "z', "[a](b) [c](d",
+        "```python\ncode\n```\n\n``` python  \ncode\n```\n\n```{.py}\nx\n```\n\n~~~ .js hl_lines=\"1\"\nx\n~~~\n\n"
+        "````\n```\n````\n\n```   \nx\n```   ",
+    ]
+
+
+def test_the_starter_content_renders_exactly_as_with_python_markdowns_own_processors():
+    """The linear replacements change nothing a reader sees on real articles and on tricky links and fences."""
+    paths = sorted(glob.glob("content/**/*.md", recursive=True))
+    texts = [pathlib.Path(path).read_text(encoding="utf-8") for path in paths]
+    assert len(texts) > 20
+    linear, original = markdown.build_converter(), markdown.build_converter(linear=False)
+    for text in texts + _snippets():
+        assert linear.reset().convert(text) == original.reset().convert(text), text[:200]

@@ -12,7 +12,7 @@ from kms.articles.models import Article, Revision
 from kms.auth import services as auth_services
 from kms.auth.models import Role
 from kms.extensions import db
-from kms.hiring.models import InterviewerAssignment, Rating
+from kms.hiring.models import InterviewerAssignment, Rating, Scorecard
 from kms.search.indexer import EXTENSION
 from kms.search.models import SearchLog
 from kms.training import services as training
@@ -61,13 +61,16 @@ def demo_team(app):
 
 
 def test_nul_in_scorecard_evidence_sent_to_the_api_is_stored_without_it(app, client, demo_team):
-    assignment = db.session.scalars(select(InterviewerAssignment)).first()
+    scored = select(Scorecard.assignment_id)   # the demo's third candidate is already scored: take a fresh one
+    assignment = db.session.scalars(select(InterviewerAssignment).where(InterviewerAssignment.id.not_in(scored))
+                                    .order_by(InterviewerAssignment.id)).first()
     login(client, assignment.interviewer.email, demo_team[assignment.interviewer.email])
     response = client.post(f"/api/hiring/scorecards/{assignment.id}/draft", json={
         "ratings": {"empathy": {"rating": "3", "evidence": DIRTY, "question": "Tell me\u0000 about a time"}},
         "summary": "Calm\u0000 and kind"})
     assert response.status_code == 200, response.get_json()
-    rating = db.session.scalars(select(Rating).where(Rating.trait_key == "empathy")).one()
+    rating = db.session.scalars(select(Rating).join(Scorecard).where(
+        Scorecard.assignment_id == assignment.id, Rating.trait_key == "empathy")).one()
     assert (rating.evidence, rating.question) == (CLEAN, "Tell me about a time")
 
 
@@ -135,7 +138,9 @@ def test_an_api_number_that_is_not_one_is_a_400_naming_the_parameter(app, client
     {"recommendation": 5}, {"summary": ["a", {"b": "\u0000"}]},
 ], ids=lambda body: str(body)[:40])
 def test_garbage_in_the_scorecard_api_is_a_400_naming_the_field(app, client, demo_team, body):
-    assignment = db.session.scalars(select(InterviewerAssignment)).first()
+    scored = select(Scorecard.assignment_id)   # the demo's third candidate is already scored: take a fresh one
+    assignment = db.session.scalars(select(InterviewerAssignment).where(InterviewerAssignment.id.not_in(scored))
+                                    .order_by(InterviewerAssignment.id)).first()
     login(client, assignment.interviewer.email, demo_team[assignment.interviewer.email])
     response = client.post(f"/api/hiring/scorecards/{assignment.id}/draft", json=body)
     assert response.status_code == 400, response.get_json()

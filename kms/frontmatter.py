@@ -6,6 +6,7 @@ the whole import and export.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
     owners: str = "create"     # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
     people: dict = field(default_factory=dict)             # people.yml's entries by email, once read
+    progress: Callable[[str, int, int], None] | None = None  # progress(stage, done, total) on long work
 
     def add(self, kind: str, outcome: str) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})

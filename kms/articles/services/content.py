@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kms.articles import rendering
 from kms.articles.models import (
     Article,
     ArticleStatus,
@@ -24,7 +25,6 @@ from kms.articles.models import (
     RevisionState,
     process_name_key,
 )
-from kms.articles import rendering
 from kms.articles.services import _common as common
 from kms.articles.services import bulk
 from kms.articles.services.coverage import record_snapshot
@@ -300,8 +300,8 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
     files = sorted((root / "articles").glob("*.md"))
     progress = report.progress if report else None
     for number, path in enumerate(files, 1):
-        if progress and (number % bulk.BATCH == 0 or number == len(files)):
-            progress("reading files", number, len(files))
+        if progress and (number % bulk.BATCH == 1 or number == len(files)):
+            progress("reading files", number - (number < len(files)), len(files))
         meta, body = read_front_matter(path)
         reader.unknown_keys(path, meta, ARTICLE_KEYS)
         title = reader.text(path, meta, "title")
@@ -456,6 +456,8 @@ def _import_articles(items: list[ArticleData], report: ImportReport, known: dict
     changed = [data for data in items if data.slug in taken]
     fresh = [data for data in items if data.slug not in taken]
     progress = report.progress
+    if progress and items:
+        progress("articles", 0, len(items))
     with rendering.render_many([data.body for data in fresh]) as rendered:
         for number, data in enumerate(changed, 1):
             _upsert_article(data, report, known)
@@ -530,8 +532,9 @@ def _process_meta(process: Process, *, article: Article | None = None) -> dict:
     return meta
 
 
-def export_content(root: Path) -> int:
-    """Write the handbook under root in the format import reads; returns the number of files written."""
+def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
+    """Write the handbook under root in the format import reads; returns the number of files written.
+    `progress("articles", done, total)` is called every few hundred articles."""
     root = Path(root)
     written = 0
     write_yaml(root / "categories.yml", [{"name": c.name, "requires_review": c.requires_review}
@@ -541,7 +544,10 @@ def export_content(root: Path) -> int:
                                .where(Article.id.is_(None)).order_by(Process.category, Process.name))
     write_yaml(root / "processes.yml", [_process_meta(p) for p in loose])
     written += 1
-    for article in db.session.scalars(select(Article).order_by(Article.slug)):
+    total = db.session.scalar(select(func.count(Article.id))) or 0
+    for number, article in enumerate(db.session.scalars(select(Article).order_by(Article.slug)), 1):
+        if progress and (number % bulk.BATCH == 1 or number == total):
+            progress("articles", number - (number < total), total)
         title, body = reader_text(article)
         meta = {"title": title, "slug": article.slug, "category": article.category, "tags": article.tags,
                 "language": article.language, "status": article.status.value}

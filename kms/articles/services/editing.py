@@ -19,9 +19,9 @@ from kms.articles.models import (
     RevisionState,
     SlugRedirect,
 )
+from kms.articles.rendering import store_rendered
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
-from kms.articles.rendering import store_rendered
 from kms.articles.services.substance import is_stub, own_words
 from kms.auth.models import Role, User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound

@@ -35,7 +35,15 @@ from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
 from kms.extensions import db, deciding_per_statement, utcnow
-from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, count_documents, iter_documents, load_documents, url_builder
+from kms.search.documents import (
+    BULK_WATCHERS,
+    WATCHERS,
+    UrlFor,
+    count_documents,
+    iter_documents,
+    load_documents,
+    url_builder,
+)
 from kms.search.engine import IndexBusyError, IndexMissingError, SearchEngine, SearchIndexError
 from kms.search.models import SearchOutbox
 

@@ -17,6 +17,7 @@ from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.errors import KmsError
 from kms.extensions import db
+from kms.progress import ProgressReporter
 from kms.search import CHECK_ON_START
 from kms.search import services as search_services
 from kms.search.indexer import EXTENSION as SEARCH_INDEX
@@ -194,9 +195,14 @@ def create_token_command(email: str, name: str) -> None:
 def import_command(directory: str | None, owners: str) -> None:
     """Load a content folder (default: the configured content/) into the database; all or nothing."""
     try:
-        report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"], owners=owners)
+        with ProgressReporter("import") as progress:
+            report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"], owners=owners,
+                                            progress=progress)
     except KmsError as error:
         raise click.ClickException(f"{error.message}\nNothing was imported.") from None
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted: nothing was imported (the database is as it was before).", err=True)
+        sys.exit(130)
     click.echo(f"Imported: {report.summary()}.")
     for warning in report.warnings:
         click.echo(f"Warning: {warning}.", err=True)
@@ -208,7 +214,8 @@ def import_command(directory: str | None, owners: str) -> None:
 @needs_database
 def export_command(directory: str) -> None:
     """Write the handbook (and other content) into DIRECTORY in the format `kms import` reads."""
-    counts = content.export_content(directory)
+    with ProgressReporter("export") as progress:
+        counts = content.export_content(directory, progress=progress)
     click.echo("Exported " + ", ".join(f"{name}: {n} files" for name, n in counts.items()) + f" to {directory}.")
 
 
@@ -248,7 +255,8 @@ def hiring_purge_command(days: int | None) -> None:
 @needs_database
 def reindex_command() -> None:
     """Rebuild the search index into a fresh directory and swap it in; searches keep working meanwhile."""
-    count, seconds = search_services.reindex(current_app.extensions[SEARCH_INDEX])
+    with ProgressReporter("reindex") as progress:
+        count, seconds = search_services.reindex(current_app.extensions[SEARCH_INDEX], progress=progress)
     click.echo(f"Indexed {count} documents in {seconds:.1f} s ({count / max(seconds, 1e-9):.0f} docs/s).")
 
 
@@ -260,11 +268,13 @@ def search_check_command(fix: bool) -> None:
     """Compare the search index with the database: missing, extra and stale documents."""
     index = current_app.extensions[SEARCH_INDEX]
     try:
-        drift = search_services.check_index(index)
+        with ProgressReporter("search-check") as progress:
+            drift = search_services.check_index(index, progress=progress)
     except search_services.SearchIndexError as error:
         if not fix:
             raise click.ClickException(f"The search index cannot be read ({error}); run with --fix.") from None
-        count, seconds = search_services.reindex(index)
+        with ProgressReporter("reindex") as progress:
+            count, seconds = search_services.reindex(index, progress=progress)
         click.echo(f"Rebuilt the unreadable index: {count} documents in {seconds:.1f} s.")
         return
     click.echo(f"Index: {drift.index_count} documents; database: {drift.database_count}.")

@@ -6,6 +6,7 @@ services own the meaning of their files (parsed with kms.frontmatter); this modu
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from kms.extensions import db, writing
@@ -49,17 +50,21 @@ def _stray_message(root: Path, strays: list[Path]) -> str:
             "matter (see docs/content-format.md)")
 
 
-def import_content(root: Path | str, owners: str = "create") -> ImportReport:
+Progress = Callable[[str, int, int], None]
+
+
+def import_content(root: Path | str, owners: str = "create", progress: Progress | None = None) -> ImportReport:
     """Load a content folder into the database in one transaction; all or nothing.
 
     Markdown files outside the places import reads are named in the report; when they are all the folder
     holds, the import stops with that message instead of "nothing to import". `owners` says what to do with
-    an owner this site has no account for (create, clear or require: see kms.auth.content).
+    an owner this site has no account for (create, clear or require: see kms.auth.content). `progress`,
+    when given, is called as progress(stage, done, total) along the way.
     """
     root = Path(root)
     if not root.is_dir():
         raise ContentError(root, "no such folder")
-    report = ImportReport(owners=owners)
+    report = ImportReport(owners=owners, progress=progress)
     strays = stray_markdown(root)
     with writing():
         for _, importer, _ in _sections():
@@ -72,8 +77,9 @@ def import_content(root: Path | str, owners: str = "create") -> ImportReport:
     return report
 
 
-def export_content(root: Path | str) -> dict[str, int]:
-    """Write the database's content into a folder in the same format import reads."""
+def export_content(root: Path | str, progress: Progress | None = None) -> dict[str, int]:
+    """Write the database's content into a folder in the same format import reads (progress of the articles)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    return {name: exporter(root) for name, _, exporter in _sections()}
+    return {name: exporter(root, progress=progress) if name == "handbook" else exporter(root)
+            for name, _, exporter in _sections()}

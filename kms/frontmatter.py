@@ -6,6 +6,7 @@ the whole import and export.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
     owners: str = "create"     # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
     people: dict = field(default_factory=dict)             # people.yml's entries by email, once read
+    progress: Callable[[str, int, int], None] | None = None  # progress(stage, done, total) on long work
 
     def add(self, kind: str, outcome: str) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
@@ -47,11 +49,27 @@ class ImportReport:
                          for kind, bucket in self.counts.items())
 
 
+# libyaml's safe loader when PyYAML has it (several times faster); it refuses "\\ud83d\\ude80" escapes, which
+# the pure-Python one reads (as two surrogates that clean_json joins), so a text it refuses is read again by that.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _safe_load(text: str):
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+        return yaml.safe_load(text)
+
+
 def load_yaml(path: Path, text: str | None = None, *, first_line: int = 1):
-    """Parse YAML safely (no Python tags); errors name the file and line."""
+    """Parse YAML safely (no Python tags); errors name the file and line (or field)."""
     try:
         # "\0" and "\e" escapes in quoted YAML strings make control characters too: clean what was parsed.
-        return clean_json(yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text))
+        return clean_json(_safe_load(path.read_text(encoding="utf-8") if text is None else text))
+    except Invalid as error:
+        raise ContentError(path, error.message.removeprefix(f"'{error.field}' "), field=error.field) from None
     except yaml.MarkedYAMLError as error:
         line = (error.problem_mark.line + first_line) if error.problem_mark else None
         raise ContentError(path, f"invalid YAML: {error.problem or error}", line=line) from None
@@ -75,7 +93,11 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
             meta = load_yaml(path, "".join(lines[1:index]), first_line=2) or {}
             if not isinstance(meta, dict):
                 raise ContentError(path, "front matter must be a mapping of field: value", line=2)
-            return meta, clean_text("".join(lines[index + 1:]), keep_cr=True)   # exactly: leading blank lines are the author's
+            try:
+                body = clean_text("".join(lines[index + 1:]), keep_cr=True, field="body")
+            except Invalid as error:
+                raise ContentError(path, error.message, line=index + 2) from None
+            return meta, body   # exactly: leading blank lines are the author's
     raise ContentError(path, "front matter is not closed with a '---' line", line=1)
 
 

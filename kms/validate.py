@@ -11,9 +11,27 @@ DB_INT_MAX = 2**31 - 1   # the largest id, version or count both databases keep 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def clean_text(value: str, *, keep_cr: bool = False) -> str:
+# UTF-16 surrogates: JSON and YAML "\\ud83d\\ude80" escapes give them as two characters; UTF-8 can store neither.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def _join_surrogates(value: str, field: str | None) -> str:
+    """Each surrogate pair becomes the character it stands for; a lone surrogate is refused, naming the field."""
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError as error:
+        code = value.encode("utf-16-le", "surrogatepass")[error.start:error.start + 2][::-1].hex()
+        where = f"'{field}'" if field else "The text"
+        raise Invalid(f"{where} contains a character that cannot be stored: an unpaired UTF-16 surrogate "
+                      f"(\\u{code}); remove it or write the whole character", field=field) from None
+
+
+def clean_text(value: str, *, keep_cr: bool = False, field: str | None = None) -> str:
     """`value` without control characters: tab and newline stay; CR LF and a lone CR become a newline
-    (kept as they are with keep_cr, for files whose exact line ends matter). NUL never reaches the database."""
+    (kept as they are with keep_cr, for files whose exact line ends matter). NUL never reaches the database.
+    Escaped surrogate pairs become their character; a lone surrogate raises Invalid naming `field`."""
+    if _SURROGATES.search(value):
+        value = _join_surrogates(value, field)
     if not keep_cr:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", value)
@@ -24,20 +42,23 @@ def clean_json(value):
     so a deeply nested document cannot exhaust the stack)."""
     if isinstance(value, str):
         return clean_text(value)
-    pending = [value]
+    pending = [(value, "")]      # each node with its path ("process.name", "tags"), named in errors
     while pending:
-        node = pending.pop()
+        node, path = pending.pop()
         if isinstance(node, dict):
-            items = [(clean_text(k) if isinstance(k, str) else k, v) for k, v in node.items()]
+            items = [(clean_text(k, field=path or None) if isinstance(k, str) else k, v) for k, v in node.items()]
             node.clear()
-            node.update((k, clean_text(v) if isinstance(v, str) else v) for k, v in items)
-            pending.extend(v for v in node.values() if isinstance(v, dict | list))
+            for key, item in items:
+                where = f"{path}.{key}" if path else str(key)
+                node[key] = clean_text(item, field=where) if isinstance(item, str) else item
+                if isinstance(item, dict | list):
+                    pending.append((item, where))
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    node[index] = clean_text(item)
+                    node[index] = clean_text(item, field=path or None)
                 elif isinstance(item, dict | list):
-                    pending.append(item)
+                    pending.append((item, path))
     return value
 
 

@@ -50,7 +50,7 @@ class CleanParams(ImmutableMultiDict):
 
     def __init__(self, mapping=None):
         pairs = MultiDict(mapping).items(multi=True) if mapping is not None else ()
-        super().__init__([(clean_text(key), clean_text(value) if isinstance(value, str) else value)
+        super().__init__([(clean_text(key), clean_text(value, field=key) if isinstance(value, str) else value)
                           for key, value in pairs])
 
 

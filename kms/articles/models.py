@@ -156,6 +156,11 @@ class Revision(db.Model):
     reason: Mapped[str] = mapped_column(String(300), default="")
     # Words of the body that are not template lines (kms.articles.services.substance), counted at save time.
     own_words: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The body as HTML and its table of contents, kept when the revision is written; valid while
+    # rendered_version is kms.articles.rendering.RENDERER_VERSION (read them through rendered_html()).
+    rendered_html: Mapped[str | None] = mapped_column(Text)
+    rendered_toc: Mapped[str | None] = mapped_column(Text)
+    rendered_version: Mapped[str | None] = mapped_column(String(40))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

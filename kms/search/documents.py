@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kms.articles.models import Article, ArticleStatus, ArticleTag, Process, ProcessStatus, Revision
@@ -193,6 +193,11 @@ def load_documents(session: Session, doc_ids: Iterable[str], url_for: UrlFor) ->
                 doc_id = f"{prefix}:{obj.id}"
                 out[doc_id] = _finish(doc_id, doc_type.build(obj, url_for))
     return out
+
+
+def count_documents(session: Session) -> int:
+    """How many documents iter_documents will give (at most): one count per type."""
+    return sum(session.scalar(select(func.count(doc_type.model.id))) or 0 for doc_type in DOCUMENT_TYPES.values())
 
 
 def iter_documents(session: Session, url_for: UrlFor) -> Iterator[dict]:

@@ -35,7 +35,15 @@ from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
 from kms.extensions import db, deciding_per_statement, utcnow
-from kms.search.documents import BULK_WATCHERS, WATCHERS, UrlFor, iter_documents, load_documents, url_builder
+from kms.search.documents import (
+    BULK_WATCHERS,
+    WATCHERS,
+    UrlFor,
+    count_documents,
+    iter_documents,
+    load_documents,
+    url_builder,
+)
 from kms.search.engine import IndexBusyError, IndexMissingError, SearchEngine, SearchIndexError
 from kms.search.models import SearchOutbox
 
@@ -487,16 +495,17 @@ class SearchIndex:
 
     # ---- rebuilding
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress=None) -> int:
         """Build a fresh index from the database and swap it in atomically; returns the document count.
-        Searches keep using the old index (if any) until the swap."""
+        Searches keep using the old index (if any) until the swap. `progress(stage, done, total)` optional."""
         with _file_lock(self.root / REBUILD_LOCK_FILE, None):
             engine = self.engine(create=True)
             url_for = self.url_for()
             with self._session() as session:
                 # A quarantined document would fail the whole build; it waits for its next edit.
                 skip = self.quarantined_ids()
-                count = engine.rebuild(doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+                documents = (doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+                count = engine.rebuild(_counted(documents, "documents", count_documents(session), progress))
             try:
                 self.drain(wait=self.drain_wait)
             except SearchIndexError:
@@ -546,11 +555,13 @@ class SearchIndex:
             return {}
         return engine.stored_ids_and_stamps()
 
-    def drift(self) -> Drift:
+    def drift(self, progress=None) -> Drift:
         """Compare the index with the database, document by document (ids and content stamps)."""
         stored = self.stored_stamps()
         with self._session() as session:
-            expected = {doc["id"]: doc["stamp"] for doc in iter_documents(session, self.url_for())}
+            documents = _counted(iter_documents(session, self.url_for()), "database documents",
+                                 count_documents(session), progress)
+            expected = {doc["id"]: doc["stamp"] for doc in documents}
         quarantined = self.quarantined()
         skip = {item.doc_id for item in quarantined}
         missing = sorted(set(expected) - set(stored) - skip)
@@ -574,6 +585,20 @@ class SearchIndex:
                     {"doc_id": doc_id, "created_at": utcnow(), "attempts": 1, "last_error": error}
                     for doc_id, error in errors.items()])
         return written
+
+
+def _counted(documents: Iterable[dict], stage: str, total: int, progress) -> Iterable[dict]:
+    """The documents, telling progress(stage, done, total) every few hundred."""
+    if progress is None:
+        yield from documents
+        return
+    done = 0
+    progress(stage, 0, total)
+    for done, document in enumerate(documents, 1):
+        if done % DRAIN_BATCH == 0:
+            progress(stage, done, max(total, done))
+        yield document
+    progress(stage, done, max(total, done))
 
 
 def init_app(app) -> None:

@@ -275,16 +275,17 @@ def gap_categories() -> list[str]:
 # ---- index maintenance (CLI and start-up)
 
 
-def reindex(index: SearchIndex) -> tuple[int, float]:
-    """Rebuild the index from the database into a fresh directory and swap it in; (count, seconds)."""
+def reindex(index: SearchIndex, progress=None) -> tuple[int, float]:
+    """Rebuild the index from the database into a fresh directory and swap it in; (count, seconds).
+    `progress(stage, done, total)`, when given, hears how far the build is."""
     started = time.perf_counter()
-    count = index.rebuild()
+    count = index.rebuild(progress=progress)
     return count, time.perf_counter() - started
 
 
-def check_index(index: SearchIndex) -> Drift:
+def check_index(index: SearchIndex, progress=None) -> Drift:
     """Compare the index with the database (raises SearchIndexError when it cannot be read)."""
-    return index.drift()
+    return index.drift(progress=progress)
 
 
 def fix_index(index: SearchIndex, drift: Drift) -> int:

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kms.articles import rendering
 from kms.articles.models import (
     Article,
     ArticleStatus,
@@ -25,6 +26,7 @@ from kms.articles.models import (
     process_name_key,
 )
 from kms.articles.services import _common as common
+from kms.articles.services import bulk
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import (
     _alias_title,
@@ -87,6 +89,7 @@ class ArticleData:
     verified_by_id: int | None
     body: str
     process: ProcessData | None = None
+    process_id: int | None = None      # set once the process is written
 
 
 @dataclass
@@ -294,7 +297,11 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
             parsed.processes.append(data)
 
     slugs: dict[str, Path] = {}
-    for path in sorted((root / "articles").glob("*.md")):
+    files = sorted((root / "articles").glob("*.md"))
+    progress = report.progress if report else None
+    for number, path in enumerate(files, 1):
+        if progress and (number % bulk.BATCH == 1 or number == len(files)):
+            progress("reading files", number - (number < len(files)), len(files))
         meta, body = read_front_matter(path)
         reader.unknown_keys(path, meta, ARTICLE_KEYS)
         title = reader.text(path, meta, "title")
@@ -342,15 +349,18 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
     return parsed
 
 
-def _upsert_process(data: ProcessData, report: ImportReport, known: dict[str, Process]) -> Process:
-    """Create or update one process; `known` holds the site's processes named in the files, by name key."""
+def _upsert_process(data: ProcessData, report: ImportReport, known: dict[str, Process], *,
+                    flush: bool = True) -> Process:
+    """Create or update one process; `known` holds the site's processes named in the files, by name key.
+    With flush=False a new process gets its id at the caller's next flush."""
     process = known.get(process_name_key(data.name))
     values = {"category": data.category, "frequency": data.frequency, "owner_id": data.owner_id,
               "target_date": data.target_date, "notes": data.notes}
     if process is None:
         process = Process(name=data.name, status=data.status, created_at=utcnow(), updated_at=utcnow(), **values)
         db.session.add(process)
-        db.session.flush()
+        if flush:
+            db.session.flush()
         known[process.name_key] = process
         report.add("processes", "created")
         return process
@@ -421,6 +431,44 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
     report.add("articles", "created" if created else ("updated" if changed else "unchanged"))
 
 
+def _link_processes(items: list[ArticleData], report: ImportReport, known: dict[str, Process]) -> dict:
+    """Write the processes of new articles (one flush) and refuse a process another article documents;
+    sets each item's process_id and returns the processes by id."""
+    linked = [(data, _upsert_process(data.process, report, known, flush=False)) for data in items if data.process]
+    db.session.flush()
+    by_id = {process.id: process for _, process in linked}
+    holders: dict[int, str] = {}
+    for part in bulk.chunks(sorted(by_id)):
+        holders.update(db.session.execute(select(Article.process_id, Article.slug)
+                                          .where(Article.process_id.in_(part))).all())
+    for data, process in linked:
+        if process.id in holders:
+            raise ContentError(data.path, f"process {process.name!r} is already documented by article "
+                                          f"{holders[process.id]!r}", field="process.name")
+        data.process_id = process.id
+    return by_id
+
+
+def _import_articles(items: list[ArticleData], report: ImportReport, known: dict[str, Process]) -> None:
+    """Update the articles the site has one by one; create the new ones in batches, their bodies rendered by
+    a pool of processes meanwhile."""
+    taken = bulk.existing_slugs(data.slug for data in items)
+    changed = [data for data in items if data.slug in taken]
+    fresh = [data for data in items if data.slug not in taken]
+    progress = report.progress
+    if progress and items:
+        progress("articles", 0, len(items))
+    with rendering.render_many([data.body for data in fresh]) as rendered:
+        for number, data in enumerate(changed, 1):
+            _upsert_article(data, report, known)
+            if progress and (number % bulk.BATCH == 0 or number == len(changed)):
+                progress("articles", number, len(items))
+        processes = _link_processes(fresh, report, known)
+        bulk.create_articles(fresh, processes, rendered, IMPORT_REASON, progress, len(changed), len(items))
+    for _ in fresh:
+        report.add("articles", "created")
+
+
 def import_content(root: Path, report: ImportReport) -> None:
     """Load the handbook files under root. Runs inside kms.content.import_content's transaction."""
     parsed = parse_folder(Path(root), report)
@@ -448,8 +496,7 @@ def import_content(root: Path, report: ImportReport) -> None:
                                    [a.process.name for a in parsed.articles if a.process])
     for data in parsed.processes:
         _upsert_process(data, report, known)
-    for data in parsed.articles:
-        _upsert_article(data, report, known)
+    _import_articles(parsed.articles, report, known)
     for key, name, description, body in parsed.templates:
         template = db.session.get(ArticleTemplate, key)
         if template is None:
@@ -485,8 +532,9 @@ def _process_meta(process: Process, *, article: Article | None = None) -> dict:
     return meta
 
 
-def export_content(root: Path) -> int:
-    """Write the handbook under root in the format import reads; returns the number of files written."""
+def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
+    """Write the handbook under root in the format import reads; returns the number of files written.
+    `progress("articles", done, total)` is called every few hundred articles."""
     root = Path(root)
     written = 0
     write_yaml(root / "categories.yml", [{"name": c.name, "requires_review": c.requires_review}
@@ -496,7 +544,10 @@ def export_content(root: Path) -> int:
                                .where(Article.id.is_(None)).order_by(Process.category, Process.name))
     write_yaml(root / "processes.yml", [_process_meta(p) for p in loose])
     written += 1
-    for article in db.session.scalars(select(Article).order_by(Article.slug)):
+    total = db.session.scalar(select(func.count(Article.id))) or 0
+    for number, article in enumerate(db.session.scalars(select(Article).order_by(Article.slug)), 1):
+        if progress and (number % bulk.BATCH == 1 or number == total):
+            progress("articles", number - (number < total), total)
         title, body = reader_text(article)
         meta = {"title": title, "slug": article.slug, "category": article.category, "tags": article.tags,
                 "language": article.language, "status": article.status.value}

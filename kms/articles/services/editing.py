@@ -19,6 +19,7 @@ from kms.articles.models import (
     RevisionState,
     SlugRedirect,
 )
+from kms.articles.rendering import store_rendered
 from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.substance import is_stub, own_words
@@ -164,6 +165,7 @@ def add_revision(article: Article, *, title: str, body: str, state: RevisionStat
     revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
                         reason=(reason or "")[:300], author_id=actor.id if actor else None,
                         created_at=utcnow(), own_words=own_words(body))
+    store_rendered(revision)
     db.session.add(revision)
     db.session.flush()
     return revision

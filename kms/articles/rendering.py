@@ -1,0 +1,63 @@
+"""A revision's body as HTML, rendered once and kept beside the revision, keyed by the renderer's version.
+
+The article page (and anything else showing a revision) calls rendered_html(revision); imports and saves store
+the HTML when they write the revision, so pages never render a body again until the renderer changes. Bulk
+imports render in a pool of processes (render_many), one per core.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from importlib.metadata import version
+from multiprocessing import get_all_start_methods, get_context
+
+from kms import markdown
+
+# Bump the first part when kms's own Markdown extensions or sanitizer rules change what a body renders to;
+# the library versions change it on an upgrade. A stored HTML with another version is rendered again.
+RENDERER_VERSION = f"1-md{version('markdown')}-nh3{version('nh3')}"[:40]
+POOL_MINIMUM = 64       # fewer bodies render faster here than a pool starts
+
+
+def render_body(body: str) -> tuple[str, str]:
+    """(sanitized HTML, table of contents HTML) of a Markdown body."""
+    return markdown.render_with_toc(body)
+
+
+def store_rendered(revision, rendered: tuple[str, str] | None = None) -> None:
+    """Keep the revision's rendered HTML on it (while it is being written)."""
+    html, toc = rendered if rendered is not None else render_body(revision.body)
+    revision.rendered_html, revision.rendered_toc, revision.rendered_version = html, toc, RENDERER_VERSION
+
+
+def rendered_html(revision) -> tuple[str, str]:
+    """The revision's (body HTML, table of contents HTML): the stored copy when the renderer is unchanged,
+    else rendered now (never written back here: a page view does not write)."""
+    if revision.rendered_version == RENDERER_VERSION and revision.rendered_html is not None:
+        return revision.rendered_html, revision.rendered_toc or ""
+    return render_body(revision.body)
+
+
+def _quiet_worker() -> None:
+    # Ctrl+C reaches every process of the terminal's group: the importing process handles it (rolling back),
+    # the workers just stop when it shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def render_many(bodies: Sequence[str], workers: int | None = None) -> Iterator[Iterator[tuple[str, str]]]:
+    """Yields an iterator over the bodies' renderings, in order, computed by a pool of processes (one per core)
+    while the caller goes on with other work. Small batches render in this process."""
+    workers = workers or os.cpu_count() or 1
+    if len(bodies) < POOL_MINIMUM or workers < 2:
+        yield (render_body(body) for body in bodies)
+        return
+    method = "fork" if "fork" in get_all_start_methods() else None
+    pool = ProcessPoolExecutor(workers, mp_context=get_context(method), initializer=_quiet_worker)
+    try:
+        yield pool.map(render_body, bodies, chunksize=16)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

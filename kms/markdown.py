@@ -346,12 +346,16 @@ def _clean(html: str) -> str:
                      strip_comments=True)
 
 
-def render_with_toc(text: str) -> tuple[str, str]:
+def render_with_toc(text: str, *, time_limit: bool = True) -> tuple[str, str]:
     """Render Markdown to (sanitized body HTML, sanitized table-of-contents HTML).
 
-    A text that cannot be formatted within RENDER_SECONDS is shown as typed, with a note saying so.
+    A text that cannot be formatted within RENDER_SECONDS is shown as typed, with a note saying so (see
+    shown_as_typed). Batch work that runs in processes of its own (an import's render pool) passes
+    time_limit=False: it may wait for a slow text, and stores no as-typed stand-in.
     """
     text = (text or "")[:MAX_MARKDOWN]
+    if not time_limit:
+        return _render_now(text)
     try:
         return _render_cached(text)
     except RenderTooSlow:
@@ -388,6 +392,11 @@ AS_TYPED_NOTE = "This text is too complex to format in time, so it is shown as t
 
 class RenderTooSlow(Exception):
     """Formatting a text did not finish within RENDER_SECONDS."""
+
+
+def shown_as_typed(html_body: str) -> bool:
+    """Whether a rendering is the as-typed stand-in for a text that took too long (not worth keeping)."""
+    return html_body.startswith(f'<p class="note"><em>{AS_TYPED_NOTE}')
 
 
 def as_typed(text: str) -> str:

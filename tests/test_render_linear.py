@@ -93,3 +93,26 @@ def test_the_starter_content_renders_exactly_as_with_python_markdowns_own_proces
     linear, original = markdown.build_converter(), markdown.build_converter(linear=False)
     for text in texts + _snippets():
         assert linear.reset().convert(text) == original.reset().convert(text), text[:200]
+
+
+def test_a_rendering_that_ran_out_of_time_is_not_stored_with_the_revision(monkeypatch):
+    """A save on a busy server must not keep the as-typed stand-in for good: the page tries again later."""
+    from types import SimpleNamespace
+
+    from kms.articles import rendering
+
+    monkeypatch.setattr(markdown, "RENDER_SECONDS", 0.000_001)
+    revision = SimpleNamespace(body="A paragraph with *emphasis*. " * 200 + "\n\nslow-marker")   # over 2 KB
+    rendering.store_rendered(revision)
+    assert revision.rendered_html is None and revision.rendered_version is None
+    html, _ = rendering.rendered_html(revision)     # shown anyway: as typed now, formatted when there is time
+    assert "slow-marker" in html
+
+
+def test_without_the_time_limit_a_long_text_is_always_formatted(monkeypatch):
+    """An import's render pool waits for a slow text instead of storing it as typed."""
+    monkeypatch.setattr(markdown, "RENDER_SECONDS", 0.000_001)
+    text = "A paragraph with *emphasis*. " * 200 + "\n\nanother-marker"
+    assert markdown.shown_as_typed(markdown.render_with_toc(text)[0])
+    html, _ = markdown.render_with_toc(text, time_limit=False)
+    assert not markdown.shown_as_typed(html) and "<em>emphasis</em>" in html

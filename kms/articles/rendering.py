@@ -27,9 +27,18 @@ def render_body(body: str) -> tuple[str, str]:
     return markdown.render_with_toc(body)
 
 
+def _render_in_pool(body: str) -> tuple[str, str]:
+    # A pool worker is a process of its own: it may take its time over a slow text rather than store a stand-in.
+    return markdown.render_with_toc(body, time_limit=False)
+
+
 def store_rendered(revision, rendered: tuple[str, str] | None = None) -> None:
-    """Keep the revision's rendered HTML on it (while it is being written)."""
+    """Keep the revision's rendered HTML on it (while it is being written); a text that took too long to format
+    is not kept as typed: the page tries again when it is shown."""
     html, toc = rendered if rendered is not None else render_body(revision.body)
+    if markdown.shown_as_typed(html):
+        revision.rendered_html = revision.rendered_toc = revision.rendered_version = None
+        return
     revision.rendered_html, revision.rendered_toc, revision.rendered_version = html, toc, RENDERER_VERSION
 
 
@@ -58,6 +67,6 @@ def render_many(bodies: Sequence[str], workers: int | None = None) -> Iterator[I
     method = "fork" if "fork" in get_all_start_methods() else None
     pool = ProcessPoolExecutor(workers, mp_context=get_context(method), initializer=_quiet_worker)
     try:
-        yield pool.map(render_body, bodies, chunksize=16)
+        yield pool.map(_render_in_pool, bodies, chunksize=16)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

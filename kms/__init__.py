@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kms import articles, auth, cli, config, extensions, hiring, media, search, training, web
+from kms import articles, auth, cli, config, extensions, hiring, media, search, sso, training, web
 from kms.sessions import SlidingSessionInterface
 
 try:
@@ -30,6 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     for feature in (auth, articles, training, hiring, search):
         app.register_blueprint(feature.bp)
+    sso.init_app(app)
     media.init_app(app)
     search.init_app(app)
     cli.init_app(app)

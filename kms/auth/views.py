@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -32,8 +31,10 @@ from kms.auth.forms import (
     SetupForm,
     TokenForm,
 )
+from kms.auth.gates import password_refusal
 from kms.auth.landing import landing_url
 from kms.auth.permissions import bearer_token, requires
+from kms.auth.redirects import safe_next
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
 
@@ -50,18 +51,6 @@ def _load_user_from_token(req):
     # Bearer tokens authenticate /api/ calls only: a token never opens an HTML page.
     token = bearer_token()
     return services.user_for_api_token(token) if token else None
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return fallback
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")) \
-            or "\\" in target or any(ord(c) < 32 for c in target):
-        return fallback
-    return target
 
 
 def _field_error(form, error: Invalid) -> None:
@@ -172,6 +161,10 @@ def login():
             flash(error.message, "error")
             status = 401
         else:
+            refusal = password_refusal(current_app, user)
+            if refusal:   # asked only after a correct password, so it tells nothing about other accounts
+                flash(refusal, "error")
+                return render_template("auth/login.html", form=form), 403
             session.clear()   # a fresh session on login; nothing from before carries over
             session.permanent = True   # expires after KMS_SESSION_HOURS without activity
             login_user(user, remember=form.remember.data)
@@ -187,6 +180,10 @@ def reauthenticate():
     target = safe_next(request.args.get("next"), url_for("auth.home"))
     form = ReauthenticateForm()
     status = 200
+    refusal = password_refusal(current_app, current_user)
+    if refusal and request.method == "POST":
+        flash(refusal, "error")
+        return render_template("auth/reauthenticate.html", form=form), 403
     if form.validate_on_submit():
         try:
             _authenticate(current_user.email, form.password.data)
@@ -218,6 +215,8 @@ def accept_invite(token: str):
     except NotFound as error:  # expired, used or unknown: a friendly page
         return render_template("auth/invite_invalid.html", message=str(error)), 404
     form = SetPasswordForm()
+    if password_refusal(current_app, invited) and request.method == "POST":
+        abort(403)   # the page says to sign in with the provider; no password can be set
     if form.validate_on_submit():
         try:
             user = services.accept_invite(token, form.password.data)
@@ -250,6 +249,8 @@ def account():
             else:
                 flash("Profile saved.", "success")
                 return redirect(url_for("auth.account"))
+        elif action == "password" and password_refusal(current_app, current_user):
+            flash(password_refusal(current_app, current_user), "error")
         elif action == "password" and password.validate_on_submit():
             try:
                 user = services.change_password(current_user, password.current_password.data,

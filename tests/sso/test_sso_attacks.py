@@ -76,6 +76,7 @@ def test_the_forging_harness_itself_is_accepted_when_nothing_is_changed(client, 
 
 FORGERIES = {
     "wrong audience": lambda idp: _resigned(idp, {"aud": "another-client"}),
+    "wrong audience, azp naming kms": lambda idp: _resigned(idp, {"aud": ["another-client"], "azp": "kms"}),
     "wrong issuer": lambda idp: _resigned(idp, {"iss": "http://127.0.0.1:9"}),
     "wrong nonce": lambda idp: _resigned(idp, {"nonce": "not-the-nonce-kms-sent"}),
     "expired": lambda idp: _resigned(idp, {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}),
@@ -88,11 +89,19 @@ FORGERIES = {
 }
 
 
+# The check that must catch each forgery, as kms logs it: proof that the intended check fired.
+CAUGHT_BY = {"wrong audience": "'aud'", "wrong audience, azp naming kms": "'aud'", "wrong issuer": "'iss'",
+             "wrong nonce": "'nonce'", "expired": "expired_token", "another key, unknown kid": "kid: 'attacker'",
+             "another key, the provider's kid": "bad_signature", "HS256 with the client secret": "'HS256' is not allowed",
+             "alg none": "'none' is not allowed"}
+
+
 @pytest.mark.parametrize("forgery", list(FORGERIES))
-def test_an_altered_id_token_does_not_sign_anyone_in(client, idp, make_user, replace_id_token, forgery):
+def test_an_altered_id_token_does_not_sign_anyone_in(client, idp, make_user, replace_id_token, forgery, caplog):
     make_user(Role.ADMIN)
     replace_id_token["with"] = FORGERIES[forgery](idp)
     _not_signed_in(client, sign_in(client, "rep"))
+    assert CAUGHT_BY[forgery] in caplog.text
 
 
 def test_a_wrong_state_is_refused(client, idp, make_user):

@@ -85,6 +85,14 @@ def _refused(message: str, flow: dict | None):
     return redirect(url_for("auth.login"))
 
 
+def required_claims(config, discovered: dict) -> dict:
+    """What the ID token must say: issued by this provider, for kms (Authlib alone checks the audience only
+    through `azp`, so a token for another client that names kms as `azp` would pass), for a subject, in time."""
+    return {"iss": {"essential": True, "values": [discovered.get("issuer") or config.issuer]},
+            "aud": {"essential": True, "values": [config.client_id]},
+            "sub": {"essential": True}, "exp": {"essential": True}, "iat": {"essential": True}}
+
+
 def _checked_claims(config, flow):
     """Exchange the code and check the ID token (Authlib); the claims, or a response saying what failed."""
     if request.args.get("error"):
@@ -92,8 +100,7 @@ def _checked_claims(config, flow):
         return None, _refused(f"{config.label} did not sign you in: {detail[:200]}", flow)
     client = client_for(current_app, config)
     try:
-        metadata(client)
-        token = client.authorize_access_token()
+        token = client.authorize_access_token(claims_options=required_claims(config, metadata(client)))
     except OAuthError as error:
         current_app.logger.warning("SSO %s refused the code: %s", config.slug, error)
         return None, _refused(f"{config.label} refused the sign-in ({error.error}). Start again.", flow)

@@ -77,9 +77,9 @@ class Provider:
             self.process.kill()
 
 
-def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str]) -> Provider:
-    """Start provider.js on a free port and wait until its discovery document answers."""
-    port = free_port()
+def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str], port: int | None = None) -> Provider:
+    """Start provider.js (on `port`, else a free one) and wait until its discovery document answers."""
+    port = port or free_port()
     key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "alg": "RS256", "use": "sig"}, private=True)
     accounts = json.loads(json.dumps(ACCOUNTS))
     accounts_file = workdir / "oidc-accounts.json"

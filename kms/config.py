@@ -40,6 +40,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
     "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
     "KMS_HIRING_RETENTION_DAYS": ("180", "`kms hiring-purge` deletes rejected candidates (and their scorecards) rejected more than this many days ago."),
+    "KMS_OIDC_ISSUER": ("", "Single sign-on: the OpenID Connect provider's issuer URL (its discovery document is read from `<issuer>/.well-known/openid-configuration`). Set it and `KMS_OIDC_CLIENT_ID` to show \"Sign in with …\" on the login page; register `<site>/login/sso/default/callback` at the provider. More providers can be added in Users → Single sign-on settings."),
+    "KMS_OIDC_CLIENT_ID": ("", "Single sign-on: the client id the provider gave kms."),
+    "KMS_OIDC_CLIENT_SECRET": ("", "Single sign-on: the client secret the provider gave kms."),
+    "KMS_OIDC_SCOPES": ("openid email profile", "Single sign-on: the scopes asked for (must include `openid`; add the one that carries groups if the provider needs it)."),
+    "KMS_OIDC_GROUPS_CLAIM": ("", "Single sign-on: the ID token claim listing the person's groups (e.g. `groups`); when set, the group rules in the SSO settings set role and team at every sign-in. Empty: roles are managed in kms."),
+    "KMS_OIDC_LABEL": ("", "Single sign-on: the provider's name on the button, \"Sign in with <label>\" (default: single sign-on)."),
     "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),
 }
 

@@ -17,8 +17,8 @@ KMS = Path(kms.__file__).parent
 FEATURE_NAMES = sorted(p.name for p in KMS.iterdir() if (p / "__init__.py").is_file())
 
 
-def test_the_features_are_the_five_packages_of_kms():
-    assert FEATURE_NAMES == ["articles", "auth", "hiring", "search", "training"]
+def test_every_package_of_kms_is_a_feature_and_the_four_of_the_mission_are_there():
+    assert {"articles", "auth", "hiring", "search", "training"} <= set(FEATURE_NAMES)
 
 
 @pytest.mark.parametrize("name", FEATURE_NAMES)

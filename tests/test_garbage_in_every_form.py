@@ -38,7 +38,9 @@ NOT_WALKED = {   # forms a logged-in admin or interviewer is never shown
     "hiring.amend_scorecard": "a submitted scorecard; its fields are the scorecard's, walked on the draft",
     "media.api_upload": "JSON API for token clients, the same code as media.upload (tests/media)",
     "media.upload": "a multipart form the walk cannot attach a file to; its bad input is tests/media's",
-    "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none"}
+    "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none",
+    "sso.delete_provider": "a button (no field but the CSRF token) beside an added provider; the demo has none",
+    "sso.delete_rule": "a button (no field but the CSRF token) beside a group rule; the demo has none"}
 PAGES_PER_ENDPOINT = 2
 
 

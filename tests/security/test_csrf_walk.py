@@ -44,6 +44,8 @@ SAMPLE_VALUES = {
     "candidate_id": lambda world, rule: world["candidate"].id,
     "key": lambda world, rule: "drive",
     "attachment_id": lambda world, rule: 1,    # the token check comes before any row is looked up
+    "provider_id": lambda world, rule: 1,      # single sign-on settings: likewise
+    "rule_id": lambda world, rule: 1,
 }
 
 # Form fields a route might read, so that a missing CSRF token is the only thing wrong with the request.

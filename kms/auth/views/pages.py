@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
@@ -20,24 +19,14 @@ from kms.auth.forms import (
     SetupForm,
     TokenForm,
 )
+from kms.auth.gates import password_refusal
 from kms.auth.landing import landing_url
 from kms.auth.permissions import requires
+from kms.auth.redirects import safe_next
 from kms.auth.views import bp
 from kms.errors import Invalid, NotFound, TooManyAttempts
 from kms.extensions import db, limiter, login_manager
 from kms.forms import field_error as _field_error  # one helper for every feature, by the name used below
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return fallback
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")) \
-            or "\\" in target or any(ord(c) < 32 for c in target):
-        return fallback
-    return target
 
 
 @bp.get("/")
@@ -140,6 +129,10 @@ def login():
             flash(error.message, "error")
             status = 401
         else:
+            refusal = password_refusal(current_app, user)
+            if refusal:   # asked only after a correct password, so it tells nothing about other accounts
+                flash(refusal, "error")
+                return render_template("auth/login.html", form=form), 403
             session.clear()   # a fresh session on login; nothing from before carries over
             session.permanent = True   # expires after KMS_SESSION_HOURS without activity
             login_user(user, remember=form.remember.data)
@@ -155,6 +148,10 @@ def reauthenticate():
     target = safe_next(request.args.get("next"), url_for("auth.home"))
     form = ReauthenticateForm()
     status = 200
+    refusal = password_refusal(current_app, current_user)
+    if refusal and request.method == "POST":
+        flash(refusal, "error")
+        return render_template("auth/reauthenticate.html", form=form), 403
     if form.validate_on_submit():
         try:
             _authenticate(current_user.email, form.password.data)
@@ -186,6 +183,8 @@ def accept_invite(token: str):
     except NotFound as error:  # expired, used or unknown: a friendly page
         return render_template("auth/invite_invalid.html", message=str(error)), 404
     form = SetPasswordForm()
+    if password_refusal(current_app, invited) and request.method == "POST":
+        abort(403)   # the page says to sign in with the provider; no password can be set
     if form.validate_on_submit():
         try:
             user = services.accept_invite(token, form.password.data)
@@ -218,6 +217,8 @@ def account():
             else:
                 flash("Profile saved.", "success")
                 return redirect(url_for("auth.account"))
+        elif action == "password" and password_refusal(current_app, current_user):
+            flash(password_refusal(current_app, current_user), "error")
         elif action == "password" and password.validate_on_submit():
             try:
                 user = services.change_password(current_user, password.current_password.data,

@@ -1,0 +1,50 @@
+"""The OpenID Connect relying party: Authlib's Flask client, one per provider and app.
+
+Authlib reads the provider's discovery document, sends PKCE (S256), `state` and `nonce`, exchanges the code,
+and checks the ID token: its signature against the provider's published keys (fetched again when a token
+names a key it has not seen, so key rotation works), issuer, audience, expiry, issued-at and nonce.
+"""
+from __future__ import annotations
+
+import time
+
+from authlib.integrations.flask_client import OAuth
+
+from kms.sso.services import ProviderConfig
+
+_EXTENSION = "kms_sso_oauth"
+TIMEOUT_SECONDS = 5
+SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+def init_app(app) -> None:
+    app.extensions[_EXTENSION] = {"oauth": OAuth(app), "clients": {}}
+
+
+def client_for(app, provider: ProviderConfig):
+    """The Authlib client for this provider, kept while its settings stay the same (so is its discovery)."""
+    state = app.extensions[_EXTENSION]
+    key = (provider.slug, provider.issuer, provider.client_id, provider.client_secret, provider.scopes)
+    client = state["clients"].get(key)
+    if client is None:
+        client = state["oauth"].register(
+            name=f"sso-{provider.slug}", overwrite=True, client_id=provider.client_id,
+            client_secret=provider.client_secret, server_metadata_url=provider.metadata_url,
+            client_kwargs={"scope": provider.scopes, "code_challenge_method": "S256",
+                           "default_timeout": TIMEOUT_SECONDS})
+        state["clients"] = {k: v for k, v in state["clients"].items() if k[0] != provider.slug}
+        state["clients"][key] = client
+    return client
+
+
+def metadata(client) -> dict:
+    """The provider's discovery document, read once; 'none' and HMAC algorithms are never accepted for ID
+    tokens, whatever the document lists."""
+    data = client.load_server_metadata()
+    offered = data.get("id_token_signing_alg_values_supported") or ["RS256"]
+    data["id_token_signing_alg_values_supported"] = [alg for alg in offered if alg in SAFE_ALGORITHMS] or ["RS256"]
+    return data
+
+
+def now() -> float:
+    return time.time()

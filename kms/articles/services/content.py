@@ -22,6 +22,7 @@ from kms.articles.services.editing import _claim_slug, _alias_title, add_revisio
     set_interval, set_tags, sync_process_status
 from kms.auth import content as people
 from kms.auth.models import User
+from kms.auth.system import SYSTEM
 from kms.frontmatter import ContentError, ImportReport, file_name, load_yaml, read_front_matter, require, write_front_matter, \
     write_yaml
 from kms.errors import Invalid
@@ -362,7 +363,7 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
         db.session.flush()
         state = RevisionState.PUBLISHED if data.status == ArticleStatus.PUBLISHED else RevisionState.DRAFT
         revision = add_revision(article, title=data.title, body=data.body, state=state, reason=IMPORT_REASON,
-                                actor=None)
+                                actor=SYSTEM)
         if state == RevisionState.PUBLISHED:
             article.published_revision_id = revision.id
         _alias_title(article)
@@ -371,7 +372,7 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
     if not created and (title, body, article.status) != (data.title, data.body, data.status):
         article.version += 1
         apply_text(article, title=data.title, body=data.body, status=data.status.value, reason=IMPORT_REASON,
-                   actor=None)
+                   actor=SYSTEM)
         changed = True
     for key, value in (("category", data.category), ("language", data.language), ("owner_id", data.owner_id)):
         if getattr(article, key) != value:

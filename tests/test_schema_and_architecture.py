@@ -77,7 +77,6 @@ def test_the_database_refuses_a_process_name_that_differs_only_in_case(app):
     from sqlalchemy.exc import IntegrityError
 
     from kms.articles.models import Process
-    from kms.extensions import 
 
     db.session.add(Process(name="Straße sperren", category="Billing"))
     db.session.commit()

@@ -57,7 +57,7 @@ def lock_process_names() -> None:
     The unique name_key is what guarantees one process per name. This lock only turns a race into a clear
     message: on PostgreSQL two people adding "Refund" and "REFUND" at the same moment would both pass the
     check, and the second would fail on the index with an error instead of "already exists". On SQLite
-    `writing()` already holds the database's write lock. Call inside `writing()`.
+    the unit of work already holds the database's write lock. Call inside the caller's `unit_of_work()`.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": PROCESS_NAMES_LOCK})

@@ -34,10 +34,12 @@ def _digest(value: str) -> str:
 
 
 def normalise_email(email: str) -> str:
+    """An email address as kms stores and compares it (trimmed, lower case)."""
     return (email or "").strip().lower()
 
 
 def check_password_strength(password: str) -> None:
+    """Refuse a password shorter than MIN_PASSWORD or absurdly long, naming the field."""
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Password must be at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > 1024:
@@ -64,10 +66,12 @@ def _validate_user_fields(email: str, name: str, role: str | Role, time_zone: st
 
 
 def user_count() -> int:
+    """How many accounts exist (none: the first-run setup page is open)."""
     return db.session.scalar(select(func.count(User.id))) or 0
 
 
 def get_user(user_id: int) -> User:
+    """The account with this id, for admins' pages; NotFound when there is none."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -75,14 +79,17 @@ def get_user(user_id: int) -> User:
 
 
 def find_user_by_email(email: str) -> User | None:
+    """The account with this email address (any case), or None."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def list_users() -> list[User]:
+    """Every account for the admins' user list, active ones first, by name."""
     return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
 
 
 def set_password_hash(user: User, password: str) -> None:
+    """Check a new password's strength and store only its Argon2 hash on the user."""
     check_password_strength(password)
     user.password_hash = hasher.hash(password)
 
@@ -273,7 +280,8 @@ def authenticate(email: str, password: str, *, address: str = "", device: str | 
     """Check a login. The same error for unknown email and wrong password. Failures slow down the next
     attempts (growing waits, see LoginPolicy) per account and client, per account and per address, counted in
     the database so every server process shares them; they never lock out a client (an address, or a browser
-    with its device cookie) that has logged into the account before. On success that client becomes known."""
+    with its device cookie) that has logged into the account before. On success that client becomes known.
+    A refusal is raised after the failure is counted: the caller commits its unit of work before showing it."""
     email = normalise_email(email)
     now = utcnow()
     user = find_user_by_email(email)
@@ -349,6 +357,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
 
 
 def update_profile(user: User, *, name: str, time_zone: str) -> User:
+    """A person changes their own display name and time zone."""
     name = clean_text(name or "").strip()
     if not name or len(name) > 120:
         raise Invalid("Name is required (at most 120 characters).", field="name")
@@ -394,11 +403,13 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def list_tokens(user: User) -> list[ApiToken]:
+    """A person's API tokens, newest first (never the secrets)."""
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                    .order_by(ApiToken.created_at.desc())))
 
 
 def revoke_token(token_id: int, *, actor: User) -> None:
+    """A person (or an admin) stops an API token working; someone else's token is NotFound."""
     token = db.session.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.id and actor.role != Role.ADMIN):
         raise NotFound("No such token.")
@@ -422,6 +433,7 @@ def user_for_api_token(secret: str) -> User | None:
 
 
 def parse_start_date(value: str | None) -> date | None:
+    """A start date typed as YYYY-MM-DD, or None when empty; Invalid naming the field otherwise."""
     if not value:
         return None
     try:

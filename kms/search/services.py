@@ -62,6 +62,7 @@ def _printable(text: str | None) -> str:
 
 
 def normalize_query(text: str) -> str:
+    """A search as the gap report groups it: printable, lower case, single spaces, capped."""
     return " ".join(_printable(text).lower().split())[:LOGGED_QUERY_CHARS]
 
 
@@ -266,6 +267,7 @@ def create_process_for_gap(query: str, *, category: str, actor: User, days: int 
 
 
 def gap_categories() -> list[str]:
+    """The handbook categories an author can file a process for a search gap under."""
     return handbook.category_names()
 
 

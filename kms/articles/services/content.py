@@ -496,5 +496,6 @@ def export_content(root: Path) -> int:
 
 
 def handbook_is_empty() -> bool:
+    """Whether the handbook has no process and no article yet (start-up loads the starter content then)."""
     return db.session.scalar(select(Process.id).limit(1)) is None and \
         db.session.scalar(select(Article.id).limit(1)) is None

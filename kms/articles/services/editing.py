@@ -48,6 +48,7 @@ class ArticleFields:
 
 
 def can_edit(user) -> bool:
+    """Whether this person may write handbook articles (authors and admins)."""
     return bool(user is not None and getattr(user, "is_authenticated", False)
                 and user.role in (Role.ADMIN, Role.AUTHOR))
 
@@ -151,6 +152,7 @@ def needs_review(category: str, actor: User | SystemActor) -> bool:
 
 def add_revision(article: Article, *, title: str, body: str, state: RevisionState, reason: str = "",
                  actor: User | SystemActor) -> Revision:
+    """Keep one more numbered revision of an article, by this actor, in the caller's unit of work."""
     number = (db.session.scalar(select(func.max(Revision.number)).where(Revision.article_id == article.id))
               or 0) + 1
     revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
@@ -187,6 +189,7 @@ def apply_text(article: Article, *, title: str, body: str, status: str, reason: 
 
 
 def set_tags(article: Article, tags: list[str]) -> None:
+    """Give an article exactly these tags, keeping the rows of tags it already had."""
     current = {row.tag: row for row in article.tag_rows}
     for tag in set(current) - set(tags):
         article.tag_rows.remove(current[tag])
@@ -196,6 +199,7 @@ def set_tags(article: Article, tags: list[str]) -> None:
 
 
 def set_interval(article: Article, days: int) -> None:
+    """Set how often an article must be verified, and when it next falls due."""
     article.verify_interval_days = days
     article.verify_due_at = article.verified_at + timedelta(days=days) if article.verified_at else None
 
@@ -280,6 +284,7 @@ def resolve_slug(slug: str, *, viewer) -> tuple[Article | None, str | None]:
 
 
 def visible_to(article: Article, viewer) -> bool:
+    """Whether this viewer may read the article (editors see every state, readers published or archived)."""
     if can_edit(viewer):
         return True
     return article.status == ArticleStatus.ARCHIVED or (
@@ -327,6 +332,7 @@ def recently_updated(*, viewer, limit: int = 8) -> list[Article]:
 
 
 def get_article_for_editing(slug: str, *, actor: User) -> Article:
+    """The article an author or admin opens in the editor; Forbidden for anyone else."""
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
     article = db.session.scalar(select(Article).where(Article.slug == slug)
@@ -347,8 +353,10 @@ def processes_for_linking(article_id: int | None = None) -> list[Process]:
 
 
 def list_templates() -> list[ArticleTemplate]:
+    """The article templates an author can start a new article from."""
     return list(db.session.scalars(select(ArticleTemplate).order_by(ArticleTemplate.name)))
 
 
 def get_template(key: str) -> ArticleTemplate | None:
+    """The article template with this key, or None."""
     return db.session.get(ArticleTemplate, key) if key else None

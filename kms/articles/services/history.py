@@ -27,6 +27,7 @@ def list_revisions(article_id: int) -> list[Revision]:
 
 
 def get_revision(article_id: int, number: int) -> Revision:
+    """One numbered revision of an article with its author, for the history pages."""
     revision = db.session.scalar(
         select(Revision).where(Revision.article_id == article_id, Revision.number == number)
         .options(joinedload(Revision.author)))
@@ -94,6 +95,7 @@ def pending_reviews() -> list[Revision]:
 
 
 def pending_count() -> int:
+    """How many changes wait for a reviewer, for the reviewers' badge."""
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count(Revision.id)).where(Revision.state == RevisionState.PENDING)) or 0

@@ -81,6 +81,7 @@ def list_processes(*, category: str | None = None, owner_id: int | None = None, 
 
 
 def get_process(process_id: int) -> Process:
+    """The process with this id, for the process pages; NotFound when there is none."""
     return common.get_process(process_id)
 
 
@@ -167,5 +168,6 @@ def save_category(name: str, *, requires_review: bool, actor: User) -> Category:
 
 
 def article_count_by_category() -> dict[str, int]:
+    """How many articles each category holds, for the category admin page."""
     return dict(db.session.execute(select(Article.category, func.count(Article.id)).group_by(Article.category))
                 .all())

@@ -57,6 +57,7 @@ def flag_article(article_id: int, comment: str, *, actor: User) -> Flag:
 
 
 def open_flags(article_id: int) -> list[Flag]:
+    """The unresolved problem reports on an article, oldest first, with who reported them."""
     return list(db.session.scalars(
         select(Flag).where(Flag.article_id == article_id, Flag.resolved_at.is_(None))
         .options(joinedload(Flag.user)).order_by(Flag.created_at)))
@@ -72,6 +73,7 @@ def flags_for_owner(user: User, limit: int = 50) -> list[Flag]:
 
 
 def open_flag_count() -> int:
+    """How many problem reports are still open, for the editors' badge."""
     return db.session.scalar(select(func.count(Flag.id)).where(Flag.resolved_at.is_(None))) or 0
 
 

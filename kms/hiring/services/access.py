@@ -32,6 +32,7 @@ HIDDEN = "Not found."          # the same words for "does not exist" and "not yo
 
 
 def is_lead(user: User | None) -> bool:
+    """Whether this person manages hiring (managers and admins)."""
     return user is not None and user.role in LEADS
 
 
@@ -45,6 +46,7 @@ def is_interviewer(user_id: int) -> bool:
 
 
 def require_lead(actor: User) -> None:
+    """Refuse anyone but a manager or admin (Forbidden)."""
     if not is_lead(actor):
         raise Forbidden("Only managers and admins manage hiring.")
 

@@ -35,6 +35,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # --- openings -------------------------------------------------------------------------------------------
 
 def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
+    """The openings a lead hires for, open ones first; optionally only the open ones."""
     require_lead(actor)
     query = select(Opening).order_by(Opening.is_open.desc(), Opening.title)
     if only_open:
@@ -43,6 +44,7 @@ def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
 
 
 def get_opening(opening_id: int, *, actor: User) -> Opening:
+    """One opening, for a lead; NotFound when there is none."""
     require_lead(actor)
     opening = db.session.get(Opening, opening_id)
     if opening is None:
@@ -92,6 +94,7 @@ def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str 
 
 def update_candidate(candidate_id: int, *, opening_id: int, name: str, email: str = "", phone: str = "",
                      source: str = "", notes: str = "", actor: User) -> Candidate:
+    """A lead corrects a candidate's details or moves them to another opening."""
     require_lead(actor)
     fields = _candidate_fields(name, email, phone, source, notes)
     candidate = _lead_candidate(candidate_id)

@@ -86,6 +86,7 @@ def suggested_modules(trait_keys: list[str]) -> list[dict]:
 
 
 def weak_traits(result: Debrief) -> list[str]:
+    """The traits a debrief scored below 3 on average, to suggest training for the new hire."""
     if result.aggregate is None:
         return []
     return [t.key for t in result.aggregate.traits if t.mean is not None and t.mean < SUGGEST_BELOW]

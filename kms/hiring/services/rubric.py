@@ -32,6 +32,7 @@ def current_rubric() -> RubricVersion | None:
 
 
 def rubric_version(number: int) -> RubricVersion:
+    """One numbered version of the rubric with its traits, for the rubric page."""
     version = db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
                                 .where(RubricVersion.number == number))
     if version is None:
@@ -40,6 +41,7 @@ def rubric_version(number: int) -> RubricVersion:
 
 
 def list_versions() -> list[RubricVersion]:
+    """Every rubric version, newest first, with who made it."""
     return list(db.session.scalars(select(RubricVersion).options(selectinload(RubricVersion.created_by))
                                    .order_by(RubricVersion.number.desc())))
 

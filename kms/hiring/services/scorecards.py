@@ -81,6 +81,7 @@ def _own_assignment(assignment_id: int, actor: User) -> InterviewerAssignment:
 
 
 def assigned_traits(assignment: InterviewerAssignment, rubric: RubricVersion) -> list[Trait]:
+    """The traits this interviewer rates on this rubric (all of them when none were chosen)."""
     chosen = set(assignment.traits or [])
     return [t for t in rubric.traits if not chosen or t.key in chosen]
 

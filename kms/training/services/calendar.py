@@ -91,6 +91,7 @@ def feed_ics(token: str, *, now: datetime | None = None) -> bytes:
 
 
 def active_feed(*, actor) -> CalendarFeed | None:
+    """The person's working calendar feed (link), or None when they have none."""
     return db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == actor.id,
                                                         CalendarFeed.revoked_at.is_(None)))
 

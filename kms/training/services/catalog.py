@@ -49,6 +49,7 @@ def get_module(module_id: int, *, actor) -> Module:
 
 
 def get_module_by_slug(slug: str) -> Module | None:
+    """The module with this slug, or None (for imports and links)."""
     return db.session.scalar(select(Module).where(Module.slug == slug))
 
 
@@ -168,6 +169,7 @@ def _apply_lesson_fields(lesson: Lesson, title, body, acknowledge, article_slugs
 
 
 def get_lesson(lesson_id: int) -> Lesson:
+    """The lesson with this id; NotFound when there is none."""
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None:
         raise NotFound("No such lesson.")
@@ -190,6 +192,7 @@ def add_lesson(module_id: int, *, title: str, body: str = "", acknowledge: bool 
 
 def update_lesson(lesson_id: int, *, title: str, body: str = "", acknowledge: bool = False,
                   article_slugs: Iterable[str] = (), actor) -> Lesson:
+    """An editor changes a lesson's title, text, linked articles or required-reading flag."""
     require_editor(actor)
     lesson = get_lesson(lesson_id)
     _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
@@ -286,6 +289,7 @@ def update_question(question_id: int, *, text: str, kind: str, explanation: str 
 
 
 def get_question(question_id: int) -> Question:
+    """The quiz question with this id; NotFound when there is none."""
     question = db.session.get(Question, question_id)
     if question is None:
         raise NotFound("No such question.")
@@ -293,6 +297,7 @@ def get_question(question_id: int) -> Question:
 
 
 def delete_question(question_id: int, *, actor) -> int:
+    """An editor removes a quiz question and closes the gap; returns its module id."""
     require_editor(actor)
     question = get_question(question_id)
     module = question.module

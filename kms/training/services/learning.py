@@ -250,6 +250,7 @@ class QuizQuestionView:
 
 
 def quiz_questions(module_id: int, *, actor) -> list[QuizQuestionView]:
+    """A module's quiz as the learner sees it: questions and choices, never which are right."""
     module = get_module(module_id, actor=actor)
     return [QuizQuestionView(id=q.id, text=q.text, multiple=q.kind == QuestionKind.MULTIPLE,
                              choices=[QuizChoiceView(id=c.id, text=c.text) for c in q.choices])
@@ -342,10 +343,12 @@ def attempt_result(attempt_id: int, *, actor, now: datetime | None = None) -> At
 
 
 def attempts_for(module_id: int, user_id: int) -> list[QuizAttempt]:
+    """One learner's attempts at a module's quiz, newest first."""
     return list(db.session.scalars(select(QuizAttempt).where(QuizAttempt.module_id == module_id,
                                                              QuizAttempt.user_id == user_id)
                                    .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())))
 
 
 def attempt_count(module_id: int) -> int:
+    """How many quiz attempts a module has had (editors are warned before changing its quiz)."""
     return db.session.scalar(select(func.count(QuizAttempt.id)).where(QuizAttempt.module_id == module_id)) or 0

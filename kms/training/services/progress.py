@@ -23,6 +23,7 @@ def list_paths() -> list[Path]:
 
 
 def get_path(path_id: int) -> Path:
+    """The onboarding path with this id; NotFound when there is none."""
     path = db.session.get(Path, path_id)
     if path is None:
         raise NotFound("No such onboarding path.")

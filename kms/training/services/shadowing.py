@@ -23,6 +23,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def list_hosts(*, include_inactive: bool = False) -> list[ShadowHost]:
+    """The people new hires can shadow, by name, with their availability (active ones unless asked)."""
     query = select(ShadowHost).options(selectinload(ShadowHost.windows)).join(User, User.id == ShadowHost.user_id)
     if not include_inactive:
         query = query.where(ShadowHost.active.is_(True), User.active.is_(True))
@@ -131,6 +132,7 @@ def check_slot(trainee: User, host_user: User, starts_at: datetime, ends_at: dat
 
 
 def describe_windows(host: ShadowHost) -> str:
+    """A host's weekly availability as short text in their own time zone."""
     if not host.windows:
         return "no availability set"
     parts = [f"{WEEKDAYS[w.weekday][:3]} {w.start_time:%H:%M}–{w.end_time:%H:%M}" for w in host.windows]

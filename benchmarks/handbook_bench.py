@@ -16,9 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import handbook_data  # noqa: E402
 from kms import create_app  # noqa: E402
+from kms.auth import SYSTEM  # noqa: E402
 from kms.auth import services as auth_services  # noqa: E402
 from kms.auth.models import Role  # noqa: E402
-from kms.extensions import db  # noqa: E402
+from kms.extensions import db, unit_of_work  # noqa: E402
 
 
 def measure(client, url: str, requests: int) -> tuple[float, float]:
@@ -45,10 +46,11 @@ def main() -> None:
     with app.app_context():
         db.create_all()
         owners = []
-        for n in range(3):
-            user, _ = auth_services.create_user(f"author{n}@bench.test", f"Author {n}", Role.AUTHOR, actor=None,
-                                                password="bench-password-1")
-            owners.append(user.id)
+        with unit_of_work():
+            for n in range(3):
+                user, _ = auth_services.create_user(f"author{n}@bench.test", f"Author {n}", Role.AUTHOR,
+                                                    actor=SYSTEM, password="bench-password-1")
+                owners.append(user.id)
         start = time.perf_counter()
         handbook_data.load(args.processes, owners)
         print(f"loaded {args.processes} processes ({args.processes - args.processes // 3} articles) "

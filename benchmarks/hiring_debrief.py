@@ -17,9 +17,10 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kms import create_app
+from kms.auth import SYSTEM
 from kms.auth import services as auth_services
 from kms.auth.models import Role
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.hiring import services
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
@@ -34,10 +35,11 @@ def scorecard(n: int) -> dict:
             "recommendation": ["strong no", "no", "yes", "strong yes"][n % 4], "summary": "Summary " * 30}
 
 
+@unit_of_work()
 def build(manager, interviewers: int, candidates: int):
     opening = services.create_opening(f"Role {interviewers}x{candidates}", actor=manager)
     people = [auth_services.create_user(f"i{interviewers}-{candidates}-{n}@bench.test", f"Interviewer {n}",
-                                        Role.AUTHOR, actor=None, password=PASSWORD)[0] for n in range(interviewers)]
+                                        Role.AUTHOR, actor=SYSTEM, password=PASSWORD)[0] for n in range(interviewers)]
     first = None
     for c in range(candidates):
         candidate = services.create_candidate(opening_id=opening.id, name=f"Candidate {c}", actor=manager)
@@ -75,8 +77,10 @@ def main() -> None:
                       "RATELIMIT_ENABLED": False, "KMS_DATABASE_URL": os.environ.get("KMS_DATABASE_URL", "")})
     with app.app_context():
         db.create_all()
-        services.load_rubric_from(CONTENT)
-        manager, _ = auth_services.create_user("lead@bench.test", "Lead", Role.MANAGER, actor=None, password=PASSWORD)
+        with unit_of_work():
+            services.load_rubric_from(CONTENT)
+            manager, _ = auth_services.create_user("lead@bench.test", "Lead", Role.MANAGER, actor=SYSTEM,
+                                                   password=PASSWORD)
         client = app.test_client()
         client.post("/login", data={"email": "lead@bench.test", "password": PASSWORD})
         print(f"database: {db.engine.url.get_backend_name()}, median of {RUNS} requests, statements per request")

@@ -457,7 +457,8 @@ def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
     from datetime import date
 
     from kms import create_app
-    from kms.auth import services
+    from kms.auth import SYSTEM, services
+    from kms.extensions import unit_of_work
 
     app = create_app(server.kms_settings())
     people = []
@@ -468,13 +469,15 @@ def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
             role = ("admin" if number == 0 else "member" if number == 1 else "author" if number % 5 == 2
                     else "manager" if number % 10 == 3 else "member")
             email = f"load{number}@example.test"
-            user, _ = services.create_user(email, f"Load User {number}", role, actor=None, password=PASSWORD,
-                                           start_date=date.today() if role == "member" else None)
-            admin = admin or user
-            _, token = services.create_token(user, "load test")
+            with unit_of_work():   # this script is the caller: one person, their token and path at a time
+                user, _ = services.create_user(email, f"Load User {number}", role, actor=SYSTEM,
+                                               password=PASSWORD,
+                                               start_date=date.today() if role == "member" else None)
+                admin = admin or user
+                _, token = services.create_token(user, "load test")
+                if role == "member":
+                    assign_starter_path(user, admin)
             people.append((email, role, token))
-            if role == "member":
-                assign_starter_path(user, admin)
         from kms.extensions import db
         db.session.remove()
         db.engine.dispose()

@@ -14,9 +14,10 @@ from sqlalchemy import inspect
 
 from kms import content
 from kms.articles import services as handbook_services
+from kms.auth import SYSTEM
 from kms.auth import services as auth_services
 from kms.errors import KmsError
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.progress import ProgressReporter
 from kms.search import CHECK_ON_START
 from kms.search import services as search_services
@@ -162,7 +163,8 @@ def create_user_command(email: str, name: str, role: str, team: str, password_st
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user, _ = auth_services.create_user(email, name, role, actor=None, password=password, team=team)
+        with unit_of_work():
+            user, _ = auth_services.create_user(email, name, role, actor=SYSTEM, password=password, team=team)
     except KmsError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.role.value} {user.email}.")
@@ -179,7 +181,8 @@ def create_token_command(email: str, name: str) -> None:
     if user is None or not user.active:
         raise click.ClickException(f"No active user with email {email}.")
     try:
-        _, secret = auth_services.create_token(user, name)
+        with unit_of_work():
+            _, secret = auth_services.create_token(user, name)
     except KmsError as error:
         raise click.ClickException(error.message) from None
     click.echo(secret)
@@ -246,7 +249,8 @@ def hiring_purge_command(days: int | None) -> None:
 
     if days is None:
         days = int(current_app.config["KMS_HIRING_RETENTION_DAYS"])
-    count = hiring_services.purge_rejected(days)
+    with unit_of_work():
+        count = hiring_services.purge_rejected(days, actor=SYSTEM)
     click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kms.extensions import db, writing
+from kms.extensions import unit_of_work
 from kms.frontmatter import ContentError, ImportReport
 
 
@@ -66,14 +66,13 @@ def import_content(root: Path | str, owners: str = "create", progress: Progress 
         raise ContentError(root, "no such folder")
     report = ImportReport(owners=owners, progress=progress)
     strays = stray_markdown(root)
-    with writing():
+    with unit_of_work():   # the import is one use case: it commits once, or leaves nothing behind
         for _, importer, _ in _sections():
             importer(root, report)
         if strays and not any(kind in report.counts for kind in CONTENT_KINDS):
             raise ContentError(root, f"nothing to import; {_stray_message(root, strays)}")
         if strays:
             report.warn(_stray_message(root, strays))
-        db.session.commit()
     return report
 
 

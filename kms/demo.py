@@ -5,9 +5,11 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from kms.auth import SYSTEM
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
 from kms.errors import Forbidden
+from kms.extensions import unit_of_work
 
 DEMO_DOMAIN = "demo.kms.test"
 
@@ -44,7 +46,7 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
         email = f"{name.split()[0].lower()}@{DEMO_DOMAIN}"
         password = f"demo-{secrets.token_hex(4)}"
         user, _ = auth_services.create_user(
-            email, name, role, actor=None, password=password, team=team,
+            email, name, role, actor=SYSTEM, password=password, team=team,
             start_date=today + timedelta(days=start) if start is not None else None,
             time_zone="Europe/Oslo" if team == "EMEA" else "America/New_York")
         made[role].append(user)
@@ -64,7 +66,9 @@ def _feature_seeders():
 
 
 def create_demo(today: date | None = None) -> DemoTeam:
-    team = create_demo_team(today)
-    for seed in _feature_seeders():
-        seed(team)
+    """The whole demo (team and every feature's data) in one transaction: all of it or nothing."""
+    with unit_of_work():
+        team = create_demo_team(today)
+        for seed in _feature_seeders():
+            seed(team)
     return team

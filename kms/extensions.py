@@ -84,31 +84,16 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-@contextmanager
-def writing():
-    """Run a unit of work that writes: on SQLite it holds the write lock from its first statement.
-
-    Ends any read-only transaction the request had open (there must be no pending changes), so the
-    next statement begins a fresh transaction. Use as `with writing(): ...; db.session.commit()`.
-    """
-    session = db.session()
-    if session.in_transaction() and not _write_intent.get():
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-            session.commit()
-        else:
-            session.rollback()
-    token = _write_intent.set(True)
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        _write_intent.reset(token)
-
-
 _FLUSHED = "kms_flushed_uncommitted"
+_STRICT = "kms_units_required"
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_outside_a_unit(session, _context, _instances) -> None:
+    # Under test, a request's change outside unit_of_work() fails at once: in production it would be
+    # rolled back silently when the request ends.
+    if session.info.get(_STRICT) and not _in_unit.get():
+        raise RuntimeError("a request changed rows outside unit_of_work(); wrap the use case in it")
 
 
 @event.listens_for(Session, "after_flush")
@@ -146,7 +131,7 @@ def unit_of_work():
     unit, intent = _in_unit.set(True), _write_intent.set(True)
     try:
         yield session
-        session.commit()
+        _commit_keeping_loaded(session)
     except BaseException:
         session.rollback()
         raise
@@ -155,12 +140,22 @@ def unit_of_work():
         _in_unit.reset(unit)
 
 
+def _commit_keeping_loaded(session: Session) -> None:
+    # What the use case loaded stays loaded for the response it renders (as committed, so not stale):
+    # expiring it would reload every object, one query each.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 @contextmanager
 def deciding_per_statement():
     """Transactions begun inside start with a plain BEGIN, whatever unit of work is around them.
 
     For work that runs after a commit (the search outbox drain): its reads must not take the write lock
-    the surrounding `writing()` asked for, and its short writes start with the writing statement itself.
+    the surrounding `unit_of_work()` asked for, and its short writes start with the writing statement itself.
     """
     token = _write_intent.set(False)
     try:
@@ -183,3 +178,9 @@ def init_app(app) -> None:
     login_manager.needs_refresh_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.testing:
+        app.before_request(_require_units)
+
+
+def _require_units() -> None:
+    db.session().info[_STRICT] = True

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from kms import create_app
+from kms.auth import SYSTEM
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
 from kms.extensions import db
@@ -80,14 +81,18 @@ class IsolatedClient(FlaskClient):
 
     @staticmethod
     def _end_test_transaction() -> None:
-        # The test's session may hold a read snapshot; end it so the test and the request each see the
-        # other's committed writes (objects are expired and reload on the next access).
+        # The test is the caller of the services it runs itself, so it owns their transaction: what they
+        # flushed is committed before the request. Otherwise the test's session may hold a read snapshot; end
+        # it so the test and the request each see the other's committed writes (objects reload when used).
         from flask import has_app_context
 
         if has_app_context():
             session = db.session()
             if not (session.new or session.dirty or session.deleted):
-                session.rollback()
+                if session.info.get("kms_flushed_uncommitted"):
+                    session.commit()
+                else:
+                    session.rollback()
 
 
 def make_app(backend, tmp_path, **overrides):
@@ -148,8 +153,9 @@ def make_user(app):
         fields.setdefault("email", f"u{uuid.uuid4().hex[:10]}@example.test")
         fields.setdefault("name", fields["email"].split("@")[0].title())
         password = fields.pop("password", PASSWORD)
-        user, _ = auth_services.create_user(fields.pop("email"), fields.pop("name"), Role(role), actor=None,
+        user, _ = auth_services.create_user(fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM,
                                             password=password, **fields)
+        db.session.commit()   # the test is the caller: it owns the transaction
         return user
 
     return make

@@ -76,12 +76,10 @@ def test_the_database_refuses_a_process_name_that_differs_only_in_case(app):
     from sqlalchemy.exc import IntegrityError
 
     from kms.articles.models import Process
-    from kms.extensions import writing
 
-    with writing():
-        db.session.add(Process(name="Straße sperren", category="Billing"))
-        db.session.commit()
-    with pytest.raises(IntegrityError), writing():
+    db.session.add(Process(name="Straße sperren", category="Billing"))
+    db.session.commit()
+    with pytest.raises(IntegrityError):
         db.session.add(Process(name="STRASSE  SPERREN", category="Billing"))
         db.session.commit()
     db.session.rollback()

@@ -3,8 +3,9 @@ from flask_login import current_user
 
 from kms.auth import services
 from kms.auth.permissions import allowed, bearer_token
+from kms.auth.system import SYSTEM, SystemActor
 from kms.auth.views import bp
-from kms.extensions import login_manager
+from kms.extensions import login_manager, unit_of_work
 from kms.navigation import NavEntry, add_nav_entry
 from kms.web import register_token_check
 
@@ -25,7 +26,10 @@ def load_user(login_id: str):
 def load_user_from_token(_request):
     """The user an `/api/` call's bearer token belongs to; a token never opens an HTML page."""
     token = bearer_token()
-    return services.user_for_api_token(token) if token else None
+    if not token:
+        return None
+    with unit_of_work():   # records when the token was last used
+        return services.user_for_api_token(token)
 
 
 def is_token_request() -> bool:
@@ -45,4 +49,4 @@ def init_app(app) -> None:
     app.add_template_global(can, "can")
 
 
-__all__ = ["bp", "init_app"]
+__all__ = ["SYSTEM", "SystemActor", "bp", "init_app"]

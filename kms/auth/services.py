@@ -15,8 +15,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from kms.auth.models import ApiToken, KnownLoginClient, LoginThrottle, Role, User, new_session_token
+from kms.auth.system import CREATE_USERS, SystemActor, is_system
 from kms.errors import Forbidden, Invalid, NotFound, TooManyAttempts
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.validate import clean_text
 
 # OWASP's Argon2id minimum is 19 MiB, t=2, p=1; a little above it costs ~40 ms here.
@@ -33,10 +34,12 @@ def _digest(value: str) -> str:
 
 
 def normalise_email(email: str) -> str:
+    """An email address as kms stores and compares it (trimmed, lower case)."""
     return (email or "").strip().lower()
 
 
 def check_password_strength(password: str) -> None:
+    """Refuse a password shorter than MIN_PASSWORD or absurdly long, naming the field."""
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Password must be at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > 1024:
@@ -63,10 +66,12 @@ def _validate_user_fields(email: str, name: str, role: str | Role, time_zone: st
 
 
 def user_count() -> int:
+    """How many accounts exist (none: the first-run setup page is open)."""
     return db.session.scalar(select(func.count(User.id))) or 0
 
 
 def get_user(user_id: int) -> User:
+    """The account with this id, for admins' pages; NotFound when there is none."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -74,48 +79,69 @@ def get_user(user_id: int) -> User:
 
 
 def find_user_by_email(email: str) -> User | None:
+    """The account with this email address (any case), or None."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def list_users() -> list[User]:
+    """Every account for the admins' user list, active ones first, by name."""
     return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
 
 
 def set_password_hash(user: User, password: str) -> None:
+    """Check a new password's strength and store only its Argon2 hash on the user."""
     check_password_strength(password)
     user.password_hash = hasher.hash(password)
 
 
 def create_first_admin(email: str, name: str, password: str, time_zone: str = "UTC") -> User:
     """Create the first admin; refused once any user exists (the setup page is gone then)."""
-    with writing():
-        if user_count():
-            raise Forbidden("Setup is already done.")
-        email, name, role = _validate_user_fields(email, name, Role.ADMIN, time_zone)
-        user = User(email=email, name=name, role=role, time_zone=time_zone)
-        set_password_hash(user, password)
-        db.session.add(user)
-        db.session.commit()
+    if user_count():
+        raise Forbidden("Setup is already done.")
+    email, name, role = _validate_user_fields(email, name, Role.ADMIN, time_zone)
+    user = User(email=email, name=name, role=role, time_zone=time_zone)
+    set_password_hash(user, password)
+    db.session.add(user)
+    db.session.flush()
     return user
 
 
-def create_user(email: str, name: str, role: str, *, actor: User | None, password: str | None = None,
+def create_user(email: str, name: str, role: str, *, actor: User | SystemActor, password: str | None = None,
                 team: str = "", start_date: date | None = None, time_zone: str = "UTC",
                 invite_hours: int = 72) -> tuple[User, str | None]:
-    """Create a user. Without a password an invite token is made; returns (user, invite token or None)."""
-    if actor is not None and actor.role != Role.ADMIN:
+    """An admin (or the system actor: CLI, demo, import) creates a user; without a password an invite token is
+    made. Returns (user, invite token or None)."""
+    if not (is_system(actor, CREATE_USERS) or actor.role == Role.ADMIN):
         raise Forbidden("Only admins create users.")
-    with writing():
-        email, name, role = _validate_user_fields(email, name, role, time_zone)
-        user = User(email=email, name=name, role=role, team=clean_text(team or "").strip()[:80], start_date=start_date,
-                    time_zone=time_zone)
-        token = None
-        if password is not None:
-            set_password_hash(user, password)
-        else:
-            token = _issue_invite(user, invite_hours)
-        db.session.add(user)
-        db.session.commit()
+    return _add_user(email, name, role, password=password, team=team, start_date=start_date,
+                     time_zone=time_zone, invite_hours=invite_hours)
+
+
+HIRING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def create_hired_account(email: str, name: str, *, actor: User, team: str = "", start_date: date | None = None,
+                         time_zone: str = "UTC", invite_hours: int = 72) -> tuple[User, str]:
+    """A lead (manager or admin) creates the member account of the person they hire, with an invite link;
+    returns (user, invite token). Never another role, never with a password."""
+    if getattr(actor, "role", None) not in HIRING_ROLES:
+        raise Forbidden("Only managers and admins create the account of someone they hire.")
+    return _add_user(email, name, Role.MEMBER, password=None, team=team, start_date=start_date,
+                     time_zone=time_zone, invite_hours=invite_hours)
+
+
+def _add_user(email: str, name: str, role: str | Role, *, password: str | None, team: str,
+              start_date: date | None, time_zone: str, invite_hours: int) -> tuple[User, str | None]:
+    email, name, role = _validate_user_fields(email, name, role, time_zone)
+    user = User(email=email, name=name, role=role, team=clean_text(team or "").strip()[:80], start_date=start_date,
+                time_zone=time_zone)
+    token = None
+    if password is not None:
+        set_password_hash(user, password)
+    else:
+        token = _issue_invite(user, invite_hours)
+    db.session.add(user)
+    db.session.flush()
     return user, token
 
 
@@ -128,12 +154,11 @@ def _issue_invite(user: User, hours: int) -> str:
 
 def reissue_invite(user_id: int, *, actor: User, hours: int = 72) -> str:
     """A new set-password link for a user; any older link stops working."""
-    with writing():
-        user = get_user(user_id)
-        if not user.active:
-            raise Invalid("Reactivate the user before sending a new link.")
-        token = _issue_invite(user, hours)
-        db.session.commit()
+    user = get_user(user_id)
+    if not user.active:
+        raise Invalid("Reactivate the user before sending a new link.")
+    token = _issue_invite(user, hours)
+    db.session.flush()
     return token
 
 
@@ -149,13 +174,12 @@ def user_for_invite(token: str) -> User:
 
 def accept_invite(token: str, password: str) -> User:
     """Set the password from an invite link; the link then stops working."""
-    with writing():
-        user = user_for_invite(token)
-        set_password_hash(user, password)
-        user.invite_token_hash = None
-        user.invite_expires_at = None
-        user.session_token = new_session_token()
-        db.session.commit()
+    user = user_for_invite(token)
+    set_password_hash(user, password)
+    user.invite_token_hash = None
+    user.invite_expires_at = None
+    user.session_token = new_session_token()
+    db.session.flush()
     return user
 
 
@@ -256,39 +280,39 @@ def authenticate(email: str, password: str, *, address: str = "", device: str | 
     """Check a login. The same error for unknown email and wrong password. Failures slow down the next
     attempts (growing waits, see LoginPolicy) per account and client, per account and per address, counted in
     the database so every server process shares them; they never lock out a client (an address, or a browser
-    with its device cookie) that has logged into the account before. On success that client becomes known."""
+    with its device cookie) that has logged into the account before. On success that client becomes known.
+    A refusal is raised after the failure is counted: the caller commits its unit of work before showing it."""
     email = normalise_email(email)
     now = utcnow()
-    with writing():
-        user = find_user_by_email(email)
-        counters = _counters(email, address, _known_client(user, address, device), policy)
-        for row, _ in counters.values():
-            _forget_old_failures(row, now, policy)
-        waits = [row.locked_until for row, _ in counters.values() if row.locked_until and row.locked_until > now]
-        if waits:
-            retry = max(1, math.ceil((max(waits) - now).total_seconds()))
-            db.session.commit()
-            raise TooManyAttempts(f"Too many failed logins. Wait {_duration(retry)} and try again.",
-                                  retry_after=retry)
+    user = find_user_by_email(email)
+    counters = _counters(email, address, _known_client(user, address, device), policy)
+    for row, _ in counters.values():
+        _forget_old_failures(row, now, policy)
+    waits = [row.locked_until for row, _ in counters.values() if row.locked_until and row.locked_until > now]
+    if waits:
+        retry = max(1, math.ceil((max(waits) - now).total_seconds()))
+        db.session.flush()
+        raise TooManyAttempts(f"Too many failed logins. Wait {_duration(retry)} and try again.",
+                              retry_after=retry)
+    ok = False
+    try:
+        ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                           password or "")
+    except (VerificationError, InvalidHashError):
         ok = False
-        try:
-            ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                               password or "")
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not (ok and user is not None and user.password_hash and user.active):
-            for row, free in counters.values():
-                _count_failure(row, free, now, policy)
-            db.session.commit()
-            raise Invalid(LOGIN_FAILED)
-        if hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(password)
-        for kind in ("pair", "account"):   # the account's counts start over; the address's stay
-            if kind in counters:
-                db.session.delete(counters[kind][0])
-        _remember_client(user, address, device, now)
-        user.last_login_at = now
-        db.session.commit()
+    if not (ok and user is not None and user.password_hash and user.active):
+        for row, free in counters.values():
+            _count_failure(row, free, now, policy)
+        db.session.flush()
+        raise Invalid(LOGIN_FAILED)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    for kind in ("pair", "account"):   # the account's counts start over; the address's stay
+        if kind in counters:
+            db.session.delete(counters[kind][0])
+    _remember_client(user, address, device, now)
+    user.last_login_at = now
+    db.session.flush()
     return user
 
 
@@ -315,35 +339,33 @@ def load_user(login_id: str) -> User | None:
 
 def end_all_sessions(user: User) -> None:
     """Log the user out everywhere (sessions and remember-me cookies)."""
-    with writing():
-        db.session.get(User, user.id).session_token = new_session_token()
-        db.session.commit()
+    db.session.get(User, user.id).session_token = new_session_token()
+    db.session.flush()
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """Change one's own password; ends every other session of this user."""
-    with writing():
-        user = db.session.get(User, user.id)
-        try:
-            hasher.verify(user.password_hash or _DUMMY_HASH, current_password or "")
-        except (VerificationError, InvalidHashError):
-            raise Invalid("Your current password is not correct.", field="current_password") from None
-        set_password_hash(user, new_password)
-        user.session_token = new_session_token()
-        db.session.commit()
+    user = db.session.get(User, user.id)
+    try:
+        hasher.verify(user.password_hash or _DUMMY_HASH, current_password or "")
+    except (VerificationError, InvalidHashError):
+        raise Invalid("Your current password is not correct.", field="current_password") from None
+    set_password_hash(user, new_password)
+    user.session_token = new_session_token()
+    db.session.flush()
     return user
 
 
 def update_profile(user: User, *, name: str, time_zone: str) -> User:
+    """A person changes their own display name and time zone."""
     name = clean_text(name or "").strip()
     if not name or len(name) > 120:
         raise Invalid("Name is required (at most 120 characters).", field="name")
     if time_zone not in TIME_ZONES:
         raise Invalid(f"Unknown time zone {time_zone!r}.", field="time_zone")
-    with writing():
-        user = db.session.get(User, user.id)
-        user.name, user.time_zone = name, time_zone
-        db.session.commit()
+    user = db.session.get(User, user.id)
+    user.name, user.time_zone = name, time_zone
+    db.session.flush()
     return user
 
 
@@ -356,16 +378,15 @@ def update_user(user_id: int, *, actor: User, role: str, team: str, start_date: 
         role = Role(role)
     except ValueError:
         raise Invalid(f"Unknown role {role!r}.", field="role") from None
-    with writing():
-        user = get_user(user_id)
-        if user.id == actor.id and (role != Role.ADMIN or not active):
-            raise Invalid("You cannot remove your own admin role or deactivate yourself.")
-        if user.active and not active:
-            user.session_token = new_session_token()
-            for token in user.tokens:
-                token.revoked_at = token.revoked_at or utcnow()
-        user.role, user.team, user.start_date, user.active = role, (team or "").strip()[:80], start_date, active
-        db.session.commit()
+    user = get_user(user_id)
+    if user.id == actor.id and (role != Role.ADMIN or not active):
+        raise Invalid("You cannot remove your own admin role or deactivate yourself.")
+    if user.active and not active:
+        user.session_token = new_session_token()
+        for token in user.tokens:
+            token.revoked_at = token.revoked_at or utcnow()
+    user.role, user.team, user.start_date, user.active = role, (team or "").strip()[:80], start_date, active
+    db.session.flush()
     return user
 
 
@@ -375,25 +396,25 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     if not name or len(name) > 80:
         raise Invalid("Give the token a name (at most 80 characters).", field="name")
     secret = "kms_" + secrets.token_urlsafe(32)
-    with writing():
-        token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10])
-        db.session.add(token)
-        db.session.commit()
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
     return token, secret
 
 
 def list_tokens(user: User) -> list[ApiToken]:
+    """A person's API tokens, newest first (never the secrets)."""
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                    .order_by(ApiToken.created_at.desc())))
 
 
 def revoke_token(token_id: int, *, actor: User) -> None:
-    with writing():
-        token = db.session.get(ApiToken, token_id)
-        if token is None or (token.user_id != actor.id and actor.role != Role.ADMIN):
-            raise NotFound("No such token.")
-        token.revoked_at = token.revoked_at or utcnow()
-        db.session.commit()
+    """A person (or an admin) stops an API token working; someone else's token is NotFound."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.id and actor.role != Role.ADMIN):
+        raise NotFound("No such token.")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.flush()
 
 
 def user_for_api_token(secret: str) -> User | None:
@@ -405,14 +426,14 @@ def user_for_api_token(secret: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        with writing():
-            token = db.session.get(ApiToken, token.id)
-            token.last_used_at = now
-            db.session.commit()
+        token = db.session.get(ApiToken, token.id)
+        token.last_used_at = now
+        db.session.flush()
     return token.user
 
 
 def parse_start_date(value: str | None) -> date | None:
+    """A start date typed as YYYY-MM-DD, or None when empty; Invalid naming the field otherwise."""
     if not value:
         return None
     try:

@@ -22,7 +22,7 @@ from kms.articles import services as handbook
 from kms.articles.models import Article, Process, process_name_key
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
 from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for  # noqa: F401 - views read services.MAX_ATTEMPTS
@@ -62,6 +62,7 @@ def _printable(text: str | None) -> str:
 
 
 def normalize_query(text: str) -> str:
+    """A search as the gap report groups it: printable, lower case, single spaces, capped."""
     return " ".join(_printable(text).lower().split())[:LOGGED_QUERY_CHARS]
 
 
@@ -153,12 +154,11 @@ def log_search(query: str, *, results: int, duration_ms: int, role: str, source:
                asker: str | None = None) -> int:
     """Record one search: the words, the count, the time and the role, never the person; its id."""
     query = _printable(query)
-    with writing():
-        row = SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query), results=results,
-                        duration_ms=duration_ms, role=role, source=source, created_at=utcnow(), asker=asker)
-        db.session.add(row)
-        db.session.commit()
-        return row.id
+    row = SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query), results=results,
+                    duration_ms=duration_ms, role=role, source=source, created_at=utcnow(), asker=asker)
+    db.session.add(row)
+    db.session.flush()
+    return row.id
 
 
 def record_open(log_id: int | None, *, actor: User, secret: str | bytes) -> bool:
@@ -168,14 +168,13 @@ def record_open(log_id: int | None, *, actor: User, secret: str | bytes) -> bool
     other people's searches from the gap report."""
     if not log_id:
         return False
-    with writing():
-        row = db.session.get(SearchLog, log_id)
-        if row is None or row.opened_at is not None or not row.asker:
-            return False
-        if not hmac.compare_digest(row.asker, asker_key(secret, actor.id, row.normalized)):
-            return False
-        row.opened_at = utcnow()
-        db.session.flush()
+    row = db.session.get(SearchLog, log_id)
+    if row is None or row.opened_at is not None or not row.asker:
+        return False
+    if not hmac.compare_digest(row.asker, asker_key(secret, actor.id, row.normalized)):
+        return False
+    row.opened_at = utcnow()
+    db.session.flush()
     return True
 
 
@@ -230,15 +229,14 @@ def dismiss_gap(query: str, *, actor: User) -> str:
     normalized = normalize_query(query)
     if not normalized:
         raise Invalid("Choose a search to dismiss.", field="query")
-    with writing():
-        dismissal = db.session.scalar(select(SearchGapDismissal)
-                                      .where(SearchGapDismissal.normalized == normalized))
-        if dismissal is None:
-            dismissal = SearchGapDismissal(normalized=normalized)
-            db.session.add(dismissal)
-        dismissal.dismissed_at = utcnow()
-        dismissal.dismissed_by_id = actor.id
-        db.session.flush()
+    dismissal = db.session.scalar(select(SearchGapDismissal)
+                                  .where(SearchGapDismissal.normalized == normalized))
+    if dismissal is None:
+        dismissal = SearchGapDismissal(normalized=normalized)
+        db.session.add(dismissal)
+    dismissal.dismissed_at = utcnow()
+    dismissal.dismissed_by_id = actor.id
+    db.session.flush()
     return normalized
 
 
@@ -269,6 +267,7 @@ def create_process_for_gap(query: str, *, category: str, actor: User, days: int 
 
 
 def gap_categories() -> list[str]:
+    """The handbook categories an author can file a process for a search gap under."""
     return handbook.category_names()
 
 

@@ -35,9 +35,11 @@ def author(make_user, categories):
 @pytest.fixture
 def make_process(author):
     def make(name=None, *, category="Billing", frequency=10, owner=None, **fields):
-        return services.create_process(services.ProcessFields(
+        process = services.create_process(services.ProcessFields(
             name=name or f"Process {next(_names)}", category=category, frequency=frequency,
             owner_id=owner.id if owner else None, **fields), actor=author)
+        db.session.commit()   # the test is the caller: it owns the transaction
+        return process
     return make
 
 
@@ -45,9 +47,11 @@ def make_process(author):
 def make_article(author):
     def make(title=None, body="First version.\n", *, actor=None, category="Billing", status="published",
              process=None, **fields):
-        return services.create_article(services.ArticleFields(
+        article = services.create_article(services.ArticleFields(
             title=title or f"Article {next(_names)}", body=body, category=category, status=status,
             process_id=process.id if process else None, **fields), actor=actor or author)
+        db.session.commit()   # the test is the caller: it owns the transaction
+        return article
     return make
 
 

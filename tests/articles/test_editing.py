@@ -17,14 +17,15 @@ from kms.articles.models import (
 )
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from tests.articles.conftest import REAL_TEXT, fields_of
 
 
 def test_every_save_adds_a_numbered_revision_with_author_and_reason(make_article, author):
     article = make_article("Refund request", "v1\n")
-    services.save_article(article.id, fields_of(article, body="v2\n", reason="typo"), base_version=1,
-                          actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="v2\n", reason="typo"), base_version=1,
+                              actor=author)
     revisions = services.list_revisions(article.id)
     assert [(r.number, r.body, r.author_id) for r in revisions] == [(2, "v2\n", author.id), (1, "v1\n", author.id)]
     assert revisions[0].reason == "typo"
@@ -34,9 +35,11 @@ def test_every_save_adds_a_numbered_revision_with_author_and_reason(make_article
 def test_second_save_from_the_same_version_is_a_conflict_and_keeps_the_first(make_article, author, make_user):
     other = make_user(Role.AUTHOR)
     article = make_article(body="v1\n")
-    services.save_article(article.id, fields_of(article, body="mine\n"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="mine\n"), base_version=1, actor=author)
     with pytest.raises(services.EditConflict) as caught:
-        services.save_article(article.id, fields_of(article, body="theirs\n"), base_version=1, actor=other)
+        with unit_of_work():
+            services.save_article(article.id, fields_of(article, body="theirs\n"), base_version=1, actor=other)
     assert caught.value.current_body == "mine\n" and caught.value.current_version == 2
     db.session.expire_all()
     assert db.session.get(Article, article.id).body == "mine\n"
@@ -45,8 +48,9 @@ def test_second_save_from_the_same_version_is_a_conflict_and_keeps_the_first(mak
 
 def test_diff_between_two_revisions_shows_removed_and_added_lines(make_article, author):
     article = make_article(body="keep\nold line\nkeep too\n")
-    services.save_article(article.id, fields_of(article, title="Renamed", body="keep\nnew line\nkeep too\n"),
-                          base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, title="Renamed", body="keep\nnew line\nkeep too\n"),
+                              base_version=1, actor=author)
     _, _, lines = services.diff_revisions(article.id, 1, 2)
     kinds = {(line.kind, line.text) for line in lines}
     assert ("del", "old line") in kinds and ("add", "new line") in kinds
@@ -57,7 +61,8 @@ def test_diff_between_two_revisions_shows_removed_and_added_lines(make_article, 
 
 def test_restoring_an_old_revision_appends_a_new_one_and_history_only_grows(make_article, author):
     article = make_article(body="one\n")
-    services.save_article(article.id, fields_of(article, body="two\n"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="two\n"), base_version=1, actor=author)
     revision = services.restore_revision(article.id, 1, base_version=2, actor=author)
     assert revision.number == 3 and revision.body == "one\n" and "Restored revision 1" in revision.reason
     assert [r.number for r in services.list_revisions(article.id)] == [3, 2, 1]
@@ -68,15 +73,17 @@ def test_restoring_an_old_revision_appends_a_new_one_and_history_only_grows(make
 
 def test_restore_from_an_outdated_page_is_refused(make_article, author):
     article = make_article(body="one\n")
-    services.save_article(article.id, fields_of(article, body="two\n"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="two\n"), base_version=1, actor=author)
     with pytest.raises(services.EditConflict):
         services.restore_revision(article.id, 1, base_version=1, actor=author)
 
 
 def test_renaming_keeps_the_old_address_and_the_title_link_working(make_article, author, make_user):
     article = make_article("Refund request")
-    services.save_article(article.id, fields_of(article, title="Refunds and credits", slug="refunds"),
-                          base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, title="Refunds and credits", slug="refunds"),
+                              base_version=1, actor=author)
     member = make_user()
     for old in ("refund-request", "refunds-and-credits"):
         found, moved_to = services.resolve_slug(old, viewer=member)
@@ -87,7 +94,8 @@ def test_a_slug_taken_by_another_article_is_refused_naming_the_field(make_articl
     make_article("Refund request")
     other = make_article("Something else")
     with pytest.raises(Invalid) as caught:
-        services.save_article(other.id, fields_of(other, slug="refund-request"), base_version=1, actor=author)
+        with unit_of_work():
+            services.save_article(other.id, fields_of(other, slug="refund-request"), base_version=1, actor=author)
     assert caught.value.field == "slug"
 
 
@@ -97,8 +105,9 @@ def test_bad_input_names_the_field_and_saves_nothing(make_article, author):
                           (dict(language="not a tag!"), "language"), (dict(verify_interval_days=0),
                                                                      "verify_interval_days")):
         with pytest.raises(Invalid) as caught:
-            services.save_article(article.id, fields_of(article, body="changed\n", **change), base_version=1,
-                                  actor=author)
+            with unit_of_work():
+                services.save_article(article.id, fields_of(article, body="changed\n", **change), base_version=1,
+                                      actor=author)
         assert caught.value.field == field
     db.session.expire_all()
     assert db.session.get(Article, article.id).version == 1
@@ -116,8 +125,9 @@ def test_drafts_are_hidden_from_members_and_managers_but_not_authors(make_articl
 
 def test_members_cannot_write(make_user, categories):
     with pytest.raises(Forbidden):
-        services.create_article(services.ArticleFields(title="x", body="", category="Billing"),
-                                actor=make_user(Role.MEMBER))
+        with unit_of_work():
+            services.create_article(services.ArticleFields(title="x", body="", category="Billing"),
+                                    actor=make_user(Role.MEMBER))
 
 
 def test_review_keeps_readers_on_the_published_text_until_another_person_approves(make_article, author,
@@ -125,7 +135,8 @@ def test_review_keeps_readers_on_the_published_text_until_another_person_approve
     article = make_article("Refund request", "approved text\n")
     db.session.get(Category, "Billing").requires_review = True
     db.session.commit()
-    services.save_article(article.id, fields_of(article, body="proposed text\n"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="proposed text\n"), base_version=1, actor=author)
     member = make_user()
     db.session.expire_all()
     shown, _ = services.resolve_slug(article.slug, viewer=member)
@@ -144,7 +155,8 @@ def test_rejecting_a_change_puts_the_published_text_back_in_the_editor(make_arti
     article = make_article(body="good\n")
     db.session.get(Category, "Billing").requires_review = True
     db.session.commit()
-    services.save_article(article.id, fields_of(article, body="bad\n"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, body="bad\n"), base_version=1, actor=author)
     revision = services.pending_reviews()[0]
     services.reject_revision(revision.id, actor=make_user(Role.AUTHOR), reason="wrong limits")
     db.session.expire_all()
@@ -157,7 +169,8 @@ def test_publishing_the_article_makes_its_process_documented(make_process, make_
     process = make_process("Refund request")
     article = make_article(body=REAL_TEXT, status="draft", process=process)
     assert process.status == ProcessStatus.DRAFTING
-    services.save_article(article.id, fields_of(article, status="published"), base_version=1, actor=author)
+    with unit_of_work():
+        services.save_article(article.id, fields_of(article, status="published"), base_version=1, actor=author)
     db.session.expire_all()
     assert services.get_process(process.id).status == ProcessStatus.DOCUMENTED
 
@@ -202,7 +215,8 @@ def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in
                                                                                               first, second):
     make_process(first)
     with pytest.raises(Invalid) as refused:
-        services.create_process(services.ProcessFields(name=second, category="Billing"), actor=author)
+        with unit_of_work():
+            services.create_process(services.ProcessFields(name=second, category="Billing"), actor=author)
     assert refused.value.field == "name" and "already exists" in str(refused.value)
     assert services.process_named(second.lower()).name == first
     other = make_process("Unrelated")
@@ -217,10 +231,12 @@ def test_a_name_that_unicode_spells_out_much_longer_is_kept_and_still_compared(a
     # U+FDFA is one character that compatibility normalization spells out as 18: a 200-character name of it must
     # neither break the stored key's column or index nor let its twin in.
     name = "\ufdfa" * 200
-    made = services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
+    with unit_of_work():
+        made = services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
     assert services.process_named(name).id == made.id
     with pytest.raises(Invalid) as refused:
-        services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
+        with unit_of_work():
+            services.create_process(services.ProcessFields(name=name, category="Billing"), actor=author)
     assert refused.value.field == "name" and "already exists" in str(refused.value)
 
 
@@ -233,7 +249,8 @@ def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clea
             try:
                 actor = db.session.get(User, author_id)
                 start.wait(timeout=10)
-                services.create_process(services.ProcessFields(name=name, category="Billing"), actor=actor)
+                with unit_of_work():
+                    services.create_process(services.ProcessFields(name=name, category="Billing"), actor=actor)
                 outcomes.append("created")
             except Invalid as refused:
                 outcomes.append(str(refused))

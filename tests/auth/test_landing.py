@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from kms.auth.models import Role
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.training import services as training
 from kms.training.models import ModuleCompletion, Path, PathModule
 from tests.conftest import PASSWORD
@@ -24,12 +24,11 @@ def onboarding_path(make_user):
         training.add_lesson(module.id, title="Lesson 1", body="Body", article_slugs=[], acknowledge=False,
                             actor=author)
         modules.append(training.set_module_status(module.id, "published", actor=author))
-    with writing():
-        path = Path(slug="csm", title="CSM first 30 days", shadow_days=0, shadow_sessions_per_day=0,
-                    shadow_minutes=60)
-        path.steps = [PathModule(module_id=m.id, position=i, day_offset=i) for i, m in enumerate(modules)]
-        db.session.add(path)
-        db.session.commit()
+    path = Path(slug="csm", title="CSM first 30 days", shadow_days=0, shadow_sessions_per_day=0,
+                shadow_minutes=60)
+    path.steps = [PathModule(module_id=m.id, position=i, day_offset=i) for i, m in enumerate(modules)]
+    db.session.add(path)
+    db.session.commit()
     return path
 
 
@@ -55,10 +54,9 @@ def test_a_new_hire_with_an_onboarding_path_in_progress_lands_on_my_onboarding(c
 
 def test_someone_who_finished_their_path_lands_on_the_handbook(client, make_user, onboarding_path):
     person = on_path(make_user, onboarding_path)
-    with writing():
-        for step in onboarding_path.steps:
-            db.session.add(ModuleCompletion(user_id=person.id, module_id=step.module_id))
-        db.session.commit()
+    for step in onboarding_path.steps:
+        db.session.add(ModuleCompletion(user_id=person.id, module_id=step.module_id))
+    db.session.commit()
     assert landing(client, person) == "/handbook/"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kms.auth.models import Role, User
+from kms.extensions import db
 from kms.hiring import services
 from kms.hiring.models import Candidate, Opening
 
@@ -17,7 +18,9 @@ TRAITS = ["drive", "coachability", "positivity", "empathy"]
 @pytest.fixture
 def rubric(app):
     """The four traits from content/hiring, as rubric version 1."""
-    return services.load_rubric_from(CONTENT)
+    version = services.load_rubric_from(CONTENT)
+    db.session.commit()   # the test is the caller: it owns the transaction
+    return version
 
 
 def full_scorecard(rating: int = 3, recommendation: str = "yes", **overrides) -> dict:
@@ -54,6 +57,7 @@ def make_process(app, rubric, make_user):
                                               actor=manager)
         interview = services.schedule_interview(candidate.id, title="Traits interview", scheduled_at=None,
                                                 interviewers=[(p.id, []) for p in people], actor=manager)
+        db.session.commit()
         ids = [a.id for a in interview.assignments]
         return Process(manager, people[0], people[1] if len(people) > 1 else people[0], opening, candidate,
                        ids[0], ids[1] if len(ids) > 1 else ids[0])

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from kms.auth import SYSTEM
 from kms.auth.models import Role
 from kms.errors import Forbidden, NotFound
 from kms.extensions import db, utcnow
@@ -96,12 +97,12 @@ def test_the_purge_removes_rejected_candidates_past_retention_and_nothing_else(m
     db.session.commit()
 
     old_id = old.candidate.id
-    assert services.purge_rejected(180) == 1
+    assert services.purge_rejected(180, actor=SYSTEM) == 1
     assert {c.name for c in db.session.scalars(select(Candidate))} == {"Recent Reject", "Still Interviewing"}
     for model in TABLES:
         assert _rows(model, old_id) == 0
     assert _rows(Scorecard, recent.candidate.id) == 2 and _rows(Scorecard, active.candidate.id) == 2
-    assert services.purge_rejected(180) == 0
+    assert services.purge_rejected(180, actor=SYSTEM) == 0
 
 
 def test_the_purge_command_runs_from_cron_with_days_or_the_setting(app, process, runner):

@@ -5,7 +5,7 @@ import pytest
 
 from kms.auth.models import Role
 from kms.errors import Conflict, Invalid, NotFound
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.hiring import services
 from kms.hiring.models import Rating, Scorecard, ScorecardRevision, ScorecardStatus
 from tests.hiring.conftest import full_scorecard
@@ -15,7 +15,7 @@ from tests.hiring.conftest import full_scorecard
 def test_a_rating_outside_one_to_four_is_refused_naming_the_trait(process, bad):
     data = full_scorecard(drive={"rating": bad})
     for save in (services.save_draft, services.submit_scorecard):
-        with pytest.raises(Invalid) as caught:
+        with pytest.raises(Invalid) as caught, unit_of_work():
             save(process.first_assignment, data, actor=process.first)
         assert caught.value.field == "drive-rating"
         assert "Drive" in caught.value.message

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from kms.articles import services as handbook
 from kms.articles.models import Article, Category
 from kms.auth.models import Role
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.search import services
 from kms.search.indexer import EXTENSION
 
@@ -27,16 +27,18 @@ def _worker(settings: dict, author_id: int, shared_id: int, worker: int, start, 
             author = db.session.get(User, author_id)
             start.wait(timeout=60)
             for n in range(SAVES):
-                handbook.create_article(handbook.ArticleFields(
-                    title=f"Worker {worker} note {n}", body=f"Written by worker {worker}, save {n}.",
-                    category="Billing"), actor=author)
+                with unit_of_work():
+                    handbook.create_article(handbook.ArticleFields(
+                        title=f"Worker {worker} note {n}", body=f"Written by worker {worker}, save {n}.",
+                        category="Billing"), actor=author)
                 for _ in range(20):      # optimistic locking: retry on a conflicting save
                     version = db.session.scalar(select(Article.version).where(Article.id == shared_id))
                     db.session.rollback()
                     try:
-                        handbook.save_article(shared_id, handbook.ArticleFields(
-                            title="Shared page", body=f"Last written by worker {worker} at save {n}.",
-                            category="Billing"), base_version=version, actor=author)
+                        with unit_of_work():
+                            handbook.save_article(shared_id, handbook.ArticleFields(
+                                title="Shared page", body=f"Last written by worker {worker} at save {n}.",
+                                category="Billing"), base_version=version, actor=author)
                         break
                     except handbook.EditConflict:
                         continue
@@ -51,8 +53,9 @@ def test_concurrent_saves_from_several_processes_leave_the_index_equal_to_the_da
     index = app.extensions[EXTENSION]
     index.rebuild()
     author = make_user(Role.AUTHOR)
-    shared = handbook.create_article(handbook.ArticleFields(title="Shared page", body="First text.",
-                                                            category="Billing"), actor=author)
+    with unit_of_work():
+        shared = handbook.create_article(handbook.ArticleFields(title="Shared page", body="First text.",
+                                                                category="Billing"), actor=author)
     settings = {"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"], "KMS_LOAD_STARTER_CONTENT": "0",
                 "KMS_INSTANCE_PATH": app.config["KMS_INSTANCE_DIR"],
                 "KMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SERVER_NAME": "kms.test"}

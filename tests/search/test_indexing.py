@@ -12,7 +12,7 @@ from kms.articles import services as handbook
 from kms.articles.models import Article, Category, Process
 from kms.auth.models import Role
 from kms.cli import STARTUP_TASKS, ensure_search_index
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.hiring import services as hiring
 from kms.search import services
 from kms.search.engine import IndexBusyError
@@ -44,16 +44,19 @@ def found(index: SearchIndex, query: str, visibilities=EVERYONE) -> list[str]:
 
 
 def new_article(author, title="Handling a chargeback", body="Chargeback disputes go to billing.", **fields):
-    return handbook.create_article(handbook.ArticleFields(title=title, body=body, category="Billing", **fields),
-                                   actor=author)
+    with unit_of_work():
+        return handbook.create_article(handbook.ArticleFields(title=title, body=body, category="Billing", **fields),
+                                       actor=author)
 
 
 def new_module(author, title="Phone etiquette", publish=True, lesson_body="Greet the caller warmly."):
-    module = training.create_module(actor=author, title=title, summary="How we answer calls",
-                                    audience=["member"], tags=["phones"])
-    lesson = training.add_lesson(module.id, title="Answering the phone", body=lesson_body, actor=author)
+    with unit_of_work():
+        module = training.create_module(actor=author, title=title, summary="How we answer calls",
+                                        audience=["member"], tags=["phones"])
+        lesson = training.add_lesson(module.id, title="Answering the phone", body=lesson_body, actor=author)
     if publish:
-        training.set_module_status(module.id, "published", actor=author)
+        with unit_of_work():
+            training.set_module_status(module.id, "published", actor=author)
     return module, lesson
 
 
@@ -66,8 +69,9 @@ def test_each_role_gets_its_visibility_set_from_the_permission_table():
 
 def test_an_article_and_its_process_are_searchable_after_commit_and_gone_after_delete(index, author):
     article = new_article(author)
-    process = handbook.create_process(handbook.ProcessFields(name="Chargeback escalation", category="Billing",
-                                                             notes="Disputed card payments"), actor=author)
+    with unit_of_work():
+        process = handbook.create_process(handbook.ProcessFields(name="Chargeback escalation", category="Billing",
+                                                                 notes="Disputed card payments"), actor=author)
     assert f"article:{article.id}" in found(index, "chargeback disputes")
     assert f"process:{process.id}" in found(index, "disputed card payments")
     db.session.delete(db.session.get(Article, article.id))
@@ -81,7 +85,8 @@ def test_modules_and_lessons_are_indexed_and_deleted_lessons_disappear(index, au
     module, lesson = new_module(author, lesson_body="Say the company name, then your own.")
     assert f"module:{module.id}" in found(index, "phone etiquette", {"public"})
     assert f"lesson:{lesson.id}" in found(index, "company name", {"public"})
-    training.delete_lesson(lesson.id, actor=author)
+    with unit_of_work():
+        training.delete_lesson(lesson.id, actor=author)
     assert found(index, "company name") == []
     db.session.delete(db.session.get(Module, module.id))
     db.session.commit()
@@ -90,9 +95,10 @@ def test_modules_and_lessons_are_indexed_and_deleted_lessons_disappear(index, au
 
 def test_an_edit_replaces_the_indexed_text(index, author):
     article = new_article(author)
-    handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
-                                                             body="Now about reversals only."),
-                          base_version=article.version, actor=author)
+    with unit_of_work():
+        handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
+                                                                 body="Now about reversals only."),
+                              base_version=article.version, actor=author)
     assert found(index, "disputes") == []
     assert found(index, "reversals") == [f"article:{article.id}"]
 
@@ -118,16 +124,19 @@ def test_drafts_are_only_visible_to_handbook_editors(index, author):
 
 
 def test_a_change_waiting_for_review_is_not_shown_to_readers(index, author, make_user):
-    handbook.save_category("Billing", requires_review=True, actor=make_user(Role.ADMIN))
+    with unit_of_work():
+        handbook.save_category("Billing", requires_review=True, actor=make_user(Role.ADMIN))
     article = new_article(author, body="The approved wording.")
     # Published by an author in a reviewed category: readers keep seeing the last approved text.
     reviewer = make_user(Role.ADMIN)
     pending = db.session.scalars(select(Article)).one()
     if pending.published_revision_id is None:
-        handbook.approve_revision(handbook.pending_reviews()[0].id, actor=reviewer)
-    handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
-                                                             body="A proposed wording nobody approved."),
-                          base_version=db.session.get(Article, article.id).version, actor=author)
+        with unit_of_work():
+            handbook.approve_revision(handbook.pending_reviews()[0].id, actor=reviewer)
+    with unit_of_work():
+        handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
+                                                                 body="A proposed wording nobody approved."),
+                              base_version=db.session.get(Article, article.id).version, actor=author)
     member = visibilities_for(Role.MEMBER)
     assert found(index, "approved wording", member) == [f"article:{article.id}"]
     assert found(index, "proposed wording", member) == []
@@ -139,15 +148,17 @@ def test_unpublished_training_is_only_visible_to_training_editors(index, author)
     assert found(index, "escalation drills", member) == []
     assert found(index, "answering the phone", member) == []
     assert f"module:{module.id}" in found(index, "escalation drills", manager)
-    training.set_module_status(module.id, "published", actor=author)
+    with unit_of_work():
+        training.set_module_status(module.id, "published", actor=author)
     # Publishing the module makes its lessons public too (the lesson row itself did not change).
     assert f"lesson:{lesson.id}" in found(index, "answering the phone", member)
 
 
 def test_hiring_candidates_are_never_indexed(index, make_user):
     manager = make_user(Role.MANAGER)
-    opening = hiring.create_opening("Support rep", actor=manager)
-    hiring.create_candidate(opening_id=opening.id, name="Quentin Zyxwvut", notes="Zyxwvut notes", actor=manager)
+    with unit_of_work():
+        opening = hiring.create_opening("Support rep", actor=manager)
+        hiring.create_candidate(opening_id=opening.id, name="Quentin Zyxwvut", notes="Zyxwvut notes", actor=manager)
     assert found(index, "zyxwvut") == []
     assert not any(doc_id.startswith("candidate") for doc_id in index.stored_stamps())
 
@@ -164,7 +175,8 @@ def test_a_busy_index_never_fails_a_save_and_the_outbox_catches_up(index, author
     assert db.session.get(Article, article.id) is not None
     assert index.outbox_size() > 0
     monkeypatch.setattr(engine, "apply", real_apply)
-    handbook.create_process(handbook.ProcessFields(name="Anything", category="Billing"), actor=author)
+    with unit_of_work():
+        handbook.create_process(handbook.ProcessFields(name="Anything", category="Billing"), actor=author)
     assert found(index, "chargeback") == [f"article:{article.id}"]
     assert index.outbox_size() == 0
 
@@ -297,7 +309,8 @@ def test_an_index_folder_unknown_to_this_process_is_found_missing(app, tmp_path)
 def test_an_orm_bulk_update_is_indexed_too(index, author):
     from sqlalchemy import update
 
-    process = handbook.create_process(handbook.ProcessFields(name="Bulk edited", category="Billing"), actor=author)
+    with unit_of_work():
+        process = handbook.create_process(handbook.ProcessFields(name="Bulk edited", category="Billing"), actor=author)
     db.session.execute(update(Process).where(Process.id == process.id).values(notes="Quarterly tariff review"))
     db.session.commit()
     assert found(index, "tariff") == [f"process:{process.id}"]

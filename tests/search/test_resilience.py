@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kms.auth.models import Role
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.search import schema
 from kms.search.indexer import DRAIN_LOCK_FILE, MAX_ATTEMPTS, _file_lock
 from kms.search.models import SearchOutbox
@@ -95,8 +95,9 @@ def test_an_edit_of_a_quarantined_document_tries_again_and_clears_it(index, auth
     db.session.execute(update(SearchOutbox).values(attempts=MAX_ATTEMPTS, quarantined_at=db.func.now()))
     db.session.commit()
     from kms.articles import services as handbook
-    handbook.save_article(bad.id, handbook.ArticleFields(title="Fixed page", body="Mended text", category="Billing"),
-                          base_version=bad.version, actor=author)
+    with unit_of_work():
+        handbook.save_article(bad.id, handbook.ArticleFields(title="Fixed page", body="Mended text", category="Billing"),
+                              base_version=bad.version, actor=author)
     assert found(index, "mended") == [f"article:{bad.id}"]
     assert outbox_rows(f"article:{bad.id}") == []
 

@@ -19,12 +19,14 @@ PASSWORD = "live server passphrase"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from kms.auth import services
+    from kms.auth import SYSTEM, services
+    from kms.extensions import unit_of_work
 
     live = LiveServer(instance=tmp_path_factory.mktemp("live-security")).start()
     with live.app().app_context():
         for email, role in (("admin@example.test", "admin"), ("member@example.test", "member")):
-            services.create_user(email, email.split("@")[0].title(), role, actor=None, password=PASSWORD)
+            with unit_of_work():
+                services.create_user(email, email.split("@")[0].title(), role, actor=SYSTEM, password=PASSWORD)
     yield live
     live.stop()
 

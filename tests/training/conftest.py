@@ -5,7 +5,7 @@ import pytest
 
 from kms.articles.models import Article, ArticleStatus, Revision
 from kms.auth.models import Role
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.training import services
 
 
@@ -14,16 +14,15 @@ def make_article(app):
     """A published handbook article with revision 1 (rows made directly, not via the handbook services)."""
 
     def make(slug: str = "refund-request", body: str = "Step one.\nStep two.\n", title: str | None = None) -> Article:
-        with writing():
-            article = Article(slug=slug, title=title or slug.replace("-", " ").title(), category="Billing",
-                              status=ArticleStatus.PUBLISHED, body=body)
-            db.session.add(article)
-            db.session.flush()
-            revision = Revision(article_id=article.id, number=1, title=article.title, body=body)
-            db.session.add(revision)
-            db.session.flush()
-            article.published_revision_id = revision.id
-            db.session.commit()
+        article = Article(slug=slug, title=title or slug.replace("-", " ").title(), category="Billing",
+                          status=ArticleStatus.PUBLISHED, body=body)
+        db.session.add(article)
+        db.session.flush()
+        revision = Revision(article_id=article.id, number=1, title=article.title, body=body)
+        db.session.add(revision)
+        db.session.flush()
+        article.published_revision_id = revision.id
+        db.session.commit()
         return article
 
     return make
@@ -34,14 +33,13 @@ def publish_revision(app):
     """Publish a new revision of an article (number = previous + 1), as an editor's save would."""
 
     def publish(article: Article, body: str, title: str | None = None) -> Revision:
-        with writing():
-            article = db.session.get(Article, article.id)
-            number = (article.published_revision.number if article.published_revision else 0) + 1
-            revision = Revision(article_id=article.id, number=number, title=title or article.title, body=body)
-            db.session.add(revision)
-            db.session.flush()
-            article.published_revision_id, article.body = revision.id, body
-            db.session.commit()
+        article = db.session.get(Article, article.id)
+        number = (article.published_revision.number if article.published_revision else 0) + 1
+        revision = Revision(article_id=article.id, number=number, title=title or article.title, body=body)
+        db.session.add(revision)
+        db.session.flush()
+        article.published_revision_id, article.body = revision.id, body
+        db.session.commit()
         return revision
 
     return publish
@@ -73,7 +71,9 @@ def make_module(author):
             services.add_question(module.id, text="Who approves refunds over 500?", kind="multiple",
                                   explanation="Lead and finance.", actor=author,
                                   choices=[("Team lead", True), ("Finance", True), ("The customer", False)])
-        return services.set_module_status(module.id, "published", actor=author)
+        module = services.set_module_status(module.id, "published", actor=author)
+        db.session.commit()   # the test is the caller: it owns the transaction
+        return module
 
     return make
 

@@ -6,7 +6,7 @@ from pathlib import Path as FilePath
 import pytest
 from sqlalchemy import func, select
 
-from kms.extensions import db, writing
+from kms.extensions import db, unit_of_work
 from kms.frontmatter import ContentError, ImportReport, read_front_matter
 from kms.training import services
 from kms.training.models import Lesson, Module, Path, ShadowHost, ShadowSession
@@ -23,9 +23,8 @@ def handbook(make_article):
 
 def run_import(root) -> ImportReport:
     report = ImportReport()
-    with writing():
+    with unit_of_work():   # the test is the caller: all of the import, or nothing
         services.import_content(FilePath(root), report)
-        db.session.commit()
     return report
 
 

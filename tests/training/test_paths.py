@@ -7,7 +7,7 @@ import pytest
 
 from kms.auth.models import Role
 from kms.errors import Invalid, NotFound
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.training import services
 from kms.training.models import Path, PathModule
 
@@ -16,12 +16,11 @@ from kms.training.models import Path, PathModule
 def make_path(make_module):
     def make(offsets=(2, 3), title="CSM — first 30 days"):
         modules = [make_module(title=f"Module {n}") for n in range(len(offsets))]
-        with writing():
-            path = Path(slug="csm", title=title, shadow_days=2, shadow_sessions_per_day=2, shadow_minutes=60)
-            path.steps = [PathModule(module_id=m.id, position=i, day_offset=d)
-                          for i, (m, d) in enumerate(zip(modules, offsets, strict=True))]
-            db.session.add(path)
-            db.session.commit()
+        path = Path(slug="csm", title=title, shadow_days=2, shadow_sessions_per_day=2, shadow_minutes=60)
+        path.steps = [PathModule(module_id=m.id, position=i, day_offset=d)
+                      for i, (m, d) in enumerate(zip(modules, offsets, strict=True))]
+        db.session.add(path)
+        db.session.commit()
         return path
 
     return make

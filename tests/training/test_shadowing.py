@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from kms.auth import services as auth_services
 from kms.errors import Conflict, Forbidden, Invalid
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.training import services
 from kms.training.models import ShadowSession
 from kms.training.services._common import local_to_utc
@@ -25,6 +25,7 @@ def host(make_user, admin):
     person = make_user(name="Hana Host", team="EMEA", time_zone="America/New_York")
     services.set_host(person.id, actor=admin)
     services.set_availability(person.id, WEEKDAYS_9_TO_5, actor=admin)
+    db.session.commit()   # the test is the caller: it owns the transaction
     return person
 
 
@@ -206,7 +207,7 @@ def test_confirming_a_plan_with_a_clash_books_nothing(trainee, host, admin):
     start = at(3, 9)
     rows = [services.PlannedSession(host.id, start, start + timedelta(hours=1)),
             services.PlannedSession(host.id, start + timedelta(minutes=30), start + timedelta(hours=2))]
-    with pytest.raises(Conflict, match="Session 2"):
+    with pytest.raises(Conflict, match="Session 2"), unit_of_work():
         services.confirm_plan(trainee.id, rows, actor=admin)
     assert db.session.scalar(select(func.count(ShadowSession.id))) == 0
 

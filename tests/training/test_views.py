@@ -9,7 +9,7 @@ import pytest
 
 from kms.auth import services as auth_services
 from kms.auth.models import Role
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.training import services
 from kms.training.models import Path, PathModule
 from tests.conftest import login
@@ -19,12 +19,11 @@ from tests.training.conftest import right_answers
 @pytest.fixture
 def path(make_module):
     modules = [make_module(title=f"Module {n}") for n in range(3)]
-    with writing():
-        made = Path(slug="csm-first-30-days", title="CSM — first 30 days", shadow_days=1,
-                    shadow_sessions_per_day=2, shadow_minutes=60)
-        made.steps = [PathModule(module_id=m.id, position=i, day_offset=2 + i) for i, m in enumerate(modules)]
-        db.session.add(made)
-        db.session.commit()
+    made = Path(slug="csm-first-30-days", title="CSM — first 30 days", shadow_days=1,
+                shadow_sessions_per_day=2, shadow_minutes=60)
+    made.steps = [PathModule(module_id=m.id, position=i, day_offset=2 + i) for i, m in enumerate(modules)]
+    db.session.add(made)
+    db.session.commit()
     return made
 
 

@@ -25,6 +25,7 @@ PROCESS_NAMES_LOCK = 0x6B6D5F70   # the PostgreSQL advisory lock that makes proc
 
 
 def get_article(article_id: int) -> Article:
+    """The article with this id, for any caller; NotFound when there is none."""
     article = db.session.get(Article, article_id)
     if article is None:
         raise NotFound("No such article.")
@@ -32,6 +33,7 @@ def get_article(article_id: int) -> Article:
 
 
 def get_process(process_id: int) -> Process:
+    """The process with this id, for any caller; NotFound when there is none."""
     process = db.session.get(Process, process_id)
     if process is None:
         raise NotFound("No such process.")
@@ -57,21 +59,24 @@ def lock_process_names() -> None:
     The unique name_key is what guarantees one process per name. This lock only turns a race into a clear
     message: on PostgreSQL two people adding "Refund" and "REFUND" at the same moment would both pass the
     check, and the second would fail on the index with an error instead of "already exists". On SQLite
-    `writing()` already holds the database's write lock. Call inside `writing()`.
+    the unit of work already holds the database's write lock. Call inside the caller's `unit_of_work()`.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": PROCESS_NAMES_LOCK})
 
 
 def list_categories() -> list[Category]:
+    """Every handbook category in the order editors set, for pickers and filters."""
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
 
 
 def category_names() -> list[str]:
+    """The names of the handbook categories, in their order, for pickers and checks."""
     return [c.name for c in list_categories()]
 
 
 def check_category(name: str, field: str = "category") -> str:
+    """An editor's chosen category, checked to exist; Invalid naming the field otherwise."""
     name = (name or "").strip()
     if not name:
         raise Invalid("Choose a category.", field=field)
@@ -110,6 +115,7 @@ def check_owner(owner_id: int | None, field: str = "owner_id", *, keep: int | No
 
 
 def check_frequency(value, field: str = "frequency") -> int:
+    """A process's times-a-month figure, checked to be a whole number from 0 up."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 1_000_000:
         raise Invalid("Frequency must be a whole number of times a month, 0 or more.", field=field)
     return value
@@ -126,6 +132,7 @@ def check_slug(slug: str, field: str = "slug") -> str:
 
 
 def check_language(value: str, field: str = "language") -> str:
+    """An article's language tag (en, nb, zh-Hans ...), checked; English when empty."""
     value = (value or "en").strip()
     if not LANGUAGE_RE.match(value) or len(value) > 35:
         raise Invalid(f"Language must be a language tag such as en, nb or zh-Hans, got {value!r}.", field=field)
@@ -133,12 +140,14 @@ def check_language(value: str, field: str = "language") -> str:
 
 
 def check_interval(value, field: str = "verify_interval_days") -> int:
+    """How many days an article stays verified, checked to be 1 to 3650."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
         raise Invalid("Verification interval must be between 1 and 3650 days.", field=field)
     return value
 
 
 def clean_tags(tags, field: str = "tags") -> list[str]:
+    """An editor's tags (a list or comma-separated text) as a clean list without repeats."""
     if isinstance(tags, str):
         tags = tags.split(",")
     seen: list[str] = []
@@ -158,6 +167,7 @@ def clean_tags(tags, field: str = "tags") -> list[str]:
 
 
 def check_target_date(value, field: str = "target_date") -> date | None:
+    """A process's optional target date, checked to be a date."""
     if value in (None, ""):
         return None
     if not isinstance(value, date):

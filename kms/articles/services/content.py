@@ -40,6 +40,7 @@ from kms.articles.services.editing import (
 )
 from kms.auth import content as people
 from kms.auth.models import User
+from kms.auth.system import SYSTEM
 from kms.errors import Invalid
 from kms.extensions import db, utcnow
 from kms.frontmatter import (
@@ -396,7 +397,7 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
         db.session.flush()
         state = RevisionState.PUBLISHED if data.status == ArticleStatus.PUBLISHED else RevisionState.DRAFT
         revision = add_revision(article, title=data.title, body=data.body, state=state, reason=IMPORT_REASON,
-                                actor=None)
+                                actor=SYSTEM)
         if state == RevisionState.PUBLISHED:
             article.published_revision_id = revision.id
         _alias_title(article)
@@ -405,7 +406,7 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
     if not created and (title, body, article.status) != (data.title, data.body, data.status):
         article.version += 1
         apply_text(article, title=data.title, body=data.body, status=data.status.value, reason=IMPORT_REASON,
-                   actor=None)
+                   actor=SYSTEM)
         changed = True
     for key, value in (("category", data.category), ("language", data.language), ("owner_id", data.owner_id)):
         if getattr(article, key) != value:
@@ -570,5 +571,6 @@ def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
 
 
 def handbook_is_empty() -> bool:
+    """Whether the handbook has no process and no article yet (start-up loads the starter content then)."""
     return db.session.scalar(select(Process.id).limit(1)) is None and \
         db.session.scalar(select(Article.id).limit(1)) is None

@@ -167,6 +167,7 @@ class Chart:
 
 
 def trend_chart(points: list[TrendPoint], target: int, width: int = 640, height: int = 200) -> Chart | None:
+    """The coverage trend as an SVG line chart for the handbook home, or None without points."""
     if not points:
         return None
     left, right, top, bottom = 36, 8, 8, 24
@@ -213,6 +214,7 @@ def stale_filter(now: datetime):
 
 
 def stale_count(now: datetime | None = None) -> int:
+    """How many articles are past their verification date, for the handbook home."""
     return db.session.scalar(select(func.count(Article.id)).where(stale_filter(now or utcnow()))) or 0
 
 

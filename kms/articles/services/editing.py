@@ -24,8 +24,9 @@ from kms.articles.services import _common as common
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.substance import is_stub, own_words
 from kms.auth.models import Role, User
+from kms.auth.system import IMPORT_CONTENT, SystemActor, is_system
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.markdown import MAX_MARKDOWN, free_slug, slugify
 
 
@@ -58,6 +59,7 @@ class ArticleFields:
 
 
 def can_edit(user) -> bool:
+    """Whether this person may write handbook articles (authors and admins)."""
     return bool(user is not None and getattr(user, "is_authenticated", False)
                 and user.role in (Role.ADMIN, Role.AUTHOR))
 
@@ -150,16 +152,18 @@ def sync_process_status(article: Article) -> None:
         process.status = ProcessStatus.UNDOCUMENTED
 
 
-def needs_review(category: str, actor: User | None) -> bool:
-    """A category may require review; an admin's change (or an import) publishes directly."""
-    if actor is None or actor.role == Role.ADMIN:
+def needs_review(category: str, actor: User | SystemActor) -> bool:
+    """Whether this actor's change waits for review: a category may require it; an admin's change (or the
+    system's import) publishes directly."""
+    if is_system(actor, IMPORT_CONTENT) or actor.role == Role.ADMIN:
         return False
     row = db.session.get(Category, category)
     return bool(row and row.requires_review)
 
 
 def add_revision(article: Article, *, title: str, body: str, state: RevisionState, reason: str = "",
-                 actor: User | None) -> Revision:
+                 actor: User | SystemActor) -> Revision:
+    """Keep one more numbered revision of an article, by this actor, in the caller's unit of work."""
     number = (db.session.scalar(select(func.max(Revision.number)).where(Revision.article_id == article.id))
               or 0) + 1
     revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
@@ -172,7 +176,7 @@ def add_revision(article: Article, *, title: str, body: str, state: RevisionStat
 
 
 def apply_text(article: Article, *, title: str, body: str, status: str, reason: str,
-               actor: User | None) -> Revision:
+               actor: User | SystemActor) -> Revision:
     """Record a save as a revision and decide what readers see. Runs inside the caller's transaction."""
     wanted = ArticleStatus(status)
     article.title, article.body = title, body
@@ -197,6 +201,7 @@ def apply_text(article: Article, *, title: str, body: str, status: str, reason: 
 
 
 def set_tags(article: Article, tags: list[str]) -> None:
+    """Give an article exactly these tags, keeping the rows of tags it already had."""
     current = {row.tag: row for row in article.tag_rows}
     for tag in set(current) - set(tags):
         article.tag_rows.remove(current[tag])
@@ -206,6 +211,7 @@ def set_tags(article: Article, tags: list[str]) -> None:
 
 
 def set_interval(article: Article, days: int) -> None:
+    """Set how often an article must be verified, and when it next falls due."""
     article.verify_interval_days = days
     article.verify_due_at = article.verified_at + timedelta(days=days) if article.verified_at else None
 
@@ -218,21 +224,20 @@ def create_article(fields: ArticleFields, *, actor: User) -> Article:
     """
     if not can_edit(actor):
         raise Forbidden("Only authors and admins write articles.")
-    with writing():
-        fields = _check(fields)
-        article = Article(title=fields.title, body="", category=fields.category, language=fields.language,
-                          status=ArticleStatus.DRAFT, owner_id=fields.owner_id or actor.id, version=1,
-                          created_at=utcnow(), verified_at=utcnow(), verified_by_id=actor.id)
-        set_interval(article, fields.verify_interval_days)   # writing it counts as verifying it
-        _claim_slug(article, fields.slug or _title_slug(fields.title))
-        db.session.add(article)
-        db.session.flush()
-        set_tags(article, fields.tags)
-        _link_process(article, fields.process_id)
-        apply_text(article, title=fields.title, body=fields.body, status=fields.status,
-                   reason=fields.reason or "Created", actor=actor)
-        record_snapshot()
-        db.session.commit()
+    fields = _check(fields)
+    article = Article(title=fields.title, body="", category=fields.category, language=fields.language,
+                      status=ArticleStatus.DRAFT, owner_id=fields.owner_id or actor.id, version=1,
+                      created_at=utcnow(), verified_at=utcnow(), verified_by_id=actor.id)
+    set_interval(article, fields.verify_interval_days)   # writing it counts as verifying it
+    _claim_slug(article, fields.slug or _title_slug(fields.title))
+    db.session.add(article)
+    db.session.flush()
+    set_tags(article, fields.tags)
+    _link_process(article, fields.process_id)
+    apply_text(article, title=fields.title, body=fields.body, status=fields.status,
+               reason=fields.reason or "Created", actor=actor)
+    record_snapshot()
+    db.session.flush()
     return article
 
 
@@ -244,28 +249,27 @@ def save_article(article_id: int, fields: ArticleFields, *, base_version: int, a
     """
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
-    with writing():
-        # Keeping the current owner is always allowed, even one deactivated (e.g. imported, not yet invited).
-        fields = _check(fields, db.session.scalar(select(Article.owner_id).where(Article.id == article_id)))
-        bumped = db.session.execute(
-            update(Article).where(Article.id == article_id, Article.version == base_version)
-            .values(version=Article.version + 1).execution_options(synchronize_session=False))
-        article = db.session.get(Article, article_id, populate_existing=True)
-        if article is None:
-            raise NotFound("No such article.")
-        if bumped.rowcount != 1:
-            raise EditConflict(article)
-        if fields.slug:
-            _claim_slug(article, fields.slug)
-        article.category, article.language = fields.category, fields.language
-        article.owner_id = fields.owner_id
-        set_interval(article, fields.verify_interval_days)
-        set_tags(article, fields.tags)
-        _link_process(article, fields.process_id)
-        revision = apply_text(article, title=fields.title, body=fields.body, status=fields.status,
-                              reason=fields.reason, actor=actor)
-        record_snapshot()
-        db.session.commit()
+    # Keeping the current owner is always allowed, even one deactivated (e.g. imported, not yet invited).
+    fields = _check(fields, db.session.scalar(select(Article.owner_id).where(Article.id == article_id)))
+    bumped = db.session.execute(
+        update(Article).where(Article.id == article_id, Article.version == base_version)
+        .values(version=Article.version + 1).execution_options(synchronize_session=False))
+    article = db.session.get(Article, article_id, populate_existing=True)
+    if article is None:
+        raise NotFound("No such article.")
+    if bumped.rowcount != 1:
+        raise EditConflict(article)
+    if fields.slug:
+        _claim_slug(article, fields.slug)
+    article.category, article.language = fields.category, fields.language
+    article.owner_id = fields.owner_id
+    set_interval(article, fields.verify_interval_days)
+    set_tags(article, fields.tags)
+    _link_process(article, fields.process_id)
+    revision = apply_text(article, title=fields.title, body=fields.body, status=fields.status,
+                          reason=fields.reason, actor=actor)
+    record_snapshot()
+    db.session.flush()
     return revision
 
 
@@ -292,6 +296,7 @@ def resolve_slug(slug: str, *, viewer) -> tuple[Article | None, str | None]:
 
 
 def visible_to(article: Article, viewer) -> bool:
+    """Whether this viewer may read the article (editors see every state, readers published or archived)."""
     if can_edit(viewer):
         return True
     return article.status == ArticleStatus.ARCHIVED or (
@@ -339,6 +344,7 @@ def recently_updated(*, viewer, limit: int = 8) -> list[Article]:
 
 
 def get_article_for_editing(slug: str, *, actor: User) -> Article:
+    """The article an author or admin opens in the editor; Forbidden for anyone else."""
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
     article = db.session.scalar(select(Article).where(Article.slug == slug)
@@ -359,8 +365,10 @@ def processes_for_linking(article_id: int | None = None) -> list[Process]:
 
 
 def list_templates() -> list[ArticleTemplate]:
+    """The article templates an author can start a new article from."""
     return list(db.session.scalars(select(ArticleTemplate).order_by(ArticleTemplate.name)))
 
 
 def get_template(key: str) -> ArticleTemplate | None:
+    """The article template with this key, or None."""
     return db.session.get(ArticleTemplate, key) if key else None

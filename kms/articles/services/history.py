@@ -13,7 +13,7 @@ from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import EditConflict, apply_text, can_edit, sync_process_status
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 
 REVIEWER_ROLES = frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER})
 
@@ -27,6 +27,7 @@ def list_revisions(article_id: int) -> list[Revision]:
 
 
 def get_revision(article_id: int, number: int) -> Revision:
+    """One numbered revision of an article with its author, for the history pages."""
     revision = db.session.scalar(
         select(Revision).where(Revision.article_id == article_id, Revision.number == number)
         .options(joinedload(Revision.author)))
@@ -71,19 +72,18 @@ def restore_revision(article_id: int, number: int, *, base_version: int, actor: 
     """Make an old revision's text current again as a new revision; history only grows."""
     if not can_edit(actor):
         raise Forbidden("Only authors and admins restore revisions.")
-    with writing():
-        old = get_revision(article_id, number)
-        bumped = db.session.execute(
-            update(Article).where(Article.id == article_id, Article.version == base_version)
-            .values(version=Article.version + 1).execution_options(synchronize_session=False))
-        article = db.session.get(Article, article_id, populate_existing=True)
-        if bumped.rowcount != 1:
-            raise EditConflict(article)
-        status = article.status.value if article.status != ArticleStatus.ARCHIVED else ArticleStatus.DRAFT.value
-        revision = apply_text(article, title=old.title, body=old.body, status=status,
-                              reason=f"Restored revision {number}", actor=actor)
-        record_snapshot()
-        db.session.commit()
+    old = get_revision(article_id, number)
+    bumped = db.session.execute(
+        update(Article).where(Article.id == article_id, Article.version == base_version)
+        .values(version=Article.version + 1).execution_options(synchronize_session=False))
+    article = db.session.get(Article, article_id, populate_existing=True)
+    if bumped.rowcount != 1:
+        raise EditConflict(article)
+    status = article.status.value if article.status != ArticleStatus.ARCHIVED else ArticleStatus.DRAFT.value
+    revision = apply_text(article, title=old.title, body=old.body, status=status,
+                          reason=f"Restored revision {number}", actor=actor)
+    record_snapshot()
+    db.session.flush()
     return revision
 
 
@@ -95,6 +95,7 @@ def pending_reviews() -> list[Revision]:
 
 
 def pending_count() -> int:
+    """How many changes wait for a reviewer, for the reviewers' badge."""
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count(Revision.id)).where(Revision.state == RevisionState.PENDING)) or 0
@@ -115,38 +116,36 @@ def _pending(revision_id: int, actor: User) -> tuple[Revision, Article]:
 
 def approve_revision(revision_id: int, *, actor: User) -> Revision:
     """Publish a pending change: readers see it from now on. The reviewer must not be its author."""
-    with writing():
-        revision, article = _pending(revision_id, actor)
-        current = article.published_revision
-        if current is not None and current.number > revision.number:
-            raise Invalid(f"Revision {current.number} is already published and newer; reject this one instead.")
-        revision.state, revision.reviewed_by_id = RevisionState.PUBLISHED, actor.id
-        article.published_revision_id = revision.id
-        article.status = ArticleStatus.PUBLISHED
-        db.session.flush()
-        sync_process_status(article)
-        record_snapshot()
-        db.session.commit()
+    revision, article = _pending(revision_id, actor)
+    current = article.published_revision
+    if current is not None and current.number > revision.number:
+        raise Invalid(f"Revision {current.number} is already published and newer; reject this one instead.")
+    revision.state, revision.reviewed_by_id = RevisionState.PUBLISHED, actor.id
+    article.published_revision_id = revision.id
+    article.status = ArticleStatus.PUBLISHED
+    db.session.flush()
+    sync_process_status(article)
+    record_snapshot()
+    db.session.flush()
     return revision
 
 
 def reject_revision(revision_id: int, *, actor: User, reason: str = "") -> Revision:
     """Turn a pending change down. When it is the newest text, the editor text goes back to what readers see."""
-    with writing():
-        revision, article = _pending(revision_id, actor)
-        revision.state, revision.reviewed_by_id = RevisionState.REJECTED, actor.id
-        if reason.strip():
-            revision.reason = f"{revision.reason} — rejected: {reason.strip()}"[:300]
-        newest = db.session.scalar(select(Revision.number).where(Revision.article_id == article.id)
-                                   .order_by(Revision.number.desc()).limit(1))
-        if newest == revision.number and article.published_revision is not None:
-            article.title, article.body = article.published_revision.title, article.published_revision.body
-            article.version += 1   # anyone editing the rejected text must reload first
-            article.updated_at = utcnow()
-        db.session.flush()
-        sync_process_status(article)
-        record_snapshot()
-        db.session.commit()
+    revision, article = _pending(revision_id, actor)
+    revision.state, revision.reviewed_by_id = RevisionState.REJECTED, actor.id
+    if reason.strip():
+        revision.reason = f"{revision.reason} — rejected: {reason.strip()}"[:300]
+    newest = db.session.scalar(select(Revision.number).where(Revision.article_id == article.id)
+                               .order_by(Revision.number.desc()).limit(1))
+    if newest == revision.number and article.published_revision is not None:
+        article.title, article.body = article.published_revision.title, article.published_revision.body
+        article.version += 1   # anyone editing the rejected text must reload first
+        article.updated_at = utcnow()
+    db.session.flush()
+    sync_process_status(article)
+    record_snapshot()
+    db.session.flush()
     return revision
 
 

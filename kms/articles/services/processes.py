@@ -13,7 +13,7 @@ from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import can_edit, sync_process_status
 from kms.auth.models import User
 from kms.errors import Forbidden, Invalid
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 
 # Statuses a person may set by hand; the others follow the article (documented) or retire/reinstate.
 MANUAL_STATUSES = (ProcessStatus.UNDOCUMENTED, ProcessStatus.DRAFTING, ProcessStatus.NEEDS_REVIEW)
@@ -81,97 +81,93 @@ def list_processes(*, category: str | None = None, owner_id: int | None = None, 
 
 
 def get_process(process_id: int) -> Process:
+    """The process with this id, for the process pages; NotFound when there is none."""
     return common.get_process(process_id)
 
 
 def create_process(fields: ProcessFields, *, actor: User) -> Process:
     """Add a process to the inventory (names are unique, case-insensitively)."""
     _require_editor(actor)
-    with writing():
-        fields = _check(fields)
-        process = Process(name=fields.name, category=fields.category, frequency=fields.frequency,
-                          owner_id=fields.owner_id, target_date=fields.target_date, notes=fields.notes,
-                          status=ProcessStatus(fields.status), created_at=utcnow(), updated_at=utcnow())
-        db.session.add(process)
-        db.session.flush()
-        record_snapshot()
-        db.session.commit()
+    fields = _check(fields)
+    process = Process(name=fields.name, category=fields.category, frequency=fields.frequency,
+                      owner_id=fields.owner_id, target_date=fields.target_date, notes=fields.notes,
+                      status=ProcessStatus(fields.status), created_at=utcnow(), updated_at=utcnow())
+    db.session.add(process)
+    db.session.flush()
+    record_snapshot()
+    db.session.flush()
     return process
 
 
 def update_process(process_id: int, fields: ProcessFields, *, actor: User) -> Process:
     """Edit a process. While it has an article, its status follows the article."""
     _require_editor(actor)
-    with writing():
-        process = common.get_process(process_id)
-        fields = _check(fields, process)
-        process.name, process.category, process.frequency = fields.name, fields.category, fields.frequency
-        process.owner_id, process.target_date, process.notes = fields.owner_id, fields.target_date, fields.notes
-        if process.status != ProcessStatus.RETIRED:
-            process.status = ProcessStatus(fields.status)
-            if process.article is not None:
-                sync_process_status(process.article)
-        process.updated_at = utcnow()
-        record_snapshot()
-        db.session.commit()
+    process = common.get_process(process_id)
+    fields = _check(fields, process)
+    process.name, process.category, process.frequency = fields.name, fields.category, fields.frequency
+    process.owner_id, process.target_date, process.notes = fields.owner_id, fields.target_date, fields.notes
+    if process.status != ProcessStatus.RETIRED:
+        process.status = ProcessStatus(fields.status)
+        if process.article is not None:
+            sync_process_status(process.article)
+    process.updated_at = utcnow()
+    record_snapshot()
+    db.session.flush()
     return process
 
 
 def reassign_process(process_id: int, owner_id: int | None, *, actor: User) -> Process:
     """Give a process (and its article, when that had the same owner) to another author."""
     _require_editor(actor)
-    with writing():
-        process = common.get_process(process_id)
-        new_owner = common.check_owner(owner_id, keep=process.owner_id)
-        if process.article is not None and process.article.owner_id in (None, process.owner_id):
-            process.article.owner_id = new_owner
-        process.owner_id, process.updated_at = new_owner, utcnow()
-        db.session.commit()
+    process = common.get_process(process_id)
+    new_owner = common.check_owner(owner_id, keep=process.owner_id)
+    if process.article is not None and process.article.owner_id in (None, process.owner_id):
+        process.article.owner_id = new_owner
+    process.owner_id, process.updated_at = new_owner, utcnow()
+    db.session.flush()
     return process
 
 
 def retire_process(process_id: int, *, actor: User) -> Process:
     """Retire a process the team no longer handles: it leaves the coverage numbers."""
     _require_editor(actor)
-    with writing():
-        process = common.get_process(process_id)
-        process.status, process.updated_at = ProcessStatus.RETIRED, utcnow()
-        record_snapshot()
-        db.session.commit()
+    process = common.get_process(process_id)
+    process.status, process.updated_at = ProcessStatus.RETIRED, utcnow()
+    record_snapshot()
+    db.session.flush()
     return process
 
 
 def reinstate_process(process_id: int, *, actor: User) -> Process:
     """Bring a retired process back; its status follows its article again."""
     _require_editor(actor)
-    with writing():
-        process = common.get_process(process_id)
-        if process.status != ProcessStatus.RETIRED:
-            raise Invalid("This process is not retired.")
-        process.status, process.updated_at = ProcessStatus.UNDOCUMENTED, utcnow()
-        if process.article is not None:
-            sync_process_status(process.article)
-        record_snapshot()
-        db.session.commit()
+    process = common.get_process(process_id)
+    if process.status != ProcessStatus.RETIRED:
+        raise Invalid("This process is not retired.")
+    process.status, process.updated_at = ProcessStatus.UNDOCUMENTED, utcnow()
+    if process.article is not None:
+        sync_process_status(process.article)
+    record_snapshot()
+    db.session.flush()
     return process
 
 
 def save_category(name: str, *, requires_review: bool, actor: User) -> Category:
     """Add a category or change whether its articles need review before publishing."""
-    if actor is None or actor.role.value not in ("admin", "manager"):
+    if getattr(actor.role, "value", None) not in ("admin", "manager"):
         raise Forbidden("Only admins and managers change categories.")
-    with writing():
-        name = common.check_text(name, "name", "Category name", max_len=80)
-        category = db.session.get(Category, name)
-        if category is None:
-            position = (db.session.scalar(select(func.max(Category.position))) or 0) + 1
-            category = Category(name=name, position=position)
-            db.session.add(category)
-        category.requires_review = bool(requires_review)
-        db.session.commit()
+    name = common.check_text(name, "name", "Category name", max_len=80)
+    category = db.session.get(Category, name)
+    if category is None:
+        position = (db.session.scalar(select(func.max(Category.position))) or 0) + 1
+        category = Category(name=name, position=position)
+        db.session.add(category)
+    category.requires_review = bool(requires_review)
+    db.session.flush()
     return category
 
 
 def article_count_by_category() -> dict[str, int]:
+    """How many articles each category holds, for the category admin page."""
     return dict(db.session.execute(select(Article.category, func.count(Article.id)).group_by(Article.category))
                 .all())

@@ -11,7 +11,7 @@ from kms.articles.services import _common as common
 from kms.articles.services.editing import can_edit, set_interval, visible_to
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 
 MAX_COMMENT = 2000
 
@@ -20,11 +20,10 @@ def mark_verified(article_id: int, *, actor: User, at: datetime | None = None) -
     """Record that `actor` checked the article is still right; the next review falls due one interval later."""
     if not can_edit(actor):
         raise Forbidden("Only authors and admins verify articles.")
-    with writing():
-        article = common.get_article(article_id)
-        article.verified_at, article.verified_by_id = at or utcnow(), actor.id
-        set_interval(article, article.verify_interval_days)
-        db.session.commit()
+    article = common.get_article(article_id)
+    article.verified_at, article.verified_by_id = at or utcnow(), actor.id
+    set_interval(article, article.verify_interval_days)
+    db.session.flush()
     return article
 
 
@@ -48,17 +47,17 @@ def flag_article(article_id: int, comment: str, *, actor: User) -> Flag:
         raise Invalid("Say what is wrong or outdated, so the owner can fix it.", field="comment")
     if len(comment) > MAX_COMMENT:
         raise Invalid(f"Keep the comment under {MAX_COMMENT} characters.", field="comment")
-    with writing():
-        article = common.get_article(article_id)
-        if not visible_to(article, actor):
-            raise NotFound("No such article.")
-        flag = Flag(article_id=article.id, user_id=actor.id, comment=comment, created_at=utcnow())
-        db.session.add(flag)
-        db.session.commit()
+    article = common.get_article(article_id)
+    if not visible_to(article, actor):
+        raise NotFound("No such article.")
+    flag = Flag(article_id=article.id, user_id=actor.id, comment=comment, created_at=utcnow())
+    db.session.add(flag)
+    db.session.flush()
     return flag
 
 
 def open_flags(article_id: int) -> list[Flag]:
+    """The unresolved problem reports on an article, oldest first, with who reported them."""
     return list(db.session.scalars(
         select(Flag).where(Flag.article_id == article_id, Flag.resolved_at.is_(None))
         .options(joinedload(Flag.user)).order_by(Flag.created_at)))
@@ -74,6 +73,7 @@ def flags_for_owner(user: User, limit: int = 50) -> list[Flag]:
 
 
 def open_flag_count() -> int:
+    """How many problem reports are still open, for the editors' badge."""
     return db.session.scalar(select(func.count(Flag.id)).where(Flag.resolved_at.is_(None))) or 0
 
 
@@ -82,17 +82,16 @@ def resolve_flag(flag_id: int, resolution: str, *, actor: User) -> Flag:
     resolution = (resolution or "").strip()
     if len(resolution) > MAX_COMMENT:
         raise Invalid(f"Keep the note under {MAX_COMMENT} characters.", field="resolution")
-    with writing():
-        flag = db.session.get(Flag, flag_id)
-        if flag is None:
-            raise NotFound("No such flag.")
-        article = common.get_article(flag.article_id)
-        allowed = actor.role == Role.ADMIN or article.owner_id == actor.id or (
-            article.owner_id is None and can_edit(actor))
-        if not allowed:
-            raise Forbidden("Only the article's owner or an admin resolves its flags.")
-        if flag.resolved_at is not None:
-            raise Invalid("This flag is already resolved.")
-        flag.resolved_at, flag.resolved_by_id, flag.resolution = utcnow(), actor.id, resolution
-        db.session.commit()
+    flag = db.session.get(Flag, flag_id)
+    if flag is None:
+        raise NotFound("No such flag.")
+    article = common.get_article(flag.article_id)
+    allowed = actor.role == Role.ADMIN or article.owner_id == actor.id or (
+        article.owner_id is None and can_edit(actor))
+    if not allowed:
+        raise Forbidden("Only the article's owner or an admin resolves its flags.")
+    if flag.resolved_at is not None:
+        raise Invalid("This flag is already resolved.")
+    flag.resolved_at, flag.resolved_by_id, flag.resolution = utcnow(), actor.id, resolution
+    db.session.flush()
     return flag

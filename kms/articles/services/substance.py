@@ -58,4 +58,5 @@ def own_words(body: str, templates: frozenset[str] | None = None) -> int:
 
 
 def is_stub(words: int | None) -> bool:
+    """Whether an article with this many words of its own is still a stub (does not count as documented)."""
     return (words or 0) < MIN_OWN_WORDS

@@ -13,7 +13,7 @@ from kms.articles.views import bp
 from kms.articles.views.common import coverage_target, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
-from kms.extensions import utcnow
+from kms.extensions import unit_of_work, utcnow
 from kms.web import id_arg, page_arg
 
 
@@ -95,7 +95,8 @@ def new():
                                       current_user.id)
     if form.validate_on_submit():
         try:
-            article = services.create_article(_fields(form), actor=current_user)
+            with unit_of_work():
+                article = services.create_article(_fields(form), actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:
@@ -119,7 +120,8 @@ def edit(slug: str):
     if form.validate_on_submit():
         try:
             base_version = form.base_version.data or 0
-            services.save_article(article.id, _fields(form), base_version=base_version, actor=current_user)
+            with unit_of_work():
+                services.save_article(article.id, _fields(form), base_version=base_version, actor=current_user)
         except services.EditConflict as error:
             # Keep the user's text in the editor; the next save is made against the version they have now seen.
             conflict = {"version": error.current_version, "title": error.current_title,
@@ -203,8 +205,9 @@ def restore(slug: str, number: int):
     if not form.validate_on_submit():
         abort(400)   # the flashed message names the unreadable field
     try:
-        revision = services.restore_revision(article.id, number, base_version=form.base_version.data,
-                                             actor=current_user)
+        with unit_of_work():
+            revision = services.restore_revision(article.id, number, base_version=form.base_version.data,
+                                                 actor=current_user)
     except services.EditConflict:
         flash("Someone saved this article a moment ago. Look at the newest version, then restore again.", "error")
         return redirect(url_for("articles.history", slug=slug)), 303
@@ -218,7 +221,8 @@ def verify(slug: str):
     article = services.get_article_for_editing(slug, actor=current_user)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.mark_verified(article.id, actor=current_user)
+    with unit_of_work():
+        services.mark_verified(article.id, actor=current_user)
     flash(f"Marked as verified. Next review in {article.verify_interval_days} days.", "success")
     return redirect(url_for("articles.show", slug=slug))
 
@@ -231,7 +235,8 @@ def flag(slug: str):
     error = None
     if form.validate_on_submit():
         try:
-            services.flag_article(article.id, form.comment.data, actor=current_user)
+            with unit_of_work():
+                services.flag_article(article.id, form.comment.data, actor=current_user)
         except Invalid as problem:
             error = problem.message
         else:
@@ -256,7 +261,8 @@ def resolve_flag(flag_id: int):
     form = ResolveFlagForm()
     if not form.validate_on_submit():
         abort(400)
-    flag = services.resolve_flag(flag_id, form.resolution.data or "", actor=current_user)
+    with unit_of_work():
+        flag = services.resolve_flag(flag_id, form.resolution.data or "", actor=current_user)
     flash("Flag resolved; readers no longer see the warning.", "success")
     target = request.form.get("next") == "article"
     return redirect(url_for("articles.show", slug=flag.article.slug) if target else url_for("articles.flags"))
@@ -284,7 +290,8 @@ def approve(revision_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        revision = services.approve_revision(revision_id, actor=current_user)
+        with unit_of_work():
+            revision = services.approve_revision(revision_id, actor=current_user)
     except Invalid as error:
         flash(error.message, "error")
     else:
@@ -299,7 +306,8 @@ def reject(revision_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        revision = services.reject_revision(revision_id, actor=current_user, reason=form.reason.data or "")
+        with unit_of_work():
+            revision = services.reject_revision(revision_id, actor=current_user, reason=form.reason.data or "")
     except Invalid as error:
         flash(error.message, "error")
     else:

@@ -11,7 +11,7 @@ from kms.articles.views import bp
 from kms.articles.views.common import field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
-from kms.extensions import utcnow
+from kms.extensions import unit_of_work, utcnow
 from kms.forms import error_summary
 from kms.web import id_arg, page_arg
 
@@ -55,7 +55,8 @@ def new_process():
         form.owner_id.data = current_user.id
     if form.validate_on_submit():
         try:
-            process = services.create_process(_fields(form), actor=current_user)
+            with unit_of_work():
+                process = services.create_process(_fields(form), actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:
@@ -76,7 +77,8 @@ def edit_process(process_id: int):
             else "undocumented"
     if form.validate_on_submit():
         try:
-            services.update_process(process.id, _fields(form), actor=current_user)
+            with unit_of_work():
+                services.update_process(process.id, _fields(form), actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:
@@ -97,7 +99,8 @@ def reassign_process(process_id: int):
     if not form.validate_on_submit():
         raise Invalid(error_summary(form), field="owner_id")
     try:
-        process = services.reassign_process(process_id, form.owner_id.data, actor=current_user)
+        with unit_of_work():
+            process = services.reassign_process(process_id, form.owner_id.data, actor=current_user)
     except Invalid as error:
         flash(error.message, "error")
         return redirect(url_for("articles.edit_process", process_id=process_id))
@@ -110,7 +113,8 @@ def reassign_process(process_id: int):
 def retire_process(process_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    process = services.retire_process(process_id, actor=current_user)
+    with unit_of_work():
+        process = services.retire_process(process_id, actor=current_user)
     flash(f"Retired “{process.name}”: it no longer counts toward coverage.", "success")
     return redirect(url_for("articles.processes"))
 
@@ -120,7 +124,8 @@ def retire_process(process_id: int):
 def reinstate_process(process_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    process = services.reinstate_process(process_id, actor=current_user)
+    with unit_of_work():
+        process = services.reinstate_process(process_id, actor=current_user)
     flash(f"“{process.name}” is back in the inventory.", "success")
     return redirect(url_for("articles.edit_process", process_id=process_id))
 
@@ -131,8 +136,9 @@ def categories():
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            category = services.save_category(form.name.data, requires_review=form.requires_review.data,
-                                              actor=current_user)
+            with unit_of_work():
+                category = services.save_category(form.name.data, requires_review=form.requires_review.data,
+                                                  actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:

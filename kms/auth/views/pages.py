@@ -25,7 +25,7 @@ from kms.auth.permissions import requires
 from kms.auth.redirects import safe_next
 from kms.auth.views import bp
 from kms.errors import Invalid, NotFound, TooManyAttempts
-from kms.extensions import db, limiter, login_manager
+from kms.extensions import db, limiter, login_manager, unit_of_work
 from kms.forms import field_error as _field_error  # one helper for every feature, by the name used below
 
 
@@ -64,8 +64,9 @@ def setup():
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            user = services.create_first_admin(form.email.data, form.name.data, form.password.data,
-                                               form.time_zone.data.strip())
+            with unit_of_work():
+                user = services.create_first_admin(form.email.data, form.name.data, form.password.data,
+                                                   form.time_zone.data.strip())
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -91,8 +92,13 @@ def _authenticate(email: str, password: str):
     g.device_token = _device_token()
     policy = services.LoginPolicy(free_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
                                   longest_wait_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
-    return services.authenticate(email, password, address=request.remote_addr or "", device=g.device_token,
-                                 policy=policy)
+    with unit_of_work():   # a refused attempt is counted and kept: the unit commits, then the refusal is raised
+        try:
+            return services.authenticate(email, password, address=request.remote_addr or "",
+                                         device=g.device_token, policy=policy)
+        except (Invalid, TooManyAttempts) as error:
+            refused = error
+    raise refused
 
 
 def _remember_device(response):
@@ -169,7 +175,8 @@ def reauthenticate():
 @bp.post("/logout")
 @requires("account.self")
 def logout():
-    services.end_all_sessions(current_user)
+    with unit_of_work():
+        services.end_all_sessions(current_user)
     logout_user()
     flash("You are logged out on every device.", "info")
     return redirect(url_for("auth.login"))
@@ -187,7 +194,8 @@ def accept_invite(token: str):
         abort(403)   # the page says to sign in with the provider; no password can be set
     if form.validate_on_submit():
         try:
-            user = services.accept_invite(token, form.password.data)
+            with unit_of_work():
+                user = services.accept_invite(token, form.password.data)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -211,7 +219,9 @@ def account():
         action = request.form.get("action")
         if action == "profile" and profile.validate_on_submit():
             try:
-                services.update_profile(current_user, name=profile.name.data, time_zone=profile.time_zone.data)
+                with unit_of_work():
+                    services.update_profile(current_user, name=profile.name.data,
+                                            time_zone=profile.time_zone.data)
             except Invalid as error:
                 _field_error(profile, error)
             else:
@@ -221,8 +231,9 @@ def account():
             flash(password_refusal(current_app, current_user), "error")
         elif action == "password" and password.validate_on_submit():
             try:
-                user = services.change_password(current_user, password.current_password.data,
-                                                password.password.data)
+                with unit_of_work():
+                    user = services.change_password(current_user, password.current_password.data,
+                                                    password.password.data)
             except Invalid as error:
                 _field_error(password, error)
             else:
@@ -234,7 +245,8 @@ def account():
             return login_manager.needs_refresh()   # a token opens the API, hiring included: password first
         elif action == "token" and token_form.validate_on_submit():
             try:
-                _, new_secret = services.create_token(current_user, token_form.name.data)
+                with unit_of_work():
+                    _, new_secret = services.create_token(current_user, token_form.name.data)
             except Invalid as error:
                 _field_error(token_form, error)
             else:
@@ -251,7 +263,8 @@ def account():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @requires("account.self")
 def revoke_token(token_id: int):
-    services.revoke_token(token_id, actor=current_user)
+    with unit_of_work():
+        services.revoke_token(token_id, actor=current_user)
     flash("Token revoked. Anything using it stops working now.", "success")
     return redirect(url_for("auth.account"))
 
@@ -269,10 +282,11 @@ def create_user():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user, token = services.create_user(
-                form.email.data, form.name.data, form.role.data, actor=current_user, team=form.team.data,
-                start_date=form.start_date.data, time_zone=form.time_zone.data.strip(),
-                invite_hours=int(current_app.config["KMS_INVITE_HOURS"]))
+            with unit_of_work():
+                user, token = services.create_user(
+                    form.email.data, form.name.data, form.role.data, actor=current_user, team=form.team.data,
+                    start_date=form.start_date.data, time_zone=form.time_zone.data.strip(),
+                    invite_hours=int(current_app.config["KMS_INVITE_HOURS"]))
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -292,8 +306,9 @@ def edit_user(user_id: int):
         form.role.data = user.role.value
     if form.validate_on_submit():
         try:
-            services.update_user(user.id, actor=current_user, role=form.role.data, team=form.team.data,
-                                 start_date=form.start_date.data, active=form.active.data)
+            with unit_of_work():
+                services.update_user(user.id, actor=current_user, role=form.role.data, team=form.team.data,
+                                     start_date=form.start_date.data, active=form.active.data)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -310,8 +325,9 @@ def reissue_invite(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     user = services.get_user(user_id)
-    token = services.reissue_invite(user.id, actor=current_user,
-                                    hours=int(current_app.config["KMS_INVITE_HOURS"]))
+    with unit_of_work():
+        token = services.reissue_invite(user.id, actor=current_user,
+                                        hours=int(current_app.config["KMS_INVITE_HOURS"]))
     return render_template("auth/invite_link.html", user=user,
                            link=url_for("auth.accept_invite", token=token, _external=True),
                            hours=current_app.config["KMS_INVITE_HOURS"])

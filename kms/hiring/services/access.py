@@ -15,8 +15,9 @@ from sqlalchemy import bindparam, exists, select, union
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
+from kms.auth.system import SystemActor
 from kms.errors import Forbidden, NotFound
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.hiring.models import (
     AuditEntry,
     Candidate,
@@ -31,6 +32,7 @@ HIDDEN = "Not found."          # the same words for "does not exist" and "not yo
 
 
 def is_lead(user: User | None) -> bool:
+    """Whether this person manages hiring (managers and admins)."""
     return user is not None and user.role in LEADS
 
 
@@ -44,6 +46,7 @@ def is_interviewer(user_id: int) -> bool:
 
 
 def require_lead(actor: User) -> None:
+    """Refuse anyone but a manager or admin (Forbidden)."""
     if not is_lead(actor):
         raise Forbidden("Only managers and admins manage hiring.")
 
@@ -103,19 +106,18 @@ def access_to(candidate_id: int, actor: User) -> Access:
     return Access(lead=lead, assigned=assigned, pending=pending, withdrawn=bool(rows[0][2]))
 
 
-def record(actor: User | None, action: str, subject: str, candidate_id: int | None = None,
+def record(actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None,
            detail: str = "") -> None:
-    """Add an audit entry to the current unit of work (the caller commits)."""
+    """Add an audit entry to the caller's unit of work (the system actor is stored as no person)."""
     db.session.add(AuditEntry(actor_id=actor.id if actor else None, action=action, subject=subject,
                               candidate_id=candidate_id, detail=detail[:300]))
 
 
-def audit(actor: User | None, action: str, subject: str, candidate_id: int | None = None,
+def audit(actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None,
           detail: str = "") -> None:
-    """Record one audit entry in its own transaction (used for views and exports); commits."""
-    with writing():
-        record(actor, action, subject, candidate_id, detail)
-        db.session.commit()
+    """Record that someone viewed or exported hiring data, in the caller's unit of work (flushed at once)."""
+    record(actor, action, subject, candidate_id, detail)
+    db.session.flush()
 
 
 def list_audit(*, actor: User, limit: int = 300) -> list[AuditEntry]:

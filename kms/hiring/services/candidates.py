@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.hiring.models import (
     Candidate,
     Decision,
@@ -35,6 +35,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # --- openings -------------------------------------------------------------------------------------------
 
 def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
+    """The openings a lead hires for, open ones first; optionally only the open ones."""
     require_lead(actor)
     query = select(Opening).order_by(Opening.is_open.desc(), Opening.title)
     if only_open:
@@ -43,6 +44,7 @@ def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
 
 
 def get_opening(opening_id: int, *, actor: User) -> Opening:
+    """One opening, for a lead; NotFound when there is none."""
     require_lead(actor)
     opening = db.session.get(Opening, opening_id)
     if opening is None:
@@ -51,16 +53,15 @@ def get_opening(opening_id: int, *, actor: User) -> Opening:
 
 
 def create_opening(title: str, team: str = "", *, actor: User) -> Opening:
-    """Open a role to hire for; commits."""
+    """Open a role to hire for."""
     require_lead(actor)
     title = text(title, "title", "Title", max_len=120)
     team = text(team, "team", "Team", max_len=80, required=False)
-    with writing():
-        opening = Opening(title=title, team=team)
-        db.session.add(opening)
-        db.session.flush()
-        record(actor, "changed", "opening", detail=f"opened opening {opening.id}")
-        db.session.commit()
+    opening = Opening(title=title, team=team)
+    db.session.add(opening)
+    db.session.flush()
+    record(actor, "changed", "opening", detail=f"opened opening {opening.id}")
+    db.session.flush()
     return opening
 
 
@@ -78,33 +79,32 @@ def _candidate_fields(name, email, phone, source, notes) -> dict:
 
 def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str = "", source: str = "",
                      notes: str = "", actor: User) -> Candidate:
-    """Add a candidate at the 'applied' stage; commits."""
+    """Add a candidate at the 'applied' stage."""
     require_lead(actor)
     fields = _candidate_fields(name, email, phone, source, notes)
-    with writing():
-        if db.session.get(Opening, opening_id) is None:
-            raise Invalid("Choose an opening.", field="opening_id")
-        candidate = Candidate(opening_id=opening_id, stage=Stage.APPLIED, stage_changed_at=utcnow(), **fields)
-        db.session.add(candidate)
-        db.session.flush()
-        record(actor, "changed", "candidate", candidate.id, "created")
-        db.session.commit()
+    if db.session.get(Opening, opening_id) is None:
+        raise Invalid("Choose an opening.", field="opening_id")
+    candidate = Candidate(opening_id=opening_id, stage=Stage.APPLIED, stage_changed_at=utcnow(), **fields)
+    db.session.add(candidate)
+    db.session.flush()
+    record(actor, "changed", "candidate", candidate.id, "created")
+    db.session.flush()
     return candidate
 
 
 def update_candidate(candidate_id: int, *, opening_id: int, name: str, email: str = "", phone: str = "",
                      source: str = "", notes: str = "", actor: User) -> Candidate:
+    """A lead corrects a candidate's details or moves them to another opening."""
     require_lead(actor)
     fields = _candidate_fields(name, email, phone, source, notes)
-    with writing():
-        candidate = _lead_candidate(candidate_id)
-        if db.session.get(Opening, opening_id) is None:
-            raise Invalid("Choose an opening.", field="opening_id")
-        for name_, value in fields.items():
-            setattr(candidate, name_, value)
-        candidate.opening_id = opening_id
-        record(actor, "changed", "candidate", candidate.id, "details edited")
-        db.session.commit()
+    candidate = _lead_candidate(candidate_id)
+    if db.session.get(Opening, opening_id) is None:
+        raise Invalid("Choose an opening.", field="opening_id")
+    for name_, value in fields.items():
+        setattr(candidate, name_, value)
+    candidate.opening_id = opening_id
+    record(actor, "changed", "candidate", candidate.id, "details edited")
+    db.session.flush()
     return candidate
 
 
@@ -124,12 +124,11 @@ def set_stage(candidate_id: int, stage: str, *, actor: User) -> Candidate:
         raise Invalid(f"Unknown stage {stage!r}.", field="stage") from None
     if stage == Stage.HIRED:
         raise Invalid("Use 'Hire and onboard' to mark a candidate hired.", field="stage")
-    with writing():
-        candidate = _lead_candidate(candidate_id)
-        if candidate.stage != stage:
-            candidate.stage, candidate.stage_changed_at = stage, utcnow()
-            record(actor, "changed", "candidate", candidate.id, f"stage {stage.value}")
-        db.session.commit()
+    candidate = _lead_candidate(candidate_id)
+    if candidate.stage != stage:
+        candidate.stage, candidate.stage_changed_at = stage, utcnow()
+        record(actor, "changed", "candidate", candidate.id, f"stage {stage.value}")
+    db.session.flush()
     return candidate
 
 
@@ -142,17 +141,16 @@ def record_decision(candidate_id: int, decision: str, reason: str, *, actor: Use
     except ValueError:
         raise Invalid("Choose hire or reject.", field="decision") from None
     reason = text(reason, "reason", "Reason", max_len=5000)
-    with writing():
-        candidate = _lead_candidate(candidate_id)
-        if candidate.stage == Stage.HIRED:
-            raise Conflict("This candidate is already hired.")
-        now = utcnow()
-        candidate.decision, candidate.decision_reason = decision, reason
-        candidate.decided_at, candidate.decided_by_id = now, actor.id
-        candidate.stage = Stage.REJECTED if decision == Decision.REJECT else Stage.OFFER
-        candidate.stage_changed_at = now
-        record(actor, "changed", "decision", candidate.id, decision.value)
-        db.session.commit()
+    candidate = _lead_candidate(candidate_id)
+    if candidate.stage == Stage.HIRED:
+        raise Conflict("This candidate is already hired.")
+    now = utcnow()
+    candidate.decision, candidate.decision_reason = decision, reason
+    candidate.decided_at, candidate.decided_by_id = now, actor.id
+    candidate.stage = Stage.REJECTED if decision == Decision.REJECT else Stage.OFFER
+    candidate.stage_changed_at = now
+    record(actor, "changed", "decision", candidate.id, decision.value)
+    db.session.flush()
     return candidate
 
 
@@ -185,7 +183,7 @@ def candidate_page(candidate_id: int, *, actor: User) -> CandidatePage:
 
 def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime | None,
                        interviewers: list[tuple[int, list[str]]], actor: User) -> Interview:
-    """Add an interview with its interviewers, each optionally limited to some trait keys; commits.
+    """Add an interview with its interviewers, each optionally limited to some trait keys.
     Any active user may interview; a trait list that is empty means all traits."""
     require_lead(actor)
     title = text(title, "title", "Title", max_len=120)
@@ -195,32 +193,31 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
         raise Invalid("Choose at least one interviewer.", field="interviewers")
     rubric = current_rubric()
     keys = {t.key for t in rubric.traits} if rubric else set()
-    with writing():
-        candidate = _lead_candidate(candidate_id)
-        if candidate.stage in (Stage.HIRED, Stage.REJECTED):
-            raise Invalid("This candidate's process is closed.", field="title")
-        users = {u.id: u for u in db.session.scalars(
-            select(User).where(User.id.in_([uid for uid, _ in interviewers]), User.active.is_(True)))}
-        interview = Interview(candidate_id=candidate.id, title=title, scheduled_at=scheduled_at)
-        seen = set()
-        for user_id, traits in interviewers:
-            if user_id not in users:
-                raise Invalid("An interviewer must be an active user.", field="interviewers")
-            if user_id in seen:
-                continue
-            seen.add(user_id)
-            unknown = set(traits) - keys
-            if unknown:
-                raise Invalid(f"Unknown trait: {', '.join(sorted(unknown))}.", field="interviewers")
-            interview.assignments.append(InterviewerAssignment(candidate_id=candidate.id, interviewer_id=user_id,
-                                                    traits=sorted(traits, key=lambda k: k)))
-        if candidate.stage in (Stage.APPLIED, Stage.SCREENING):
-            candidate.stage, candidate.stage_changed_at = Stage.INTERVIEWING, utcnow()
-        db.session.add(interview)
-        db.session.flush()
-        record(actor, "changed", "interview", candidate.id,
-               f"interview {interview.id} with {len(seen)} interviewer(s)")
-        db.session.commit()
+    candidate = _lead_candidate(candidate_id)
+    if candidate.stage in (Stage.HIRED, Stage.REJECTED):
+        raise Invalid("This candidate's process is closed.", field="title")
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_([uid for uid, _ in interviewers]), User.active.is_(True)))}
+    interview = Interview(candidate_id=candidate.id, title=title, scheduled_at=scheduled_at)
+    seen = set()
+    for user_id, traits in interviewers:
+        if user_id not in users:
+            raise Invalid("An interviewer must be an active user.", field="interviewers")
+        if user_id in seen:
+            continue
+        seen.add(user_id)
+        unknown = set(traits) - keys
+        if unknown:
+            raise Invalid(f"Unknown trait: {', '.join(sorted(unknown))}.", field="interviewers")
+        interview.assignments.append(InterviewerAssignment(candidate_id=candidate.id, interviewer_id=user_id,
+                                                traits=sorted(traits, key=lambda k: k)))
+    if candidate.stage in (Stage.APPLIED, Stage.SCREENING):
+        candidate.stage, candidate.stage_changed_at = Stage.INTERVIEWING, utcnow()
+    db.session.add(interview)
+    db.session.flush()
+    record(actor, "changed", "interview", candidate.id,
+           f"interview {interview.id} with {len(seen)} interviewer(s)")
+    db.session.flush()
     return interview
 
 
@@ -230,23 +227,22 @@ def remove_assignment(assignment_id: int, *, actor: User) -> int:
     blind to them until they submit a scorecard of their own. Removing yourself once others have submitted is
     refused outright."""
     require_lead(actor)
-    with writing():
-        assignment = db.session.get(InterviewerAssignment, assignment_id)
-        if assignment is None:
-            raise NotFound(HIDDEN)
-        if assignment.scorecard is not None and assignment.scorecard.status == ScorecardStatus.SUBMITTED:
-            raise Conflict("This interviewer has submitted a scorecard; it stays part of the record.")
-        candidate_id = assignment.candidate_id
-        if assignment.interviewer_id == actor.id and _others_submitted(candidate_id, actor.id):
-            raise Conflict("You cannot take yourself off this interview: other interviewers have already "
-                           "submitted their scorecards. Submit your own scorecard first; leaving would not show "
-                           "you theirs anyway.")
-        db.session.add(WithdrawnInterviewer(candidate_id=candidate_id, interviewer_id=assignment.interviewer_id,
-                                            interview_title=assignment.interview.title, withdrawn_by_id=actor.id))
-        db.session.delete(assignment)
-        record(actor, "changed", "interview", candidate_id, f"interviewer {assignment.interviewer_id} removed "
-               f"from interview {assignment.interview_id}")
-        db.session.commit()
+    assignment = db.session.get(InterviewerAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound(HIDDEN)
+    if assignment.scorecard is not None and assignment.scorecard.status == ScorecardStatus.SUBMITTED:
+        raise Conflict("This interviewer has submitted a scorecard; it stays part of the record.")
+    candidate_id = assignment.candidate_id
+    if assignment.interviewer_id == actor.id and _others_submitted(candidate_id, actor.id):
+        raise Conflict("You cannot take yourself off this interview: other interviewers have already "
+                       "submitted their scorecards. Submit your own scorecard first; leaving would not show "
+                       "you theirs anyway.")
+    db.session.add(WithdrawnInterviewer(candidate_id=candidate_id, interviewer_id=assignment.interviewer_id,
+                                        interview_title=assignment.interview.title, withdrawn_by_id=actor.id))
+    db.session.delete(assignment)
+    record(actor, "changed", "interview", candidate_id, f"interviewer {assignment.interviewer_id} removed "
+           f"from interview {assignment.interview_id}")
+    db.session.flush()
     return candidate_id
 
 

@@ -13,9 +13,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from kms.auth import services as auth_services
-from kms.auth.models import Role, User
+from kms.auth.models import User
 from kms.errors import Conflict, Invalid, KmsError, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.hiring.models import (
     Candidate,
     Decision,
@@ -86,6 +86,7 @@ def suggested_modules(trait_keys: list[str]) -> list[dict]:
 
 
 def weak_traits(result: Debrief) -> list[str]:
+    """The traits a debrief scored below 3 on average, to suggest training for the new hire."""
     if result.aggregate is None:
         return []
     return [t.key for t in result.aggregate.traits if t.mean is not None and t.mean < SUGGEST_BELOW]
@@ -170,13 +171,14 @@ def _check_hireable(candidate: Candidate) -> None:
 def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, time_zone: str = "UTC",
                    path_id: int | None = None, create_account: bool = True, invite_hours: int = 72,
                    confirmed: bool = False, actor: User) -> HireResult:
-    """Mark the candidate hired and, in the same step, create their member account with an invite link and
-    start date (a lead may create the account of the person they hire), then assign the onboarding path.
-    The account is created first (auth's transaction), then the stage change commits; the path is assigned
-    last by training's service, and a path that cannot be assigned is reported, not fatal. While scorecards are
-    missing or the debrief leans no (see hire_check), the hire needs `confirmed`."""
+    """A lead hires the candidate: in the caller's one transaction, create their member account with an invite
+    link and start date (auth's service for a lead creating the account of the person they hire), mark the
+    candidate hired, then assign the onboarding path (training's service). Any failure leaves nothing behind;
+    only a path that training refuses (a KmsError) is reported instead, its own partial work undone. While
+    scorecards are missing or the debrief leans no (see hire_check), the hire needs `confirmed`."""
     require_lead(actor)
-    candidate = db.session.get(Candidate, candidate_id)
+    # Locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock): two clicks never hire twice.
+    candidate = db.session.get(Candidate, candidate_id, with_for_update=True)
     if candidate is None:
         raise NotFound(HIDDEN)
     _check_hireable(candidate)
@@ -191,32 +193,37 @@ def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, ti
     name, team = candidate.name, candidate.opening.team
     user, token = None, None
     if create_account:
-        # auth's own transaction; hiring's checks above stand in for its admin check.
-        user, token = auth_services.create_user(email, name, Role.MEMBER, actor=None, team=team,
-                                                start_date=start_date, time_zone=time_zone,
-                                                invite_hours=invite_hours)
-    with writing():
-        candidate = db.session.get(Candidate, candidate_id)
-        if candidate is None:
-            raise NotFound(HIDDEN)
-        _check_hireable(candidate)   # again inside the write lock: two clicks never hire twice
-        now = utcnow()
-        candidate.stage, candidate.stage_changed_at = Stage.HIRED, now
-        if candidate.decision != Decision.HIRE:
-            candidate.decision, candidate.decided_at, candidate.decided_by_id = Decision.HIRE, now, actor.id
-            candidate.decision_reason = candidate.decision_reason or "Hired"
-        candidate.hired_user_id = user.id if user else None
-        record(actor, "changed", "candidate", candidate_id, "hired" + (f", account {user.id}" if user else ""))
-        db.session.commit()
+        user, token = auth_services.create_hired_account(email, name, actor=actor, team=team,
+                                                         start_date=start_date, time_zone=time_zone,
+                                                         invite_hours=invite_hours)
+    _mark_hired(candidate, user, actor=actor)
     result = HireResult(candidate_id, user, token)
     if user is not None and path_id:
-        try:
-            training_services.assign_path(user.id, path_id, actor=actor)
-            result.path_assigned = dict(onboarding_paths()).get(path_id, str(path_id))
-        except KmsError as error:
-            result.notes.append(f"The account is created, but the path was not assigned: {error.message}")
+        _assign_first_path(result, user, path_id, actor=actor)
     result.suggestions = suggested_modules(weak_traits(debrief(candidate_id, actor=actor)))
     return result
+
+
+def _mark_hired(candidate: Candidate, user: User | None, *, actor: User) -> None:
+    now = utcnow()
+    candidate.stage, candidate.stage_changed_at = Stage.HIRED, now
+    if candidate.decision != Decision.HIRE:
+        candidate.decision, candidate.decided_at, candidate.decided_by_id = Decision.HIRE, now, actor.id
+        candidate.decision_reason = candidate.decision_reason or "Hired"
+    candidate.hired_user_id = user.id if user else None
+    record(actor, "changed", "candidate", candidate.id, "hired" + (f", account {user.id}" if user else ""))
+    db.session.flush()
+
+
+def _assign_first_path(result: HireResult, user: User, path_id: int, *, actor: User) -> None:
+    # A savepoint: a path training refuses is reported and its partial work undone; the hire itself stands.
+    try:
+        with db.session.begin_nested():
+            training_services.assign_path(user.id, path_id, actor=actor)
+    except KmsError as error:
+        result.notes.append(f"The account is created, but the path was not assigned: {error.message}")
+    else:
+        result.path_assigned = dict(onboarding_paths()).get(path_id, str(path_id))
 
 
 @dataclass

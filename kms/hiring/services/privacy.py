@@ -13,8 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kms.auth.models import User
+from kms.auth.system import PURGE_CANDIDATES, SystemActor, require_system
 from kms.errors import Conflict, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.hiring.models import (
     AuditEntry,
     Candidate,
@@ -50,34 +51,33 @@ def _forget(candidate_ids: list[int]) -> None:
 
 
 def delete_candidate(candidate_id: int, *, actor: User) -> None:
-    """Remove a candidate's personal data and scorecards for good; commits."""
+    """A lead removes a candidate's personal data and scorecards for good."""
     require_lead(actor)
-    with writing():
-        if db.session.get(Candidate, candidate_id) is None:
-            raise NotFound(HIDDEN)
-        _forget([candidate_id])
-        db.session.execute(delete(Candidate).where(Candidate.id == candidate_id)
-                           .execution_options(synchronize_session=False))
-        record(actor, "deleted", "candidate", candidate_id, "personal data and scorecards removed")
-        db.session.commit()
+    if db.session.get(Candidate, candidate_id) is None:
+        raise NotFound(HIDDEN)
+    _forget([candidate_id])
+    db.session.execute(delete(Candidate).where(Candidate.id == candidate_id)
+                       .execution_options(synchronize_session=False))
+    record(actor, "deleted", "candidate", candidate_id, "personal data and scorecards removed")
+    db.session.flush()
 
 
-def purge_rejected(days: int, *, now: datetime | None = None, actor: User | None = None) -> int:
-    """Delete candidates rejected more than `days` days ago (with everything about them); returns how many.
-    Safe to run from cron: it only ever touches rejected candidates past the retention period."""
+def purge_rejected(days: int, *, actor: SystemActor, now: datetime | None = None) -> int:
+    """The system's retention job (cron): delete candidates rejected more than `days` days ago, with everything
+    about them; returns how many. It only ever touches rejected candidates past the retention period."""
+    require_system(actor, PURGE_CANDIDATES)
     if days < 0:
         raise Invalid("Days must be zero or more.", field="days")
     cutoff = (now or utcnow()) - timedelta(days=days)
-    with writing():
-        ids = list(db.session.scalars(select(Candidate.id).where(Candidate.stage == Stage.REJECTED,
-                                                                 Candidate.stage_changed_at < cutoff)))
-        if ids:
-            _forget(ids)
-            db.session.execute(delete(Candidate).where(Candidate.id.in_(ids))
-                               .execution_options(synchronize_session=False))
-            for candidate_id in ids:
-                record(actor, "purged", "candidate", candidate_id, f"rejected more than {days} days ago")
-        db.session.commit()
+    ids = list(db.session.scalars(select(Candidate.id).where(Candidate.stage == Stage.REJECTED,
+                                                             Candidate.stage_changed_at < cutoff)))
+    if ids:
+        _forget(ids)
+        db.session.execute(delete(Candidate).where(Candidate.id.in_(ids))
+                           .execution_options(synchronize_session=False))
+        for candidate_id in ids:
+            record(actor, "purged", "candidate", candidate_id, f"rejected more than {days} days ago")
+    db.session.flush()
     return len(ids)
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kms.auth.models import Role, User
+from kms.auth.system import SYSTEM, SystemActor
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.hiring.models import RATINGS, RubricVersion, Trait
 from kms.hiring.services.access import record
 
@@ -31,6 +32,7 @@ def current_rubric() -> RubricVersion | None:
 
 
 def rubric_version(number: int) -> RubricVersion:
+    """One numbered version of the rubric with its traits, for the rubric page."""
     version = db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
                                 .where(RubricVersion.number == number))
     if version is None:
@@ -39,6 +41,7 @@ def rubric_version(number: int) -> RubricVersion:
 
 
 def list_versions() -> list[RubricVersion]:
+    """Every rubric version, newest first, with who made it."""
     return list(db.session.scalars(select(RubricVersion).options(selectinload(RubricVersion.created_by))
                                    .order_by(RubricVersion.number.desc())))
 
@@ -103,7 +106,7 @@ def _as_dict(trait: Trait) -> dict:
     return {name: getattr(trait, name) for name in COMPARED}
 
 
-def _new_version(traits: list[dict], note: str, actor: User | None) -> RubricVersion:
+def _new_version(traits: list[dict], note: str, actor: User | SystemActor) -> RubricVersion:
     number = (db.session.scalar(select(func.max(RubricVersion.number))) or 0) + 1
     version = RubricVersion(number=number, note=note[:300], created_by_id=actor.id if actor else None)
     version.traits = [Trait(**values) for values in sorted(traits, key=lambda t: (t["position"], t["key"]))]
@@ -137,7 +140,7 @@ def import_content(root: Path, report) -> None:
         for _ in traits:
             report.add("hiring traits", "unchanged")
         return
-    _new_version(traits, "Imported from content/hiring", None)
+    _new_version(traits, "Imported from content/hiring", SYSTEM)
     for key, values in after.items():
         report.add("hiring traits", "unchanged" if before.get(key) == values else
                    "updated" if key in before else "created")
@@ -160,12 +163,11 @@ def export_content(root: Path) -> int:
 
 
 def load_rubric_from(root: Path) -> RubricVersion | None:
-    """Import only the rubric from a content folder (used by the demo seeder); commits."""
+    """Import only the rubric from a content folder (used by the demo seeder)."""
     from kms.frontmatter import ImportReport
 
-    with writing():
-        import_content(Path(root), ImportReport())
-        db.session.commit()
+    import_content(Path(root), ImportReport())
+    db.session.flush()
     return current_rubric()
 
 
@@ -177,22 +179,21 @@ def update_trait(key: str, fields: dict, *, base_version: int, note: str, actor:
     note = (note or "").strip()
     if not note:
         raise Invalid("Say in a few words what changed and why.", field="note")
-    with writing():
-        current = current_rubric()
-        if current is None:
-            raise NotFound("There is no rubric yet; import content/hiring first.")
-        if current.number != base_version:
-            raise Conflict(f"The rubric changed (now version {current.number}) since you opened it. "
-                           "Your text is still in the form; compare and save again.")
-        traits = [_as_dict(t) for t in current.traits]
-        target = next((t for t in traits if t["key"] == key), None)
-        if target is None:
-            raise NotFound("No such trait.")
-        edited = clean_trait({**target, **fields, "key": key}, target["name"])
-        if edited == target:
-            raise Invalid("Nothing changed.")
-        target.update(edited)
-        version = _new_version(traits, note, actor)
-        record(actor, "changed", "rubric", detail=f"trait {key}, version {version.number}")
-        db.session.commit()
+    current = current_rubric()
+    if current is None:
+        raise NotFound("There is no rubric yet; import content/hiring first.")
+    if current.number != base_version:
+        raise Conflict(f"The rubric changed (now version {current.number}) since you opened it. "
+                       "Your text is still in the form; compare and save again.")
+    traits = [_as_dict(t) for t in current.traits]
+    target = next((t for t in traits if t["key"] == key), None)
+    if target is None:
+        raise NotFound("No such trait.")
+    edited = clean_trait({**target, **fields, "key": key}, target["name"])
+    if edited == target:
+        raise Invalid("Nothing changed.")
+    target.update(edited)
+    version = _new_version(traits, note, actor)
+    record(actor, "changed", "rubric", detail=f"trait {key}, version {version.number}")
+    db.session.flush()
     return version

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from kms.auth.models import User
 from kms.errors import Conflict, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.hiring.models import (
     RATINGS,
     Candidate,
@@ -81,6 +81,7 @@ def _own_assignment(assignment_id: int, actor: User) -> InterviewerAssignment:
 
 
 def assigned_traits(assignment: InterviewerAssignment, rubric: RubricVersion) -> list[Trait]:
+    """The traits this interviewer rates on this rubric (all of them when none were chosen)."""
     chosen = set(assignment.traits or [])
     return [t for t in rubric.traits if not chosen or t.key in chosen]
 
@@ -254,88 +255,83 @@ def _load_for_write(assignment: InterviewerAssignment, actor: User) -> tuple[Sco
     return scorecard, assigned_traits(assignment, rubric)
 
 
-def _commit_once() -> None:
+def _flush_once() -> None:
+    # On an error the session is unusable: the caller's unit of work rolls the whole use case back.
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:   # the first save of this scorecard happened at the same moment in another tab
-        db.session.rollback()
         raise Conflict("This scorecard was saved at the same moment elsewhere; reload and try again.") from None
 
 
 def save_draft(assignment_id: int, data: dict, *, actor: User) -> Scorecard:
-    """Save what the interviewer has so far (partial answers allowed, but no out-of-range values); commits.
+    """Save what the interviewer has so far (partial answers allowed, but no out-of-range values).
     Refused once submitted."""
-    with writing():
-        assignment = _own_assignment(assignment_id, actor)
-        scorecard, traits = _load_for_write(assignment, actor)
-        if scorecard.status == ScorecardStatus.SUBMITTED:
-            raise AlreadySubmitted()
-        values, errors = _clean_input(data, traits, final=False)
-        _raise(errors)
-        _apply(scorecard, values)
-        _commit_once()
+    assignment = _own_assignment(assignment_id, actor)
+    scorecard, traits = _load_for_write(assignment, actor)
+    if scorecard.status == ScorecardStatus.SUBMITTED:
+        raise AlreadySubmitted()
+    values, errors = _clean_input(data, traits, final=False)
+    _raise(errors)
+    _apply(scorecard, values)
+    _flush_once()
     return scorecard
 
 
 def submit_scorecard(assignment_id: int, data: dict, *, actor: User) -> Scorecard:
     """Submit and lock the scorecard: every assigned trait rated, evidence for 1s and 4s, a recommendation.
-    A second submission (another tab, a double click) is refused with AlreadySubmitted; commits."""
-    with writing():
-        assignment = _own_assignment(assignment_id, actor)
-        scorecard, traits = _load_for_write(assignment, actor)
-        if scorecard.status == ScorecardStatus.SUBMITTED:
-            raise AlreadySubmitted()
-        values, errors = _clean_input(data, traits, final=True)
-        _raise(errors)
-        _apply(scorecard, values)
-        db.session.flush()
-        now = utcnow()
-        # Only one request can move draft -> submitted, even when two arrive at once.
-        moved = db.session.execute(
-            update(Scorecard).where(Scorecard.id == scorecard.id, Scorecard.status == ScorecardStatus.DRAFT)
-            .values(status=ScorecardStatus.SUBMITTED, submitted_at=now, revision=1)
-            .execution_options(synchronize_session=False))
-        if moved.rowcount != 1:
-            db.session.rollback()
-            raise AlreadySubmitted()
-        db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=1, snapshot=_snapshot(scorecard),
-                                         reason="Submitted", created_by_id=actor.id))
-        record(actor, "changed", "scorecard", assignment.candidate_id, f"scorecard {scorecard.id} submitted")
-        _commit_once()
+    A second submission (another tab, a double click) is refused with AlreadySubmitted."""
+    assignment = _own_assignment(assignment_id, actor)
+    scorecard, traits = _load_for_write(assignment, actor)
+    if scorecard.status == ScorecardStatus.SUBMITTED:
+        raise AlreadySubmitted()
+    values, errors = _clean_input(data, traits, final=True)
+    _raise(errors)
+    _apply(scorecard, values)
+    db.session.flush()
+    now = utcnow()
+    # Only one request can move draft -> submitted, even when two arrive at once.
+    moved = db.session.execute(
+        update(Scorecard).where(Scorecard.id == scorecard.id, Scorecard.status == ScorecardStatus.DRAFT)
+        .values(status=ScorecardStatus.SUBMITTED, submitted_at=now, revision=1)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        raise AlreadySubmitted()   # the caller's unit of work rolls back what this call flushed
+    db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=1, snapshot=_snapshot(scorecard),
+                                     reason="Submitted", created_by_id=actor.id))
+    record(actor, "changed", "scorecard", assignment.candidate_id, f"scorecard {scorecard.id} submitted")
+    _flush_once()
     db.session.refresh(scorecard)
     return scorecard
 
 
 def amend_scorecard(assignment_id: int, data: dict, reason: str, *, actor: User) -> Scorecard:
     """Change a submitted scorecard; the new state is kept as the next logged revision with the reason.
-    The same checks as submitting apply; commits."""
+    The same checks as submitting apply."""
     reason = (reason or "").strip()
-    with writing():
-        assignment = _own_assignment(assignment_id, actor)
-        scorecard, traits = _load_for_write(assignment, actor)
-        if scorecard.status != ScorecardStatus.SUBMITTED:
-            raise Conflict("Only a submitted scorecard can be amended; this one is still a draft.")
-        values, errors = _clean_input(data, traits, final=True)
-        if not reason:
-            errors["reason"] = "Say why you are amending a submitted scorecard."
-        elif len(reason) > 2000:
-            errors["reason"] = "The reason must be at most 2000 characters."
-        _raise(errors)
-        before = _snapshot(scorecard)
-        _apply(scorecard, values)
-        after = _snapshot(scorecard)
-        if before == after:
-            raise Invalid("Nothing changed, so there is nothing to amend.")
-        scorecard.revision += 1
-        db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=scorecard.revision, snapshot=after,
-                                         reason=reason, created_by_id=actor.id))
-        record(actor, "changed", "scorecard", assignment.candidate_id,
-               f"scorecard {scorecard.id} amended (revision {scorecard.revision})")
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            raise Conflict("Someone amended this scorecard at the same moment; reload and try again.") from None
+    assignment = _own_assignment(assignment_id, actor)
+    scorecard, traits = _load_for_write(assignment, actor)
+    if scorecard.status != ScorecardStatus.SUBMITTED:
+        raise Conflict("Only a submitted scorecard can be amended; this one is still a draft.")
+    values, errors = _clean_input(data, traits, final=True)
+    if not reason:
+        errors["reason"] = "Say why you are amending a submitted scorecard."
+    elif len(reason) > 2000:
+        errors["reason"] = "The reason must be at most 2000 characters."
+    _raise(errors)
+    before = _snapshot(scorecard)
+    _apply(scorecard, values)
+    after = _snapshot(scorecard)
+    if before == after:
+        raise Invalid("Nothing changed, so there is nothing to amend.")
+    scorecard.revision += 1
+    db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=scorecard.revision, snapshot=after,
+                                     reason=reason, created_by_id=actor.id))
+    record(actor, "changed", "scorecard", assignment.candidate_id,
+           f"scorecard {scorecard.id} amended (revision {scorecard.revision})")
+    try:
+        db.session.flush()
+    except IntegrityError:   # the caller's unit of work rolls back
+        raise Conflict("Someone amended this scorecard at the same moment; reload and try again.") from None
     return scorecard
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import requires
 from kms.errors import Invalid
+from kms.extensions import unit_of_work
 from kms.hiring import services
 from kms.hiring.views import bp
 from kms.hiring.views.common import _scorecard_form, _scorecard_input
@@ -37,7 +38,8 @@ def api_my_interviews():
 @bp.get("/api/hiring/candidates")
 @requires("hiring.manage")
 def api_candidates():
-    grouped = services.board(actor=current_user, opening_id=api_id_arg("opening"))
+    with unit_of_work():   # audited
+        grouped = services.board(actor=current_user, opening_id=api_id_arg("opening"))
     return jsonify(candidates=[{"id": row.candidate.id, "name": row.candidate.name, "stage": stage.value,
                                 "opening": row.opening_title, "interviewers": row.interviewers,
                                 "submitted": row.submitted}
@@ -47,13 +49,16 @@ def api_candidates():
 @bp.get("/api/hiring/candidates/<int:candidate_id>")
 @requires("hiring.manage")
 def api_candidate_export(candidate_id: int):
-    return jsonify(services.export_candidate(candidate_id, actor=current_user))
+    with unit_of_work():   # audited
+        data = services.export_candidate(candidate_id, actor=current_user)
+    return jsonify(data)
 
 
 @bp.get("/api/hiring/candidates/<int:candidate_id>/debrief")
 @requires("hiring.interview")
 def api_debrief(candidate_id: int):
-    result = services.debrief(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        result = services.debrief(candidate_id, actor=current_user)
     return jsonify(candidate_id=candidate_id, stage=result.candidate.stage.value,
                    scores_visible=result.aggregate is not None, pending=result.pending,
                    aggregate=_aggregate_json(result.aggregate))
@@ -71,7 +76,8 @@ def api_save_draft(assignment_id: int):
         if not isinstance(data, dict):
             return jsonify(error="Send a JSON object.", status=400), 400
     else:
-        context = services.open_scorecard(assignment_id, actor=current_user)
+        with unit_of_work():   # audited
+            context = services.open_scorecard(assignment_id, actor=current_user)
         if not context.mine:
             abort(404)
         form = _scorecard_form(context)
@@ -83,7 +89,8 @@ def api_save_draft(assignment_id: int):
                                  "(or as the scorecard form's fields).", status=400), 400
         data = _scorecard_input(form)
     try:
-        card = services.save_draft(assignment_id, data, actor=current_user)
+        with unit_of_work():
+            card = services.save_draft(assignment_id, data, actor=current_user)
     except Invalid as error:
         return jsonify(error=error.message, status=400, errors=error.details.get("errors", {})), 400
     return jsonify(status="draft", saved_at=card.updated_at.isoformat())

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
+from kms.extensions import unit_of_work
 from kms.hiring import services
 from kms.hiring.forms import (
     CandidateForm,
@@ -34,7 +35,9 @@ def index():
 
 def _render_board(mine, opening_form=None, status: int = 200):
     opening_id = id_arg("opening")
-    return render_template("hiring/index.html", board=services.board(actor=current_user, opening_id=opening_id),
+    with unit_of_work():   # viewing the board is audited
+        board = services.board(actor=current_user, opening_id=opening_id)
+    return render_template("hiring/index.html", board=board,
                            stages=list(Stage), openings=services.list_openings(actor=current_user),
                            opening_id=opening_id, mine=mine, opening_form=opening_form or OpeningForm(),
                            hires=services.hired_users_with_summaries(actor=current_user)), status
@@ -46,7 +49,8 @@ def create_opening():
     form = OpeningForm()
     if form.validate_on_submit():
         try:
-            services.create_opening(form.title.data, form.team.data, actor=current_user)
+            with unit_of_work():
+                services.create_opening(form.title.data, form.team.data, actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -59,7 +63,8 @@ def create_opening():
 @bp.get("/hiring/openings/<int:opening_id>/compare")
 @requires("hiring.manage")
 def compare(opening_id: int):
-    opening, traits, rows = services.compare_opening(opening_id, actor=current_user)
+    with unit_of_work():   # audited
+        opening, traits, rows = services.compare_opening(opening_id, actor=current_user)
     return render_template("hiring/compare.html", opening=opening, traits=traits, rows=rows)
 
 
@@ -80,9 +85,10 @@ def new_candidate():
         return redirect(url_for("hiring.index"))
     if form.validate_on_submit():
         try:
-            candidate = services.create_candidate(
-                opening_id=form.opening_id.data, name=form.name.data, email=form.email.data,
-                phone=form.phone.data, source=form.source.data, notes=form.notes.data, actor=current_user)
+            with unit_of_work():
+                candidate = services.create_candidate(
+                    opening_id=form.opening_id.data, name=form.name.data, email=form.email.data,
+                    phone=form.phone.data, source=form.source.data, notes=form.notes.data, actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -94,14 +100,16 @@ def new_candidate():
 @bp.route("/hiring/candidates/<int:candidate_id>/edit", methods=["GET", "POST"])
 @requires("hiring.manage")
 def edit_candidate(candidate_id: int):
-    page = services.candidate_page(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        page = services.candidate_page(candidate_id, actor=current_user)
     form = CandidateForm(obj=page.candidate if request.method == "GET" else None)
     _opening_choices(form)
     if form.validate_on_submit():
         try:
-            services.update_candidate(candidate_id, opening_id=form.opening_id.data, name=form.name.data,
-                                      email=form.email.data, phone=form.phone.data, source=form.source.data,
-                                      notes=form.notes.data, actor=current_user)
+            with unit_of_work():
+                services.update_candidate(candidate_id, opening_id=form.opening_id.data, name=form.name.data,
+                                          email=form.email.data, phone=form.phone.data,
+                                          source=form.source.data, notes=form.notes.data, actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -121,7 +129,8 @@ def _interview_form_choices(form: InterviewForm) -> None:
 
 
 def _render_candidate(candidate_id: int, *, interview_form=None, decision_form=None, status: int = 200):
-    page = services.candidate_page(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        page = services.candidate_page(candidate_id, actor=current_user)
     if interview_form is None:
         interview_form = InterviewForm(formdata=None)
     _interview_form_choices(interview_form)
@@ -142,7 +151,8 @@ def candidate(candidate_id: int):
 def set_stage(candidate_id: int):
     form = StageForm()
     try:
-        services.set_stage(candidate_id, form.stage.data or "", actor=current_user)
+        with unit_of_work():
+            services.set_stage(candidate_id, form.stage.data or "", actor=current_user)
     except Invalid as error:
         flash(error.message, "error")
     else:
@@ -159,9 +169,10 @@ def schedule_interview(candidate_id: int):
         chosen = [(row.form.user_id.data, list(row.form.traits.data or [])) for row in form.interviewers
                   if row.form.user_id.data]
         try:
-            services.schedule_interview(candidate_id, title=form.title.data,
-                                        scheduled_at=_local_to_utc(form.scheduled_at.data),
-                                        interviewers=chosen, actor=current_user)
+            with unit_of_work():
+                services.schedule_interview(candidate_id, title=form.title.data,
+                                            scheduled_at=_local_to_utc(form.scheduled_at.data),
+                                            interviewers=chosen, actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -173,7 +184,8 @@ def schedule_interview(candidate_id: int):
 @bp.post("/hiring/assignments/<int:assignment_id>/remove")
 @requires("hiring.manage")
 def remove_assignment(assignment_id: int):
-    candidate_id = services.remove_assignment(assignment_id, actor=current_user)
+    with unit_of_work():
+        candidate_id = services.remove_assignment(assignment_id, actor=current_user)
     flash("Interviewer removed.", "success")
     return redirect(url_for("hiring.candidate", candidate_id=candidate_id))
 
@@ -184,8 +196,9 @@ def decide(candidate_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            candidate = services.record_decision(candidate_id, form.decision.data, form.reason.data,
-                                                 actor=current_user)
+            with unit_of_work():
+                candidate = services.record_decision(candidate_id, form.decision.data, form.reason.data,
+                                                     actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -194,14 +207,16 @@ def decide(candidate_id: int):
                 return redirect(url_for("hiring.hire", candidate_id=candidate_id))
             flash("Decision recorded: reject.", "success")
             return redirect(url_for("hiring.debrief", candidate_id=candidate_id))
-    result = services.debrief(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        result = services.debrief(candidate_id, actor=current_user)
     return render_template("hiring/debrief.html", d=result, decision_form=form), 400
 
 
 @bp.route("/hiring/candidates/<int:candidate_id>/hire", methods=["GET", "POST"])
 @requires("hiring.manage")
 def hire(candidate_id: int):
-    page = services.candidate_page(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        page = services.candidate_page(candidate_id, actor=current_user)
     suggested = services.suggested_path(candidate_id, actor=current_user)
     form = HireForm(email=page.candidate.email, time_zone=current_user.time_zone, path_id=suggested or 0)
     paths = services.onboarding_paths()
@@ -209,11 +224,12 @@ def hire(candidate_id: int):
     check = services.hire_check(candidate_id, actor=current_user)
     if form.validate_on_submit():
         try:
-            result = services.hire_candidate(
-                candidate_id, email=form.email.data or "", start_date=form.start_date.data,
-                time_zone=(form.time_zone.data or "UTC").strip(), path_id=form.path_id.data or None,
-                create_account=form.create_account.data, confirmed=form.confirm.data,
-                invite_hours=int(current_app.config["KMS_INVITE_HOURS"]), actor=current_user)
+            with unit_of_work():   # account, stage and onboarding path: all of it or nothing
+                result = services.hire_candidate(
+                    candidate_id, email=form.email.data or "", start_date=form.start_date.data,
+                    time_zone=(form.time_zone.data or "UTC").strip(), path_id=form.path_id.data or None,
+                    create_account=form.create_account.data, confirmed=form.confirm.data,
+                    invite_hours=int(current_app.config["KMS_INVITE_HOURS"]), actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -228,7 +244,8 @@ def hire(candidate_id: int):
 @bp.post("/hiring/candidates/<int:candidate_id>/delete")
 @requires("hiring.manage")
 def delete_candidate(candidate_id: int):
-    services.delete_candidate(candidate_id, actor=current_user)
+    with unit_of_work():
+        services.delete_candidate(candidate_id, actor=current_user)
     flash("The candidate and everything about them (interviews, scorecards) are deleted.", "success")
     return redirect(url_for("hiring.index"))
 
@@ -236,7 +253,9 @@ def delete_candidate(candidate_id: int):
 @bp.get("/hiring/candidates/<int:candidate_id>/export.json")
 @requires("hiring.manage")
 def export_candidate(candidate_id: int):
-    response = jsonify(services.export_candidate(candidate_id, actor=current_user))
+    with unit_of_work():   # audited
+        data = services.export_candidate(candidate_id, actor=current_user)
+    response = jsonify(data)
     response.headers["Content-Disposition"] = f"attachment; filename=candidate-{candidate_id}.json"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -245,7 +264,8 @@ def export_candidate(candidate_id: int):
 @bp.get("/hiring/candidates/<int:candidate_id>/debrief")
 @requires("hiring.interview")
 def debrief(candidate_id: int):
-    result = services.debrief(candidate_id, actor=current_user)
+    with unit_of_work():   # audited
+        result = services.debrief(candidate_id, actor=current_user)
     return render_template("hiring/debrief.html", d=result, decision_form=DecisionForm(formdata=None))
 
 
@@ -254,7 +274,9 @@ def debrief(candidate_id: int):
 @bp.get("/hiring/new-hires/<int:user_id>")
 @requires("hiring.manage")
 def new_hire(user_id: int):
-    return render_template("hiring/new_hire.html", s=services.new_hire_summary(user_id, actor=current_user))
+    with unit_of_work():   # audited
+        summary = services.new_hire_summary(user_id, actor=current_user)
+    return render_template("hiring/new_hire.html", s=summary)
 
 
 @bp.get("/hiring/rubric")
@@ -287,8 +309,9 @@ def edit_trait(key: str):
         fields["scale"] = {str(n): form[f"scale_{n}"].data for n in RATINGS}
         fields["position"] = form.position.data if form.position.data is not None else trait.position
         try:
-            new = services.update_trait(key, fields, base_version=form.base_version.data or 0,
-                                        note=form.note.data, actor=current_user)
+            with unit_of_work():
+                new = services.update_trait(key, fields, base_version=form.base_version.data or 0,
+                                            note=form.note.data, actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         except Conflict as error:
@@ -305,4 +328,6 @@ def edit_trait(key: str):
 @bp.get("/hiring/audit")
 @requires("hiring.audit")
 def audit_log():
-    return render_template("hiring/audit.html", entries=services.list_audit(actor=current_user))
+    with unit_of_work():   # reading the audit log is itself audited
+        entries = services.list_audit(actor=current_user)
+    return render_template("hiring/audit.html", entries=entries)

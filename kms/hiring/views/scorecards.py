@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
+from kms.extensions import unit_of_work
 from kms.hiring import services
 from kms.hiring.models import RATINGS, Recommendation
 from kms.hiring.views import bp
@@ -16,7 +17,8 @@ from kms.hiring.views.common import _field_error, _scorecard_form, _scorecard_in
 @bp.route("/hiring/scorecards/<int:assignment_id>", methods=["GET", "POST"])
 @requires("hiring.interview")
 def scorecard(assignment_id: int):
-    context = services.open_scorecard(assignment_id, actor=current_user)
+    with unit_of_work():   # reading someone's scorecard is audited
+        context = services.open_scorecard(assignment_id, actor=current_user)
     if request.method == "GET" or not context.mine:
         if request.method == "POST":
             abort(404)
@@ -30,10 +32,12 @@ def scorecard(assignment_id: int):
     if form.validate_on_submit():
         try:
             if action == "draft":
-                services.save_draft(assignment_id, _scorecard_input(form), actor=current_user)
+                with unit_of_work():
+                    services.save_draft(assignment_id, _scorecard_input(form), actor=current_user)
                 flash("Draft saved. Only you can see it until you submit.", "success")
                 return redirect(url_for("hiring.scorecard", assignment_id=assignment_id))
-            services.submit_scorecard(assignment_id, _scorecard_input(form), actor=current_user)
+            with unit_of_work():
+                services.submit_scorecard(assignment_id, _scorecard_input(form), actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         except Conflict as error:
@@ -49,13 +53,16 @@ def scorecard(assignment_id: int):
 @bp.route("/hiring/scorecards/<int:assignment_id>/amend", methods=["GET", "POST"])
 @requires("hiring.interview")
 def amend_scorecard(assignment_id: int):
-    context = services.open_scorecard(assignment_id, actor=current_user)
+    with unit_of_work():   # audited
+        context = services.open_scorecard(assignment_id, actor=current_user)
     if not context.mine or not context.submitted:
         abort(404)
     form = _scorecard_form(context, formdata=request.method == "POST")
     if form.validate_on_submit():
         try:
-            services.amend_scorecard(assignment_id, _scorecard_input(form), form.reason.data, actor=current_user)
+            with unit_of_work():
+                services.amend_scorecard(assignment_id, _scorecard_input(form), form.reason.data,
+                                         actor=current_user)
         except Invalid as error:
             _field_error(form, error)
         else:

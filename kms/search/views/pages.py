@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from kms.auth.permissions import allowed, requires
 from kms.errors import Invalid
-from kms.extensions import db
+from kms.extensions import unit_of_work
 from kms.search import services
 from kms.search.forms import GapDismissForm, GapProcessForm
 from kms.search.indexer import EXTENSION
@@ -69,9 +69,10 @@ def results():
     filters = _filters()
     outcome = None
     if query.strip() or filters:
-        outcome = services.search(_index(), query, actor=current_user, filters=filters,
-                                  page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN,
-                                  secret=_secret())
+        with unit_of_work():   # the search is logged
+            outcome = services.search(_index(), query, actor=current_user, filters=filters,
+                                      page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN,
+                                      secret=_secret())
     return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
                            type_labels=services.TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
                            result_url=_result_url(outcome), search_url=_search_url(query, filters))
@@ -85,8 +86,8 @@ def open_result():
     Only paths on this site are followed (never another host), so the link cannot be used to send
     someone elsewhere under this site's name."""
     target = services.local_target(request.args.get("to"))
-    if services.record_open(id_arg("s"), actor=current_user, secret=_secret()):
-        db.session.commit()
+    with unit_of_work():
+        services.record_open(id_arg("s"), actor=current_user, secret=_secret())
     return redirect(_local_url(target), code=303)
 
 
@@ -106,10 +107,11 @@ def api():
     query = request.args.get("q", "")
     if not query.strip() and not _filters():
         raise Invalid("Give a query: /api/search?q=words", field="q")
-    outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
-                              page=api_int_arg("page", 1, low=1, high=1000),
-                              pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN),
-                              source="api", secret=_secret())
+    with unit_of_work():   # the search is logged
+        outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
+                                  page=api_int_arg("page", 1, low=1, high=1000),
+                                  pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN),
+                                  source="api", secret=_secret())
     result = outcome.result
     base = request.url_root.rstrip("/")
     return jsonify(
@@ -143,11 +145,11 @@ def dismiss_gap():
         flash("Choose a search to dismiss.", "error")
         return redirect(url_for("search.gaps")), 303
     try:
-        query = services.dismiss_gap(form.query.data, actor=current_user)
+        with unit_of_work():
+            query = services.dismiss_gap(form.query.data, actor=current_user)
     except Invalid as error:
         flash(error.message, "error")
         return redirect(url_for("search.gaps")), 303
-    db.session.commit()
     flash(f"“{query}” is off the report until people search for it again.", "success")
     return redirect(url_for("search.gaps")), 303
 
@@ -161,8 +163,9 @@ def create_process():
         flash("Choose a query and a category to create a process.", "error")
         return redirect(url_for("search.gaps")), 303
     try:
-        process = services.create_process_for_gap(form.query.data, category=form.category.data,
-                                                  actor=current_user)
+        with unit_of_work():
+            process = services.create_process_for_gap(form.query.data, category=form.category.data,
+                                                      actor=current_user)
     except Invalid as error:
         flash(error.message, "error")
         return redirect(url_for("search.gaps")), 303

@@ -17,19 +17,23 @@ EDITORS = frozenset({Role.ADMIN, Role.MANAGER, Role.AUTHOR})
 
 
 def is_lead(actor) -> bool:
+    """Whether this person leads learners (managers and admins)."""
     return actor is not None and actor.role in LEADS
 
 
 def is_editor(actor) -> bool:
+    """Whether this person may change training modules (authors, managers, admins)."""
     return actor is not None and actor.role in EDITORS
 
 
 def require_editor(actor) -> None:
+    """Refuse anyone who may not change training modules (Forbidden)."""
     if not is_editor(actor):
         raise Forbidden("Only authors, managers and admins change training modules.")
 
 
 def require_lead(actor) -> None:
+    """Refuse anyone but a manager or admin (Forbidden)."""
     if not is_lead(actor):
         raise Forbidden("Only managers and admins do that.")
 
@@ -73,16 +77,19 @@ def end_of_local_day(day: date, tz_name: str) -> datetime:
 
 
 def local_today(tz_name: str, now: datetime) -> date:
+    """The date it is in this time zone at that moment."""
     return now.astimezone(zone(tz_name)).date()
 
 
 def add_months(moment: datetime, months: int) -> datetime:
+    """The same moment some months later, on the month's last day when the day does not exist."""
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
 def whole(value, field: str, label: str, low: int, high: int) -> int:
+    """A typed whole number checked to lie between low and high; Invalid naming the field otherwise."""
     try:
         number = int(value)
     except (TypeError, ValueError):

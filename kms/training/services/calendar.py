@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from kms.auth.models import User
 from kms.errors import NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.training.models import Assignment, CalendarFeed, SessionStatus, ShadowSession
 from kms.training.services.shadowing import get_session
 
@@ -94,6 +94,7 @@ def feed_ics(token: str, *, now: datetime | None = None) -> bytes:
 
 
 def active_feed(*, actor) -> CalendarFeed | None:
+    """The person's working calendar feed (link), or None when they have none."""
     return db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == actor.id,
                                                         CalendarFeed.revoked_at.is_(None)))
 
@@ -101,18 +102,16 @@ def active_feed(*, actor) -> CalendarFeed | None:
 def create_feed(*, actor) -> str:
     """A new secret feed token for the actor (shown once); any older feed URL stops working."""
     token = secrets.token_urlsafe(32)
-    with writing():
-        _revoke(actor.id)
-        db.session.add(CalendarFeed(user_id=actor.id, token_hash=_digest(token)))
-        db.session.commit()
+    _revoke(actor.id)
+    db.session.add(CalendarFeed(user_id=actor.id, token_hash=_digest(token)))
+    db.session.flush()
     return token
 
 
 def revoke_feed(*, actor) -> int:
     """Turn off the actor's feed URL; returns how many were revoked."""
-    with writing():
-        count = _revoke(actor.id)
-        db.session.commit()
+    count = _revoke(actor.id)
+    db.session.flush()
     return count
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from kms.articles.models import Article
 from kms.auth.models import Role
 from kms.errors import Invalid, NotFound
-from kms.extensions import db, writing
+from kms.extensions import db
 from kms.markdown import MAX_MARKDOWN, free_slug, slugify
 from kms.training.models import (
     Assignment,
@@ -58,6 +58,7 @@ def get_module(module_id: int, *, actor) -> Module:
 
 
 def get_module_by_slug(slug: str) -> Module | None:
+    """The module with this slug, or None (for imports and links)."""
     return db.session.scalar(select(Module).where(Module.slug == slug))
 
 
@@ -118,24 +119,22 @@ def _module_slug_taken(slug: str) -> bool:
 def create_module(*, actor, slug: str | None = None, **fields) -> Module:
     """Create a draft module; the slug comes from the title and is unique."""
     require_editor(actor)
-    with writing():
-        module = Module(status=ModuleStatus.DRAFT)
-        _apply_module_fields(module, fields)
-        module.slug = free_slug(slugify(slug or module.title), _module_slug_taken, "module", module.title)
-        db.session.add(module)
-        db.session.commit()
+    module = Module(status=ModuleStatus.DRAFT)
+    _apply_module_fields(module, fields)
+    module.slug = free_slug(slugify(slug or module.title), _module_slug_taken, "module", module.title)
+    db.session.add(module)
+    db.session.flush()
     return module
 
 
 def update_module(module_id: int, *, actor, **fields) -> Module:
     """Change a module's details; nothing is saved when any field is invalid."""
     require_editor(actor)
-    with writing():
-        module = db.session.get(Module, module_id)
-        if module is None:
-            raise NotFound("No such module.")
-        _apply_module_fields(module, fields)
-        db.session.commit()
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    _apply_module_fields(module, fields)
+    db.session.flush()
     return module
 
 
@@ -146,14 +145,13 @@ def set_module_status(module_id: int, status: str, *, actor) -> Module:
         status = ModuleStatus(status)
     except ValueError:
         raise Invalid(f"Unknown status {status!r}.", field="status") from None
-    with writing():
-        module = db.session.get(Module, module_id)
-        if module is None:
-            raise NotFound("No such module.")
-        if status == ModuleStatus.PUBLISHED and not module.lessons:
-            raise Invalid("Add at least one lesson before publishing.", field="status")
-        module.status = status
-        db.session.commit()
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    if status == ModuleStatus.PUBLISHED and not module.lessons:
+        raise Invalid("Add at least one lesson before publishing.", field="status")
+    module.status = status
+    db.session.flush()
     return module
 
 
@@ -180,6 +178,7 @@ def _apply_lesson_fields(lesson: Lesson, title, body, acknowledge, article_slugs
 
 
 def get_lesson(lesson_id: int) -> Lesson:
+    """The lesson with this id; NotFound when there is none."""
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None:
         raise NotFound("No such lesson.")
@@ -190,24 +189,23 @@ def add_lesson(module_id: int, *, title: str, body: str = "", acknowledge: bool 
                article_slugs: Iterable[str] = (), actor) -> Lesson:
     """Append a lesson at the end of the module."""
     require_editor(actor)
-    with writing():
-        module = db.session.get(Module, module_id)
-        if module is None:
-            raise NotFound("No such module.")
-        lesson = Lesson(module_id=module.id, position=len(module.lessons))
-        _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
-        db.session.add(lesson)
-        db.session.commit()
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    lesson = Lesson(position=len(module.lessons))
+    _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
+    module.lessons.append(lesson)   # the module loaded in this unit of work sees its new lesson
+    db.session.flush()
     return lesson
 
 
 def update_lesson(lesson_id: int, *, title: str, body: str = "", acknowledge: bool = False,
                   article_slugs: Iterable[str] = (), actor) -> Lesson:
+    """An editor changes a lesson's title, text, linked articles or required-reading flag."""
     require_editor(actor)
-    with writing():
-        lesson = get_lesson(lesson_id)
-        _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
-        db.session.commit()
+    lesson = get_lesson(lesson_id)
+    _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
+    db.session.flush()
     return lesson
 
 
@@ -221,27 +219,25 @@ def _remove_and_renumber(items: list, item) -> None:
 def delete_lesson(lesson_id: int, *, actor) -> int:
     """Remove a lesson (and learners' completions of it); returns its module id."""
     require_editor(actor)
-    with writing():
-        lesson = get_lesson(lesson_id)
-        module = lesson.module
-        _remove_and_renumber(module.lessons, lesson)
-        db.session.commit()
+    lesson = get_lesson(lesson_id)
+    module = lesson.module
+    _remove_and_renumber(module.lessons, lesson)
+    db.session.flush()
     return module.id
 
 
 def reorder_lessons(module_id: int, lesson_ids: list[int], *, actor) -> Module:
     """Put the module's lessons in the given order; the list must name each lesson exactly once."""
     require_editor(actor)
-    with writing():
-        module = db.session.get(Module, module_id)
-        if module is None:
-            raise NotFound("No such module.")
-        by_id = {lesson.id: lesson for lesson in module.lessons}
-        if sorted(lesson_ids) != sorted(by_id):
-            raise Invalid("The new order must list each lesson of this module exactly once.", field="order")
-        for position, lesson_id in enumerate(lesson_ids):
-            by_id[lesson_id].position = position
-        db.session.commit()
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    by_id = {lesson.id: lesson for lesson in module.lessons}
+    if sorted(lesson_ids) != sorted(by_id):
+        raise Invalid("The new order must list each lesson of this module exactly once.", field="order")
+    for position, lesson_id in enumerate(lesson_ids):
+        by_id[lesson_id].position = position
+    db.session.flush()
     db.session.expire(module, ["lessons"])
     return module
 
@@ -279,14 +275,13 @@ def add_question(module_id: int, *, text: str, kind: str = "single", explanation
                  choices: list[tuple[str, bool]], actor) -> Question:
     """Append a quiz question; choices are (text, correct) pairs."""
     require_editor(actor)
-    with writing():
-        module = db.session.get(Module, module_id)
-        if module is None:
-            raise NotFound("No such module.")
-        question = Question(module_id=module.id, position=len(module.questions))
-        _apply_question_fields(question, text, kind, explanation, choices)
-        db.session.add(question)
-        db.session.commit()
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    question = Question(position=len(module.questions))
+    _apply_question_fields(question, text, kind, explanation, choices)
+    module.questions.append(question)   # the module loaded in this unit of work sees its new question
+    db.session.flush()
     return question
 
 
@@ -294,16 +289,16 @@ def update_question(question_id: int, *, text: str, kind: str, explanation: str 
                     choices: list[tuple[str, bool]], actor) -> Question:
     """Replace a question's text and choices (earlier attempts keep their stored score)."""
     require_editor(actor)
-    with writing():
-        question = db.session.get(Question, question_id)
-        if question is None:
-            raise NotFound("No such question.")
-        _apply_question_fields(question, text, kind, explanation, choices)
-        db.session.commit()
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound("No such question.")
+    _apply_question_fields(question, text, kind, explanation, choices)
+    db.session.flush()
     return question
 
 
 def get_question(question_id: int) -> Question:
+    """The quiz question with this id; NotFound when there is none."""
     question = db.session.get(Question, question_id)
     if question is None:
         raise NotFound("No such question.")
@@ -311,10 +306,10 @@ def get_question(question_id: int) -> Question:
 
 
 def delete_question(question_id: int, *, actor) -> int:
+    """An editor removes a quiz question and closes the gap; returns its module id."""
     require_editor(actor)
-    with writing():
-        question = get_question(question_id)
-        module = question.module
-        _remove_and_renumber(module.questions, question)
-        db.session.commit()
+    question = get_question(question_id)
+    module = question.module
+    _remove_and_renumber(module.questions, question)
+    db.session.flush()
     return module.id

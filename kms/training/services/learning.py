@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from kms.articles.models import Article, Revision
 from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.training.models import (
     AttemptAnswer,
     Lesson,
@@ -123,32 +123,31 @@ def complete_lesson(lesson_id: int, *, actor, acknowledge: bool = False,
     twice keeps one row; the module completion is recorded in the same transaction.
     """
     now = now or utcnow()
-    with writing():
-        lock_users(actor.id)
-        lesson = get_lesson(lesson_id)
-        module = get_module(lesson.module_id, actor=actor)
-        if lesson.acknowledge and not acknowledge:
-            raise Invalid("This lesson is required reading: confirm that you have read and understood it.",
-                          field="acknowledge")
-        current = {link.article_id: (link.article, link.article.published_revision)
-                   for link in lesson.article_links}
-        if seen_revisions is not None:
-            for article_id, (article, revision) in current.items():
-                if revision is not None and seen_revisions.get(article_id) != revision.id:
-                    raise Conflict(f"“{article.title}” changed while you were reading it. Read the new "
-                                   "version, then confirm again.")
-        completion = db.session.scalar(select(LessonCompletion).where(
-            LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
-        if completion is None:
-            completion = LessonCompletion(user_id=actor.id, lesson_id=lesson.id)
-            db.session.add(completion)
-        completion.completed_at = now
-        if lesson.acknowledge:
-            completion.acknowledged_at = now
-        _record_studied(completion, current)
-        db.session.flush()
-        finished = _refresh_completion(module, actor.id, now)
-        db.session.commit()
+    lock_users(actor.id)
+    lesson = get_lesson(lesson_id)
+    module = get_module(lesson.module_id, actor=actor)
+    if lesson.acknowledge and not acknowledge:
+        raise Invalid("This lesson is required reading: confirm that you have read and understood it.",
+                      field="acknowledge")
+    current = {link.article_id: (link.article, link.article.published_revision)
+               for link in lesson.article_links}
+    if seen_revisions is not None:
+        for article_id, (article, revision) in current.items():
+            if revision is not None and seen_revisions.get(article_id) != revision.id:
+                raise Conflict(f"“{article.title}” changed while you were reading it. Read the new "
+                               "version, then confirm again.")
+    completion = db.session.scalar(select(LessonCompletion).where(
+        LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
+    if completion is None:
+        completion = LessonCompletion(user_id=actor.id, lesson_id=lesson.id)
+        db.session.add(completion)
+    completion.completed_at = now
+    if lesson.acknowledge:
+        completion.acknowledged_at = now
+    _record_studied(completion, current)
+    db.session.flush()
+    finished = _refresh_completion(module, actor.id, now)
+    db.session.flush()
     return LessonDone(completion=completion, module_complete=finished)
 
 
@@ -228,17 +227,16 @@ def lesson_changes(lesson_id: int, *, actor) -> list[ArticleDiff]:
 
 def review_lesson(lesson_id: int, *, actor, now: datetime | None = None) -> LessonCompletion:
     """The learner reviewed the changes: their studied revisions become the current ones (clears the flag)."""
-    with writing():
-        lock_users(actor.id)
-        lesson = get_lesson(lesson_id)
-        completion = db.session.scalar(select(LessonCompletion).where(
-            LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
-        if completion is None:
-            raise NotFound("You have not completed this lesson yet.")
-        _record_studied(completion, {link.article_id: (link.article, link.article.published_revision)
-                                     for link in lesson.article_links})
-        completion.reviewed_at = now or utcnow()
-        db.session.commit()
+    lock_users(actor.id)
+    lesson = get_lesson(lesson_id)
+    completion = db.session.scalar(select(LessonCompletion).where(
+        LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
+    if completion is None:
+        raise NotFound("You have not completed this lesson yet.")
+    _record_studied(completion, {link.article_id: (link.article, link.article.published_revision)
+                                 for link in lesson.article_links})
+    completion.reviewed_at = now or utcnow()
+    db.session.flush()
     return completion
 
 
@@ -261,6 +259,7 @@ class QuizQuestionView:
 
 
 def quiz_questions(module_id: int, *, actor) -> list[QuizQuestionView]:
+    """A module's quiz as the learner sees it: questions and choices, never which are right."""
     module = get_module(module_id, actor=actor)
     return [QuizQuestionView(id=q.id, text=q.text, multiple=q.kind == QuestionKind.MULTIPLE,
                              choices=[QuizChoiceView(id=c.id, text=c.text) for c in q.choices])
@@ -280,40 +279,39 @@ def submit_quiz(module_id: int, answers: dict[int, list[int]], *, actor, now: da
     saved); unanswered questions count as wrong. Refused (Forbidden) once the attempt limit is used up.
     """
     now = now or utcnow()
-    with writing():
-        lock_users(actor.id)
-        module = get_module(module_id, actor=actor)
-        questions = {q.id: q for q in module.questions}
-        if not questions:
-            raise NotFound("This module has no quiz.")
-        picked: dict[int, set[int]] = {}
-        for question_id, choice_ids in answers.items():
-            question = questions.get(question_id)
-            if question is None:
-                raise Invalid("The answers name a question that is not part of this quiz.", field="answers")
-            allowed = {c.id for c in question.choices}
-            chosen = set(choice_ids)
-            if not chosen <= allowed:
-                raise Invalid("The answers name a choice that does not belong to its question.", field="answers")
-            if question.kind == QuestionKind.SINGLE and len(chosen) > 1:
-                raise Invalid(f"Question {question.position + 1} takes one answer only.", field="answers")
-            if chosen:
-                picked[question_id] = chosen
-        state = _progress(module, actor.id, now)
-        if state.attempts_left == 0:
-            raise Forbidden(f"You have used all {module.max_attempts} attempts for this quiz. Ask your manager "
-                            "if you need another try.")
-        correct = grade(list(questions.values()), picked)
-        score = correct * 100 // len(questions)
-        attempt = QuizAttempt(module_id=module.id, user_id=actor.id, submitted_at=now, correct=correct,
-                              total=len(questions), score=score, passed=score >= module.pass_mark,
-                              answers=[AttemptAnswer(question_id=q, choice_id=c)
-                                       for q, chosen in picked.items() for c in sorted(chosen)])
-        db.session.add(attempt)
-        db.session.flush()
-        if attempt.passed:
-            _refresh_completion(module, actor.id, now)
-        db.session.commit()
+    lock_users(actor.id)
+    module = get_module(module_id, actor=actor)
+    questions = {q.id: q for q in module.questions}
+    if not questions:
+        raise NotFound("This module has no quiz.")
+    picked: dict[int, set[int]] = {}
+    for question_id, choice_ids in answers.items():
+        question = questions.get(question_id)
+        if question is None:
+            raise Invalid("The answers name a question that is not part of this quiz.", field="answers")
+        allowed = {c.id for c in question.choices}
+        chosen = set(choice_ids)
+        if not chosen <= allowed:
+            raise Invalid("The answers name a choice that does not belong to its question.", field="answers")
+        if question.kind == QuestionKind.SINGLE and len(chosen) > 1:
+            raise Invalid(f"Question {question.position + 1} takes one answer only.", field="answers")
+        if chosen:
+            picked[question_id] = chosen
+    state = _progress(module, actor.id, now)
+    if state.attempts_left == 0:
+        raise Forbidden(f"You have used all {module.max_attempts} attempts for this quiz. Ask your manager "
+                        "if you need another try.")
+    correct = grade(list(questions.values()), picked)
+    score = correct * 100 // len(questions)
+    attempt = QuizAttempt(module_id=module.id, user_id=actor.id, submitted_at=now, correct=correct,
+                          total=len(questions), score=score, passed=score >= module.pass_mark,
+                          answers=[AttemptAnswer(question_id=q, choice_id=c)
+                                   for q, chosen in picked.items() for c in sorted(chosen)])
+    db.session.add(attempt)
+    db.session.flush()
+    if attempt.passed:
+        _refresh_completion(module, actor.id, now)
+    db.session.flush()
     return attempt
 
 
@@ -354,10 +352,12 @@ def attempt_result(attempt_id: int, *, actor, now: datetime | None = None) -> At
 
 
 def attempts_for(module_id: int, user_id: int) -> list[QuizAttempt]:
+    """One learner's attempts at a module's quiz, newest first."""
     return list(db.session.scalars(select(QuizAttempt).where(QuizAttempt.module_id == module_id,
                                                              QuizAttempt.user_id == user_id)
                                    .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())))
 
 
 def attempt_count(module_id: int) -> int:
+    """How many quiz attempts a module has had (editors are warned before changing its quiz)."""
     return db.session.scalar(select(func.count(QuizAttempt.id)).where(QuizAttempt.module_id == module_id)) or 0

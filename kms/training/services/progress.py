@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from kms.auth.models import Role, User
 from kms.errors import Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.training.models import (
     Assignment,
     Lesson,
@@ -41,6 +41,7 @@ def list_paths() -> list[Path]:
 
 
 def get_path(path_id: int) -> Path:
+    """The onboarding path with this id; NotFound when there is none."""
     path = db.session.get(Path, path_id)
     if path is None:
         raise NotFound("No such onboarding path.")
@@ -65,55 +66,52 @@ def assign_path(user_id: int, path_id: int, *, actor) -> list[Assignment]:
 
     Modules the learner already has keep their assignment and take the path's due date. Needs a start date.
     """
-    with writing():
-        user = managed_learner(user_id, actor)
-        path = get_path(path_id)
-        if user.start_date is None:
-            raise Invalid(f"{user.name} has no start date yet; set it on their user page first.",
-                          field="start_date")
-        lock_users(user.id)
-        existing = {a.module_id: a for a in db.session.scalars(
-            select(Assignment).where(Assignment.user_id == user.id))}
-        assignments = []
-        for step in path.steps:
-            assignment = existing.get(step.module_id) or Assignment(user_id=user.id, module_id=step.module_id,
-                                                                    assigned_by_id=actor.id)
-            assignment.path_id = path.id
-            _set_due(assignment, user.start_date + timedelta(days=step.day_offset), user.time_zone)
-            db.session.add(assignment)
-            assignments.append(assignment)
-        db.session.commit()
+    user = managed_learner(user_id, actor)
+    path = get_path(path_id)
+    if user.start_date is None:
+        raise Invalid(f"{user.name} has no start date yet; set it on their user page first.",
+                      field="start_date")
+    lock_users(user.id)
+    existing = {a.module_id: a for a in db.session.scalars(
+        select(Assignment).where(Assignment.user_id == user.id))}
+    assignments = []
+    for step in path.steps:
+        assignment = existing.get(step.module_id) or Assignment(user_id=user.id, module_id=step.module_id,
+                                                                assigned_by_id=actor.id)
+        assignment.path_id = path.id
+        _set_due(assignment, user.start_date + timedelta(days=step.day_offset), user.time_zone)
+        db.session.add(assignment)
+        assignments.append(assignment)
+    db.session.flush()
     return assignments
 
 
 def assign_module(user_id: int, module_id: int, due_on: date | None, *, actor) -> Assignment:
     """Assign one module with an optional due date (the end of that day in the learner's time zone)."""
-    with writing():
-        user = managed_learner(user_id, actor)
-        module = db.session.get(Module, module_id)
-        if module is None or module.status != ModuleStatus.PUBLISHED:
-            raise Invalid("Choose a published module.", field="module_id")
-        lock_users(user.id)
-        assignment = db.session.scalar(select(Assignment).where(Assignment.user_id == user.id,
-                                                                Assignment.module_id == module.id))
-        if assignment is None:
-            assignment = Assignment(user_id=user.id, module_id=module.id, assigned_by_id=actor.id)
-            db.session.add(assignment)
-        _set_due(assignment, due_on, user.time_zone)
-        db.session.commit()
+    user = managed_learner(user_id, actor)
+    module = db.session.get(Module, module_id)
+    if module is None or module.status != ModuleStatus.PUBLISHED:
+        raise Invalid("Choose a published module.", field="module_id")
+    lock_users(user.id)
+    assignment = db.session.scalar(select(Assignment).where(Assignment.user_id == user.id,
+                                                            Assignment.module_id == module.id))
+    if assignment is None:
+        assignment = Assignment(user_id=user.id, module_id=module.id, assigned_by_id=actor.id)
+        db.session.add(assignment)
+    _set_due(assignment, due_on, user.time_zone)
+    db.session.flush()
     return assignment
 
 
 def remove_assignment(assignment_id: int, *, actor) -> int:
     """Take an assignment away (the learner's completions stay); returns the learner's id."""
-    with writing():
-        assignment = db.session.get(Assignment, assignment_id)
-        if assignment is None:
-            raise NotFound("No such assignment.")
-        managed_learner(assignment.user_id, actor)
-        user_id = assignment.user_id
-        db.session.delete(assignment)
-        db.session.commit()
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    managed_learner(assignment.user_id, actor)
+    user_id = assignment.user_id
+    db.session.delete(assignment)
+    db.session.flush()
     return user_id
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from kms.articles.models import Article
 from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
-from kms.extensions import db, utcnow, writing
+from kms.extensions import db, utcnow
 from kms.training.models import Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession
 from kms.training.services._common import (
     can_see_learner,
@@ -32,6 +32,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def list_hosts(*, include_inactive: bool = False) -> list[ShadowHost]:
+    """The people new hires can shadow, by name, with their availability (active ones unless asked)."""
     query = select(ShadowHost).options(selectinload(ShadowHost.windows)).join(User, User.id == ShadowHost.user_id)
     if not include_inactive:
         query = query.where(ShadowHost.active.is_(True), User.active.is_(True))
@@ -44,18 +45,17 @@ def set_host(user_id: int, *, active: bool = True, note: str = "",
     same step, so a refused window leaves the note and the active flag as they were too."""
     require_lead(actor)
     cleaned = _clean_windows(windows) if windows is not None else None
-    with writing():
-        user = db.session.get(User, user_id)
-        if user is None:
-            raise NotFound("No such user.")
-        if active and not user.active:
-            raise Invalid(f"{user.name} is deactivated and cannot host shadowing.", field="user_id")
-        host = db.session.get(ShadowHost, user.id) or ShadowHost(user_id=user.id)
-        host.active, host.note = active, text(note, "note", "Note", 300, required=False)
-        if cleaned is not None:
-            host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
-        db.session.add(host)
-        db.session.commit()
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if active and not user.active:
+        raise Invalid(f"{user.name} is deactivated and cannot host shadowing.", field="user_id")
+    host = db.session.get(ShadowHost, user.id) or ShadowHost(user_id=user.id)
+    host.active, host.note = active, text(note, "note", "Note", 300, required=False)
+    if cleaned is not None:
+        host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
+    db.session.add(host)
+    db.session.flush()
     return host
 
 
@@ -63,12 +63,11 @@ def set_availability(user_id: int, windows: list[tuple[int, time, time]], *, act
     """Replace a host's weekly availability: (weekday 0=Monday, start, end) in the host's time zone."""
     require_lead(actor)
     cleaned = _clean_windows(windows)
-    with writing():
-        host = db.session.get(ShadowHost, user_id)
-        if host is None:
-            raise NotFound("That user is not a shadowing host.")
-        host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
-        db.session.commit()
+    host = db.session.get(ShadowHost, user_id)
+    if host is None:
+        raise NotFound("That user is not a shadowing host.")
+    host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
+    db.session.flush()
     return host
 
 
@@ -142,6 +141,7 @@ def check_slot(trainee: User, host_user: User, starts_at: datetime, ends_at: dat
 
 
 def describe_windows(host: ShadowHost) -> str:
+    """A host's weekly availability as short text in their own time zone."""
     if not host.windows:
         return "no availability set"
     parts = [f"{WEEKDAYS[w.weekday][:3]} {w.start_time:%H:%M}–{w.end_time:%H:%M}" for w in host.windows]
@@ -187,17 +187,16 @@ def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends
                      format: str = SessionFormat.LIVE_CALLS, focus_article_id: int | None = None,
                      meeting_url: str = "", actor) -> ShadowSession:
     """Book a session after every check (see check_slot); the trainee and host rows are locked meanwhile."""
-    with writing():
-        trainee = managed_learner(trainee_id, actor)
-        lock_users(trainee.id, host_id)
-        host = _person(host_id, "host_id")
-        check_slot(trainee, host, starts_at, ends_at)
-        session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=starts_at, ends_at=ends_at,
-                                focus=text(focus, "focus", "Focus", 200, required=False), format=_format(format),
-                                focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id,
-                                meeting_url=meeting_link(meeting_url))
-        db.session.add(session)
-        db.session.commit()
+    trainee = managed_learner(trainee_id, actor)
+    lock_users(trainee.id, host_id)
+    host = _person(host_id, "host_id")
+    check_slot(trainee, host, starts_at, ends_at)
+    session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=starts_at, ends_at=ends_at,
+                            focus=text(focus, "focus", "Focus", 200, required=False), format=_format(format),
+                            focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id,
+                            meeting_url=meeting_link(meeting_url))
+    db.session.add(session)
+    db.session.flush()
     return session
 
 
@@ -213,21 +212,20 @@ def get_session(session_id: int, *, actor) -> ShadowSession:
 def update_session(session_id: int, *, starts_at: datetime, ends_at: datetime, host_id: int, focus: str,
                    format: str, meeting_url: str | None = None, actor) -> ShadowSession:
     """Move or change a scheduled session; its calendar SEQUENCE goes up so calendars replace the old event."""
-    with writing():
-        session = get_session(session_id, actor=actor)
-        require_lead(actor)
-        if session.status != SessionStatus.SCHEDULED:
-            raise Conflict("Only scheduled sessions can be changed.")
-        lock_users(session.trainee_id, host_id)
-        host = _person(host_id, "host_id")
-        check_slot(session.trainee, host, starts_at, ends_at, exclude_id=session.id)
-        session.host_id, session.starts_at, session.ends_at = host.id, starts_at, ends_at
-        session.focus = text(focus, "focus", "Focus", 200, required=False)
-        session.format = _format(format)
-        if meeting_url is not None:
-            session.meeting_url = meeting_link(meeting_url)
-        session.sequence += 1
-        db.session.commit()
+    session = get_session(session_id, actor=actor)
+    require_lead(actor)
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict("Only scheduled sessions can be changed.")
+    lock_users(session.trainee_id, host_id)
+    host = _person(host_id, "host_id")
+    check_slot(session.trainee, host, starts_at, ends_at, exclude_id=session.id)
+    session.host_id, session.starts_at, session.ends_at = host.id, starts_at, ends_at
+    session.focus = text(focus, "focus", "Focus", 200, required=False)
+    session.format = _format(format)
+    if meeting_url is not None:
+        session.meeting_url = meeting_link(meeting_url)
+    session.sequence += 1
+    db.session.flush()
     return session
 
 
@@ -237,30 +235,28 @@ def set_session_status(session_id: int, status: str, *, actor) -> ShadowSession:
         status = SessionStatus(status)
     except ValueError:
         raise Invalid("Unknown status.", field="status") from None
-    with writing():
-        session = get_session(session_id, actor=actor)
-        if status == SessionStatus.CANCELLED and not is_lead(actor):
-            raise Forbidden("Only managers cancel sessions.")
-        if status == SessionStatus.DONE and not (is_lead(actor) or actor.id == session.host_id):
-            raise Forbidden("The host or a manager marks a session done.")
-        if session.status != status:
-            session.status = status
-            session.sequence += 1
-        db.session.commit()
+    session = get_session(session_id, actor=actor)
+    if status == SessionStatus.CANCELLED and not is_lead(actor):
+        raise Forbidden("Only managers cancel sessions.")
+    if status == SessionStatus.DONE and not (is_lead(actor) or actor.id == session.host_id):
+        raise Forbidden("The host or a manager marks a session done.")
+    if session.status != status:
+        session.status = status
+        session.sequence += 1
+    db.session.flush()
     return session
 
 
 def save_session_notes(session_id: int, notes: str, *, actor) -> ShadowSession:
     """The trainee writes what they learned; the host leaves feedback. Each writes only their own part."""
-    with writing():
-        session = get_session(session_id, actor=actor)
-        if actor.id == session.trainee_id:
-            session.trainee_notes = text(notes, "notes", "What you learned", 10_000, required=False)
-        elif actor.id == session.host_id:
-            session.host_feedback = text(notes, "notes", "Feedback", 10_000, required=False)
-        else:
-            raise Forbidden("Only the trainee and the host write notes on a session.")
-        db.session.commit()
+    session = get_session(session_id, actor=actor)
+    if actor.id == session.trainee_id:
+        session.trainee_notes = text(notes, "notes", "What you learned", 10_000, required=False)
+    elif actor.id == session.host_id:
+        session.host_feedback = text(notes, "notes", "Feedback", 10_000, required=False)
+    else:
+        raise Forbidden("Only the trainee and the host write notes on a session.")
+    db.session.flush()
     return session
 
 
@@ -453,24 +449,23 @@ def confirm_plan(trainee_id: int, sessions: list[PlannedSession], *, actor) -> l
     """Book every session of an (adjusted) plan, or none: the first conflict names the row and stops."""
     if not sessions:
         raise Invalid("Keep at least one session in the plan.", field="sessions")
-    with writing():
-        trainee = managed_learner(trainee_id, actor)
-        lock_users(trainee.id, *[s.host_id for s in sessions])
-        booked = []
-        for number, planned in enumerate(sorted(sessions, key=lambda s: s.starts_at), start=1):
-            host = _person(planned.host_id, "host_id")
-            try:
-                db.session.flush()
-                check_slot(trainee, host, planned.starts_at, planned.ends_at)
-            except Invalid as error:
-                raise Invalid(f"Session {number}: {error.message}", field=error.field) from None
-            except Conflict as error:
-                raise Conflict(f"Session {number}: {error.message}") from None
-            session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=planned.starts_at,
-                                    ends_at=planned.ends_at, format=_format(planned.format),
-                                    focus=text(planned.focus, "focus", "Focus", 200, required=False),
-                                    created_by_id=actor.id)
-            db.session.add(session)
-            booked.append(session)
-        db.session.commit()
+    trainee = managed_learner(trainee_id, actor)
+    lock_users(trainee.id, *[s.host_id for s in sessions])
+    booked = []
+    for number, planned in enumerate(sorted(sessions, key=lambda s: s.starts_at), start=1):
+        host = _person(planned.host_id, "host_id")
+        try:
+            db.session.flush()
+            check_slot(trainee, host, planned.starts_at, planned.ends_at)
+        except Invalid as error:
+            raise Invalid(f"Session {number}: {error.message}", field=error.field) from None
+        except Conflict as error:
+            raise Conflict(f"Session {number}: {error.message}") from None
+        session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=planned.starts_at,
+                                ends_at=planned.ends_at, format=_format(planned.format),
+                                focus=text(planned.focus, "focus", "Focus", 200, required=False),
+                                created_by_id=actor.id)
+        db.session.add(session)
+        booked.append(session)
+    db.session.flush()
     return booked

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import allowed, requires
 from kms.errors import Conflict, Invalid
+from kms.extensions import unit_of_work
 from kms.markdown import ARTICLE_LINK_BASE
 from kms.training import services
 from kms.training.forms import AcknowledgeForm, ConfirmForm
@@ -89,8 +90,9 @@ def complete_lesson(lesson_id: int):
         abort(400)
     seen = _parse_seen(form.seen.data)   # garbage there is a 400 naming the field: nothing typed is lost
     try:
-        done = services.complete_lesson(lesson_id, actor=current_user, acknowledge=form.acknowledge.data,
-                                        seen_revisions=seen)
+        with unit_of_work():
+            done = services.complete_lesson(lesson_id, actor=current_user, acknowledge=form.acknowledge.data,
+                                            seen_revisions=seen)
     except (Invalid, Conflict) as error:
         lesson = services.get_lesson(lesson_id)
         field_error(form, error)
@@ -121,7 +123,8 @@ def lesson_changes(lesson_id: int):
 def review_lesson(lesson_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.review_lesson(lesson_id, actor=current_user)
+    with unit_of_work():
+        services.review_lesson(lesson_id, actor=current_user)
     flash("Marked as reviewed. The lesson is up to date again.", "success")
     return redirect(url_for("training.my_onboarding"))
 
@@ -151,7 +154,8 @@ def quiz(module_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        attempt = services.submit_quiz(module_id, _parse_answers(), actor=current_user)
+        with unit_of_work():
+            attempt = services.submit_quiz(module_id, _parse_answers(), actor=current_user)
         return redirect(url_for("training.attempt", attempt_id=attempt.id))
     return render_template("training/quiz.html", module=progress.module, progress=progress, questions=questions,
                            form=form)
@@ -175,7 +179,8 @@ def calendar():
 def new_calendar_feed():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    token = services.create_feed(actor=current_user)
+    with unit_of_work():
+        token = services.create_feed(actor=current_user)
     return render_template("training/calendar.html", feed=services.active_feed(actor=current_user),
                            form=ConfirmForm(), new_url=url_for("training.feed", token=token, _external=True))
 
@@ -185,7 +190,8 @@ def new_calendar_feed():
 def revoke_calendar_feed():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.revoke_feed(actor=current_user)
+    with unit_of_work():
+        services.revoke_feed(actor=current_user)
     flash("Calendar link turned off. Calendars subscribed to it stop updating.", "success")
     return redirect(url_for("training.calendar"))
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from kms.auth.permissions import requires
 from kms.errors import Conflict, Invalid
+from kms.extensions import unit_of_work
 from kms.training import services
 from kms.training.forms import (
     AssignModuleForm,
@@ -78,7 +79,8 @@ def assign_path():
     path_form, module_form = _assign_forms(path_form=AssignPathForm())
     if path_form.validate_on_submit():
         try:
-            made = services.assign_path(path_form.user_id.data, path_form.path_id.data, actor=current_user)
+            with unit_of_work():
+                made = services.assign_path(path_form.user_id.data, path_form.path_id.data, actor=current_user)
         except Invalid as error:
             field_error(path_form, error)
         else:
@@ -94,8 +96,9 @@ def assign_module():
     path_form, module_form = _assign_forms(module_form=AssignModuleForm())
     if module_form.validate_on_submit():
         try:
-            services.assign_module(module_form.user_id.data, module_form.module_id.data, module_form.due_on.data,
-                                   actor=current_user)
+            with unit_of_work():
+                services.assign_module(module_form.user_id.data, module_form.module_id.data, module_form.due_on.data,
+                                       actor=current_user)
         except Invalid as error:
             field_error(module_form, error)
         else:
@@ -130,7 +133,8 @@ def new_module():
     form = ModuleForm()
     if form.validate_on_submit():
         try:
-            module = services.create_module(actor=current_user, **_module_fields(form))
+            with unit_of_work():
+                module = services.create_module(actor=current_user, **_module_fields(form))
         except Invalid as error:
             field_error(form, error)
         else:
@@ -150,7 +154,8 @@ def edit_module(module_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                services.update_module(module.id, actor=current_user, **_module_fields(form))
+                with unit_of_work():
+                    services.update_module(module.id, actor=current_user, **_module_fields(form))
             except Invalid as error:
                 field_error(form, error)
             else:
@@ -165,7 +170,8 @@ def edit_module(module_id: int):
 def module_status(module_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    module = services.set_module_status(module_id, request.form.get("status", ""), actor=current_user)
+    with unit_of_work():
+        module = services.set_module_status(module_id, request.form.get("status", ""), actor=current_user)
     flash(f"{module.title} is now {module.status.value}.", "success")
     return redirect(url_for("training.edit_module", module_id=module.id))
 
@@ -182,7 +188,8 @@ def new_lesson(module_id: int):
     form = LessonForm()
     if form.validate_on_submit():
         try:
-            services.add_lesson(module.id, actor=current_user, **_lesson_args(form))
+            with unit_of_work():
+                services.add_lesson(module.id, actor=current_user, **_lesson_args(form))
         except Invalid as error:
             field_error(form, error)
         else:
@@ -201,7 +208,8 @@ def edit_lesson(lesson_id: int):
         form.articles.data = ", ".join(link.article.slug for link in lesson.article_links)
     if form.validate_on_submit():
         try:
-            services.update_lesson(lesson.id, actor=current_user, **_lesson_args(form))
+            with unit_of_work():
+                services.update_lesson(lesson.id, actor=current_user, **_lesson_args(form))
         except Invalid as error:
             field_error(form, error)
         else:
@@ -216,7 +224,8 @@ def edit_lesson(lesson_id: int):
 def delete_lesson(lesson_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    module_id = services.delete_lesson(lesson_id, actor=current_user)
+    with unit_of_work():
+        module_id = services.delete_lesson(lesson_id, actor=current_user)
     flash("Lesson deleted.", "success")
     return redirect(url_for("training.edit_module", module_id=module_id))
 
@@ -228,7 +237,8 @@ def move_lesson(lesson_id: int):
         abort(400)
     if request.form.get("direction") not in {"up", "down"}:
         raise Invalid("direction must be up or down.", field="direction")
-    module = services.move_lesson(lesson_id, -1 if request.form["direction"] == "up" else 1, actor=current_user)
+    with unit_of_work():
+        module = services.move_lesson(lesson_id, -1 if request.form["direction"] == "up" else 1, actor=current_user)
     return redirect(url_for("training.edit_module", module_id=module.id) + f"#lesson-{lesson_id}")
 
 
@@ -244,7 +254,8 @@ def new_question(module_id: int):
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            services.add_question(module.id, actor=current_user, **_question_args(form))
+            with unit_of_work():
+                services.add_question(module.id, actor=current_user, **_question_args(form))
         except Invalid as error:
             field_error(form, error)
         else:
@@ -264,7 +275,8 @@ def edit_question(question_id: int):
         form.choices.data = "\n".join(("* " if c.correct else "") + c.text for c in question.choices)
     if form.validate_on_submit():
         try:
-            services.update_question(question.id, actor=current_user, **_question_args(form))
+            with unit_of_work():
+                services.update_question(question.id, actor=current_user, **_question_args(form))
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -279,6 +291,7 @@ def edit_question(question_id: int):
 def delete_question(question_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    module_id = services.delete_question(question_id, actor=current_user)
+    with unit_of_work():
+        module_id = services.delete_question(question_id, actor=current_user)
     flash("Question deleted.", "success")
     return redirect(url_for("training.edit_module", module_id=module_id) + "#quiz")

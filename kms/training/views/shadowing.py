@@ -9,7 +9,7 @@ from flask_login import current_user
 from kms.auth import services as auth_services
 from kms.auth.permissions import allowed, requires
 from kms.errors import Conflict, Invalid
-from kms.extensions import utcnow
+from kms.extensions import unit_of_work, utcnow
 from kms.training import services
 from kms.training.forms import (
     FORMATS,
@@ -50,8 +50,9 @@ def hosts():
     status = 200
     if form.validate_on_submit():
         try:
-            services.set_host(form.user_id.data, note=form.note.data, actor=current_user)
-            services.set_availability(form.user_id.data, parse_windows(form.windows.data), actor=current_user)
+            with unit_of_work():
+                services.set_host(form.user_id.data, note=form.note.data, actor=current_user)
+                services.set_availability(form.user_id.data, parse_windows(form.windows.data), actor=current_user)
         except Invalid as error:
             field_error(form, error)
             status = 400
@@ -76,8 +77,9 @@ def host(user_id: int):
                                       f"{w.start_time:%H:%M}-{w.end_time:%H:%M}" for w in found.windows)
     if form.validate_on_submit():
         try:
-            services.set_host(user_id, active=form.active.data, note=form.note.data,
-                              windows=parse_windows(form.windows.data), actor=current_user)
+            with unit_of_work():
+                services.set_host(user_id, active=form.active.data, note=form.note.data,
+                                  windows=parse_windows(form.windows.data), actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:
@@ -103,10 +105,11 @@ def new_session():
     if form.validate_on_submit():
         try:
             starts_at, ends_at = _times(form)
-            session = services.schedule_session(trainee_id=form.trainee_id.data, host_id=form.host_id.data,
-                                                starts_at=starts_at, ends_at=ends_at, focus=form.focus.data,
-                                                format=form.format.data, meeting_url=form.meeting_url.data,
-                                                actor=current_user)
+            with unit_of_work():
+                session = services.schedule_session(trainee_id=form.trainee_id.data, host_id=form.host_id.data,
+                                                    starts_at=starts_at, ends_at=ends_at, focus=form.focus.data,
+                                                    format=form.format.data, meeting_url=form.meeting_url.data,
+                                                    actor=current_user)
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -151,9 +154,10 @@ def edit_session(session_id: int):
     if form.validate_on_submit():
         try:
             starts_at, ends_at = _times(form)
-            services.update_session(found.id, starts_at=starts_at, ends_at=ends_at, host_id=form.host_id.data,
-                                    focus=form.focus.data, format=form.format.data,
-                                    meeting_url=form.meeting_url.data, actor=current_user)
+            with unit_of_work():
+                services.update_session(found.id, starts_at=starts_at, ends_at=ends_at, host_id=form.host_id.data,
+                                        focus=form.focus.data, format=form.format.data,
+                                        meeting_url=form.meeting_url.data, actor=current_user)
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -167,7 +171,8 @@ def edit_session(session_id: int):
 def session_status(session_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    found = services.set_session_status(session_id, request.form.get("status", ""), actor=current_user)
+    with unit_of_work():
+        found = services.set_session_status(session_id, request.form.get("status", ""), actor=current_user)
     flash(f"Session {found.status.value}.", "success")
     return redirect(url_for("training.session", session_id=found.id))
 
@@ -179,7 +184,8 @@ def session_notes(session_id: int):
     found = services.get_session(session_id, actor=current_user)
     if form.validate_on_submit():
         try:
-            services.save_session_notes(found.id, form.notes.data or "", actor=current_user)
+            with unit_of_work():
+                services.save_session_notes(found.id, form.notes.data or "", actor=current_user)
         except Invalid as error:
             field_error(form, error)
         else:
@@ -253,7 +259,8 @@ def _confirm_plan(trainee, form):
                 planned.append(services.PlannedSession(
                     host_id=row["host_id"] or 0, starts_at=viewer_to_utc(row["starts_at"], "starts_at"),
                     ends_at=viewer_to_utc(row["ends_at"], "ends_at"), format=row["format"], focus=row["focus"]))
-        booked = services.confirm_plan(trainee.id, planned, actor=current_user)
+        with unit_of_work():
+            booked = services.confirm_plan(trainee.id, planned, actor=current_user)
     except (Invalid, Conflict) as error:
         flash(error.message, "error")
         return _render_plan(trainee, form, None, 400 if isinstance(error, Invalid) else 409, rows=rows)

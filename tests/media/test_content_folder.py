@@ -153,3 +153,43 @@ def test_a_candidates_file_named_in_an_article_is_not_exported(client, make_user
     content.export_content(tmp_path / "out")
     assert not (tmp_path / "out" / "media").exists()
     assert cv["url"] in (tmp_path / "out" / "articles" / "oops.md").read_text()
+
+
+def test_the_starter_content_shows_diagrams_in_five_articles_and_two_lessons(app, client, make_user):
+    starter = Path(app.config["KMS_CONTENT_DIR"])
+    report = content.import_content(starter)
+    assert not [w for w in report.warnings if "media" in w]
+    files = list((starter / "media").iterdir())
+    assert files and all(f.stat().st_size < 150 * 1024 for f in files)
+    rows = list(db.session.scalars(select(Attachment)))
+    assert len({r.owner_id for r in rows if r.owner_type == "article"}) >= 5
+    assert len({r.owner_id for r in rows if r.owner_type == "lesson"}) >= 2
+    assert all(len(r.alt) > 40 for r in rows)
+    login(client, make_user(Role.MEMBER))
+    page = client.get("/handbook/articles/refund-request").get_data(as_text=True)
+    image = re.search(r'<img[^>]*alt="Refund decision tree[^"]*"[^>]*>', page)
+    assert image
+    source = re.search(r'src="([^"]+)"', image.group(0)).group(1)
+    response = client.get(source)
+    assert (response.status_code, response.headers["Content-Type"]) == (200, "image/png")
+
+
+def test_kms_init_loads_the_starter_media_and_the_demo_flag_names_the_picture_that_is_out_of_date(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"KMS_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "media files: " in result.stdout
+    from kms import create_app
+    from kms.articles.models import Flag
+
+    app = create_app({"KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"})
+    with app.app_context():
+        flag = db.session.scalar(select(Flag))
+        article = db.session.get(Article, flag.article_id)
+        assert "timeline picture" in flag.comment and "![Dunning timeline" in article.body
+        stored = LocalStorage(Path(tmp_path) / "media").stored_files()
+        assert len(stored) == len(list((Path(app.config["KMS_CONTENT_DIR"]) / "media").iterdir()))

@@ -223,10 +223,51 @@ def main(argv: list[str]) -> None:
     for stem, draw in DIAGRAMS.items():
         save(stem, draw())
     if "--screens" in argv:
-        from scripts_screens import take_screenshots  # noqa: PLC0415 - only with --screens
-
-        for stem, image in take_screenshots():
+        for stem, image in screenshots():
             save(stem, image)
+
+
+def _capture(driver, selector: str, pad: int = 12) -> Image.Image:
+    """The part of the page an element covers (plus a margin), as an image."""
+    box = driver.execute_script(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return [r.left, r.top, r.right, r.bottom];", selector)
+    page = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    left, top, right, bottom = (int(v) for v in box)
+    return page.crop((max(left - pad, 0), max(top - pad, 0), min(right + pad, page.width),
+                      min(bottom + pad, page.height)))
+
+
+def screenshots() -> list[tuple[str, Image.Image]]:
+    """kms's own pages, as a new hire sees them on a demo site: search results, and an article's flag box."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from tests.e2e.harness import LiveServer, close_chromium, log_in, new_chromium
+
+    from kms.demo import create_demo
+
+    server = LiveServer(instance=Path(tempfile.mkdtemp(prefix="kms-screens-"))).start()
+    driver = new_chromium(1000, 1400)
+    try:
+        with server.app().app_context():
+            team = create_demo()
+        email, _role, password = next(login for login in team.logins if login[1] == "member")
+        log_in(driver, server, email, password)
+        driver.get(server.url + "/search?q=locked")
+        driver.execute_script("document.documentElement.style.overflow = 'hidden';")
+        search = _capture(driver, "main", pad=0)
+        search = search.crop((0, 2, search.width, min(search.height, 505)))
+        driver.get(server.url + "/handbook/articles/refund-request")
+        driver.execute_script("document.documentElement.style.overflow = 'hidden';"
+                              "document.querySelector('aside details').open = true;"
+                              "document.querySelector('aside details textarea').value = "
+                              "'The 14-day rule changed to 30 days last week.';")
+        flag = _capture(driver, "aside")
+        return [("search-results-locked", search), ("article-flag-box", flag)]
+    finally:
+        close_chromium(driver)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -243,9 +243,8 @@ def screenshots() -> list[tuple[str, Image.Image]]:
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    from tests.e2e.harness import LiveServer, close_chromium, log_in, new_chromium
-
     from kms.demo import create_demo
+    from tests.e2e.harness import LiveServer, close_chromium, log_in, new_chromium
 
     server = LiveServer(instance=Path(tempfile.mkdtemp(prefix="kms-screens-"))).start()
     driver = new_chromium(1000, 1400)

@@ -1,8 +1,9 @@
 """A PDF's text for search, read with pypdf once when the file is stored.
 
 A PDF is a program of sorts: a damaged or hostile one can be slow to read or make the reader fail in many ways.
-So the work is capped (pages, characters, and a time budget checked between pages) and any failure only means
-the file has no searchable text: the upload, the import and the search index go on without it.
+So the work is capped (pages, bytes of one page, characters, and a time budget checked between pages), so it
+grows with the size of what is read and no more; any failure only means the file has less (or no) searchable
+text: the upload, the import and the search index go on without it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kms.validate import clean_text
 
 MAX_PAGES = 50
 MAX_CHARS = 100_000
+MAX_PAGE_BYTES = 2_000_000   # a page's drawing instructions; beyond this a page is skipped, not read
 TIME_BUDGET = 5.0            # seconds for one file, checked before each page
 _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -45,6 +47,10 @@ def pdf_text(stream: BinaryIO) -> str:
         for index, page in enumerate(reader.pages):
             if index >= MAX_PAGES or total >= MAX_CHARS or time.monotonic() > deadline:
                 break
+            contents = page.get_contents()
+            if contents is not None and len(contents.get_data()) > MAX_PAGE_BYTES:
+                log.warning("PDF page %d skipped: its content is over %d bytes", index + 1, MAX_PAGE_BYTES)
+                continue
             text = _tidy(page.extract_text() or "")
             parts.append(text)
             total += len(text)

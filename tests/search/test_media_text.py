@@ -89,3 +89,11 @@ def test_a_draft_articles_pdf_is_not_found_by_members(client, author, make_user)
     db.session.commit()
     assert article.status.value == "draft"
     assert _results(client, make_user, "narwhal") == []
+
+
+def test_a_pdf_page_too_large_to_read_is_skipped_and_the_other_pages_are_found(client, author, make_user):
+    huge = "padding " * 300_000                      # 2.4 MB of drawing instructions on one page
+    guide = upload(client, pdf_bytes(huge, "Platypus fallback procedure"), "big.pdf").get_json()
+    article = _article(author, "Big guide", f"{guide['markdown']}\n")
+    assert [r["url"] for r in _results(client, make_user, "platypus")] == [f"/handbook/articles/{article.slug}"]
+    assert _results(client, make_user, "padding") == []

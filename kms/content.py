@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kms.extensions import unit_of_work
-from kms.frontmatter import ContentError, ImportReport
+from kms.frontmatter import ContentError, ImportReport, rewriting
 
 
 # Each section: (name, importer(root, report), exporter(root) -> count). Features are appended in
@@ -29,7 +29,9 @@ def _sections():
 
 
 # Where each kind of file goes (docs/content-format.md); anything else is not read.
-KNOWN_PLACES = {"articles", "article-templates", "training", "hiring"}
+KNOWN_PLACES = {"articles", "article-templates", "training", "hiring", "media"}
+# Where the Markdown lives that may use files from media/ (articles, templates, lessons and quiz explanations).
+PAGE_PLACES = ("articles", "article-templates", "training")
 CONTENT_KINDS = ("articles", "processes", "training modules", "training paths", "hiring traits")
 
 
@@ -67,8 +69,11 @@ def import_content(root: Path | str, owners: str = "create", progress: Progress 
     report = ImportReport(owners=owners, progress=progress)
     strays = stray_markdown(root)
     with unit_of_work():   # the import is one use case: it commits once, or leaves nothing behind
-        for _, importer, _ in _sections():
-            importer(root, report)
+        media = _media_import(root, report)
+        with rewriting(media.rewrite):
+            for _, importer, _ in _sections():
+                importer(root, report)
+        media.finish()
         if strays and not any(kind in report.counts for kind in CONTENT_KINDS):
             raise ContentError(root, f"nothing to import; {_stray_message(root, strays)}")
         if strays:
@@ -76,9 +81,30 @@ def import_content(root: Path | str, owners: str = "create", progress: Progress 
     return report
 
 
+def _media_import(root: Path, report: ImportReport):
+    from flask import current_app
+
+    from kms.media.hooks import storage
+    from kms.media.services.folder import MediaImport
+
+    return MediaImport(root, report, store=storage(),
+                       max_bytes=int(current_app.config["KMS_MAX_UPLOAD_MB"]) * 1024 * 1024)
+
+
+def _export_media(root: Path) -> int:
+    from kms.media.hooks import storage
+    from kms.media.services.folder import export_media
+
+    pages = sorted(path for place in PAGE_PLACES for path in (root / place).rglob("*.md") if path.is_file())
+    return export_media(root, pages, storage())
+
+
 def export_content(root: Path | str, progress: Progress | None = None) -> dict[str, int]:
-    """Write the database's content into a folder in the same format import reads (progress of the articles)."""
+    """Write the database's content into a folder in the same format import reads (progress of the articles);
+    the files its pages use go to media/, referenced by relative path."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    return {name: exporter(root, progress=progress) if name == "handbook" else exporter(root)
-            for name, _, exporter in _sections()}
+    counts = {name: exporter(root, progress=progress) if name == "handbook" else exporter(root)
+              for name, _, exporter in _sections()}
+    counts["media"] = _export_media(root)
+    return counts

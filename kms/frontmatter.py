@@ -6,7 +6,9 @@ the whole import and export.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,12 +81,29 @@ def load_yaml(path: Path, text: str | None = None, *, first_line: int = 1):
         raise ContentError(path, "not UTF-8 text") from None
 
 
+_REWRITE: ContextVar[Callable[[Path, str], str] | None] = ContextVar("kms_content_rewrite", default=None)
+
+
+@contextmanager
+def rewriting(rewrite: Callable[[Path, str], str]) -> Iterator[None]:
+    """While the block runs, read_front_matter passes each file's whole text through rewrite(path, text) first
+    (the content import turns content/media/ paths into this site's file addresses so)."""
+    token = _REWRITE.set(rewrite)
+    try:
+        yield
+    finally:
+        _REWRITE.reset(token)
+
+
 def read_front_matter(path: Path) -> tuple[dict, str]:
     """Split a Markdown file into (front matter dict, body). The front matter sits between two '---' lines."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ContentError(path, "not UTF-8 text") from None
+    rewrite = _REWRITE.get()
+    if rewrite is not None:
+        text = rewrite(path, text)
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise ContentError(path, "missing front matter: the file must start with a '---' line", line=1)

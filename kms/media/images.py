@@ -105,3 +105,31 @@ def clean(stream: BinaryIO, kind: FileType) -> CleanImage:
                       "it. Save it again and upload the new file.", field="file") from None
     finally:
         stream.seek(0)
+
+
+# What Pillow reports about a file that is only pixels (format details, not metadata about anyone or anything).
+_BARE_INFO = frozenset({"transparency", "dpi", "jfif", "jfif_version", "jfif_unit", "jfif_density", "gamma",
+                        "srgb", "duration", "loop", "background", "version", "progressive", "progression",
+                        "interlace", "aspect", "extension", "compression", "adobe", "adobe_transform"})
+_ENDINGS = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9", "GIF": b";"}
+
+
+def _ends_cleanly(data: bytes, kind: FileType) -> bool:
+    """No bytes after the image's own end marker (where a polyglot keeps its second file)."""
+    if kind.image_format == "WEBP":
+        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 == len(data)
+    return data.endswith(_ENDINGS[kind.image_format])
+
+
+def is_bare(data: bytes, kind: FileType) -> bool:
+    """True when the image file holds pixels and format details only: no EXIF, text, comment, colour profile or
+    trailing bytes. Such a file can be kept byte for byte (the content folder's round trip needs that)."""
+    if not _ends_cleanly(data, kind):
+        return False
+    try:
+        with Image.open(io.BytesIO(data), formats=[kind.image_format]) as image:
+            if image.getexif() or getattr(image, "text", None):
+                return False
+            return set(image.info) <= _BARE_INFO
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return False

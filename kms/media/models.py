@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kms.extensions import UTCDateTime, db, utcnow
@@ -26,6 +26,8 @@ class Blob(db.Model):
     width: Mapped[int | None]
     height: Mapped[int | None]
     page_sha256: Mapped[str | None] = mapped_column(String(64))   # the resized version shown on pages
+    # A PDF's text (capped), read once when it is stored; search indexes it with the pages that link the file.
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -39,6 +39,7 @@ XLSX = FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.she
 PPTX = FileType("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx", "file")
 CSV = FileType("text/csv", "csv", "file")
 TXT = FileType("text/plain", "txt", "file")
+TYPES = (PNG, JPEG, GIF, WEBP, PDF, ZIP, DOCX, XLSX, PPTX, CSV, TXT)
 
 # (main part, the content type [Content_Types].xml must give it, type)
 OFFICE_PARTS = (

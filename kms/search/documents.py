@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from kms.articles.models import Article, ArticleStatus, ArticleTag, Process, ProcessStatus, Revision
 from kms.auth.models import User
+from kms.media.models import Attachment, Blob
 from kms.training.models import Lesson, Module, ModuleStatus, ModuleTag
 
 LOAD_BATCH = 200
@@ -55,6 +57,26 @@ def _owner_name(user) -> str:
     return user.name if user is not None else ""
 
 
+# A page's files: /media/<sha256>/... in its Markdown. Their text (a PDF's) is indexed with the page, so a
+# search for words in the file finds the page that holds it.
+_FILE_REFERENCE = re.compile(r"/media/([0-9a-f]{64})(?![0-9a-f])")
+MAX_FILE_TEXT = 200_000     # characters of file text per page
+
+
+def _with_file_text(page, owner_type: str, body: str) -> str:
+    """The page's text followed by the text of the files it links to and holds (never another owner's file)."""
+    digests = set(_FILE_REFERENCE.findall(body or ""))
+    session = object_session(page)
+    if not digests or session is None:
+        return body
+    texts = session.scalars(select(Blob.search_text).join(Attachment, Attachment.blob_sha256 == Blob.sha256)
+                            .where(Attachment.owner_type == owner_type, Attachment.owner_id == str(page.id),
+                                   Blob.sha256.in_(sorted(digests)), Blob.search_text.is_not(None))
+                            .order_by(Blob.sha256))
+    extra = "\n\n".join(text for text in texts if text)[:MAX_FILE_TEXT]
+    return f"{body}\n\n{extra}" if extra else body
+
+
 def _article_is_public(article: Article) -> bool:
     return article.status == ArticleStatus.PUBLISHED and article.published_revision_id is not None
 
@@ -66,6 +88,7 @@ def _article_document(article: Article, url_for: UrlFor) -> dict:
         title, body = article.published_revision.title, article.published_revision.body
     else:
         title, body = article.title, article.body
+    body = _with_file_text(article, "article", body)
     return {"type": "article", "title": title, "body": body, "tags": article.tags,
             "category": article.category, "language": article.language or "en", "status": article.status.value,
             "visibility": "public" if public else "handbook-editors", "owner": _owner_name(article.owner),
@@ -101,7 +124,8 @@ def _module_document(module: Module, url_for: UrlFor) -> dict:
 
 def _lesson_document(lesson: Lesson, url_for: UrlFor) -> dict:
     module = lesson.module
-    return {"type": "lesson", "title": lesson.title, "body": lesson.body, "tags": module.tags,
+    return {"type": "lesson", "title": lesson.title, "body": _with_file_text(lesson, "lesson", lesson.body),
+            "tags": module.tags,
             "category": "Training", "language": "en", "status": module.status.value,
             "visibility": _module_visibility(module), "owner": "", "updated": module.updated_at,
             "verified": None, "url": url_for("training.lesson", lesson_id=lesson.id)}
@@ -155,6 +179,8 @@ watch(Lesson, lambda s, lesson: [f"lesson:{lesson.id}",
       lambda s, where: [doc for i, m in s.connection().execute(select(Lesson.id, Lesson.module_id).where(where))
                         for doc in (f"lesson:{i}", f"module:{m}")])
 watch(User, _owned_documents)
+# A file attached to a page (on save, or by the content import) can bring its text to the page's document.
+watch(Attachment, lambda s, a: [f"{a.owner_type}:{a.owner_id}"] if a.owner_type in ("article", "lesson") else [])
 
 
 def stamp(document: dict) -> str:

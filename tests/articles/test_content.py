@@ -159,7 +159,7 @@ def test_export_then_import_into_an_empty_handbook_reproduces_it(starter, tmp_pa
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in files:
-        assert (first / name).read_text() == (second / name).read_text(), name
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
 def test_an_import_matches_an_existing_process_by_name_ignoring_case_in_any_alphabet(folder, make_process):

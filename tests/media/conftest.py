@@ -11,7 +11,7 @@ from PIL import Image
 
 from kms.articles import services as articles
 from kms.articles.models import Article, Category
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 from kms.media.models import Attachment, Blob
 from kms.media.storage import LocalStorage
 from tests.conftest import login as base_login
@@ -76,18 +76,43 @@ def categories(app):
 @pytest.fixture
 def make_article(categories):
     def make(actor, body="A first version with enough words.\n", status="published", title=None):
-        return articles.create_article(articles.ArticleFields(
-            title=title or f"Article {body[:10]} {status} {id(actor)}", body=body, category="Billing",
-            status=status), actor=actor)
+        with unit_of_work():   # the test is the caller: it owns the transaction
+            return articles.create_article(articles.ArticleFields(
+                title=title or f"Article {body[:10]} {status} {id(actor)}", body=body, category="Billing",
+                status=status), actor=actor)
     return make
 
 
 def save_body(article_id: int, body: str, actor, status="published"):
     """Save a new text through the handbook's own service (as the editor does)."""
-    db.session.rollback()
-    row = db.session.get(Article, article_id)
-    return articles.save_article(article_id, articles.ArticleFields(
-        title=row.title, body=body, category=row.category, status=status), base_version=row.version, actor=actor)
+    with unit_of_work():
+        row = db.session.get(Article, article_id)
+        return articles.save_article(article_id, articles.ArticleFields(
+            title=row.title, body=body, category=row.category, status=status), base_version=row.version,
+            actor=actor)
 
 
 from tests.hiring.conftest import make_process, process, rubric  # noqa: E402,F401 - hiring's fixtures, reused
+
+
+def pdf_bytes(*pages: str) -> bytes:
+    """A small valid PDF with one line of Helvetica text per page."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", None, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       b" /Contents %d 0 R >>" % len(objects))
+        kids.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

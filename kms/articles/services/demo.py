@@ -58,9 +58,11 @@ def seed_demo(team) -> None:
         stale = articles[0]
         stale.verified_at = now - timedelta(days=stale.verify_interval_days + 12)
         set_interval(stale, stale.verify_interval_days)
-        db.session.add(Flag(article_id=articles[-1].id, user_id=team.new_hires[0].id, created_at=now,
-                            comment="The screenshots and the second step no longer match what I see in "
-                                    "the billing tool."))
+        # The dunning article's timeline picture is the starter content's; the billing tool moved a day.
+        flagged = next((a for a in articles if a.slug == "failed-payment-and-dunning"), articles[-1])
+        db.session.add(Flag(article_id=flagged.id, user_id=team.new_hires[0].id, created_at=now,
+                            comment="The timeline picture says the workspace goes read-only on day 21, but "
+                                    "the billing settings show day 28 now."))
     db.session.flush()
     today = coverage().overall
     for days_ago in range(14, 0, -1):

@@ -20,6 +20,9 @@ from kms.media.models import Attachment, Blob
 from kms.training.models import Lesson, Question
 
 REFERENCE = re.compile(r"/media/([0-9a-f]{64})(?![0-9a-f])")
+# Where pages keep their Markdown: (owner type, key column, text column).
+PAGE_TEXTS = (("article", Article.id, Article.body), ("template", ArticleTemplate.key, ArticleTemplate.body),
+              ("lesson", Lesson.id, Lesson.body), ("question", Question.id, Question.explanation))
 OWNER_KEYS = {"article": Article.id, "lesson": Lesson.id, "question": Question.id,
               "template": ArticleTemplate.key, "candidate": Candidate.id}
 
@@ -51,6 +54,28 @@ def link_references(owner_type: str, owner_id: str, text: str | None) -> int:
                            .execution_options(synchronize_session=False))
         db.session.flush()
     return len(sources)
+
+
+def attach_to_pages(files: dict[str, tuple[str, str]]) -> int:
+    """Give every page whose text uses one of `files` ({hash: (name, alt)}) an attachment row for it (the content
+    import's files have no uploader); returns how many rows were added."""
+    if not files:
+        return 0
+    have = set(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.owner_id)
+                                  .where(Attachment.blob_sha256.in_(list(files)))))
+    added = 0
+    for owner_type, key, text in PAGE_TEXTS:
+        for owner_id, body in db.session.execute(select(key, text).where(text.contains("/media/"))):
+            for digest in references(body) & files.keys():
+                if (digest, owner_type, str(owner_id)) in have:
+                    continue
+                name, alt = files[digest]
+                db.session.add(Attachment(blob_sha256=digest, owner_type=owner_type, owner_id=str(owner_id),
+                                          name=name, alt=alt))
+                have.add((digest, owner_type, str(owner_id)))
+                added += 1
+    db.session.flush()
+    return added
 
 
 def sweep() -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db
-from kms.media import images, sniff
+from kms.media import images, pdftext, sniff
 from kms.media.models import Attachment, Blob
 from kms.media.services import owners
 from kms.media.storage import Storage
@@ -88,19 +88,27 @@ def _put(store: Storage, stream: BinaryIO) -> str:
     return digest
 
 
-def _store(stream: BinaryIO, kind: sniff.FileType, store: Storage) -> Blob:
+def store_file(stream: BinaryIO, kind: sniff.FileType, store: Storage, *, keep_bare: bool = False) -> Blob:
+    """Store checked content once (images re-encoded without metadata; with keep_bare, an image that has none
+    is kept byte for byte) and return its blob row, new or existing. A PDF's text is read for search."""
+    text = None
     if kind.kind == "image":
         clean = images.clean(stream, kind)
-        digest = _put(store, io.BytesIO(clean.data))
+        original = stream.read() if keep_bare else b""
+        stream.seek(0)
+        data = original if keep_bare and images.is_bare(original, kind) else clean.data
+        digest = _put(store, io.BytesIO(data))
         page = _put(store, io.BytesIO(clean.page)) if clean.page else None
-        size, width, height = len(clean.data), clean.width, clean.height
+        size, width, height = len(data), clean.width, clean.height
     else:
         digest, page, width, height = _put(store, stream), None, None, None
         size = _size(stream)
     blob = db.session.get(Blob, digest)
     if blob is None:
+        if kind == sniff.PDF:
+            text = pdftext.pdf_text(stream)
         blob = Blob(sha256=digest, size=size, mime=kind.mime, kind=kind.kind, width=width, height=height,
-                    page_sha256=page)
+                    page_sha256=page, search_text=text or None)
         db.session.add(blob)
     return blob
 
@@ -119,7 +127,7 @@ def upload(stream: BinaryIO, filename: str | None, *, owner: str | None, alt: st
     if size > max_bytes:
         raise TooLarge(limit_message(max_bytes))
     kind = sniff.detect(stream, filename or "")
-    blob = _store(stream, kind, store)
+    blob = store_file(stream, kind, store)
     attachment = db.session.scalar(select(Attachment).where(
         Attachment.blob_sha256 == blob.sha256, Attachment.owner_type == target.type,
         Attachment.owner_id == target.id))

@@ -1,8 +1,8 @@
-"""`kms ...` commands; each is a few lines around a service."""
+"""The app-wide `kms` commands (init, serve, import, export, demo); each is a few lines around a service.
+Each feature defines its own commands in kms/<feature>/commands.py and adds them in its init_app."""
 from __future__ import annotations
 
 import contextvars
-import functools
 import os
 import sys
 
@@ -10,14 +10,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import inspect
 
 from kms import content
 from kms.articles import services as handbook_services
-from kms.auth import SYSTEM
 from kms.auth import services as auth_services
+from kms.commands import needs_database
 from kms.errors import KmsError
-from kms.extensions import db, unit_of_work
+from kms.extensions import db
 from kms.progress import ProgressReporter
 from kms.search import CHECK_ON_START
 from kms.search import services as search_services
@@ -46,18 +45,6 @@ def ensure_search_index() -> str | None:
 
 
 STARTUP_TASKS.append(("Search index", ensure_search_index))
-
-
-def needs_database(command):
-    """Refuse, with the fix, to run a command on an instance whose database `kms init` has not created yet
-    (instead of a "no such table" traceback)."""
-    @functools.wraps(command)
-    def checked(*args, **kwargs):
-        if not inspect(db.engine).has_table("users"):
-            url = current_app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]
-            raise click.ClickException(f"There is no kms database at {url} yet: run `kms init` first.")
-        return command(*args, **kwargs)
-    return checked
 
 
 def migrate_database() -> None:
@@ -147,47 +134,6 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     os.execv(argv[0], argv)
 
 
-@click.command("create-user")
-@click.argument("email")
-@click.option("--name", required=True)
-@click.option("--role", type=click.Choice([r.value for r in auth_services.Role]), default="member",
-              show_default=True)
-@click.option("--team", default="")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-@with_appcontext
-@needs_database
-def create_user_command(email: str, name: str, role: str, team: str, password_stdin: bool) -> None:
-    """Create a user with a password (from a prompt, or standard input with --password-stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with unit_of_work():
-            user, _ = auth_services.create_user(email, name, role, actor=SYSTEM, password=password, team=team)
-    except KmsError as error:
-        raise click.ClickException(error.message) from None
-    click.echo(f"Created {user.role.value} {user.email}.")
-
-
-@click.command("create-token")
-@click.argument("email")
-@click.argument("name")
-@with_appcontext
-@needs_database
-def create_token_command(email: str, name: str) -> None:
-    """Print a new personal API token for EMAIL (for provisioning scripts)."""
-    user = auth_services.find_user_by_email(email)
-    if user is None or not user.active:
-        raise click.ClickException(f"No active user with email {email}.")
-    try:
-        with unit_of_work():
-            _, secret = auth_services.create_token(user, name)
-    except KmsError as error:
-        raise click.ClickException(error.message) from None
-    click.echo(secret)
-
-
 @click.command("import")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=str))
 @click.option("--owners", type=click.Choice(["create", "clear", "require"]), default="create", show_default=True,
@@ -238,69 +184,7 @@ def demo_command() -> None:
         click.echo(f"  {email:<28} {role:<8} {password}  {team.about.get(email, '')}")
 
 
-@click.command("hiring-purge")
-@click.option("--days", type=click.IntRange(0), default=None,
-              help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.")
-@with_appcontext
-@needs_database
-def hiring_purge_command(days: int | None) -> None:
-    """Delete rejected candidates (with interviews and scorecards) past the retention period; for cron."""
-    from kms.hiring import services as hiring_services
-
-    if days is None:
-        days = int(current_app.config["KMS_HIRING_RETENTION_DAYS"])
-    with unit_of_work():
-        count = hiring_services.purge_rejected(days, actor=SYSTEM)
-    click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
-
-
-@click.command("reindex")
-@with_appcontext
-@needs_database
-def reindex_command() -> None:
-    """Rebuild the search index into a fresh directory and swap it in; searches keep working meanwhile."""
-    with ProgressReporter("reindex") as progress:
-        count, seconds = search_services.reindex(current_app.extensions[SEARCH_INDEX], progress=progress)
-    click.echo(f"Indexed {count} documents in {seconds:.1f} s ({count / max(seconds, 1e-9):.0f} docs/s).")
-
-
-@click.command("search-check")
-@click.option("--fix", is_flag=True, help="Write the missing, extra and stale documents as the database has them.")
-@with_appcontext
-@needs_database
-def search_check_command(fix: bool) -> None:
-    """Compare the search index with the database: missing, extra and stale documents."""
-    index = current_app.extensions[SEARCH_INDEX]
-    try:
-        with ProgressReporter("search-check") as progress:
-            drift = search_services.check_index(index, progress=progress)
-    except search_services.SearchIndexError as error:
-        if not fix:
-            raise click.ClickException(f"The search index cannot be read ({error}); run with --fix.") from None
-        with ProgressReporter("reindex") as progress:
-            count, seconds = search_services.reindex(index, progress=progress)
-        click.echo(f"Rebuilt the unreadable index: {count} documents in {seconds:.1f} s.")
-        return
-    click.echo(f"Index: {drift.index_count} documents; database: {drift.database_count}.")
-    for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
-        shown = ", ".join(ids[:20]) + (" …" if len(ids) > 20 else "")
-        click.echo(f"  {label}: {len(ids)}" + (f" ({shown})" if ids else ""))
-    click.echo(f"  quarantined (could not be indexed): {len(drift.quarantined)}")
-    for item in drift.quarantined:
-        click.echo(f"    {item.doc_id} after {item.attempts} tries: {item.error}")
-    if fix and not (drift.clean and not drift.quarantined):
-        click.echo(f"Fixed {search_services.fix_index(index, drift)} documents"
-                   + (f"; retried {len(drift.quarantined)} quarantined." if drift.quarantined else "."))
-    elif not drift.clean:
-        raise click.ClickException("The index has drifted; run `kms search-check --fix`.")
-    elif drift.quarantined:
-        raise click.ClickException("Some documents could not be indexed (errors above): correct them, or run "
-                                   "`kms search-check --fix` to try them again.")
-    else:
-        click.echo("In step.")
-
-
 def init_app(app) -> None:
-    for command in (init_command, serve_command, create_user_command, create_token_command, import_command,
-                    export_command, demo_command, hiring_purge_command, reindex_command, search_check_command):
+    """Add the app-wide commands; each feature adds its own in its init_app (kms/<feature>/commands.py)."""
+    for command in (init_command, serve_command, import_command, export_command, demo_command):
         app.cli.add_command(command)

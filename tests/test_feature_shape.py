@@ -1,5 +1,5 @@
 """Every feature package has the same rooms and an init_app, create_app lists them all, and each adds itself:
-its blueprint, and the menu entries the base only lists (kms.navigation)."""
+its blueprint, the menu entries the base only lists (kms.navigation), and its `kms` commands."""
 from __future__ import annotations
 
 import ast
@@ -62,6 +62,47 @@ def test_create_app_reads_as_a_loop_over_the_features():
                                         next(n for n in ast.parse(source).body
                                              if isinstance(n, ast.FunctionDef) and n.name == "create_app"))
     assert "register_blueprint" not in create_app and "FEATURES" in create_app
+
+
+# kms/cli.py keeps the commands about the whole site; every other command belongs to a feature.
+APP_WIDE_COMMANDS = {"init", "serve", "import", "export", "demo"}
+FEATURE_COMMANDS = {"create-user": "auth", "create-token": "auth", "hiring-purge": "hiring",
+                    "reindex": "search", "search-check": "search"}
+
+
+def _kms_commands(app) -> dict[str, str]:
+    """The app's `kms` commands (not Flask-Migrate's `db`), each with the module that defines it."""
+    return {name: command.callback.__module__ for name, command in app.cli.commands.items()
+            if command.callback.__module__.startswith("kms.")}
+
+
+def _bare_app(tmp_path):
+    return kms.create_app({"TESTING": True, "SECRET_KEY": "test", "KMS_INSTANCE_PATH": str(tmp_path),
+                           "KMS_DATABASE_URL": f"sqlite:///{tmp_path}/kms.db"})
+
+
+def test_each_feature_adds_its_own_commands_from_its_commands_module(tmp_path, monkeypatch):
+    monkeypatch.setattr(kms.cli, "init_app", lambda app: None)     # only the features' init_app run
+    commands = _kms_commands(_bare_app(tmp_path))
+    assert commands == {name: f"kms.{feature}.commands" for name, feature in FEATURE_COMMANDS.items()}
+
+
+def test_every_command_is_app_wide_in_kms_cli_or_lives_in_a_feature(tmp_path):
+    commands = _kms_commands(_bare_app(tmp_path))
+    assert set(commands) == APP_WIDE_COMMANDS | set(FEATURE_COMMANDS)
+    for name, module in commands.items():
+        if name in APP_WIDE_COMMANDS:
+            assert module == "kms.cli", name
+        else:
+            assert module.removeprefix("kms.").split(".")[0] in FEATURE_NAMES, (name, module)
+
+
+def test_kms_cli_defines_no_feature_command():
+    source = ast.parse((KMS / "cli.py").read_text())
+    defined = {decorator.args[0].value for node in ast.walk(source) if isinstance(node, ast.FunctionDef)
+               for decorator in node.decorator_list
+               if isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "click.command"}
+    assert defined == APP_WIDE_COMMANDS
 
 
 def _menu(app, user) -> list[str]:

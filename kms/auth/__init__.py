@@ -1,7 +1,7 @@
 """Accounts: users, roles, login, first-run setup, invites, API tokens and the permission table."""
 from flask_login import current_user
 
-from kms.auth import services
+from kms.auth import commands, services
 from kms.auth.permissions import allowed, bearer_token
 from kms.auth.system import SYSTEM, SystemActor
 from kms.auth.views import bp
@@ -39,14 +39,16 @@ def is_token_request() -> bool:
 
 def init_app(app) -> None:
     """Add accounts to the app: login from the session or a token, the account pages, the Users menu entry,
-    the `can(action)` template helper, and the token check the base uses to spare token calls the CSRF
-    check."""
+    the `can(action)` template helper, the token check the base uses to spare token calls the CSRF check, and
+    the `kms create-user` and `kms create-token` commands."""
     login_manager.user_loader(load_user)
     login_manager.request_loader(load_user_from_token)
     register_token_check(app, is_token_request)
     app.register_blueprint(bp)
     add_nav_entry(app, NAV)
     app.add_template_global(can, "can")
+    for command in commands.COMMANDS:
+        app.cli.add_command(command)
 
 
 __all__ = ["SYSTEM", "SystemActor", "bp", "init_app"]

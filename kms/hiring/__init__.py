@@ -1,6 +1,6 @@
 """Hiring: the traits rubric, candidates, interviews, independent scorecards and debriefs."""
 from kms.auth.permissions import allowed
-from kms.hiring import services
+from kms.hiring import commands, services
 from kms.hiring.views import bp
 from kms.navigation import NavEntry, add_nav_entry
 
@@ -14,9 +14,12 @@ NAV = NavEntry("Hiring", "hiring.index", order=30, visible=sees_hiring_menu)
 
 
 def init_app(app) -> None:
-    """Add hiring to the app: its pages and API, and its menu entry for leads and interviewers."""
+    """Add hiring to the app: its pages and API, its menu entry for leads and interviewers, and the
+    `kms hiring-purge` command."""
     app.register_blueprint(bp)
     add_nav_entry(app, NAV)
+    for command in commands.COMMANDS:
+        app.cli.add_command(command)
 
 
 __all__ = ["bp", "init_app"]

@@ -1,0 +1,28 @@
+"""`kms hiring-purge`: the retention period for rejected candidates, for cron; added by hiring's init_app."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from kms.auth.system import SYSTEM
+from kms.commands import needs_database
+from kms.extensions import unit_of_work
+from kms.hiring import services
+
+
+@click.command("hiring-purge")
+@click.option("--days", type=click.IntRange(0), default=None,
+              help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.")
+@with_appcontext
+@needs_database
+def hiring_purge_command(days: int | None) -> None:
+    """Delete rejected candidates (with interviews and scorecards) past the retention period; for cron."""
+    if days is None:
+        days = int(current_app.config["KMS_HIRING_RETENTION_DAYS"])
+    with unit_of_work():
+        count = services.purge_rejected(days, actor=SYSTEM)
+    click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
+
+
+COMMANDS = (hiring_purge_command,)

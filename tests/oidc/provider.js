@@ -2,7 +2,8 @@
 //
 // Everything comes from environment variables set by tests/sso/provider.py:
 //   OIDC_PORT            port to listen on (the issuer is http://127.0.0.1:<port>)
-//   OIDC_JWKS            JSON {"keys": [private JWK]}: the signing key, so tests can also sign tokens with it
+//   OIDC_JWKS            JSON {"keys": [private JWKs]}: it signs with the first and publishes all; the tests made
+//                        them, so they can also sign tokens with them
 //   OIDC_ACCOUNTS_FILE   JSON file {"<login>": {"email", "email_verified", "name", "groups"}}, read on every
 //                        login, so a test can change someone's groups between two logins
 //   OIDC_REDIRECT_URIS   JSON list of kms callback URLs registered for the client "kms"
@@ -76,6 +77,11 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+// One line per download of the published keys, so a test can see when kms fetched them again.
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/jwks') console.log('jwks served');
+});
 provider.listen(port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${issuer}`);
 });

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from authlib.integrations.requests_client import OAuth2Session
 
 from tests.sso import provider as oidc
 
@@ -34,3 +35,19 @@ def fresh_groups(idp):
     """Every test starts with the accounts' original groups."""
     for login, claims in oidc.ACCOUNTS.items():
         idp.set_groups(login, list(claims["groups"]))
+
+
+@pytest.fixture
+def replace_id_token(monkeypatch):
+    """Set `replace_id_token["with"] = f(original id_token) -> new id_token` to alter the token response."""
+    holder: dict = {}
+    original = OAuth2Session.fetch_token
+
+    def fetch_token(self, *args, **kwargs):
+        token = original(self, *args, **kwargs)
+        if "with" in holder:
+            token["id_token"] = holder["with"](token["id_token"])
+        return token
+
+    monkeypatch.setattr(OAuth2Session, "fetch_token", fetch_token)
+    return holder

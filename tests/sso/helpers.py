@@ -1,7 +1,11 @@
 """Signing in through the test provider, as a browser would, with the Flask test client on the kms side."""
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import parse_qs, quote, urlsplit
+
+from joserfc import jwt
 
 from tests.sso import provider as oidc
 from tests.sso.conftest import CALLBACK
@@ -32,3 +36,17 @@ def flashed_page(client, response) -> str:
     """The page a refused sign-in redirects to, with its message."""
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client.get(response.location).get_data(as_text=True)
+
+
+def claims_of(id_token: str) -> dict:
+    """The claims of a JWT, unchecked."""
+    payload = id_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def resigned(idp, change: dict, key=None, kid: str = "test-key-1", alg: str = "RS256"):
+    """An ID token replacer: the same claims with `change` applied, signed with `key` (else the provider's)."""
+    def forge(id_token: str) -> str:
+        claims = {**claims_of(id_token), **change}
+        return jwt.encode({"alg": alg, "kid": kid}, claims, key or idp.key)
+    return forge

@@ -69,6 +69,11 @@ class Provider:
         self.accounts[login]["groups"] = groups
         self.accounts_file.write_text(json.dumps(self.accounts))
 
+    def jwks_served(self) -> int:
+        """How many times the provider has handed out its published keys."""
+        log = self.accounts_file.parent / "oidc-provider.log"
+        return log.read_text().count("jwks served")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -77,14 +82,22 @@ class Provider:
             self.process.kill()
 
 
-def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str], port: int | None = None) -> Provider:
-    """Start provider.js (on `port`, else a free one) and wait until its discovery document answers."""
+def signing_key(kid: str = "test-key-1") -> RSAKey:
+    """A new RSA signing key for the provider, named `kid`."""
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"}, private=True)
+
+
+def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str], port: int | None = None,
+          key: RSAKey | None = None, retired: tuple[RSAKey, ...] = ()) -> Provider:
+    """Start provider.js (on `port`, else a free one) signing with `key` (else a new one) and also publishing
+    the `retired` keys, and wait until its discovery document answers."""
     port = port or free_port()
-    key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "alg": "RS256", "use": "sig"}, private=True)
+    key = key or signing_key()
+    published = [k.as_dict(private=True) for k in (key, *retired)]   # oidc-provider signs with the first
     accounts = json.loads(json.dumps(ACCOUNTS))
     accounts_file = workdir / "oidc-accounts.json"
     accounts_file.write_text(json.dumps(accounts))
-    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_JWKS": json.dumps({"keys": [key.as_dict(private=True)]}),
+    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_JWKS": json.dumps({"keys": published}),
            "OIDC_ACCOUNTS_FILE": str(accounts_file), "OIDC_REDIRECT_URIS": json.dumps(redirect_uris),
            "OIDC_LOGOUT_URIS": json.dumps(logout_uris)}
     log = open(workdir / "oidc-provider.log", "wb")   # noqa: SIM115 - kept open for the process's lifetime

@@ -12,8 +12,6 @@ import json
 import time
 
 import pytest
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy import select
 
@@ -22,41 +20,13 @@ from kms.extensions import db
 from tests.conftest import login
 from tests.sso import provider as oidc
 from tests.sso.conftest import CALLBACK
-from tests.sso.helpers import callback_url, flashed_page, query, sign_in, start
+from tests.sso.helpers import callback_url, claims_of, flashed_page, query, resigned, sign_in, start
 
 REJECTED = "its ID token is not valid for kms"
 
 
-def _claims(id_token: str) -> dict:
-    payload = id_token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-@pytest.fixture
-def replace_id_token(monkeypatch):
-    """Set `replace_id_token["with"] = f(original id_token) -> new id_token` to alter the token response."""
-    holder: dict = {}
-    original = OAuth2Session.fetch_token
-
-    def fetch_token(self, *args, **kwargs):
-        token = original(self, *args, **kwargs)
-        if "with" in holder:
-            token["id_token"] = holder["with"](token["id_token"])
-        return token
-
-    monkeypatch.setattr(OAuth2Session, "fetch_token", fetch_token)
-    return holder
-
-
-def _resigned(idp, change: dict, key=None, kid: str = "test-key-1", alg: str = "RS256"):
-    def forge(id_token: str) -> str:
-        claims = {**_claims(id_token), **change}
-        return jwt.encode({"alg": alg, "kid": kid}, claims, key or idp.key)
-    return forge
 
 
 def _not_signed_in(client, response, message=REJECTED) -> None:
@@ -69,23 +39,23 @@ def _not_signed_in(client, response, message=REJECTED) -> None:
 def test_the_forging_harness_itself_is_accepted_when_nothing_is_changed(client, idp, make_user,
                                                                         replace_id_token):
     make_user(Role.ADMIN)
-    replace_id_token["with"] = _resigned(idp, {})
+    replace_id_token["with"] = resigned(idp, {})
     assert sign_in(client, "rep").status_code == 302
     assert client.get("/account").status_code == 200
 
 
 FORGERIES = {
-    "wrong audience": lambda idp: _resigned(idp, {"aud": "another-client"}),
-    "wrong audience, azp naming kms": lambda idp: _resigned(idp, {"aud": ["another-client"], "azp": "kms"}),
-    "wrong issuer": lambda idp: _resigned(idp, {"iss": "http://127.0.0.1:9"}),
-    "wrong nonce": lambda idp: _resigned(idp, {"nonce": "not-the-nonce-kms-sent"}),
-    "expired": lambda idp: _resigned(idp, {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}),
-    "another key, unknown kid": lambda idp: _resigned(idp, {}, key=RSAKey.generate_key(2048, private=True),
+    "wrong audience": lambda idp: resigned(idp, {"aud": "another-client"}),
+    "wrong audience, azp naming kms": lambda idp: resigned(idp, {"aud": ["another-client"], "azp": "kms"}),
+    "wrong issuer": lambda idp: resigned(idp, {"iss": "http://127.0.0.1:9"}),
+    "wrong nonce": lambda idp: resigned(idp, {"nonce": "not-the-nonce-kms-sent"}),
+    "expired": lambda idp: resigned(idp, {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}),
+    "another key, unknown kid": lambda idp: resigned(idp, {}, key=RSAKey.generate_key(2048, private=True),
                                                       kid="attacker"),
-    "another key, the provider's kid": lambda idp: _resigned(idp, {}, key=RSAKey.generate_key(2048, private=True)),
-    "HS256 with the client secret": lambda idp: _resigned(
+    "another key, the provider's kid": lambda idp: resigned(idp, {}, key=RSAKey.generate_key(2048, private=True)),
+    "HS256 with the client secret": lambda idp: resigned(
         idp, {}, key=OctKey.import_key(oidc.CLIENT_SECRET.encode() * 2), alg="HS256"),
-    "alg none": lambda idp: lambda id_token: f"{_b64({'alg': 'none'})}.{_b64(_claims(id_token))}.",
+    "alg none": lambda idp: lambda id_token: f"{_b64({'alg': 'none'})}.{_b64(claims_of(id_token))}.",
 }
 
 

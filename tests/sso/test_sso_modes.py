@@ -14,8 +14,7 @@ from kms.sso import services
 from tests.conftest import login
 from tests.sso import provider as oidc
 from tests.sso.conftest import CALLBACK
-from tests.sso.helpers import flashed_page, query, sign_in, start
-from tests.sso.test_sso_attacks import _resigned, replace_id_token  # noqa: F401 - the fixture
+from tests.sso.helpers import flashed_page, query, resigned, sign_in, start
 
 
 def _sso_only(admin, break_glass):
@@ -109,7 +108,7 @@ def test_a_confirmation_without_a_new_login_at_the_provider_is_refused(client, i
     make_user(Role.ADMIN)
     sign_in(client, "lead")
     _stale(client)
-    replace_id_token["with"] = _resigned(idp, {"auth_time": int(time.time()) - 3600})
+    replace_id_token["with"] = resigned(idp, {"auth_time": int(time.time()) - 3600})
     url = start(client, "/hiring/", path="/login/sso/default/reauthenticate")
     refused = client.get(oidc.log_in_at_provider(url, "lead", CALLBACK))
     assert "did not ask for your password again" in flashed_page(client, refused)

@@ -58,7 +58,7 @@ def test_sso_only_invites_say_sign_in_with_the_provider_and_set_no_password(clie
                                                 "role": "member", "time_zone": "UTC"})
     page = created.get_data(as_text=True)
     assert "signs in with Acme ID" in page and "nina@example.test" in page
-    _, token = accounts.create_user("omar@example.test", "Omar", Role.MEMBER, actor=None)
+    _, token = accounts.create_user("omar@example.test", "Omar", Role.MEMBER, actor=admin)
     invitee = client.application.test_client()
     assert "signs in with Acme ID" in invitee.get(f"/invite/{token}").get_data(as_text=True)
     posted = invitee.post(f"/invite/{token}", data={"password": "a long password 123", "confirm": "a long password 123"})

@@ -6,6 +6,7 @@ import hashlib
 import html
 import multiprocessing
 import re
+import signal
 import threading
 import unicodedata
 import xml.etree.ElementTree as etree
@@ -405,6 +406,12 @@ def as_typed(text: str) -> str:
 
 
 def _serve_renders(connection, parent_end) -> None:
+    # The child is a fork of a server worker and inherits its Python signal handlers (gunicorn's SIGTERM only
+    # flags the worker to stop): without the defaults back, terminating the child at exit would not end it, and
+    # the worker would wait for it until killed.
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl+C is the parent's to handle
     parent_end.close()
     while True:
         try:

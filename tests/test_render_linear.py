@@ -116,3 +116,21 @@ def test_without_the_time_limit_a_long_text_is_always_formatted(monkeypatch):
     assert markdown.shown_as_typed(markdown.render_with_toc(text)[0])
     html, _ = markdown.render_with_toc(text, time_limit=False)
     assert not markdown.shown_as_typed(html) and "<em>emphasis</em>" in html
+
+
+def test_a_render_child_ends_when_terminated_even_under_a_server_that_catches_sigterm():
+    """gunicorn's workers catch SIGTERM; the forked render child must not inherit that, or a worker's exit waits
+    for it until the master kills the worker."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)   # what a gunicorn worker has installed
+    try:
+        worker = markdown._RenderWorker()
+        assert worker.render("ready?") is not None   # the child is in its loop, past its start-up
+        worker.process.terminate()
+        worker.process.join(timeout=5)
+        ignored = worker.process.is_alive()
+        worker.stop()   # SIGKILL: a failing run must not leave the child behind
+        assert not ignored, "the render child ignored SIGTERM"
+    finally:
+        signal.signal(signal.SIGTERM, previous)

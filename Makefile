@@ -47,7 +47,7 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 
 test: $(TEST_STAMP) browser $(OIDC_STAMP)
 	$(BIN)/ruff check kms tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_INSTANCE) tests/oidc/node_modules

@@ -133,13 +133,15 @@ def test_postings_and_positions_read_in_blocks_agree_with_whoosh(leaf):
     matcher = getattr(matcher, "child", matcher)
     for attribute in ("_read_ids", "_read_weights", "_read_values", "_next_block", "_lastblock", "_maxid"):
         assert hasattr(matcher, attribute), f"whoosh3's block matcher lost {attribute}"
-    ids, weights = wa.postings(leaf, "body_en", "refund")
+    ids, weights, values = wa.postings(leaf, "body_en", "refund", values=True)
     stepping = leaf.postings("body_en", "refund")
     expected = []
     while stepping.is_active():
         expected.append((stepping.id(), stepping.weight()))
         stepping.next()
     assert list(zip(ids, weights, strict=True)) == expected == [(0, 1.0), (1, 2.0)]
+    decode = wa.positions_decoder("body_en")
+    assert [decode(v) for v in values] == [_positions_of(leaf, "body_en", "refund", d) for d in ids]
     positions = wa.positions(leaf, "body_en", "renew", [0, 1])
     assert positions == {d: _positions_of(leaf, "body_en", "renew", d) for d in (0, 1)}
     assert len(positions[1]) == 2

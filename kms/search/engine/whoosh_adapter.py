@@ -214,32 +214,45 @@ def field_lengths(leaf_reader: SegmentReader, fieldname: str) -> list[int]:
     return [leaf_reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]
 
 
-def postings(leaf_reader: SegmentReader, fieldname: str, term: str) -> tuple[Any, Any]:
-    """(docnums, weights) of a term in one segment, deleted documents included (the caller's
-    allowed-document bits leave them out)."""
+def postings(
+    leaf_reader: SegmentReader, fieldname: str, term: str, values: bool = False
+) -> tuple[list[int], list[float], list[bytes] | None]:
+    """(docnums, weights, encoded values or None) of a term in one segment, deleted documents
+    included (the caller's allowed-document bits leave them out). ``values``: also the encoded
+    posting values (positions), for phrases."""
     if (fieldname, term) not in leaf_reader:
-        return (), ()
+        return [], [], [] if values else None
     matcher = leaf_reader.postings(fieldname, term)
     matcher = getattr(matcher, "child", matcher)  # FilterMatcher over deletions
+    ids: list[int] = []
+    weights: list[float] = []
+    raw: list[bytes] | None = [] if values else None
     if hasattr(matcher, "_read_ids") and hasattr(matcher, "_lastblock"):
         # W3LeafMatcher: take whole blocks instead of stepping posting by posting.
-        ids: list[int] = []
-        weights: list[float] = []
         while not matcher._atend:
             matcher._read_ids()
             matcher._read_weights()
             ids.extend(matcher._ids)
             weights.extend(matcher._weights)
+            if raw is not None:
+                matcher._read_values()
+                raw.extend(matcher._values)
             if matcher._lastblock:
                 break
             matcher._next_block()
-        return ids, weights
-    ids, weights = [], []
+        return ids, weights, raw
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
+        if raw is not None:
+            raw.append(matcher.value())
         matcher.next()
-    return ids, weights
+    return ids, weights, raw
+
+
+def positions_decoder(fieldname: str) -> Any:
+    """The function that turns one encoded posting value of ``fieldname`` into its positions."""
+    return S.SCHEMA[fieldname].format.decode_positions
 
 
 def positions(leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list[int]]:

@@ -23,6 +23,7 @@ from kms.articles.services.coverage import (
                                            trend_chart,
 )
 from kms.articles.services.demo import seed_demo
+from kms.articles.services.rendering import article_html
 from kms.articles.services.editing import (
                                            ArticleFields,
                                            EditConflict,
@@ -77,6 +78,7 @@ from kms.articles.services.quality import (
 )
 
 __all__ = [
+    "article_html",
     "ArticlePage", "HomeSummary", "article_page", "home_summary", "article_count_by_category", "needs_review_for", "review_items",
     "DEFAULT_CATEGORIES", "ArticleFields", "Bucket", "Coverage", "DiffLine", "EditConflict", "MANUAL_STATUSES",
     "ProcessFields", "approve_revision", "can_edit", "category_names", "coverage", "create_article",

@@ -46,7 +46,7 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
-    body, toc = markdown.render_with_toc(page.body)
+    body, toc = services.article_html(page)
     return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
                            flag_comment=flag_comment, flag_error=flag_error), 400 if flag_error else 200
 

@@ -23,7 +23,6 @@ from kms.articles.services.coverage import (
                                            trend_chart,
 )
 from kms.articles.services.demo import seed_demo
-from kms.articles.services.rendering import article_html
 from kms.articles.services.editing import (
                                            ArticleFields,
                                            EditConflict,
@@ -76,6 +75,7 @@ from kms.articles.services.quality import (
                                            resolve_flag,
                                            verification_label,
 )
+from kms.articles.services.rendering import article_html
 
 __all__ = [
     "article_html",

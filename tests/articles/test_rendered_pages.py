@@ -1,12 +1,14 @@
 """The article page shows HTML rendered once per revision: every new revision, approval or draft edit shows at once."""
 from __future__ import annotations
 
+import pytest
+
 from kms.articles import services
 from kms.articles.services import rendering
 from kms.auth.models import Role
 from kms.extensions import db
 from tests.articles.conftest import fields_of
-from tests.conftest import login
+from tests.conftest import PASSWORD, csrf_token_from, login
 
 
 def _page(client, article) -> str:
@@ -67,3 +69,41 @@ def test_kept_pages_are_bounded(app, make_user, make_article, monkeypatch):
     for n, article in enumerate(articles):
         assert f"Text number {n}." in _page(client, article)
     assert len(rendering._pages) == 2
+
+
+def _log_in_with_csrf(client, user):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
+def test_a_page_opened_again_carries_the_readers_own_working_csrf_token(app, make_user, make_article):
+    article = make_article("Flag me", "Some text.\n")
+    reader = make_user(Role.MEMBER)
+    first, second = app.test_client(), app.test_client()
+    _log_in_with_csrf(first, reader)
+    _log_in_with_csrf(second, reader)        # the same reader in another browser: another session
+    one, two = _page(first, article), _page(second, article)
+    assert csrf_token_from(one) != csrf_token_from(two)
+    response = second.post(f"/handbook/articles/{article.slug}/flag",
+                           data={"comment": "Step 3 is gone", "csrf_token": csrf_token_from(two)})
+    assert response.status_code in (302, 303), response.status_code
+    assert "Step 3 is gone" in _page(first, article)
+
+
+def test_each_reader_sees_the_page_as_their_role_and_name_give_it(app, make_user, make_article, author):
+    article = make_article("Roles", "Role text.\n")
+    member = make_user(Role.MEMBER, name="Mia Member")
+    member_client, author_client = app.test_client(), app.test_client()
+    login(member_client, member)
+    login(author_client, author)
+    for _ in range(2):                        # the second view of each comes from the kept page
+        as_member, as_author = _page(member_client, article), _page(author_client, article)
+        assert "Mia Member" in as_member and "Ada Author</a>" not in as_member.split("</header>")[0]
+        assert ">Edit</a>" not in as_member and ">Edit</a>" in as_author
+    member.name = "Mia Renamed"
+    db.session.commit()
+    assert "Mia Renamed" in _page(member_client, article)
+    services.mark_verified(article.id, actor=author)
+    assert "Verified today by Ada Author" in _page(member_client, article)

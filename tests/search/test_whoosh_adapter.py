@@ -151,3 +151,53 @@ def _positions_of(leaf, fieldname, term, docnum):
     matcher = leaf.postings(fieldname, term)
     matcher.skip_to(docnum)
     return matcher.value_as("positions")
+
+
+def _segment_contents(path):
+    """Every posting list of the index in ``path``: (field, term) -> (doc frequency, postings with values)."""
+    ix = wa.open_index(path)
+    out = {}
+    with ix.reader() as reader:
+        for (fieldname, text), info in reader:
+            if wa.S.SCHEMA[fieldname].format is None:
+                continue
+            term = text.decode("utf-8") if isinstance(text, bytes) else text
+            ids, weights, values = wa.postings(reader.leaf_readers()[0][0], fieldname, term, values=True)
+            out[(fieldname, term)] = (info.doc_frequency(), info.weight(), info.max_weight(), list(ids),
+                                      list(weights), values)
+        stored = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
+    return out, stored
+
+
+def test_a_build_worker_writes_the_same_postings_as_whoosh_own_writer(tmp_path):
+    # The build workers hand whole blocks to Whoosh's codec instead of posting by posting: what
+    # searches read back must be exactly what Whoosh's own writer stores, including lists longer
+    # than one block (the codec's block size is 128).
+    docs = [wa.S.prepare_document({
+        "id": f"doc:{n}", "title": f"Refund policy {n}", "visibility": "public", "tags": ["billing", f"t{n % 3}"],
+        "body": ("refund the customer " * (n % 4 + 1)) + f"within {n} days; escalate after {n % 7} tries",
+    }) for n in range(300)]
+    built = {}
+    for name, make in (("whoosh", _whoosh_segment), ("builder", _builder_segment)):
+        path = tmp_path / name
+        path.mkdir()
+        wa.create_index(path)
+        make(path, docs)
+        built[name] = _segment_contents(path)
+    assert built["builder"] == built["whoosh"]
+    postings = built["builder"][0]
+    assert postings[("body_en", "refund")][0] == 300 and len(postings[("body_en", "refund")][3]) == 300
+
+
+def _whoosh_segment(path, docs):
+    writer = wa.SegmentWriter(wa.open_index(path), codec=wa.index_codec())
+    for fields_ in docs:
+        writer.add_document(**fields_)
+    writer.commit()
+
+
+def _builder_segment(path, docs):
+    builder = wa.SegmentBuilder(str(path), 64)
+    for fields_ in docs:
+        builder.add(fields_)
+    wa.commit_segments(wa.open_index(path), builder.finish())

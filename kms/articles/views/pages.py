@@ -1,7 +1,7 @@
 """Handbook pages: home, article, editor with preview, history and diffs, verification, flags, reviews."""
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -13,7 +13,8 @@ from kms.articles.views.blueprint import bp, coverage_target, field_error, owner
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow
-from kms.web import id_arg, page_arg
+from kms.articles.views.shown_pages import shown_pages
+from kms.web import id_arg, page_arg, show_hiring_nav
 
 
 @bp.get("/handbook/")
@@ -46,9 +47,26 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
+    if flag_comment or flag_error or session.get("_flashes"):
+        return _render_article(page, flag_comment, flag_error), 400 if flag_error else 200
+    return shown_pages.get(_shown_page_key(page), lambda: _render_article(page)), 200
+
+
+def _render_article(page, flag_comment: str = "", flag_error: str | None = None) -> str:
     body, toc = services.article_html(page)
     return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
-                           flag_comment=flag_comment, flag_error=flag_error), 400 if flag_error else 200
+                           flag_comment=flag_comment, flag_error=flag_error)
+
+
+def _shown_page_key(page) -> tuple:
+    """Everything the article page as this reader sees it depends on: the page's data (its text by revision),
+    who reads it (name, role, time zone, whether the Hiring menu shows) and where the site is mounted."""
+    article = page.article
+    flags = tuple((f.id, f.comment, f.user.name if f.user else None, f.created_at) for f in page.flags)
+    return (services.rendering.html_key(page), repr(article), page.title, page.verification_due,
+            page.verification_text, page.revision_count, page.has_pending, page.own_words, flags,
+            current_user.id, current_user.name, current_user.role, current_user.time_zone, show_hiring_nav(),
+            request.host, request.script_root)
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:

@@ -10,10 +10,10 @@ from kms.articles import services
 from kms.articles.forms import ArticleForm, ConfirmForm, FlagForm, RejectForm, ResolveFlagForm, RestoreForm
 from kms.articles.models import ArticleStatus, RevisionState
 from kms.articles.views.blueprint import bp, coverage_target, field_error, owner_choices
+from kms.articles.views.shown_pages import shown_pages
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import utcnow
-from kms.articles.views.shown_pages import shown_pages
 from kms.web import id_arg, page_arg, show_hiring_nav
 
 

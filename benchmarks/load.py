@@ -669,10 +669,11 @@ async def run_article_only(server: Server, people, args) -> dict:
             raise SystemExit("no article page to measure")
         path = world.articles[0]
         seconds = args.ceiling_seconds or 4.0
-        totals = {"bare": [0, 0, 0.0], "article": [0, 0, 0.0]}
+        totals = {"bare": [0, 0, 0.0], "bare, logged in": [0, 0, 0.0], "article": [0, 0, 0.0]}
         for number in range(args.rounds):
             progress(f"round {number + 1}/{args.rounds}: /healthz, then {path}, {seconds:g} s each")
             for name, clients, target in (("bare", [u.anonymous for u in users], "/healthz"),
+                                          ("bare, logged in", [u.client for u in users], "/healthz"),
                                           ("article", [u.client for u in users], path)):
                 answered, failed, took = await hammer(clients, target, seconds)
                 totals[name] = [totals[name][0] + answered, totals[name][1] + failed, totals[name][2] + took]
@@ -689,10 +690,13 @@ def report_article_only(result: dict, args, database: str) -> dict:
     print(f"\nkms article page vs bare route: {args.users} users, {args.rounds} alternating rounds of "
           f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers")
     print(f"ceiling, GET /healthz: {ceiling:.1f} req/s, {bare[1]} errors")
+    logged = result["totals"]["bare, logged in"]
+    print(f"GET /healthz by the logged-in clients (their session cookie sent): {logged[0] / logged[2]:.1f} req/s")
     print(f"article page ({result['path']}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
           f"(target >= 75%), {article[1]} errors")
     return {"database": database, "users": args.users, "rounds": args.rounds, "ceiling_rps": ceiling,
-            "article_rps": rate, "article_share": rate / ceiling, "errors": bare[1] + article[1]}
+            "article_rps": rate, "article_share": rate / ceiling, "errors": bare[1] + article[1],
+            "logged_in_bare_rps": logged[0] / logged[2]}
 
 
 def report(result: dict, server: Server, args, database: str) -> dict:

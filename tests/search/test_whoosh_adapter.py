@@ -166,7 +166,9 @@ def _segment_contents(path):
             out[(fieldname, term)] = (info.doc_frequency(), info.weight(), info.max_weight(), list(ids),
                                       list(weights), values)
         stored = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
-    return out, stored
+        leaf = reader.leaf_readers()[0][0]
+        lengths = {name: wa.field_lengths(leaf, name) for name in ("title_en", "body_en", "title_ac")}
+    return out, stored, lengths
 
 
 def test_a_build_worker_writes_the_same_postings_as_whoosh_own_writer(tmp_path):

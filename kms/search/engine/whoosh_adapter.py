@@ -24,6 +24,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
 from whoosh.reading import CorruptIndexError, EmptyReader, MultiReader, ReaderClosed, SegmentReader
+from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -130,6 +131,33 @@ class _TermLists:
         else:
             self.currentsize += 24
 
+    def add_positions(self, fieldname: str, docnum: int, found: Mapping[str, list[int]], boost: float) -> int:
+        """Take one document's terms of a FastPositions field (term -> positions), encoded exactly as
+        FastPositions.word_values encodes them; the field length (number of words) back."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        length = 0
+        size = 0
+        dumps = pickle.dumps
+        for text, positions in found.items():
+            count = len(positions)
+            length += count
+            if count > 1:
+                positions = [b - a for a, b in zip([0, *positions], positions, strict=False)]  # deltas
+            vbytes = pack_uint(count) + dumps(positions, 2)
+            tbytes = text.encode("utf-8")
+            entry = terms.get(tbytes)
+            if entry is None:
+                entry = terms[tbytes] = ([], [], [])
+                size += 80 + len(tbytes)
+            entry[0].append(docnum)
+            entry[1].append(count * boost)
+            entry[2].append(vbytes)
+            size += 24 + len(vbytes)
+        self.currentsize += size
+        return length
+
     def cleanup(self) -> None:
         self.fields = {}
 
@@ -172,6 +200,50 @@ class _FastSegmentWriter(SegmentWriter):
         super().__init__(*args, **kwargs)
         self.pool.cleanup()
         self.pool = _TermLists()
+        # Whoosh's add_document also feeds spelling words and term vectors; the kms schema has neither,
+        # and a schema that had them would go the general way.
+        self._plain = not any(f.separate_spelling() or f.vector for _, f in self.schema.items())
+
+    def add_document(self, **fields: Any) -> None:
+        """SegmentWriter.add_document, with FastPositions fields analyzed and pooled in one step."""
+        if not self._plain:
+            super().add_document(**fields)
+            return
+        self._check_state()
+        perdocwriter, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, fieldname, docboost)
+                    if isinstance(field.format, S.FastPositions) and isinstance(value, str):
+                        found = field.analyzer.positions(value)
+                        length = pool.add_positions(fieldname, docnum, found, field.format.field_boost * boost)
+                        if not field.scorable:
+                            length = 0
+                    else:
+                        for tbytes, freq, weight, vbytes in field.index(value):
+                            if field.scorable:
+                                length += freq
+                            pool.add((fieldname, tbytes, docnum, weight * boost, vbytes))
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(stored))
+        except ValueError:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()

@@ -104,6 +104,9 @@ def index_doc_count(ix: FileIndex) -> int:
         return reader.doc_count()
 
 
+_SINGLE_POSITION: dict[int, bytes] = {}  # position -> the encoded value of a word seen once, at it
+
+
 class _TermLists:
     """A build worker's postings pool: per field, per term, the docnums, weights and values in the order
     documents arrive (so already sorted by docnum). Whoosh's PostingPool keeps one tuple per posting
@@ -111,6 +114,9 @@ class _TermLists:
 
     def __init__(self) -> None:
         self.fields: dict[str, dict[bytes, tuple[list[int], list[float], list[bytes]]]] = {}
+        # FastPositions fields, keyed by the term as text (encoded once, when written: UTF-8 bytes sort
+        # as their text does, so the order is the same).
+        self.texts: dict[str, dict[str, tuple[list[int], list[float], list[bytes]]]] = {}
         self.currentsize = 0  # Whoosh's name, read by SegmentBuilder: an estimate in bytes
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
@@ -134,23 +140,30 @@ class _TermLists:
     def add_positions(self, fieldname: str, docnum: int, found: Mapping[str, list[int]], boost: float) -> int:
         """Take one document's terms of a FastPositions field (term -> positions), encoded exactly as
         FastPositions.word_values encodes them; the field length (number of words) back."""
-        terms = self.fields.get(fieldname)
+        terms = self.texts.get(fieldname)
         if terms is None:
-            terms = self.fields[fieldname] = {}
+            terms = self.texts[fieldname] = {}
         length = 0
         size = 0
         dumps = pickle.dumps
+        single = _SINGLE_POSITION
         for text, positions in found.items():
             count = len(positions)
             length += count
-            if count > 1:
-                positions = [b - a for a, b in zip([0, *positions], positions, strict=False)]  # deltas
-            vbytes = pack_uint(count) + dumps(positions, 2)
-            tbytes = text.encode("utf-8")
-            entry = terms.get(tbytes)
+            if count == 1:
+                # Most words occur once in a page: their encoded value repeats, keep it.
+                vbytes = single.get(positions[0])
+                if vbytes is None:
+                    vbytes = pack_uint(1) + dumps(positions, 2)
+                    if positions[0] < 65536:
+                        single[positions[0]] = vbytes
+            else:
+                deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
+                vbytes = pack_uint(count) + dumps(deltas, 2)
+            entry = terms.get(text)
             if entry is None:
-                entry = terms[tbytes] = ([], [], [])
-                size += 80 + len(tbytes)
+                entry = terms[text] = ([], [], [])
+                size += 80 + 2 * len(text)
             entry[0].append(docnum)
             entry[1].append(count * boost)
             entry[2].append(vbytes)
@@ -160,11 +173,14 @@ class _TermLists:
 
     def cleanup(self) -> None:
         self.fields = {}
+        self.texts = {}
 
     def write(self, schema: Any, fieldwriter: Any) -> None:
         """Write every posting list through the codec's field writer, whole blocks at a time."""
-        for fieldname in sorted(self.fields):
-            terms = self.fields[fieldname]
+        for fieldname in sorted(self.fields.keys() | self.texts.keys()):
+            terms = self.fields.get(fieldname, {})
+            if fieldname in self.texts:
+                terms.update((text.encode("utf-8"), entry) for text, entry in self.texts[fieldname].items())
             fieldwriter.start_field(fieldname, schema[fieldname])
             for tbytes in sorted(terms):
                 ids, weights, values = terms[tbytes]

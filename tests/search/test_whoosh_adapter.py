@@ -203,3 +203,20 @@ def _builder_segment(path, docs):
     for fields_ in docs:
         builder.add(fields_)
     wa.commit_segments(wa.open_index(path), builder.finish())
+
+
+def test_opening_an_index_while_another_process_commits_is_retried(tmp_path, monkeypatch):
+    # Another writer's commit can delete the table of contents an open has just listed (seen as a
+    # FileNotFoundError in tests/search/test_engine.py's several-process writers on a busy machine).
+    SearchEngine(tmp_path / "ix").close()
+    path = tmp_path / "ix" / (tmp_path / "ix" / CURRENT_FILE).read_text().strip()
+    real_read = wa.TOC.read
+    failures = iter([FileNotFoundError(2, "No such file", "_MAIN_1.toc")])
+
+    def read_after_a_race(*args, **kwargs):
+        for failure in failures:
+            raise failure
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(wa.TOC, "read", read_after_a_race)
+    assert wa.index_doc_count(wa.open_index(path)) == 0

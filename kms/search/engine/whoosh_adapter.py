@@ -75,8 +75,16 @@ def create_index(path: Path) -> None:
 
 
 def open_index(path: Path) -> FileIndex:
-    """The Whoosh index in ``path`` with the kms schema (nothing is read until it is used)."""
-    return FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+    """The Whoosh index in ``path`` with the kms schema. Opening reads the newest table of contents; when
+    another process's commit deletes it between the directory listing and the read, the open is retried."""
+    for attempt in range(5):
+        try:
+            return FileIndex(FileStorage(str(path)), schema=S.SCHEMA)
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def open_writer(ix: FileIndex, *, timeout: float, delay: float = 0.1) -> Any:

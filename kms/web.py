@@ -222,8 +222,8 @@ def page_url(endpoint: str, **values) -> str:
         return url_for(endpoint, **values)
     environ = request.environ
     try:
-        key = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME"), environ.get("wsgi.url_scheme"),
-               environ.get("SCRIPT_NAME"),
+        key = (id(current_app.url_map), environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+               environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME"),
                request.blueprint if endpoint[:1] == "." else None, endpoint, *sorted(values.items()))
         link = _LINKS.get(key)
     except TypeError:      # a list or other unhashable value: build it every time

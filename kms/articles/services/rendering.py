@@ -16,7 +16,7 @@ from kms.extensions import db
 
 # Bump when kms.markdown renders the same text differently (extensions, allowlist, players).
 RENDERER_VERSION = 1
-PAGES_KEPT = 2048
+PAGES_KEPT = 512
 
 _pages: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
 _lock = threading.Lock()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask_wtf.csrf import generate_csrf
 
-PAGES_KEPT = 512
+PAGES_KEPT = 256
 
 
 class ShownPages:

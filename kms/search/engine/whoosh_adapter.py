@@ -112,6 +112,9 @@ def index_doc_count(ix: FileIndex) -> int:
         return reader.doc_count()
 
 
+# What one pooled posting costs in memory, about (three list slots, an int, a float, a bytes object): the pool's
+# size estimate, which decides when a build worker starts a new segment (SEGMENT_MB).
+_POSTING_BYTES = 100
 _SINGLE_POSITION: dict[int, bytes] = {}  # position -> the encoded value of a word seen once, at it
 
 
@@ -141,9 +144,9 @@ class _TermLists:
         entry[1].append(weight)
         if vbytes:
             entry[2].append(vbytes)
-            self.currentsize += 24 + len(vbytes)
+            self.currentsize += _POSTING_BYTES + len(vbytes)
         else:
-            self.currentsize += 24
+            self.currentsize += _POSTING_BYTES
 
     def add_positions(self, fieldname: str, docnum: int, found: Mapping[str, list[int]], boost: float) -> int:
         """Take one document's terms of a FastPositions field (term -> positions), encoded exactly as
@@ -175,7 +178,7 @@ class _TermLists:
             entry[0].append(docnum)
             entry[1].append(count * boost)
             entry[2].append(vbytes)
-            size += 24 + len(vbytes)
+            size += _POSTING_BYTES + len(vbytes)
         self.currentsize += size
         return length
 

@@ -657,6 +657,51 @@ async def run_load(server: Server, people, args) -> dict:
             "world": world, "bare": bare, "page": page, "checks": checks, "users": users}
 
 
+async def run_article_only(server: Server, people, args) -> dict:
+    """The article page against the bare route only, in alternating rounds (bare, article, bare, ...), so that
+    a change in what else the machine runs hits both alike; the ratio is of the summed rates."""
+    recorder = Recorder()
+    users = [SimUser(number, email, role, new_client(server.url), recorder, api_token=token,
+                     anonymous=new_client(server.url)) for number, (email, role, token) in enumerate(people)]
+    try:
+        if not all(await asyncio.gather(*(user.log_in() for user in users))):
+            raise SystemExit(f"users could not log in: {recorder.error_samples[:5]}")
+        member = next(user for user in users if user.role == "member")
+        _, world = await discover(server.url, users[0], member)
+        if not world.articles:
+            raise SystemExit("no article page to measure")
+        path = world.articles[0]
+        seconds = args.ceiling_seconds or 4.0
+        totals = {"bare": [0, 0, 0.0], "bare, logged in": [0, 0, 0.0], "article": [0, 0, 0.0]}
+        for number in range(args.rounds):
+            progress(f"round {number + 1}/{args.rounds}: /healthz, then {path}, {seconds:g} s each")
+            for name, clients, target in (("bare", [u.anonymous for u in users], "/healthz"),
+                                          ("bare, logged in", [u.client for u in users], "/healthz"),
+                                          ("article", [u.client for u in users], path)):
+                answered, failed, took = await hammer(clients, target, seconds)
+                totals[name] = [totals[name][0] + answered, totals[name][1] + failed, totals[name][2] + took]
+    finally:
+        for user in users:
+            await user.client.aclose()
+            await user.anonymous.aclose()
+    return {"path": path, "totals": totals}
+
+
+def report_article_only(result: dict, args, database: str) -> dict:
+    bare, article = result["totals"]["bare"], result["totals"]["article"]
+    ceiling, rate = bare[0] / bare[2], article[0] / article[2]
+    print(f"\nkms article page vs bare route: {args.users} users, {args.rounds} alternating rounds of "
+          f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers")
+    print(f"ceiling, GET /healthz: {ceiling:.1f} req/s, {bare[1]} errors")
+    logged = result["totals"]["bare, logged in"]
+    print(f"GET /healthz by the logged-in clients (their session cookie sent): {logged[0] / logged[2]:.1f} req/s")
+    print(f"article page ({result['path']}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
+          f"(target >= 75%), {article[1]} errors")
+    return {"database": database, "users": args.users, "rounds": args.rounds, "ceiling_rps": ceiling,
+            "article_rps": rate, "article_share": rate / ceiling, "errors": bare[1] + article[1],
+            "logged_in_bare_rps": logged[0] / logged[2]}
+
+
 def report(result: dict, server: Server, args, database: str) -> dict:
     recorder, elapsed = result["recorder"], result["elapsed"]
     print(f"\nkms load: {args.users} users for {args.duration:g} s on {database}, "
@@ -722,6 +767,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-seconds", type=float, default=0, help="seconds for the bare-route ceiling")
     parser.add_argument("--smoke", action="store_true", help="exit 1 on any error, lock or failed check")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--article-only", action="store_true",
+                        help="no mixed load: the article page against the bare route, in alternating rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --article-only (default 5)")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= MAX_USERS or not 1 <= args.duration <= 3600:
         parser.error(f"--users must be 1..{MAX_USERS} and --duration 1..3600")
@@ -739,13 +787,19 @@ def main(argv: list[str] | None = None) -> int:
         progress("starting gunicorn")
         server.start()
         progress("server answers; logging the users in")
-        result = asyncio.run(run_load(server, people, args))
+        runner = run_article_only if args.article_only else run_load
+        result = asyncio.run(runner(server, people, args))
     finally:
         progress("stopping the server")
         server.stop()
         if postgres:
             postgres.drop()
         progress("done")
+    if args.article_only:
+        summary = report_article_only(result, args, database)
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2))
+        return 1 if args.smoke and summary["errors"] else 0
     summary = report(result, server, args, database)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -50,8 +50,10 @@ def _import_search_modules():
 kms_engine, kms_schema = _import_search_modules()
 strip_markdown = kms_schema.strip_markdown
 
-DEFAULT_CORPUS = REPO / ".." / "shared" / "corpus" / "handbook" / "sourcegraph-handbook.jsonl"
-DEFAULT_MULTILINGUAL = REPO / ".." / "shared" / "corpus" / "multilingual"
+# The shared corpus sits beside the repository (or beside the folder of worktrees it is checked out in).
+SHARED = next((p for p in (REPO / ".." / "shared", REPO / ".." / ".." / "shared") if p.is_dir()), REPO / ".." / "shared")
+DEFAULT_CORPUS = SHARED / "corpus" / "handbook" / "sourcegraph-handbook.jsonl"
+DEFAULT_MULTILINGUAL = SHARED / "corpus" / "multilingual"
 
 # (kind, query). Filters use the kms syntax; the FTS5 side turns them into WHERE clauses.
 QUERIES = [
@@ -378,8 +380,46 @@ def time_updates(engine, docs: list[dict], count: int = 20) -> dict:
     }
 
 
+_WORKER_MEMORY_CODE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from benchmarks.search_bench import QUERIES, MULTILINGUAL_QUERIES, VISIBLE, kms_engine
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+before = rss_mb()
+engine = kms_engine.SearchEngine(sys.argv[2], create=False)
+texts = [text for _, text in QUERIES] + [text for _, text in MULTILINGUAL_QUERIES]
+engine.search(texts[0], visibilities=VISIBLE)
+opened = rss_mb()
+for number in range(int(sys.argv[3])):
+    engine.search(texts[number % len(texts)], visibilities=VISIBLE, page=1 + (number // len(texts)) % 3)
+print(json.dumps({"rss_start_mb": before, "rss_open_mb": opened, "rss_after_mb": rss_mb()}))
+"""
+
+
+def worker_memory(path: Path, queries: int = 1000) -> dict:
+    """Resident memory of a fresh process (as a web worker) that opens the index and answers ``queries``
+    mixed queries (the fixed set plus the multilingual ones, pages 1-3), result cache on as in the app."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER_MEMORY_CODE, str(REPO), str(path), str(queries)],
+        capture_output=True, text=True, check=True,
+    )
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "queries": queries}
+
+
 def run_scale(
-    scale: int, pages: list[dict], multilingual: list[dict], runs: int, workdir: Path, procs: int | None
+    scale: int,
+    pages: list[dict],
+    multilingual: list[dict],
+    runs: int,
+    workdir: Path,
+    procs: int | None,
+    memory_queries: int = 0,
 ) -> dict:
     docs = scaled_corpus(pages, multilingual, scale)
     megabytes = sum(len(d["body"]) for d in docs) / 1e6
@@ -410,6 +450,13 @@ def run_scale(
     latency = time_queries(engines, runs)
     for engine in engines:
         out["engines"][engine.name].update(latency[engine.name])
+    if memory_queries:
+        out["worker_memory"] = worker_memory(workdir / f"kms-x{scale}", memory_queries)
+        print(
+            "  kms worker memory (RSS): {rss_start_mb:.0f} MB at start, {rss_open_mb:.0f} MB with the index "
+            "open, {rss_after_mb:.0f} MB after {n:,} mixed queries".format(n=memory_queries, **out["worker_memory"]),
+            flush=True,
+        )
     languages = {}
     for language, text in MULTILINGUAL_QUERIES:
         languages[f"{language}: {text}"] = {e.name: len(e.search(text)) for e in engines}
@@ -470,9 +517,23 @@ def check_targets(results: list[dict]) -> list[tuple[str, str, bool | None]]:
                     ratio <= 2 and kms["p95"] < 50,
                 )
             )
+        if scale == 10:
+            checks.append(
+                ("x10 p95 with snippets <= 0.8x FTS5 (issue 20)", f"{ratio:.2f}x FTS5", ratio <= 0.8)
+            )
+            checks.append(
+                (
+                    "x10 full rebuild >= 1,000 docs/s with 2 processes (issue 20)",
+                    f"{kms['docs_per_s']:.0f} docs/s ({kms['docs_per_cpu_s']:.0f} per CPU s)",
+                    kms["docs_per_s"] >= 1000,
+                )
+            )
         if scale == 50:
             checks.append(
                 ("x50 p95 with snippets <= 5x FTS5", f"{kms['p95']:.1f} ms = {ratio:.2f}x FTS5", ratio <= 5)
+            )
+            checks.append(
+                ("x50 p95 with snippets <= 1x FTS5 (issue 20)", f"{ratio:.2f}x FTS5", ratio <= 1)
             )
         checks.append(
             (
@@ -567,6 +628,18 @@ def report(results: list[dict], checks, command: str, elapsed: float) -> str:
             "the typo expansion."
         ),
     ]
+    memory = [r for r in results if r.get("worker_memory")]
+    if memory:
+        lines += [
+            "",
+            "Memory of a worker (a fresh process that opens the index, result cache on as in the app): "
+            + "; ".join(
+                "x{scale}: {m[rss_start_mb]:.0f} MB before, {m[rss_open_mb]:.0f} MB with the index open, "
+                "{m[rss_after_mb]:.0f} MB after {m[queries]:,} mixed queries".format(scale=r["scale"], m=r["worker_memory"])
+                for r in memory
+            )
+            + ".",
+        ]
     lines += ["", "Targets:", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {label} — {value}" for label, value, ok in checks]
     multilingual = results[-1]["multilingual"] if results else {}
@@ -604,6 +677,12 @@ def main(argv: list[str] | None = None) -> int:
         help="timed query runs per engine and scale (the fixed set of 30 is cycled)",
     )
     parser.add_argument("--procs", type=int, default=None, help="kms build processes (default: cores)")
+    parser.add_argument(
+        "--memory-queries",
+        type=int,
+        default=1000,
+        help="mixed queries a fresh worker process answers before its memory is read (0 = skip)",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where indexes go (default: a temp dir)")
     parser.add_argument("--report", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
@@ -619,7 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for scale in scales:
-            results.append(run_scale(scale, pages, multilingual, args.queries, workdir, args.procs))
+            results.append(
+                run_scale(scale, pages, multilingual, args.queries, workdir, args.procs, args.memory_queries)
+            )
             for entry in workdir.iterdir():  # keep the disk tidy between scales
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import Request, current_app, jsonify, render_template, request, url_for
+from flask import Request, current_app, has_request_context, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -221,11 +221,36 @@ def page_arg(name: str = "page") -> int:
     return int_arg(name, 1, low=1, high=PAGE_MAX)
 
 
+_LINKS: dict[tuple, str] = {}
+LINKS_KEPT = 4096
+
+
+def page_url(endpoint: str, **values) -> str:
+    """url_for for templates, remembered per host, scheme and script root: a page builds the same two dozen
+    links (menu, assets, its own actions) on every view, and building one costs more than looking it up."""
+    if not has_request_context():
+        return url_for(endpoint, **values)
+    environ = request.environ
+    try:
+        key = (id(current_app.url_map), environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+               environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME"),
+               request.blueprint if endpoint[:1] == "." else None, endpoint, *sorted(values.items()))
+        link = _LINKS.get(key)
+    except TypeError:      # a list or other unhashable value: build it every time
+        return url_for(endpoint, **values)
+    if link is None:
+        link = url_for(endpoint, **values)
+        if len(_LINKS) >= LINKS_KEPT:
+            _LINKS.clear()
+        _LINKS[key] = link
+    return link
+
+
 def url_for_safe(endpoint: str, **values) -> str | None:
     """url_for for an endpoint a later feature may not have registered yet; None when it is absent."""
     if endpoint not in current_app.view_functions:
         return None
-    return url_for(endpoint, **values)
+    return page_url(endpoint, **values)
 
 
 def viewer_to_utc(naive: datetime, field: str) -> datetime:
@@ -277,6 +302,7 @@ def init_app(app) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(template_helpers)
     navigation.init_app(app)
+    app.jinja_env.globals["url_for"] = page_url
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(plural, "plural")

@@ -341,6 +341,17 @@ def test_quoted_phrases_match_words_in_order(library):
     assert ids(library.search('"refund issue"', visibilities=PUBLIC)) == []
 
 
+def test_an_edited_page_is_found_by_its_new_words_and_not_its_old_ones(library):
+    # The engine keeps decoded postings between queries: an edit must still show at once.
+    assert ids(library.search('"issue a refund"', visibilities=PUBLIC)) == ["article:1"]
+    assert ids(library.search("refund customer", visibilities=PUBLIC)) == ["article:1"]
+    add(library, doc("article:1", "Refund policy", "Send the customer a voucher instead.", tags=["billing"]))
+    assert ids(library.search('"issue a refund"', visibilities=PUBLIC)) == []
+    assert ids(library.search("refund customer", visibilities=PUBLIC)) == ["article:1"]
+    assert ids(library.search('"customer a voucher"', visibilities=PUBLIC)) == ["article:1"]
+    assert ids(library.search("voucher refund", visibilities=PUBLIC)) == ["article:1"]
+
+
 def test_prefix_queries_expand_to_words(library):
     assert ids(library.search("escal*", visibilities=PUBLIC)) == ["process:3"]
     # The stem of "escalation" is "escal": a longer prefix still finds it.

@@ -133,13 +133,15 @@ def test_postings_and_positions_read_in_blocks_agree_with_whoosh(leaf):
     matcher = getattr(matcher, "child", matcher)
     for attribute in ("_read_ids", "_read_weights", "_read_values", "_next_block", "_lastblock", "_maxid"):
         assert hasattr(matcher, attribute), f"whoosh3's block matcher lost {attribute}"
-    ids, weights = wa.postings(leaf, "body_en", "refund")
+    ids, weights, values = wa.postings(leaf, "body_en", "refund", values=True)
     stepping = leaf.postings("body_en", "refund")
     expected = []
     while stepping.is_active():
         expected.append((stepping.id(), stepping.weight()))
         stepping.next()
     assert list(zip(ids, weights, strict=True)) == expected == [(0, 1.0), (1, 2.0)]
+    decode = wa.positions_decoder("body_en")
+    assert [decode(v) for v in values] == [_positions_of(leaf, "body_en", "refund", d) for d in ids]
     positions = wa.positions(leaf, "body_en", "renew", [0, 1])
     assert positions == {d: _positions_of(leaf, "body_en", "renew", d) for d in (0, 1)}
     assert len(positions[1]) == 2
@@ -149,3 +151,72 @@ def _positions_of(leaf, fieldname, term, docnum):
     matcher = leaf.postings(fieldname, term)
     matcher.skip_to(docnum)
     return matcher.value_as("positions")
+
+
+def _segment_contents(path):
+    """Every posting list of the index in ``path``: (field, term) -> (doc frequency, postings with values)."""
+    ix = wa.open_index(path)
+    out = {}
+    with ix.reader() as reader:
+        for (fieldname, text), info in reader:
+            if wa.S.SCHEMA[fieldname].format is None:
+                continue
+            term = text.decode("utf-8") if isinstance(text, bytes) else text
+            ids, weights, values = wa.postings(reader.leaf_readers()[0][0], fieldname, term, values=True)
+            out[(fieldname, term)] = (info.doc_frequency(), info.weight(), info.max_weight(), list(ids),
+                                      list(weights), values)
+        stored = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
+        leaf = reader.leaf_readers()[0][0]
+        lengths = {name: wa.field_lengths(leaf, name) for name in ("title_en", "body_en", "title_ac")}
+    return out, stored, lengths
+
+
+def test_a_build_worker_writes_the_same_postings_as_whoosh_own_writer(tmp_path):
+    # The build workers hand whole blocks to Whoosh's codec instead of posting by posting: what
+    # searches read back must be exactly what Whoosh's own writer stores, including lists longer
+    # than one block (the codec's block size is 128).
+    docs = [wa.S.prepare_document({
+        "id": f"doc:{n}", "title": f"Refund policy {n}", "visibility": "public", "tags": ["billing", f"t{n % 3}"],
+        "body": ("refund the customer " * (n % 4 + 1)) + f"within {n} days; escalate after {n % 7} tries",
+    }) for n in range(300)]
+    built = {}
+    for name, make in (("whoosh", _whoosh_segment), ("builder", _builder_segment)):
+        path = tmp_path / name
+        path.mkdir()
+        wa.create_index(path)
+        make(path, docs)
+        built[name] = _segment_contents(path)
+    assert built["builder"] == built["whoosh"]
+    postings = built["builder"][0]
+    assert postings[("body_en", "refund")][0] == 300 and len(postings[("body_en", "refund")][3]) == 300
+
+
+def _whoosh_segment(path, docs):
+    writer = wa.SegmentWriter(wa.open_index(path), codec=wa.index_codec())
+    for fields_ in docs:
+        writer.add_document(**fields_)
+    writer.commit()
+
+
+def _builder_segment(path, docs):
+    builder = wa.SegmentBuilder(str(path), 64)
+    for fields_ in docs:
+        builder.add(fields_)
+    wa.commit_segments(wa.open_index(path), builder.finish())
+
+
+def test_opening_an_index_while_another_process_commits_is_retried(tmp_path, monkeypatch):
+    # Another writer's commit can delete the table of contents an open has just listed (seen as a
+    # FileNotFoundError in tests/search/test_engine.py's several-process writers on a busy machine).
+    SearchEngine(tmp_path / "ix").close()
+    path = tmp_path / "ix" / (tmp_path / "ix" / CURRENT_FILE).read_text().strip()
+    real_read = wa.TOC.read
+    failures = iter([FileNotFoundError(2, "No such file", "_MAIN_1.toc")])
+
+    def read_after_a_race(*args, **kwargs):
+        for failure in failures:
+            raise failure
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(wa.TOC, "read", read_after_a_race)
+    assert wa.index_doc_count(wa.open_index(path)) == 0

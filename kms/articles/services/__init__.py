@@ -75,8 +75,10 @@ from kms.articles.services.quality import (
                                            resolve_flag,
                                            verification_label,
 )
+from kms.articles.services.rendering import article_html
 
 __all__ = [
+    "article_html",
     "ArticlePage", "HomeSummary", "article_page", "home_summary", "article_count_by_category", "needs_review_for", "review_items",
     "DEFAULT_CATEGORIES", "ArticleFields", "Bucket", "Coverage", "DiffLine", "EditConflict", "MANUAL_STATUSES",
     "ProcessFields", "approve_revision", "can_edit", "category_names", "coverage", "create_article",

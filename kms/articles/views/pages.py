@@ -1,7 +1,7 @@
 """Handbook pages: home, article, editor with preview, history and diffs, verification, flags, reviews."""
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -47,9 +47,15 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
-    body, toc = markdown.render_with_toc(page.body)
+    if flag_comment or flag_error or session.get("_flashes"):
+        return _render_article(page, flag_comment, flag_error), 400 if flag_error else 200
+    return _render_article(page), 200
+
+
+def _render_article(page, flag_comment: str = "", flag_error: str | None = None) -> str:
+    body, toc = services.article_html(page)
     return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
-                           flag_comment=flag_comment, flag_error=flag_error), 400 if flag_error else 200
+                           flag_comment=flag_comment, flag_error=flag_error)
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:

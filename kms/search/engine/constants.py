@@ -14,6 +14,9 @@ MAX_PREFIX_TERMS = 64  # a prefix expands to at most this many terms (most frequ
 FEW_RESULTS = 3  # fewer exact hits than this -> try typo correction
 MAX_FUZZY_CANDIDATES = 1  # a misspelled word is retried with its one nearest common correction
 FACET_LIMIT = 20
+# Decoded postings kept per open index (docnum + weight, 8 bytes each): 4M postings = 32 MB, about
+# the 300 most common terms of a 44,000-page handbook.
+POSTINGS_CACHE = 4_000_000
 SNIPPET_CHARS = 220
 SNIPPET_LEAD = 50  # context kept before the first match
 PARALLEL_MIN_DOCS = 500  # below this a rebuild is faster in one process

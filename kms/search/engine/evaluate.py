@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 
 from kms.search import schema as S
@@ -97,19 +98,25 @@ def build_query(
 
 
 class _SegmentEval:
-    """Evaluates a query tree in one segment: {segment docnum: BM25 score}."""
+    """Evaluates a query tree in one segment: {segment docnum: BM25 score}.
+
+    AND and phrase nodes find their matching documents first from docnums alone (set intersections,
+    smallest first; positions only for the documents every word of a phrase is in) and compute BM25
+    only for those, instead of scoring every posting of every word and intersecting afterwards."""
 
     def __init__(self, gen: Generation, segid: str, leaf_reader: wa.LeafReader):
         self.gen = gen
         self.segid = segid
         self.reader = leaf_reader
+        self._phrases: dict[tuple[str, tuple[str, ...]], set[int]] = {}
 
-    def run(self, node: tuple) -> dict[int, float]:
+    def run(self, node: tuple, only: set[int] | None = None) -> dict[int, float]:
+        """Scores of the documents matching ``node`` (among ``only``, when given)."""
         kind = node[0]
         if kind == "term":
-            return self.term(node[1], node[2])
+            return self.term(node[1], node[2], only)
         if kind == "or":
-            results = sorted((self.run(child) for child in node[1]), key=len, reverse=True)
+            results = sorted((self.run(child, only) for child in node[1]), key=len, reverse=True)
             if not results:
                 return {}
             merged = dict(results[0])
@@ -118,32 +125,58 @@ class _SegmentEval:
                 for docnum, score in other.items():
                     merged[docnum] = get(docnum, 0.0) + score
             return merged
-        if kind == "and":
-            results = []
-            for child in node[1]:
-                result = self.run(child)
-                if not result:
-                    return {}
-                results.append(result)
-            results.sort(key=len)
-            merged = results[0]
-            for other in results[1:]:
-                merged = {d: s + other[d] for d, s in merged.items() if d in other}
-                if not merged:
-                    return {}
+        if kind in ("and", "phrase"):
+            matching = self.docs(node)
+            if only is not None:
+                matching &= only
+            if not matching:
+                return {}
+            children = node[1] if kind == "and" else [("term", node[1], t) for t in dict.fromkeys(node[2])]
+            merged = dict.fromkeys(matching, 0.0)
+            for child in children:
+                for docnum, score in self.run(child, matching).items():
+                    merged[docnum] += score
             return merged
         if kind == "not":
-            positive = self.run(node[1])
+            positive = self.run(node[1], only)
             if positive:
-                negative = self.run(node[2])
+                negative = self.docs(node[2])
                 positive = {d: s for d, s in positive.items() if d not in negative}
             return positive
-        if kind == "phrase":
-            return self.phrase(node[1], node[2])
         return {}
 
-    def term(self, fieldname: str, term: str) -> dict[int, float]:
-        ids, weights = wa.postings(self.reader, fieldname, term)
+    def docs(self, node: tuple) -> set[int]:
+        """The documents matching ``node``, unscored."""
+        kind = node[0]
+        if kind == "term":
+            return set(self.gen.view.postings(self.segid, self.reader, node[1], node[2])[0])
+        if kind == "or":
+            return set().union(*(self.docs(child) for child in node[1]))
+        if kind == "and":
+            # Cheapest first: a child that is one term's postings tells its size before decoding more.
+            found: set[int] | None = None
+            for child in sorted(node[1], key=self._size_hint):
+                here = self.docs(child)
+                found = here if found is None else found & here
+                if not found:
+                    return set()
+            return found or set()
+        if kind == "not":
+            positive = self.docs(node[1])
+            return positive - self.docs(node[2]) if positive else positive
+        if kind == "phrase":
+            return self.phrase(node[1], node[2])
+        return set()
+
+    def _size_hint(self, node: tuple) -> int:
+        if node[0] == "term":
+            return self.reader.doc_frequency(node[1], node[2])
+        if node[0] == "or":
+            return sum(self._size_hint(child) for child in node[1])
+        return 1 << 40
+
+    def term(self, fieldname: str, term: str, only: set[int] | None = None) -> dict[int, float]:
+        ids, weights, _ = self.gen.view.postings(self.segid, self.reader, fieldname, term)
         if not ids:
             return {}
         idf, avg = self.gen.term_stats(fieldname, term)
@@ -151,20 +184,42 @@ class _SegmentEval:
         scale = idf * (K1 + 1)
         c1 = K1 * (1 - B)
         c2 = K1 * B / avg
-        return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights, strict=True)}
+        if only is None:
+            return {d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights, strict=True)}
+        if len(only) * 8 < len(ids):
+            # A few documents out of a long list: look each one up instead of walking the list.
+            out = {}
+            end = len(ids)
+            for d in only:
+                i = bisect_left(ids, d)
+                if i < end and ids[i] == d:
+                    w = weights[i]
+                    out[d] = scale * w / (w + c1 + c2 * lengths[d])
+            return out
+        return {
+            d: scale * w / (w + c1 + c2 * lengths[d]) for d, w in zip(ids, weights, strict=True) if d in only
+        }
 
-    def phrase(self, fieldname: str, terms: list[str]) -> dict[int, float]:
-        candidates = self.run(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
+    def phrase(self, fieldname: str, terms: list[str]) -> set[int]:
+        """The documents holding ``terms`` next to each other, in order."""
+        key = (fieldname, tuple(terms))
+        found = self._phrases.get(key)
+        if found is None:
+            found = self._phrases[key] = self._phrase_docs(fieldname, terms)
+        return set(found)
+
+    def _phrase_docs(self, fieldname: str, terms: list[str]) -> set[int]:
+        candidates = self.docs(("and", [("term", fieldname, t) for t in dict.fromkeys(terms)]))
         if not candidates:
-            return {}
-        posfield = fieldname
+            return set()
         # Rarest term first: each later term only decodes the documents still in the running.
-        order = sorted(range(len(terms)), key=lambda i: self.reader.doc_frequency(posfield, terms[i]))
+        order = sorted(range(len(terms)), key=lambda i: self.reader.doc_frequency(fieldname, terms[i]))
         alive = sorted(candidates)
         starts: dict[int, set[int]] | None = None
         for index in order:
             survivors: dict[int, set[int]] = {}
-            for docnum, positions in wa.positions(self.reader, posfield, terms[index], alive).items():
+            found = self.gen.view.positions(self.segid, self.reader, fieldname, terms[index], alive)
+            for docnum, positions in found.items():
                 here = {p - index for p in positions}
                 if starts is not None:
                     here &= starts[docnum]
@@ -172,9 +227,9 @@ class _SegmentEval:
                     survivors[docnum] = here
             starts = survivors
             if not starts:
-                return {}
+                return set()
             alive = sorted(starts)
-        return {d: candidates[d] for d in alive}
+        return set(alive)
 
 
 def score_matches(gen: Generation, node: tuple, allowed: bytes) -> list[tuple[float, int]]:

@@ -30,6 +30,7 @@ from kms.articles import services as articles  # noqa: E402
 from kms.articles.models import Category  # noqa: E402
 from kms.auth import services as auth  # noqa: E402
 from kms.auth.models import Role  # noqa: E402
+from kms.auth.system import SYSTEM  # noqa: E402
 from kms.extensions import db  # noqa: E402
 
 MB = 1024 * 1024
@@ -99,7 +100,9 @@ def main() -> None:
         for position, name in enumerate(articles.DEFAULT_CATEGORIES, 1):
             db.session.add(Category(name=name, position=position))
         db.session.commit()
-        author, _ = auth.create_user("author@bench.test", "Author", Role.AUTHOR, actor=None, password="bench-pw-123")
+        author, _ = auth.create_user("author@bench.test", "Author", Role.AUTHOR, actor=SYSTEM,
+                                     password="bench-pw-123")
+        db.session.commit()
         client = app.test_client()
         assert client.post("/login", data={"email": author.email, "password": "bench-pw-123"}).status_code == 302
 

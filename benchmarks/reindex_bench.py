@@ -34,11 +34,12 @@ def store_corpus(app, docs: list[dict]) -> None:
     from kms.articles.models import Article, ArticleStatus, Category, Revision, RevisionState
     from kms.auth import services as auth_services
     from kms.auth.models import Role
+    from kms.auth.system import SYSTEM
     from kms.extensions import db, utcnow
 
     with app.app_context():
         db.create_all()
-        owner, _ = auth_services.create_user("owner@example.test", "Owner", Role.AUTHOR, actor=None,
+        owner, _ = auth_services.create_user("owner@example.test", "Owner", Role.AUTHOR, actor=SYSTEM,
                                              password="a-long-enough-password")
         categories = sorted({doc["category"][:60] or "General" for doc in docs})
         db.session.add_all(Category(name=name, position=n) for n, name in enumerate(categories, 1))

@@ -29,14 +29,14 @@ def sso_site(browser_available, tmp_path_factory):
                      [f"{server.url}/login"], port=idp_port)
     from kms.auth import services as accounts
     from kms.auth.models import Role
+    from kms.auth.system import SYSTEM
     from kms.extensions import unit_of_work
     from kms.sso import services
 
-    with server.app().app_context():
-        admin, _ = accounts.create_user("admin@example.test", "Ada Admin", Role.ADMIN, actor=None,
+    with server.app().app_context(), unit_of_work():
+        admin, _ = accounts.create_user("admin@example.test", "Ada Admin", Role.ADMIN, actor=SYSTEM,
                                         password="a long admin password 1")
-        with unit_of_work():
-            services.add_rule(group_name="cs-leads", role="manager", team="EMEA", actor=admin)
+        services.add_rule(group_name="cs-leads", role="manager", team="EMEA", actor=admin)
     yield server, idp
     idp.stop()
     server.stop()

@@ -51,16 +51,19 @@ def test_rendering_200_kb_of_the_worst_characters_finishes_well_under_a_second(t
 
 
 @pytest.mark.parametrize("text, element", [
-    # 1,000, not more: a busy test machine must format them well inside the time limit (old code: about 10 s).
-    pytest.param("[the form](https://x.test/f) " * 1_000, '<a href="https://x.test/f"', id="1,000 links"),
-    pytest.param("![chart](c.png) " * 1_000, '<img alt="chart" src="c.png"', id="1,000 images"),
+    pytest.param("[the form](https://x.test/f) " * 3_000, '<a href="https://x.test/f"', id="3,000 links"),
+    pytest.param("![chart](c.png) " * 3_000, '<img alt="chart" src="c.png"', id="3,000 images"),
     pytest.param("[](" * 7_000, "[](", id="unclosed links"),
     pytest.param("```" + " " * 20_000 + "\nprint()\n```", "<pre><code>print()", id="spaces after a fence"),
 ])
+@pytest.mark.timeout(30)
 def test_long_texts_of_links_and_fences_are_formatted_not_shown_as_typed(text, element):
-    """Python-Markdown took 90 s for a paragraph of 3,000 links and 12 s for 20 KB of `[](`: now they format."""
-    html, _ = _render_timed(text)
-    assert markdown.AS_TYPED_NOTE not in html
+    """Python-Markdown took 90 s for a paragraph of 3,000 links and 12 s for 20 KB of `[](`: now they format.
+
+    Rendered without the time limit (as an import's pool does), so a busy test machine cannot turn this into a
+    test of the limit; the 200 KB cases above hold the time, the pytest timeout catches the old behaviour."""
+    html, _ = markdown.render_with_toc(text, time_limit=False)
+    assert not markdown.shown_as_typed(html)
     assert element in html
 
 

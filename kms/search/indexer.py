@@ -363,7 +363,8 @@ class SearchIndex:
         try:
             changes = self._load(sorted({doc_id for _, doc_id in rows}), url_for, errors)
             written = self._apply(engine, changes, errors)
-        except (SearchIndexError, OperationalError):
+        except (SearchIndexError, OperationalError, KeyboardInterrupt):
+            # Ctrl+C is no fault of these documents either: the next drain takes them with no attempt counted.
             self._unclaim(rows)
             raise
         self._settle(rows, errors)

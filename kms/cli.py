@@ -16,7 +16,7 @@ from kms.articles import services as handbook_services
 from kms.auth import services as auth_services
 from kms.commands import needs_database
 from kms.errors import KmsError
-from kms.extensions import db
+from kms.extensions import InterruptedAfterCommit, db
 from kms.progress import ProgressReporter
 from kms.search import CHECK_ON_START
 from kms.search import services as search_services
@@ -149,6 +149,10 @@ def import_command(directory: str | None, owners: str) -> None:
                                             progress=progress)
     except KmsError as error:
         raise click.ClickException(f"{error.message}\nNothing was imported.") from None
+    except InterruptedAfterCommit:
+        click.echo("\nInterrupted after the import was saved, while updating the search index: the rest is "
+                   "indexed at the next start or by `kms search-check --fix`.", err=True)
+        sys.exit(130)
     except KeyboardInterrupt:
         click.echo("\nInterrupted: nothing was imported (the database is as it was before).", err=True)
         sys.exit(130)

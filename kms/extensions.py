@@ -107,6 +107,20 @@ def _forget_flush(session) -> None:
     session.info.pop(_FLUSHED, None)
 
 
+_COMMITTED = "kms_unit_committed"
+
+
+@event.listens_for(Session, "after_commit", insert=True)
+def _remember_commit(session) -> None:
+    # Runs before any other after-commit hook: whatever they raise, unit_of_work() knows the data is saved.
+    session.info[_COMMITTED] = True
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl+C arrived after the unit of work committed, while the work after the commit ran (the search drain):
+    the changes are saved; what was left undone (the outbox) is picked up by the next drain."""
+
+
 _in_unit: contextvars.ContextVar[bool] = contextvars.ContextVar("kms_in_unit_of_work", default=False)
 
 
@@ -129,13 +143,24 @@ def unit_of_work():
             raise RuntimeError("changes pending outside a unit of work; open unit_of_work() before changing rows")
         session.rollback()
     unit, intent = _in_unit.set(True), _write_intent.set(True)
+    session.info.pop(_COMMITTED, None)
     try:
         yield session
         _commit_keeping_loaded(session)
+    except KeyboardInterrupt as interrupt:
+        if not session.info.pop(_COMMITTED, False):
+            session.rollback()
+            raise
+        session.close()     # the commit is done: Ctrl+C stopped the work that follows it (the search drain)
+        raise InterruptedAfterCommit() from interrupt
     except BaseException:
-        session.rollback()
+        if session.info.pop(_COMMITTED, False):
+            session.close()
+        else:
+            session.rollback()
         raise
     finally:
+        session.info.pop(_COMMITTED, None)
         _write_intent.reset(intent)
         _in_unit.reset(unit)
 

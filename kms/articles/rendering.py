@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from multiprocessing import get_all_start_methods, get_context
+from typing import Any
 
 from kms import markdown
 
@@ -50,23 +50,42 @@ def rendered_html(revision) -> tuple[str, str]:
     return render_body(revision.body)
 
 
-def _quiet_worker() -> None:
+_count: Callable[[str], Any] | None = None     # a pool worker's per-body extra work (render_many's `count`)
+
+
+def _start_worker(count: Callable[[str], Any] | None) -> None:
     # Ctrl+C reaches every process of the terminal's group: the importing process handles it (rolling back),
-    # the workers just stop when it shuts the pool down.
+    # the workers leave it to that process, which ends them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _count
+    _count = count
+
+
+def _render_and_count(body: str) -> tuple[str, str, Any]:
+    html, toc = _render_in_pool(body)
+    return html, toc, _count(body) if _count else None
 
 
 @contextmanager
-def render_many(bodies: Sequence[str], workers: int | None = None) -> Iterator[Iterator[tuple[str, str]]]:
-    """Yields an iterator over the bodies' renderings, in order, computed by a pool of processes (one per core)
-    while the caller goes on with other work. Small batches render in this process."""
+def render_many(bodies: Sequence[str], count: Callable[[str], Any] | None = None,
+                workers: int | None = None) -> Iterator[Iterator[tuple[str, str, Any]]]:
+    """Yields an iterator over the bodies' (HTML, table of contents, count(body)), in order, computed by a pool
+    of processes (one per core) while the caller goes on with other work. Small batches run in this process.
+    `count` is other per-body work done in the same pass (None when not given).
+
+    When the caller's block raises (Ctrl+C included), the workers are ended at once, not waited for."""
     workers = workers or os.cpu_count() or 1
     if len(bodies) < POOL_MINIMUM or workers < 2:
-        yield (render_body(body) for body in bodies)
+        yield ((*render_body(body), count(body) if count else None) for body in bodies)
         return
     method = "fork" if "fork" in get_all_start_methods() else None
-    pool = ProcessPoolExecutor(workers, mp_context=get_context(method), initializer=_quiet_worker)
+    pool = get_context(method).Pool(workers, initializer=_start_worker, initargs=(count,))
     try:
-        yield pool.map(_render_in_pool, bodies, chunksize=16)
+        yield pool.imap(_render_and_count, bodies, chunksize=16)
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.join()

@@ -346,6 +346,13 @@ class SearchIndex:
             rows = [tuple(row) for row in session.execute(
                 select(SearchOutbox.id, SearchOutbox.doc_id).where(*live, which)
                 .order_by(SearchOutbox.id).limit(DRAIN_BATCH))]
+            if rows and suspect is None:
+                # Later rows naming the same documents (a bulk import flushes each several times) are covered
+                # by reading them now: take them too, so no document is written twice in one drain.
+                rows += [tuple(row) for row in session.execute(
+                    select(SearchOutbox.id, SearchOutbox.doc_id)
+                    .where(*live, which, SearchOutbox.id > rows[-1][0],
+                           SearchOutbox.doc_id.in_({doc_id for _, doc_id in rows})))]
             if rows:
                 session.execute(update(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows]))
                                 .values(attempts=SearchOutbox.attempts + 1))
@@ -363,7 +370,8 @@ class SearchIndex:
         try:
             changes = self._load(sorted({doc_id for _, doc_id in rows}), url_for, errors)
             written = self._apply(engine, changes, errors)
-        except (SearchIndexError, OperationalError):
+        except (SearchIndexError, OperationalError, KeyboardInterrupt):
+            # Ctrl+C is no fault of these documents either: the next drain takes them with no attempt counted.
             self._unclaim(rows)
             raise
         self._settle(rows, errors)

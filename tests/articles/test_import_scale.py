@@ -1,12 +1,16 @@
 """Big imports: progress lines, Ctrl+C leaves the database as it was, HTML rendered once, UTF-16 escapes."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select as io_select
 import signal
+import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from kms.articles.rendering import RENDERER_VERSION, rendered_html
 from kms.errors import Invalid
 from kms.extensions import db
 from kms.frontmatter import ContentError
+from kms.search.indexer import DRAIN_LOCK_FILE
 from kms.web import CleanParams
 
 BODY = "Intro paragraph with enough words to count.\n\n## Steps\n\n1. **Check** the account.\n2. Reply.\n"
@@ -90,27 +95,81 @@ def test_an_imported_page_is_rendered_once_and_kept_beside_its_revision(app, tmp
     db.session.rollback()
 
 
-def test_ctrl_c_during_a_big_import_leaves_the_database_as_before(tmp_path):
-    # A subprocess of its own on a file database, interrupted (SIGINT, as Ctrl+C) once it has started writing.
+BIG = 1760     # twice the real handbook's page count, with short bodies so that CI takes seconds
+
+
+def kms(env: dict, *args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kms", *args], env=env, capture_output=True, text=True,
+                          timeout=120, **options)
+
+
+def table_counts(database: Path) -> list[int]:
+    with sqlite3.connect(database) as connection:
+        return [connection.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in ("articles", "revisions", "processes")]
+
+
+@pytest.fixture()
+def instance(tmp_path):
+    """A file database in its own instance folder holding two imported articles; the environment to run kms."""
     env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path / "instance"), "KMS_LOAD_STARTER_CONTENT": "0",
            "KMS_DATABASE_URL": ""}
-    subprocess.run([sys.executable, "-m", "kms", "init"], env=env, check=True, capture_output=True, timeout=120)
-    write_articles(tmp_path / "small", 2)
-    subprocess.run([sys.executable, "-m", "kms", "import", str(tmp_path / "small")], env=env, check=True,
-                   capture_output=True, timeout=120)
-    write_articles(tmp_path / "big", 1500, title=lambda n: f"Big page {n}")
-    importing = subprocess.Popen([sys.executable, "-m", "kms", "import", str(tmp_path / "big")], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in importing.stdout:       # the files are read: it is writing now
-        if "reading files" in line:
-            break
-    time.sleep(0.3)
-    importing.send_signal(signal.SIGINT)
-    _, errors = importing.communicate(timeout=120)
-    assert importing.returncode == 130, errors
-    assert "nothing was imported" in errors and "Traceback" not in errors
-    check = subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print("
-                            "[c.execute(f'select count(*) from {t}').fetchone()[0] for t in "
-                            "('articles', 'revisions', 'processes')])", str(tmp_path / "instance" / "kms.db")],
-                           capture_output=True, text=True, check=True)
-    assert check.stdout.strip() == "[2, 2, 2]"
+    kms(env, "init", check=True)
+    kms(env, "import", str(write_articles(tmp_path / "small", 2)), check=True)
+    write_articles(tmp_path / "big", BIG, title=lambda n: f"Big page {n}")
+    return env, tmp_path / "instance" / "kms.db"
+
+
+def interrupt_import(env: dict, folder: Path, ready) -> tuple[int, str]:
+    """Run `kms import folder` on a terminal of its own (so it draws its progress bars), press Ctrl+C (SIGINT to
+    its process group) once ready(screen so far) says so; returns (exit code, everything it printed)."""
+    main, terminal = pty.openpty()
+    importing = subprocess.Popen([sys.executable, "-m", "kms", "import", str(folder)], env=env, stdin=terminal,
+                                 stdout=terminal, stderr=terminal, start_new_session=True)
+    os.close(terminal)
+    screen, sent = "", False
+    while True:
+        waiting, _, _ = io_select.select([main], [], [], 0.05)
+        chunk = b""
+        if waiting:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:     # the command ended and closed the terminal
+                break
+            if not chunk:
+                break
+        screen += chunk.decode(errors="replace")
+        if not sent and ready(screen):
+            os.killpg(importing.pid, signal.SIGINT)
+            sent = True
+    os.close(main)
+    return importing.wait(timeout=60), screen
+
+
+def test_ctrl_c_while_rendering_and_inserting_leaves_the_database_as_before(instance, tmp_path):
+    env, database = instance
+    written = re.compile(rf"articles\b.*?\b(\d+)/{BIG}\b")
+
+    def first_batch_written(screen: str) -> bool:      # its bar counts past the first batch of new articles
+        return any(500 <= int(done) < BIG for done in written.findall(screen))
+
+    code, screen = interrupt_import(env, tmp_path / "big", first_batch_written)
+    assert code == 130, screen
+    assert "Interrupted: nothing was imported" in screen and "Traceback" not in screen
+    assert table_counts(database) == [2, 2, 2]
+    assert "In step." in kms(env, "search-check").stdout
+
+
+def test_ctrl_c_while_the_search_index_catches_up_keeps_the_saved_import_and_says_so(instance, tmp_path):
+    env, database = instance
+    # Another process holds the index's drain lock: the import commits, then waits its turn to index.
+    with open(tmp_path / "instance" / "search-index" / DRAIN_LOCK_FILE, "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        code, screen = interrupt_import(env, tmp_path / "big",
+                                        lambda _screen: table_counts(database)[0] == BIG)
+    assert code == 130, screen
+    assert "Interrupted after the import was saved" in screen and "Traceback" not in screen
+    assert table_counts(database) == [BIG, BIG + 2, BIG]     # two articles updated, with a revision each
+    fixed = kms(env, "search-check", "--fix")
+    assert fixed.returncode == 0 and "Fixed" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert "In step." in kms(env, "search-check").stdout

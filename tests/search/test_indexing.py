@@ -16,7 +16,7 @@ from kms.extensions import db, unit_of_work
 from kms.hiring import services as hiring
 from kms.search import services
 from kms.search.engine import IndexBusyError
-from kms.search.indexer import EXTENSION, SearchIndex, iter_documents, visibilities_for
+from kms.search.indexer import DRAIN_BATCH, EXTENSION, SearchIndex, iter_documents, visibilities_for
 from kms.search.models import SearchOutbox
 from kms.training import services as training
 from kms.training.models import Module
@@ -179,6 +179,21 @@ def test_a_busy_index_never_fails_a_save_and_the_outbox_catches_up(index, author
         handbook.create_process(handbook.ProcessFields(name="Anything", category="Billing"), actor=author)
     assert found(index, "chargeback") == [f"article:{article.id}"]
     assert index.outbox_size() == 0
+
+
+def test_a_document_named_by_many_outbox_rows_is_written_once_per_drain(index, author, monkeypatch):
+    # A bulk import flushes each new article several times: its rows are spread over more than one batch.
+    article = new_article(author)
+    doc_id = f"article:{article.id}"
+    rows = [doc_id] + [f"article:{900000 + n}" for n in range(DRAIN_BATCH + 50)] + [doc_id]
+    db.session.execute(SearchOutbox.__table__.insert(), [{"doc_id": d} for d in rows])
+    db.session.commit()
+    engine, written = index.engine(), []
+    real_apply = engine.apply
+    monkeypatch.setattr(engine, "apply", lambda changes: written.extend(changes) or real_apply(changes))
+    index.drain()
+    assert written.count(doc_id) == 1 and len(written) == len(set(rows))
+    assert index.outbox_size() == 0 and found(index, "chargeback") == [doc_id]
 
 
 def test_rows_left_by_a_killed_worker_are_drained_by_search_check_fix(index, author, runner):

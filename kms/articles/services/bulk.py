@@ -21,7 +21,7 @@ from kms.articles.models import (
     SlugRedirect,
 )
 from kms.articles.rendering import store_rendered
-from kms.articles.services.substance import is_stub, own_words, template_lines
+from kms.articles.services.substance import is_stub
 from kms.extensions import db, utcnow
 from kms.markdown import slugify
 
@@ -56,14 +56,13 @@ def _process_status(status: ArticleStatus, words: int) -> ProcessStatus:
     return ProcessStatus.DRAFTING if status == ArticleStatus.DRAFT else ProcessStatus.UNDOCUMENTED
 
 
-def create_articles(items: list, processes: dict[int, Process], rendered: Iterator[tuple[str, str]],
+def create_articles(items: list, processes: dict[int, Process], rendered: Iterator[tuple[str, str, int]],
                     reason: str, progress: Progress | None = None, done: int = 0, total: int = 0) -> None:
     """Create one article per item (ArticleData, with `process_id` set or None), each with its first revision.
 
-    `rendered` yields each item's (body HTML, table of contents) in order; the slugs are known to be free
-    (only old redirects may hold them: those go).
+    `rendered` yields each item's (body HTML, table of contents, own words) in order; the slugs are known to
+    be free (only old redirects may hold them: those go).
     """
-    templates = template_lines()
     slugs = [item.slug for item in items]
     for part in chunks(slugs):
         db.session.execute(delete(SlugRedirect).where(SlugRedirect.slug.in_(part)))
@@ -71,13 +70,13 @@ def create_articles(items: list, processes: dict[int, Process], rendered: Iterat
     taken = existing_slugs(aliases) | redirect_slugs(aliases) | set(slugs)
     for start in range(0, len(items), BATCH):
         batch = items[start:start + BATCH]
-        _create_batch(batch, processes, [next(rendered) for _ in batch], reason, templates, taken)
+        _create_batch(batch, processes, [next(rendered) for _ in batch], reason, taken)
         if progress:
             progress("articles", done + start + len(batch), total)
 
 
-def _create_batch(batch: list, processes: dict[int, Process], html: list[tuple[str, str]], reason: str,
-                  templates: frozenset[str], taken: set[str]) -> None:
+def _create_batch(batch: list, processes: dict[int, Process], html: list[tuple[str, str, int]], reason: str,
+                  taken: set[str]) -> None:
     now = utcnow()
     articles = []
     for data in batch:
@@ -91,12 +90,12 @@ def _create_batch(batch: list, processes: dict[int, Process], html: list[tuple[s
     db.session.add_all(articles)
     db.session.flush()
     revisions = []
-    for data, article, rendered in zip(batch, articles, html, strict=True):
+    for data, article, (body_html, toc, words) in zip(batch, articles, html, strict=True):
         state = RevisionState.PUBLISHED if data.status == ArticleStatus.PUBLISHED else RevisionState.DRAFT
         revision = Revision(article_id=article.id, number=1, title=data.title, body=data.body, state=state,
                             reason=reason[:300], author_id=None, created_at=now,
-                            own_words=own_words(data.body, templates))
-        store_rendered(revision, rendered)
+                            own_words=words)
+        store_rendered(revision, (body_html, toc))
         revisions.append(revision)
         alias = slugify(data.title)
         if alias and alias not in taken:

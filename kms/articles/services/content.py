@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -38,6 +39,7 @@ from kms.articles.services.editing import (
     set_tags,
     sync_process_status,
 )
+from kms.articles.services.substance import own_words, template_lines
 from kms.auth import content as people
 from kms.auth.models import User
 from kms.auth.system import SYSTEM
@@ -459,7 +461,8 @@ def _import_articles(items: list[ArticleData], report: ImportReport, known: dict
     progress = report.progress
     if progress and items:
         progress("articles", 0, len(items))
-    with rendering.render_many([data.body for data in fresh]) as rendered:
+    count = partial(own_words, templates=template_lines())
+    with rendering.render_many([data.body for data in fresh], count) as rendered:
         for number, data in enumerate(changed, 1):
             _upsert_article(data, report, known)
             if progress and (number % bulk.BATCH == 0 or number == len(changed)):

@@ -9,6 +9,7 @@ each as its own process, timed with its peak memory (maximum resident set size).
 
     .venv/bin/python benchmarks/import_bench.py --scales 1,10,50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 # shared/ sits beside the repository (or beside the folder of worktrees that holds it).
 CORPUS_NAME = Path("shared") / "corpus" / "handbook" / "sourcegraph-handbook.jsonl"
-DEFAULT_CORPUS = next((folder / CORPUS_NAME for folder in REPO.parents if (folder / CORPUS_NAME).exists()),
-                      REPO.parent / CORPUS_NAME)
+DEFAULT_CORPUS = next(
+    (folder / CORPUS_NAME for folder in REPO.parents if (folder / CORPUS_NAME).exists()),
+    REPO.parent / CORPUS_NAME,
+)
 TEAMS = ["Atlas", "Borealis", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo", "Juniper"]
 REGIONS = ["EMEA", "APAC", "Americas", "LATAM", "Nordics", "DACH", "ANZ", "India", "Japan", "UK&I"]
 
@@ -52,8 +55,14 @@ def scaled_pages(pages: list[dict], scale: int, seed: int = 20261206):
             for index in rng.sample(range(len(tokens)), max(1, len(tokens) * 3 // 100)):
                 tokens[index] = rng.choice(stream)
             team, region = TEAMS[copy % len(TEAMS)], REGIONS[(copy // len(TEAMS)) % len(REGIONS)]
-            yield copy, {"path": page["path"], "title": f"{page['title']} ({team} {region} {copy})",
-                         "body": " ".join(tokens)}
+            yield (
+                copy,
+                {
+                    "path": page["path"],
+                    "title": f"{page['title']} ({team} {region} {copy})",
+                    "body": " ".join(tokens),
+                },
+            )
 
 
 def _slug(path: str, copy: int) -> str:
@@ -85,13 +94,21 @@ def write_content(pages: list[dict], scale: int, root: Path) -> int:
         names.add(name.casefold())
         category = _category(page["path"])
         categories.add(category)
-        meta = {"title": title, "slug": slug, "category": category, "tags": page["path"].split("/")[:2],
-                "language": "en", "status": "published", "process": {"name": name, "frequency": 1 + count % 50}}
+        meta = {
+            "title": title,
+            "slug": slug,
+            "category": category,
+            "tags": page["path"].split("/")[:2],
+            "language": "en",
+            "status": "published",
+            "process": {"name": name, "frequency": 1 + count % 50},
+        }
         text = "---\n" + json.dumps(meta, ensure_ascii=False) + "\n---\n" + page["body"]
         (articles / f"{slug}.md").write_text(text, encoding="utf-8")
         count += 1
-    (root / "categories.yml").write_text(json.dumps([{"name": c} for c in sorted(categories)]) + "\n",
-                                         encoding="utf-8")
+    (root / "categories.yml").write_text(
+        json.dumps([{"name": c} for c in sorted(categories)]) + "\n", encoding="utf-8"
+    )
     return count
 
 
@@ -111,39 +128,61 @@ def run(argv: list[str], env: dict) -> tuple[float, float, str]:
 def bench_scale(pages: list[dict], scale: int, work: Path, database_url: str) -> dict:
     folder, instance = work / f"content-x{scale}", work / f"instance-x{scale}"
     count = write_content(pages, scale, folder)
-    env = {**os.environ, "KMS_INSTANCE_PATH": str(instance), "KMS_LOAD_STARTER_CONTENT": "0",
-           "KMS_DATABASE_URL": database_url, "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "KMS_INSTANCE_PATH": str(instance),
+        "KMS_LOAD_STARTER_CONTENT": "0",
+        "KMS_DATABASE_URL": database_url,
+        "PYTHONPATH": str(REPO),
+    }
     kms = [sys.executable, "-m", "kms"]
     run([*kms, "init"], env)
     import_s, import_mb, import_out = run([*kms, "import", str(folder)], env)
     reindex_s, reindex_mb, reindex_out = run([*kms, "reindex"], env)
-    return {"scale": scale, "pages": count, "import_s": import_s, "import_mb": import_mb,
-            "reindex_s": reindex_s, "reindex_mb": reindex_mb,
-            "import_out": import_out.strip().splitlines()[-1:], "reindex_out": reindex_out.strip().splitlines()[-1:]}
+    return {
+        "scale": scale,
+        "pages": count,
+        "import_s": import_s,
+        "import_mb": import_mb,
+        "reindex_s": reindex_s,
+        "reindex_mb": reindex_mb,
+        "import_out": import_out.strip().splitlines()[-1:],
+        "reindex_out": reindex_out.strip().splitlines()[-1:],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="1,10", help="comma-separated copies of the corpus (default 1,10)")
+    parser.add_argument(
+        "--scales", default="1,10", help="comma-separated copies of the corpus (default 1,10)"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--database-url", default="",
-                        help="an EMPTY database to use (default: a fresh SQLite file per scale)")
+    parser.add_argument(
+        "--database-url", default="", help="an EMPTY database to use (default: a fresh SQLite file per scale)"
+    )
     args = parser.parse_args(argv)
     pages = load_pages(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="kms-import-bench-"))
     print(f"corpus: {len(pages)} pages from {args.corpus}; cores: {os.cpu_count()}")
-    print(f"{'scale':>5} {'pages':>7} {'import s':>9} {'pages/s':>8} {'peak MB':>8} {'reindex s':>10} "
-          f"{'docs/s':>7} {'peak MB':>8}")
+    print(
+        f"{'scale':>5} {'pages':>7} {'import s':>9} {'pages/s':>8} {'peak MB':>8} {'reindex s':>10} "
+        f"{'docs/s':>7} {'peak MB':>8}"
+    )
     try:
         for scale in (int(s) for s in args.scales.split(",")):
             row = bench_scale(pages, scale, work, args.database_url)
             docs = re.search(r"Indexed (\d+)", " ".join(row["reindex_out"]))
             docs = int(docs.group(1)) if docs else row["pages"]
-            print(f"{'x' + str(scale):>5} {row['pages']:>7} {row['import_s']:>9.1f} "
-                  f"{row['pages'] / row['import_s']:>8.0f} {row['import_mb']:>8.0f} {row['reindex_s']:>10.1f} "
-                  f"{docs / row['reindex_s']:>7.0f} {row['reindex_mb']:>8.0f}", flush=True)
-            print(f"      import: {' '.join(row['import_out'])[:150]}\n      reindex: {' '.join(row['reindex_out'])}",
-                  flush=True)
+            print(
+                f"{'x' + str(scale):>5} {row['pages']:>7} {row['import_s']:>9.1f} "
+                f"{row['pages'] / row['import_s']:>8.0f} {row['import_mb']:>8.0f} {row['reindex_s']:>10.1f} "
+                f"{docs / row['reindex_s']:>7.0f} {row['reindex_mb']:>8.0f}",
+                flush=True,
+            )
+            print(
+                f"      import: {' '.join(row['import_out'])[:150]}\n      reindex: {' '.join(row['reindex_out'])}",
+                flush=True,
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -14,6 +14,7 @@ Printed: requests/s, median and p95 per page, errors, "database is locked" lines
 after-run checks (every acknowledged save is in the database). Only 127.0.0.1 is ever contacted; every loop
 is bounded by the duration and every request by a timeout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))   # this checkout's kms, for creating users and the after-run checks
+sys.path.insert(0, str(ROOT))  # this checkout's kms, for creating users and the after-run checks
 PASSWORD = "load test passphrase"
 PG_ADMIN_URL = os.environ.get("KMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUEST_TIMEOUT = 30.0
@@ -52,9 +53,9 @@ MAX_USERS = 500
 
 @dataclass
 class PageStats:
-    latencies: list[float] = field(default_factory=list)   # seconds, successful and expected answers
+    latencies: list[float] = field(default_factory=list)  # seconds, successful and expected answers
     errors: int = 0
-    expected: int = 0            # answers that are part of normal use under load, e.g. 409 edit conflicts
+    expected: int = 0  # answers that are part of normal use under load, e.g. 409 edit conflicts
 
 
 class Recorder:
@@ -98,8 +99,13 @@ class FormReader(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
         if tag == "form":
-            self.forms.append({"action": attrs.get("action", ""),
-                               "method": attrs.get("method", "get").lower(), "fields": {}})
+            self.forms.append(
+                {
+                    "action": attrs.get("action", ""),
+                    "method": attrs.get("method", "get").lower(),
+                    "fields": {},
+                }
+            )
         if not self.forms:
             return
         fields = self.forms[-1]["fields"]
@@ -155,14 +161,15 @@ class SimUser:
     client: httpx.AsyncClient
     recorder: Recorder
     api_token: str = ""
-    anonymous: httpx.AsyncClient | None = None        # a second client without the session cookie
+    anonymous: httpx.AsyncClient | None = None  # a second client without the session cookie
     csrf: str = ""
-    saves: list[str] = field(default_factory=list)        # acknowledged profile names, in order
-    edits: list[str] = field(default_factory=list)        # markers of acknowledged article edits
-    lessons: set[int] = field(default_factory=set)        # lessons whose completion the server acknowledged
+    saves: list[str] = field(default_factory=list)  # acknowledged profile names, in order
+    edits: list[str] = field(default_factory=list)  # markers of acknowledged article edits
+    lessons: set[int] = field(default_factory=set)  # lessons whose completion the server acknowledged
 
-    async def call(self, label: str, method: str, path: str, *, ok=(200,), expected=(), client=None,
-                   **kwargs) -> httpx.Response | None:
+    async def call(
+        self, label: str, method: str, path: str, *, ok=(200,), expected=(), client=None, **kwargs
+    ) -> httpx.Response | None:
         """One timed request; anything but an `ok` or `expected` status (or a failure) counts as an error."""
         started = time.perf_counter()
         try:
@@ -186,12 +193,16 @@ class SimUser:
         page = await self.call("GET /login", "GET", "/login")
         if page is None:
             return False
-        done = await self.call("POST /login", "POST", "/login", ok=(302,),
-                               data={"email": self.email, "password": PASSWORD,
-                                     "csrf_token": csrf_of(page.text)})
+        done = await self.call(
+            "POST /login",
+            "POST",
+            "/login",
+            ok=(302,),
+            data={"email": self.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        )
         if done is None:
             return False
-        account = await self.call("GET /account", "GET", "/account")   # a new session has a new CSRF token
+        account = await self.call("GET /account", "GET", "/account")  # a new session has a new CSRF token
         if account is None:
             return False
         self.csrf = csrf_of(account.text)
@@ -202,10 +213,17 @@ class SimUser:
 class World:
     """What discovery found on the running server, shared by the scenarios."""
 
-    articles: list[str] = field(default_factory=list)     # article page paths
-    lessons: list[str] = field(default_factory=list)      # lesson page paths
-    search_terms: tuple[str, ...] = ("refund", "escalation", "renewal", "password", "churn", "invoice",
-                                     "refnd")
+    articles: list[str] = field(default_factory=list)  # article page paths
+    lessons: list[str] = field(default_factory=list)  # lesson page paths
+    search_terms: tuple[str, ...] = (
+        "refund",
+        "escalation",
+        "renewal",
+        "password",
+        "churn",
+        "invoice",
+        "refnd",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -222,8 +240,13 @@ async def account_page(user: SimUser, world: World) -> None:
 
 
 async def api_me(user: SimUser, world: World) -> None:
-    await user.call("GET /api/me (token)", "GET", "/api/me", client=user.anonymous,
-                    headers={"Authorization": f"Bearer {user.api_token}"})
+    await user.call(
+        "GET /api/me (token)",
+        "GET",
+        "/api/me",
+        client=user.anonymous,
+        headers={"Authorization": f"Bearer {user.api_token}"},
+    )
 
 
 async def users_list(user: SimUser, world: World) -> None:
@@ -232,9 +255,13 @@ async def users_list(user: SimUser, world: World) -> None:
 
 async def save_profile(user: SimUser, world: World) -> None:
     name = f"Load User {user.number} save {len(user.saves) + 1}"
-    done = await user.call("POST /account (profile)", "POST", "/account", ok=(302,),
-                           data={"action": "profile", "profile-name": name, "profile-time_zone": "UTC",
-                                 "csrf_token": user.csrf})
+    done = await user.call(
+        "POST /account (profile)",
+        "POST",
+        "/account",
+        ok=(302,),
+        data={"action": "profile", "profile-name": name, "profile-time_zone": "UTC", "csrf_token": user.csrf},
+    )
     if done is not None:
         user.saves.append(name)
 
@@ -242,8 +269,14 @@ async def save_profile(user: SimUser, world: World) -> None:
 async def log_in_again(user: SimUser, world: World) -> None:
     page = await user.call("GET /login (anonymous)", "GET", "/login", client=user.anonymous)
     if page is not None:
-        await user.call("POST /login", "POST", "/login", ok=(302,), client=user.anonymous,
-                        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+        await user.call(
+            "POST /login",
+            "POST",
+            "/login",
+            ok=(302,),
+            client=user.anonymous,
+            data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        )
         user.anonymous.cookies.clear()
 
 
@@ -278,8 +311,14 @@ async def edit_article(user: SimUser, world: World) -> None:
         return
     marker = f"load-edit-{user.number}-{len(user.edits) + 1}-{secrets.token_hex(3)}"
     body = form["fields"]["body"].rstrip() + f"\n\nChecked under load: {marker}\n"
-    done = await user.call("POST article edit", "POST", form["action"] or path, ok=(302, 303),
-                           expected=(409,), data=dict(form["fields"], body=body))
+    done = await user.call(
+        "POST article edit",
+        "POST",
+        form["action"] or path,
+        ok=(302, 303),
+        expected=(409,),
+        data=dict(form["fields"], body=body),
+    )
     if done is not None and done.status_code != 409:
         user.edits.append(marker)
 
@@ -300,8 +339,9 @@ async def complete_lesson(user: SimUser, world: World) -> None:
     if 'name="acknowledge"' in page.text:
         fields["acknowledge"] = "y"
     # A 409 (an article of the lesson changed while it was open: read it again) is normal under edits.
-    done = await user.call("POST lesson complete", "POST", form["action"], ok=(302, 303), expected=(409,),
-                           data=fields)
+    done = await user.call(
+        "POST lesson complete", "POST", form["action"], ok=(302, 303), expected=(409,), data=fields
+    )
     if done is not None and done.status_code == 409:
         return
     if done is not None:
@@ -312,7 +352,7 @@ async def complete_lesson(user: SimUser, world: World) -> None:
 class Scenario:
     run: Callable[[SimUser, World], Awaitable[None]]
     weight: int
-    kind: str                       # "read" or "write"
+    kind: str  # "read" or "write"
     probe: str | None = None
     roles: frozenset = frozenset({"admin", "manager", "author", "member"})
 
@@ -396,11 +436,17 @@ class Server:
     def __init__(self, instance: Path, database_url: str, workers: int):
         self.instance, self.workers = instance, workers
         self.env = {name: value for name, value in os.environ.items() if not name.startswith("KMS_")}
-        self.env.update({
-            "KMS_INSTANCE_PATH": str(instance), "KMS_ENV": "production",
-            "KMS_SECRET_KEY": secrets.token_hex(32), "KMS_DATABASE_URL": database_url,
-            # Every simulated user comes from 127.0.0.1: the per-address login limit would stop the test.
-            "KMS_LOGIN_RATE": "1000000 per minute", "PYTHONUNBUFFERED": "1"})
+        self.env.update(
+            {
+                "KMS_INSTANCE_PATH": str(instance),
+                "KMS_ENV": "production",
+                "KMS_SECRET_KEY": secrets.token_hex(32),
+                "KMS_DATABASE_URL": database_url,
+                # Every simulated user comes from 127.0.0.1: the per-address login limit would stop the test.
+                "KMS_LOGIN_RATE": "1000000 per minute",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = instance / "server.log"
@@ -410,17 +456,37 @@ class Server:
         return {name: value for name, value in self.env.items() if name.startswith("KMS_")}
 
     def init(self) -> None:
-        done = subprocess.run([sys.executable, "-m", "kms", "init"], check=False, cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "kms", "init"],
+            check=False,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode:
             raise SystemExit(f"kms init failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kms", "serve", "--port", str(self.port),
-                 "--workers", str(self.workers)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "kms",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -445,9 +511,12 @@ class Server:
 
     def log_problems(self) -> dict[str, int]:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return {"database is locked": text.count("database is locked"), "tracebacks": text.count("Traceback"),
-                "5xx answers": len(re.findall(r'" 5\d\d ', text)),
-                "worker timeouts": text.count("WORKER TIMEOUT")}
+        return {
+            "database is locked": text.count("database is locked"),
+            "tracebacks": text.count("Traceback"),
+            "5xx answers": len(re.findall(r'" 5\d\d ', text)),
+            "worker timeouts": text.count("WORKER TIMEOUT"),
+        }
 
 
 def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
@@ -466,19 +535,34 @@ def create_users(server: Server, count: int) -> list[tuple[str, str, str]]:
         admin = None
         for number in range(count):
             # One admin and at least one member whatever the count; then a fifth authors, a tenth managers.
-            role = ("admin" if number == 0 else "member" if number == 1 else "author" if number % 5 == 2
-                    else "manager" if number % 10 == 3 else "member")
+            role = (
+                "admin"
+                if number == 0
+                else "member"
+                if number == 1
+                else "author"
+                if number % 5 == 2
+                else "manager"
+                if number % 10 == 3
+                else "member"
+            )
             email = f"load{number}@example.test"
-            with unit_of_work():   # this script is the caller: one person, their token and path at a time
-                user, _ = services.create_user(email, f"Load User {number}", role, actor=SYSTEM,
-                                               password=PASSWORD,
-                                               start_date=date.today() if role == "member" else None)
+            with unit_of_work():  # this script is the caller: one person, their token and path at a time
+                user, _ = services.create_user(
+                    email,
+                    f"Load User {number}",
+                    role,
+                    actor=SYSTEM,
+                    password=PASSWORD,
+                    start_date=date.today() if role == "member" else None,
+                )
                 admin = admin or user
                 _, token = services.create_token(user, "load test")
                 if role == "member":
                     assign_starter_path(user, admin)
             people.append((email, role, token))
         from kms.extensions import db
+
         db.session.remove()
         db.engine.dispose()
     return people
@@ -509,11 +593,17 @@ def check_profile_saves(server: Server, users: list[SimUser]) -> tuple[str, bool
 
     app = create_app(server.kms_settings())
     with app.app_context():
-        lost = [user.email for user in users if user.saves
-                and services.find_user_by_email(user.email).name != user.saves[-1]]
+        lost = [
+            user.email
+            for user in users
+            if user.saves and services.find_user_by_email(user.email).name != user.saves[-1]
+        ]
     acknowledged = sum(len(user.saves) for user in users)
-    return ("every acknowledged profile save is the stored name", not lost,
-            f"{acknowledged} saves, {len(lost)} users whose last save is missing")
+    return (
+        "every acknowledged profile save is the stored name",
+        not lost,
+        f"{acknowledged} saves, {len(lost)} users whose last save is missing",
+    )
 
 
 def check_article_edits(server: Server, users: list[SimUser]) -> tuple[str, bool, str] | None:
@@ -533,8 +623,11 @@ def check_article_edits(server: Server, users: list[SimUser]) -> tuple[str, bool
     with app.app_context():
         bodies = "\n".join(db.session.scalars(select(Revision.body)))
     missing = [marker for marker in markers if marker not in bodies]
-    return ("every acknowledged article edit is in the revision history", not missing,
-            f"{len(markers)} edits, {len(missing)} missing")
+    return (
+        "every acknowledged article edit is in the revision history",
+        not missing,
+        f"{len(markers)} edits, {len(missing)} missing",
+    )
 
 
 def check_lesson_completions(server: Server, users: list[SimUser]) -> tuple[str, bool, str] | None:
@@ -550,11 +643,17 @@ def check_lesson_completions(server: Server, users: list[SimUser]) -> tuple[str,
 
     app = create_app(server.kms_settings())
     with app.app_context():
-        stored = set(db.session.execute(select(User.email, LessonCompletion.lesson_id)
-                                        .join(User, User.id == LessonCompletion.user_id)).all())
+        stored = set(
+            db.session.execute(
+                select(User.email, LessonCompletion.lesson_id).join(User, User.id == LessonCompletion.user_id)
+            ).all()
+        )
     missing = done - stored
-    return ("every acknowledged lesson completion is stored", not missing,
-            f"{len(done)} learner-lesson completions, {len(missing)} missing")
+    return (
+        "every acknowledged lesson completion is stored",
+        not missing,
+        f"{len(done)} learner-lesson completions, {len(missing)} missing",
+    )
 
 
 def check_search_index(server: Server, users: list[SimUser]) -> tuple[str, bool, str] | None:
@@ -574,10 +673,13 @@ def check_search_index(server: Server, users: list[SimUser]) -> tuple[str, bool,
         if queued:
             index.drain_quietly(wait=10)
         drift = search_services.check_index(index)
-    return ("the search index equals the database", drift.clean,
-            f"index {drift.index_count} documents, database {drift.database_count}; "
-            f"{len(drift.missing)} missing, {len(drift.extra)} extra, {len(drift.stale)} stale "
-            f"({queued} changes were still queued)")
+    return (
+        "the search index equals the database",
+        drift.clean,
+        f"index {drift.index_count} documents, database {drift.database_count}; "
+        f"{len(drift.missing)} missing, {len(drift.extra)} extra, {len(drift.stale)} stale "
+        f"({queued} changes were still queued)",
+    )
 
 
 CHECKS = [check_profile_saves, check_article_edits, check_lesson_completions, check_search_index]
@@ -588,8 +690,11 @@ CHECKS = [check_profile_saves, check_article_edits, check_lesson_completions, ch
 
 
 def new_client(base_url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT,
-                             limits=httpx.Limits(max_connections=4, max_keepalive_connections=2))
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=REQUEST_TIMEOUT,
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+    )
 
 
 async def user_loop(user: SimUser, scenarios: list[Scenario], world: World, deadline: float, think: float):
@@ -622,8 +727,18 @@ async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) ->
 
 async def run_load(server: Server, people, args) -> dict:
     recorder = Recorder()
-    users = [SimUser(number, email, role, new_client(server.url), recorder, api_token=token,
-                     anonymous=new_client(server.url)) for number, (email, role, token) in enumerate(people)]
+    users = [
+        SimUser(
+            number,
+            email,
+            role,
+            new_client(server.url),
+            recorder,
+            api_token=token,
+            anonymous=new_client(server.url),
+        )
+        for number, (email, role, token) in enumerate(people)
+    ]
     try:
         logged = await asyncio.gather(*(user.log_in() for user in users))
         if not all(logged):
@@ -632,7 +747,7 @@ async def run_load(server: Server, people, args) -> dict:
         member = next(user for user in users if user.role == "member")
         scenarios, world = await discover(server.url, users[0], member)
         progress(f"mixed load for {args.duration:g} s")
-        recorder.pages.clear()   # the mixed run's figures start now
+        recorder.pages.clear()  # the mixed run's figures start now
         cpu_started = time.process_time()
         started = time.monotonic()
         deadline = started + args.duration
@@ -653,16 +768,35 @@ async def run_load(server: Server, people, args) -> dict:
             await user.anonymous.aclose()
     progress("after-run checks")
     checks = [result for check in CHECKS if (result := check(server, users))]
-    return {"recorder": recorder, "elapsed": elapsed, "client_cpu": client_cpu, "scenarios": scenarios,
-            "world": world, "bare": bare, "page": page, "checks": checks, "users": users}
+    return {
+        "recorder": recorder,
+        "elapsed": elapsed,
+        "client_cpu": client_cpu,
+        "scenarios": scenarios,
+        "world": world,
+        "bare": bare,
+        "page": page,
+        "checks": checks,
+        "users": users,
+    }
 
 
 async def run_article_only(server: Server, people, args) -> dict:
     """The article page against the bare route only, in alternating rounds (bare, article, bare, ...), so that
     a change in what else the machine runs hits both alike; the ratio is of the summed rates."""
     recorder = Recorder()
-    users = [SimUser(number, email, role, new_client(server.url), recorder, api_token=token,
-                     anonymous=new_client(server.url)) for number, (email, role, token) in enumerate(people)]
+    users = [
+        SimUser(
+            number,
+            email,
+            role,
+            new_client(server.url),
+            recorder,
+            api_token=token,
+            anonymous=new_client(server.url),
+        )
+        for number, (email, role, token) in enumerate(people)
+    ]
     try:
         if not all(await asyncio.gather(*(user.log_in() for user in users))):
             raise SystemExit(f"users could not log in: {recorder.error_samples[:5]}")
@@ -675,9 +809,11 @@ async def run_article_only(server: Server, people, args) -> dict:
         totals = {"bare": [0, 0, 0.0], "bare, logged in": [0, 0, 0.0], "article": [0, 0, 0.0]}
         for number in range(args.rounds):
             progress(f"round {number + 1}/{args.rounds}: /healthz, then {path}, {seconds:g} s each")
-            for name, clients, target in (("bare", [u.anonymous for u in users], "/healthz"),
-                                          ("bare, logged in", [u.client for u in users], "/healthz"),
-                                          ("article", [u.client for u in users], path)):
+            for name, clients, target in (
+                ("bare", [u.anonymous for u in users], "/healthz"),
+                ("bare, logged in", [u.client for u in users], "/healthz"),
+                ("article", [u.client for u in users], path),
+            ):
                 answered, failed, took = await hammer(clients, target, seconds)
                 totals[name] = [totals[name][0] + answered, totals[name][1] + failed, totals[name][2] + took]
     finally:
@@ -690,36 +826,59 @@ async def run_article_only(server: Server, people, args) -> dict:
 def report_article_only(result: dict, args, database: str) -> dict:
     bare, article = result["totals"]["bare"], result["totals"]["article"]
     ceiling, rate = bare[0] / bare[2], article[0] / article[2]
-    print(f"\nkms article page vs bare route: {args.users} users, {args.rounds} alternating rounds of "
-          f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers")
+    print(
+        f"\nkms article page vs bare route: {args.users} users, {args.rounds} alternating rounds of "
+        f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers"
+    )
     print(f"ceiling, GET /healthz: {ceiling:.1f} req/s, {bare[1]} errors")
     logged = result["totals"]["bare, logged in"]
-    print(f"GET /healthz by the logged-in clients (their session cookie sent): {logged[0] / logged[2]:.1f} req/s")
-    print(f"article page ({result['path']}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
-          f"(target >= 75%), {article[1]} errors")
-    return {"database": database, "users": args.users, "rounds": args.rounds, "ceiling_rps": ceiling,
-            "article_rps": rate, "article_share": rate / ceiling, "errors": bare[1] + article[1],
-            "logged_in_bare_rps": logged[0] / logged[2]}
+    print(
+        f"GET /healthz by the logged-in clients (their session cookie sent): {logged[0] / logged[2]:.1f} req/s"
+    )
+    print(
+        f"article page ({result['path']}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
+        f"(target >= 75%), {article[1]} errors"
+    )
+    return {
+        "database": database,
+        "users": args.users,
+        "rounds": args.rounds,
+        "ceiling_rps": ceiling,
+        "article_rps": rate,
+        "article_share": rate / ceiling,
+        "errors": bare[1] + article[1],
+        "logged_in_bare_rps": logged[0] / logged[2],
+    }
 
 
 def report(result: dict, server: Server, args, database: str) -> dict:
     recorder, elapsed = result["recorder"], result["elapsed"]
-    print(f"\nkms load: {args.users} users for {args.duration:g} s on {database}, "
-          f"gunicorn {args.workers} workers, {server.url}")
+    print(
+        f"\nkms load: {args.users} users for {args.duration:g} s on {database}, "
+        f"gunicorn {args.workers} workers, {server.url}"
+    )
     print("scenarios: " + ", ".join(f"{s.run.__name__} ({s.kind})" for s in result["scenarios"]))
-    print(f"\n{'page':32} {'requests':>9} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'errors':>7} "
-          f"{'409s':>5}")
+    print(
+        f"\n{'page':32} {'requests':>9} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'errors':>7} "
+        f"{'409s':>5}"
+    )
     rows = {}
     for label in sorted(recorder.pages):
         stats = recorder.pages[label]
         count = len(stats.latencies) + stats.errors
-        row = {"requests": count, "rps": count / elapsed,
-               "median_ms": 1000 * statistics.median(stats.latencies) if stats.latencies else float("nan"),
-               "p95_ms": 1000 * percentile(stats.latencies, 0.95),
-               "errors": stats.errors, "expected": stats.expected}
+        row = {
+            "requests": count,
+            "rps": count / elapsed,
+            "median_ms": 1000 * statistics.median(stats.latencies) if stats.latencies else float("nan"),
+            "p95_ms": 1000 * percentile(stats.latencies, 0.95),
+            "errors": stats.errors,
+            "expected": stats.expected,
+        }
         rows[label] = row
-        print(f"{label:32} {count:9d} {row['rps']:8.1f} {row['median_ms']:10.1f} {row['p95_ms']:8.1f} "
-              f"{stats.errors:7d} {stats.expected:5d}")
+        print(
+            f"{label:32} {count:9d} {row['rps']:8.1f} {row['median_ms']:10.1f} {row['p95_ms']:8.1f} "
+            f"{stats.errors:7d} {stats.expected:5d}"
+        )
     total = sum(row["requests"] for row in rows.values())
     every = [lat for stats in recorder.pages.values() for lat in stats.latencies]
     median = 1000 * statistics.median(every) if every else 0
@@ -727,21 +886,36 @@ def report(result: dict, server: Server, args, database: str) -> dict:
     errors = recorder.total_errors
     print(f"{'all':32} {total:9d} {total / elapsed:8.1f} {median:10.1f} {p95:8.1f} {errors:7d}")
     share = result["client_cpu"] / elapsed
-    print(f"load client CPU during the mixed run: {100 * share:.0f}% of one core "
-          "(it shares the machine's cores with the server)")
+    print(
+        f"load client CPU during the mixed run: {100 * share:.0f}% of one core "
+        "(it shares the machine's cores with the server)"
+    )
     answered, failed, seconds = result["bare"]
     ceiling = answered / seconds
-    print(f"\nceiling, GET /healthz alone ({args.users} users, {seconds:.0f} s): {ceiling:.1f} req/s, "
-          f"{failed} errors")
-    summary = {"database": database, "users": args.users, "duration": args.duration, "workers": args.workers,
-               "pages": rows, "total_rps": total / elapsed, "errors": recorder.total_errors,
-               "ceiling_rps": ceiling, "ceiling_errors": failed, "client_cpu_share": share,
-               "cores": os.cpu_count()}
+    print(
+        f"\nceiling, GET /healthz alone ({args.users} users, {seconds:.0f} s): {ceiling:.1f} req/s, "
+        f"{failed} errors"
+    )
+    summary = {
+        "database": database,
+        "users": args.users,
+        "duration": args.duration,
+        "workers": args.workers,
+        "pages": rows,
+        "total_rps": total / elapsed,
+        "errors": recorder.total_errors,
+        "ceiling_rps": ceiling,
+        "ceiling_errors": failed,
+        "client_cpu_share": share,
+        "cores": os.cpu_count(),
+    }
     if result["page"]:
         path, (ok, bad, secs) = result["page"]
         rate = ok / secs
-        print(f"article page alone ({path}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
-              f"(target >= 50%), {bad} errors")
+        print(
+            f"article page alone ({path}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
+            f"(target >= 50%), {bad} errors"
+        )
         summary.update(article_rps=rate, article_share=rate / ceiling, article_errors=bad)
         summary["errors"] += bad
     summary["errors"] += failed
@@ -767,13 +941,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-seconds", type=float, default=0, help="seconds for the bare-route ceiling")
     parser.add_argument("--smoke", action="store_true", help="exit 1 on any error, lock or failed check")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--article-only", action="store_true",
-                        help="no mixed load: the article page against the bare route, in alternating rounds")
+    parser.add_argument(
+        "--article-only",
+        action="store_true",
+        help="no mixed load: the article page against the bare route, in alternating rounds",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --article-only (default 5)")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= MAX_USERS or not 1 <= args.duration <= 3600:
         parser.error(f"--users must be 1..{MAX_USERS} and --duration 1..3600")
-    args.users = max(args.users, 2)   # at least the admin and one member
+    args.users = max(args.users, 2)  # at least the admin and one member
 
     instance = Path(tempfile.mkdtemp(prefix="kms-load-"))
     postgres = Postgres() if args.database == "postgresql" else None
@@ -804,8 +981,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2))
-    failed = (summary["errors"] or any(summary["server_log"].values())
-              or not all(check["passed"] for check in summary["checks"]))
+    failed = (
+        summary["errors"]
+        or any(summary["server_log"].values())
+        or not all(check["passed"] for check in summary["checks"])
+    )
     if args.smoke and failed:
         print("\nSMOKE FAILED: errors, server-log problems or failed checks above.")
         return 1

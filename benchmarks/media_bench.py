@@ -7,6 +7,7 @@ Memory is Python's own allocation peak (tracemalloc) while the request runs in t
 spools the upload to a temporary file and kms copies it in 64 KiB chunks, so the peak stays far below the file's
 size. The test client builds the request body in a spooled temporary file too, so it adds little.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,11 @@ def screenshot(n: int) -> bytes:
     for row in range(14):
         y = 90 + row * 54
         draw.rectangle((240, y, 1400, y + 40), outline=(200, 204, 210), fill=(255, 255, 255))
-        draw.text((256, y + 12), f"Customer {n}-{row}: renewal due, health score {(n * row) % 100}", fill=(40, 40, 40))
+        draw.text(
+            (256, y + 12),
+            f"Customer {n}-{row}: renewal due, health score {(n * row) % 100}",
+            fill=(40, 40, 40),
+        )
     draw.rectangle((0, 56, 220, 900), fill=(235, 238, 242))
     out = io.BytesIO()
     image.save(out, "PNG")
@@ -92,25 +97,39 @@ def main() -> None:
     parser.add_argument("--database", default="")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="kms-media-bench-")
-    app = create_app({"KMS_INSTANCE_PATH": folder, "KMS_DATABASE_URL": args.database or f"sqlite:///{folder}/kms.db",
-                      "SECRET_KEY": "bench-secret-key-0123456789abcdef", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "KMS_LOAD_STARTER_CONTENT": "0"})
+    app = create_app(
+        {
+            "KMS_INSTANCE_PATH": folder,
+            "KMS_DATABASE_URL": args.database or f"sqlite:///{folder}/kms.db",
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "KMS_LOAD_STARTER_CONTENT": "0",
+        }
+    )
     with app.app_context():
         db.create_all()
         for position, name in enumerate(articles.DEFAULT_CATEGORIES, 1):
             db.session.add(Category(name=name, position=position))
         db.session.commit()
-        author, _ = auth.create_user("author@bench.test", "Author", Role.AUTHOR, actor=SYSTEM,
-                                     password="bench-pw-123")
+        author, _ = auth.create_user(
+            "author@bench.test", "Author", Role.AUTHOR, actor=SYSTEM, password="bench-pw-123"
+        )
         db.session.commit()
         client = app.test_client()
-        assert client.post("/login", data={"email": author.email, "password": "bench-pw-123"}).status_code == 302
+        assert (
+            client.post("/login", data={"email": author.email, "password": "bench-pw-123"}).status_code == 302
+        )
 
         archive = big_zip(20 * MB)
         with archive.open("rb") as handle:
-            response, seconds, peak = measured(lambda: client.post(
-                "/media/upload", data={"file": (handle, "export.zip"), "owner": "draft"},
-                content_type="multipart/form-data"))
+            response, seconds, peak = measured(
+                lambda: client.post(
+                    "/media/upload",
+                    data={"file": (handle, "export.zip"), "owner": "draft"},
+                    content_type="multipart/form-data",
+                )
+            )
         assert response.status_code == 201, response.data
         print(f"20 MB upload (ZIP): {seconds * 1000:.0f} ms, peak Python memory {peak:.1f} MiB")
 
@@ -118,33 +137,47 @@ def main() -> None:
         uploaded, times, peaks = [], [], []
         for n, data in enumerate(shots):
             form = {"file": (io.BytesIO(data), f"screen {n}.png"), "alt": f"Screen {n}"}
-            response, seconds, peak = measured(lambda form=form: client.post(
-                "/media/upload", data=form, content_type="multipart/form-data"))
+            response, seconds, peak = measured(
+                lambda form=form: client.post("/media/upload", data=form, content_type="multipart/form-data")
+            )
             assert response.status_code == 201, response.data
             uploaded.append(response.get_json())
             times.append(seconds * 1000)
             peaks.append(peak)
-        print(f"50 screenshots (1440x900 PNG, {sum(map(len, shots)) / len(shots) / 1024:.0f} KiB each): "
-              f"{sum(times) / 1000:.1f} s in all, median {statistics.median(times):.0f} ms, p95 {p95(times):.0f} ms "
-              f"per upload; peak Python memory {max(peaks):.1f} MiB")
+        print(
+            f"50 screenshots (1440x900 PNG, {sum(map(len, shots)) / len(shots) / 1024:.0f} KiB each): "
+            f"{sum(times) / 1000:.1f} s in all, median {statistics.median(times):.0f} ms, p95 {p95(times):.0f} ms "
+            f"per upload; peak Python memory {max(peaks):.1f} MiB"
+        )
 
         text = "A paragraph about renewals that explains the screen below in a few sentences.\n\n"
-        plain = articles.create_article(articles.ArticleFields(
-            title="Renewals without images", body=text * 30, category="Billing"), actor=author)
-        with_images = articles.create_article(articles.ArticleFields(
-            title="Renewals with images", category="Billing",
-            body="".join(text + item["markdown"] + "\n\n" for item in uploaded[:30])), actor=author)
+        plain = articles.create_article(
+            articles.ArticleFields(title="Renewals without images", body=text * 30, category="Billing"),
+            actor=author,
+        )
+        with_images = articles.create_article(
+            articles.ArticleFields(
+                title="Renewals with images",
+                category="Billing",
+                body="".join(text + item["markdown"] + "\n\n" for item in uploaded[:30]),
+            ),
+            actor=author,
+        )
         for slug in (plain.slug, with_images.slug):
             page = client.get(f"/handbook/articles/{slug}")
-            print(f"  {slug}: {page.status_code}, {len(page.data) / 1024:.0f} KiB, {page.data.count(b'<img')} images")
+            print(
+                f"  {slug}: {page.status_code}, {len(page.data) / 1024:.0f} KiB, {page.data.count(b'<img')} images"
+            )
             timed(client, f"/handbook/articles/{slug}", 5)
         bare, rich = [], []
-        for _ in range(args.runs * 5):      # interleaved, so drift on a shared machine hits both alike
+        for _ in range(args.runs * 5):  # interleaved, so drift on a shared machine hits both alike
             bare += timed(client, f"/handbook/articles/{plain.slug}", 1)
             rich += timed(client, f"/handbook/articles/{with_images.slug}", 1)
         ratio = statistics.median(rich) / statistics.median(bare)
-        print(f"article page, 30 paragraphs: {statistics.median(bare):.1f} ms median without images, "
-              f"{statistics.median(rich):.1f} ms with 30 images ({(ratio - 1) * 100:+.1f} %)")
+        print(
+            f"article page, 30 paragraphs: {statistics.median(bare):.1f} ms median without images, "
+            f"{statistics.median(rich):.1f} ms with 30 images ({(ratio - 1) * 100:+.1f} %)"
+        )
 
         image = uploaded[0]["url"] + "?size=page"
         first = client.get(image)
@@ -152,10 +185,14 @@ def main() -> None:
         fresh = timed(client, image, args.runs)
         again = timed(client, image, args.runs, headers={"If-None-Match": etag})
         status = client.get(image, headers={"If-None-Match": etag}).status_code
-        print(f"server process high-water mark (RSS, Pillow's pixel buffers included): "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-        print(f"image request: {statistics.median(fresh):.1f} ms median (200, {len(first.data) / 1024:.0f} KiB); "
-              f"revalidation {statistics.median(again):.1f} ms median, answered {status}")
+        print(
+            f"server process high-water mark (RSS, Pillow's pixel buffers included): "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
+        print(
+            f"image request: {statistics.median(fresh):.1f} ms median (200, {len(first.data) / 1024:.0f} KiB); "
+            f"revalidation {statistics.median(again):.1f} ms median, answered {status}"
+        )
 
 
 if __name__ == "__main__":

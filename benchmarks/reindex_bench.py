@@ -6,6 +6,7 @@ fresh SQLite database, runs `kms reindex` once to create the index, then again w
 
     .venv/bin/python benchmarks/reindex_bench.py --scale 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,24 +40,54 @@ def store_corpus(app, docs: list[dict]) -> None:
 
     with app.app_context():
         db.create_all()
-        owner, _ = auth_services.create_user("owner@example.test", "Owner", Role.AUTHOR, actor=SYSTEM,
-                                             password="a-long-enough-password")
+        owner, _ = auth_services.create_user(
+            "owner@example.test", "Owner", Role.AUTHOR, actor=SYSTEM, password="a-long-enough-password"
+        )
         categories = sorted({doc["category"][:60] or "General" for doc in docs})
         db.session.add_all(Category(name=name, position=n) for n, name in enumerate(categories, 1))
         db.session.flush()
         now = utcnow()
-        db.session.execute(insert(Article), [
-            {"slug": f"page-{n}", "title": doc["title"][:200], "category": doc["category"][:60] or "General",
-             "language": "en", "status": ArticleStatus.PUBLISHED, "body": doc["body"], "version": 1,
-             "owner_id": owner.id, "verify_interval_days": 90, "verified_at": now,
-             "verify_due_at": now + timedelta(days=90), "created_at": now, "updated_at": now}
-            for n, doc in enumerate(docs)])
+        db.session.execute(
+            insert(Article),
+            [
+                {
+                    "slug": f"page-{n}",
+                    "title": doc["title"][:200],
+                    "category": doc["category"][:60] or "General",
+                    "language": "en",
+                    "status": ArticleStatus.PUBLISHED,
+                    "body": doc["body"],
+                    "version": 1,
+                    "owner_id": owner.id,
+                    "verify_interval_days": 90,
+                    "verified_at": now,
+                    "verify_due_at": now + timedelta(days=90),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, doc in enumerate(docs)
+            ],
+        )
         ids = dict(db.session.execute(select(Article.slug, Article.id)).all())
-        db.session.execute(insert(Revision), [
-            {"article_id": ids[f"page-{n}"], "number": 1, "title": doc["title"][:200], "body": doc["body"],
-             "state": RevisionState.PUBLISHED, "reason": "", "created_at": now} for n, doc in enumerate(docs)])
+        db.session.execute(
+            insert(Revision),
+            [
+                {
+                    "article_id": ids[f"page-{n}"],
+                    "number": 1,
+                    "title": doc["title"][:200],
+                    "body": doc["body"],
+                    "state": RevisionState.PUBLISHED,
+                    "reason": "",
+                    "created_at": now,
+                }
+                for n, doc in enumerate(docs)
+            ],
+        )
         revisions = dict(db.session.execute(select(Revision.article_id, Revision.id)).all())
-        db.session.execute(update(Article), [{"id": a, "published_revision_id": r} for a, r in revisions.items()])
+        db.session.execute(
+            update(Article), [{"id": a, "published_revision_id": r} for a, r in revisions.items()]
+        )
         db.session.commit()
 
 
@@ -67,7 +98,9 @@ def search_meanwhile(app, stop: threading.Event, counts: dict) -> None:
         engine = app.extensions[indexer.EXTENSION].engine()
         while not stop.is_set():
             try:
-                found = engine.search("customer onboarding", visibilities={"public", "members", "editors"}).total
+                found = engine.search(
+                    "customer onboarding", visibilities={"public", "members", "editors"}
+                ).total
                 counts["answered" if found else "empty"] += 1
             except Exception:  # noqa: BLE001 - counted: a search that fails during a rebuild is the finding
                 counts["failed"] += 1
@@ -84,13 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     search_bench = importlib.import_module("benchmarks.search_bench")
 
     instance = tempfile.mkdtemp(prefix="kms-reindex-")
-    app = create_app({"SECRET_KEY": "benchmark-" * 4, "KMS_INSTANCE_PATH": instance,
-                      "KMS_DATABASE_URL": f"sqlite:///{instance}/kms.db", "KMS_LOAD_STARTER_CONTENT": "0"})
+    app = create_app(
+        {
+            "SECRET_KEY": "benchmark-" * 4,
+            "KMS_INSTANCE_PATH": instance,
+            "KMS_DATABASE_URL": f"sqlite:///{instance}/kms.db",
+            "KMS_LOAD_STARTER_CONTENT": "0",
+        }
+    )
     docs = search_bench.scaled_corpus(search_bench.load_handbook(search_bench.DEFAULT_CORPUS), [], args.scale)
     store_corpus(app, docs)
     runner = app.test_cli_runner()
-    print(f"{len(docs):,} articles stored; first reindex: {runner.invoke(args=['reindex']).output.strip()}",
-          flush=True)
+    print(
+        f"{len(docs):,} articles stored; first reindex: {runner.invoke(args=['reindex']).output.strip()}",
+        flush=True,
+    )
     stop, counts = threading.Event(), {"answered": 0, "empty": 0, "failed": 0}
     searcher = threading.Thread(target=search_meanwhile, args=(app, stop, counts), daemon=True)
     searcher.start()
@@ -102,10 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     searcher.join()
     own, workers = _cpu(resource.RUSAGE_SELF) - own, _cpu(resource.RUSAGE_CHILDREN) - workers
     print(f"second reindex, searches running: {output}")
-    print(f"{len(docs) / wall:.0f} docs/s; CPU: command {own:.1f} s (searches included), build workers "
-          f"{workers:.1f} s = {len(docs) / workers * 2:.0f} docs/s if each of 2 workers had a core to itself")
-    print(f"searches during the rebuild: {counts['answered']} answered, {counts['empty']} found nothing, "
-          f"{counts['failed']} failed")
+    print(
+        f"{len(docs) / wall:.0f} docs/s; CPU: command {own:.1f} s (searches included), build workers "
+        f"{workers:.1f} s = {len(docs) / workers * 2:.0f} docs/s if each of 2 workers had a core to itself"
+    )
+    print(
+        f"searches during the rebuild: {counts['answered']} answered, {counts['empty']} found nothing, "
+        f"{counts['failed']} failed"
+    )
     return 1 if counts["failed"] or counts["empty"] else 0
 
 

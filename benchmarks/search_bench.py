@@ -51,7 +51,9 @@ kms_engine, kms_schema = _import_search_modules()
 strip_markdown = kms_schema.strip_markdown
 
 # The shared corpus sits beside the repository (or beside the folder of worktrees it is checked out in).
-SHARED = next((p for p in (REPO / ".." / "shared", REPO / ".." / ".." / "shared") if p.is_dir()), REPO / ".." / "shared")
+SHARED = next(
+    (p for p in (REPO / ".." / "shared", REPO / ".." / ".." / "shared") if p.is_dir()), REPO / ".." / "shared"
+)
 DEFAULT_CORPUS = SHARED / "corpus" / "handbook" / "sourcegraph-handbook.jsonl"
 DEFAULT_MULTILINGUAL = SHARED / "corpus" / "multilingual"
 
@@ -407,7 +409,9 @@ def worker_memory(path: Path, queries: int = 1000) -> dict:
 
     done = subprocess.run(
         [sys.executable, "-c", _WORKER_MEMORY_CODE, str(REPO), str(path), str(queries)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "queries": queries}
 
@@ -454,7 +458,9 @@ def run_scale(
         out["worker_memory"] = worker_memory(workdir / f"kms-x{scale}", memory_queries)
         print(
             "  kms worker memory (RSS): {rss_start_mb:.0f} MB at start, {rss_open_mb:.0f} MB with the index "
-            "open, {rss_after_mb:.0f} MB after {n:,} mixed queries".format(n=memory_queries, **out["worker_memory"]),
+            "open, {rss_after_mb:.0f} MB after {n:,} mixed queries".format(
+                n=memory_queries, **out["worker_memory"]
+            ),
             flush=True,
         )
     languages = {}
@@ -532,9 +538,7 @@ def check_targets(results: list[dict]) -> list[tuple[str, str, bool | None]]:
             checks.append(
                 ("x50 p95 with snippets <= 5x FTS5", f"{kms['p95']:.1f} ms = {ratio:.2f}x FTS5", ratio <= 5)
             )
-            checks.append(
-                ("x50 p95 with snippets <= 1x FTS5 (issue 20)", f"{ratio:.2f}x FTS5", ratio <= 1)
-            )
+            checks.append(("x50 p95 with snippets <= 1x FTS5 (issue 20)", f"{ratio:.2f}x FTS5", ratio <= 1))
         checks.append(
             (
                 f"x{scale} full rebuild >= 250 docs/s",
@@ -635,7 +639,9 @@ def report(results: list[dict], checks, command: str, elapsed: float) -> str:
             "Memory of a worker (a fresh process that opens the index, result cache on as in the app): "
             + "; ".join(
                 "x{scale}: {m[rss_start_mb]:.0f} MB before, {m[rss_open_mb]:.0f} MB with the index open, "
-                "{m[rss_after_mb]:.0f} MB after {m[queries]:,} mixed queries".format(scale=r["scale"], m=r["worker_memory"])
+                "{m[rss_after_mb]:.0f} MB after {m[queries]:,} mixed queries".format(
+                    scale=r["scale"], m=r["worker_memory"]
+                )
                 for r in memory
             )
             + ".",

@@ -5,6 +5,7 @@ builds it, then runs the fixed query set (result cache off).
 
     .venv/bin/python benchmarks/search_profile.py --scale 10 --index /tmp/kms-x10 --kinds and,phrase
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20, help="profile lines to print")
     args = parser.parse_args(argv)
     if not (args.index / sb.kms_engine.CURRENT_FILE).exists():
-        docs = sb.scaled_corpus(sb.load_handbook(sb.DEFAULT_CORPUS), sb.load_multilingual(sb.DEFAULT_MULTILINGUAL),
-                                args.scale)
+        docs = sb.scaled_corpus(
+            sb.load_handbook(sb.DEFAULT_CORPUS), sb.load_multilingual(sb.DEFAULT_MULTILINGUAL), args.scale
+        )
         sb.kms_engine.SearchEngine(args.index, cache_size=0).rebuild(docs)
     engine = sb.kms_engine.SearchEngine(args.index, create=False, cache_size=0)
-    for _, text in sb.QUERIES:   # warm-up: per-segment caches, as a running worker has them
+    for _, text in sb.QUERIES:  # warm-up: per-segment caches, as a running worker has them
         engine.search(text, visibilities=sb.VISIBLE)
     by_kind: dict[str, list[float]] = {}
     for _ in range(3):

@@ -1,4 +1,5 @@
 """kms: a customer-success team's handbook, training and hiring scorecards in one Flask site."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
@@ -23,8 +24,12 @@ FEATURES = (auth, sso, articles, training, hiring, search, media)
 def create_app(overrides: dict | None = None) -> Flask:
     """Build an app; tests pass overrides (KMS_* names or Flask keys) instead of patching globals."""
     settings = config.load(overrides)
-    app = Flask(__name__, template_folder=str(settings.templates_dir), instance_path=str(settings.instance_dir),
-                instance_relative_config=False)
+    app = Flask(
+        __name__,
+        template_folder=str(settings.templates_dir),
+        instance_path=str(settings.instance_dir),
+        instance_relative_config=False,
+    )
     app.config.from_mapping(settings.flask_config())
     app.config["KMS_VERSION"] = __version__
     app.session_interface = SlidingSessionInterface()

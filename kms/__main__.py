@@ -1,4 +1,5 @@
 """The `kms` console script: Flask's command group around create_app."""
+
 import click
 from flask.cli import FlaskGroup
 

@@ -1,5 +1,6 @@
 """The app-wide `kms` commands (init, serve, import, export, demo); each is a few lines around a service.
 Each feature defines its own commands in kms/<feature>/commands.py and adds them in its init_app."""
+
 from __future__ import annotations
 
 import contextvars
@@ -76,11 +77,25 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
 
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.
     source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "60", "--pythonpath", source,
-            # The search box takes 500 characters; in Chinese or Greek that is up to 4,500 characters of
-            # %-escapes in the URL, past gunicorn's default 4,094-byte request line. 8,190 is gunicorn's maximum.
-            "--limit-request-line", "8190"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "60",
+        "--pythonpath",
+        source,
+        # The search box takes 500 characters; in Chinese or Greek that is up to 4,500 characters of
+        # %-escapes in the URL, past gunicorn's default 4,094-byte request line. 8,190 is gunicorn's maximum.
+        "--limit-request-line",
+        "8190",
+    ]
     if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
         # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
         # (tests, benchmarks) would fight over it, and kms never uses it.
@@ -106,8 +121,10 @@ def serve_debug(app, host: str, port: int) -> None:
 def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
     if debug and current_app.config["KMS_ENV"] == "production":
-        raise click.ClickException("--debug is for development: it serves the interactive debugger. "
-                                   "Unset KMS_ENV=production or drop --debug.")
+        raise click.ClickException(
+            "--debug is for development: it serves the interactive debugger. "
+            "Unset KMS_ENV=production or drop --debug."
+        )
     # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
     # background, while search answers "being rebuilt" (503) and everything else works.
     prepare(skip=("Search index",))
@@ -116,8 +133,11 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     first_run = auth_services.user_count() == 0
     url = f"http://{host}:{port}/"
     click.echo(f"\n  kms is running at {url}")
-    click.echo("  First visit: create the admin account on the setup page.\n" if first_run
-               else "  Log in with your account.\n")
+    click.echo(
+        "  First visit: create the admin account on the setup page.\n"
+        if first_run
+        else "  Log in with your account.\n"
+    )
     # The command runs inside an app context; the development server must not (requests would share its
     # `g` and database session), so it runs from an empty context.
     if debug:
@@ -136,22 +156,31 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
 
 @click.command("import")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=str))
-@click.option("--owners", type=click.Choice(["create", "clear", "require"]), default="create", show_default=True,
-              help="An owner with no account here: create it deactivated (to invite), leave the owner empty, "
-                   "or refuse the import.")
+@click.option(
+    "--owners",
+    type=click.Choice(["create", "clear", "require"]),
+    default="create",
+    show_default=True,
+    help="An owner with no account here: create it deactivated (to invite), leave the owner empty, "
+    "or refuse the import.",
+)
 @with_appcontext
 @needs_database
 def import_command(directory: str | None, owners: str) -> None:
     """Load a content folder (default: the configured content/) into the database; all or nothing."""
     try:
         with ProgressReporter("import") as progress:
-            report = content.import_content(directory or current_app.config["KMS_CONTENT_DIR"], owners=owners,
-                                            progress=progress)
+            report = content.import_content(
+                directory or current_app.config["KMS_CONTENT_DIR"], owners=owners, progress=progress
+            )
     except KmsError as error:
         raise click.ClickException(f"{error.message}\nNothing was imported.") from None
     except InterruptedAfterCommit:
-        click.echo("\nInterrupted after the import was saved, while updating the search index: the rest is "
-                   "indexed at the next start or by `kms search-check --fix`.", err=True)
+        click.echo(
+            "\nInterrupted after the import was saved, while updating the search index: the rest is "
+            "indexed at the next start or by `kms search-check --fix`.",
+            err=True,
+        )
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("\nInterrupted: nothing was imported (the database is as it was before).", err=True)
@@ -169,7 +198,9 @@ def export_command(directory: str) -> None:
     """Write the handbook (and other content) into DIRECTORY in the format `kms import` reads."""
     with ProgressReporter("export") as progress:
         counts = content.export_content(directory, progress=progress)
-    click.echo("Exported " + ", ".join(f"{name}: {n} files" for name, n in counts.items()) + f" to {directory}.")
+    click.echo(
+        "Exported " + ", ".join(f"{name}: {n} files" for name, n in counts.items()) + f" to {directory}."
+    )
 
 
 @click.command("demo")

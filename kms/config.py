@@ -1,4 +1,5 @@
 """Settings read from KMS_* environment variables, with safe embedded defaults."""
+
 from __future__ import annotations
 
 import math
@@ -22,31 +23,79 @@ def _resource_dir(name: str) -> Path:
 
 # name: (default, help). The README's configuration table is checked against this list by a test.
 VARIABLES: dict[str, tuple[str, str]] = {
-    "KMS_ENV": ("development", "`development`, `test` or `production` (anything else is refused); `production` turns on the start-up refusals (debug on, no or guessable secret key)."),
-    "KMS_INSTANCE_PATH": ("instance", "Folder for the SQLite database, the search index and the generated secret key."),
-    "KMS_DATABASE_URL": ("", "Any SQLAlchemy URL, e.g. `postgresql+psycopg://kms@db/kms`. Default: SQLite file in the instance folder."),
-    "KMS_SECRET_KEY": ("", "Signs sessions and CSRF tokens. Default: generated on first run into `instance/secret_key`. Required in production, and refused there when guessable (repeated or sequential runs, under ~128 bits): make one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`."),
+    "KMS_ENV": (
+        "development",
+        "`development`, `test` or `production` (anything else is refused); `production` turns on the start-up refusals (debug on, no or guessable secret key).",
+    ),
+    "KMS_INSTANCE_PATH": (
+        "instance",
+        "Folder for the SQLite database, the search index and the generated secret key.",
+    ),
+    "KMS_DATABASE_URL": (
+        "",
+        "Any SQLAlchemy URL, e.g. `postgresql+psycopg://kms@db/kms`. Default: SQLite file in the instance folder.",
+    ),
+    "KMS_SECRET_KEY": (
+        "",
+        "Signs sessions and CSRF tokens. Default: generated on first run into `instance/secret_key`. Required in production, and refused there when guessable (repeated or sequential runs, under ~128 bits): make one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`.",
+    ),
     "KMS_DEBUG": ("0", "`1` for Flask debug mode (development only)."),
     "KMS_HTTPS": ("0", "`1` when served over HTTPS: cookies get the Secure flag."),
-    "KMS_PROXY_HOPS": ("0", "How many reverse proxies set X-Forwarded-* headers in front of kms (for client addresses and HTTPS)."),
-    "KMS_RATELIMIT_STORAGE_URL": ("memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` so several workers share the per-address limits."),
+    "KMS_PROXY_HOPS": (
+        "0",
+        "How many reverse proxies set X-Forwarded-* headers in front of kms (for client addresses and HTTPS).",
+    ),
+    "KMS_RATELIMIT_STORAGE_URL": (
+        "memory://",
+        "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` so several workers share the per-address limits.",
+    ),
     "KMS_LOGIN_RATE": ("30 per minute", "Login attempts allowed per client address."),
-    "KMS_LOGIN_MAX_FAILURES": ("5", "Failed logins for an account from one client before each further attempt from it waits: 15 s, doubling with every further failure (counted in the database). Failures from unknown clients together get twice as many, one address over all accounts five times as many; a client (address or browser) that logged into the account before is never held back by failures from elsewhere."),
-    "KMS_LOGIN_LOCK_MINUTES": ("15", "The longest such wait; failures are forgotten this long after the last wait ended."),
+    "KMS_LOGIN_MAX_FAILURES": (
+        "5",
+        "Failed logins for an account from one client before each further attempt from it waits: 15 s, doubling with every further failure (counted in the database). Failures from unknown clients together get twice as many, one address over all accounts five times as many; a client (address or browser) that logged into the account before is never held back by failures from elsewhere.",
+    ),
+    "KMS_LOGIN_LOCK_MINUTES": (
+        "15",
+        "The longest such wait; failures are forgotten this long after the last wait ended.",
+    ),
     "KMS_INVITE_HOURS": ("72", "How long an invite (set-password) link stays valid."),
     "KMS_MAX_REQUEST_KB": ("1024", "Largest request body accepted, in KiB; larger requests get 413."),
-    "KMS_MAX_UPLOAD_MB": ("25", "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored."),
-    "KMS_SESSION_HOURS": ("12", "A login ends after this many hours without activity (unless 'remember me' was ticked)."),
+    "KMS_MAX_UPLOAD_MB": (
+        "25",
+        "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored.",
+    ),
+    "KMS_SESSION_HOURS": (
+        "12",
+        "A login ends after this many hours without activity (unless 'remember me' was ticked).",
+    ),
     "KMS_REMEMBER_DAYS": ("14", "How long a 'remember me' cookie lasts."),
     "KMS_COVERAGE_TARGET": ("80", "Documentation coverage target in percent for the handbook progress bar."),
-    "KMS_HIRING_RETENTION_DAYS": ("180", "`kms hiring-purge` deletes rejected candidates (and their scorecards) rejected more than this many days ago."),
-    "KMS_OIDC_ISSUER": ("", "Single sign-on: the OpenID Connect provider's issuer URL (its discovery document is read from `<issuer>/.well-known/openid-configuration`). Set it and `KMS_OIDC_CLIENT_ID` to show \"Sign in with …\" on the login page; register `<site>/login/sso/default/callback` at the provider. More providers can be added in Users → Single sign-on settings."),
+    "KMS_HIRING_RETENTION_DAYS": (
+        "180",
+        "`kms hiring-purge` deletes rejected candidates (and their scorecards) rejected more than this many days ago.",
+    ),
+    "KMS_OIDC_ISSUER": (
+        "",
+        'Single sign-on: the OpenID Connect provider\'s issuer URL (its discovery document is read from `<issuer>/.well-known/openid-configuration`). Set it and `KMS_OIDC_CLIENT_ID` to show "Sign in with …" on the login page; register `<site>/login/sso/default/callback` at the provider. More providers can be added in Users → Single sign-on settings.',
+    ),
     "KMS_OIDC_CLIENT_ID": ("", "Single sign-on: the client id the provider gave kms."),
     "KMS_OIDC_CLIENT_SECRET": ("", "Single sign-on: the client secret the provider gave kms."),
-    "KMS_OIDC_SCOPES": ("openid email profile", "Single sign-on: the scopes asked for (must include `openid`; add the one that carries groups if the provider needs it)."),
-    "KMS_OIDC_GROUPS_CLAIM": ("", "Single sign-on: the ID token claim listing the person's groups (e.g. `groups`); when set, the group rules in the SSO settings set role and team at every sign-in. Empty: roles are managed in kms."),
-    "KMS_OIDC_LABEL": ("", "Single sign-on: the provider's name on the button, \"Sign in with <label>\" (default: single sign-on)."),
-    "KMS_LOAD_STARTER_CONTENT": ("1", "`1`: `kms serve` and `kms init` import content/ into an empty handbook."),
+    "KMS_OIDC_SCOPES": (
+        "openid email profile",
+        "Single sign-on: the scopes asked for (must include `openid`; add the one that carries groups if the provider needs it).",
+    ),
+    "KMS_OIDC_GROUPS_CLAIM": (
+        "",
+        "Single sign-on: the ID token claim listing the person's groups (e.g. `groups`); when set, the group rules in the SSO settings set role and team at every sign-in. Empty: roles are managed in kms.",
+    ),
+    "KMS_OIDC_LABEL": (
+        "",
+        'Single sign-on: the provider\'s name on the button, "Sign in with <label>" (default: single sign-on).',
+    ),
+    "KMS_LOAD_STARTER_CONTENT": (
+        "1",
+        "`1`: `kms serve` and `kms init` import content/ into an empty handbook.",
+    ),
 }
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -155,9 +204,9 @@ def _fresh_characters(key: str) -> int:
     fresh, i = 0, 0
     while i < len(key):
         length = 4
-        while i + length <= len(key) and 0 <= key.find(key[i:i + length], 0, i + length - 1) < i:
+        while i + length <= len(key) and 0 <= key.find(key[i : i + length], 0, i + length - 1) < i:
             length += 1
-        if length > 4:   # key[i:i+length-1] repeats earlier text: one choice, "copy from there"
+        if length > 4:  # key[i:i+length-1] repeats earlier text: one choice, "copy from there"
             fresh, i = fresh + 1, i + length - 1
             continue
         steps = [ord(key[j]) - ord(key[j - 1]) for j in range(max(1, i - 2), i + 1)]
@@ -169,7 +218,7 @@ def _fresh_characters(key: str) -> int:
 
 def estimated_key_bits(key: str) -> int:
     """A deliberately modest estimate of a secret key's randomness, in bits."""
-    key = key[:512]   # more than enough to reach the minimum; keeps the check quick for any length
+    key = key[:512]  # more than enough to reach the minimum; keeps the check quick for any length
     if not key:
         return 0
     return int(_fresh_characters(key) * math.log2(max(_alphabet_size(key), 2)))
@@ -183,21 +232,25 @@ def _check_secret_key(key: str) -> None:
     if bits < MIN_KEY_BITS or len(set(key)) < 10:
         raise ConfigError(
             f"KMS_SECRET_KEY is guessable (about {bits} bits of randomness; at least {MIN_KEY_BITS} needed, "
-            f"without repeated or sequential runs). Make one with `{MAKE_A_KEY}`.")
+            f"without repeated or sequential runs). Make one with `{MAKE_A_KEY}`."
+        )
 
 
 def load(overrides: dict | None = None, environ: dict | None = None) -> Settings:
     """Merge defaults, the environment and test overrides; refuse unsafe production settings."""
     overrides = dict(overrides or {})
     environ = os.environ if environ is None else environ
-    raw = {name: str(overrides.pop(name, environ.get(name, default))) for name, (default, _) in VARIABLES.items()}
+    raw = {
+        name: str(overrides.pop(name, environ.get(name, default))) for name, (default, _) in VARIABLES.items()
+    }
 
     instance_dir = Path(raw["KMS_INSTANCE_PATH"]).expanduser().resolve()
     instance_dir.mkdir(parents=True, exist_ok=True)
     env = raw["KMS_ENV"].strip().lower() or "development"
     if env not in ENVIRONMENTS:
-        raise ConfigError(f"KMS_ENV={raw['KMS_ENV']!r} is not a known environment; use one of "
-                          f"{', '.join(ENVIRONMENTS)}.")
+        raise ConfigError(
+            f"KMS_ENV={raw['KMS_ENV']!r} is not a known environment; use one of {', '.join(ENVIRONMENTS)}."
+        )
     debug = _truthy(raw["KMS_DEBUG"]) or bool(overrides.get("DEBUG"))
     database_url = raw["KMS_DATABASE_URL"] or f"sqlite:///{instance_dir / 'kms.db'}"
     if database_url.startswith("postgresql://"):
@@ -209,11 +262,28 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
             raise ConfigError("KMS_ENV=production refuses to start with debug on: unset KMS_DEBUG.")
         _check_secret_key(configured_key)
     secret_key = configured_key or _secret_from_file(instance_dir)
-    for name in ("KMS_LOGIN_MAX_FAILURES", "KMS_LOGIN_LOCK_MINUTES", "KMS_INVITE_HOURS", "KMS_MAX_REQUEST_KB",
-                 "KMS_MAX_UPLOAD_MB", "KMS_SESSION_HOURS", "KMS_REMEMBER_DAYS", "KMS_COVERAGE_TARGET", "KMS_PROXY_HOPS",
-                 "KMS_HIRING_RETENTION_DAYS"):
+    for name in (
+        "KMS_LOGIN_MAX_FAILURES",
+        "KMS_LOGIN_LOCK_MINUTES",
+        "KMS_INVITE_HOURS",
+        "KMS_MAX_REQUEST_KB",
+        "KMS_MAX_UPLOAD_MB",
+        "KMS_SESSION_HOURS",
+        "KMS_REMEMBER_DAYS",
+        "KMS_COVERAGE_TARGET",
+        "KMS_PROXY_HOPS",
+        "KMS_HIRING_RETENTION_DAYS",
+    ):
         if not raw[name].strip().isdigit():
             raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")
-    return Settings(env=env, instance_dir=instance_dir, database_url=database_url, secret_key=secret_key,
-                    secret_key_configured=bool(configured_key), debug=debug, https=_truthy(raw["KMS_HTTPS"]),
-                    raw=raw, flask_overrides=overrides)
+    return Settings(
+        env=env,
+        instance_dir=instance_dir,
+        database_url=database_url,
+        secret_key=secret_key,
+        secret_key_configured=bool(configured_key),
+        debug=debug,
+        https=_truthy(raw["KMS_HTTPS"]),
+        raw=raw,
+        flask_overrides=overrides,
+    )

@@ -1,4 +1,5 @@
 """`kms demo`: a small demo team, and each feature's demo data around it, so every page has something to show."""
+
 from __future__ import annotations
 
 import secrets
@@ -20,19 +21,21 @@ class DemoTeam:
     manager: User
     authors: list[User]
     new_hires: list[User]
-    logins: list[tuple[str, str, str]] = field(default_factory=list)   # (email, role, password)
-    about: dict[str, str] = field(default_factory=dict)                # email -> who they are in the demo
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (email, role, password)
+    about: dict[str, str] = field(default_factory=dict)  # email -> who they are in the demo
 
 
 def _people() -> list[tuple[str, Role, str, int | None, str]]:
     # (name, role, team, start offset in days for new hires, who they are in the demo)
-    return [("Alex Admin", Role.ADMIN, "Ops", None, "runs the site"),
-            ("Morgan Manager", Role.MANAGER, "EMEA", None, "the manager: team view, shadowing, hiring"),
-            ("Ada Author", Role.AUTHOR, "EMEA", None, "the interviewer (and an author, shadowing host)"),
-            ("Sam Senior", Role.AUTHOR, "AMER", None, "author, shadowing host"),
-            ("Nina New", Role.MEMBER, "EMEA", -3, "the new hire, 3 days in"),
-            ("Omar Onboarding", Role.MEMBER, "EMEA", -10, "new hire, 10 days in"),
-            ("Priya Fresh", Role.MEMBER, "AMER", 4, "new hire, starts in 4 days")]
+    return [
+        ("Alex Admin", Role.ADMIN, "Ops", None, "runs the site"),
+        ("Morgan Manager", Role.MANAGER, "EMEA", None, "the manager: team view, shadowing, hiring"),
+        ("Ada Author", Role.AUTHOR, "EMEA", None, "the interviewer (and an author, shadowing host)"),
+        ("Sam Senior", Role.AUTHOR, "AMER", None, "author, shadowing host"),
+        ("Nina New", Role.MEMBER, "EMEA", -3, "the new hire, 3 days in"),
+        ("Omar Onboarding", Role.MEMBER, "EMEA", -10, "new hire, 10 days in"),
+        ("Priya Fresh", Role.MEMBER, "AMER", 4, "new hire, starts in 4 days"),
+    ]
 
 
 def create_demo_team(today: date | None = None) -> DemoTeam:
@@ -46,14 +49,26 @@ def create_demo_team(today: date | None = None) -> DemoTeam:
         email = f"{name.split()[0].lower()}@{DEMO_DOMAIN}"
         password = f"demo-{secrets.token_hex(4)}"
         user, _ = auth_services.create_user(
-            email, name, role, actor=SYSTEM, password=password, team=team,
+            email,
+            name,
+            role,
+            actor=SYSTEM,
+            password=password,
+            team=team,
             start_date=today + timedelta(days=start) if start is not None else None,
-            time_zone="Europe/Oslo" if team == "EMEA" else "America/New_York")
+            time_zone="Europe/Oslo" if team == "EMEA" else "America/New_York",
+        )
         made[role].append(user)
         logins.append((email, role.value, password))
         about[email] = who
-    return DemoTeam(admin=made[Role.ADMIN][0], manager=made[Role.MANAGER][0], authors=made[Role.AUTHOR],
-                    new_hires=made[Role.MEMBER], logins=logins, about=about)
+    return DemoTeam(
+        admin=made[Role.ADMIN][0],
+        manager=made[Role.MANAGER][0],
+        authors=made[Role.AUTHOR],
+        new_hires=made[Role.MEMBER],
+        logins=logins,
+        about=about,
+    )
 
 
 def _feature_seeders():

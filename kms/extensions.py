@@ -1,4 +1,5 @@
 """Extension singletons, created unbound here and bound to an app in init_app()."""
+
 from __future__ import annotations
 
 import contextvars
@@ -18,13 +19,15 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 class Base(DeclarativeBase):
     # Stable constraint names let Alembic rebuild SQLite tables safely.
-    metadata = MetaData(naming_convention={
-        "pk": "pk_%(table_name)s",
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "pk": "pk_%(table_name)s",
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        }
+    )
 
 
 class UTCDateTime(TypeDecorator):
@@ -140,7 +143,9 @@ def unit_of_work():
     session = db.session()
     if session.in_transaction():
         if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
-            raise RuntimeError("changes pending outside a unit of work; open unit_of_work() before changing rows")
+            raise RuntimeError(
+                "changes pending outside a unit of work; open unit_of_work() before changing rows"
+            )
         session.rollback()
     unit, intent = _in_unit.set(True), _write_intent.set(True)
     session.info.pop(_COMMITTED, None)
@@ -151,7 +156,7 @@ def unit_of_work():
         if not session.info.pop(_COMMITTED, False):
             session.rollback()
             raise
-        session.close()     # the commit is done: Ctrl+C stopped the work that follows it (the search drain)
+        session.close()  # the commit is done: Ctrl+C stopped the work that follows it (the search drain)
         raise InterruptedAfterCommit() from interrupt
     except BaseException:
         if session.info.pop(_COMMITTED, False):
@@ -191,8 +196,9 @@ def deciding_per_statement():
 
 def init_app(app) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=app.config["KMS_MIGRATIONS_DIR"], render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=app.config["KMS_MIGRATIONS_DIR"], render_as_batch=True, compare_type=True
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

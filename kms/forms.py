@@ -9,6 +9,7 @@ field, and a hidden field the page sent back unreadable (a tampered or truncated
 the page, since it has no place of its own to show a message. Control characters never get this far: the
 request itself drops them (kms.web.CleanRequest).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,10 +25,18 @@ from kms.validate import DB_INT_MAX
 # WTForms' English defaults -> the same, naming the field ({label}) and keeping the numbers ({0}, {1}).
 _NAMED = [
     (re.compile(r"This field is required\."), "{label} is required."),
-    (re.compile(r"Field cannot be longer than (\d+) characters?\."), "{label} can be at most {0} characters."),
-    (re.compile(r"Field must be at least (\d+) characters? long\."), "{label} needs at least {0} characters."),
-    (re.compile(r"Field must be between (\d+) and (\d+) characters long\."),
-     "{label} needs {0} to {1} characters."),
+    (
+        re.compile(r"Field cannot be longer than (\d+) characters?\."),
+        "{label} can be at most {0} characters.",
+    ),
+    (
+        re.compile(r"Field must be at least (\d+) characters? long\."),
+        "{label} needs at least {0} characters.",
+    ),
+    (
+        re.compile(r"Field must be between (\d+) and (\d+) characters long\."),
+        "{label} needs {0} to {1} characters.",
+    ),
     (re.compile(r"Number must be between (\S+) and (\S+)\."), "{label} must be between {0} and {1}."),
     (re.compile(r"Number must be at least (\S+)\."), "{label} must be at least {0}."),
     (re.compile(r"Number must be at most (\S+)\."), "{label} must be at most {0}."),
@@ -36,7 +45,10 @@ _NAMED = [
     (re.compile(r"Not a valid date value\.?"), "{label} must be a date (YYYY-MM-DD)."),
     (re.compile(r"Not a valid datetime value\.?"), "{label} must be a date and a time."),
     (re.compile(r"Not a valid time value\.?"), "{label} must be a time (HH:MM)."),
-    (re.compile(r"Not a valid choice\.?|Invalid Choice: could not coerce\.?"), "{label}: choose one of the options."),
+    (
+        re.compile(r"Not a valid choice\.?|Invalid Choice: could not coerce\.?"),
+        "{label}: choose one of the options.",
+    ),
 ]
 
 
@@ -58,8 +70,9 @@ def error_summary(form) -> str:
 def field_error(form, error: KmsError) -> None:
     """Show a service's error next to the field(s) it names; an error that names no field of this form, or
     several, is also shown at the top of the page, so no message is ever dropped."""
-    messages = error.details.get("errors") or ({error.field: error.message} if getattr(error, "field", None)
-                                               else {})
+    messages = error.details.get("errors") or (
+        {error.field: error.message} if getattr(error, "field", None) else {}
+    )
     placed = False
     for name, message in messages.items():
         field = _field_named(form, name)
@@ -90,7 +103,7 @@ class HiddenInteger(IntegerField):
 
     def process_formdata(self, valuelist):
         if valuelist and not valuelist[0].strip():
-            self.data = None   # not sent: the view decides whether that is allowed
+            self.data = None  # not sent: the view decides whether that is allowed
             return
         super().process_formdata(valuelist)
 
@@ -117,12 +130,15 @@ class Form(FlaskForm):
                 continue
             messages = [m for m in field.errors if isinstance(m, str)]
             if len(messages) != len(field.errors):
-                continue   # a FieldList or FormField: its entries carry their own messages
+                continue  # a FieldList or FormField: its entries carry their own messages
             # A value that could not be read at all (no number, no date) makes any range message moot.
             messages = list(field.process_errors) or messages
             field.errors = list(dict.fromkeys(named(m, field.label.text) for m in messages))
             if isinstance(field.widget, HiddenInput) and field.name != "csrf_token":
                 for message in field.errors:
-                    flash(f"{message} ({field.name}) The page may be out of date: reload it, after copying "
-                          "anything you typed.", "error")
+                    flash(
+                        f"{message} ({field.name}) The page may be out of date: reload it, after copying "
+                        "anything you typed.",
+                        "error",
+                    )
         return valid

@@ -3,6 +3,7 @@
 Feature services use these to read and write their part of the content/ folder; kms.content orchestrates
 the whole import and export.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,9 +33,13 @@ class ImportReport:
     """What an import did, per kind of item: created, updated, unchanged."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)    # files skipped, owners cleared: shown after the summary
-    owners: str = "create"     # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
-    people: dict = field(default_factory=dict)             # people.yml's entries by email, once read
+    warnings: list[str] = field(
+        default_factory=list
+    )  # files skipped, owners cleared: shown after the summary
+    owners: str = (
+        "create"  # what to do with an owner the site lacks: create | clear | require (kms.auth.content)
+    )
+    people: dict = field(default_factory=dict)  # people.yml's entries by email, once read
     progress: Callable[[str, int, int], None] | None = None  # progress(stage, done, total) on long work
 
     def add(self, kind: str, outcome: str) -> None:
@@ -47,8 +52,10 @@ class ImportReport:
     def summary(self) -> str:
         if not self.counts:
             return "nothing to import"
-        return "; ".join(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in bucket.items() if n)
-                         for kind, bucket in self.counts.items())
+        return "; ".join(
+            f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in bucket.items() if n)
+            for kind, bucket in self.counts.items()
+        )
 
 
 # libyaml's safe loader when PyYAML has it (several times faster); it refuses "\\ud83d\\ude80" escapes, which
@@ -113,10 +120,10 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
             if not isinstance(meta, dict):
                 raise ContentError(path, "front matter must be a mapping of field: value", line=2)
             try:
-                body = clean_text("".join(lines[index + 1:]), keep_cr=True, field="body")
+                body = clean_text("".join(lines[index + 1 :]), keep_cr=True, field="body")
             except Invalid as error:
                 raise ContentError(path, error.message, line=index + 2) from None
-            return meta, body   # exactly: leading blank lines are the author's
+            return meta, body  # exactly: leading blank lines are the author's
     raise ContentError(path, "front matter is not closed with a '---' line", line=1)
 
 
@@ -129,7 +136,7 @@ def write_front_matter(path: Path, meta: dict, body: str) -> None:
 
 # Names Windows refuses for a file whatever its extension.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
-MAX_NAME_BYTES = 200     # most file systems allow 255 bytes per name; room left for a suffix and a copy's " (2)"
+MAX_NAME_BYTES = 200  # most file systems allow 255 bytes per name; room left for a suffix and a copy's " (2)"
 
 
 def file_name(slug: str, suffix: str) -> str:
@@ -142,7 +149,7 @@ def file_name(slug: str, suffix: str) -> str:
         stem += "-"
     if len(stem.encode("utf-8")) > MAX_NAME_BYTES:
         digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
-        kept = stem.encode("utf-8")[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore")
+        kept = stem.encode("utf-8")[: MAX_NAME_BYTES - 9].decode("utf-8", "ignore")
         stem = f"{kept}-{digest}"
     return stem + suffix
 

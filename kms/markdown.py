@@ -1,4 +1,5 @@
 """Markdown text -> sanitized HTML: Python-Markdown renders, nh3 keeps only an allowlist."""
+
 from __future__ import annotations
 
 import functools
@@ -24,21 +25,66 @@ MAX_MARKDOWN = 256 * 1024
 ARTICLE_LINK_BASE = "/handbook/articles/"
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "del", "ins",
-    "code", "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
-    "img", "div", "span", "sup", "sub", "dl", "dt", "dd", "kbd", "mark", "abbr", "details", "summary", "input",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "s",
+    "del",
+    "ins",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "img",
+    "div",
+    "span",
+    "sup",
+    "sub",
+    "dl",
+    "dt",
+    "dd",
+    "kbd",
+    "mark",
+    "abbr",
+    "details",
+    "summary",
+    "input",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "class"},
     "img": {"src", "alt", "title", "width", "height"},
-    "th": {"align"}, "td": {"align"},
+    "th": {"align"},
+    "td": {"align"},
     "input": {"type", "checked", "disabled", "aria-label"},
     "ol": {"start"},
     "abbr": {"title"},
     "*": {"id", "class"},
 }
-SAFE_CLASSES = re.compile(r"^(admonition|admonition-title|note|tip|warning|danger|important|info|toc|task-list|"
-                          r"task-list-item|wikilink|headerlink|language-[a-z0-9+-]{1,20})$")
+SAFE_CLASSES = re.compile(
+    r"^(admonition|admonition-title|note|tip|warning|danger|important|info|toc|task-list|"
+    r"task-list-item|wikilink|headerlink|language-[a-z0-9+-]{1,20})$"
+)
 SAFE_ID = re.compile(r"^h-[a-z0-9_-]{1,80}$")
 
 
@@ -60,7 +106,7 @@ def slug_words(value: str) -> list[str]:
     """The words of a text as a slug sees them: NFKC, case-folded, runs of letters, digits and marks."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value or "").casefold())
     words, current = [], []
-    for char in folded:        # one pass, no regular expression: linear whatever the text
+    for char in folded:  # one pass, no regular expression: linear whatever the text
         if _slug_char(char):
             current.append(char)
         elif current:
@@ -101,7 +147,7 @@ def free_slug(base: str, taken, fallback: str, source: str) -> str:
     candidate, number = base, 2
     while taken(candidate):
         suffix = f"-{number}"
-        candidate, number = base[:100 - len(suffix)] + suffix, number + 1
+        candidate, number = base[: 100 - len(suffix)] + suffix, number + 1
     return candidate
 
 
@@ -125,7 +171,7 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-TASK_LABELS = ("done", "not done")   # what a screen reader says for a task's checkbox (it has no <label>)
+TASK_LABELS = ("done", "not done")  # what a screen reader says for a task's checkbox (it has no <label>)
 
 
 class _TaskLists(Treeprocessor):
@@ -139,10 +185,12 @@ class _TaskLists(Treeprocessor):
             match = self.MARK.match(target.text or "")
             if not match:
                 continue
-            target.text = target.text[match.end():]
+            target.text = target.text[match.end() :]
             done = match.group(1).lower() == "x"
-            box = etree.Element("input", {"type": "checkbox", "disabled": "disabled",
-                                          "aria-label": TASK_LABELS[0 if done else 1]})
+            box = etree.Element(
+                "input",
+                {"type": "checkbox", "disabled": "disabled", "aria-label": TASK_LABELS[0 if done else 1]},
+            )
             if done:
                 box.set("checked", "checked")
             box.tail = " " + (target.text or "")
@@ -186,10 +234,12 @@ class _TailTables:
         self.tail = tail
         self.brackets = _drop_ends(tail, "[", "]")
         self.parens = _drop_ends(tail, "(", ")")
-        self.next_quote: list[int] = [0] * (len(tail) + 1)   # distance from the end to the next quote (0: none)
+        self.next_quote: list[int] = [0] * (
+            len(tail) + 1
+        )  # distance from the end to the next quote (0: none)
         for pos in range(len(tail) - 1, -1, -1):
             self.next_quote[pos] = len(tail) - pos if tail[pos] in "'\"" else self.next_quote[pos + 1]
-        self.budget = 2 * len(tail) + 10_000   # characters the quote-aware scan may still read in this text
+        self.budget = 2 * len(tail) + 10_000  # characters the quote-aware scan may still read in this text
 
     def covers(self, data: str, index: int) -> bool:
         remaining = len(data) - index
@@ -215,7 +265,7 @@ class _LinearLinkMixin:
                 return entry[1], entry[1].at(data, index)
         tables = _TailTables(data[index:])
         cache.insert(0, [data, tables])
-        del cache[self._TABLES_KEPT:]
+        del cache[self._TABLES_KEPT :]
         return tables, 0
 
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802 - Python-Markdown's name
@@ -225,7 +275,7 @@ class _LinearLinkMixin:
         if left is None:
             return data[index:], len(data), False
         end = len(data) - left
-        return data[index:end - 1], end, True
+        return data[index : end - 1], end, True
 
     def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:  # noqa: N802
         """The target of `(url "title")`; the quote-aware original only where a quote comes before the `)`."""
@@ -235,15 +285,15 @@ class _LinearLinkMixin:
         start = match.end()
         tables, pos = self._tables(data, start)
         left, quote = tables.parens[pos], tables.next_quote[pos]
-        if quote and (left is None or quote > left):      # a quote before the closing parenthesis: a title
+        if quote and (left is None or quote > left):  # a quote before the closing parenthesis: a title
             return self._quoted_link(tables, data, index)
         if left is None:
             return "", None, start, False
         end = len(data) - left
-        return self.unescape(data[start:end - 1]).strip(), None, end, True
+        return self.unescape(data[start : end - 1]).strip(), None, end, True
 
     def _quoted_link(self, tables: _TailTables, data: str, index: int) -> tuple[str, str | None, int, bool]:
-        if tables.budget <= 0:      # quotes that never close, again and again: the rest is plain text
+        if tables.budget <= 0:  # quotes that never close, again and again: the rest is plain text
             return "", None, index, False
         href, title, end, handled = super().getLink(data, index)
         tables.budget -= (end if handled else len(data)) - index
@@ -277,12 +327,14 @@ class _ShortImageReference(_LinearLinkMixin, inlinepatterns.ShortImageReferenceI
 class LinearLinksExtension(Extension):
     """Replaces Python-Markdown's link, image and reference patterns by linear-time ones (same names, same order)."""
 
-    REPLACED = {"reference": (_Reference, inlinepatterns.REFERENCE_RE, 170),
-                "link": (_Link, inlinepatterns.LINK_RE, 160),
-                "image_link": (_Image, inlinepatterns.IMAGE_LINK_RE, 150),
-                "image_reference": (_ImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 140),
-                "short_reference": (_ShortReference, inlinepatterns.REFERENCE_RE, 130),
-                "short_image_ref": (_ShortImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 125)}
+    REPLACED = {
+        "reference": (_Reference, inlinepatterns.REFERENCE_RE, 170),
+        "link": (_Link, inlinepatterns.LINK_RE, 160),
+        "image_link": (_Image, inlinepatterns.IMAGE_LINK_RE, 150),
+        "image_reference": (_ImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 140),
+        "short_reference": (_ShortReference, inlinepatterns.REFERENCE_RE, 130),
+        "short_image_ref": (_ShortImageReference, inlinepatterns.IMAGE_REFERENCE_RE, 125),
+    }
 
     def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
         for name, (cls, pattern, priority) in self.REPLACED.items():
@@ -294,10 +346,11 @@ class LinearLinksExtension(Extension):
 # so a fence followed by 20 KB of spaces and no newline backtracked for 12 s. Taking the spaces possessively
 # (`[ ]*+`) finds the same fences: a language or `{attributes}` never starts with a space.
 LINEAR_FENCE_RE = re.compile(
-    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.pattern
-    .replace("(?:~{3,}|`{3,}))[ ]*", "(?:~{3,}|`{3,}))[ ]*+", 1)
-    .replace("[\\w#.+-]*)[ ]*)?", "[\\w#.+-]*)[ ]*+)?", 1),
-    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.flags)
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.pattern.replace(
+        "(?:~{3,}|`{3,}))[ ]*", "(?:~{3,}|`{3,}))[ ]*+", 1
+    ).replace("[\\w#.+-]*)[ ]*)?", "[\\w#.+-]*)[ ]*+)?", 1),
+    fenced_code.FencedBlockPreprocessor.FENCED_BLOCK_RE.flags,
+)
 
 
 class LinearFencesExtension(Extension):
@@ -317,8 +370,18 @@ _local = threading.local()
 def build_converter(*, linear: bool = True) -> md.Markdown:
     """A Markdown converter with kms's extensions; linear=False keeps Python-Markdown's own link and fence code."""
     videos = VideoExtension()
-    extensions = ["tables", "fenced_code", "sane_lists", "admonition", "def_list", "abbr", "toc", "wikilinks",
-                  TaskListExtension(), videos]
+    extensions = [
+        "tables",
+        "fenced_code",
+        "sane_lists",
+        "admonition",
+        "def_list",
+        "abbr",
+        "toc",
+        "wikilinks",
+        TaskListExtension(),
+        videos,
+    ]
     if linear:
         extensions += [LinearLinksExtension(), LinearFencesExtension()]
     converter = md.Markdown(
@@ -327,8 +390,9 @@ def build_converter(*, linear: bool = True) -> md.Markdown:
             "toc": {"slugify": _heading_id, "toc_depth": "2-4", "title": ""},
             "wikilinks": {"build_url": _wikilink_url, "html_class": "wikilink"},
         },
-        output_format="html")
-    converter.kms_videos = videos   # the players go in after sanitizing (see _render_now)
+        output_format="html",
+    )
+    converter.kms_videos = videos  # the players go in after sanitizing (see _render_now)
     return converter
 
 
@@ -342,9 +406,15 @@ def _converter() -> md.Markdown:
 
 
 def _clean(html: str) -> str:
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_filter_attribute,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
-                     strip_comments=True)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def render_with_toc(text: str, *, time_limit: bool = True) -> tuple[str, str]:
@@ -411,12 +481,12 @@ def _serve_renders(connection, parent_end) -> None:
     # the worker would wait for it until killed.
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl+C is the parent's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     parent_end.close()
     while True:
         try:
             text = connection.recv()
-        except (EOFError, OSError):        # the web process went away
+        except (EOFError, OSError):  # the web process went away
             return
         try:
             result = _render_now(text)

@@ -5,6 +5,7 @@ Python-Markdown renders; nh3 then sanitizes the page as usual (so an <iframe> wr
 and only afterwards `insert_players` swaps each placeholder for the player this module built itself from the
 parsed URL. URLs are taken apart with urllib.parse and plain string checks: no regular expression, no network.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -17,13 +18,23 @@ from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 
 # The frame origins the Content-Security-Policy allows (kms/web.py builds frame-src from this list).
-FRAME_ORIGINS = ("https://www.youtube-nocookie.com", "https://player.vimeo.com", "https://www.loom.com",
-                 "https://*.sharepoint.com", "https://web.microsoftstream.com")
+FRAME_ORIGINS = (
+    "https://www.youtube-nocookie.com",
+    "https://player.vimeo.com",
+    "https://www.loom.com",
+    "https://*.sharepoint.com",
+    "https://web.microsoftstream.com",
+)
 MAX_URL = 2048
 SANDBOX = "allow-scripts allow-same-origin allow-presentation allow-popups"
 ALLOW = "fullscreen; picture-in-picture"
-YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com",
-                 "www.youtube-nocookie.com"}
+YOUTUBE_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "youtube-nocookie.com",
+    "www.youtube-nocookie.com",
+}
 VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
 LOOM_HOSTS = {"loom.com", "www.loom.com"}
 ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -101,8 +112,13 @@ def _loom(path: list[str]) -> str | None:
 
 def _sharepoint_host(host: str) -> bool:
     tenant, dot, rest = host.partition(".")
-    return (rest == "sharepoint.com" and bool(dot) and 0 < len(tenant) <= 63 and set(tenant) <= HOST_LABEL_CHARS
-            and not tenant.startswith("-"))
+    return (
+        rest == "sharepoint.com"
+        and bool(dot)
+        and 0 < len(tenant) <= 63
+        and set(tenant) <= HOST_LABEL_CHARS
+        and not tenant.startswith("-")
+    )
 
 
 def _sharepoint(host: str, path: list[str], query: dict[str, list[str]]) -> str | None:
@@ -113,8 +129,11 @@ def _sharepoint(host: str, path: list[str], query: dict[str, list[str]]) -> str 
     without asking SharePoint, so that page itself is framed with the `embed` parameter added.
     """
     path = [unquote(part) for part in path]
-    if len(path) < 3 or [part.lower() for part in path[-3:-1]] != ["_layouts", "15"] or \
-            not all(_path_part(part) for part in path):
+    if (
+        len(path) < 3
+        or [part.lower() for part in path[-3:-1]] != ["_layouts", "15"]
+        or not all(_path_part(part) for part in path)
+    ):
         return None
     site = "/".join(quote(part, safe="") for part in path[:-3])
     base = f"https://{host}/{site + '/' if site else ''}_layouts/15/"
@@ -137,8 +156,9 @@ def _path_part(part: str) -> bool:
 
 def _is_guid(value: str) -> bool:
     groups = value.strip("{}").split("-")
-    return [len(g) for g in groups] == [8, 4, 4, 4, 12] and all(set(g.lower()) <= set("0123456789abcdef")
-                                                                 for g in groups)
+    return [len(g) for g in groups] == [8, 4, 4, 4, 12] and all(
+        set(g.lower()) <= set("0123456789abcdef") for g in groups
+    )
 
 
 def _stream_classic(path: list[str]) -> str | None:
@@ -186,11 +206,13 @@ def player_html(video: Video, number: int = 1, total: int = 1) -> str:
     """The embedded player: a 16:9 box (CSS class, no inline style), the iframe, and a link to the original.
     Its title names the site and, when a page has several, which one it is (each frame's name is unique)."""
     title = f"{video.provider} video" + (f" {number} of {total}" if total > 1 else "")
-    return (f'<figure class="video-embed"><div class="video-frame">'
-            f'<iframe src="{escape(video.src)}" title="{escape(title)}" loading="lazy" allow="{ALLOW}" '
-            f'referrerpolicy="strict-origin-when-cross-origin" sandbox="{SANDBOX}" allowfullscreen></iframe>'
-            f'</div><figcaption><a href="{escape(video.link)}" rel="noopener noreferrer">'
-            f'Open the video on {escape(video.provider)}</a></figcaption></figure>')
+    return (
+        f'<figure class="video-embed"><div class="video-frame">'
+        f'<iframe src="{escape(video.src)}" title="{escape(title)}" loading="lazy" allow="{ALLOW}" '
+        f'referrerpolicy="strict-origin-when-cross-origin" sandbox="{SANDBOX}" allowfullscreen></iframe>'
+        f'</div><figcaption><a href="{escape(video.link)}" rel="noopener noreferrer">'
+        f"Open the video on {escape(video.provider)}</a></figcaption></figure>"
+    )
 
 
 class _VideoLines(BlockProcessor):
@@ -227,7 +249,7 @@ class VideoExtension(Extension):
 
     def reset(self) -> None:
         self.videos = []
-        self.nonce = secrets.token_hex(8)   # a fresh secret per page: no text can forge a placeholder
+        self.nonce = secrets.token_hex(8)  # a fresh secret per page: no text can forge a placeholder
 
     def placeholder(self, video: Video) -> str:
         self.videos.append(video)
@@ -236,6 +258,7 @@ class VideoExtension(Extension):
     def insert_players(self, html: str) -> str:
         """Replace each placeholder paragraph of the last conversion in sanitized HTML with its player."""
         for number, video in enumerate(self.videos):
-            html = html.replace(f"<p>kms-video-{self.nonce}-{number}</p>",
-                                player_html(video, number + 1, len(self.videos)), 1)
+            html = html.replace(
+                f"<p>kms-video-{self.nonce}-{number}</p>", player_html(video, number + 1, len(self.videos)), 1
+            )
         return html

@@ -4,6 +4,7 @@ An entry names its page (an endpoint), its place in the menu (`order`, lowest fi
 asked with the logged-in user) and which pages it stands for (`current`, asked with the request's endpoint; by
 default every page of the entry's blueprint), so the menu marks where the reader is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -49,8 +50,11 @@ def nav_entries() -> list[NavEntry]:
     """The menu entries the logged-in user may see, in order; none for a visitor who is not logged in."""
     if not current_user.is_authenticated:
         return []
-    return [entry for entry in current_app.extensions.get(EXTENSION, ())
-            if entry.endpoint in current_app.view_functions and entry.visible(current_user)]
+    return [
+        entry
+        for entry in current_app.extensions.get(EXTENSION, ())
+        if entry.endpoint in current_app.view_functions and entry.visible(current_user)
+    ]
 
 
 def init_app(app) -> None:

@@ -5,6 +5,7 @@ command passes a ProgressReporter. On a terminal each stage gets click's progres
 when output goes to a file or a pipe (CI, cron) each stage prints one line when it ends. A stage starts at its
 first call (services call progress(stage, 0, total) as they begin) and ends when done reaches total.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,13 +28,19 @@ class ProgressReporter:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == self.ended and done >= total:
-            return      # the last call of a stage that already ended
+            return  # the last call of a stage that already ended
         if stage != self.stage:
             self._end_stage()
             self.stage, self.done, self.started = stage, 0, time.monotonic()
             if self.terminal:
-                self.bar = click.progressbar(length=max(total, 1), label=f"{self.label}: {stage}", show_pos=True,
-                                             show_eta=True, item_show_func=self._rate, file=self.file)
+                self.bar = click.progressbar(
+                    length=max(total, 1),
+                    label=f"{self.label}: {stage}",
+                    show_pos=True,
+                    show_eta=True,
+                    item_show_func=self._rate,
+                    file=self.file,
+                )
                 self.bar.__enter__()
         self.total = total
         if self.bar is not None:
@@ -55,8 +62,10 @@ class ProgressReporter:
         else:
             seconds = time.monotonic() - self.started
             rate = f", {self.done / seconds:,.0f}/s" if seconds > 0 and self.done else ""
-            click.echo(f"{self.label}: {self.stage} {self.done:,}/{self.total:,} in {seconds:.1f} s{rate}",
-                       file=self.file)
+            click.echo(
+                f"{self.label}: {self.stage} {self.done:,}/{self.total:,} in {seconds:.1f} s{rate}",
+                file=self.file,
+            )
         self.stage, self.ended = None, self.stage
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ last request (SESSION_REFRESH_EACH_REQUEST). That costs every page a signature a
 Here the cookie is refreshed only once it is older than REFRESH_AFTER, so a login still ends
 KMS_SESSION_HOURS after the last activity, give or take that interval; a changed session is always sent.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,7 @@ REFRESH_AFTER = 60  # seconds
 
 
 class SlidingSession(SecureCookieSession):
-    issued_at: float | None = None   # when the cookie this session came from was signed (None: new session)
+    issued_at: float | None = None  # when the cookie this session came from was signed (None: new session)
 
 
 class SlidingSessionInterface(SecureCookieSessionInterface):
@@ -30,8 +31,9 @@ class SlidingSessionInterface(SecureCookieSessionInterface):
         if not cookie:
             return self.session_class()
         try:
-            data, signed_at = serializer.loads(cookie, max_age=int(app.permanent_session_lifetime.total_seconds()),
-                                               return_timestamp=True)
+            data, signed_at = serializer.loads(
+                cookie, max_age=int(app.permanent_session_lifetime.total_seconds()), return_timestamp=True
+            )
         except BadSignature:
             return self.session_class()
         session = self.session_class(data)

@@ -5,6 +5,7 @@ A time the clocks skip (02:30 on the night they go forward) names no moment; a t
 night they go back) names two. Guessing would put a meeting an hour off without anyone noticing, so both are
 refused with a message that says why and names the field, and the person chooses another time.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -30,7 +31,10 @@ def local_to_utc(naive: datetime, tz_name: str | None, field: str = "starts_at")
         return early.astimezone(UTC)
     when = f"{naive:%H:%M} on {naive:%Y-%m-%d}"
     if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        raise Invalid(f"{when} does not exist in {tz.key}: the clocks skip that hour. Choose another time.",
-                      field=field)
-    raise Invalid(f"{when} happens twice in {tz.key}: the clocks go back that night. Choose a time outside "
-                  "that hour.", field=field)
+        raise Invalid(
+            f"{when} does not exist in {tz.key}: the clocks skip that hour. Choose another time.", field=field
+        )
+    raise Invalid(
+        f"{when} happens twice in {tz.key}: the clocks go back that night. Choose a time outside that hour.",
+        field=field,
+    )

@@ -1,11 +1,12 @@
 """Small input checks shared by every feature's services; errors name the field the user must fix."""
+
 from __future__ import annotations
 
 import re
 
 from kms.errors import Invalid
 
-DB_INT_MAX = 2**31 - 1   # the largest id, version or count both databases keep in an INTEGER column
+DB_INT_MAX = 2**31 - 1  # the largest id, version or count both databases keep in an INTEGER column
 
 # C0 and C1 control characters, DEL included, except tab (\x09), newline (\x0a) and carriage return (\x0d).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -20,10 +21,13 @@ def _join_surrogates(value: str, field: str | None) -> str:
     try:
         return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
     except UnicodeDecodeError as error:
-        code = value.encode("utf-16-le", "surrogatepass")[error.start:error.start + 2][::-1].hex()
+        code = value.encode("utf-16-le", "surrogatepass")[error.start : error.start + 2][::-1].hex()
         where = f"'{field}'" if field else "The text"
-        raise Invalid(f"{where} contains a character that cannot be stored: an unpaired UTF-16 surrogate "
-                      f"(\\u{code}); remove it or write the whole character", field=field) from None
+        raise Invalid(
+            f"{where} contains a character that cannot be stored: an unpaired UTF-16 surrogate "
+            f"(\\u{code}); remove it or write the whole character",
+            field=field,
+        ) from None
 
 
 def clean_text(value: str, *, keep_cr: bool = False, field: str | None = None) -> str:
@@ -42,11 +46,13 @@ def clean_json(value):
     so a deeply nested document cannot exhaust the stack)."""
     if isinstance(value, str):
         return clean_text(value)
-    pending = [(value, "")]      # each node with its path ("process.name", "tags"), named in errors
+    pending = [(value, "")]  # each node with its path ("process.name", "tags"), named in errors
     while pending:
         node, path = pending.pop()
         if isinstance(node, dict):
-            items = [(clean_text(k, field=path or None) if isinstance(k, str) else k, v) for k, v in node.items()]
+            items = [
+                (clean_text(k, field=path or None) if isinstance(k, str) else k, v) for k, v in node.items()
+            ]
             node.clear()
             for key, item in items:
                 where = f"{path}.{key}" if path else str(key)
@@ -72,8 +78,9 @@ def text(value: str | None, field: str, label: str, max_len: int, required: bool
     return value
 
 
-def whole_number(raw: str | None, field: str, label: str, *, low: int = 0, high: int = DB_INT_MAX,
-                 required: bool = True) -> int | None:
+def whole_number(
+    raw: str | None, field: str, label: str, *, low: int = 0, high: int = DB_INT_MAX, required: bool = True
+) -> int | None:
     """A whole number typed or sent as text (plain ASCII digits, optional minus), or Invalid naming the field
     when it is missing (if required), unreadable or outside low..high. None when optional and empty."""
     raw = (raw or "").strip()

@@ -1,4 +1,5 @@
 """App-wide glue: CSRF checking, security headers, error pages and template helpers."""
+
 from __future__ import annotations
 
 import functools
@@ -23,17 +24,28 @@ from kms.timezones import local_to_utc
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
-TOKEN_CHECK = "kms.token_request"   # app.extensions key: the check auth registers (see register_token_check)
+TOKEN_CHECK = "kms.token_request"  # app.extensions key: the check auth registers (see register_token_check)
 
 # frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
 # Microsoft Stream); every other frame is refused.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       f"frame-src {' '.join(FRAME_ORIGINS)}; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    f"frame-src {' '.join(FRAME_ORIGINS)}; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 SECRET_FIELDS = ("password", "confirm", "csrf_token", "current_password", "token")
-TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 409: "Changed by someone else", 413: "Too large",
-          429: "Too many requests", 500: "Something went wrong", 503: "Temporarily unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Changed by someone else",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
 EXPLANATIONS = {
     403: "Your role does not allow this page. Ask an admin if you think it should.",
     404: "There is nothing here. The link may be old, or the page was moved.",
@@ -50,8 +62,12 @@ class CleanParams(ImmutableMultiDict):
 
     def __init__(self, mapping=None):
         pairs = MultiDict(mapping).items(multi=True) if mapping is not None else ()
-        super().__init__([(clean_text(key), clean_text(value, field=key) if isinstance(value, str) else value)
-                          for key, value in pairs])
+        super().__init__(
+            [
+                (clean_text(key), clean_text(value, field=key) if isinstance(value, str) else value)
+                for key, value in pairs
+            ]
+        )
 
 
 class CleanRequest(Request):
@@ -110,15 +126,24 @@ def _error_response(status: int, message: str | None = None, extra: dict | None 
         body = {"error": message or TITLES.get(status, "Error"), "status": status}
         body.update(extra or {})
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, title=TITLES.get(status, "Error"),
-                           message=message or EXPLANATIONS.get(status, ""), **(extra or {})), status
+    return render_template(
+        "errors/error.html",
+        status=status,
+        title=TITLES.get(status, "Error"),
+        message=message or EXPLANATIONS.get(status, ""),
+        **(extra or {}),
+    ), status
 
 
 def handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    response = _error_response(error.code, EXPLANATIONS.get(error.code) if error.code in EXPLANATIONS
-                               else (error.description if error.code == 400 else None))
+    response = _error_response(
+        error.code,
+        EXPLANATIONS.get(error.code)
+        if error.code in EXPLANATIONS
+        else (error.description if error.code == 400 else None),
+    )
     if error.code == 429:
         response = current_app.make_response(response)
         response.headers.setdefault("Retry-After", "60")
@@ -134,8 +159,11 @@ def handle_domain_error(error: KmsError):
 
 def handle_csrf_error(error: CSRFError):
     """Never lose what the user typed: show it back so it can be copied, with a way to retry."""
-    kept = [(name, value) for name, value in request.form.items(multi=True)
-            if value.strip() and not any(secret in name for secret in SECRET_FIELDS)]
+    kept = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if value.strip() and not any(secret in name for secret in SECRET_FIELDS)
+    ]
     if _wants_json():
         return jsonify(error=f"CSRF check failed: {error.description}", status=400), 400
     # "//host/x" or "/\\host/x" as a path would make the link leave the site.
@@ -163,7 +191,7 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     return value.strftime("%Y-%m-%d")
 
 
-PAGE_MAX = 10**6         # "very far": views and services clamp a page number to their last page
+PAGE_MAX = 10**6  # "very far": views and services clamp a page number to their last page
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -211,7 +239,9 @@ def api_id_arg(name: str) -> int | None:
     return api_int_arg(name, 0, low=1, high=DB_INT_MAX)
 
 
-def form_int(name: str, label: str, *, low: int = 0, high: int = DB_INT_MAX, required: bool = True) -> int | None:
+def form_int(
+    name: str, label: str, *, low: int = 0, high: int = DB_INT_MAX, required: bool = True
+) -> int | None:
     """A whole number from a posted field that is not part of a WTForm; Invalid (400) naming it otherwise."""
     return whole_number(request.form.get(name), name, label, low=low, high=high, required=required)
 
@@ -232,11 +262,17 @@ def page_url(endpoint: str, **values) -> str:
         return url_for(endpoint, **values)
     environ = request.environ
     try:
-        key = (id(current_app.url_map), environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
-               environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME"),
-               request.blueprint if endpoint[:1] == "." else None, endpoint, *sorted(values.items()))
+        key = (
+            id(current_app.url_map),
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+            environ.get("wsgi.url_scheme"),
+            environ.get("SCRIPT_NAME"),
+            request.blueprint if endpoint[:1] == "." else None,
+            endpoint,
+            *sorted(values.items()),
+        )
         link = _LINKS.get(key)
-    except TypeError:      # a list or other unhashable value: build it every time
+    except TypeError:  # a list or other unhashable value: build it every time
         return url_for(endpoint, **values)
     if link is None:
         link = url_for(endpoint, **values)
@@ -260,7 +296,9 @@ def viewer_to_utc(naive: datetime, field: str) -> datetime:
 
 @functools.cache
 def time_zone_names() -> tuple[str, ...]:
-    return tuple(sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/")))
+    return tuple(
+        sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+    )
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -279,21 +317,30 @@ UPLOAD_URL = "/media/upload"
 def markdown_editor(owner: str, draft_key: str, preview_target: str | None = None) -> dict:
     """The attributes that turn a <textarea> into the Markdown editor (static/kms-editor.js): where it previews,
     uploads and finds articles, and the key of its local draft (the page and the version it started from)."""
-    attrs = {"data-markdown-editor": "", "data-upload-url": UPLOAD_URL, "data-upload-owner": owner,
-             "data-draft-key": draft_key, "data-preview-url": url_for_safe("articles.preview") or "",
-             "data-articles-url": url_for_safe("articles.api_articles") or ""}
+    attrs = {
+        "data-markdown-editor": "",
+        "data-upload-url": UPLOAD_URL,
+        "data-upload-owner": owner,
+        "data-draft-key": draft_key,
+        "data-preview-url": url_for_safe("articles.preview") or "",
+        "data-articles-url": url_for_safe("articles.api_articles") or "",
+    }
     if preview_target:
         attrs["data-preview-target"] = preview_target
     return attrs
 
 
 def template_helpers() -> dict:
-    return {"url_for_safe": url_for_safe, "time_zone_names": time_zone_names, "markdown_editor": markdown_editor}
+    return {
+        "url_for_safe": url_for_safe,
+        "time_zone_names": time_zone_names,
+        "markdown_editor": markdown_editor,
+    }
 
 
 def init_app(app) -> None:
     app.request_class = CleanRequest
-    app.url_map.converters["int"] = BoundedIntConverter   # before any blueprint adds its routes
+    app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds its routes
     app.before_request(check_csrf)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -1,4 +1,5 @@
 """Shared fixtures: an app on a fresh database (SQLite always, PostgreSQL when reachable), clients, factories."""
+
 from __future__ import annotations
 
 import contextvars
@@ -97,9 +98,16 @@ class IsolatedClient(FlaskClient):
 
 def make_app(backend, tmp_path, **overrides):
     url = backend["url"] or f"sqlite:///{tmp_path / 'kms.db'}"
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-                "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "KMS_INSTANCE_PATH": str(tmp_path),
-                "KMS_DATABASE_URL": url, "SERVER_NAME": "kms.test", "KMS_LOAD_STARTER_CONTENT": "0"}
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "KMS_INSTANCE_PATH": str(tmp_path),
+        "KMS_DATABASE_URL": url,
+        "SERVER_NAME": "kms.test",
+        "KMS_LOAD_STARTER_CONTENT": "0",
+    }
     settings.update(overrides)
     app = create_app(settings)
     app.test_client_class = IsolatedClient
@@ -153,9 +161,10 @@ def make_user(app):
         fields.setdefault("email", f"u{uuid.uuid4().hex[:10]}@example.test")
         fields.setdefault("name", fields["email"].split("@")[0].title())
         password = fields.pop("password", PASSWORD)
-        user, _ = auth_services.create_user(fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM,
-                                            password=password, **fields)
-        db.session.commit()   # the test is the caller: it owns the transaction
+        user, _ = auth_services.create_user(
+            fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM, password=password, **fields
+        )
+        db.session.commit()  # the test is the caller: it owns the transaction
         return user
 
     return make
@@ -205,8 +214,9 @@ def count_queries(app):
 
 def csrf_token_from(html: bytes | str) -> str:
     text = html.decode() if isinstance(html, bytes) else html
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', text)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', text
+    )
     assert match, "no csrf_token in the page"
     return match.group(1)
 

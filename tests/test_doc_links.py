@@ -1,4 +1,5 @@
 """The README and docs/ link only to files that are in the repository, so a fresh clone has every page they name."""
+
 from __future__ import annotations
 
 import re

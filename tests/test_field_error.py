@@ -1,6 +1,7 @@
 """The one helper every feature's views use to show a service's error (kms.forms.field_error): next to the
 field it names, inside a subform too, and at the top of the page when it
 names no field of the form or several."""
+
 from __future__ import annotations
 
 from flask import get_flashed_messages
@@ -41,16 +42,23 @@ def test_a_subform_field_is_reached_by_its_dashed_name(app):
 
 
 def test_an_error_naming_no_field_of_the_form_goes_to_the_top_of_the_page(app):
-    for error in (Invalid("The opening is closed."), Invalid("Pick a path.", field="path_id"),
-                  Invalid("No such entry.", field="notes"), Invalid("Not here.", field="drive"),
-                  Conflict("Someone else saved first.")):
+    for error in (
+        Invalid("The opening is closed."),
+        Invalid("Pick a path.", field="path_id"),
+        Invalid("No such entry.", field="notes"),
+        Invalid("Not here.", field="drive"),
+        Conflict("Someone else saved first."),
+    ):
         placed, flashed = shown(app, error)
         assert placed == {"title": [], "drive-evidence": []} and flashed == [error.message], error.message
 
 
 def test_several_errors_each_go_to_their_field_and_the_summary_to_the_top(app):
-    error = Invalid("Title and evidence are missing.", field="title",
-                    errors={"title": "Give the role a title.", "drive-evidence": "Say what you saw."})
+    error = Invalid(
+        "Title and evidence are missing.",
+        field="title",
+        errors={"title": "Give the role a title.", "drive-evidence": "Say what you saw."},
+    )
     placed, flashed = shown(app, error)
     assert placed == {"title": ["Give the role a title."], "drive-evidence": ["Say what you saw."]}
     assert flashed == ["Title and evidence are missing."]

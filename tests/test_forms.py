@@ -1,4 +1,5 @@
 """The shared form base: WTForms' anonymous default messages name their field; a form's own messages stay."""
+
 from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
@@ -29,7 +30,7 @@ def test_default_messages_name_the_field_and_custom_ones_stay(app):
     assert errors["minutes"] == ["Estimated minutes must be between 1 and 60."]
     assert errors["starts"] == ["Start date must be a date (YYYY-MM-DD)."]
     assert errors["reason"] == ["Write the reason for the decision."]
-    assert errors["tags"] == [["Field cannot be longer than 3 characters."]]   # a list's entries: left alone
+    assert errors["tags"] == [["Field cannot be longer than 3 characters."]]  # a list's entries: left alone
 
 
 def test_an_unreadable_number_gets_one_message_not_a_range_too(app):
@@ -39,4 +40,5 @@ def test_an_unreadable_number_gets_one_message_not_a_range_too(app):
 
 def test_a_too_long_value_says_how_long_it_may_be(app):
     assert errors_for(app, title="Team lead", minutes="5", reason="Because") == {
-        "title": ["Role title can be at most 5 characters."]}
+        "title": ["Role title can be at most 5 characters."]
+    }

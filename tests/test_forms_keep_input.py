@@ -4,6 +4,7 @@ Each case posts the form a browser would send, with one field wrong and the othe
 then reads the returned page the way a browser would: the values in the form's fields, and the message shown
 next to the field (or at the top of the page when it concerns no single field).
 """
+
 from __future__ import annotations
 
 import re
@@ -113,14 +114,26 @@ def count(model, *where) -> int:
 ARTICLE_BODY = "## Refund steps\n\nCheck the <order> & the card, then refund within *thirty* days.\n"
 
 
-@pytest.mark.parametrize("title, message", [
-    ("", "Title is required."),
-    ("Refunds " * 30, "Title can be at most 200 characters."),
-], ids=["missing title", "title too long"])
+@pytest.mark.parametrize(
+    "title, message",
+    [
+        ("", "Title is required."),
+        ("Refunds " * 30, "Title can be at most 200 characters."),
+    ],
+    ids=["missing title", "title too long"],
+)
 def test_a_new_article_with_a_bad_title_keeps_the_body(client, login_as, categories, title, message):
     author = login_as(Role.AUTHOR)
-    typed = {"title": title, "body": ARTICLE_BODY, "category": categories[1], "tags": "refunds, cards",
-             "language": "en", "verify_interval_days": "45", "status": "draft", "owner_id": str(author.id)}
+    typed = {
+        "title": title,
+        "body": ARTICLE_BODY,
+        "category": categories[1],
+        "tags": "refunds, cards",
+        "language": "en",
+        "verify_interval_days": "45",
+        "status": "draft",
+        "owner_id": str(author.id),
+    }
     html = answered_again(client.post("/handbook/new", data=typed))
     assert error_at(html, "title") == message
     assert_kept(form_values(html), {k: v for k, v in typed.items() if k != "title"})
@@ -129,27 +142,53 @@ def test_a_new_article_with_a_bad_title_keeps_the_body(client, login_as, categor
 
 # --- training modules -------------------------------------------------------------------------------------------
 
-MODULE_TYPED = {"title": "Calming an angry caller", "summary": "Listen first, then <repeat> the ask & act.",
-                "intro": "Why *tone* matters on the phone.", "audience": ["member", "author"], "minutes": "45",
-                "recertify_months": "12", "pass_mark": "70", "max_attempts": "3", "tags": "calls, empathy"}
+MODULE_TYPED = {
+    "title": "Calming an angry caller",
+    "summary": "Listen first, then <repeat> the ask & act.",
+    "intro": "Why *tone* matters on the phone.",
+    "audience": ["member", "author"],
+    "minutes": "45",
+    "recertify_months": "12",
+    "pass_mark": "70",
+    "max_attempts": "3",
+    "tags": "calls, empathy",
+}
 
 MODULE_CASES = [
-    pytest.param("minutes", "ninety", "Estimated minutes must be a whole number.",
-                 id="minutes not a number"),
+    pytest.param("minutes", "ninety", "Estimated minutes must be a whole number.", id="minutes not a number"),
     pytest.param("minutes", "0", "Estimated minutes must be between 1 and 6000.", id="minutes out of range"),
-    pytest.param("pass_mark", "150", "Quiz pass mark (%) must be between 1 and 100.", id="pass mark out of range"),
-    pytest.param("recertify_months", "200", "Re-certify every (months) must be between 1 and 120.",
-                 id="recertify out of range"),
-    pytest.param("tags", "calls, refunds!", "Tag 'refunds!' may hold only letters, digits, spaces, '-' and '_' "
-                 "(at most 50).", id="tag with punctuation (service)"),
+    pytest.param(
+        "pass_mark", "150", "Quiz pass mark (%) must be between 1 and 100.", id="pass mark out of range"
+    ),
+    pytest.param(
+        "recertify_months",
+        "200",
+        "Re-certify every (months) must be between 1 and 120.",
+        id="recertify out of range",
+    ),
+    pytest.param(
+        "tags",
+        "calls, refunds!",
+        "Tag 'refunds!' may hold only letters, digits, spaces, '-' and '_' (at most 50).",
+        id="tag with punctuation (service)",
+    ),
 ]
 
 
 @pytest.fixture
 def draft_module(make_user):
     editor = make_user(Role.AUTHOR, name="Erin Editor")
-    return training.create_module(actor=editor, title="Old title", summary="Old summary", audience=["member"],
-                                  minutes=20, pass_mark=80, max_attempts=0, recertify_months=None, tags=[])
+    return training.create_module(
+        actor=editor,
+        title="Old title",
+        summary="Old summary",
+        audience=["member"],
+        minutes=20,
+        pass_mark=80,
+        max_attempts=0,
+        recertify_months=None,
+        tags=[],
+    )
 
 
 @pytest.mark.parametrize("field, bad, message", MODULE_CASES)
@@ -162,10 +201,13 @@ def test_a_new_module_with_a_bad_number_or_tag_keeps_the_rest(client, login_as, 
 
 
 @pytest.mark.parametrize("field, bad, message", MODULE_CASES)
-def test_editing_a_module_with_a_bad_number_or_tag_keeps_the_rest(client, login_as, draft_module, field, bad,
-                                                                   message):
+def test_editing_a_module_with_a_bad_number_or_tag_keeps_the_rest(
+    client, login_as, draft_module, field, bad, message
+):
     login_as(Role.AUTHOR)
-    html = answered_again(client.post(f"/training/modules/{draft_module.id}/edit", data={**MODULE_TYPED, field: bad}))
+    html = answered_again(
+        client.post(f"/training/modules/{draft_module.id}/edit", data={**MODULE_TYPED, field: bad})
+    )
     assert error_at(html, field) == message
     assert_kept(form_values(html), {**MODULE_TYPED, field: bad})
     saved = db.session.get(Module, draft_module.id)
@@ -174,15 +216,27 @@ def test_editing_a_module_with_a_bad_number_or_tag_keeps_the_rest(client, login_
 
 # --- lessons ------------------------------------------------------------------------------------------------------
 
-LESSON_TYPED = {"title": "Mirror the caller", "body": "Say back what you heard:\n\n- *\"So the refund <failed>?\"*\n",
-                "articles": "", "acknowledge": "y"}
+LESSON_TYPED = {
+    "title": "Mirror the caller",
+    "body": 'Say back what you heard:\n\n- *"So the refund <failed>?"*\n',
+    "articles": "",
+    "acknowledge": "y",
+}
 
 LESSON_CASES = [
     pytest.param({"title": ""}, "title", "Title is required.", id="empty title"),
-    pytest.param({"articles": "no-such-article"}, "articles", "No handbook article with the slug no-such-article.",
-                 id="unknown article (service)"),
-    pytest.param({"body": "", "acknowledge": None}, "body",
-                 "A lesson needs its own text, a linked handbook article, or both.", id="nothing to read (service)"),
+    pytest.param(
+        {"articles": "no-such-article"},
+        "articles",
+        "No handbook article with the slug no-such-article.",
+        id="unknown article (service)",
+    ),
+    pytest.param(
+        {"body": "", "acknowledge": None},
+        "body",
+        "A lesson needs its own text, a linked handbook article, or both.",
+        id="nothing to read (service)",
+    ),
 ]
 
 
@@ -200,18 +254,26 @@ def _lesson_url(module, route: str) -> str:
 @pytest.mark.parametrize("changes, field, message", LESSON_CASES)
 def test_a_bad_lesson_keeps_what_was_typed(client, login_as, draft_module, route, changes, field, message):
     author = login_as(Role.AUTHOR)
-    training.add_lesson(draft_module.id, title="First lesson", body="First body", article_slugs=[],
-                        acknowledge=False, actor=author)
+    training.add_lesson(
+        draft_module.id,
+        title="First lesson",
+        body="First body",
+        article_slugs=[],
+        acknowledge=False,
+        actor=author,
+    )
     module = training.get_module(draft_module.id, actor=author)
     typed = _lesson_post(changes)
     html = answered_again(client.post(_lesson_url(module, route), data=typed))
     assert error_at(html, field) == message
     assert_kept(form_values(html), {name: typed.get(name, []) for name in LESSON_TYPED})
-    assert [(lesson.title, lesson.body) for lesson in db.session.scalars(select(Lesson))] == \
-        [("First lesson", "First body")]
+    assert [(lesson.title, lesson.body) for lesson in db.session.scalars(select(Lesson))] == [
+        ("First lesson", "First body")
+    ]
 
 
 # --- shadowing sessions -------------------------------------------------------------------------------------------
+
 
 def _next_monday(weeks_ahead: int = 2) -> date:
     today = date.today()
@@ -227,29 +289,48 @@ def shadowing(make_user):
     training.set_host(host.id, note="Great on refunds", actor=admin)
     training.set_availability(host.id, [(day, time(9), time(17)) for day in range(5)], actor=admin)
     day = _next_monday()
-    booked = training.schedule_session(trainee_id=trainee.id, host_id=host.id, actor=admin,
-                                       starts_at=local_to_utc(datetime.combine(day, time(10)), "UTC"),
-                                       ends_at=local_to_utc(datetime.combine(day, time(11)), "UTC"))
+    booked = training.schedule_session(
+        trainee_id=trainee.id,
+        host_id=host.id,
+        actor=admin,
+        starts_at=local_to_utc(datetime.combine(day, time(10)), "UTC"),
+        ends_at=local_to_utc(datetime.combine(day, time(11)), "UTC"),
+    )
     return admin, host, trainee, booked
 
 
 SESSION_CASES = [
-    pytest.param({"starts_at": "T14:00", "ends_at": "T13:00"}, "ends_at", "The end must be after the start.",
-                 id="end before start (service)"),
-    pytest.param({"starts_at": "soon", "ends_at": "T13:00"}, "starts_at", "Starts must be a date and a time.",
-                 id="start not a date and time"),
+    pytest.param(
+        {"starts_at": "T14:00", "ends_at": "T13:00"},
+        "ends_at",
+        "The end must be after the start.",
+        id="end before start (service)",
+    ),
+    pytest.param(
+        {"starts_at": "soon", "ends_at": "T13:00"},
+        "starts_at",
+        "Starts must be a date and a time.",
+        id="start not a date and time",
+    ),
 ]
 
 
 def _session_post(host, trainee, changes: dict) -> dict:
     day = (_next_monday() + timedelta(days=1)).isoformat()
     times = {k: (day + v if v.startswith("T") else v) for k, v in changes.items()}
-    return {"trainee_id": str(trainee.id), "host_id": str(host.id), "format": "ticket queue",
-            "focus": "Watch how <Hana> & the queue handle refunds", **times}
+    return {
+        "trainee_id": str(trainee.id),
+        "host_id": str(host.id),
+        "format": "ticket queue",
+        "focus": "Watch how <Hana> & the queue handle refunds",
+        **times,
+    }
 
 
 @pytest.mark.parametrize("changes, field, message", SESSION_CASES)
-def test_scheduling_a_bad_session_keeps_the_people_times_and_focus(client, shadowing, changes, field, message):
+def test_scheduling_a_bad_session_keeps_the_people_times_and_focus(
+    client, shadowing, changes, field, message
+):
     admin, host, trainee, _ = shadowing
     login(client, admin)
     typed = _session_post(host, trainee, changes)
@@ -281,11 +362,18 @@ def test_notes_that_are_too_long_are_refused_and_kept(client, shadowing):
     assert db.session.get(ShadowSession, booked.id).trainee_notes in ("", None)
 
 
-@pytest.mark.parametrize("windows, message", [
-    ("Mon 09:00-12:00\nTuesday mornings", "Line 2 ('Tuesday mornings') should look like 'Mon 09:00-12:00'."),
-    ("Mon 09:00-12:00\nMon 25:00-26:00", "Line 2: 'Mon 25:00-26:00' is not a valid time."),
-    ("Wed 09:00-12:00\nWed 11:00-13:00", "Two windows overlap on Wednesday."),
-], ids=["not a window", "not a time", "overlapping windows (service)"])
+@pytest.mark.parametrize(
+    "windows, message",
+    [
+        (
+            "Mon 09:00-12:00\nTuesday mornings",
+            "Line 2 ('Tuesday mornings') should look like 'Mon 09:00-12:00'.",
+        ),
+        ("Mon 09:00-12:00\nMon 25:00-26:00", "Line 2: 'Mon 25:00-26:00' is not a valid time."),
+        ("Wed 09:00-12:00\nWed 11:00-13:00", "Two windows overlap on Wednesday."),
+    ],
+    ids=["not a window", "not a time", "overlapping windows (service)"],
+)
 def test_bad_availability_keeps_the_typed_windows_and_note(client, shadowing, windows, message):
     admin, host, _, _ = shadowing
     login(client, admin)
@@ -295,16 +383,28 @@ def test_bad_availability_keeps_the_typed_windows_and_note(client, shadowing, wi
     assert_kept(form_values(html), typed)
     db.session.expire_all()
     [kept] = training.list_hosts(include_inactive=True)
-    assert (len(kept.windows), kept.note) == (5, "Great on refunds")   # nothing of the refused save is stored
+    assert (len(kept.windows), kept.note) == (5, "Great on refunds")  # nothing of the refused save is stored
 
 
 # --- assigning a module -------------------------------------------------------------------------------------------
 
+
 def test_a_bad_due_date_keeps_the_chosen_learner_and_module(client, make_user):
     author = make_user(Role.AUTHOR)
-    module = training.create_module(actor=author, title="Refunds 101", summary="", audience=["member"], minutes=20,
-                                    pass_mark=80, max_attempts=0, recertify_months=None, tags=[])
-    training.add_lesson(module.id, title="Lesson", body="Text", article_slugs=[], acknowledge=False, actor=author)
+    module = training.create_module(
+        actor=author,
+        title="Refunds 101",
+        summary="",
+        audience=["member"],
+        minutes=20,
+        pass_mark=80,
+        max_attempts=0,
+        recertify_months=None,
+        tags=[],
+    )
+    training.add_lesson(
+        module.id, title="Lesson", body="Text", article_slugs=[], acknowledge=False, actor=author
+    )
     training.set_module_status(module.id, "published", actor=author)
     make_user(Role.MEMBER, name="Someone Else", team="EMEA")
     learner = make_user(Role.MEMBER, name="Lee Learner", team="EMEA")
@@ -318,6 +418,7 @@ def test_a_bad_due_date_keeps_the_chosen_learner_and_module(client, make_user):
 
 # --- user administration ------------------------------------------------------------------------------------------
 
+
 def test_a_bad_start_date_keeps_the_role_team_and_active_flag(client, login_as, make_user):
     login_as(Role.ADMIN)
     user = make_user(Role.MEMBER, team="Old team")
@@ -325,7 +426,10 @@ def test_a_bad_start_date_keeps_the_role_team_and_active_flag(client, login_as, 
     html = answered_again(client.post(f"/admin/users/{user.id}", data=typed))
     assert error_at(html, "start_date") == "Start date must be a date (YYYY-MM-DD)."
     assert_kept(form_values(html), typed)
-    assert (auth_services.get_user(user.id).role, auth_services.get_user(user.id).team) == (Role.MEMBER, "Old team")
+    assert (auth_services.get_user(user.id).role, auth_services.get_user(user.id).team) == (
+        Role.MEMBER,
+        "Old team",
+    )
 
 
 def test_an_admin_demoting_themselves_is_told_why_and_keeps_the_typed_team(client, login_as):
@@ -339,6 +443,7 @@ def test_an_admin_demoting_themselves_is_told_why_and_keeps_the_typed_team(clien
 
 # --- hiring -------------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def opening(make_user):
     manager = make_user(Role.MANAGER, name="Hilda Manager", team="EMEA")
@@ -347,8 +452,12 @@ def opening(make_user):
 
 
 CANDIDATE_CASES = [
-    pytest.param({"email": "robin at example"}, "email", "Email does not look like an email address.",
-                 id="bad email (service)"),
+    pytest.param(
+        {"email": "robin at example"},
+        "email",
+        "Email does not look like an email address.",
+        id="bad email (service)",
+    ),
     pytest.param({"name": ""}, "name", "Name is required.", id="missing name"),
 ]
 
@@ -359,9 +468,15 @@ def test_a_bad_candidate_keeps_the_name_notes_and_opening(client, opening, route
     opening, manager = opening
     existing = hiring.create_candidate(opening_id=opening.id, name="Old Name", actor=manager)
     login(client, manager)
-    typed = {"opening_id": str(opening.id), "name": "Robin Quill-Ørsted", "email": "robin@example.test",
-             "phone": "+47 555 0101", "source": "Referral from <Mia>",
-             "notes": "Strong on empathy & calm;\nasked about night shifts.", **changes}
+    typed = {
+        "opening_id": str(opening.id),
+        "name": "Robin Quill-Ørsted",
+        "email": "robin@example.test",
+        "phone": "+47 555 0101",
+        "source": "Referral from <Mia>",
+        "notes": "Strong on empathy & calm;\nasked about night shifts.",
+        **changes,
+    }
     url = "/hiring/candidates/new" if route == "new" else f"/hiring/candidates/{existing.id}/edit"
     html = answered_again(client.post(url, data=typed))
     assert error_at(html, field) == message
@@ -369,10 +484,18 @@ def test_a_bad_candidate_keeps_the_name_notes_and_opening(client, opening, route
     assert [c.name for c in db.session.scalars(select(Candidate))] == ["Old Name"]
 
 
-@pytest.mark.parametrize("typed, field, message", [
-    ({"title": "", "team": "Nordics <night> desk"}, "title", "Role title is required."),
-    ({"title": "Team lead & coach", "team": "Nordics " * 12}, "team", "Team can be at most 80 characters."),
-], ids=["missing title", "team too long"])
+@pytest.mark.parametrize(
+    "typed, field, message",
+    [
+        ({"title": "", "team": "Nordics <night> desk"}, "title", "Role title is required."),
+        (
+            {"title": "Team lead & coach", "team": "Nordics " * 12},
+            "team",
+            "Team can be at most 80 characters.",
+        ),
+    ],
+    ids=["missing title", "team too long"],
+)
 def test_a_bad_opening_keeps_what_was_typed(client, opening, typed, field, message):
     _, manager = opening
     login(client, manager)

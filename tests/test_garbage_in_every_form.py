@@ -4,6 +4,7 @@ read is refused with a message that names the field.
 The walk logs in on a demo site (starter content plus `kms demo`), collects every form a page offers by
 following the site's own links, then posts each form back with one field at a time replaced by garbage.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,12 +25,15 @@ from kms.training.services import calendar
 from tests.conftest import login
 
 GARBAGE = ["abc", "1e400", "-1", "99999999999999999999", "", "\x00"]
-UNREADABLE = {"abc", "1e400", "99999999999999999999"}   # no number any field could mean: must be refused
+UNREADABLE = {"abc", "1e400", "99999999999999999999"}  # no number any field could mean: must be refused
 TEXT_GARBAGE = ["Refund\x00 steps\x1b[31m\x7f\x9b end"]
-NOT_WALKED = {   # forms a logged-in admin or interviewer is never shown
-    "auth.setup": "only before the first user exists", "auth.accept_invite": "needs an invite link's token",
-    "auth.login": "walked by its own test below", "auth.logout": "ends the walk's session",
-    "auth.reauthenticate": "covered by tests/auth", "articles.preview": "a script-only endpoint, tested below",
+NOT_WALKED = {  # forms a logged-in admin or interviewer is never shown
+    "auth.setup": "only before the first user exists",
+    "auth.accept_invite": "needs an invite link's token",
+    "auth.login": "walked by its own test below",
+    "auth.logout": "ends the walk's session",
+    "auth.reauthenticate": "covered by tests/auth",
+    "articles.preview": "a script-only endpoint, tested below",
     "hiring.api_save_draft": "JSON API, tested below",
     "articles.reinstate_process": "a button (no field but the CSRF token) on a retired process",
     "articles.approve": "a button (no field but the CSRF token) on a change waiting for review",
@@ -40,7 +44,8 @@ NOT_WALKED = {   # forms a logged-in admin or interviewer is never shown
     "media.upload": "a multipart form the walk cannot attach a file to; its bad input is tests/media's",
     "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none",
     "sso.delete_provider": "a button (no field but the CSRF token) beside an added provider; the demo has none",
-    "sso.delete_rule": "a button (no field but the CSRF token) beside a group rule; the demo has none"}
+    "sso.delete_rule": "a button (no field but the CSRF token) beside a group rule; the demo has none",
+}
 PAGES_PER_ENDPOINT = 2
 
 
@@ -67,19 +72,36 @@ class _Page(HTMLParser):
         if tag == "a" and attrs.get("href"):
             self.links.append(attrs["href"])
         elif tag == "form":
-            self.forms.append({"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(),
-                               "fields": {}, "labels": {}})
+            self.forms.append(
+                {
+                    "action": attrs.get("action") or "",
+                    "method": (attrs.get("method") or "get").lower(),
+                    "fields": {},
+                    "labels": {},
+                }
+            )
         elif tag == "label" and attrs.get("for"):
             self._label_for, self._text = attrs["for"], []
-        elif tag in ("input", "button") and attrs.get("type", "submit" if tag == "button" else "text") == "submit":
-            if attrs.get("name") and self.forms:   # the first button is the one the walk "presses"
-                self.forms[-1]["fields"].setdefault(attrs["name"], {"kind": "submit", "values": [attrs.get(
-                    "value") or ""], "options": [], "id": attrs.get("id")})
+        elif (
+            tag in ("input", "button")
+            and attrs.get("type", "submit" if tag == "button" else "text") == "submit"
+        ):
+            if attrs.get("name") and self.forms:  # the first button is the one the walk "presses"
+                self.forms[-1]["fields"].setdefault(
+                    attrs["name"],
+                    {
+                        "kind": "submit",
+                        "values": [attrs.get("value") or ""],
+                        "options": [],
+                        "id": attrs.get("id"),
+                    },
+                )
         elif tag == "input" and attrs.get("type") not in {"button", "reset", "image"}:
             kind = attrs.get("type") or "text"
             keep = kind not in {"checkbox", "radio"} or "checked" in attrs
-            field = self._field(attrs.get("name"), kind, (attrs.get("value") or "") if keep else None,
-                                attrs.get("id"))
+            field = self._field(
+                attrs.get("name"), kind, (attrs.get("value") or "") if keep else None, attrs.get("id")
+            )
             if field is not None and kind in {"checkbox", "radio"}:
                 field["options"].append(attrs.get("value") or "on")
         elif tag == "select":
@@ -146,6 +168,7 @@ def numeric(field: dict) -> bool:
 
 # --- the site and the crawl ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def demo_site(app):
     content.import_content(app.config["KMS_CONTENT_DIR"])
@@ -154,15 +177,17 @@ def demo_site(app):
     db.session.commit()
     auth_services.create_token(team.admin, "walk")
     calendar.create_feed(actor=team.admin)
-    for asker in ("one member", "another member"):   # a gap needs two different people asking
+    for asker in ("one member", "another member"):  # a gap needs two different people asking
         search.log_search("warp drive", results=0, duration_ms=3, role="member", asker=asker)
     db.session.commit()
     app.extensions[EXTENSION].rebuild()
     passwords = {email: password for email, _, password in team.logins}
     interviewer = db.session.scalars(select(InterviewerAssignment)).first().interviewer
-    return {"admin": (team.admin.email, passwords[team.admin.email]),
-            "interviewer": (interviewer.email, passwords[interviewer.email]),
-            "new hire": (team.new_hires[0].email, passwords[team.new_hires[0].email])}
+    return {
+        "admin": (team.admin.email, passwords[team.admin.email]),
+        "interviewer": (interviewer.email, passwords[interviewer.email]),
+        "new hire": (team.new_hires[0].email, passwords[team.new_hires[0].email]),
+    }
 
 
 def logged_in(app, credentials):
@@ -174,8 +199,11 @@ def logged_in(app, credentials):
 def crawl(app, client) -> dict[str, dict]:
     """endpoint -> the first form posting to it: {page, action, fields}; pages found through links."""
     adapter = app.url_map.bind("kms.test")
-    todo = [rule.build({}, append_unknown=False)[1] for rule in app.url_map.iter_rules()
-            if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"]
+    todo = [
+        rule.build({}, append_unknown=False)[1]
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
+    ]
     seen_pages, per_endpoint, forms = set(todo), {}, {}
     while todo:
         url = todo.pop(0)
@@ -196,7 +224,11 @@ def crawl(app, client) -> dict[str, dict]:
             forms.setdefault(endpoint, {"page": url, "action": action, "fields": form["fields"]})
         for href in page.links:
             parts = urlsplit(href)
-            if parts.netloc not in ("", "kms.test") or parts.path in seen_pages or not parts.path.startswith("/"):
+            if (
+                parts.netloc not in ("", "kms.test")
+                or parts.path in seen_pages
+                or not parts.path.startswith("/")
+            ):
                 continue
             try:
                 endpoint, _ = adapter.match(parts.path, method="GET")
@@ -211,6 +243,7 @@ def crawl(app, client) -> dict[str, dict]:
 
 
 # --- posting garbage -----------------------------------------------------------------------------------------------
+
 
 def baseline(fields: dict) -> dict[str, list[str]]:
     return {name: list(field["values"]) for name, field in fields.items() if field["values"]}
@@ -238,12 +271,16 @@ def check_answer(response, name: str, field: dict, garbage: str) -> str | None:
     if "\x00" in body:
         return "a NUL byte came back in the page"
     if garbage not in UNREADABLE:
-        return None   # may be fine for this field ("" when optional); the other fields' messages may show
+        return None  # may be fine for this field ("" when optional); the other fields' messages may show
     errors = shown_errors(response)
     label = field.get("label")
     if numeric(field) and not names_field(errors, name, label):
         return f"{response.status_code}: accepted, or refused without naming the field ({errors[:120]!r})"
-    if field["kind"] in {"hidden", "submit"} and response.status_code >= 400 and not names_field(errors, name, label):
+    if (
+        field["kind"] in {"hidden", "submit"}
+        and response.status_code >= 400
+        and not names_field(errors, name, label)
+    ):
         return f"{response.status_code}, the message does not name the field: {errors[:120]!r}"
     return None
 
@@ -255,7 +292,11 @@ def walk_form(app, client, endpoint: str, found: dict) -> list[str]:
         if name == "csrf_token" or field is None:
             continue
         kind = field["kind"]
-        values = GARBAGE if (numeric(field) or kind in {"hidden", "submit", "select", "radio", "number"}) else TEXT_GARBAGE
+        values = (
+            GARBAGE
+            if (numeric(field) or kind in {"hidden", "submit", "select", "radio", "number"})
+            else TEXT_GARBAGE
+        )
         for garbage in values:
             data = {**baseline(found["fields"]), name: [garbage]}
             response = client.post(found["action"], data=data, follow_redirects=True)
@@ -290,20 +331,26 @@ def test_every_form_refuses_garbage_by_field_name_and_never_fails(app, demo_site
     assert not problems, "\n".join(problems)
 
 
-def test_an_article_edit_with_an_unreadable_base_version_keeps_the_text_and_names_the_field(client, login_as,
-                                                                                              demo_site):
+def test_an_article_edit_with_an_unreadable_base_version_keeps_the_text_and_names_the_field(
+    client, login_as, demo_site
+):
     """The issue's case: base_version=abc was a 500; now the editor comes back with the text and a message."""
     login(client, *demo_site["admin"])
     found = crawl_one(client, "/handbook/articles/refund-request/edit")
     data = {**baseline(found), "base_version": ["abc"], "body": ["My careful new paragraph"]}
     response = client.post("/handbook/articles/refund-request/edit", data=data)
     assert response.status_code == 400
-    assert "base_version" in shown_errors(response) and "Page version must be a whole number" in shown_errors(response)
+    assert "base_version" in shown_errors(response) and "Page version must be a whole number" in shown_errors(
+        response
+    )
     assert "My careful new paragraph" in response.get_data(as_text=True)
 
 
 def crawl_one(client, url: str) -> dict:
     """The fields of the post form on one page."""
-    [form] = [f for f in parse(client.get(url).get_data(as_text=True)).forms
-              if f["method"] == "post" and urlsplit(f["action"] or url).path == url]
+    [form] = [
+        f
+        for f in parse(client.get(url).get_data(as_text=True)).forms
+        if f["method"] == "post" and urlsplit(f["action"] or url).path == url
+    ]
     return form["fields"]

@@ -1,5 +1,6 @@
 """The Makefile's promises: `make run` installs only what running needs, `make test` adds the test extras, and
 `make demo` works in its own instance folder (read from `make --dry-run`, so nothing is installed or run)."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,8 +16,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def planned(target: str) -> list[str]:
     """The commands `make TARGET` would run from scratch (every prerequisite treated as out of date)."""
-    done = subprocess.run(["make", "--dry-run", "--always-make", target], cwd=ROOT, capture_output=True,
-                          text=True, check=True, timeout=30)
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return done.stdout.splitlines()
 
 
@@ -34,7 +41,7 @@ def test_make_test_installs_the_test_extras_with_its_own_stamp():
     assert any(".[test]" in line for line in installs(commands))
     run_stamp = next(line for line in planned("run") if line.startswith("touch"))
     test_stamp = next(line for line in commands if line.startswith("touch"))
-    assert run_stamp != test_stamp     # so a `make test` after `make run` still adds the extras
+    assert run_stamp != test_stamp  # so a `make test` after `make run` still adds the extras
 
 
 def test_make_demo_resets_and_serves_its_own_instance_never_the_real_one():

@@ -1,4 +1,5 @@
 """Links in pages are remembered per host and mount point: a site behind two names or prefixes links to itself."""
+
 from __future__ import annotations
 
 from kms.auth.models import Role
@@ -22,6 +23,7 @@ def test_links_with_arguments_keep_their_arguments(app, make_user):
     login(client, make_user(Role.MEMBER))
     with app.test_request_context("/"):
         from kms.web import page_url
+
         assert page_url("articles.browse", tag="vip") == "/handbook/articles?tag=vip"
         assert page_url("articles.browse", tag="apac") == "/handbook/articles?tag=apac"
         assert page_url("articles.browse", tag=["a", "b"]) == "/handbook/articles?tag=a&tag=b"

@@ -1,4 +1,5 @@
 """Every route declares an action from the permission table and answers each role accordingly."""
+
 import re
 
 import pytest
@@ -8,8 +9,8 @@ from kms.auth.models import Role
 from kms.auth.permissions import ANYONE, PERMISSIONS
 from tests.conftest import login
 
-ROLES = [None, *Role]   # None = anonymous
-EXEMPT = {"static"}     # Flask's own static files
+ROLES = [None, *Role]  # None = anonymous
+EXEMPT = {"static"}  # Flask's own static files
 
 
 def sample_url(rule) -> str:
@@ -43,7 +44,7 @@ def test_each_role_gets_exactly_what_the_table_allows(app, make_user, role):
     if role is not None:
         assert login(client, make_user(role)).status_code == 302
     else:
-        make_user(Role.ADMIN)   # a site with users: /login and /setup behave as after first run
+        make_user(Role.ADMIN)  # a site with users: /login and /setup behave as after first run
     problems = []
     for rule, view in routes(app):
         allowed_roles = PERMISSIONS[view.required_action]
@@ -53,8 +54,11 @@ def test_each_role_gets_exactly_what_the_table_allows(app, make_user, role):
             response = client.open(url, method=method)
             status = response.status_code
             if allowed:
-                denied = status == 403 or (status in (301, 302) and "/login" in (response.location or "")
-                                            and rule.endpoint not in ("auth.login", "auth.logout"))
+                denied = status == 403 or (
+                    status in (301, 302)
+                    and "/login" in (response.location or "")
+                    and rule.endpoint not in ("auth.login", "auth.logout")
+                )
                 if denied or status >= 500:
                     problems.append(f"{method} {url} -> {status} but {role} is allowed")
             elif role is None:

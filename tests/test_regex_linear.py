@@ -6,6 +6,7 @@ and short sequences that make such patterns backtrack; a quadratic pattern takes
 
 kms.markdown.render has its own checks in tests/test_render_linear.py (linear processors plus a time limit).
 """
+
 from __future__ import annotations
 
 import time
@@ -34,10 +35,56 @@ BOUND_SECONDS = 1.0
 
 # Single characters that open or close Markdown, HTML or query syntax, and short sequences that start a construct
 # again and again without closing it.
-WORST = ["[", "]", "*", "_", "~", "`", "<", ">", "(", ")", "!", "\\", "#", "-", "|", "&", ":", '"', "@", ".",
-         " ", "\t", "\n", "a",
-         "[](", "![](", "[a](", "[a][", "![", "](", "[a]", "<!--", "<a ", "<http:", "``a", "`a", "*a ", "_a ",
-         "~~a ", "# a ", "a@", "a.", "-a", "q-", "mon ", "[\n", "> ", "1. "]
+WORST = [
+    "[",
+    "]",
+    "*",
+    "_",
+    "~",
+    "`",
+    "<",
+    ">",
+    "(",
+    ")",
+    "!",
+    "\\",
+    "#",
+    "-",
+    "|",
+    "&",
+    ":",
+    '"',
+    "@",
+    ".",
+    " ",
+    "\t",
+    "\n",
+    "a",
+    "[](",
+    "![](",
+    "[a](",
+    "[a][",
+    "![",
+    "](",
+    "[a]",
+    "<!--",
+    "<a ",
+    "<http:",
+    "``a",
+    "`a",
+    "*a ",
+    "_a ",
+    "~~a ",
+    "# a ",
+    "a@",
+    "a.",
+    "-a",
+    "q-",
+    "mon ",
+    "[\n",
+    "> ",
+    "1. ",
+]
 
 
 def worst_texts():
@@ -65,8 +112,9 @@ def _key_line_of(tmp_path, text: str) -> None:
 
 FUNCTIONS: dict[str, Callable] = {
     "plain text for the index": strip_markdown,
-    "index document": lambda text, _: prepare_document({"id": "article:1", "visibility": "public", "title": text[:300],
-                                                        "body": text}),
+    "index document": lambda text, _: prepare_document(
+        {"id": "article:1", "visibility": "public", "title": text[:300], "body": text}
+    ),
     "analyzer": lambda text, _: analyzer_for("en").terms(text),
     "snippet": lambda text, _: make_snippet(text, find_spans(text, "en", {"refund", "a"})),
     "query parser": lambda text, _: parse_query(text),
@@ -75,7 +123,9 @@ FUNCTIONS: dict[str, Callable] = {
     "search result html": lambda text, _: safe_html(text),
     "slug": lambda text, _: markdown.slugify(text),
     "front matter key line": lambda text, tmp_path: _key_line_of(tmp_path, text),
-    "account email": lambda text, _: _expect_invalid(lambda: _validate_user_fields(text, "Name", "member", "UTC")),
+    "account email": lambda text, _: _expect_invalid(
+        lambda: _validate_user_fields(text, "Name", "member", "UTC")
+    ),
     "candidate email": lambda text, _: _expect_invalid(lambda: _candidate_fields("Name", text, "", "", "")),
     "trait key": lambda text, _: _expect_invalid(lambda: clean_trait({"key": text}, "rubric")),
     "module tags": lambda text, _: _expect_invalid(lambda: _tags([text])),
@@ -99,6 +149,12 @@ def test_user_text_is_processed_in_linear_time(name, text, tmp_path):
 
 def test_plain_text_still_drops_markup_from_the_worst_inputs():
     """The linear rules still strip what they stripped: links, images, code spans, comments, headings."""
-    text = strip_markdown("# Refunds #\n\n[the form](http://x.test/(a)) ![chart](c.png) `<b>code</b>` "
-                          "<!-- hidden --> <https://kms.test> [ref][1] ``a ` b``\n\n```\nfenced()\n```")
-    assert text.split("\n") == ["Refunds", "the form chart <b>code</b> https://kms.test ref a ` b", "fenced()"]
+    text = strip_markdown(
+        "# Refunds #\n\n[the form](http://x.test/(a)) ![chart](c.png) `<b>code</b>` "
+        "<!-- hidden --> <https://kms.test> [ref][1] ``a ` b``\n\n```\nfenced()\n```"
+    )
+    assert text.split("\n") == [
+        "Refunds",
+        "the form chart <b>code</b> https://kms.test ref a ` b",
+        "fenced()",
+    ]

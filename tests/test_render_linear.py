@@ -5,6 +5,7 @@ Links, images and fenced code are rendered by linear-time replacements of Python
 shapes (thousands of inline elements in one paragraph, deep nesting) render in a worker process that is stopped
 after RENDER_SECONDS, and the text is then shown as typed.
 """
+
 from __future__ import annotations
 
 import glob
@@ -18,9 +19,45 @@ from kms import markdown
 SIZE = 200_000
 BOUND_SECONDS = 1.0
 
-WORST = ["[", "](", "[](", "![](", "[a](", "[a][", "![", "<", "<a ", '<a title="', "<http:", "<a@", "`", "``a", "*", "_",
-         "~", "\\", "\\[", "&", "!!! ", "[[", "*[", "> ", "1. ", "|", "a\n\n", "<div>", "*a* ", "`a` ", "[a](b) ",
-         "&amp; ", "a  \n", "[[a]] ", "# a\n", "*[a]: b\n", "a|b\n"]
+WORST = [
+    "[",
+    "](",
+    "[](",
+    "![](",
+    "[a](",
+    "[a][",
+    "![",
+    "<",
+    "<a ",
+    '<a title="',
+    "<http:",
+    "<a@",
+    "`",
+    "``a",
+    "*",
+    "_",
+    "~",
+    "\\",
+    "\\[",
+    "&",
+    "!!! ",
+    "[[",
+    "*[",
+    "> ",
+    "1. ",
+    "|",
+    "a\n\n",
+    "<div>",
+    "*a* ",
+    "`a` ",
+    "[a](b) ",
+    "&amp; ",
+    "a  \n",
+    "[[a]] ",
+    "# a\n",
+    "*[a]: b\n",
+    "a|b\n",
+]
 
 
 def _repeat(chars: str) -> str:
@@ -50,12 +87,17 @@ def test_rendering_200_kb_of_the_worst_characters_finishes_well_under_a_second(t
     assert html
 
 
-@pytest.mark.parametrize("text, element", [
-    pytest.param("[the form](https://x.test/f) " * 3_000, '<a href="https://x.test/f"', id="3,000 links"),
-    pytest.param("![chart](c.png) " * 3_000, '<img alt="chart" src="c.png"', id="3,000 images"),
-    pytest.param("[](" * 7_000, "[](", id="unclosed links"),
-    pytest.param("```" + " " * 20_000 + "\nprint()\n```", "<pre><code>print()", id="spaces after a fence"),
-])
+@pytest.mark.parametrize(
+    "text, element",
+    [
+        pytest.param("[the form](https://x.test/f) " * 3_000, '<a href="https://x.test/f"', id="3,000 links"),
+        pytest.param("![chart](c.png) " * 3_000, '<img alt="chart" src="c.png"', id="3,000 images"),
+        pytest.param("[](" * 7_000, "[](", id="unclosed links"),
+        pytest.param(
+            "```" + " " * 20_000 + "\nprint()\n```", "<pre><code>print()", id="spaces after a fence"
+        ),
+    ],
+)
 @pytest.mark.timeout(30)
 def test_long_texts_of_links_and_fences_are_formatted_not_shown_as_typed(text, element):
     """Python-Markdown took 90 s for a paragraph of 3,000 links and 12 s for 20 KB of `[](`: now they format.
@@ -69,7 +111,7 @@ def test_long_texts_of_links_and_fences_are_formatted_not_shown_as_typed(text, e
 
 def test_a_text_too_complex_to_format_is_shown_as_typed_and_escaped():
     """The reader sees what was typed (with a note why), never raw HTML from it."""
-    text = "<script>alert(1)</script> *a*\n\n" + "<div>" * 40_000     # nesting that takes seconds to sanitize
+    text = "<script>alert(1)</script> *a*\n\n" + "<div>" * 40_000  # nesting that takes seconds to sanitize
     html, _ = _render_timed(text)
     assert markdown.AS_TYPED_NOTE in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; *a*\n\n&lt;div&gt;&lt;div&gt;" in html
@@ -80,10 +122,13 @@ def _snippets() -> list[str]:
     return [
         '[a](b) [c](d "t") [e](<f g> "h") ![i](j \'k\') [l](m(n)o) [p](q"r) [s]( t ) [u](v "w" x) [y][z] [z] ![z]',
         '[a](b "t)") [c](d (e) "f") [g](h\'i) [j](k "l" [m](n)',
-        "[[Wiki Page]] [not [nested]](x) [a]\n\n[z]: /zz \"Z\"\n",
-        "[link](http://x.test/a_(b)_c) and ![img](p.png \"title\") `[code](x)` \\[esc](x) [a](b\\)c)",
-        "[x](y", "[x]('y)", '[x](y "z', "[a](b) [c](d",
-        "```python\ncode\n```\n\n``` python  \ncode\n```\n\n```{.py}\nx\n```\n\n~~~ .js hl_lines=\"1\"\nx\n~~~\n\n"
+        '[[Wiki Page]] [not [nested]](x) [a]\n\n[z]: /zz "Z"\n',
+        '[link](http://x.test/a_(b)_c) and ![img](p.png "title") `[code](x)` \\[esc](x) [a](b\\)c)',
+        "[x](y",
+        "[x]('y)",
+        '[x](y "z',
+        "[a](b) [c](d",
+        '```python\ncode\n```\n\n``` python  \ncode\n```\n\n```{.py}\nx\n```\n\n~~~ .js hl_lines="1"\nx\n~~~\n\n'
         "````\n```\n````\n\n```   \nx\n```   ",
     ]
 
@@ -105,10 +150,10 @@ def test_a_rendering_that_ran_out_of_time_is_not_stored_with_the_revision(monkey
     from kms.articles import rendering
 
     monkeypatch.setattr(markdown, "RENDER_SECONDS", 0.000_001)
-    revision = SimpleNamespace(body="A paragraph with *emphasis*. " * 200 + "\n\nslow-marker")   # over 2 KB
+    revision = SimpleNamespace(body="A paragraph with *emphasis*. " * 200 + "\n\nslow-marker")  # over 2 KB
     rendering.store_rendered(revision)
     assert revision.rendered_html is None and revision.rendered_version is None
-    html, _ = rendering.rendered_html(revision)     # shown anyway: as typed now, formatted when there is time
+    html, _ = rendering.rendered_html(revision)  # shown anyway: as typed now, formatted when there is time
     assert "slow-marker" in html
 
 
@@ -126,14 +171,14 @@ def test_a_render_child_ends_when_terminated_even_under_a_server_that_catches_si
     for it until the master kills the worker."""
     import signal
 
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)   # what a gunicorn worker has installed
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # what a gunicorn worker has installed
     try:
         worker = markdown._RenderWorker()
-        assert worker.render("ready?") is not None   # the child is in its loop, past its start-up
+        assert worker.render("ready?") is not None  # the child is in its loop, past its start-up
         worker.process.terminate()
         worker.process.join(timeout=5)
         ignored = worker.process.is_alive()
-        worker.stop()   # SIGKILL: a failing run must not leave the child behind
+        worker.stop()  # SIGKILL: a failing run must not leave the child behind
         assert not ignored, "the render child ignored SIGTERM"
     finally:
         signal.signal(signal.SIGTERM, previous)

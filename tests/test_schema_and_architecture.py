@@ -1,4 +1,5 @@
 """Migrations build the schema from empty and match the models; the import rules of DESIGN.md hold."""
+
 import logging
 import subprocess
 import sys
@@ -28,8 +29,9 @@ def test_migrations_from_empty_match_the_models(backend, tmp_path):
         with app.app_context():
             upgrade(directory=app.config["KMS_MIGRATIONS_DIR"])
             with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                        db.metadata)
+                diff = compare_metadata(
+                    MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+                )
                 tables = set(inspect(conn).get_table_names())
             db.engine.dispose()
         assert diff == [], f"models and migrations differ; run `kms db migrate`: {diff}"
@@ -39,7 +41,9 @@ def test_migrations_from_empty_match_the_models(backend, tmp_path):
             drop()
 
 
-def test_the_name_key_migration_keeps_clashing_process_names_and_reports_each_rename(backend, tmp_path, caplog):
+def test_the_name_key_migration_keeps_clashing_process_names_and_reports_each_rename(
+    backend, tmp_path, caplog
+):
     """Before name_key, SQLite let in names differing only in non-ASCII case or spacing; upgrading keeps every
     process, renames the later of each clashing pair and says so."""
     drop = None
@@ -54,9 +58,13 @@ def test_the_name_key_migration_keeps_clashing_process_names_and_reports_each_re
             upgrade(directory=app.config["KMS_MIGRATIONS_DIR"], revision="1bd90f2f1fc1")
             with db.engine.begin() as conn:
                 for name in names:
-                    conn.execute(sql("INSERT INTO processes (name, category, frequency, status, notes, created_at,"
-                                     " updated_at) VALUES (:name, 'Billing', 1, 'undocumented', '', :now, :now)"),
-                                 {"name": name, "now": "2026-01-01 00:00:00+00:00"})
+                    conn.execute(
+                        sql(
+                            "INSERT INTO processes (name, category, frequency, status, notes, created_at,"
+                            " updated_at) VALUES (:name, 'Billing', 1, 'undocumented', '', :now, :now)"
+                        ),
+                        {"name": name, "now": "2026-01-01 00:00:00+00:00"},
+                    )
             with caplog.at_level(logging.WARNING, logger="alembic"):
                 upgrade(directory=app.config["KMS_MIGRATIONS_DIR"])
             with db.engine.connect() as conn:
@@ -65,8 +73,14 @@ def test_the_name_key_migration_keeps_clashing_process_names_and_reports_each_re
     finally:
         if drop:
             drop()
-    assert [name for name, _ in after] == ["Refund request", "Über uns", "über uns (2)", "Billing",
-                                           "refund  REQUEST (3)", "Refund request (2)"]
+    assert [name for name, _ in after] == [
+        "Refund request",
+        "Über uns",
+        "über uns (2)",
+        "Billing",
+        "refund  REQUEST (3)",
+        "Refund request (2)",
+    ]
     assert len({key for _, key in after}) == len(names)
     renames = [r.getMessage() for r in caplog.records if "renamed to" in r.getMessage()]
     assert len(renames) == 2 and "'über uns (2)'" in renames[0] and "'Über uns'" in renames[0], renames
@@ -96,8 +110,11 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app):
 
 
 def test_the_import_rules_of_the_architecture_hold():
-    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-
-

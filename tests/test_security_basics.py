@@ -1,4 +1,5 @@
 """CSRF, security headers, request size limits and error pages that leak nothing."""
+
 import pytest
 
 from kms.auth.models import Role, User
@@ -12,11 +13,13 @@ CSRF_ON = {"WTF_CSRF_ENABLED": True}
 def test_a_form_post_without_the_csrf_token_is_rejected_and_changes_nothing(client, make_user):
     admin = make_user(Role.ADMIN)
     page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"email": admin.email, "password": PASSWORD,
-                                "csrf_token": csrf_token_from(page)})
+    client.post(
+        "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": csrf_token_from(page)}
+    )
     before = db.session.scalar(db.select(db.func.count(User.id)))
-    response = client.post("/admin/users", data={"name": "Eve", "email": "eve@example.com", "role": "admin",
-                                                 "time_zone": "UTC"})
+    response = client.post(
+        "/admin/users", data={"name": "Eve", "email": "eve@example.com", "role": "admin", "time_zone": "UTC"}
+    )
     assert response.status_code == 400
     assert db.session.scalar(db.select(db.func.count(User.id))) == before
 
@@ -26,10 +29,23 @@ def test_a_token_from_another_session_is_rejected(app, client, make_user):
     user = make_user(Role.MEMBER)
     stranger = app.test_client()
     foreign_token = csrf_token_from(stranger.get("/login").get_data(as_text=True))
-    client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True))})
-    response = client.post("/account", data={"action": "profile", "profile-name": "Hacked",
-                                             "profile-time_zone": "UTC", "csrf_token": foreign_token})
+    client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True)),
+        },
+    )
+    response = client.post(
+        "/account",
+        data={
+            "action": "profile",
+            "profile-name": "Hacked",
+            "profile-time_zone": "UTC",
+            "csrf_token": foreign_token,
+        },
+    )
     assert response.status_code == 400
     db.session.rollback()
     assert db.session.get(User, user.id).name != "Hacked"
@@ -38,11 +54,18 @@ def test_a_token_from_another_session_is_rejected(app, client, make_user):
 @pytest.mark.parametrize("app_overrides", [CSRF_ON])
 def test_the_csrf_error_page_gives_back_what_the_user_typed_but_never_passwords(client, make_user):
     user = make_user(Role.MEMBER)
-    client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True))})
+    client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True)),
+        },
+    )
     draft = "A long text I spent an hour writing.\nSecond line."
-    response = client.post("/account", data={"action": "profile", "profile-name": draft,
-                                             "password-password": "do-not-echo-me"})
+    response = client.post(
+        "/account", data={"action": "profile", "profile-name": draft, "password-password": "do-not-echo-me"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "A long text I spent an hour writing." in page and "Second line." in page
@@ -50,14 +73,29 @@ def test_the_csrf_error_page_gives_back_what_the_user_typed_but_never_passwords(
 
 
 @pytest.mark.parametrize("app_overrides", [CSRF_ON])
-def test_a_form_sent_after_the_session_ended_says_so_in_plain_words_and_keeps_the_text(app, client, make_user):
+def test_a_form_sent_after_the_session_ended_says_so_in_plain_words_and_keeps_the_text(
+    app, client, make_user
+):
     user = make_user(Role.MEMBER)
-    client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True))})
+    client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token_from(client.get("/login").get_data(as_text=True)),
+        },
+    )
     token = csrf_token_from(client.get("/account").get_data(as_text=True))
-    client.delete_cookie("kms_session", domain="kms.test")   # the session ended while the page stayed open
-    response = client.post("/account", data={"action": "profile", "profile-name": "My carefully typed name",
-                                             "profile-time_zone": "UTC", "csrf_token": token})
+    client.delete_cookie("kms_session", domain="kms.test")  # the session ended while the page stayed open
+    response = client.post(
+        "/account",
+        data={
+            "action": "profile",
+            "profile-name": "My carefully typed name",
+            "profile-time_zone": "UTC",
+            "csrf_token": token,
+        },
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "open too long" in page and "session ended" in page and "kept below" in page
@@ -92,8 +130,9 @@ def test_pages_have_no_inline_scripts(client, make_user):
 @pytest.mark.parametrize("app_overrides", [{"KMS_MAX_REQUEST_KB": "64"}])
 def test_a_request_over_the_size_limit_gets_a_friendly_413(client, make_user):
     login(client, make_user(Role.MEMBER))
-    response = client.post("/account", data={"action": "profile", "profile-name": "x" * 70_000,
-                                             "profile-time_zone": "UTC"})
+    response = client.post(
+        "/account", data={"action": "profile", "profile-name": "x" * 70_000, "profile-time_zone": "UTC"}
+    )
     assert response.status_code == 413
     assert "larger than this site accepts" in response.get_data(as_text=True)
 

@@ -1,4 +1,5 @@
 """`kms serve` under gunicorn: each request gets its own context, so sessions and CSRF work per user."""
+
 import http.cookiejar
 import os
 import re
@@ -22,7 +23,9 @@ def _free_port() -> int:
 class Browser:
     def __init__(self, base: str):
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> tuple[int, str]:
         try:
@@ -33,8 +36,12 @@ class Browser:
 
     def post(self, path: str, form: dict, token_from: str | None = None) -> tuple[int, str]:
         if token_from is not None:
-            form = {**form, "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                                                    self.get(token_from)[1]).group(1)}
+            form = {
+                **form,
+                "csrf_token": re.search(
+                    r'name="csrf_token"[^>]*value="([^"]+)"', self.get(token_from)[1]
+                ).group(1),
+            }
         try:
             with self.opener.open(self.base + path, urllib.parse.urlencode(form).encode(), timeout=20) as r:
                 return r.status, r.read().decode()
@@ -47,8 +54,13 @@ def server(tmp_path):
     port = _free_port()
     env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
     env.pop("KMS_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "kms", "serve", "--port", str(port), "--workers", "2"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kms", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -67,27 +79,48 @@ def server(tmp_path):
 @pytest.mark.slow
 def test_gunicorn_keeps_each_visitors_session_and_csrf_token_apart(server):
     admin, other = Browser(server), Browser(server)
-    status, _ = admin.post("/setup", {"name": "Ann Admin", "email": "ann@example.com", "time_zone": "UTC",
-                                      "password": "a long password", "confirm": "a long password"},
-                           token_from="/setup")
+    status, _ = admin.post(
+        "/setup",
+        {
+            "name": "Ann Admin",
+            "email": "ann@example.com",
+            "time_zone": "UTC",
+            "password": "a long password",
+            "confirm": "a long password",
+        },
+        token_from="/setup",
+    )
     assert status == 200
-    for n in range(4):   # several requests, spread over both workers
-        status, page = admin.post("/admin/users", {"name": f"Person {n}", "email": f"p{n}@example.com",
-                                                   "role": "member", "time_zone": "UTC"}, token_from="/admin/users")
+    for n in range(4):  # several requests, spread over both workers
+        status, page = admin.post(
+            "/admin/users",
+            {"name": f"Person {n}", "email": f"p{n}@example.com", "role": "member", "time_zone": "UTC"},
+            token_from="/admin/users",
+        )
         assert status == 200 and "/invite/" in page
     status, page = other.get("/account")
     assert "Ann Admin" not in page and "Log in to kms" in page
-    status, page = other.post("/login", {"email": "ann@example.com", "password": "wrong password"},
-                              token_from="/login")
+    status, page = other.post(
+        "/login", {"email": "ann@example.com", "password": "wrong password"}, token_from="/login"
+    )
     assert status == 401 and "Email or password is not correct." in page
 
 
 @pytest.mark.slow
 def test_a_full_search_box_in_chinese_reaches_kms_through_gunicorn(server):
     admin = Browser(server)
-    admin.post("/setup", {"name": "Ann Admin", "email": "ann@example.com", "time_zone": "UTC",
-                          "password": "a long password", "confirm": "a long password"}, token_from="/setup")
-    query = ("退款请求处理流程" * 63)[:500]             # the search box's maxlength, 3 bytes a character
+    admin.post(
+        "/setup",
+        {
+            "name": "Ann Admin",
+            "email": "ann@example.com",
+            "time_zone": "UTC",
+            "password": "a long password",
+            "confirm": "a long password",
+        },
+        token_from="/setup",
+    )
+    query = ("退款请求处理流程" * 63)[:500]  # the search box's maxlength, 3 bytes a character
     status, page = admin.get("/search?" + urllib.parse.urlencode({"q": query}))
     assert status == 200 and "Search" in page and query[:40] in page
 
@@ -112,15 +145,22 @@ def test_serve_debug_runs_the_reloading_development_server_until_stopped(tmp_pat
     port = _free_port()
     env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
     env.pop("KMS_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "kms", "serve", "--debug", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kms", "serve", "--debug", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline, answer = time.monotonic() + 60, None
         while answer is None and time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail(f"kms serve --debug exited ({process.returncode}) without serving: "
-                            f"{process.stderr.read()[-2000:]}")
+                pytest.fail(
+                    f"kms serve --debug exited ({process.returncode}) without serving: "
+                    f"{process.stderr.read()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                     answer = response.status, response.read().decode()
@@ -132,9 +172,14 @@ def test_serve_debug_runs_the_reloading_development_server_until_stopped(tmp_pat
 
 
 def test_serve_debug_is_refused_in_production(tmp_path):
-    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_ENV": "production",
-           "KMS_SECRET_KEY": "9f1c2ab7e05d4c3388a61f7be2d09c54f3a8b6e1d7c20495ab3e8f6d1c07b2a4"}
+    env = {
+        **os.environ,
+        "KMS_INSTANCE_PATH": str(tmp_path),
+        "KMS_ENV": "production",
+        "KMS_SECRET_KEY": "9f1c2ab7e05d4c3388a61f7be2d09c54f3a8b6e1d7c20495ab3e8f6d1c07b2a4",
+    }
     env.pop("KMS_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "kms", "serve", "--debug"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "kms", "serve", "--debug"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0 and "--debug is for development" in done.stderr

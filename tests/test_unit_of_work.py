@@ -1,4 +1,5 @@
 """unit_of_work(): the outermost caller's one transaction: commit once, roll back on any error, inner units join."""
+
 import pytest
 from sqlalchemy import event, func, select
 
@@ -32,7 +33,7 @@ def test_the_block_commits_once_at_the_end(app, commits):
     with unit_of_work():
         db.session.add(_user("one@example.test"))
         db.session.flush()
-        assert _stored("one@example.test") == 0   # not visible to others before the unit ends
+        assert _stored("one@example.test") == 0  # not visible to others before the unit ends
     assert _stored("one@example.test") == 1
     assert commits == ["commit"]
 
@@ -53,7 +54,7 @@ def test_an_inner_unit_joins_the_outer_one(app, commits):
         with unit_of_work():
             with unit_of_work():
                 db.session.add(_user("inner@example.test"))
-            assert commits == []   # the inner block did not commit on its own
+            assert commits == []  # the inner block did not commit on its own
             raise RuntimeError("a later step fails")
     assert _stored("inner@example.test") == 0
 

@@ -1,4 +1,5 @@
 """Handbook: process inventory, articles, revisions, verification and documentation coverage."""
+
 from kms.articles.views import bp
 from kms.articles.views.common import admin_home, author_queue
 from kms.auth.landing import add_landing_rule

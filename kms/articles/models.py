@@ -1,4 +1,5 @@
 """Handbook models: categories, processes, articles, revisions, flags, slug redirects, coverage snapshots."""
+
 from __future__ import annotations
 
 import enum
@@ -27,10 +28,10 @@ class ArticleStatus(enum.StrEnum):
 
 
 class RevisionState(enum.StrEnum):
-    PUBLISHED = "published"    # what readers see (or saw) at some point
-    PENDING = "pending"        # waits for a reviewer; readers keep seeing the published revision
+    PUBLISHED = "published"  # what readers see (or saw) at some point
+    PENDING = "pending"  # waits for a reviewer; readers keep seeing the published revision
     REJECTED = "rejected"
-    DRAFT = "draft"            # a save while the article is a draft
+    DRAFT = "draft"  # a save while the article is a draft
 
 
 class Category(db.Model):
@@ -60,11 +61,12 @@ class Process(db.Model):
     # to "REFUND" on both engines (SQLite's lower() folds only A-Z).
     name_key: Mapped[str] = mapped_column(String(64), unique=True)
     category: Mapped[str] = mapped_column(String(80), index=True)
-    frequency: Mapped[int] = mapped_column(default=0)          # times a month the team meets it
+    frequency: Mapped[int] = mapped_column(default=0)  # times a month the team meets it
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     target_date: Mapped[date | None]
-    status: Mapped[ProcessStatus] = mapped_column(enum_column(ProcessStatus), default=ProcessStatus.UNDOCUMENTED,
-                                                  index=True)
+    status: Mapped[ProcessStatus] = mapped_column(
+        enum_column(ProcessStatus), default=ProcessStatus.UNDOCUMENTED, index=True
+    )
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -79,27 +81,35 @@ class Process(db.Model):
 
     @property
     def is_documented(self) -> bool:
-        return self.article is not None and self.article.published_revision_id is not None \
+        return (
+            self.article is not None
+            and self.article.published_revision_id is not None
             and self.article.status == ArticleStatus.PUBLISHED
+        )
 
 
 class Article(db.Model):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_id: Mapped[int | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"), unique=True)
+    process_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processes.id", ondelete="SET NULL"), unique=True
+    )
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(80), index=True)
     language: Mapped[str] = mapped_column(String(35), default="en")
-    status: Mapped[ArticleStatus] = mapped_column(enum_column(ArticleStatus), default=ArticleStatus.DRAFT, index=True)
+    status: Mapped[ArticleStatus] = mapped_column(
+        enum_column(ArticleStatus), default=ArticleStatus.DRAFT, index=True
+    )
     # The newest saved text (what editors work on). Readers see published_revision, which may be older
     # while a change waits for review.
     body: Mapped[str] = mapped_column(Text, default="")
-    version: Mapped[int] = mapped_column(default=1)            # optimistic lock: bumped on every save
+    version: Mapped[int] = mapped_column(default=1)  # optimistic lock: bumped on every save
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     published_revision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("revisions.id", ondelete="SET NULL", use_alter=True))
+        ForeignKey("revisions.id", ondelete="SET NULL", use_alter=True)
+    )
     verify_interval_days: Mapped[int] = mapped_column(default=90)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -114,8 +124,9 @@ class Article(db.Model):
     owner = relationship("User", foreign_keys=[owner_id])
     verified_by = relationship("User", foreign_keys=[verified_by_id])
     updated_by = relationship("User", foreign_keys=[updated_by_id])
-    published_revision: Mapped[Revision | None] = relationship(foreign_keys=[published_revision_id],
-                                                                post_update=True)
+    published_revision: Mapped[Revision | None] = relationship(
+        foreign_keys=[published_revision_id], post_update=True
+    )
     tag_rows: Mapped[list[ArticleTag]] = relationship(cascade="all, delete-orphan", order_by="ArticleTag.tag")
 
     @property
@@ -149,7 +160,7 @@ class Revision(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int]                                         # 1, 2, 3 ... per article
+    number: Mapped[int]  # 1, 2, 3 ... per article
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[RevisionState] = mapped_column(enum_column(RevisionState), default=RevisionState.PUBLISHED)

@@ -4,6 +4,7 @@ The article page (and anything else showing a revision) calls rendered_html(revi
 the HTML when they write the revision, so pages never render a body again until the renderer changes. Bulk
 imports render in a pool of processes (render_many), one per core.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ from kms import markdown
 # Bump the first part when kms's own Markdown extensions or sanitizer rules change what a body renders to;
 # the library versions change it on an upgrade. A stored HTML with another version is rendered again.
 RENDERER_VERSION = f"1-md{version('markdown')}-nh3{version('nh3')}"[:40]
-POOL_MINIMUM = 64       # fewer bodies render faster here than a pool starts
+POOL_MINIMUM = 64  # fewer bodies render faster here than a pool starts
 
 
 def render_body(body: str) -> tuple[str, str]:
@@ -50,7 +51,7 @@ def rendered_html(revision) -> tuple[str, str]:
     return render_body(revision.body)
 
 
-_count: Callable[[str], Any] | None = None     # a pool worker's per-body extra work (render_many's `count`)
+_count: Callable[[str], Any] | None = None  # a pool worker's per-body extra work (render_many's `count`)
 
 
 def _start_worker(count: Callable[[str], Any] | None) -> None:
@@ -67,8 +68,9 @@ def _render_and_count(body: str) -> tuple[str, str, Any]:
 
 
 @contextmanager
-def render_many(bodies: Sequence[str], count: Callable[[str], Any] | None = None,
-                workers: int | None = None) -> Iterator[Iterator[tuple[str, str, Any]]]:
+def render_many(
+    bodies: Sequence[str], count: Callable[[str], Any] | None = None, workers: int | None = None
+) -> Iterator[Iterator[tuple[str, str, Any]]]:
     """Yields an iterator over the bodies' (HTML, table of contents, count(body)), in order, computed by a pool
     of processes (one per core) while the caller goes on with other work. Small batches run in this process.
     `count` is other per-body work done in the same pass (None when not given).

@@ -1,4 +1,5 @@
 """Accounts: users, roles, login, first-run setup, invites, API tokens and the permission table."""
+
 from flask_login import current_user
 
 from kms.auth import commands, services
@@ -9,8 +10,13 @@ from kms.extensions import login_manager, unit_of_work
 from kms.navigation import NavEntry, add_nav_entry
 from kms.web import register_token_check
 
-NAV = NavEntry("Users", "auth.users", order=40, visible=lambda user: allowed(user, "user.manage"),
-               current=lambda endpoint: endpoint.startswith("auth.") and "user" in endpoint)
+NAV = NavEntry(
+    "Users",
+    "auth.users",
+    order=40,
+    visible=lambda user: allowed(user, "user.manage"),
+    current=lambda endpoint: endpoint.startswith("auth.") and "user" in endpoint,
+)
 
 
 def can(action: str) -> bool:
@@ -28,7 +34,7 @@ def load_user_from_token(_request):
     token = bearer_token()
     if not token:
         return None
-    with unit_of_work():   # records when the token was last used
+    with unit_of_work():  # records when the token was last used
         return services.user_for_api_token(token)
 
 

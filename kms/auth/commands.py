@@ -1,4 +1,5 @@
 """`kms create-user` and `kms create-token`: accounts for provisioning scripts; added by auth's init_app."""
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,9 @@ from kms.extensions import unit_of_work
 @click.command("create-user")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice([r.value for r in services.Role]), default="member",
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in services.Role]), default="member", show_default=True
+)
 @click.option("--team", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 @with_appcontext

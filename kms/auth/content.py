@@ -6,6 +6,7 @@ follows the report's owner policy for owners this site does not know:
   clear   - the owner is left empty, with a warning naming the file;
   require - the import fails (the site must have every owner already).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,15 @@ def export_people(root: Path) -> int:
     people = []
     for user in db.session.scalars(select(User).order_by(User.email)):
         # No `active`: everyone an import adds starts deactivated, so a moved site exports the same file.
-        people.append({"email": user.email, "name": user.name, "role": user.role.value, "team": user.team,
-                       "time_zone": user.time_zone})
+        people.append(
+            {
+                "email": user.email,
+                "name": user.name,
+                "role": user.role.value,
+                "team": user.team,
+                "time_zone": user.time_zone,
+            }
+        )
     write_yaml(Path(root) / PEOPLE_FILE, people)
     return 1
 
@@ -40,8 +48,11 @@ def _person(path: Path, item, index: int) -> dict:
         raise ContentError(path, "each person needs email, name and role", field=where)
     extra = sorted(str(key) for key in item if key not in PERSON_KEYS)
     if extra:
-        raise ContentError(path, f"unknown field (expected one of: {', '.join(sorted(PERSON_KEYS))})",
-                           field=f"{where}.{extra[0]}")
+        raise ContentError(
+            path,
+            f"unknown field (expected one of: {', '.join(sorted(PERSON_KEYS))})",
+            field=f"{where}.{extra[0]}",
+        )
     email = normalise_email(str(item.get("email") or ""))
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise ContentError(path, f"not an email address: {item.get('email')!r}", field=f"{where}.email")
@@ -51,13 +62,21 @@ def _person(path: Path, item, index: int) -> dict:
     try:
         role = Role(item.get("role") or Role.MEMBER.value)
     except ValueError:
-        raise ContentError(path, f"unknown role {item.get('role')!r} (use {', '.join(r.value for r in Role)})",
-                           field=f"{where}.role") from None
+        raise ContentError(
+            path,
+            f"unknown role {item.get('role')!r} (use {', '.join(r.value for r in Role)})",
+            field=f"{where}.role",
+        ) from None
     time_zone = str(item.get("time_zone") or "UTC")
     if time_zone not in TIME_ZONES:
         raise ContentError(path, f"unknown time zone {time_zone!r}", field=f"{where}.time_zone")
-    return {"email": email, "name": name, "role": role, "team": str(item.get("team") or "").strip()[:80],
-            "time_zone": time_zone}
+    return {
+        "email": email,
+        "name": name,
+        "role": role,
+        "team": str(item.get("team") or "").strip()[:80],
+        "time_zone": time_zone,
+    }
 
 
 def read_people(root: Path) -> dict[str, dict]:
@@ -96,12 +115,19 @@ def unknown_owner(email: str, report: ImportReport, where: str) -> int | None:
     if report.owners == "clear":
         report.warn(f"{where}: owner {email} has no account here; left empty")
         return None
-    person = report.people.get(email) or {"email": email, "name": email.split("@")[0][:120],
-                                          "role": Role.AUTHOR, "team": "", "time_zone": "UTC"}
+    person = report.people.get(email) or {
+        "email": email,
+        "name": email.split("@")[0][:120],
+        "role": Role.AUTHOR,
+        "team": "",
+        "time_zone": "UTC",
+    }
     user = User(**person, active=False)
     db.session.add(user)
     db.session.flush()
     report.add("people", "created")
-    report.warn(f"{where}: created a deactivated account for owner {email}; an admin reactivates and "
-                "invites it from Users")
+    report.warn(
+        f"{where}: created a deactivated account for owner {email}; an admin reactivates and "
+        "invites it from Users"
+    )
     return user.id

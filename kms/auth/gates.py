@@ -4,6 +4,7 @@ auth sits below every other feature, so it cannot ask them directly; instead a f
 `gate(user) -> refusal message or None`, and a password login, password confirmation, password change or
 set-password link is refused with the first message a gate gives.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

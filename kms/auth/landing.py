@@ -5,6 +5,7 @@ registers `rule(user) -> URL or None` with a priority, and the first rule (lowes
 Priorities in use: 10 onboarding in progress (training), 20 an author's documentation queue (handbook),
 30 a manager's team view (training), 40 an admin's handbook home (handbook).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

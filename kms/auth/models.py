@@ -1,4 +1,5 @@
 """Users, roles, login throttles, known login clients and personal API tokens."""
+
 from __future__ import annotations
 
 import enum
@@ -19,8 +20,12 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"admin": "Admin", "manager": "Manager", "author": "Author (senior rep)",
-                "member": "Member (rep or new hire)"}[self.value]
+        return {
+            "admin": "Admin",
+            "manager": "Manager",
+            "author": "Author (senior rep)",
+            "member": "Member (rep or new hire)",
+        }[self.value]
 
 
 def new_session_token() -> str:
@@ -78,10 +83,10 @@ class LoginThrottle(db.Model):
 
     __tablename__ = "login_throttles"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of what is counted
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of what is counted
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)   # no attempt before this time
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no attempt before this time
 
 
 class KnownLoginClient(db.Model):
@@ -93,7 +98,7 @@ class KnownLoginClient(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    key_hash: Mapped[str] = mapped_column(String(64))   # sha256 of "address:…" or "device:…"
+    key_hash: Mapped[str] = mapped_column(String(64))  # sha256 of "address:…" or "device:…"
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -105,7 +110,7 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     token_hash: Mapped[str] = mapped_column(String(64))
-    prefix: Mapped[str] = mapped_column(String(16))     # shown in lists so users can tell tokens apart
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so users can tell tokens apart
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,6 +3,7 @@
 Every view declares one action with @requires(...). A test walks app.url_map and checks each route against
 this table for anonymous users and every role, so a route without an action fails the suite.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,7 @@ from flask_login import current_user, login_fresh
 from kms.auth.models import Role
 from kms.extensions import login_manager
 
-ANYONE = "anyone"          # no login needed (login page, health check, set-password links)
+ANYONE = "anyone"  # no login needed (login page, health check, set-password links)
 EVERY_ROLE = frozenset(Role)
 EDITORS = frozenset({Role.ADMIN, Role.AUTHOR})
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
@@ -23,42 +24,43 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     # site and accounts
     "public": ANYONE,
     "site.home": EVERY_ROLE,
-    "account.self": EVERY_ROLE,            # own profile, password, time zone, API tokens
+    "account.self": EVERY_ROLE,  # own profile, password, time zone, API tokens
     "api.me": EVERY_ROLE,
     "user.manage": frozenset({Role.ADMIN}),
     # handbook
     "handbook.read": EVERY_ROLE,
     "handbook.flag": EVERY_ROLE,
     "handbook.write": EDITORS,
-    "markdown.preview": STAFF,             # the editor's live preview (articles, lessons, quiz explanations)
+    "markdown.preview": STAFF,  # the editor's live preview (articles, lessons, quiz explanations)
     "handbook.review": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
     "process.manage": EDITORS,
-    "handbook.categories": LEADS,          # add categories, switch review-before-publishing on or off
+    "handbook.categories": LEADS,  # add categories, switch review-before-publishing on or off
     # training
     "training.learn": EVERY_ROLE,
     "training.edit": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
-    "training.manage": LEADS,              # assign paths, team view, shadowing planner
+    "training.manage": LEADS,  # assign paths, team view, shadowing planner
     # hiring: any user may be an interviewer; services check the assignment and hide the rest (404)
     "hiring.interview": EVERY_ROLE,
     "hiring.manage": LEADS,
     "hiring.rubric": frozenset({Role.ADMIN}),
-    "hiring.audit": frozenset({Role.ADMIN}),   # the log of who viewed, changed or exported hiring data
+    "hiring.audit": frozenset({Role.ADMIN}),  # the log of who viewed, changed or exported hiring data
     # media: a file is served only to those who may open a page that uses it (kms.media checks, else 404)
     "media.read": EVERY_ROLE,
-    "media.upload": STAFF,                 # services check the owner: edit rights on the page, or a lead for candidates
+    "media.upload": STAFF,  # services check the owner: edit rights on the page, or a lead for candidates
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
-    "search.gaps.dismiss": EDITORS,        # take a query that is not a gap off the report
-    "search.health": frozenset({Role.ADMIN}),   # documents the index could not take, with their errors
+    "search.gaps.dismiss": EDITORS,  # take a query that is not a gap off the report
+    "search.health": frozenset({Role.ADMIN}),  # documents the index could not take, with their errors
 }
 
 
 # Confidential hiring data and user administration need a login made with the password in this session:
 # a session restored from a "keep me logged in" cookie (on a shared or lost device, say) asks for the password
 # again first. API calls with a bearer token are exempt: the token is the credential.
-FRESH_LOGIN_ACTIONS = frozenset({"user.manage", "hiring.interview", "hiring.manage", "hiring.rubric",
-                                 "hiring.audit"})
+FRESH_LOGIN_ACTIONS = frozenset(
+    {"user.manage", "hiring.interview", "hiring.manage", "hiring.rubric", "hiring.audit"}
+)
 
 
 def needs_fresh_login(action: str) -> bool:
@@ -109,8 +111,10 @@ def requires(action: str):
                     abort(403)
                 if needs_fresh_login(action):
                     if request.path.startswith("/api/"):
-                        return jsonify(error="confirm your password first: open /reauthenticate in the browser, "
-                                             "or call the API with a bearer token"), 401
+                        return jsonify(
+                            error="confirm your password first: open /reauthenticate in the browser, "
+                            "or call the API with a bearer token"
+                        ), 401
                     return login_manager.needs_refresh()
             return view(*args, **kwargs)
 

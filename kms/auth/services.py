@@ -1,4 +1,5 @@
 """Accounts: first-run setup, invites, login with throttling, passwords, roles and API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,9 @@ def _validate_user_fields(email: str, name: str, role: str | Role, time_zone: st
     try:
         role = Role(role)
     except ValueError:
-        raise Invalid(f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.",
-                      field="role") from None
+        raise Invalid(
+            f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.", field="role"
+        ) from None
     if time_zone not in TIME_ZONES:
         raise Invalid(f"Unknown time zone {time_zone!r}.", field="time_zone")
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -106,35 +108,83 @@ def create_first_admin(email: str, name: str, password: str, time_zone: str = "U
     return user
 
 
-def create_user(email: str, name: str, role: str, *, actor: User | SystemActor, password: str | None = None,
-                team: str = "", start_date: date | None = None, time_zone: str = "UTC",
-                invite_hours: int = 72) -> tuple[User, str | None]:
+def create_user(
+    email: str,
+    name: str,
+    role: str,
+    *,
+    actor: User | SystemActor,
+    password: str | None = None,
+    team: str = "",
+    start_date: date | None = None,
+    time_zone: str = "UTC",
+    invite_hours: int = 72,
+) -> tuple[User, str | None]:
     """An admin (or the system actor: CLI, demo, import) creates a user; without a password an invite token is
     made. Returns (user, invite token or None)."""
     if not (is_system(actor, CREATE_USERS) or actor.role == Role.ADMIN):
         raise Forbidden("Only admins create users.")
-    return _add_user(email, name, role, password=password, team=team, start_date=start_date,
-                     time_zone=time_zone, invite_hours=invite_hours)
+    return _add_user(
+        email,
+        name,
+        role,
+        password=password,
+        team=team,
+        start_date=start_date,
+        time_zone=time_zone,
+        invite_hours=invite_hours,
+    )
 
 
 HIRING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 
 
-def create_hired_account(email: str, name: str, *, actor: User, team: str = "", start_date: date | None = None,
-                         time_zone: str = "UTC", invite_hours: int = 72) -> tuple[User, str]:
+def create_hired_account(
+    email: str,
+    name: str,
+    *,
+    actor: User,
+    team: str = "",
+    start_date: date | None = None,
+    time_zone: str = "UTC",
+    invite_hours: int = 72,
+) -> tuple[User, str]:
     """A lead (manager or admin) creates the member account of the person they hire, with an invite link;
     returns (user, invite token). Never another role, never with a password."""
     if getattr(actor, "role", None) not in HIRING_ROLES:
         raise Forbidden("Only managers and admins create the account of someone they hire.")
-    return _add_user(email, name, Role.MEMBER, password=None, team=team, start_date=start_date,
-                     time_zone=time_zone, invite_hours=invite_hours)
+    return _add_user(
+        email,
+        name,
+        Role.MEMBER,
+        password=None,
+        team=team,
+        start_date=start_date,
+        time_zone=time_zone,
+        invite_hours=invite_hours,
+    )
 
 
-def _add_user(email: str, name: str, role: str | Role, *, password: str | None, team: str,
-              start_date: date | None, time_zone: str, invite_hours: int) -> tuple[User, str | None]:
+def _add_user(
+    email: str,
+    name: str,
+    role: str | Role,
+    *,
+    password: str | None,
+    team: str,
+    start_date: date | None,
+    time_zone: str,
+    invite_hours: int,
+) -> tuple[User, str | None]:
     email, name, role = _validate_user_fields(email, name, role, time_zone)
-    user = User(email=email, name=name, role=role, team=clean_text(team or "").strip()[:80], start_date=start_date,
-                time_zone=time_zone)
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        team=clean_text(team or "").strip()[:80],
+        start_date=start_date,
+        time_zone=time_zone,
+    )
     token = None
     if password is not None:
         set_password_hash(user, password)
@@ -195,8 +245,8 @@ class LoginPolicy:
     free_failures: int = 5
     longest_wait_minutes: int = 15
     first_wait_seconds: int = 15
-    account_factor: int = 2    # an account, counted over every unknown client, allows twice as many failures
-    address_factor: int = 5    # an address, counted over every account (an office behind NAT), five times
+    account_factor: int = 2  # an account, counted over every unknown client, allows twice as many failures
+    address_factor: int = 5  # an address, counted over every account (an office behind NAT), five times
 
 
 def new_device_token() -> str:
@@ -213,7 +263,7 @@ def _throttle_row(key: str) -> LoginThrottle:
             with db.session.begin_nested():
                 row = LoginThrottle(key=key, failures=0, window_started_at=utcnow())
                 db.session.add(row)
-        except IntegrityError:   # another process created it first; use theirs
+        except IntegrityError:  # another process created it first; use theirs
             row = db.session.scalar(locked.execution_options(populate_existing=True))
     return row
 
@@ -228,8 +278,14 @@ def _known_client(user: User | None, address: str, device: str | None) -> str | 
     """The key of the device cookie or address this account has logged in from before, or None."""
     if user is None:
         return None
-    known = set(db.session.scalars(select(KnownLoginClient.key_hash).where(
-        KnownLoginClient.user_id == user.id, KnownLoginClient.key_hash.in_(_client_keys(address, device)))))
+    known = set(
+        db.session.scalars(
+            select(KnownLoginClient.key_hash).where(
+                KnownLoginClient.user_id == user.id,
+                KnownLoginClient.key_hash.in_(_client_keys(address, device)),
+            )
+        )
+    )
     return next((key for key in _client_keys(address, device) if key in known), None)
 
 
@@ -244,7 +300,7 @@ def _counters(email: str, address: str, known: str | None, policy: LoginPolicy) 
     if known is None:
         wanted["account"] = (_digest(f"account:{email}"), policy.free_failures * policy.account_factor)
         wanted["address"] = (_digest(f"from:{address}"), policy.free_failures * policy.address_factor)
-    rows = {key: _throttle_row(key) for key, _ in sorted(wanted.values())}   # one lock order: no deadlocks
+    rows = {key: _throttle_row(key) for key, _ in sorted(wanted.values())}  # one lock order: no deadlocks
     return {kind: (rows[key], free) for kind, (key, free) in wanted.items()}
 
 
@@ -263,20 +319,29 @@ def _count_failure(row: LoginThrottle, free: int, now, policy: LoginPolicy) -> N
 
 def _remember_client(user: User, address: str, device: str | None, now) -> None:
     for key in _client_keys(address, device):
-        row = db.session.scalar(select(KnownLoginClient).where(KnownLoginClient.user_id == user.id,
-                                                               KnownLoginClient.key_hash == key))
+        row = db.session.scalar(
+            select(KnownLoginClient).where(
+                KnownLoginClient.user_id == user.id, KnownLoginClient.key_hash == key
+            )
+        )
         if row is not None:
             row.last_login_at = now
             continue
         try:
             with db.session.begin_nested():
                 db.session.add(KnownLoginClient(user_id=user.id, key_hash=key, last_login_at=now))
-        except IntegrityError:   # the same browser logged in twice at once: one row is enough
+        except IntegrityError:  # the same browser logged in twice at once: one row is enough
             pass
 
 
-def authenticate(email: str, password: str, *, address: str = "", device: str | None = None,
-                 policy: LoginPolicy = LoginPolicy()) -> User:
+def authenticate(
+    email: str,
+    password: str,
+    *,
+    address: str = "",
+    device: str | None = None,
+    policy: LoginPolicy = LoginPolicy(),
+) -> User:
     """Check a login. The same error for unknown email and wrong password. Failures slow down the next
     attempts (growing waits, see LoginPolicy) per account and client, per account and per address, counted in
     the database so every server process shares them; they never lock out a client (an address, or a browser
@@ -292,12 +357,12 @@ def authenticate(email: str, password: str, *, address: str = "", device: str | 
     if waits:
         retry = max(1, math.ceil((max(waits) - now).total_seconds()))
         db.session.flush()
-        raise TooManyAttempts(f"Too many failed logins. Wait {_duration(retry)} and try again.",
-                              retry_after=retry)
+        raise TooManyAttempts(
+            f"Too many failed logins. Wait {_duration(retry)} and try again.", retry_after=retry
+        )
     ok = False
     try:
-        ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                           password or "")
+        ok = hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
     except (VerificationError, InvalidHashError):
         ok = False
     if not (ok and user is not None and user.password_hash and user.active):
@@ -307,7 +372,7 @@ def authenticate(email: str, password: str, *, address: str = "", device: str | 
         raise Invalid(LOGIN_FAILED)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    for kind in ("pair", "account"):   # the account's counts start over; the address's stay
+    for kind in ("pair", "account"):  # the account's counts start over; the address's stay
         if kind in counters:
             db.session.delete(counters[kind][0])
     _remember_client(user, address, device, now)
@@ -369,8 +434,9 @@ def update_profile(user: User, *, name: str, time_zone: str) -> User:
     return user
 
 
-def update_user(user_id: int, *, actor: User, role: str, team: str, start_date: date | None,
-                active: bool) -> User:
+def update_user(
+    user_id: int, *, actor: User, role: str, team: str, start_date: date | None, active: bool
+) -> User:
     """Admins change role, team, start date and the active flag; deactivating ends the user's sessions."""
     if actor.role != Role.ADMIN:
         raise Forbidden("Only admins change users.")
@@ -404,8 +470,11 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 def list_tokens(user: User) -> list[ApiToken]:
     """A person's API tokens, newest first (never the secrets)."""
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                                   .order_by(ApiToken.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+        )
+    )
 
 
 def revoke_token(token_id: int, *, actor: User) -> None:
@@ -440,5 +509,3 @@ def parse_start_date(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise Invalid("Start date must look like 2026-12-01.", field="start_date") from None
-
-

@@ -4,13 +4,14 @@ It is never stored as a user row: rows it writes name no person (the column stay
 It passes a permission check only where that check names one of its actions explicitly; every other check
 refuses it like any user without the role (its role is None).
 """
+
 from __future__ import annotations
 
 from kms.errors import Forbidden
 
-CREATE_USERS = "user.create"            # `kms create-user`, `kms demo`, owners created by an import
-IMPORT_CONTENT = "content.import"       # `kms import`: publishes without review, new rubric versions
-PURGE_CANDIDATES = "hiring.purge"       # `kms hiring-purge` (cron): delete rejected candidates past retention
+CREATE_USERS = "user.create"  # `kms create-user`, `kms demo`, owners created by an import
+IMPORT_CONTENT = "content.import"  # `kms import`: publishes without review, new rubric versions
+PURGE_CANDIDATES = "hiring.purge"  # `kms hiring-purge` (cron): delete rejected candidates past retention
 
 
 class SystemActor:

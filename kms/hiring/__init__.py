@@ -1,4 +1,5 @@
 """Hiring: the traits rubric, candidates, interviews, independent scorecards and debriefs."""
+
 from kms.auth.permissions import allowed
 from kms.hiring import commands, services
 from kms.hiring.views import bp

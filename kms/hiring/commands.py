@@ -1,4 +1,5 @@
 """`kms hiring-purge`: the retention period for rejected candidates, for cron; added by hiring's init_app."""
+
 from __future__ import annotations
 
 import click
@@ -12,8 +13,12 @@ from kms.hiring import services
 
 
 @click.command("hiring-purge")
-@click.option("--days", type=click.IntRange(0), default=None,
-              help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.")
+@click.option(
+    "--days",
+    type=click.IntRange(0),
+    default=None,
+    help="Delete rejected candidates older than this many days. Default: KMS_HIRING_RETENTION_DAYS.",
+)
 @with_appcontext
 @needs_database
 def hiring_purge_command(days: int | None) -> None:

@@ -3,6 +3,7 @@
 Scorecard ratings, flags and the recommendation accept any submitted value here (validate_choice=False): the
 service checks them and answers with a message naming the trait, the same way for the page and the API.
 """
+
 from __future__ import annotations
 
 from wtforms import (
@@ -24,7 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from kms.forms import Form, HiddenInteger
 from kms.hiring.models import RATINGS, Decision, Recommendation, Stage
 
-SCORES = [(str(n), str(n)) for n in RATINGS]    # 1-4, no middle; anchors come from the rubric
+SCORES = [(str(n), str(n)) for n in RATINGS]  # 1-4, no middle; anchors come from the rubric
 RECOMMENDATIONS = [(r.value, r.value.capitalize()) for r in Recommendation]
 STAGES = [(s.value, s.value.capitalize()) for s in Stage if s != Stage.HIRED]
 
@@ -44,8 +45,11 @@ class CandidateForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[Optional(), Length(max=254)])
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    source = StringField("Source", validators=[Optional(), Length(max=80)],
-                         description="Where they came from: referral, job board, event...")
+    source = StringField(
+        "Source",
+        validators=[Optional(), Length(max=80)],
+        description="Where they came from: referral, job board, event...",
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
 
 
@@ -60,21 +64,27 @@ class InterviewerRow(Form):
 
 class InterviewForm(Form):
     title = StringField("Interview", default="Traits interview", validators=[DataRequired(), Length(max=120)])
-    scheduled_at = DateTimeLocalField("When (your time zone)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    scheduled_at = DateTimeLocalField(
+        "When (your time zone)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
     interviewers = FieldList(FormField(InterviewerRow), min_entries=3, max_entries=8)
 
 
 class TraitRatingForm(Form):
     rating = RadioField("Rating", choices=SCORES, validate_choice=False, validators=[Optional()])
     question = StringField("Question asked", validators=[Optional(), Length(max=2000)])
-    evidence = TextAreaField("Evidence: what did the candidate say or do?", validators=[Optional()],
-                             description="Required for a 1 or a 4.")
+    evidence = TextAreaField(
+        "Evidence: what did the candidate say or do?",
+        validators=[Optional()],
+        description="Required for a 1 or a 4.",
+    )
     red_flags = MultiCheckboxField("Red flags heard", validate_choice=False)
 
 
 class ScorecardBase(Form):
-    recommendation = RadioField("Overall recommendation", choices=RECOMMENDATIONS, validate_choice=False,
-                                validators=[Optional()])
+    recommendation = RadioField(
+        "Overall recommendation", choices=RECOMMENDATIONS, validate_choice=False, validators=[Optional()]
+    )
     summary = TextAreaField("Summary", validators=[Optional()])
     reason = TextAreaField("Why are you amending?", validators=[Optional()])
 
@@ -86,10 +96,14 @@ def scorecard_form_class(trait_keys: list[str]) -> type[ScorecardBase]:
 
 
 class DecisionForm(Form):
-    decision = RadioField("Decision", choices=[(Decision.HIRE.value, "Hire"), (Decision.REJECT.value, "Reject")],
-                          validators=[DataRequired("Choose hire or reject.")])
-    reason = TextAreaField("Reason", validators=[DataRequired("Write the reason for the decision."),
-                                                 Length(max=5000)])
+    decision = RadioField(
+        "Decision",
+        choices=[(Decision.HIRE.value, "Hire"), (Decision.REJECT.value, "Reject")],
+        validators=[DataRequired("Choose hire or reject.")],
+    )
+    reason = TextAreaField(
+        "Reason", validators=[DataRequired("Write the reason for the decision."), Length(max=5000)]
+    )
 
 
 class HireForm(Form):
@@ -105,8 +119,9 @@ class TraitEditForm(Form):
     base_version = HiddenInteger("Rubric version")
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
     definition = TextAreaField("Definition", validators=[DataRequired()])
-    questions = TextAreaField("Interview questions", description="One question per line.",
-                              validators=[DataRequired()])
+    questions = TextAreaField(
+        "Interview questions", description="One question per line.", validators=[DataRequired()]
+    )
     strong_answer = TextAreaField("What a strong answer sounds like", validators=[DataRequired()])
     weak_answer = TextAreaField("What a weak answer sounds like", validators=[DataRequired()])
     green_flags = TextAreaField("Green flags", description="One per line.", validators=[Optional()])

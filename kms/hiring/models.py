@@ -3,6 +3,7 @@
 Personal data lives in `hiring_candidates` and in the free text of scorecards; deleting a candidate cascades to
 every row below it. The audit log keeps only ids and actions, so it can outlive the candidate.
 """
+
 from __future__ import annotations
 
 import enum
@@ -14,8 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kms.auth.models import User
 from kms.extensions import UTCDateTime, db, enum_column, utcnow
 
-RATINGS = (1, 2, 3, 4)   # no neutral middle
-
+RATINGS = (1, 2, 3, 4)  # no neutral middle
 
 
 class Stage(enum.StrEnum):
@@ -55,8 +55,9 @@ class RubricVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    traits: Mapped[list[Trait]] = relationship(back_populates="rubric_version", order_by="Trait.position",
-                                               cascade="all, delete-orphan")
+    traits: Mapped[list[Trait]] = relationship(
+        back_populates="rubric_version", order_by="Trait.position", cascade="all, delete-orphan"
+    )
     created_by: Mapped[User | None] = relationship()
 
 
@@ -67,7 +68,9 @@ class Trait(db.Model):
     __table_args__ = (UniqueConstraint("rubric_version_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("hiring_rubric_versions.id", ondelete="CASCADE"))
+    rubric_version_id: Mapped[int] = mapped_column(
+        ForeignKey("hiring_rubric_versions.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(default=0)
@@ -77,8 +80,8 @@ class Trait(db.Model):
     weak_answer: Mapped[str] = mapped_column(Text, default="")
     green_flags: Mapped[list] = mapped_column(JSON, default=list)
     red_flags: Mapped[list] = mapped_column(JSON, default=list)
-    scale: Mapped[dict] = mapped_column(JSON, default=dict)      # {"1": "...", ..., "4": "..."}
-    guidance: Mapped[str] = mapped_column(Text, default="")      # Markdown
+    scale: Mapped[dict] = mapped_column(JSON, default=dict)  # {"1": "...", ..., "4": "..."}
+    guidance: Mapped[str] = mapped_column(Text, default="")  # Markdown
 
     rubric_version: Mapped[RubricVersion] = relationship(back_populates="traits")
 
@@ -118,8 +121,12 @@ class Candidate(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     opening: Mapped[Opening] = relationship()
-    interviews: Mapped[list[Interview]] = relationship(back_populates="candidate", order_by="Interview.id",
-                                                       cascade="all, delete-orphan", passive_deletes=True)
+    interviews: Mapped[list[Interview]] = relationship(
+        back_populates="candidate",
+        order_by="Interview.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
@@ -127,33 +134,44 @@ class Interview(db.Model):
     __tablename__ = "hiring_interviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("hiring_candidates.id", ondelete="CASCADE"), index=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("hiring_candidates.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(120))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidate: Mapped[Candidate] = relationship(back_populates="interviews")
-    assignments: Mapped[list[InterviewerAssignment]] = relationship(back_populates="interview", order_by="InterviewerAssignment.id",
-                                                         cascade="all, delete-orphan", passive_deletes=True)
+    assignments: Mapped[list[InterviewerAssignment]] = relationship(
+        back_populates="interview",
+        order_by="InterviewerAssignment.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
 
 class InterviewerAssignment(db.Model):
     """An interviewer on an interview, optionally limited to some traits; holds at most one scorecard."""
 
     __tablename__ = "hiring_assignments"
-    __table_args__ = (UniqueConstraint("interview_id", "interviewer_id"),
-                      Index("ix_hiring_assignments_candidate_interviewer", "candidate_id", "interviewer_id"))
+    __table_args__ = (
+        UniqueConstraint("interview_id", "interviewer_id"),
+        Index("ix_hiring_assignments_candidate_interviewer", "candidate_id", "interviewer_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interview_id: Mapped[int] = mapped_column(ForeignKey("hiring_interviews.id", ondelete="CASCADE"), index=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("hiring_interviews.id", ondelete="CASCADE"), index=True
+    )
     candidate_id: Mapped[int] = mapped_column(ForeignKey("hiring_candidates.id", ondelete="CASCADE"))
     interviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    traits: Mapped[list] = mapped_column(JSON, default=list)     # trait keys; empty = all traits
+    traits: Mapped[list] = mapped_column(JSON, default=list)  # trait keys; empty = all traits
 
     interview: Mapped[Interview] = relationship(back_populates="assignments")
     interviewer: Mapped[User] = relationship()
-    scorecard: Mapped[Scorecard | None] = relationship(back_populates="assignment", uselist=False,
-                                                       cascade="all, delete-orphan", passive_deletes=True)
+    scorecard: Mapped[Scorecard | None] = relationship(
+        back_populates="assignment", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class WithdrawnInterviewer(db.Model):
@@ -177,34 +195,45 @@ class Scorecard(db.Model):
     __tablename__ = "hiring_scorecards"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("hiring_assignments.id", ondelete="CASCADE"),
-                                               unique=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("hiring_candidates.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("hiring_assignments.id", ondelete="CASCADE"), unique=True
+    )
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("hiring_candidates.id", ondelete="CASCADE"), index=True
+    )
     interviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("hiring_rubric_versions.id"))
-    status: Mapped[ScorecardStatus] = mapped_column(enum_column(ScorecardStatus), default=ScorecardStatus.DRAFT)
+    status: Mapped[ScorecardStatus] = mapped_column(
+        enum_column(ScorecardStatus), default=ScorecardStatus.DRAFT
+    )
     recommendation: Mapped[Recommendation | None] = mapped_column(enum_column(Recommendation))
     summary: Mapped[str] = mapped_column(Text, default="")
-    revision: Mapped[int] = mapped_column(default=0)            # 0 = never submitted, 1 = submitted, 2+ = amended
+    revision: Mapped[int] = mapped_column(default=0)  # 0 = never submitted, 1 = submitted, 2+ = amended
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     assignment: Mapped[InterviewerAssignment] = relationship(back_populates="scorecard")
     interviewer: Mapped[User] = relationship()
     rubric_version: Mapped[RubricVersion] = relationship()
-    ratings: Mapped[list[Rating]] = relationship(back_populates="scorecard", cascade="all, delete-orphan",
-                                                 passive_deletes=True)
+    ratings: Mapped[list[Rating]] = relationship(
+        back_populates="scorecard", cascade="all, delete-orphan", passive_deletes=True
+    )
     revisions: Mapped[list[ScorecardRevision]] = relationship(
-        back_populates="scorecard", order_by="ScorecardRevision.number", cascade="all, delete-orphan",
-        passive_deletes=True)
+        back_populates="scorecard",
+        order_by="ScorecardRevision.number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
 
 class Rating(db.Model):
     """One trait on one scorecard: the 1-4 score, the question asked, the evidence and red flags ticked."""
 
     __tablename__ = "hiring_ratings"
-    __table_args__ = (UniqueConstraint("scorecard_id", "trait_key"),
-                      CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 4)", name="rating_range"))
+    __table_args__ = (
+        UniqueConstraint("scorecard_id", "trait_key"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 4)", name="rating_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scorecard_id: Mapped[int] = mapped_column(ForeignKey("hiring_scorecards.id", ondelete="CASCADE"))
@@ -243,9 +272,9 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(20))          # viewed | changed | exported | deleted | purged
-    subject: Mapped[str] = mapped_column(String(40))         # what: candidate, debrief, scorecard, rubric...
-    candidate_id: Mapped[int | None] = mapped_column(index=True)   # no foreign key: kept after deletion
+    action: Mapped[str] = mapped_column(String(20))  # viewed | changed | exported | deleted | purged
+    subject: Mapped[str] = mapped_column(String(40))  # what: candidate, debrief, scorecard, rubric...
+    candidate_id: Mapped[int | None] = mapped_column(index=True)  # no foreign key: kept after deletion
     detail: Mapped[str] = mapped_column(String(300), default="")
 
     actor: Mapped[User | None] = relationship()

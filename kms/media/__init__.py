@@ -1,4 +1,5 @@
 """Media: uploaded images and files, stored once by content hash, served with the permission of their owner."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ article, lesson, question or template (editor, import, restore, demo) links its 
 row, or in bulk as hiring's purge does) is followed by a sweep before the commit. Stored files are removed
 only after the commit, and files stored by a transaction that rolls back are removed again.
 """
+
 from __future__ import annotations
 
 from flask import current_app, has_app_context
@@ -20,8 +21,12 @@ from kms.media.services.uploads import NEW_FILES
 from kms.training.models import Lesson, Module, Question
 
 LINKS, SWEEP, DOOMED = "kms_media_links", "kms_media_sweep", "kms_media_doomed"
-SCANNED = {Article: ("article", "id", "body"), Lesson: ("lesson", "id", "body"),
-           Question: ("question", "id", "explanation"), ArticleTemplate: ("template", "key", "body")}
+SCANNED = {
+    Article: ("article", "id", "body"),
+    Lesson: ("lesson", "id", "body"),
+    Question: ("question", "id", "explanation"),
+    ArticleTemplate: ("template", "key", "body"),
+}
 # Deleting one of these may leave files nobody uses (a module takes its lessons and questions with it).
 OWNERS = (Article, ArticleTemplate, Lesson, Question, Module, Candidate, Attachment)
 EXTENSION = "kms.media.storage"
@@ -78,13 +83,18 @@ def _after_rollback(session) -> None:
     for key in (LINKS, SWEEP, DOOMED):
         session.info.pop(key, None)
     store = storage()
-    for digest in created or ():     # stored by this transaction only: no committed row names them
+    for digest in created or ():  # stored by this transaction only: no committed row names them
         if store is not None:
             store.delete(digest)
 
 
-HOOKS = {"after_flush": _after_flush, "do_orm_execute": _bulk_delete, "before_commit": _before_commit,
-         "after_commit": _after_commit, "after_rollback": _after_rollback}
+HOOKS = {
+    "after_flush": _after_flush,
+    "do_orm_execute": _bulk_delete,
+    "before_commit": _before_commit,
+    "after_commit": _after_commit,
+    "after_rollback": _after_rollback,
+}
 
 
 def init_app(app, store) -> None:

@@ -4,6 +4,7 @@ Re-encoding keeps what a reader sees and drops everything else: EXIF (GPS positi
 colour-profile tricks, and whatever a polyglot file carried after or around the image (a GIF that is also an
 HTML or JavaScript file stops being one). A decompression bomb is refused before its pixels are decoded.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from kms.errors import Invalid
 from kms.media.sniff import FileType
 
-MAX_PIXELS = 40_000_000        # e.g. 8000 x 5000: far beyond any screenshot, far below a bomb
-PAGE_WIDTH = 1600              # the version an article or lesson shows
+MAX_PIXELS = 40_000_000  # e.g. 8000 x 5000: far beyond any screenshot, far below a bomb
+PAGE_WIDTH = 1600  # the version an article or lesson shows
 JPEG_QUALITY = 90
 # Pillow's own guard, at the same limit: Image.open refuses far larger headers before reading further.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -28,18 +29,26 @@ class CleanImage:
     data: bytes
     width: int
     height: int
-    page: bytes | None         # None: the image is already small enough to show as it is
+    page: bytes | None  # None: the image is already small enough to show as it is
 
 
 def _refuse_bomb(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise Invalid(f"The image is {width} x {height} pixels; kms accepts at most {MAX_PIXELS // 1_000_000} "
-                      "million pixels (such files are often built to exhaust a server's memory). Resize it and "
-                      "upload again.", field="file")
+        raise Invalid(
+            f"The image is {width} x {height} pixels; kms accepts at most {MAX_PIXELS // 1_000_000} "
+            "million pixels (such files are often built to exhaust a server's memory). Resize it and "
+            "upload again.",
+            field="file",
+        )
 
 
-def _save(image: Image.Image, kind: FileType, frames: list[Image.Image] | None = None,
-          durations: list[int] | None = None, loop: int | None = None) -> bytes:
+def _save(
+    image: Image.Image,
+    kind: FileType,
+    frames: list[Image.Image] | None = None,
+    durations: list[int] | None = None,
+    loop: int | None = None,
+) -> bytes:
     out = io.BytesIO()
     if kind.image_format == "JPEG":
         image.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
@@ -87,7 +96,7 @@ def clean(stream: BinaryIO, kind: FileType) -> CleanImage:
                     frames, durations = _frames(image)
                     data = _save(frames[0], kind, frames, durations, image.info.get("loop"))
                     return CleanImage(data, image.width, image.height, None)
-                upright = ImageOps.exif_transpose(image)   # keep what the camera meant, then drop EXIF
+                upright = ImageOps.exif_transpose(image)  # keep what the camera meant, then drop EXIF
                 _strip(upright)
                 data = _save(upright, kind)
                 page = None
@@ -97,20 +106,46 @@ def clean(stream: BinaryIO, kind: FileType) -> CleanImage:
                     page = _save(small, kind)
                 return CleanImage(data, upright.width, upright.height, page)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(f"The image has more than {MAX_PIXELS // 1_000_000} million pixels, the most kms accepts "
-                      "(such files are often built to exhaust a server's memory). Resize it and upload again.",
-                      field="file") from None
+        raise Invalid(
+            f"The image has more than {MAX_PIXELS // 1_000_000} million pixels, the most kms accepts "
+            "(such files are often built to exhaust a server's memory). Resize it and upload again.",
+            field="file",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise Invalid(f"The file looks like a {kind.extension.upper()} image but is damaged; kms cannot read "
-                      "it. Save it again and upload the new file.", field="file") from None
+        raise Invalid(
+            f"The file looks like a {kind.extension.upper()} image but is damaged; kms cannot read "
+            "it. Save it again and upload the new file.",
+            field="file",
+        ) from None
     finally:
         stream.seek(0)
 
 
 # What Pillow reports about a file that is only pixels (format details, not metadata about anyone or anything).
-_BARE_INFO = frozenset({"transparency", "dpi", "jfif", "jfif_version", "jfif_unit", "jfif_density", "gamma",
-                        "srgb", "duration", "loop", "background", "version", "progressive", "progression",
-                        "interlace", "aspect", "extension", "compression", "adobe", "adobe_transform"})
+_BARE_INFO = frozenset(
+    {
+        "transparency",
+        "dpi",
+        "jfif",
+        "jfif_version",
+        "jfif_unit",
+        "jfif_density",
+        "gamma",
+        "srgb",
+        "duration",
+        "loop",
+        "background",
+        "version",
+        "progressive",
+        "progression",
+        "interlace",
+        "aspect",
+        "extension",
+        "compression",
+        "adobe",
+        "adobe_transform",
+    }
+)
 _ENDINGS = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9", "GIF": b";"}
 
 

@@ -1,4 +1,5 @@
 """Media models: a stored file (blob, one per content hash) and its attachments to pages, candidates or drafts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,10 +23,10 @@ class Blob(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     mime: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(10))          # "image" or "file"
+    kind: Mapped[str] = mapped_column(String(10))  # "image" or "file"
     width: Mapped[int | None]
     height: Mapped[int | None]
-    page_sha256: Mapped[str | None] = mapped_column(String(64))   # the resized version shown on pages
+    page_sha256: Mapped[str | None] = mapped_column(String(64))  # the resized version shown on pages
     # A PDF's text (capped), read once when it is stored; search indexes it with the pages that link the file.
     search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -35,14 +36,15 @@ class Attachment(db.Model):
     """A blob used by one owner: who uploaded it, under which name, with which alt text."""
 
     __tablename__ = "media_attachments"
-    __table_args__ = (UniqueConstraint("blob_sha256", "owner_type", "owner_id",
-                                       name="uq_media_attachments_blob_owner"),
-                      Index("ix_media_attachments_owner", "owner_type", "owner_id"))
+    __table_args__ = (
+        UniqueConstraint("blob_sha256", "owner_type", "owner_id", name="uq_media_attachments_blob_owner"),
+        Index("ix_media_attachments_owner", "owner_type", "owner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("media_blobs.sha256", ondelete="CASCADE"), index=True)
     owner_type: Mapped[str] = mapped_column(String(20))
-    owner_id: Mapped[str] = mapped_column(String(80))      # a row id, a template key, or the uploader for drafts
+    owner_id: Mapped[str] = mapped_column(String(80))  # a row id, a template key, or the uploader for drafts
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     alt: Mapped[str] = mapped_column(String(300), default="")

@@ -5,6 +5,7 @@ So the work is capped (pages, bytes of one page, characters, and a time budget c
 grows with the size of what is read and no more; any failure only means the file has less (or no) searchable
 text: the upload, the import and the search index go on without it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,8 @@ from kms.validate import clean_text
 
 MAX_PAGES = 50
 MAX_CHARS = 100_000
-MAX_PAGE_BYTES = 2_000_000   # a page's drawing instructions; beyond this a page is skipped, not read
-TIME_BUDGET = 5.0            # seconds for one file, checked before each page
+MAX_PAGE_BYTES = 2_000_000  # a page's drawing instructions; beyond this a page is skipped, not read
+TIME_BUDGET = 5.0  # seconds for one file, checked before each page
 _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -54,9 +55,13 @@ def pdf_text(stream: BinaryIO) -> str:
             text = _tidy(page.extract_text() or "")
             parts.append(text)
             total += len(text)
-    except Exception as error:     # noqa: BLE001 - pypdf raises many kinds; none may stop the caller
-        log.warning("PDF text not read past page %d (%s: %s); the file is kept with the text read so far",
-                    len(parts), type(error).__name__, str(error)[:200])
+    except Exception as error:  # noqa: BLE001 - pypdf raises many kinds; none may stop the caller
+        log.warning(
+            "PDF text not read past page %d (%s: %s); the file is kept with the text read so far",
+            len(parts),
+            type(error).__name__,
+            str(error)[:200],
+        )
     finally:
         stream.seek(0)
     return "\n\n".join(part for part in parts if part)[:MAX_CHARS]

@@ -5,6 +5,7 @@ plain text) need more than a signature anyway: a DOCX/XLSX/PPTX is a ZIP whose `
 main part, and text must be valid UTF-8 without NUL bytes all the way through. Everything else, SVG and HTML
 included, is refused with a message that says what is accepted.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -23,8 +24,8 @@ ACCEPTED = "images (PNG, JPEG, GIF, WebP) and files (PDF, DOCX, XLSX, PPTX, CSV,
 @dataclass(frozen=True)
 class FileType:
     mime: str
-    extension: str          # the canonical one, given to the stored name
-    kind: str               # "image" or "file"
+    extension: str  # the canonical one, given to the stored name
+    kind: str  # "image" or "file"
     image_format: str = ""  # Pillow's name for images
 
 
@@ -64,10 +65,15 @@ def _office_type(stream: BinaryIO) -> FileType:
         with zipfile.ZipFile(stream) as archive:
             names = set(archive.namelist())
             types = b""
-            if "[Content_Types].xml" in names and archive.getinfo("[Content_Types].xml").file_size < 1_000_000:
+            if (
+                "[Content_Types].xml" in names
+                and archive.getinfo("[Content_Types].xml").file_size < 1_000_000
+            ):
                 types = archive.read("[Content_Types].xml")
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise Invalid("The file starts like a ZIP archive but is damaged; kms cannot read it.", field="file") from None
+        raise Invalid(
+            "The file starts like a ZIP archive but is damaged; kms cannot read it.", field="file"
+        ) from None
     finally:
         stream.seek(0)
     for part, content_type, kind in OFFICE_PARTS:
@@ -109,9 +115,15 @@ def detect(stream: BinaryIO, name: str) -> FileType:
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return _office_type(stream)
     if MARKUP.search(head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")[:200]):
-        raise Invalid("SVG and HTML files are not accepted (a browser could run them as a page). "
-                      f"Accepted: {ACCEPTED}. Export the drawing as PNG instead.", field="file")
+        raise Invalid(
+            "SVG and HTML files are not accepted (a browser could run them as a page). "
+            f"Accepted: {ACCEPTED}. Export the drawing as PNG instead.",
+            field="file",
+        )
     if _is_text(stream):
         return CSV if name.lower().endswith(".csv") else TXT
-    raise Invalid(f"This kind of file is not accepted. Accepted: {ACCEPTED}. The type is read from the "
-                  "content, not from the name.", field="file")
+    raise Invalid(
+        f"This kind of file is not accepted. Accepted: {ACCEPTED}. The type is read from the "
+        "content, not from the name.",
+        field="file",
+    )

@@ -4,6 +4,7 @@
 offer the same four methods. Nothing here reads a whole file into memory: `put` copies in chunks to a temporary
 file in the same folder while hashing, then renames it into place (atomic on one file system).
 """
+
 from __future__ import annotations
 
 import hashlib

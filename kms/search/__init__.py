@@ -1,10 +1,11 @@
 """Search: the Whoosh index of everything a user may read, queries and content-gap reports."""
+
 import os
 
 from kms.search import commands, indexer
 from kms.search.views import bp
 
-CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"   # set by `kms serve` for its workers
+CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"  # set by `kms serve` for its workers
 
 
 def init_app(app) -> None:

@@ -245,5 +245,7 @@ def variant_rules(name: str, *, stem: bool, stops: bool) -> FamilyRules:
     rules = _FAMILY_RULES.get(key)
     if rules is None:
         base = family_rules(name)
-        rules = _FAMILY_RULES[key] = FamilyRules(name, base.stem if stem else None, base.stops if stops else ())
+        rules = _FAMILY_RULES[key] = FamilyRules(
+            name, base.stem if stem else None, base.stops if stops else ()
+        )
     return rules

@@ -1,5 +1,6 @@
 """`kms reindex` and `kms search-check`: rebuild the index, or compare it with the database and mend it;
 added by search's init_app."""
+
 from __future__ import annotations
 
 import click
@@ -23,7 +24,9 @@ def reindex_command() -> None:
 
 
 @click.command("search-check")
-@click.option("--fix", is_flag=True, help="Write the missing, extra and stale documents as the database has them.")
+@click.option(
+    "--fix", is_flag=True, help="Write the missing, extra and stale documents as the database has them."
+)
 @with_appcontext
 @needs_database
 def search_check_command(fix: bool) -> None:
@@ -34,7 +37,9 @@ def search_check_command(fix: bool) -> None:
             drift = services.check_index(index, progress=progress)
     except services.SearchIndexError as error:
         if not fix:
-            raise click.ClickException(f"The search index cannot be read ({error}); run with --fix.") from None
+            raise click.ClickException(
+                f"The search index cannot be read ({error}); run with --fix."
+            ) from None
         with ProgressReporter("reindex") as progress:
             count, seconds = services.reindex(index, progress=progress)
         click.echo(f"Rebuilt the unreadable index: {count} documents in {seconds:.1f} s.")
@@ -47,13 +52,17 @@ def search_check_command(fix: bool) -> None:
     for item in drift.quarantined:
         click.echo(f"    {item.doc_id} after {item.attempts} tries: {item.error}")
     if fix and not (drift.clean and not drift.quarantined):
-        click.echo(f"Fixed {services.fix_index(index, drift)} documents"
-                   + (f"; retried {len(drift.quarantined)} quarantined." if drift.quarantined else "."))
+        click.echo(
+            f"Fixed {services.fix_index(index, drift)} documents"
+            + (f"; retried {len(drift.quarantined)} quarantined." if drift.quarantined else ".")
+        )
     elif not drift.clean:
         raise click.ClickException("The index has drifted; run `kms search-check --fix`.")
     elif drift.quarantined:
-        raise click.ClickException("Some documents could not be indexed (errors above): correct them, or run "
-                                   "`kms search-check --fix` to try them again.")
+        raise click.ClickException(
+            "Some documents could not be indexed (errors above): correct them, or run "
+            "`kms search-check --fix` to try them again."
+        )
     else:
         click.echo("In step.")
 

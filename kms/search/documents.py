@@ -29,9 +29,9 @@ UrlFor = Callable[..., str]
 
 @dataclass(frozen=True)
 class DocumentType:
-    prefix: str                                  # "article" -> ids "article:12"
+    prefix: str  # "article" -> ids "article:12"
     model: type
-    options: tuple = ()                          # loader options for batches
+    options: tuple = ()  # loader options for batches
     build: Callable[[Any, UrlFor], dict] = None  # type: ignore[assignment]
 
 
@@ -46,8 +46,11 @@ def register(doc_type: DocumentType) -> None:
     DOCUMENT_TYPES[doc_type.prefix] = doc_type
 
 
-def watch(model: type, affected: Callable[[Session, Any], Iterable[str]],
-          bulk: Callable[[Session, Any], Iterable[str]] | None = None) -> None:
+def watch(
+    model: type,
+    affected: Callable[[Session, Any], Iterable[str]],
+    bulk: Callable[[Session, Any], Iterable[str]] | None = None,
+) -> None:
     WATCHERS[model] = affected
     if bulk is not None:
         BULK_WATCHERS[model] = bulk
@@ -60,7 +63,7 @@ def _owner_name(user) -> str:
 # A page's files: /media/<sha256>/... in its Markdown. Their text (a PDF's) is indexed with the page, so a
 # search for words in the file finds the page that holds it.
 _FILE_REFERENCE = re.compile(r"/media/([0-9a-f]{64})(?![0-9a-f])")
-MAX_FILE_TEXT = 200_000     # characters of file text per page
+MAX_FILE_TEXT = 200_000  # characters of file text per page
 
 
 def _with_file_text(page, owner_type: str, body: str) -> str:
@@ -69,10 +72,17 @@ def _with_file_text(page, owner_type: str, body: str) -> str:
     session = object_session(page)
     if not digests or session is None:
         return body
-    texts = session.scalars(select(Blob.search_text).join(Attachment, Attachment.blob_sha256 == Blob.sha256)
-                            .where(Attachment.owner_type == owner_type, Attachment.owner_id == str(page.id),
-                                   Blob.sha256.in_(sorted(digests)), Blob.search_text.is_not(None))
-                            .order_by(Blob.sha256))
+    texts = session.scalars(
+        select(Blob.search_text)
+        .join(Attachment, Attachment.blob_sha256 == Blob.sha256)
+        .where(
+            Attachment.owner_type == owner_type,
+            Attachment.owner_id == str(page.id),
+            Blob.sha256.in_(sorted(digests)),
+            Blob.search_text.is_not(None),
+        )
+        .order_by(Blob.sha256)
+    )
     extra = "\n\n".join(text for text in texts if text)[:MAX_FILE_TEXT]
     return f"{body}\n\n{extra}" if extra else body
 
@@ -89,11 +99,20 @@ def _article_document(article: Article, url_for: UrlFor) -> dict:
     else:
         title, body = article.title, article.body
     body = _with_file_text(article, "article", body)
-    return {"type": "article", "title": title, "body": body, "tags": article.tags,
-            "category": article.category, "language": article.language or "en", "status": article.status.value,
-            "visibility": "public" if public else "handbook-editors", "owner": _owner_name(article.owner),
-            "updated": article.updated_at, "verified": article.verified_at,
-            "url": url_for("articles.show", slug=article.slug)}
+    return {
+        "type": "article",
+        "title": title,
+        "body": body,
+        "tags": article.tags,
+        "category": article.category,
+        "language": article.language or "en",
+        "status": article.status.value,
+        "visibility": "public" if public else "handbook-editors",
+        "owner": _owner_name(article.owner),
+        "updated": article.updated_at,
+        "verified": article.verified_at,
+        "url": url_for("articles.show", slug=article.slug),
+    }
 
 
 def _process_document(process: Process, url_for: UrlFor) -> dict:
@@ -104,10 +123,20 @@ def _process_document(process: Process, url_for: UrlFor) -> dict:
         url = url_for("articles.processes", category=process.category)
     # Retired processes are hidden from readers (the inventory hides them too); editors still find them.
     retired = process.status == ProcessStatus.RETIRED
-    return {"type": "process", "title": process.name, "body": process.notes, "tags": [],
-            "category": process.category, "language": "en", "status": process.status.value,
-            "visibility": "handbook-editors" if retired else "public", "owner": _owner_name(process.owner),
-            "updated": process.updated_at, "verified": None, "url": url}
+    return {
+        "type": "process",
+        "title": process.name,
+        "body": process.notes,
+        "tags": [],
+        "category": process.category,
+        "language": "en",
+        "status": process.status.value,
+        "visibility": "handbook-editors" if retired else "public",
+        "owner": _owner_name(process.owner),
+        "updated": process.updated_at,
+        "verified": None,
+        "url": url,
+    }
 
 
 def _module_visibility(module: Module) -> str:
@@ -116,29 +145,63 @@ def _module_visibility(module: Module) -> str:
 
 def _module_document(module: Module, url_for: UrlFor) -> dict:
     lessons = "\n".join(f"- {lesson.title}" for lesson in module.lessons)
-    return {"type": "module", "title": module.title, "body": f"{module.summary}\n\n{module.intro}\n\n{lessons}",
-            "tags": module.tags, "category": "Training", "language": "en", "status": module.status.value,
-            "visibility": _module_visibility(module), "owner": "", "updated": module.updated_at,
-            "verified": None, "url": url_for("training.module", module_id=module.id)}
+    return {
+        "type": "module",
+        "title": module.title,
+        "body": f"{module.summary}\n\n{module.intro}\n\n{lessons}",
+        "tags": module.tags,
+        "category": "Training",
+        "language": "en",
+        "status": module.status.value,
+        "visibility": _module_visibility(module),
+        "owner": "",
+        "updated": module.updated_at,
+        "verified": None,
+        "url": url_for("training.module", module_id=module.id),
+    }
 
 
 def _lesson_document(lesson: Lesson, url_for: UrlFor) -> dict:
     module = lesson.module
-    return {"type": "lesson", "title": lesson.title, "body": _with_file_text(lesson, "lesson", lesson.body),
-            "tags": module.tags,
-            "category": "Training", "language": "en", "status": module.status.value,
-            "visibility": _module_visibility(module), "owner": "", "updated": module.updated_at,
-            "verified": None, "url": url_for("training.lesson", lesson_id=lesson.id)}
+    return {
+        "type": "lesson",
+        "title": lesson.title,
+        "body": _with_file_text(lesson, "lesson", lesson.body),
+        "tags": module.tags,
+        "category": "Training",
+        "language": "en",
+        "status": module.status.value,
+        "visibility": _module_visibility(module),
+        "owner": "",
+        "updated": module.updated_at,
+        "verified": None,
+        "url": url_for("training.lesson", lesson_id=lesson.id),
+    }
 
 
-register(DocumentType("article", Article, (selectinload(Article.tag_rows), joinedload(Article.owner),
-                                           joinedload(Article.published_revision)), _article_document))
-register(DocumentType("process", Process, (joinedload(Process.owner), joinedload(Process.article)),
-                      _process_document))
-register(DocumentType("module", Module, (selectinload(Module.tag_rows), selectinload(Module.lessons)),
-                      _module_document))
-register(DocumentType("lesson", Lesson, (joinedload(Lesson.module).selectinload(Module.tag_rows),),
-                      _lesson_document))
+register(
+    DocumentType(
+        "article",
+        Article,
+        (selectinload(Article.tag_rows), joinedload(Article.owner), joinedload(Article.published_revision)),
+        _article_document,
+    )
+)
+register(
+    DocumentType(
+        "process", Process, (joinedload(Process.owner), joinedload(Process.article)), _process_document
+    )
+)
+register(
+    DocumentType(
+        "module", Module, (selectinload(Module.tag_rows), selectinload(Module.lessons)), _module_document
+    )
+)
+register(
+    DocumentType(
+        "lesson", Lesson, (joinedload(Lesson.module).selectinload(Module.tag_rows),), _lesson_document
+    )
+)
 
 
 def _old_values(obj, attribute: str) -> list:
@@ -158,29 +221,55 @@ def _owned_documents(session: Session, user: User) -> list[str]:
     if not inspect(user).attrs.name.history.has_changes():
         return []
     conn = session.connection()
-    return [*(f"article:{i}" for (i,) in conn.execute(select(Article.id).where(Article.owner_id == user.id))),
-            *(f"process:{i}" for (i,) in conn.execute(select(Process.id).where(Process.owner_id == user.id)))]
+    return [
+        *(f"article:{i}" for (i,) in conn.execute(select(Article.id).where(Article.owner_id == user.id))),
+        *(f"process:{i}" for (i,) in conn.execute(select(Process.id).where(Process.owner_id == user.id))),
+    ]
 
 
-watch(Article, lambda s, a: [f"article:{a.id}", *(f"process:{p}" for p in _old_values(a, "process_id"))],
-      lambda s, where: [doc for article_id, process_id in s.connection().execute(
-          select(Article.id, Article.process_id).where(where))
-          for doc in (f"article:{article_id}", f"process:{process_id}") if not doc.endswith(":None")])
+watch(
+    Article,
+    lambda s, a: [f"article:{a.id}", *(f"process:{p}" for p in _old_values(a, "process_id"))],
+    lambda s, where: [
+        doc
+        for article_id, process_id in s.connection().execute(
+            select(Article.id, Article.process_id).where(where)
+        )
+        for doc in (f"article:{article_id}", f"process:{process_id}")
+        if not doc.endswith(":None")
+    ],
+)
 watch(ArticleTag, lambda s, t: [f"article:{t.article_id}"])
 watch(Revision, lambda s, r: [f"article:{r.article_id}"])
-watch(Process, lambda s, p: [f"process:{p.id}"],
-      lambda s, where: [f"process:{i}" for (i,) in s.connection().execute(select(Process.id).where(where))])
-watch(Module, lambda s, m: [f"module:{m.id}", *_lesson_ids(s, [m.id])],
-      lambda s, where: [doc for (i,) in s.connection().execute(select(Module.id).where(where))
-                        for doc in (f"module:{i}", *_lesson_ids(s, [i]))])
+watch(
+    Process,
+    lambda s, p: [f"process:{p.id}"],
+    lambda s, where: [f"process:{i}" for (i,) in s.connection().execute(select(Process.id).where(where))],
+)
+watch(
+    Module,
+    lambda s, m: [f"module:{m.id}", *_lesson_ids(s, [m.id])],
+    lambda s, where: [
+        doc
+        for (i,) in s.connection().execute(select(Module.id).where(where))
+        for doc in (f"module:{i}", *_lesson_ids(s, [i]))
+    ],
+)
 watch(ModuleTag, lambda s, t: [f"module:{t.module_id}", *_lesson_ids(s, [t.module_id])])
-watch(Lesson, lambda s, lesson: [f"lesson:{lesson.id}",
-                                 *(f"module:{m}" for m in _old_values(lesson, "module_id"))],
-      lambda s, where: [doc for i, m in s.connection().execute(select(Lesson.id, Lesson.module_id).where(where))
-                        for doc in (f"lesson:{i}", f"module:{m}")])
+watch(
+    Lesson,
+    lambda s, lesson: [f"lesson:{lesson.id}", *(f"module:{m}" for m in _old_values(lesson, "module_id"))],
+    lambda s, where: [
+        doc
+        for i, m in s.connection().execute(select(Lesson.id, Lesson.module_id).where(where))
+        for doc in (f"lesson:{i}", f"module:{m}")
+    ],
+)
 watch(User, _owned_documents)
 # A file attached to a page (on save, or by the content import) can bring its text to the page's document.
-watch(Attachment, lambda s, a: [f"{a.owner_type}:{a.owner_id}"] if a.owner_type in ("article", "lesson") else [])
+watch(
+    Attachment, lambda s, a: [f"{a.owner_type}:{a.owner_id}"] if a.owner_type in ("article", "lesson") else []
+)
 
 
 def stamp(document: dict) -> str:
@@ -213,7 +302,7 @@ def load_documents(session: Session, doc_ids: Iterable[str], url_for: UrlFor) ->
     for prefix, ids in wanted.items():
         doc_type = DOCUMENT_TYPES[prefix]
         for start in range(0, len(ids), LOAD_BATCH):
-            chunk = ids[start:start + LOAD_BATCH]
+            chunk = ids[start : start + LOAD_BATCH]
             query = select(doc_type.model).where(doc_type.model.id.in_(chunk)).options(*doc_type.options)
             for obj in session.scalars(query).unique():
                 doc_id = f"{prefix}:{obj.id}"
@@ -223,7 +312,9 @@ def load_documents(session: Session, doc_ids: Iterable[str], url_for: UrlFor) ->
 
 def count_documents(session: Session) -> int:
     """How many documents iter_documents will give (at most): one count per type."""
-    return sum(session.scalar(select(func.count(doc_type.model.id))) or 0 for doc_type in DOCUMENT_TYPES.values())
+    return sum(
+        session.scalar(select(func.count(doc_type.model.id))) or 0 for doc_type in DOCUMENT_TYPES.values()
+    )
 
 
 def iter_documents(session: Session, url_for: UrlFor) -> Iterator[dict]:
@@ -231,7 +322,7 @@ def iter_documents(session: Session, url_for: UrlFor) -> Iterator[dict]:
     for prefix, doc_type in DOCUMENT_TYPES.items():
         ids = list(session.scalars(select(doc_type.model.id).order_by(doc_type.model.id)))
         for start in range(0, len(ids), LOAD_BATCH):
-            chunk = [f"{prefix}:{i}" for i in ids[start:start + LOAD_BATCH]]
+            chunk = [f"{prefix}:{i}" for i in ids[start : start + LOAD_BATCH]]
             for document in load_documents(session, chunk, url_for).values():
                 if document is not None:
                     yield document

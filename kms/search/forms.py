@@ -1,4 +1,5 @@
 """Search forms: declarations only; the views fill in choices."""
+
 from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Length
 

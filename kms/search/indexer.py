@@ -15,6 +15,7 @@ return. Each drain counts an attempt on the rows it takes *before* it works on t
 raises, or stalls or kills its worker, is retried alone and quarantined after MAX_ATTEMPTS: kept with
 its error for `kms search-check` and the admins' search health page, and never blocking the others.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -49,16 +50,16 @@ from kms.search.models import SearchOutbox
 
 log = logging.getLogger(__name__)
 
-PENDING = "kms_search_pending"      # session.info flag: this transaction wrote outbox rows
-EXTENSION = "kms.search"            # app.extensions key of the app's SearchIndex
+PENDING = "kms_search_pending"  # session.info flag: this transaction wrote outbox rows
+EXTENSION = "kms.search"  # app.extensions key of the app's SearchIndex
 DRAIN_LOCK_FILE = "kms-drain.lock"
 REBUILD_LOCK_FILE = "kms-rebuild.lock"
 START_CHECK_LOCK_FILE = "kms-start-check.lock"
 DRAIN_BATCH = 500
-LEFTOVER_CHECK_SECONDS = 30.0       # how often a quiet process looks for rows a killed worker left
-MAX_ATTEMPTS = 3                    # drains a document may fail (or never finish) before it is quarantined
+LEFTOVER_CHECK_SECONDS = 30.0  # how often a quiet process looks for rows a killed worker left
+MAX_ATTEMPTS = 3  # drains a document may fail (or never finish) before it is quarantined
 ERROR_CHARS = 2000
-DRAINER_IDLE_SECONDS = 10.0         # a drain thread with nothing to do ends; the next commit starts another
+DRAINER_IDLE_SECONDS = 10.0  # a drain thread with nothing to do ends; the next commit starts another
 STALLED = "indexing it never finished (the worker stopped or timed out while indexing it)"
 
 # Visibility keyword -> the action whose roles may read such documents. Each role's visibility set is
@@ -72,8 +73,11 @@ VISIBILITY_ACTIONS = {
 
 def visibilities_for(role) -> frozenset[str]:
     """The visibility keywords a role may search (empty for no role)."""
-    return frozenset(keyword for keyword, action in VISIBILITY_ACTIONS.items()
-                     if role is not None and role in PERMISSIONS[action])
+    return frozenset(
+        keyword
+        for keyword, action in VISIBILITY_ACTIONS.items()
+        if role is not None and role in PERMISSIONS[action]
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -98,8 +102,11 @@ def _enqueue(session: Session, doc_ids: Iterable[str]) -> None:
 
 
 def _after_flush(session: Session, _flush_context) -> None:
-    doc_ids = _affected(session, session.new, False) | _affected(session, session.deleted, False) | \
-        _affected(session, session.dirty, True)
+    doc_ids = (
+        _affected(session, session.new, False)
+        | _affected(session, session.deleted, False)
+        | _affected(session, session.dirty, True)
+    )
     _enqueue(session, doc_ids)
 
 
@@ -139,8 +146,12 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
 
 
-HOOKS = {"after_flush": _after_flush, "do_orm_execute": _bulk_statement, "after_commit": _after_commit,
-         "after_rollback": _after_rollback}
+HOOKS = {
+    "after_flush": _after_flush,
+    "do_orm_execute": _bulk_statement,
+    "after_commit": _after_commit,
+    "after_rollback": _after_rollback,
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,12 +188,12 @@ def _file_lock(path: Path, wait: float | None):
 class Drift:
     """How the index differs from the database."""
 
-    missing: list[str]        # in the database, not in the index
-    extra: list[str]          # in the index, not in the database
-    stale: list[str]          # in both, but the index holds another version
+    missing: list[str]  # in the database, not in the index
+    extra: list[str]  # in the index, not in the database
+    stale: list[str]  # in both, but the index holds another version
     index_count: int
     database_count: int
-    quarantined: list[Quarantined] = field(default_factory=list)   # not counted above: they wait for an edit
+    quarantined: list[Quarantined] = field(default_factory=list)  # not counted above: they wait for an edit
 
     @property
     def clean(self) -> bool:
@@ -216,8 +227,8 @@ class _Drainer:
     def __init__(self, index: SearchIndex):
         self.index = index
         self._cond = threading.Condition()
-        self._asked = 0          # drains asked for by commits so far
-        self._done = 0           # of those, how many a finished drain covered
+        self._asked = 0  # drains asked for by commits so far
+        self._done = 0  # of those, how many a finished drain covered
         self._leftovers = False
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -241,7 +252,9 @@ class _Drainer:
 
     def _next(self) -> tuple[int, bool] | None:
         with self._cond:
-            if not self._cond.wait_for(lambda: self._asked > self._done or self._leftovers, DRAINER_IDLE_SECONDS):
+            if not self._cond.wait_for(
+                lambda: self._asked > self._done or self._leftovers, DRAINER_IDLE_SECONDS
+            ):
                 self._thread = None
                 return None
             leftovers, self._leftovers = self._leftovers, False
@@ -320,8 +333,8 @@ class SearchIndex:
                 return None
             engine = self.engine()
             url_for = self.url_for()
-            failed: set[str] = set()     # one attempt per document and drain
-            for _ in range(20):          # new rows may arrive while we work; don't loop forever
+            failed: set[str] = set()  # one attempt per document and drain
+            for _ in range(20):  # new rows may arrive while we work; don't loop forever
                 rows = self._claim(failed)
                 if not rows:
                     break
@@ -334,38 +347,66 @@ class SearchIndex:
 
         Rows an earlier drain took but never finished are suspects: they go one document at a time, so
         the one that stalls or kills its worker is found and quarantined, and the others get through."""
-        live = (SearchOutbox.quarantined_at.is_(None), SearchOutbox.doc_id.not_in(failed) if failed else true())
+        live = (
+            SearchOutbox.quarantined_at.is_(None),
+            SearchOutbox.doc_id.not_in(failed) if failed else true(),
+        )
         with self._session() as session, session.begin():
-            session.execute(update(SearchOutbox)
-                            .where(*live, SearchOutbox.attempts >= MAX_ATTEMPTS)
-                            .values(quarantined_at=utcnow(),
-                                    last_error=func.coalesce(SearchOutbox.last_error, STALLED)))
-            suspect = session.scalar(select(SearchOutbox.doc_id).where(*live, SearchOutbox.attempts > 0)
-                                     .order_by(SearchOutbox.id).limit(1))
+            session.execute(
+                update(SearchOutbox)
+                .where(*live, SearchOutbox.attempts >= MAX_ATTEMPTS)
+                .values(quarantined_at=utcnow(), last_error=func.coalesce(SearchOutbox.last_error, STALLED))
+            )
+            suspect = session.scalar(
+                select(SearchOutbox.doc_id)
+                .where(*live, SearchOutbox.attempts > 0)
+                .order_by(SearchOutbox.id)
+                .limit(1)
+            )
             which = SearchOutbox.doc_id == suspect if suspect is not None else SearchOutbox.attempts == 0
-            rows = [tuple(row) for row in session.execute(
-                select(SearchOutbox.id, SearchOutbox.doc_id).where(*live, which)
-                .order_by(SearchOutbox.id).limit(DRAIN_BATCH))]
+            rows = [
+                tuple(row)
+                for row in session.execute(
+                    select(SearchOutbox.id, SearchOutbox.doc_id)
+                    .where(*live, which)
+                    .order_by(SearchOutbox.id)
+                    .limit(DRAIN_BATCH)
+                )
+            ]
             if rows and suspect is None:
                 # Later rows naming the same documents (a bulk import flushes each several times) are covered
                 # by reading them now: take them too, so no document is written twice in one drain.
-                rows += [tuple(row) for row in session.execute(
-                    select(SearchOutbox.id, SearchOutbox.doc_id)
-                    .where(*live, which, SearchOutbox.id > rows[-1][0],
-                           SearchOutbox.doc_id.in_({doc_id for _, doc_id in rows})))]
+                rows += [
+                    tuple(row)
+                    for row in session.execute(
+                        select(SearchOutbox.id, SearchOutbox.doc_id).where(
+                            *live,
+                            which,
+                            SearchOutbox.id > rows[-1][0],
+                            SearchOutbox.doc_id.in_({doc_id for _, doc_id in rows}),
+                        )
+                    )
+                ]
             if rows:
-                session.execute(update(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows]))
-                                .values(attempts=SearchOutbox.attempts + 1))
+                session.execute(
+                    update(SearchOutbox)
+                    .where(SearchOutbox.id.in_([i for i, _ in rows]))
+                    .values(attempts=SearchOutbox.attempts + 1)
+                )
         return rows
 
     def _unclaim(self, rows: list[tuple[int, str]]) -> None:
         # The index or the database failed, not the documents: give the attempt back.
         with self._session() as session, session.begin():
-            session.execute(update(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows]))
-                            .values(attempts=SearchOutbox.attempts - 1))
+            session.execute(
+                update(SearchOutbox)
+                .where(SearchOutbox.id.in_([i for i, _ in rows]))
+                .values(attempts=SearchOutbox.attempts - 1)
+            )
 
-    def _index_rows(self, engine: SearchEngine, url_for: UrlFor, rows: list[tuple[int, str]],
-                    failed: set[str]) -> int:
+    def _index_rows(
+        self, engine: SearchEngine, url_for: UrlFor, rows: list[tuple[int, str]], failed: set[str]
+    ) -> int:
         errors: dict[str, str] = {}
         try:
             changes = self._load(sorted({doc_id for _, doc_id in rows}), url_for, errors)
@@ -418,15 +459,21 @@ class SearchIndex:
             done_ids = [i for i, doc_id in rows if doc_id in done]
             if done_ids:
                 session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(done_ids)))
-                session.execute(delete(SearchOutbox).where(SearchOutbox.doc_id.in_(done),
-                                                           SearchOutbox.quarantined_at.is_not(None)))
+                session.execute(
+                    delete(SearchOutbox).where(
+                        SearchOutbox.doc_id.in_(done), SearchOutbox.quarantined_at.is_not(None)
+                    )
+                )
             for doc_id, error in errors.items():
                 log.warning("indexing %s failed: %s", doc_id, error)
-                session.execute(update(SearchOutbox)
-                                .where(SearchOutbox.id.in_([i for i, d in rows if d == doc_id]))
-                                .values(last_error=error,
-                                        quarantined_at=case((SearchOutbox.attempts >= MAX_ATTEMPTS, utcnow()),
-                                                            else_=None)))
+                session.execute(
+                    update(SearchOutbox)
+                    .where(SearchOutbox.id.in_([i for i, d in rows if d == doc_id]))
+                    .values(
+                        last_error=error,
+                        quarantined_at=case((SearchOutbox.attempts >= MAX_ATTEMPTS, utcnow()), else_=None),
+                    )
+                )
 
     def drain_quietly(self, wait: float | None) -> bool:
         """Drain after a commit: errors are logged and the rows stay, the save is never affected.
@@ -454,8 +501,11 @@ class SearchIndex:
         try:
             with self._session() as session:
                 old = utcnow() - timedelta(seconds=5)
-                left = session.scalar(select(exists().where(SearchOutbox.created_at < old,
-                                                            SearchOutbox.quarantined_at.is_(None))))
+                left = session.scalar(
+                    select(
+                        exists().where(SearchOutbox.created_at < old, SearchOutbox.quarantined_at.is_(None))
+                    )
+                )
             if left:
                 self.drain_quietly(wait=0)
         except Exception:
@@ -473,32 +523,54 @@ class SearchIndex:
     def outbox_size(self) -> int:
         """Changes waiting for the index (quarantined documents not counted)."""
         with self._session() as session:
-            return session.scalar(select(func.count(SearchOutbox.id))
-                                  .where(SearchOutbox.quarantined_at.is_(None))) or 0
+            return (
+                session.scalar(
+                    select(func.count(SearchOutbox.id)).where(SearchOutbox.quarantined_at.is_(None))
+                )
+                or 0
+            )
 
     def quarantined_ids(self) -> set[str]:
         with self._session() as session:
-            return set(session.scalars(select(SearchOutbox.doc_id).where(SearchOutbox.quarantined_at.is_not(None))))
+            return set(
+                session.scalars(select(SearchOutbox.doc_id).where(SearchOutbox.quarantined_at.is_not(None)))
+            )
 
     def retry_quarantined(self) -> int:
         """Give every quarantined document its attempts back (after fixing what failed); returns how
         many outbox rows were queued again. The next drain tries them."""
         with self._session() as session, session.begin():
-            count = session.execute(update(SearchOutbox).where(SearchOutbox.quarantined_at.is_not(None))
-                                    .values(attempts=0, quarantined_at=None)).rowcount
+            count = session.execute(
+                update(SearchOutbox)
+                .where(SearchOutbox.quarantined_at.is_not(None))
+                .values(attempts=0, quarantined_at=None)
+            ).rowcount
         return count
 
     def quarantined(self) -> list[Quarantined]:
         """Documents that could not be indexed after MAX_ATTEMPTS tries, newest first."""
         with self._session() as session:
             rows = session.execute(
-                select(SearchOutbox.doc_id, func.max(SearchOutbox.attempts), func.max(SearchOutbox.quarantined_at),
-                       func.max(SearchOutbox.id))
-                .where(SearchOutbox.quarantined_at.is_not(None)).group_by(SearchOutbox.doc_id)).all()
-            errors = dict(session.execute(select(SearchOutbox.id, SearchOutbox.last_error)
-                                          .where(SearchOutbox.id.in_([row[3] for row in rows]))).all())
-        items = [Quarantined(doc_id, attempts, errors.get(last) or STALLED, since)
-                 for doc_id, attempts, since, last in rows]
+                select(
+                    SearchOutbox.doc_id,
+                    func.max(SearchOutbox.attempts),
+                    func.max(SearchOutbox.quarantined_at),
+                    func.max(SearchOutbox.id),
+                )
+                .where(SearchOutbox.quarantined_at.is_not(None))
+                .group_by(SearchOutbox.doc_id)
+            ).all()
+            errors = dict(
+                session.execute(
+                    select(SearchOutbox.id, SearchOutbox.last_error).where(
+                        SearchOutbox.id.in_([row[3] for row in rows])
+                    )
+                ).all()
+            )
+        items = [
+            Quarantined(doc_id, attempts, errors.get(last) or STALLED, since)
+            for doc_id, attempts, since, last in rows
+        ]
         return sorted(items, key=lambda item: item.since, reverse=True)
 
     # ---- rebuilding
@@ -567,14 +639,20 @@ class SearchIndex:
         """Compare the index with the database, document by document (ids and content stamps)."""
         stored = self.stored_stamps()
         with self._session() as session:
-            documents = _counted(iter_documents(session, self.url_for()), "database documents",
-                                 count_documents(session), progress)
+            documents = _counted(
+                iter_documents(session, self.url_for()),
+                "database documents",
+                count_documents(session),
+                progress,
+            )
             expected = {doc["id"]: doc["stamp"] for doc in documents}
         quarantined = self.quarantined()
         skip = {item.doc_id for item in quarantined}
         missing = sorted(set(expected) - set(stored) - skip)
         extra = sorted(set(stored) - set(expected) - skip)
-        stale = sorted(doc_id for doc_id in set(expected) & set(stored) - skip if expected[doc_id] != stored[doc_id])
+        stale = sorted(
+            doc_id for doc_id in set(expected) & set(stored) - skip if expected[doc_id] != stored[doc_id]
+        )
         return Drift(missing, extra, stale, len(stored), len(expected), quarantined)
 
     def fix(self, drift: Drift) -> int:
@@ -589,9 +667,13 @@ class SearchIndex:
         if errors:
             # Counted as a first attempt in the outbox; the drains quarantine them if they keep failing.
             with self._session() as session, session.begin():
-                session.execute(insert(SearchOutbox.__table__), [
-                    {"doc_id": doc_id, "created_at": utcnow(), "attempts": 1, "last_error": error}
-                    for doc_id, error in errors.items()])
+                session.execute(
+                    insert(SearchOutbox.__table__),
+                    [
+                        {"doc_id": doc_id, "created_at": utcnow(), "attempts": 1, "last_error": error}
+                        for doc_id, error in errors.items()
+                    ],
+                )
         return written
 
 
@@ -612,6 +694,6 @@ def _counted(documents: Iterable[dict], stage: str, total: int, progress) -> Ite
 def init_app(app) -> None:
     """Give the app its SearchIndex and hook indexing into the (shared) session once."""
     app.extensions[EXTENSION] = SearchIndex(app)
-    for name, hook in HOOKS.items():     # db.session is global: register once, however many apps
+    for name, hook in HOOKS.items():  # db.session is global: register once, however many apps
         if not event.contains(db.session, name, hook):
             event.listen(db.session, name, hook)

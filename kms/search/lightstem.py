@@ -31,15 +31,54 @@ HINDI_SUFFIXES = tuple(
     sorted(
         {
             # plural and oblique endings of nouns and adjectives
-            "ियों", "ियां", "ाओं", "ाएं", "ाओ", "ुओं", "ुएं", "ूओं", "इयों", "इयां", "ओं", "एं",
-            "ों", "ें", "ीं", "ां",
+            "ियों",
+            "ियां",
+            "ाओं",
+            "ाएं",
+            "ाओ",
+            "ुओं",
+            "ुएं",
+            "ूओं",
+            "इयों",
+            "इयां",
+            "ओं",
+            "एं",
+            "ों",
+            "ें",
+            "ीं",
+            "ां",
             # gender, number and case vowels (लड़का, लड़के, लड़की; नीति; वस्तु)
-            "ा", "े", "ी", "ि", "ो", "ु", "ू", "ं", "ई", "ए",
+            "ा",
+            "े",
+            "ी",
+            "ि",
+            "ो",
+            "ु",
+            "ू",
+            "ं",
+            "ई",
+            "ए",
             # future tense (करूंगा, करेगा, करेंगे, करोगे, जाएगी, जाएंगे)
-            "ूंगा", "ूंगी", "ेंगे", "ेंगी", "ेगा", "ेगी", "ोगे", "ोगी", "एगा", "एगी", "एंगे", "एंगी",
-            "ओगे", "ओगी",
+            "ूंगा",
+            "ूंगी",
+            "ेंगे",
+            "ेंगी",
+            "ेगा",
+            "ेगी",
+            "ोगे",
+            "ोगी",
+            "एगा",
+            "एगी",
+            "एंगे",
+            "एंगी",
+            "ओगे",
+            "ओगी",
             # polite imperative (कीजिए, बताइए, बताइये)
-            "िए", "िये", "िएगा", "इए", "इये",
+            "िए",
+            "िये",
+            "िएगा",
+            "इए",
+            "इये",
         },
         key=lambda suffix: (-len(suffix), suffix),
     )
@@ -73,11 +112,34 @@ _VOWELS = frozenset("aeiou")
 TAGALOG_PREFIXES = dict(
     sorted(
         {
-            "makapag": 4, "nakapag": 4, "makipag": 4, "nakipag": 4, "pakikipag": 4, "ipinag": 4,
-            "magpa": 4, "nagpa": 4, "pagpa": 4, "pinag": 4, "ipag": 4, "pagka": 4,
-            "maka": 4, "naka": 4, "paki": 4, "mang": 4, "nang": 4, "pang": 4,
-            "mag": 3, "nag": 3, "pag": 3, "ipa": 4, "ika": 4,
-            "ma": 4, "na": 4, "pa": 4, "ka": 4, "i": 5,
+            "makapag": 4,
+            "nakapag": 4,
+            "makipag": 4,
+            "nakipag": 4,
+            "pakikipag": 4,
+            "ipinag": 4,
+            "magpa": 4,
+            "nagpa": 4,
+            "pagpa": 4,
+            "pinag": 4,
+            "ipag": 4,
+            "pagka": 4,
+            "maka": 4,
+            "naka": 4,
+            "paki": 4,
+            "mang": 4,
+            "nang": 4,
+            "pang": 4,
+            "mag": 3,
+            "nag": 3,
+            "pag": 3,
+            "ipa": 4,
+            "ika": 4,
+            "ma": 4,
+            "na": 4,
+            "pa": 4,
+            "ka": 4,
+            "i": 5,
         }.items(),
         key=lambda item: (-len(item[0]), item[0]),
     )
@@ -143,6 +205,14 @@ def tagalog_stem(word: str) -> str:
 def rules_fingerprint() -> str:
     """A short digest of every rule above: it changes whenever a rule does, so that an index written
     with other rules is rebuilt (kms.search.schema.SCHEMA_VERSION carries it)."""
-    rules = repr((HINDI_SUFFIXES, HINDI_MIN_LETTERS, TAGALOG_PREFIXES, TAGALOG_SUFFIXES, TAGALOG_MIN_ROOT,
-                  sorted(TAGALOG_FOREIGN_LETTERS)))
+    rules = repr(
+        (
+            HINDI_SUFFIXES,
+            HINDI_MIN_LETTERS,
+            TAGALOG_PREFIXES,
+            TAGALOG_SUFFIXES,
+            TAGALOG_MIN_ROOT,
+            sorted(TAGALOG_FOREIGN_LETTERS),
+        )
+    )
     return hashlib.sha256(rules.encode("utf-8")).hexdigest()[:8]

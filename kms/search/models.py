@@ -1,4 +1,5 @@
 """Search tables: the indexing outbox (written with each edit) and the anonymous search log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,14 +42,14 @@ class SearchLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(String(200))
-    normalized: Mapped[str] = mapped_column(String(200), index=True)   # lowercased, spaces collapsed
+    normalized: Mapped[str] = mapped_column(String(200), index=True)  # lowercased, spaces collapsed
     results: Mapped[int] = mapped_column(default=0)
     duration_ms: Mapped[int] = mapped_column(default=0)
     role: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(10), default="page")  # page or api
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     asker: Mapped[str | None] = mapped_column(String(32))
-    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # a result was opened from this search
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a result was opened from this search
 
 
 class SearchGapDismissal(db.Model):

@@ -67,7 +67,7 @@ def _code_spans(text: str, keep) -> str:
     by_length: dict[int, list[int]] = {}
     for number, (start, end) in enumerate(runs):
         by_length.setdefault(end - start, []).append(number)
-    seen = {length: 0 for length in by_length}      # how far each length's list has been passed
+    seen = {length: 0 for length in by_length}  # how far each length's list has been passed
     parts, done, number = [], 0, 0
     while number < len(runs):
         start, end = runs[number]
@@ -75,11 +75,11 @@ def _code_spans(text: str, keep) -> str:
         while seen[end - start] < len(same) and same[seen[end - start]] <= number:
             seen[end - start] += 1
         if seen[end - start] == len(same):
-            number += 1                              # no closing run: the backticks are literal
+            number += 1  # no closing run: the backticks are literal
             continue
         closer = same[seen[end - start]]
         parts.append(text[done:start])
-        parts.append(keep(text[end:runs[closer][0]]))
+        parts.append(keep(text[end : runs[closer][0]]))
         done = runs[closer][1]
         number = closer + 1
     parts.append(text[done:])
@@ -105,7 +105,7 @@ def _strip_line(line: str) -> str:
     if first == "#":
         mark = _HEADING_MARK_RE.match(line)
         if mark:
-            line = _heading_text(line[mark.end():])
+            line = _heading_text(line[mark.end() :])
     elif first in "-*+" or first.isdigit():
         marker = _LIST_LINE_RE.match(line)
         if marker:

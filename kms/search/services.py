@@ -5,6 +5,7 @@ needs a request. What a user finds is decided by their role's visibility set, pa
 so results, counts, facets, snippets, suggestions and "did you mean" never come from documents the
 user could not open.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,11 +34,11 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY = 500
 LOGGED_QUERY_CHARS = 200
-FEW_RESULTS = 2           # a search with this many results or fewer counts as a gap
+FEW_RESULTS = 2  # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
-GAP_ASKERS = 2            # a gap needs this many different people asking (not one manager's candidate name)
+GAP_ASKERS = 2  # a gap needs this many different people asking (not one manager's candidate name)
 FILTERS = ("type", "category", "tag")
-OWN_CHANGES_WAIT = 2.0    # seconds a search waits for this process's running drain
+OWN_CHANGES_WAIT = 2.0  # seconds a search waits for this process's running drain
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
 
 
@@ -75,7 +76,7 @@ class Outcome:
     filters: dict[str, str]
     duration_ms: int
     slugs: dict[str, str | None]
-    log_id: int | None = None   # the logged search, for counting the results opened from it
+    log_id: int | None = None  # the logged search, for counting the results opened from it
 
     def label(self, name: str, value: str) -> str:
         """What a person reads for a facet or filter value: type 'module' -> 'Training module',
@@ -90,28 +91,47 @@ class Outcome:
         return bool(self.filters.get(name)) and normalize_keyword(self.filters[name]) == value
 
 
-def search(index: SearchIndex, query: str, *, actor: User, filters: dict[str, str] | None = None,
-           page: int = 1, pagelen: int = 10, source: str = "page", secret: str | bytes = b"") -> Outcome:
+def search(
+    index: SearchIndex,
+    query: str,
+    *,
+    actor: User,
+    filters: dict[str, str] | None = None,
+    page: int = 1,
+    pagelen: int = 10,
+    source: str = "page",
+    secret: str | bytes = b"",
+) -> Outcome:
     """Search what the actor may open, log the search (without the actor) and return the outcome.
 
     ``secret`` keys the log's asker pseudonym (see asker_key). Raises SearchUnavailable (503) while
     the index is missing or damaged, after asking for a rebuild."""
     query = (query or "").strip()[:MAX_QUERY]
-    filters = {name: value.strip()[:100] for name, value in (filters or {}).items()
-               if name in FILTERS and value and value.strip()}
+    filters = {
+        name: value.strip()[:100]
+        for name, value in (filters or {}).items()
+        if name in FILTERS and value and value.strip()
+    }
     # The searcher's own save, just committed in this process, is shown if its drain ends in time.
     index.wait_for_drain(OWN_CHANGES_WAIT)
     started = time.perf_counter()
     try:
-        result = index.engine().search(query, visibilities=visibilities_for(actor.role), filters=filters,
-                                       page=page, pagelen=pagelen)
+        result = index.engine().search(
+            query, visibilities=visibilities_for(actor.role), filters=filters, page=page, pagelen=pagelen
+        )
     except SearchIndexError as error:
         raise _unavailable(index, error) from None
     duration_ms = int((time.perf_counter() - started) * 1000)
     log_id = None
     if query and page == 1:
-        log_id = log_search(query, results=result.total, duration_ms=duration_ms, role=actor.role.value,
-                            source=source, asker=asker_key(secret, actor.id, query))
+        log_id = log_search(
+            query,
+            results=result.total,
+            duration_ms=duration_ms,
+            role=actor.role.value,
+            source=source,
+            asker=asker_key(secret, actor.id, query),
+        )
     return Outcome(query, result, filters, duration_ms, _slugs(result), log_id)
 
 
@@ -133,8 +153,9 @@ def _slugs(result: SearchResult) -> dict[str, str | None]:
     out: dict[str, str | None] = {hit.id: None for hit in result.hits}
     for prefix, model in (("article", Article), ("module", Module)):
         if wanted[prefix]:
-            for item_id, slug in db.session.execute(select(model.id, model.slug)
-                                                    .where(model.id.in_(wanted[prefix]))):
+            for item_id, slug in db.session.execute(
+                select(model.id, model.slug).where(model.id.in_(wanted[prefix]))
+            ):
                 out[wanted[prefix][item_id]] = slug
     return out
 
@@ -150,12 +171,21 @@ def suggest(index: SearchIndex, prefix: str, *, actor: User, limit: int = 8) -> 
         raise _unavailable(index, error) from None
 
 
-def log_search(query: str, *, results: int, duration_ms: int, role: str, source: str = "page",
-               asker: str | None = None) -> int:
+def log_search(
+    query: str, *, results: int, duration_ms: int, role: str, source: str = "page", asker: str | None = None
+) -> int:
     """Record one search: the words, the count, the time and the role, never the person; its id."""
     query = _printable(query)
-    row = SearchLog(query=query[:LOGGED_QUERY_CHARS], normalized=normalize_query(query), results=results,
-                    duration_ms=duration_ms, role=role, source=source, created_at=utcnow(), asker=asker)
+    row = SearchLog(
+        query=query[:LOGGED_QUERY_CHARS],
+        normalized=normalize_query(query),
+        results=results,
+        duration_ms=duration_ms,
+        role=role,
+        source=source,
+        created_at=utcnow(),
+        asker=asker,
+    )
     db.session.add(row)
     db.session.flush()
     return row.id
@@ -182,8 +212,13 @@ def local_target(target: str | None) -> str:
     """The site-local path a result link points to; Invalid for anything that could leave the site
     (another host, a scheme, '//' or a backslash that browsers read as one)."""
     target = target or ""
-    if (not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2000
-            or any(not ch.isprintable() or ch.isspace() for ch in target)):
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 2000
+        or any(not ch.isprintable() or ch.isspace() for ch in target)
+    ):
         raise Invalid("That link does not lead to a page of this site.", field="to")
     return target
 
@@ -192,10 +227,10 @@ def local_target(target: str | None) -> str:
 class Gap:
     query: str
     searches: int
-    best_results: int       # the most results any of these searches had
+    best_results: int  # the most results any of these searches had
     last_searched: datetime
     process_exists: bool
-    askers: int = 0         # different people who asked
+    askers: int = 0  # different people who asked
 
 
 def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = None) -> list[Gap]:
@@ -205,23 +240,37 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
     GAP_ASKERS different people asked it, no result of it was opened in the period, and it was asked
     again since an author last dismissed it."""
     since = (now or utcnow()) - timedelta(days=days)
-    opened = (select(SearchLog.normalized)
-              .where(SearchLog.created_at >= since, SearchLog.opened_at.is_not(None)))
+    opened = select(SearchLog.normalized).where(
+        SearchLog.created_at >= since, SearchLog.opened_at.is_not(None)
+    )
     askers = func.count(func.distinct(SearchLog.asker))
     rows = db.session.execute(
-        select(SearchLog.normalized, func.count(SearchLog.id), func.max(SearchLog.results),
-               func.max(SearchLog.created_at), askers)
+        select(
+            SearchLog.normalized,
+            func.count(SearchLog.id),
+            func.max(SearchLog.results),
+            func.max(SearchLog.created_at),
+            askers,
+        )
         .outerjoin(SearchGapDismissal, SearchGapDismissal.normalized == SearchLog.normalized)
-        .where(SearchLog.created_at >= since, SearchLog.results <= FEW_RESULTS, SearchLog.normalized != "",
-               SearchLog.opened_at.is_(None), SearchLog.normalized.not_in(opened),
-               (SearchGapDismissal.id.is_(None)) | (SearchLog.created_at > SearchGapDismissal.dismissed_at))
+        .where(
+            SearchLog.created_at >= since,
+            SearchLog.results <= FEW_RESULTS,
+            SearchLog.normalized != "",
+            SearchLog.opened_at.is_(None),
+            SearchLog.normalized.not_in(opened),
+            (SearchGapDismissal.id.is_(None)) | (SearchLog.created_at > SearchGapDismissal.dismissed_at),
+        )
         .group_by(SearchLog.normalized)
         .having(askers >= GAP_ASKERS)
         .order_by(func.count(SearchLog.id).desc(), func.max(SearchLog.created_at).desc())
-        .limit(limit)).all()
+        .limit(limit)
+    ).all()
     known = handbook.processes_named([_process_name(row[0]) for row in rows])
-    return [Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known, people)
-            for query, count, best, last, people in rows]
+    return [
+        Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known, people)
+        for query, count, best, last, people in rows
+    ]
 
 
 def dismiss_gap(query: str, *, actor: User) -> str:
@@ -229,8 +278,9 @@ def dismiss_gap(query: str, *, actor: User) -> str:
     normalized = normalize_query(query)
     if not normalized:
         raise Invalid("Choose a search to dismiss.", field="query")
-    dismissal = db.session.scalar(select(SearchGapDismissal)
-                                  .where(SearchGapDismissal.normalized == normalized))
+    dismissal = db.session.scalar(
+        select(SearchGapDismissal).where(SearchGapDismissal.normalized == normalized)
+    )
     if dismissal is None:
         dismissal = SearchGapDismissal(normalized=normalized)
         db.session.add(dismissal)
@@ -242,8 +292,11 @@ def dismiss_gap(query: str, *, actor: User) -> str:
 
 def _process_name(query: str) -> str:
     # Search syntax is not a process name: drop quotes, operators and filters.
-    words = [w for w in re.split(r"\s+", query.replace('"', " ")) if w and ":" not in w
-             and w.upper() not in ("AND", "OR", "NOT")]
+    words = [
+        w
+        for w in re.split(r"\s+", query.replace('"', " "))
+        if w and ":" not in w and w.upper() not in ("AND", "OR", "NOT")
+    ]
     name = " ".join(w.lstrip("-!").rstrip("*") for w in words).strip()
     return (name[:1].upper() + name[1:])[:200]
 
@@ -256,13 +309,23 @@ def create_process_for_gap(query: str, *, category: str, actor: User, days: int 
     if not name:
         raise Invalid("That search has no words to name a process after.", field="query")
     since = utcnow() - timedelta(days=days)
-    searches = db.session.scalar(select(func.count(SearchLog.id)).where(
-        SearchLog.normalized == normalize_query(query), SearchLog.created_at >= since)) or 0
+    searches = (
+        db.session.scalar(
+            select(func.count(SearchLog.id)).where(
+                SearchLog.normalized == normalize_query(query), SearchLog.created_at >= since
+            )
+        )
+        or 0
+    )
     per_month = max(1, round(searches * 30 / max(days, 1)))
     fields = handbook.ProcessFields(
-        name=name, category=category, frequency=min(per_month, 1000), owner_id=None,
+        name=name,
+        category=category,
+        frequency=min(per_month, 1000),
+        owner_id=None,
         notes=f"Added from the search gap report: searched {searches} time(s) in the last {days} days "
-              f"with few or no results.")
+        f"with few or no results.",
+    )
     return handbook.create_process(fields, actor=actor)
 
 
@@ -313,13 +376,16 @@ def ensure_index(index: SearchIndex) -> str | None:
     if drift.clean:
         return None
     count, seconds = reindex(index)
-    return (f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
-            f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s")
+    return (
+        f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
+        f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s"
+    )
 
 
 def ensure_index_in_background(index: SearchIndex) -> threading.Thread:
     """ensure_index() in a thread, so a server listens at once; searches answer 503 ("being rebuilt")
     until a missing index exists. Of several workers starting together, one does it."""
+
     def run() -> None:
         with index.app.app_context(), index.start_check_lock() as mine:
             if not mine:

@@ -1,4 +1,5 @@
 """Single sign-on with OpenID Connect providers (Authlib), group -> role rules and SSO-only mode."""
+
 from __future__ import annotations
 
 from flask_login import user_logged_out

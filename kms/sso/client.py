@@ -4,6 +4,7 @@ Authlib reads the provider's discovery document, sends PKCE (S256), `state` and 
 and checks the ID token: its signature against the provider's published keys (fetched again when a token
 names a key it has not seen, so key rotation works), issuer, audience, expiry, issued-at and nonce.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,10 +29,17 @@ def client_for(app, provider: ProviderConfig):
     client = state["clients"].get(key)
     if client is None:
         client = state["oauth"].register(
-            name=f"sso-{provider.slug}", overwrite=True, client_id=provider.client_id,
-            client_secret=provider.client_secret, server_metadata_url=provider.metadata_url,
-            client_kwargs={"scope": provider.scopes, "code_challenge_method": "S256",
-                           "default_timeout": TIMEOUT_SECONDS})
+            name=f"sso-{provider.slug}",
+            overwrite=True,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            server_metadata_url=provider.metadata_url,
+            client_kwargs={
+                "scope": provider.scopes,
+                "code_challenge_method": "S256",
+                "default_timeout": TIMEOUT_SECONDS,
+            },
+        )
         state["clients"] = {k: v for k, v in state["clients"].items() if k[0] != provider.slug}
         state["clients"][key] = client
     return client
@@ -42,7 +50,9 @@ def metadata(client) -> dict:
     tokens, whatever the document lists."""
     data = client.load_server_metadata()
     offered = data.get("id_token_signing_alg_values_supported") or ["RS256"]
-    data["id_token_signing_alg_values_supported"] = [alg for alg in offered if alg in SAFE_ALGORITHMS] or ["RS256"]
+    data["id_token_signing_alg_values_supported"] = [alg for alg in offered if alg in SAFE_ALGORITHMS] or [
+        "RS256"
+    ]
     return data
 
 

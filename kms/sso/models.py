@@ -1,4 +1,5 @@
 """Single sign-on: providers added by admins, linked identities, group rules and the SSO-only setting."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,7 +17,7 @@ class SsoProvider(db.Model):
     __tablename__ = "sso_providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(40), unique=True)    # in the URL: /login/sso/<slug>
+    slug: Mapped[str] = mapped_column(String(40), unique=True)  # in the URL: /login/sso/<slug>
     label: Mapped[str] = mapped_column(String(80))
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(255))
@@ -60,5 +61,5 @@ class SsoSettings(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sso_only: Mapped[bool] = mapped_column(default=False)
-    break_glass_emails: Mapped[str] = mapped_column(Text, default="")   # one address a line
-    unmapped_role: Mapped[str] = mapped_column(String(20), default="member")   # a role, or "deny"
+    break_glass_emails: Mapped[str] = mapped_column(Text, default="")  # one address a line
+    unmapped_role: Mapped[str] = mapped_column(String(20), default="member")  # a role, or "deny"

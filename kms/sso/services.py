@@ -3,6 +3,7 @@
 The OpenID Connect protocol itself (discovery, PKCE, state, nonce, the ID token's signature and claims) is
 Authlib's, in kms.sso.client; these functions get the ID token's claims only after Authlib has checked them.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,20 +46,34 @@ class ProviderConfig:
 
 def env_provider(settings: dict) -> ProviderConfig | None:
     """The provider of the KMS_OIDC_* settings, or None when no issuer and client id are set."""
-    issuer, client_id = settings.get("KMS_OIDC_ISSUER", "").strip(), settings.get("KMS_OIDC_CLIENT_ID", "").strip()
+    issuer, client_id = (
+        settings.get("KMS_OIDC_ISSUER", "").strip(),
+        settings.get("KMS_OIDC_CLIENT_ID", "").strip(),
+    )
     if not issuer or not client_id:
         return None
-    return ProviderConfig(slug=ENV_SLUG, label=settings.get("KMS_OIDC_LABEL", "").strip() or "single sign-on",
-                          issuer=issuer, client_id=client_id,
-                          client_secret=settings.get("KMS_OIDC_CLIENT_SECRET", ""),
-                          scopes=settings.get("KMS_OIDC_SCOPES", "").strip() or DEFAULT_SCOPES,
-                          groups_claim=settings.get("KMS_OIDC_GROUPS_CLAIM", "").strip(), from_env=True)
+    return ProviderConfig(
+        slug=ENV_SLUG,
+        label=settings.get("KMS_OIDC_LABEL", "").strip() or "single sign-on",
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=settings.get("KMS_OIDC_CLIENT_SECRET", ""),
+        scopes=settings.get("KMS_OIDC_SCOPES", "").strip() or DEFAULT_SCOPES,
+        groups_claim=settings.get("KMS_OIDC_GROUPS_CLAIM", "").strip(),
+        from_env=True,
+    )
 
 
 def _config(row: SsoProvider) -> ProviderConfig:
-    return ProviderConfig(slug=row.slug, label=row.label, issuer=row.issuer, client_id=row.client_id,
-                          client_secret=row.client_secret, scopes=row.scopes or DEFAULT_SCOPES,
-                          groups_claim=row.groups_claim or "")
+    return ProviderConfig(
+        slug=row.slug,
+        label=row.label,
+        issuer=row.issuer,
+        client_id=row.client_id,
+        client_secret=row.client_secret,
+        scopes=row.scopes or DEFAULT_SCOPES,
+        groups_claim=row.groups_claim or "",
+    )
 
 
 def list_providers(env: ProviderConfig | None) -> list[ProviderConfig]:
@@ -84,27 +99,47 @@ def _require_admin(actor: User) -> None:
         raise Forbidden("Only admins change single sign-on.")
 
 
-def add_provider(*, slug: str, label: str, issuer: str, client_id: str, client_secret: str, scopes: str,
-                 groups_claim: str, actor: User) -> SsoProvider:
+def add_provider(
+    *,
+    slug: str,
+    label: str,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    scopes: str,
+    groups_claim: str,
+    actor: User,
+) -> SsoProvider:
     """Add an OpenID Connect provider; its discovery document is read at the first sign-in."""
     _require_admin(actor)
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug) or slug == ENV_SLUG:
-        raise Invalid(f"The short name must be lower-case letters, digits and dashes (at most 40), and not "
-                      f"{ENV_SLUG!r}, which the environment's provider uses.", field="slug")
+        raise Invalid(
+            f"The short name must be lower-case letters, digits and dashes (at most 40), and not "
+            f"{ENV_SLUG!r}, which the environment's provider uses.",
+            field="slug",
+        )
     if db.session.scalar(select(SsoProvider.id).where(SsoProvider.slug == slug)) is not None:
         raise Invalid(f"A provider named {slug!r} exists already.", field="slug")
     issuer = (issuer or "").strip()
     parts = urlsplit(issuer)
     if parts.scheme not in {"https", "http"} or not parts.netloc or parts.query or parts.fragment:
-        raise Invalid("The issuer must be the provider's https:// address, e.g. https://login.example.com.",
-                      field="issuer")
+        raise Invalid(
+            "The issuer must be the provider's https:// address, e.g. https://login.example.com.",
+            field="issuer",
+        )
     scopes = " ".join((scopes or DEFAULT_SCOPES).split())
     if "openid" not in scopes.split():
         raise Invalid("The scopes must include openid.", field="scopes")
-    provider = SsoProvider(slug=slug, label=clean_text(label or "").strip()[:80] or slug, issuer=issuer,
-                           client_id=(client_id or "").strip(), client_secret=client_secret or "",
-                           scopes=scopes, groups_claim=(groups_claim or "").strip()[:80])
+    provider = SsoProvider(
+        slug=slug,
+        label=clean_text(label or "").strip()[:80] or slug,
+        issuer=issuer,
+        client_id=(client_id or "").strip(),
+        client_secret=client_secret or "",
+        scopes=scopes,
+        groups_claim=(groups_claim or "").strip()[:80],
+    )
     if not provider.client_id:
         raise Invalid("Enter the client id the provider gave kms.", field="client_id")
     db.session.add(provider)
@@ -124,38 +159,49 @@ def delete_provider(provider_id: int, *, actor: User) -> None:
 
 def get_settings() -> SsoSettings:
     """The SSO settings row (defaults until an admin saves them)."""
-    return db.session.get(SsoSettings, 1) or SsoSettings(id=1, sso_only=False, break_glass_emails="",
-                                                         unmapped_role="member")
+    return db.session.get(SsoSettings, 1) or SsoSettings(
+        id=1, sso_only=False, break_glass_emails="", unmapped_role="member"
+    )
 
 
 def break_glass_emails(settings: SsoSettings) -> set[str]:
     return {accounts.normalise_email(line) for line in (settings.break_glass_emails or "").split() if line}
 
 
-def update_settings(*, sso_only: bool, break_glass: str, unmapped_role: str, providers: int,
-                    actor: User) -> SsoSettings:
+def update_settings(
+    *, sso_only: bool, break_glass: str, unmapped_role: str, providers: int, actor: User
+) -> SsoSettings:
     """Save SSO-only mode, its break-glass admins (one e-mail a line) and what users without a mapped group get."""
     _require_admin(actor)
     if unmapped_role not in UNMAPPED_CHOICES:
-        raise Invalid(f"Choose one of {', '.join(UNMAPPED_CHOICES)} for users in no mapped group.",
-                      field="unmapped_role")
+        raise Invalid(
+            f"Choose one of {', '.join(UNMAPPED_CHOICES)} for users in no mapped group.",
+            field="unmapped_role",
+        )
     emails = sorted({accounts.normalise_email(e) for e in re.split(r"[\s,;]+", break_glass or "") if e})
     for email in emails:
         user = accounts.find_user_by_email(email)
         if user is None or user.role != Role.ADMIN or not user.active or not user.has_password:
-            raise Invalid(f"{email} is not an active admin with a password, so it cannot be a break-glass "
-                          f"account.", field="break_glass")
+            raise Invalid(
+                f"{email} is not an active admin with a password, so it cannot be a break-glass account.",
+                field="break_glass",
+            )
     if sso_only and not providers:
         raise Invalid("Set up a sign-in provider before turning password logins off.", field="sso_only")
     if sso_only and not emails:
-        raise Invalid("Name at least one break-glass admin, so someone can log in when the provider is down.",
-                      field="break_glass")
+        raise Invalid(
+            "Name at least one break-glass admin, so someone can log in when the provider is down.",
+            field="break_glass",
+        )
     settings = db.session.get(SsoSettings, 1)
     if settings is None:
         settings = SsoSettings(id=1)
         db.session.add(settings)
-    settings.sso_only, settings.break_glass_emails, settings.unmapped_role = sso_only, "\n".join(emails), \
-        unmapped_role
+    settings.sso_only, settings.break_glass_emails, settings.unmapped_role = (
+        sso_only,
+        "\n".join(emails),
+        unmapped_role,
+    )
     db.session.flush()
     return settings
 
@@ -179,14 +225,17 @@ def add_rule(*, group_name: str, role: str, team: str, actor: User) -> SsoGroupR
     _require_admin(actor)
     group_name = clean_text(group_name or "").strip()
     if not group_name or len(group_name) > 200:
-        raise Invalid("Enter the group's name as the provider sends it (at most 200 characters).",
-                      field="group_name")
+        raise Invalid(
+            "Enter the group's name as the provider sends it (at most 200 characters).", field="group_name"
+        )
     try:
         role = Role(role)
     except ValueError:
         raise Invalid(f"Unknown role {role!r}.", field="role") from None
     if db.session.scalar(select(SsoGroupRule.id).where(SsoGroupRule.group_name == group_name)) is not None:
-        raise Invalid(f"The group {group_name!r} is mapped already; remove that rule first.", field="group_name")
+        raise Invalid(
+            f"The group {group_name!r} is mapped already; remove that rule first.", field="group_name"
+        )
     rule = SsoGroupRule(group_name=group_name, role=role, team=clean_text(team or "").strip()[:80])
     db.session.add(rule)
     db.session.flush()
@@ -238,17 +287,21 @@ def _link_or_create(provider: ProviderConfig, claims: dict, subject: str) -> Use
     """The account for a subject seen for the first time: the same verified e-mail, or a new account."""
     email = accounts.normalise_email(claims.get("email") or "")
     if not email:
-        raise Forbidden(f"{provider.label} did not send an e-mail address, so kms cannot find or create your "
-                        f"account. Ask your admin to add the email scope.")
+        raise Forbidden(
+            f"{provider.label} did not send an e-mail address, so kms cannot find or create your "
+            f"account. Ask your admin to add the email scope."
+        )
     user = accounts.find_user_by_email(email)
     if user is not None and not _verified(claims):
-        raise Forbidden(f"{provider.label} does not say that {email} is verified, so kms will not link it to the "
-                        f"existing account with that address. Ask an admin.")
+        raise Forbidden(
+            f"{provider.label} does not say that {email} is verified, so kms will not link it to the "
+            f"existing account with that address. Ask an admin."
+        )
     if user is None:
         name = clean_text(str(claims.get("name") or "")).strip()[:120] or email.split("@")[0]
         if not accounts.EMAIL_RE.match(email) or len(email) > 254:
             raise Forbidden(f"{provider.label} sent {email!r}, which is not an e-mail address kms can use.")
-        user = User(email=email, name=name, role=Role.MEMBER, time_zone="UTC")   # no password: SSO only
+        user = User(email=email, name=name, role=Role.MEMBER, time_zone="UTC")  # no password: SSO only
         db.session.add(user)
         db.session.flush()
     db.session.add(SsoIdentity(user_id=user.id, provider=provider.slug, subject=subject))
@@ -261,8 +314,9 @@ def sign_in(provider: ProviderConfig, claims: dict) -> User:
     subject = str(claims.get("sub") or "")
     if not subject or len(subject) > 255:
         raise Forbidden(f"{provider.label} sent no usable subject identifier.")
-    identity = db.session.scalar(select(SsoIdentity).where(SsoIdentity.provider == provider.slug,
-                                                           SsoIdentity.subject == subject))
+    identity = db.session.scalar(
+        select(SsoIdentity).where(SsoIdentity.provider == provider.slug, SsoIdentity.subject == subject)
+    )
     is_new = identity is None and accounts.find_user_by_email(claims.get("email") or "") is None
     role = _role_at_login(provider, claims)
     if role is None and (is_new or provider.groups_claim):
@@ -283,8 +337,9 @@ def sign_in(provider: ProviderConfig, claims: dict) -> User:
 
 def identity_of(user: User, provider: ProviderConfig) -> SsoIdentity | None:
     """The user's linked identity at this provider, if any."""
-    return db.session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id,
-                                                       SsoIdentity.provider == provider.slug))
+    return db.session.scalar(
+        select(SsoIdentity).where(SsoIdentity.user_id == user.id, SsoIdentity.provider == provider.slug)
+    )
 
 
 def linked_providers(user: User, env: ProviderConfig | None) -> list[ProviderConfig]:

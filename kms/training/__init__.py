@@ -1,4 +1,5 @@
 """Training: modules, lessons, quizzes, onboarding paths, assignments and shadowing."""
+
 from kms.auth.landing import add_landing_rule
 from kms.navigation import NavEntry, add_nav_entry
 from kms.training.views import bp

@@ -1,4 +1,5 @@
 """Training models: modules, lessons, quizzes, paths, assignments, completions, shadowing and calendar feeds."""
+
 from __future__ import annotations
 
 import enum
@@ -42,19 +43,23 @@ class Module(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(String(600), default="")
     intro: Mapped[str] = mapped_column(Text, default="")
-    audience_csv: Mapped[str] = mapped_column(String(100), default="member")   # role values, comma-separated
+    audience_csv: Mapped[str] = mapped_column(String(100), default="member")  # role values, comma-separated
     minutes: Mapped[int] = mapped_column(default=30)
-    status: Mapped[ModuleStatus] = mapped_column(enum_column(ModuleStatus), default=ModuleStatus.DRAFT, index=True)
-    recertify_months: Mapped[int | None]                  # None: a completion never expires
-    pass_mark: Mapped[int] = mapped_column(default=80)     # percent, for the quiz (if it has questions)
-    max_attempts: Mapped[int] = mapped_column(default=0)   # per certification cycle; 0 = unlimited
+    status: Mapped[ModuleStatus] = mapped_column(
+        enum_column(ModuleStatus), default=ModuleStatus.DRAFT, index=True
+    )
+    recertify_months: Mapped[int | None]  # None: a completion never expires
+    pass_mark: Mapped[int] = mapped_column(default=80)  # percent, for the quiz (if it has questions)
+    max_attempts: Mapped[int] = mapped_column(default=0)  # per certification cycle; 0 = unlimited
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    lessons: Mapped[list[Lesson]] = relationship(back_populates="module", order_by="Lesson.position",
-                                                 cascade="all, delete-orphan")
-    questions: Mapped[list[Question]] = relationship(back_populates="module", order_by="Question.position",
-                                                     cascade="all, delete-orphan")
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="module", order_by="Question.position", cascade="all, delete-orphan"
+    )
     tag_rows: Mapped[list[ModuleTag]] = relationship(cascade="all, delete-orphan", order_by="ModuleTag.tag")
 
     @property
@@ -69,7 +74,9 @@ class Module(db.Model):
 class ModuleTag(db.Model):
     __tablename__ = "training_module_tags"
 
-    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id", ondelete="CASCADE"), primary_key=True)
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("training_modules.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
 
 
@@ -81,11 +88,12 @@ class Lesson(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
-    acknowledge: Mapped[bool] = mapped_column(default=False)   # required reading: "I have read and understood"
+    acknowledge: Mapped[bool] = mapped_column(default=False)  # required reading: "I have read and understood"
 
     module: Mapped[Module] = relationship(back_populates="lessons")
-    article_links: Mapped[list[LessonArticle]] = relationship(order_by="LessonArticle.position",
-                                                              cascade="all, delete-orphan")
+    article_links: Mapped[list[LessonArticle]] = relationship(
+        order_by="LessonArticle.position", cascade="all, delete-orphan"
+    )
 
 
 class LessonArticle(db.Model):
@@ -93,9 +101,12 @@ class LessonArticle(db.Model):
 
     __tablename__ = "training_lesson_articles"
 
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("training_lessons.id", ondelete="CASCADE"), primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("training_lessons.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     position: Mapped[int] = mapped_column(default=0)
 
     article = relationship("Article", lazy="joined")
@@ -119,7 +130,9 @@ class Choice(db.Model):
     __tablename__ = "training_choices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("training_questions.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("training_questions.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(String(500))
     correct: Mapped[bool] = mapped_column(default=False)
@@ -137,7 +150,7 @@ class QuizAttempt(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     correct: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
-    score: Mapped[int] = mapped_column(default=0)          # percent, rounded down
+    score: Mapped[int] = mapped_column(default=0)  # percent, rounded down
     passed: Mapped[bool] = mapped_column(default=False)
 
     answers: Mapped[list[AttemptAnswer]] = relationship(cascade="all, delete-orphan")
@@ -146,11 +159,15 @@ class QuizAttempt(db.Model):
 class AttemptAnswer(db.Model):
     __tablename__ = "training_attempt_answers"
 
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("training_quiz_attempts.id", ondelete="CASCADE"),
-                                            primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("training_questions.id", ondelete="CASCADE"),
-                                             primary_key=True)
-    choice_id: Mapped[int] = mapped_column(ForeignKey("training_choices.id", ondelete="CASCADE"), primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("training_quiz_attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("training_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    choice_id: Mapped[int] = mapped_column(
+        ForeignKey("training_choices.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class LessonCompletion(db.Model):
@@ -174,10 +191,12 @@ class StudiedRevision(db.Model):
 
     __tablename__ = "training_studied_revisions"
 
-    completion_id: Mapped[int] = mapped_column(ForeignKey("training_lesson_completions.id", ondelete="CASCADE"),
-                                               primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    completion_id: Mapped[int] = mapped_column(
+        ForeignKey("training_lesson_completions.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="SET NULL"))
     revision_number: Mapped[int] = mapped_column(default=0)
 
@@ -192,7 +211,7 @@ class ModuleCompletion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id", ondelete="CASCADE"), index=True)
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # None: never expires
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: never expires
 
     def valid_at(self, now: datetime) -> bool:
         return self.expires_at is None or self.expires_at > now
@@ -212,14 +231,20 @@ class Path(db.Model):
     shadow_sessions_per_day: Mapped[int] = mapped_column(default=0)
     shadow_minutes: Mapped[int] = mapped_column(default=90)
 
-    steps: Mapped[list[PathModule]] = relationship(order_by="PathModule.position", cascade="all, delete-orphan")
+    steps: Mapped[list[PathModule]] = relationship(
+        order_by="PathModule.position", cascade="all, delete-orphan"
+    )
 
 
 class PathModule(db.Model):
     __tablename__ = "training_path_modules"
 
-    path_id: Mapped[int] = mapped_column(ForeignKey("training_paths.id", ondelete="CASCADE"), primary_key=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id", ondelete="CASCADE"), primary_key=True)
+    path_id: Mapped[int] = mapped_column(
+        ForeignKey("training_paths.id", ondelete="CASCADE"), primary_key=True
+    )
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("training_modules.id", ondelete="CASCADE"), primary_key=True
+    )
     position: Mapped[int] = mapped_column(default=0)
     day_offset: Mapped[int] = mapped_column(default=0)
 
@@ -235,13 +260,15 @@ class Assignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id", ondelete="CASCADE"), index=True)
-    path_id: Mapped[int | None] = mapped_column(ForeignKey("training_paths.id", ondelete="SET NULL"), index=True)
-    due_on: Mapped[date | None]                                       # the learner's local calendar day
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)      # end of that day in the learner's zone
+    path_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_paths.id", ondelete="SET NULL"), index=True
+    )
+    due_on: Mapped[date | None]  # the learner's local calendar day
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # end of that day in the learner's zone
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    sequence: Mapped[int] = mapped_column(default=0)                  # iCalendar SEQUENCE of the due-date event
+    sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE of the due-date event
 
     module: Mapped[Module] = relationship()
     path: Mapped[Path | None] = relationship()
@@ -258,16 +285,18 @@ class ShadowHost(db.Model):
 
     user = relationship("User", lazy="joined")
     windows: Mapped[list[Availability]] = relationship(
-        cascade="all, delete-orphan", order_by=lambda: (Availability.weekday, Availability.start_time))
+        cascade="all, delete-orphan", order_by=lambda: (Availability.weekday, Availability.start_time)
+    )
 
 
 class Availability(db.Model):
     __tablename__ = "training_availability"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    host_id: Mapped[int] = mapped_column(ForeignKey("training_shadow_hosts.user_id", ondelete="CASCADE"),
-                                         index=True)
-    weekday: Mapped[int]                  # 0 = Monday ... 6 = Sunday, in the host's time zone
+    host_id: Mapped[int] = mapped_column(
+        ForeignKey("training_shadow_hosts.user_id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int]  # 0 = Monday ... 6 = Sunday, in the host's time zone
     start_time: Mapped[time]
     end_time: Mapped[time]
 
@@ -278,12 +307,16 @@ def _new_uid() -> str:
 
 class ShadowSession(db.Model):
     __tablename__ = "training_shadow_sessions"
-    __table_args__ = (Index("ix_training_shadow_sessions_host_time", "host_id", "starts_at"),
-                      Index("ix_training_shadow_sessions_trainee_time", "trainee_id", "starts_at"))
+    __table_args__ = (
+        Index("ix_training_shadow_sessions_host_time", "host_id", "starts_at"),
+        Index("ix_training_shadow_sessions_trainee_time", "trainee_id", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uid: Mapped[str] = mapped_column(String(80), unique=True, default=_new_uid)   # iCalendar UID, never changes
-    sequence: Mapped[int] = mapped_column(default=0)                               # bumped on every change
+    uid: Mapped[str] = mapped_column(
+        String(80), unique=True, default=_new_uid
+    )  # iCalendar UID, never changes
+    sequence: Mapped[int] = mapped_column(default=0)  # bumped on every change
     trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     host_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -292,9 +325,12 @@ class ShadowSession(db.Model):
     # An https address of the call (Zoom, Meet, Teams...); "" when the session is in person.
     meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     focus_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
-    format: Mapped[SessionFormat] = mapped_column(enum_column(SessionFormat), default=SessionFormat.LIVE_CALLS)
-    status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus), default=SessionStatus.SCHEDULED,
-                                                  index=True)
+    format: Mapped[SessionFormat] = mapped_column(
+        enum_column(SessionFormat), default=SessionFormat.LIVE_CALLS
+    )
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column(SessionStatus), default=SessionStatus.SCHEDULED, index=True
+    )
     trainee_notes: Mapped[str] = mapped_column(Text, default="")
     host_feedback: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,4 +1,5 @@
 """Articles keep every revision, show diffs, restore as new revisions, and never lose an editor's text."""
+
 from __future__ import annotations
 
 import threading
@@ -24,10 +25,14 @@ from tests.articles.conftest import REAL_TEXT, fields_of
 def test_every_save_adds_a_numbered_revision_with_author_and_reason(make_article, author):
     article = make_article("Refund request", "v1\n")
     with unit_of_work():
-        services.save_article(article.id, fields_of(article, body="v2\n", reason="typo"), base_version=1,
-                              actor=author)
+        services.save_article(
+            article.id, fields_of(article, body="v2\n", reason="typo"), base_version=1, actor=author
+        )
     revisions = services.list_revisions(article.id)
-    assert [(r.number, r.body, r.author_id) for r in revisions] == [(2, "v2\n", author.id), (1, "v1\n", author.id)]
+    assert [(r.number, r.body, r.author_id) for r in revisions] == [
+        (2, "v2\n", author.id),
+        (1, "v1\n", author.id),
+    ]
     assert revisions[0].reason == "typo"
     assert db.session.get(Article, article.id).version == 2
 
@@ -39,7 +44,9 @@ def test_second_save_from_the_same_version_is_a_conflict_and_keeps_the_first(mak
         services.save_article(article.id, fields_of(article, body="mine\n"), base_version=1, actor=author)
     with pytest.raises(services.EditConflict) as caught:
         with unit_of_work():
-            services.save_article(article.id, fields_of(article, body="theirs\n"), base_version=1, actor=other)
+            services.save_article(
+                article.id, fields_of(article, body="theirs\n"), base_version=1, actor=other
+            )
     assert caught.value.current_body == "mine\n" and caught.value.current_version == 2
     db.session.expire_all()
     assert db.session.get(Article, article.id).body == "mine\n"
@@ -49,8 +56,12 @@ def test_second_save_from_the_same_version_is_a_conflict_and_keeps_the_first(mak
 def test_diff_between_two_revisions_shows_removed_and_added_lines(make_article, author):
     article = make_article(body="keep\nold line\nkeep too\n")
     with unit_of_work():
-        services.save_article(article.id, fields_of(article, title="Renamed", body="keep\nnew line\nkeep too\n"),
-                              base_version=1, actor=author)
+        services.save_article(
+            article.id,
+            fields_of(article, title="Renamed", body="keep\nnew line\nkeep too\n"),
+            base_version=1,
+            actor=author,
+        )
     _, _, lines = services.diff_revisions(article.id, 1, 2)
     kinds = {(line.kind, line.text) for line in lines}
     assert ("del", "old line") in kinds and ("add", "new line") in kinds
@@ -82,8 +93,12 @@ def test_restore_from_an_outdated_page_is_refused(make_article, author):
 def test_renaming_keeps_the_old_address_and_the_title_link_working(make_article, author, make_user):
     article = make_article("Refund request")
     with unit_of_work():
-        services.save_article(article.id, fields_of(article, title="Refunds and credits", slug="refunds"),
-                              base_version=1, actor=author)
+        services.save_article(
+            article.id,
+            fields_of(article, title="Refunds and credits", slug="refunds"),
+            base_version=1,
+            actor=author,
+        )
     member = make_user()
     for old in ("refund-request", "refunds-and-credits"):
         found, moved_to = services.resolve_slug(old, viewer=member)
@@ -95,19 +110,25 @@ def test_a_slug_taken_by_another_article_is_refused_naming_the_field(make_articl
     other = make_article("Something else")
     with pytest.raises(Invalid) as caught:
         with unit_of_work():
-            services.save_article(other.id, fields_of(other, slug="refund-request"), base_version=1, actor=author)
+            services.save_article(
+                other.id, fields_of(other, slug="refund-request"), base_version=1, actor=author
+            )
     assert caught.value.field == "slug"
 
 
 def test_bad_input_names_the_field_and_saves_nothing(make_article, author):
     article = make_article(body="v1\n")
-    for change, field in ((dict(title=" "), "title"), (dict(category="Nope"), "category"),
-                          (dict(language="not a tag!"), "language"), (dict(verify_interval_days=0),
-                                                                     "verify_interval_days")):
+    for change, field in (
+        (dict(title=" "), "title"),
+        (dict(category="Nope"), "category"),
+        (dict(language="not a tag!"), "language"),
+        (dict(verify_interval_days=0), "verify_interval_days"),
+    ):
         with pytest.raises(Invalid) as caught:
             with unit_of_work():
-                services.save_article(article.id, fields_of(article, body="changed\n", **change), base_version=1,
-                                      actor=author)
+                services.save_article(
+                    article.id, fields_of(article, body="changed\n", **change), base_version=1, actor=author
+                )
         assert caught.value.field == field
     db.session.expire_all()
     assert db.session.get(Article, article.id).version == 1
@@ -126,17 +147,21 @@ def test_drafts_are_hidden_from_members_and_managers_but_not_authors(make_articl
 def test_members_cannot_write(make_user, categories):
     with pytest.raises(Forbidden):
         with unit_of_work():
-            services.create_article(services.ArticleFields(title="x", body="", category="Billing"),
-                                    actor=make_user(Role.MEMBER))
+            services.create_article(
+                services.ArticleFields(title="x", body="", category="Billing"), actor=make_user(Role.MEMBER)
+            )
 
 
-def test_review_keeps_readers_on_the_published_text_until_another_person_approves(make_article, author,
-                                                                                  make_user):
+def test_review_keeps_readers_on_the_published_text_until_another_person_approves(
+    make_article, author, make_user
+):
     article = make_article("Refund request", "approved text\n")
     db.session.get(Category, "Billing").requires_review = True
     db.session.commit()
     with unit_of_work():
-        services.save_article(article.id, fields_of(article, body="proposed text\n"), base_version=1, actor=author)
+        services.save_article(
+            article.id, fields_of(article, body="proposed text\n"), base_version=1, actor=author
+        )
     member = make_user()
     db.session.expire_all()
     shown, _ = services.resolve_slug(article.slug, viewer=member)
@@ -144,7 +169,7 @@ def test_review_keeps_readers_on_the_published_text_until_another_person_approve
     pending = services.pending_reviews()
     assert [r.state for r in pending] == [RevisionState.PENDING]
     with pytest.raises(Forbidden):
-        services.approve_revision(pending[0].id, actor=author)     # not your own change
+        services.approve_revision(pending[0].id, actor=author)  # not your own change
     services.approve_revision(pending[0].id, actor=make_user(Role.MANAGER))
     db.session.expire_all()
     shown, _ = services.resolve_slug(article.slug, viewer=member)
@@ -170,7 +195,9 @@ def test_publishing_the_article_makes_its_process_documented(make_process, make_
     article = make_article(body=REAL_TEXT, status="draft", process=process)
     assert process.status == ProcessStatus.DRAFTING
     with unit_of_work():
-        services.save_article(article.id, fields_of(article, status="published"), base_version=1, actor=author)
+        services.save_article(
+            article.id, fields_of(article, status="published"), base_version=1, actor=author
+        )
     db.session.expire_all()
     assert services.get_process(process.id).status == ProcessStatus.DOCUMENTED
 
@@ -207,12 +234,21 @@ def test_verification_sets_the_next_due_date_and_the_label(make_article, make_us
     assert [a.id for a in services.stale_articles()] == [article.id]
 
 
-@pytest.mark.parametrize("first, second", [("Refund request", "REFUND REQUEST"), ("Über-Rückgabe", "über-rückgabe"),
-                                           ("Возврат средств", "ВОЗВРАТ СРЕДСТВ"), ("Ελληνικά", "ΕΛΛΗΝΙΚΆ"),
-                                           ("Straße sperren", "STRASSE SPERREN"),
-                                           ("Refund  request", "refund request"), ("Café", "Cafe\u0301")])
-def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in_any_alphabet(make_process, author,
-                                                                                              first, second):
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("Refund request", "REFUND REQUEST"),
+        ("Über-Rückgabe", "über-rückgabe"),
+        ("Возврат средств", "ВОЗВРАТ СРЕДСТВ"),
+        ("Ελληνικά", "ΕΛΛΗΝΙΚΆ"),
+        ("Straße sperren", "STRASSE SPERREN"),
+        ("Refund  request", "refund request"),
+        ("Café", "Cafe\u0301"),
+    ],
+)
+def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in_any_alphabet(
+    make_process, author, first, second
+):
     make_process(first)
     with pytest.raises(Invalid) as refused:
         with unit_of_work():
@@ -221,9 +257,12 @@ def test_a_process_name_differing_only_in_case_spacing_or_spelling_is_refused_in
     assert services.process_named(second.lower()).name == first
     other = make_process("Unrelated")
     with pytest.raises(Invalid):
-        services.update_process(other.id, services.ProcessFields(name=second, category="Billing"), actor=author)
-    renamed = services.update_process(other.id, services.ProcessFields(name=second + " 2", category="Billing"),
-                                      actor=author)
+        services.update_process(
+            other.id, services.ProcessFields(name=second, category="Billing"), actor=author
+        )
+    renamed = services.update_process(
+        other.id, services.ProcessFields(name=second + " 2", category="Billing"), actor=author
+    )
     assert renamed.name == second + " 2"
 
 
@@ -250,7 +289,9 @@ def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clea
                 actor = db.session.get(User, author_id)
                 start.wait(timeout=10)
                 with unit_of_work():
-                    services.create_process(services.ProcessFields(name=name, category="Billing"), actor=actor)
+                    services.create_process(
+                        services.ProcessFields(name=name, category="Billing"), actor=actor
+                    )
                 outcomes.append("created")
             except Invalid as refused:
                 outcomes.append(str(refused))
@@ -266,13 +307,14 @@ def test_people_adding_one_process_at_the_same_moment_get_one_process_and_a_clea
         thread.join(timeout=30)
     assert outcomes.count("created") == 1, outcomes
     assert all("already exists" in outcome for outcome in outcomes if outcome != "created"), outcomes
-    db.session.rollback()                 # end this test's own read snapshot to see the threads' commits
+    db.session.rollback()  # end this test's own read snapshot to see the threads' commits
     stored = [p for p in db.session.scalars(db.select(Process)) if p.name.lower() == "chargeback dispute"]
     assert len(stored) == 1
 
 
-def test_a_category_typed_in_another_case_is_the_existing_one_and_an_unknown_one_lists_the_choices(make_article,
-                                                                                               make_process):
+def test_a_category_typed_in_another_case_is_the_existing_one_and_an_unknown_one_lists_the_choices(
+    make_article, make_process
+):
     assert make_article(category="billing").category == "Billing"
     assert make_process(category="ESCALATIONS").category == "Escalations"
     with pytest.raises(Invalid) as refused:

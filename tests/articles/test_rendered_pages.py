@@ -1,4 +1,5 @@
 """The article page shows HTML rendered once per revision: every new revision, approval or draft edit shows at once."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,9 +22,15 @@ def test_each_published_revision_is_shown_as_soon_as_it_is_saved(app, make_user,
     client = app.test_client()
     login(client, reader)
     assert "Refund <strong>within</strong> thirty days." in _page(client, article)
-    assert "Refund <strong>within</strong> thirty days." in _page(client, article)   # served from the kept HTML
-    services.save_article(article.id, fields_of(article, body="Refund *within* sixty days.\n"),
-                          base_version=article.version, actor=author)
+    assert "Refund <strong>within</strong> thirty days." in _page(
+        client, article
+    )  # served from the kept HTML
+    services.save_article(
+        article.id,
+        fields_of(article, body="Refund *within* sixty days.\n"),
+        base_version=article.version,
+        actor=author,
+    )
     db.session.expire_all()
     page = _page(client, article)
     assert "Refund <em>within</em> sixty days." in page and "thirty" not in page
@@ -31,16 +38,18 @@ def test_each_published_revision_is_shown_as_soon_as_it_is_saved(app, make_user,
 
 def test_a_change_waiting_for_review_shows_only_once_approved(app, make_user, make_article, author):
     from kms.articles.models import Category
+
     article = make_article("Vouchers", "Old voucher text.\n")
     db.session.get(Category, "Billing").requires_review = True
     db.session.commit()
-    services.save_article(article.id, fields_of(article, body="New voucher text.\n"),
-                                     base_version=article.version, actor=author)
+    services.save_article(
+        article.id, fields_of(article, body="New voucher text.\n"), base_version=article.version, actor=author
+    )
     reader = make_user(Role.MEMBER)
     client = app.test_client()
     login(client, reader)
     first = _page(client, article)
-    assert "Old voucher text." in first, first[first.find("<article"):first.find("</article")]
+    assert "Old voucher text." in first, first[first.find("<article") : first.find("</article")]
     services.approve_revision(services.pending_reviews()[0].id, actor=make_user(Role.MANAGER))
     db.session.expire_all()
     page = _page(client, article)
@@ -52,8 +61,9 @@ def test_a_drafts_every_save_shows_to_its_authors(app, make_article, author):
     client = app.test_client()
     login(client, author)
     assert "First draft." in _page(client, article)
-    services.save_article(article.id, fields_of(article, body="Second draft.\n"), base_version=article.version,
-                          actor=author)
+    services.save_article(
+        article.id, fields_of(article, body="Second draft.\n"), base_version=article.version, actor=author
+    )
     db.session.expire_all()
     page = _page(client, article)
     assert "Second draft." in page and "First draft." not in page
@@ -83,11 +93,13 @@ def test_a_page_opened_again_carries_the_readers_own_working_csrf_token(app, mak
     reader = make_user(Role.MEMBER)
     first, second = app.test_client(), app.test_client()
     _log_in_with_csrf(first, reader)
-    _log_in_with_csrf(second, reader)        # the same reader in another browser: another session
+    _log_in_with_csrf(second, reader)  # the same reader in another browser: another session
     one, two = _page(first, article), _page(second, article)
     assert csrf_token_from(one) != csrf_token_from(two)
-    response = second.post(f"/handbook/articles/{article.slug}/flag",
-                           data={"comment": "Step 3 is gone", "csrf_token": csrf_token_from(two)})
+    response = second.post(
+        f"/handbook/articles/{article.slug}/flag",
+        data={"comment": "Step 3 is gone", "csrf_token": csrf_token_from(two)},
+    )
     assert response.status_code in (302, 303), response.status_code
     assert "Step 3 is gone" in _page(first, article)
 
@@ -98,7 +110,7 @@ def test_each_reader_sees_the_page_as_their_role_and_name_give_it(app, make_user
     member_client, author_client = app.test_client(), app.test_client()
     login(member_client, member)
     login(author_client, author)
-    for _ in range(2):                        # the second view of each uses the cached HTML
+    for _ in range(2):  # the second view of each uses the cached HTML
         as_member, as_author = _page(member_client, article), _page(author_client, article)
         assert "Mia Member" in as_member and "Ada Author</a>" not in as_member.split("</header>")[0]
         assert ">Edit</a>" not in as_member and ">Edit</a>" in as_author

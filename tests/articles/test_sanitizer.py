@@ -1,4 +1,5 @@
 """Markdown from authors never puts script, event handlers or dangerous URLs on a page."""
+
 from __future__ import annotations
 
 import re
@@ -11,10 +12,31 @@ from kms import markdown
 from kms.auth.models import Role
 from tests.conftest import login
 
-PAYLOADS = [line for line in (Path(__file__).parent.parent / "data" / "xss_payloads.txt")
-            .read_text(encoding="utf-8").splitlines() if line.strip()]
-FORBIDDEN_TAGS = {"script", "iframe", "style", "form", "object", "embed", "meta", "base", "link", "svg", "math",
-                  "body", "noscript", "button", "textarea", "select"}
+PAYLOADS = [
+    line
+    for line in (Path(__file__).parent.parent / "data" / "xss_payloads.txt")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line.strip()
+]
+FORBIDDEN_TAGS = {
+    "script",
+    "iframe",
+    "style",
+    "form",
+    "object",
+    "embed",
+    "meta",
+    "base",
+    "link",
+    "svg",
+    "math",
+    "body",
+    "noscript",
+    "button",
+    "textarea",
+    "select",
+}
 SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
 
 
@@ -33,7 +55,9 @@ class _Collector(HTMLParser):
             if name in {"href", "src"}:
                 squashed = re.sub(r"[\s\x00-\x1f]", "", value)
                 scheme = SCHEME.match(squashed)
-                if (scheme and scheme.group(1).lower() not in {"http", "https", "mailto"}) or "&#" in squashed:
+                if (
+                    scheme and scheme.group(1).lower() not in {"http", "https", "mailto"}
+                ) or "&#" in squashed:
                     self.problems.append(f"{tag}[{name}={value!r}]")
             if name == "id" and not value.startswith("h-"):
                 self.problems.append(f"{tag}[id={value!r}]")
@@ -64,8 +88,10 @@ def test_the_whole_corpus_in_one_document_renders_clean():
 
 
 def test_useful_markdown_still_renders():
-    html = markdown.render("## Steps\n\n- [x] done\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
-                           "[Refund](https://example.com/r) and [[Refund request]]\n\n```\ncode\n```")
+    html = markdown.render(
+        "## Steps\n\n- [x] done\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "[Refund](https://example.com/r) and [[Refund request]]\n\n```\ncode\n```"
+    )
     assert '<h2 id="h-steps">' in html
     assert 'type="checkbox"' in html and "<table>" in html
     assert 'href="https://example.com/r"' in html and 'href="/handbook/articles/refund-request"' in html
@@ -79,7 +105,6 @@ def test_an_article_page_shows_the_corpus_without_any_live_markup(client, make_u
     prose = page.split('<div class="prose"', 1)[1].split("</article>", 1)[0]
     assert problems_in(prose) == []
     assert "Content-Security-Policy" in client.get(f"/handbook/articles/{article.slug}").headers
-
 
 
 def test_task_list_checkboxes_are_named_for_screen_readers_and_authors_cannot_name_them_otherwise():

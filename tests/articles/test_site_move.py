@@ -1,4 +1,5 @@
 """Moving a whole site: export with its people, import into a fresh instance, and nothing drifts on the way."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,12 +24,17 @@ def _files(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def site(make_user, make_article, categories):
     """A small site as people make it in the browser: bodies without a final newline, blank lines first."""
-    owner = make_user(Role.AUTHOR, email="owner@example.test", name="Olga Owner", team="EMEA",
-                      time_zone="Europe/Oslo")
+    owner = make_user(
+        Role.AUTHOR, email="owner@example.test", name="Olga Owner", team="EMEA", time_zone="Europe/Oslo"
+    )
     make_user(Role.MEMBER, email="rep@example.test", name="Ravi Rep", team="APAC", time_zone="Asia/Kolkata")
     make_article("Refund request", "## Steps\n\n1. Check the order", actor=owner, owner_id=owner.id)
-    make_article("退款请求", "\n\n  Indented first line, after two blank lines.   \n\n\n", actor=owner,
-                 owner_id=owner.id)
+    make_article(
+        "退款请求",
+        "\n\n  Indented first line, after two blank lines.   \n\n\n",
+        actor=owner,
+        owner_id=owner.id,
+    )
     return owner
 
 
@@ -36,8 +42,13 @@ def test_the_export_lists_the_people_without_any_secret(site, tmp_path):
     content.export_content(tmp_path)
     people = yaml.safe_load((tmp_path / "people.yml").read_text(encoding="utf-8"))
     olga = next(p for p in people if p["email"] == "owner@example.test")
-    assert olga == {"email": "owner@example.test", "name": "Olga Owner", "role": "author", "team": "EMEA",
-                    "time_zone": "Europe/Oslo"}
+    assert olga == {
+        "email": "owner@example.test",
+        "name": "Olga Owner",
+        "role": "author",
+        "team": "EMEA",
+        "time_zone": "Europe/Oslo",
+    }
     text = (tmp_path / "people.yml").read_text(encoding="utf-8")
     assert "argon2" not in text and "password" not in text and "token" not in text
 
@@ -56,10 +67,15 @@ def test_a_whole_site_moves_into_a_fresh_instance_and_exports_byte_for_byte_the_
     _empty_all_tables()
     assert db.session.scalar(select(func.count(User.id))) == 0
     report = content.import_content(first)
-    assert report.counts["people"]["created"] == 3          # Olga, Ravi and the author who set up the site
+    assert report.counts["people"]["created"] == 3  # Olga, Ravi and the author who set up the site
     olga = db.session.scalar(select(User).where(User.email == "owner@example.test"))
-    assert (olga.name, olga.role, olga.team, olga.time_zone) == ("Olga Owner", Role.AUTHOR, "EMEA", "Europe/Oslo")
-    assert not olga.active and not olga.has_password        # an account to invite, not one to log into
+    assert (olga.name, olga.role, olga.team, olga.time_zone) == (
+        "Olga Owner",
+        Role.AUTHOR,
+        "EMEA",
+        "Europe/Oslo",
+    )
+    assert not olga.active and not olga.has_password  # an account to invite, not one to log into
     article = db.session.scalar(select(Article).where(Article.slug == "退款请求"))
     assert article.owner_id == olga.id
     assert services.reader_text(article)[1] == "\n\n  Indented first line, after two blank lines.   \n\n\n"

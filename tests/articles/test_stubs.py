@@ -1,4 +1,5 @@
 """Real content: an untouched template does not count as documentation, whatever is done with it."""
+
 from __future__ import annotations
 
 from kms.articles import services
@@ -7,18 +8,21 @@ from kms.auth.models import Role
 from kms.extensions import db
 from tests.articles.conftest import REAL_TEXT, fields_of
 
-TEMPLATE = ("## When this applies\n\n1. …\n2. …\n\n## Steps\n\n1. …\n2. …\n3. …\n\n"
-            "## What to say\n\n> …\n\n## When to escalate\n\n- …\n\n## Related processes\n\n- …\n")
+TEMPLATE = (
+    "## When this applies\n\n1. …\n2. …\n\n## Steps\n\n1. …\n2. …\n3. …\n\n"
+    "## What to say\n\n> …\n\n## When to escalate\n\n- …\n\n## Related processes\n\n- …\n"
+)
 
 
-def test_publishing_an_untouched_template_does_not_move_the_bar_and_shows_a_stub(client, login_as, make_process,
-                                                                                 make_article):
+def test_publishing_an_untouched_template_does_not_move_the_bar_and_shows_a_stub(
+    client, login_as, make_process, make_article
+):
     author = login_as(Role.AUTHOR)
     db.session.add(ArticleTemplate(key="standard-process", name="Standard process", body=TEMPLATE))
     db.session.commit()
     process = make_process("Refund request", frequency=40)
     article = make_article("Refund request", TEMPLATE, actor=author, process=process)
-    services.mark_verified(article.id, actor=author)          # verifying a stub documents nothing either
+    services.mark_verified(article.id, actor=author)  # verifying a stub documents nothing either
     assert services.coverage().overall.documented == 0
     assert services.get_process(process.id).status == ProcessStatus.DRAFTING
     home = client.get("/handbook/").get_data(as_text=True)
@@ -27,8 +31,12 @@ def test_publishing_an_untouched_template_does_not_move_the_bar_and_shows_a_stub
     page = client.get(f"/handbook/articles/{article.slug}").get_data(as_text=True)
     assert "Stub — this article has 0 words of its own" in page
 
-    services.save_article(article.id, fields_of(article, body=TEMPLATE.replace("1. …\n2. …\n3. …", REAL_TEXT)),
-                          base_version=article.version, actor=author)
+    services.save_article(
+        article.id,
+        fields_of(article, body=TEMPLATE.replace("1. …\n2. …\n3. …", REAL_TEXT)),
+        base_version=article.version,
+        actor=author,
+    )
     assert services.coverage().overall.documented == 1
     assert services.get_process(process.id).status == ProcessStatus.DOCUMENTED
     assert "1 of 1 processes documented" in client.get("/handbook/").get_data(as_text=True)
@@ -39,8 +47,9 @@ def test_a_few_words_added_to_the_template_are_still_a_stub(make_process, make_a
     db.session.add(ArticleTemplate(key="standard-process", name="Standard process", body=TEMPLATE))
     db.session.commit()
     process = make_process("Invoice question")
-    make_article("Invoice question", TEMPLATE.replace("1. …\n2. …\n3. …", "1. Open the invoice."),
-                 process=process)
+    make_article(
+        "Invoice question", TEMPLATE.replace("1. …\n2. …\n3. …", "1. Open the invoice."), process=process
+    )
     assert services.coverage().overall.documented == 0
     assert [p.name for p in services.document_next()] == ["Invoice question"]
 

@@ -1,4 +1,5 @@
 """First-run setup, invites, roles, deactivation and profile changes."""
+
 import re
 
 import pytest
@@ -10,8 +11,13 @@ from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db
 from tests.conftest import PASSWORD, login
 
-SETUP = {"name": "Ann Admin", "email": "ann@example.com", "time_zone": "Europe/Oslo",
-         "password": "a long password", "confirm": "a long password"}
+SETUP = {
+    "name": "Ann Admin",
+    "email": "ann@example.com",
+    "time_zone": "Europe/Oslo",
+    "password": "a long password",
+    "confirm": "a long password",
+}
 
 
 def invite_path(response) -> str:
@@ -57,8 +63,10 @@ def test_setup_rejects_a_short_password(client):
 
 def test_admin_invites_a_member_who_sets_a_password_with_the_link_once(app, client, login_as):
     login_as(Role.ADMIN)
-    response = client.post("/admin/users", data={"name": "Mo Member", "email": "mo@example.com",
-                                                 "role": "member", "time_zone": "UTC"})
+    response = client.post(
+        "/admin/users",
+        data={"name": "Mo Member", "email": "mo@example.com", "role": "member", "time_zone": "UTC"},
+    )
     assert response.status_code == 200
     path = invite_path(response)
     invited = app.test_client()
@@ -73,19 +81,28 @@ def test_admin_invites_a_member_who_sets_a_password_with_the_link_once(app, clie
 
 def test_an_invite_link_expires(app, client, login_as):
     login_as(Role.ADMIN)
-    path = invite_path(client.post("/admin/users", data={"name": "Late", "email": "late@example.com",
-                                                         "role": "member", "time_zone": "UTC"}))
+    path = invite_path(
+        client.post(
+            "/admin/users",
+            data={"name": "Late", "email": "late@example.com", "role": "member", "time_zone": "UTC"},
+        )
+    )
     with time_machine.travel("2099-01-01", tick=False):
-        response = app.test_client().post(path, data={"password": "member password",
-                                                      "confirm": "member password"})
+        response = app.test_client().post(
+            path, data={"password": "member password", "confirm": "member password"}
+        )
     assert response.status_code == 404
     assert services.find_user_by_email("late@example.com").password_hash is None
 
 
 def test_a_new_invite_link_replaces_the_old_one(app, client, login_as):
     login_as(Role.ADMIN)
-    old = invite_path(client.post("/admin/users", data={"name": "Lost", "email": "lost@example.com",
-                                                        "role": "author", "time_zone": "UTC"}))
+    old = invite_path(
+        client.post(
+            "/admin/users",
+            data={"name": "Lost", "email": "lost@example.com", "role": "author", "time_zone": "UTC"},
+        )
+    )
     user = services.find_user_by_email("lost@example.com")
     new = invite_path(client.post(f"/admin/users/{user.id}/invite"))
     assert old != new
@@ -95,8 +112,10 @@ def test_a_new_invite_link_replaces_the_old_one(app, client, login_as):
 
 def test_inviting_an_existing_email_is_refused_with_the_form_kept(client, login_as):
     admin = login_as(Role.ADMIN)
-    response = client.post("/admin/users", data={"name": "Copy", "email": admin.email.upper(),
-                                                 "role": "member", "time_zone": "UTC"})
+    response = client.post(
+        "/admin/users",
+        data={"name": "Copy", "email": admin.email.upper(), "role": "member", "time_zone": "UTC"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "already exists" in page and 'value="Copy"' in page
@@ -129,7 +148,7 @@ def test_deactivating_a_user_ends_their_session_at_once(app, client, login_as, m
     theirs = app.test_client()
     login(theirs, user)
     assert theirs.get("/account").status_code == 200
-    client.post(f"/admin/users/{user.id}", data={"role": "member", "team": ""})   # active unticked
+    client.post(f"/admin/users/{user.id}", data={"role": "member", "team": ""})  # active unticked
     assert theirs.get("/account").status_code == 302
     assert login(app.test_client(), user).status_code == 401
 
@@ -144,8 +163,10 @@ def test_admins_cannot_demote_or_deactivate_themselves(client, login_as):
 
 def test_users_change_their_own_name_and_time_zone(client, login_as):
     user = login_as(Role.MEMBER)
-    client.post("/account", data={"action": "profile", "profile-name": "New Name",
-                                  "profile-time_zone": "Asia/Kolkata"})
+    client.post(
+        "/account",
+        data={"action": "profile", "profile-name": "New Name", "profile-time_zone": "Asia/Kolkata"},
+    )
     db.session.rollback()
     saved = db.session.get(User, user.id)
     assert (saved.name, saved.time_zone) == ("New Name", "Asia/Kolkata")
@@ -153,8 +174,10 @@ def test_users_change_their_own_name_and_time_zone(client, login_as):
 
 def test_an_unknown_time_zone_is_refused_and_the_typed_value_kept(client, login_as):
     login_as(Role.MEMBER)
-    response = client.post("/account", data={"action": "profile", "profile-name": "Kept Name",
-                                             "profile-time_zone": "Nowhere/Land"})
+    response = client.post(
+        "/account",
+        data={"action": "profile", "profile-name": "Kept Name", "profile-time_zone": "Nowhere/Land"},
+    )
     page = response.get_data(as_text=True)
     assert "Unknown time zone" in page and 'value="Nowhere/Land"' in page
 

@@ -1,4 +1,5 @@
 """Personal API tokens: shown once, stored hashed, for /api/ only, revocable."""
+
 import re
 
 import pytest
@@ -110,26 +111,36 @@ def test_the_bearer_scheme_is_case_insensitive(app, client, make_user):
 
 
 def test_api_calls_without_a_usable_token_get_a_401_saying_what_is_wrong(app):
-    app.config["WTF_CSRF_ENABLED"] = True      # a POST without credentials is a 401, not a CSRF failure
+    app.config["WTF_CSRF_ENABLED"] = True  # a POST without credentials is a 401, not a CSRF failure
     anonymous = app.test_client()
     for method in ("get", "post"):
-        missing = getattr(anonymous, method)("/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
-                                             json={"summary": "x"} if method == "post" else None)
+        missing = getattr(anonymous, method)(
+            "/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
+            json={"summary": "x"} if method == "post" else None,
+        )
         assert missing.status_code == 401 and "Authorization: Bearer" in missing.json["error"]
         assert missing.headers["WWW-Authenticate"].startswith("Bearer")
-        wrong = getattr(anonymous, method)("/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
-                                           json={"summary": "x"} if method == "post" else None,
-                                           headers=bearer("kms_not-a-real-token"))
+        wrong = getattr(anonymous, method)(
+            "/api/hiring/scorecards/1/draft" if method == "post" else "/api/me",
+            json={"summary": "x"} if method == "post" else None,
+            headers=bearer("kms_not-a-real-token"),
+        )
         assert wrong.status_code == 401 and "token is not valid" in wrong.json["error"]
 
 
 def test_api_tokens_sit_behind_a_closed_integrations_disclosure_until_one_is_made(client, login_as):
     login_as(Role.MEMBER)
     page = client.get("/account").get_data(as_text=True)
-    disclosure = re.search(r"<details class=\"integrations\"( open)?>\s*<summary><h2>Integrations</h2></summary>"
-                           r"(.*?)</details>", page, re.S)
-    assert disclosure is not None and disclosure.group(1) is None   # closed: a rep sees just "Integrations"
+    disclosure = re.search(
+        r"<details class=\"integrations\"( open)?>\s*<summary><h2>Integrations</h2></summary>"
+        r"(.*?)</details>",
+        page,
+        re.S,
+    )
+    assert disclosure is not None and disclosure.group(1) is None  # closed: a rep sees just "Integrations"
     assert "API tokens" in disclosure.group(2) and 'id="token-name"' in disclosure.group(2)
     assert "API tokens" not in page.replace(disclosure.group(0), "")
-    created = client.post("/account", data={"action": "token", "token-name": "chat bot"}).get_data(as_text=True)
+    created = client.post("/account", data={"action": "token", "token-name": "chat bot"}).get_data(
+        as_text=True
+    )
     assert '<details class="integrations" open>' in created and 'id="new-token"' in created

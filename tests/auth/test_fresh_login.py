@@ -1,5 +1,6 @@
 """A session restored from a "keep me logged in" cookie must confirm the password before hiring pages,
 user administration or a new API token; everything else works as before."""
+
 from kms.auth import services
 from kms.auth.models import ApiToken, Role
 from kms.extensions import db
@@ -10,15 +11,17 @@ def remembered_client(app, client, user):
     """A second browser that only has the remember-me cookie of `user` (the session cookie has expired)."""
     assert login(client, user, remember=True).status_code == 302
     restored = app.test_client()
-    restored.set_cookie("kms_remember", client.get_cookie("kms_remember", domain="kms.test").value,
-                        domain="kms.test")
+    restored.set_cookie(
+        "kms_remember", client.get_cookie("kms_remember", domain="kms.test").value, domain="kms.test"
+    )
     return restored
 
 
-def test_a_remembered_manager_confirms_the_password_before_hiring_and_goes_on_to_the_page(app, client,
-                                                                                           make_user):
+def test_a_remembered_manager_confirms_the_password_before_hiring_and_goes_on_to_the_page(
+    app, client, make_user
+):
     restored = remembered_client(app, client, make_user(Role.MANAGER))
-    assert restored.get("/handbook/").status_code == 200          # reading needs no password
+    assert restored.get("/handbook/").status_code == 200  # reading needs no password
     response = restored.get("/hiring/")
     assert response.status_code == 302 and "/reauthenticate?next=%2Fhiring%2F" in response.location
     page = restored.get(response.location).get_data(as_text=True)
@@ -26,7 +29,7 @@ def test_a_remembered_manager_confirms_the_password_before_hiring_and_goes_on_to
 
     wrong = restored.post("/reauthenticate?next=/hiring/", data={"password": "not my password at all"})
     assert wrong.status_code == 401 and "That is not your password." in wrong.get_data(as_text=True)
-    assert restored.get("/hiring/").status_code == 302              # still not confirmed
+    assert restored.get("/hiring/").status_code == 302  # still not confirmed
 
     confirmed = restored.post("/reauthenticate?next=/hiring/", data={"password": PASSWORD})
     assert confirmed.status_code == 302 and confirmed.location.endswith("/hiring/")
@@ -39,8 +42,9 @@ def test_a_password_login_opens_hiring_and_user_admin_directly(client, make_user
     assert client.get("/admin/users").status_code == 200
 
 
-def test_user_admin_and_the_hiring_api_ask_a_remembered_session_too_but_not_a_bearer_token(app, client,
-                                                                                           make_user):
+def test_user_admin_and_the_hiring_api_ask_a_remembered_session_too_but_not_a_bearer_token(
+    app, client, make_user
+):
     admin = make_user(Role.ADMIN)
     restored = remembered_client(app, client, admin)
     assert "/reauthenticate" in restored.get("/admin/users").location

@@ -1,4 +1,5 @@
 """After login each person lands where their work is; an explicit safe `next` still wins."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,13 +20,24 @@ def onboarding_path(make_user):
     author = make_user(Role.AUTHOR)
     modules = []
     for title in ("Refunds 101", "Escalations 101"):
-        module = training.create_module(actor=author, title=title, summary="Basics", audience=["member"],
-                                        minutes=20, pass_mark=50, max_attempts=0, recertify_months=None, tags=[])
-        training.add_lesson(module.id, title="Lesson 1", body="Body", article_slugs=[], acknowledge=False,
-                            actor=author)
+        module = training.create_module(
+            actor=author,
+            title=title,
+            summary="Basics",
+            audience=["member"],
+            minutes=20,
+            pass_mark=50,
+            max_attempts=0,
+            recertify_months=None,
+            tags=[],
+        )
+        training.add_lesson(
+            module.id, title="Lesson 1", body="Body", article_slugs=[], acknowledge=False, actor=author
+        )
         modules.append(training.set_module_status(module.id, "published", actor=author))
-    path = Path(slug="csm", title="CSM first 30 days", shadow_days=0, shadow_sessions_per_day=0,
-                shadow_minutes=60)
+    path = Path(
+        slug="csm", title="CSM first 30 days", shadow_days=0, shadow_sessions_per_day=0, shadow_minutes=60
+    )
     path.steps = [PathModule(module_id=m.id, position=i, day_offset=i) for i, m in enumerate(modules)]
     db.session.add(path)
     db.session.commit()
@@ -48,7 +60,9 @@ def landing(client, user, next_url: str | None = None) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_a_new_hire_with_an_onboarding_path_in_progress_lands_on_my_onboarding(client, make_user, onboarding_path):
+def test_a_new_hire_with_an_onboarding_path_in_progress_lands_on_my_onboarding(
+    client, make_user, onboarding_path
+):
     assert landing(client, on_path(make_user, onboarding_path)) == "/training/me"
 
 

@@ -1,5 +1,6 @@
 """Login: generic errors, throttling (shared by processes) that slows guessers without locking out the owner,
 redirects, cookies."""
+
 import multiprocessing
 import os
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,9 @@ ATTACKER, HOME, TRAVEL = "198.51.100.66", "203.0.113.10", "192.0.2.44"
 def attempt(client, user_or_email, password: str = PASSWORD, address: str = "127.0.0.1"):
     """A login through the form from a given client address."""
     email = getattr(user_or_email, "email", user_or_email)
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def test_after_five_wrong_passwords_the_next_attempt_waits_even_with_the_right_o
     assert blocked.status_code == 429
     assert 0 < int(blocked.headers["Retry-After"]) <= 15
     assert "Too many failed logins. Wait 15 seconds and try again." in blocked.get_data(as_text=True)
-    assert client.get("/account").status_code == 302   # not logged in
+    assert client.get("/account").status_code == 302  # not logged in
     other = make_user(Role.MEMBER)
     assert attempt(client, other).status_code == 302
 
@@ -69,18 +71,21 @@ def test_each_further_failure_doubles_the_wait_up_to_the_longest(client, make_us
         assert attempt(client, user, f"guess-{n}-after-waiting", address=ATTACKER).status_code == 401
     assert waits == [15, 30, 60, 120, 240, 480, 900, 900, 900]
     clock(900)
-    assert attempt(client, user, address=ATTACKER).status_code == 302   # the owner, once the wait is over
+    assert attempt(client, user, address=ATTACKER).status_code == 302  # the owner, once the wait is over
 
 
-def test_an_attacker_cannot_keep_the_owner_out_of_an_address_they_logged_in_from_before(app, client, make_user,
-                                                                                        clock):
+def test_an_attacker_cannot_keep_the_owner_out_of_an_address_they_logged_in_from_before(
+    app, client, make_user, clock
+):
     victim = make_user(Role.MEMBER)
     assert attempt(client, victim, address=HOME).status_code == 302
     attacker = app.test_client()
-    statuses = [attempt(attacker, victim, f"guess-{n}-password", address=ATTACKER).status_code for n in range(30)]
-    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}   # the attacker is held back
+    statuses = [
+        attempt(attacker, victim, f"guess-{n}-password", address=ATTACKER).status_code for n in range(30)
+    ]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}  # the attacker is held back
     clock(60)
-    new_browser_at_home = app.test_client()   # no cookies at all: the address alone is known
+    new_browser_at_home = app.test_client()  # no cookies at all: the address alone is known
     assert attempt(new_browser_at_home, victim, address=HOME).status_code == 302
 
 
@@ -93,16 +98,21 @@ def test_the_owners_browser_gets_in_from_a_new_address_while_strangers_are_slowe
     # Guesses from ten different addresses: each address only once, the account's count of unknown clients
     # reaches its limit.
     for n in range(10):
-        assert attempt(app.test_client(), victim, "a-wrong-guess-1", address=f"198.51.100.{n}").status_code == 401
+        assert (
+            attempt(app.test_client(), victim, "a-wrong-guess-1", address=f"198.51.100.{n}").status_code
+            == 401
+        )
     stranger = attempt(app.test_client(), victim, address=TRAVEL)
     assert stranger.status_code == 429 and int(stranger.headers["Retry-After"]) > 0
-    assert attempt(client, victim, address=TRAVEL).status_code == 302   # the device cookie is known
+    assert attempt(client, victim, address=TRAVEL).status_code == 302  # the device cookie is known
 
 
 def test_one_address_guessing_many_accounts_is_slowed_down(client, make_user):
     make_user(Role.MEMBER)
-    statuses = [attempt(client, f"someone{n}@example.com", "pw-guess-xyz", address=ATTACKER).status_code
-                for n in range(26)]
+    statuses = [
+        attempt(client, f"someone{n}@example.com", "pw-guess-xyz", address=ATTACKER).status_code
+        for n in range(26)
+    ]
     assert statuses == [401] * 25 + [429]
 
 
@@ -128,8 +138,9 @@ def test_failures_are_forgotten_after_a_quiet_spell(client, make_user, clock):
     for n in range(5):
         attempt(client, user, f"wrong-{n}-password", address=ATTACKER)
     clock(15 + 15 * 60 + 1)
-    assert [attempt(client, user, f"again-{n}-password", address=ATTACKER).status_code
-            for n in range(5)] == [401] * 5
+    assert [attempt(client, user, f"again-{n}-password", address=ATTACKER).status_code for n in range(5)] == [
+        401
+    ] * 5
 
 
 def _hammer(db_url, instance, email, attempts, queue):
@@ -143,8 +154,10 @@ def test_the_failure_limit_holds_across_server_processes(app, make_user, tmp_pat
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_hammer, args=(url, tmp_path / f"w{n}", user.email, 8, queue))
-               for n in range(2)]
+    workers = [
+        context.Process(target=_hammer, args=(url, tmp_path / f"w{n}", user.email, 8, queue))
+        for n in range(2)
+    ]
     for worker in workers:
         worker.start()
     results = [status for _ in workers for status in queue.get(timeout=120)]
@@ -154,8 +167,17 @@ def test_the_failure_limit_holds_across_server_processes(app, make_user, tmp_pat
     assert results.count(429) == 11, results
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
-                                    "javascript:alert(1)", "http:/evil.example", "/%0d%0aLocation:evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/%0d%0aLocation:evil",
+    ],
+)
 def test_next_never_leaves_the_site(client, make_user, target):
     user = make_user(Role.MEMBER)
     response = client.post(f"/login?next={target}", data={"email": user.email, "password": PASSWORD})

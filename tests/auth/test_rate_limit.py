@@ -1,4 +1,5 @@
 """Per-address login rate limit (Flask-Limiter), in memory and in Redis so several workers share it."""
+
 import os
 
 import pytest

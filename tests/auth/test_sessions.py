@@ -1,4 +1,5 @@
 """Logging out, changing the password or being deactivated ends sessions everywhere."""
+
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -54,9 +55,15 @@ def test_changing_the_password_ends_other_sessions_but_keeps_this_one(app, clien
     other = app.test_client()
     login(client, user)
     login(other, user, remember=True)
-    response = client.post("/account", data={"action": "password", "password-current_password": PASSWORD,
-                                             "password-password": "a brand new password",
-                                             "password-confirm": "a brand new password"})
+    response = client.post(
+        "/account",
+        data={
+            "action": "password",
+            "password-current_password": PASSWORD,
+            "password-password": "a brand new password",
+            "password-confirm": "a brand new password",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
     assert other.get("/account").status_code == 302
@@ -66,9 +73,15 @@ def test_changing_the_password_ends_other_sessions_but_keeps_this_one(app, clien
 def test_a_wrong_current_password_changes_nothing(client, make_user):
     user = make_user(Role.MEMBER)
     login(client, user)
-    response = client.post("/account", data={"action": "password", "password-current_password": "nope-nope",
-                                             "password-password": "a brand new password",
-                                             "password-confirm": "a brand new password"})
+    response = client.post(
+        "/account",
+        data={
+            "action": "password",
+            "password-current_password": "nope-nope",
+            "password-password": "a brand new password",
+            "password-confirm": "a brand new password",
+        },
+    )
     assert "current password is not correct" in response.get_data(as_text=True)
     client.post("/logout")
     assert login(client, user).status_code == 302
@@ -101,16 +114,26 @@ def test_the_session_cookie_is_re_signed_at_most_once_a_minute_unless_the_sessio
     def session_cookie_sent(response):
         return any(h.startswith("kms_session=") for h in response.headers.getlist("Set-Cookie"))
 
-    client.get("/account")    # the first form page stores the CSRF secret in the session
+    client.get("/account")  # the first form page stores the CSRF secret in the session
     with time_machine.travel(start + timedelta(seconds=10)):
-        assert not session_cookie_sent(client.get("/account"))       # nothing changed: no new signature
-        saved = client.post("/account", data={"action": "profile", "profile-name": "New Name",
-                                              "profile-time_zone": "UTC", "csrf_token": _csrf(client)})
-        assert saved.status_code == 302 and session_cookie_sent(saved)   # its flash message changes the session
+        assert not session_cookie_sent(client.get("/account"))  # nothing changed: no new signature
+        saved = client.post(
+            "/account",
+            data={
+                "action": "profile",
+                "profile-name": "New Name",
+                "profile-time_zone": "UTC",
+                "csrf_token": _csrf(client),
+            },
+        )
+        assert saved.status_code == 302 and session_cookie_sent(
+            saved
+        )  # its flash message changes the session
     with time_machine.travel(start + timedelta(minutes=2)):
-        assert session_cookie_sent(client.get("/account"))           # the idle expiry slides forward
+        assert session_cookie_sent(client.get("/account"))  # the idle expiry slides forward
 
 
 def _csrf(client):
     from tests.conftest import csrf_token_from
+
     return csrf_token_from(client.get("/account").data)

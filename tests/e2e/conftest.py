@@ -5,6 +5,7 @@ Two servers, each started once per test session and only when a journey asks for
 - `live_server`: a site with the demo team and every feature's demo data (`kms.demo.create_demo`), for the
   journeys that start from an established team. `demo_team` gives its logins by role.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,5 +74,6 @@ def journey():
         run.close()
         errors = run.server.server_errors(since=run.log_start)
         if errors:
-            pytest.fail("the server logged errors during the journey:\n" + "\n".join(errors[-20:]),
-                        pytrace=False)
+            pytest.fail(
+                "the server logged errors during the journey:\n" + "\n".join(errors[-20:]), pytrace=False
+            )

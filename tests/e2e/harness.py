@@ -4,6 +4,7 @@ Journeys drive the site like a person would, so this module holds everything tha
 and stopping the server, starting browsers, saving screenshots, checking pages with axe and typing with the
 keyboard only. `tests/e2e/conftest.py` turns it into fixtures.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,20 +28,31 @@ ARTIFACTS = ROOT / "test-artifacts"
 AXE_SOURCE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM = os.environ.get("KMS_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("KMS_E2E_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 
 def missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None when Chromium and its driver are installed."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER)
-               if not (Path(path).is_file() and os.access(path, os.X_OK))]
+    missing = [
+        path for path in (CHROMIUM, CHROMEDRIVER) if not (Path(path).is_file() and os.access(path, os.X_OK))
+    ]
     if missing:
-        return (f"{' and '.join(missing)} not found: install the Debian packages with "
-                "`apt-get install -y chromium chromium-driver` "
-                "(or set KMS_E2E_CHROMIUM / KMS_E2E_CHROMEDRIVER)")
+        return (
+            f"{' and '.join(missing)} not found: install the Debian packages with "
+            "`apt-get install -y chromium chromium-driver` "
+            "(or set KMS_E2E_CHROMIUM / KMS_E2E_CHROMEDRIVER)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -95,22 +107,44 @@ class LiveServer:
 
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run `python -m kms ARGS` against this server's instance; raises with the output when it fails."""
-        done = subprocess.run([sys.executable, "-m", "kms", *args], check=False, cwd=ROOT, env=self.env(),
-                              input=stdin, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", "kms", *args],
+            check=False,
+            cwd=ROOT,
+            env=self.env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode != 0:
-            raise ServerFailed(f"kms {' '.join(args)} failed ({done.returncode}):\n"
-                               f"{done.stdout}\n{done.stderr}")
+            raise ServerFailed(
+                f"kms {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
         return done
 
     def start(self, timeout: float = 60) -> LiveServer:
         self.cli("init")
-        for _attempt in range(3):   # another process may take the free port between probe and bind
+        for _attempt in range(3):  # another process may take the free port between probe and bind
             self.port = free_port()
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "kms", "serve", "--port", str(self.port),
-                     "--workers", str(self.workers)],
-                    cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                    [
+                        sys.executable,
+                        "-m",
+                        "kms",
+                        "serve",
+                        "--port",
+                        str(self.port),
+                        "--workers",
+                        str(self.workers),
+                    ],
+                    cwd=ROOT,
+                    env=self.env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             if self._wait_healthy(timeout):
                 return self
             self.stop()
@@ -133,7 +167,7 @@ class LiveServer:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)   # gunicorn's master stops its workers gracefully
+        self.process.send_signal(signal.SIGTERM)  # gunicorn's master stops its workers gracefully
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -189,8 +223,9 @@ def format_violations(violations: list[dict]) -> str:
     """axe's findings as text a person can act on: rule, impact, what to do, and each offending element."""
     out = []
     for violation in violations:
-        out.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']} "
-                   f"({violation['helpUrl']})")
+        out.append(
+            f"- [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+        )
         for node in violation["nodes"][:8]:
             target = " ".join(str(part) for part in node.get("target", []))
             summary = (node.get("failureSummary") or "").replace("\n", " ")
@@ -239,7 +274,8 @@ class Journey:
             return path
         width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
         full = driver.execute_script(
-            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
+        )
         driver.set_window_size(width, min(max(height, full + 140), 4000))
         try:
             driver.save_screenshot(str(path))
@@ -254,14 +290,18 @@ class Journey:
         result = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
             "axe.run(document, {resultTypes: ['violations']})"
-            "  .then(r => done({violations: r.violations}), e => done({error: String(e)}));")
+            "  .then(r => done({violations: r.violations}), e => done({error: String(e)}));"
+        )
         assert "error" not in result, f"axe-core failed on {label}: {result['error']}"
         violations = result["violations"]
-        self.axe_report[label] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
-                                  for v in violations]
+        self.axe_report[label] = [
+            {"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in violations
+        ]
         blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-        assert not blocking, (f"axe-core: {len(blocking)} serious/critical accessibility problem(s) on "
-                              f"{label} ({driver.current_url}):\n{format_violations(blocking)}")
+        assert not blocking, (
+            f"axe-core: {len(blocking)} serious/critical accessibility problem(s) on "
+            f"{label} ({driver.current_url}):\n{format_violations(blocking)}"
+        )
 
     def visit(self, driver, path: str, label: str) -> None:
         """Open a page, check it with axe and keep a screenshot: what a journey does at each main page."""
@@ -306,7 +346,9 @@ def keyboard_form(driver, fields: list[tuple[str, str]], submit: bool = True) ->
     for element_id, text in fields:
         tab_to(driver, element_id)
         # Ctrl+A first, so typing replaces whatever the field was prefilled with.
-        ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(text).perform()
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(
+            text
+        ).perform()
     if submit:
         submit_and_wait(driver, lambda: type_keys(driver, Keys.ENTER))
 
@@ -322,8 +364,9 @@ def keyboard_editor(driver, textarea_id: str, text: str) -> None:
     ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
     for number, line in enumerate(text.split("\n")):
         if number:
-            ActionChains(driver).send_keys(Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.HOME) \
-                .key_up(Keys.SHIFT).perform()
+            ActionChains(driver).send_keys(Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.HOME).key_up(
+                Keys.SHIFT
+            ).perform()
         # A space replaces whatever was selected, BACKSPACE takes it away again: an empty line stays empty.
         ActionChains(driver).send_keys(line or " ").perform()
         if not line:
@@ -340,12 +383,17 @@ def wait_for_path(driver, path: str, timeout: float = 15) -> None:
 
     try:
         WebDriverWait(driver, timeout).until(
-            lambda d: urlsplit(d.current_url).path == path
-            and d.execute_script("return document.readyState") == "complete")
+            lambda d: (
+                urlsplit(d.current_url).path == path
+                and d.execute_script("return document.readyState") == "complete"
+            )
+        )
     except Exception as error:
         heading = driver.execute_script("var h = document.querySelector('h1'); return h ? h.textContent : ''")
-        raise AssertionError(f"expected to reach {path}, but the browser is at {driver.current_url} "
-                             f"showing {heading.strip()!r}") from error
+        raise AssertionError(
+            f"expected to reach {path}, but the browser is at {driver.current_url} "
+            f"showing {heading.strip()!r}"
+        ) from error
 
 
 def text_of(driver, selector: str) -> str:
@@ -369,12 +417,16 @@ def wait_to_leave(driver, path_prefix: str, timeout: float = 15) -> str:
 
     try:
         WebDriverWait(driver, timeout).until(
-            lambda d: not urlsplit(d.current_url).path.startswith(path_prefix)
-            and d.execute_script("return document.readyState") == "complete")
+            lambda d: (
+                not urlsplit(d.current_url).path.startswith(path_prefix)
+                and d.execute_script("return document.readyState") == "complete"
+            )
+        )
     except Exception as error:
         problems = driver.execute_script(
             "return Array.from(document.querySelectorAll('.error, .flash-error'))"
-            ".map(e => e.textContent.trim())")
+            ".map(e => e.textContent.trim())"
+        )
         raise AssertionError(f"still on {driver.current_url}; the page says {problems}") from error
     return urlsplit(driver.current_url).path
 
@@ -399,8 +451,9 @@ def tab_to_element(driver, selector: str, max_tabs: int = 60) -> None:
 
     seen = []
     for _ in range(max_tabs):
-        if driver.execute_script("return !!document.activeElement && document.activeElement.matches(arguments[0])",
-                                 selector):
+        if driver.execute_script(
+            "return !!document.activeElement && document.activeElement.matches(arguments[0])", selector
+        ):
             return
         ActionChains(driver).send_keys(Keys.TAB).perform()
         seen.append(focused_id(driver) or driver.execute_script("return document.activeElement.tagName"))
@@ -502,7 +555,9 @@ def submit_and_wait(driver, act, timeout: float = 15) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     act()
     WebDriverWait(driver, timeout).until(lambda d: _replaced(page))
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def click_and_wait(driver, element, timeout: float = 15) -> None:

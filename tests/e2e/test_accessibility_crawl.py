@@ -7,6 +7,7 @@ pages). Downloads, the API and static files are left out. A serious or critical 
 fails the test, with the page and the element. What axe found on each page is in
 test-artifacts/a11y-crawl-<role>/axe.json.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,12 @@ from selenium.webdriver.common.by import By
 
 from tests.e2e.harness import log_in
 
-MAX_PAGES = 75            # per role
-SAME_PREFIX = 3           # pages under one deep prefix, e.g. three of /handbook/articles/<slug>
-SKIP = re.compile(r"^/(api/|static/|logout|reauthenticate)|\.(ics|csv|json|zip|md|png|svg)$|/(export|feed|download)"
-                  r"(/|$)")
+MAX_PAGES = 75  # per role
+SAME_PREFIX = 3  # pages under one deep prefix, e.g. three of /handbook/articles/<slug>
+SKIP = re.compile(
+    r"^/(api/|static/|logout|reauthenticate)|\.(ics|csv|json|zip|md|png|svg)$|/(export|feed|download)"
+    r"(/|$)"
+)
 
 
 def page_kind(path: str) -> str:
@@ -48,7 +51,8 @@ def crawl(run, driver, starts: list[str]) -> list[str]:
         run.check_accessibility(driver, path)
         checked.append(path)
         for href in driver.execute_script(
-                "return Array.from(document.querySelectorAll('a[href]'), a => a.href)"):
+            "return Array.from(document.querySelectorAll('a[href]'), a => a.href)"
+        ):
             parts = urlsplit(href)
             if not href.startswith(base) or SKIP.search(parts.path):
                 continue

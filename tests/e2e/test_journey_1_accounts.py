@@ -3,6 +3,7 @@
 Setup and every login are done with the keyboard only (TAB, typing, ENTER), which proves those forms work
 without a mouse. Each person uses their own fresh browser, as they would on their own computer.
 """
+
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
@@ -12,12 +13,27 @@ from tests.e2e.harness import click_and_wait, keyboard_form, text_of, texts_of, 
 
 ADMIN = {"name": "Ines Admin", "email": "ines@example.test", "password": "admin passphrase 2026"}
 PEOPLE = [
-    {"name": "Ada Author", "email": "ada@example.test", "role": "author", "team": "EMEA",
-     "password": "ada's own passphrase"},
-    {"name": "Max Manager", "email": "max@example.test", "role": "manager", "team": "EMEA",
-     "password": "max's own passphrase"},
-    {"name": "Nils Newhire", "email": "nils@example.test", "role": "member", "team": "AMER",
-     "password": "nils's own passphrase"},
+    {
+        "name": "Ada Author",
+        "email": "ada@example.test",
+        "role": "author",
+        "team": "EMEA",
+        "password": "ada's own passphrase",
+    },
+    {
+        "name": "Max Manager",
+        "email": "max@example.test",
+        "role": "manager",
+        "team": "EMEA",
+        "password": "max's own passphrase",
+    },
+    {
+        "name": "Nils Newhire",
+        "email": "nils@example.test",
+        "role": "member",
+        "team": "AMER",
+        "password": "nils's own passphrase",
+    },
 ]
 
 
@@ -31,7 +47,7 @@ def log_in_with_keyboard(driver, run, email: str, password: str, label: str | No
     if label:
         run.page_done(driver, label)
     keyboard_form(driver, [("email", email), ("password", password)])
-    wait_to_leave(driver, "/login")   # to the home page: the handbook once it exists, else the account
+    wait_to_leave(driver, "/login")  # to the home page: the handbook once it exists, else the account
 
 
 def invite(driver, run, person: dict, first: bool) -> str:
@@ -60,26 +76,36 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
     run.open(admin, "/")
     wait_for_path(admin, "/setup")
     run.page_done(admin, "setup")
-    keyboard_form(admin, [("name", ADMIN["name"]), ("email", ADMIN["email"]),
-                          ("password", ADMIN["password"]), ("confirm", ADMIN["password"])])
+    keyboard_form(
+        admin,
+        [
+            ("name", ADMIN["name"]),
+            ("email", ADMIN["email"]),
+            ("password", ADMIN["password"]),
+            ("confirm", ADMIN["password"]),
+        ],
+    )
     wait_for_path(admin, "/admin/users")
     assert header_name(admin) == ADMIN["name"]
     assert "Welcome to kms" in text_of(admin, ".flashes")
     run.page_done(admin, "users-after-setup")
 
-    links = {person["email"]: invite(admin, run, person, first=index == 0)
-             for index, person in enumerate(PEOPLE)}
+    links = {
+        person["email"]: invite(admin, run, person, first=index == 0) for index, person in enumerate(PEOPLE)
+    }
     assert len(set(links.values())) == len(PEOPLE)
     run.open(admin, "/admin/users")
-    rows = {row.find_element(By.CSS_SELECTOR, "td a").text: row.text for row in
-            admin.find_elements(By.CSS_SELECTOR, "table tbody tr")}
+    rows = {
+        row.find_element(By.CSS_SELECTOR, "td a").text: row.text
+        for row in admin.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    }
     for person in PEOPLE:
         assert "invited" in rows[person["name"]] and person["role"] in rows[person["name"]]
     run.page_done(admin, "users-invited")
 
     for index, person in enumerate(PEOPLE):
         first = index == 0
-        browser = run.browser()   # a fresh session: nothing shared with the admin or the others
+        browser = run.browser()  # a fresh session: nothing shared with the admin or the others
         browser.get(links[person["email"]])
         assert text_of(browser, "h1") == f"Welcome, {person['name']}"
         if first:
@@ -93,8 +119,9 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
         click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".nav-user button"))
         wait_for_path(browser, "/login")
         assert "logged out" in text_of(browser, ".flashes")
-        log_in_with_keyboard(browser, run, person["email"], person["password"],
-                             label="login" if first else None)
+        log_in_with_keyboard(
+            browser, run, person["email"], person["password"], label="login" if first else None
+        )
         assert header_name(browser) == person["name"]
         run.snap(browser, f"home-{person['role']}")
         if first:
@@ -116,12 +143,14 @@ def test_admin_sets_up_the_site_and_invites_a_team_whose_members_each_log_in(fre
 
     # The admin, still logged in all along, now sees everyone active.
     run.open(admin, "/admin/users")
-    rows = {row.find_element(By.CSS_SELECTOR, "td a").text: row.text for row in
-            admin.find_elements(By.CSS_SELECTOR, "table tbody tr")}
+    rows = {
+        row.find_element(By.CSS_SELECTOR, "td a").text: row.text
+        for row in admin.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    }
     assert all("active" in rows[person["name"]] for person in PEOPLE)
     assert header_name(admin) == ADMIN["name"]
     run.page_done(admin, "users-active")
 
-    admin.set_window_size(390, 844)   # a phone: the page fits the screen, wide tables scroll inside it
+    admin.set_window_size(390, 844)  # a phone: the page fits the screen, wide tables scroll inside it
     run.page_done(admin, "users-phone")
     assert admin.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")

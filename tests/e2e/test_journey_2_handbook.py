@@ -5,6 +5,7 @@ The author starts where the handbook sends them, the "Document next" list on the
 article with the keyboard only (TAB, typing, ENTER on the Save button). Coverage is read from the home page's
 <progress> element before and after, as a screen reader would announce it.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -37,20 +38,24 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
     before, total = progress_value(author, COVERAGE_BAR)
     percent_before = text_of(author, ".coverage .stat")
     # "Document next" offers undocumented processes, each a link that starts an article for it.
-    links = author.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=next-heading] a[href*='/handbook/new']")
+    links = author.find_elements(
+        By.CSS_SELECTOR, "section[aria-labelledby=next-heading] a[href*='/handbook/new']"
+    )
     assert links, "the handbook home offers no undocumented process to document"
     process_name = links[0].text
     links[0].click()
     wait_for_path(author, "/handbook/new")
-    assert author.find_element(By.ID, "title").get_attribute("value") == process_name   # prefilled
+    assert author.find_element(By.ID, "title").get_attribute("value") == process_name  # prefilled
     run.page_done(author, "editor-new")
 
     # The article, typed with the keyboard only; ENTER on Save publishes it (Published is the default status).
     # Over 40 words of the author's own: fewer would leave it a stub, which the coverage bar does not count.
-    body = (f"## When this comes up\n\nA customer asks about {process_name.lower()}. They usually write in after "
-            "a failed payment, a duplicate charge or an error message in the app.\n\n"
-            "## Steps\n\n1. Confirm who the customer is.\n2. Check the account in the billing tool.\n"
-            "3. Reply with the outcome and log it on the ticket.\n")
+    body = (
+        f"## When this comes up\n\nA customer asks about {process_name.lower()}. They usually write in after "
+        "a failed payment, a duplicate charge or an error message in the app.\n\n"
+        "## Steps\n\n1. Confirm who the customer is.\n2. Check the account in the billing tool.\n"
+        "3. Reply with the outcome and log it on the ticket.\n"
+    )
     keyboard_editor(author, "body", body)
     # The live preview follows the typing (kms.js asks the server to render the Markdown).
     WebDriverWait(author, 10).until(lambda d: "Confirm who the customer is" in text_of(d, "#preview"))
@@ -66,10 +71,12 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
     run.visit(author, "/handbook/", "handbook-home-after")
     after, total_after = progress_value(author, COVERAGE_BAR)
     assert (after, total_after) == (before + 1, total), (before, after, total, total_after)
-    if total <= 100:   # one more process out of at most 100 moves the whole-number percentage too
+    if total <= 100:  # one more process out of at most 100 moves the whole-number percentage too
         assert text_of(author, ".coverage .stat") != percent_before
     next_up = author.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=next-heading] a")
-    assert process_name not in [link.text for link in next_up if "/handbook/new" in link.get_attribute("href")]
+    assert process_name not in [
+        link.text for link in next_up if "/handbook/new" in link.get_attribute("href")
+    ]
 
     # Two editors open the same article; the first save wins, the second is refused and shown the difference.
     other_email, other_password = live_server.demo_logins["author"][1]
@@ -79,8 +86,10 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
         run.open(browser, article_path + "/edit")
         wait_for_path(browser, article_path + "/edit")
 
-    first_line, second_line = "Escalate to a team lead when the amount is over 500 EUR.", \
-        "Ask the customer for a screenshot of the error first."
+    first_line, second_line = (
+        "Escalate to a team lead when the amount is over 500 EUR.",
+        "Ask the customer for a screenshot of the error first.",
+    )
     keyboard_editor(author, "body", body + "\n" + first_line + "\n")
     keyboard_press(author, SAVE)
     wait_for_path(author, article_path)
@@ -88,7 +97,7 @@ def test_an_author_documents_the_next_process_and_the_coverage_bar_moves(live_se
 
     keyboard_editor(other, "body", body + "\n" + second_line + "\n")
     keyboard_press(other, SAVE)
-    wait_for_path(other, article_path + "/edit")   # refused: the page stays on the editor
+    wait_for_path(other, article_path + "/edit")  # refused: the page stays on the editor
     assert text_of(other, "#conflict-heading") == "Someone else saved this article while you were editing"
     assert any(second_line in line for line in texts_of(other, ".diff ins")), "the diff lacks the second text"
     assert any(first_line in line for line in texts_of(other, ".diff del")), "the diff lacks the first text"

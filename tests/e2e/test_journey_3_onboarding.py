@@ -5,6 +5,7 @@ bar moves; the shadowing schedule is shown and each session's .ics download is a
 The quiz is answered from the module's study material (content/training/modules/...), the way a new hire who
 read the lessons would answer; the page itself never reveals which choices are correct.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,13 @@ from tests.e2e.harness import (
     wait_to_leave,
 )
 
-NEW_HIRE = {"name": "Tess Trainee", "email": "tess@example.test", "role": "member", "team": "EMEA",
-            "password": "tess's own passphrase"}
+NEW_HIRE = {
+    "name": "Tess Trainee",
+    "email": "tess@example.test",
+    "role": "member",
+    "team": "EMEA",
+    "password": "tess's own passphrase",
+}
 PATH_TITLE = "CSM — first 30 days"
 FIRST_MODULE = ROOT / "content" / "training" / "modules" / "how-cs-fits-the-business.md"
 ONBOARDING_BAR = "section[aria-labelledby=progress-heading] progress"
@@ -51,8 +57,9 @@ def module_row_progress(driver, title: str) -> float:
     return float(row.find_element(By.TAG_NAME, "progress").get_attribute("value"))
 
 
-def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_their_shadowing(live_server,
-                                                                                           journey):
+def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_their_shadowing(
+    live_server, journey
+):
     run = journey("3-onboarding", live_server)
 
     # The admin invites the new hire; the new hire sets a password in their own browser (keyboard only).
@@ -74,7 +81,9 @@ def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_thei
     run.visit(hire, "/training/me", "onboarding-empty")
     assert "No onboarding path assigned yet." in text_of(hire, ".lead")
     # Nothing assigned: the page says what happens next instead of "0% — 0 of 0 modules".
-    assert "Your manager Morgan Manager will assign your onboarding path" in text_of(hire, "#onboarding-empty")
+    assert "Your manager Morgan Manager will assign your onboarding path" in text_of(
+        hire, "#onboarding-empty"
+    )
     assert not hire.find_elements(By.CSS_SELECTOR, ONBOARDING_BAR)
 
     # Their manager assigns the path through the Assign page, then books shadowing with the planner.
@@ -97,14 +106,18 @@ def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_thei
     run.page_done(manager, "shadowing-plan")
     click_and_wait(manager, manager.find_element(By.XPATH, "//button[normalize-space()='Confirm and book']"))
     wait_for_path(manager, person_path)
-    assert f"Booked {len(proposed)} shadowing sessions for {NEW_HIRE['name']}." in text_of(manager, ".flashes")
+    assert f"Booked {len(proposed)} shadowing sessions for {NEW_HIRE['name']}." in text_of(
+        manager, ".flashes"
+    )
 
     # The new hire sees the path, the bar at 0 and the shadowing schedule.
     run.visit(hire, "/training/me", "onboarding-assigned")
     assert PATH_TITLE in text_of(hire, ".lead")
     before, _ = progress_value(hire, ONBOARDING_BAR)
     assert before == 0
-    upcoming = hire.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=shadow-heading] a[href*='/shadowing/']")
+    upcoming = hire.find_elements(
+        By.CSS_SELECTOR, "section[aria-labelledby=shadow-heading] a[href*='/shadowing/']"
+    )
     assert upcoming, "no upcoming shadowing sessions on my onboarding"
     module_title = "How customer success fits the business"
     assert module_row_progress(hire, module_title) == 0
@@ -117,7 +130,7 @@ def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_thei
     assert f"Lesson done: {lesson_title}." in text_of(hire, ".flashes")
     run.open(hire, "/training/me")
     assert module_row_progress(hire, module_title) > 0
-    assert progress_value(hire, ONBOARDING_BAR)[0] > before   # and so does the whole path's
+    assert progress_value(hire, ONBOARDING_BAR)[0] > before  # and so does the whole path's
 
     # The rest of the module's lessons (one asks for an acknowledgement), then its knowledge check.
     while True:
@@ -128,7 +141,9 @@ def test_a_new_hire_is_assigned_the_30_day_path_completes_a_module_and_gets_thei
         acknowledge = hire.find_elements(By.ID, "acknowledge")
         if acknowledge:
             acknowledge[0].click()
-        click_and_wait(hire, hire.find_element(By.CSS_SELECTOR, "form[action$='/complete'] button[type=submit]"))
+        click_and_wait(
+            hire, hire.find_element(By.CSS_SELECTOR, "form[action$='/complete'] button[type=submit]")
+        )
         assert "done" in text_of(hire, ".flashes").lower()
         run.open(hire, "/training/me")
     click_and_wait(hire, next_link)

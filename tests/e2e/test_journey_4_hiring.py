@@ -5,6 +5,7 @@ The demo data (`kms demo`) has an open role with a candidate whose interview is 
 and one demo author (who covers two of the four traits). The interviewer fills the scorecard with the keyboard
 only: TAB into each rating group, SPACE and arrow keys to pick, typing for the evidence, ENTER on the button.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,13 +43,18 @@ def open_my_scorecard(driver, run, label: str) -> str:
 
 
 def trait_keys(driver) -> list[str]:
-    return [name.removesuffix("-rating") for name in dict.fromkeys(
-        radio.get_attribute("name") for radio in driver.find_elements(By.CSS_SELECTOR, "input[name$='-rating']"))]
+    return [
+        name.removesuffix("-rating")
+        for name in dict.fromkeys(
+            radio.get_attribute("name")
+            for radio in driver.find_elements(By.CSS_SELECTOR, "input[name$='-rating']")
+        )
+    ]
 
 
 def submit_and_confirm(driver) -> None:
     keyboard_press(driver, SUBMIT, wait=False)
-    driver.switch_to.alert.accept()   # "Submit and lock this scorecard?" (kms.js); ENTER accepts it too
+    driver.switch_to.alert.accept()  # "Submit and lock this scorecard?" (kms.js); ENTER accepts it too
     wait_to_leave(driver, "/hiring/scorecards/")
 
 
@@ -74,7 +80,7 @@ def test_the_manager_and_an_interviewer_score_independently_and_the_debrief_show
     keys = trait_keys(manager)
     assert len(keys) == 4
     for number, key in enumerate(keys):
-        manager.find_element(By.ID, f"{key}-rating-{2 if number % 2 else 1}").click()   # ratings 3 and 2
+        manager.find_element(By.ID, f"{key}-rating-{2 if number % 2 else 1}").click()  # ratings 3 and 2
         manager.find_element(By.ID, f"{key}-evidence").send_keys(f"{MANAGER_EVIDENCE} ({key}).")
     manager.find_element(By.CSS_SELECTOR, "input[name=recommendation]").click()
     manager.find_element(By.ID, "summary").send_keys(MANAGER_SUMMARY)
@@ -92,11 +98,16 @@ def test_the_manager_and_an_interviewer_score_independently_and_the_debrief_show
     interviewer = run.browser()
     log_in(interviewer, live_server, author_email, author_password)
     run.visit(interviewer, "/hiring/", "my-interviews")
-    for path, label in ((candidate_path, "candidate-before"), (debrief_path, "debrief-before"),
-                        (manager_card, None)):
+    for path, label in (
+        (candidate_path, "candidate-before"),
+        (debrief_path, "debrief-before"),
+        (manager_card, None),
+    ):
         run.open(interviewer, path)
         page = interviewer.page_source
-        assert MANAGER_EVIDENCE not in page and MANAGER_SUMMARY not in page, f"{path} shows the manager's card"
+        assert MANAGER_EVIDENCE not in page and MANAGER_SUMMARY not in page, (
+            f"{path} shows the manager's card"
+        )
         assert not interviewer.find_elements(By.CSS_SELECTOR, "svg.trait-chart"), f"{path} shows the chart"
         if label:
             run.page_done(interviewer, label)
@@ -107,9 +118,9 @@ def test_the_manager_and_an_interviewer_score_independently_and_the_debrief_show
     # The interviewer's own scorecard, filled in with the keyboard only.
     open_my_scorecard(interviewer, run, "scorecard-interviewer")
     mine = trait_keys(interviewer)
-    assert 0 < len(mine) < len(keys)   # the traits this interviewer was asked to cover
+    assert 0 < len(mine) < len(keys)  # the traits this interviewer was asked to cover
     for key in mine:
-        keyboard_radio(interviewer, f"{key}-rating-0", 2)    # the third option: a 3
+        keyboard_radio(interviewer, f"{key}-rating-0", 2)  # the third option: a 3
         keyboard_form(interviewer, [(f"{key}-evidence", f"{INTERVIEWER_EVIDENCE} ({key}).")], submit=False)
     keyboard_radio(interviewer, "recommendation-0", 0)
     keyboard_form(interviewer, [("summary", INTERVIEWER_SUMMARY)], submit=False)

@@ -5,6 +5,7 @@ draft an author is writing never shows up for a member.
 
 Runs on the shared demo site (`live_server`): `kms init` indexed the starter handbook.
 """
+
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
@@ -62,7 +63,10 @@ def test_a_member_finds_the_refund_process_from_a_typo_with_the_term_highlighted
 
     search_from_the_box(browser, "客户")
     run.page_done(browser, "chinese-results")
-    assert "中文" in browser.page_source and "/handbook/articles/chinese-language-chat-support" in browser.page_source
+    assert (
+        "中文" in browser.page_source
+        and "/handbook/articles/chinese-language-chat-support" in browser.page_source
+    )
 
 
 def test_a_member_narrows_the_results_to_a_category_by_its_name(live_server, journey):
@@ -74,13 +78,18 @@ def test_a_member_narrows_the_results_to_a_category_by_its_name(live_server, jou
     facets = texts_of(browser, "aside li a")
     assert "Support tickets" in facets and "support-tickets" not in facets, facets
 
-    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "aside li a") if a.text == "Support tickets")
+    link = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, "aside li a") if a.text == "Support tickets"
+    )
     link.click()
-    WebDriverWait(browser, 15).until(lambda d: "category=" in d.current_url
-                                     and d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser, 15).until(
+        lambda d: (
+            "category=" in d.current_url and d.execute_script("return document.readyState") == "complete"
+        )
+    )
     run.page_done(browser, "support-tickets-results")
     assert "Category: Support tickets" in text_of(browser, "body")
-    assert "Support tickets" in texts_of(browser, "aside li strong")       # shown as the chosen category
+    assert "Support tickets" in texts_of(browser, "aside li strong")  # shown as the chosen category
     meta = texts_of(browser, "li.card p.small")
     assert meta and all("Support tickets" in line for line in meta), meta
 
@@ -92,12 +101,12 @@ def test_a_draft_never_reaches_a_members_search(live_server, journey):
     log_in(author, live_server, author_email, author_password)
     run.open(author, "/handbook/new")
     author.find_element(By.ID, "title").send_keys("Zebracorn escalation playbook")
-    keyboard_editor(author, "body", "Internal draft about zebracorn escalations.")   # the Markdown editor
+    keyboard_editor(author, "body", "Internal draft about zebracorn escalations.")  # the Markdown editor
     Select(author.find_element(By.ID, "status")).select_by_value("draft")
     author.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
     wait_to_leave(author, "/handbook/new")
     run.open(author, "/search?q=zebracorn")
-    assert "Zebracorn escalation playbook" in texts_of(author, "li.card h2.card-title a")   # their own draft
+    assert "Zebracorn escalation playbook" in texts_of(author, "li.card h2.card-title a")  # their own draft
 
     email, password = live_server.demo_logins["member"][0]
     member = run.browser()

@@ -3,6 +3,7 @@
 Runs on the demo site (`live_server`), the starting point the handbook, training, hiring and search journeys
 share. The token is used the way a script would use it: plain HTTP with an Authorization header.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,7 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
 
     def revoke_and_confirm():
         revoke.click()
-        browser.switch_to.alert.accept()   # kms.js asks "Revoke this token?" first
+        browser.switch_to.alert.accept()  # kms.js asks "Revoke this token?" first
 
     submit_and_wait(browser, revoke_and_confirm)
     wait_for_path(browser, "/account")

@@ -6,6 +6,7 @@ a YouTube link on its own line becomes the privacy-enhanced player on the publis
 once the save went through. Pasting a screenshot (Ctrl+V) uploads it (`POST /media/upload`) and writes the image
 at the cursor with the alt text the editor asks for.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -30,7 +31,7 @@ SAVE = "form.editor-form button[type=submit]"
 EDITOR_INPUT = ".EasyMDEContainer .CodeMirror [contenteditable]"
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42"
 # A 1x1 PNG: what a screenshot in the clipboard is, as far as the page can tell.
-PIXEL = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
 def editor_text(driver) -> str:
@@ -56,7 +57,8 @@ def press_toolbar(driver, title: str) -> None:
 
 def draft_keys(driver) -> list[str]:
     return driver.execute_script(
-        "return Object.keys(localStorage).filter(k => k.indexOf('kms-draft:') === 0)")
+        "return Object.keys(localStorage).filter(k => k.indexOf('kms-draft:') === 0)"
+    )
 
 
 def test_an_author_formats_with_the_toolbar_gets_the_draft_back_and_publishes_a_video(live_server, journey):
@@ -70,9 +72,20 @@ def test_an_author_formats_with_the_toolbar_gets_the_draft_back_and_publishes_a_
     wait_editor(author)
     toolbar = author.find_element(By.CSS_SELECTOR, ".editor-toolbar[role=toolbar]")
     labels = [b.get_attribute("aria-label") for b in toolbar.find_elements(By.TAG_NAME, "button")]
-    for wanted in ("H2 heading", "Bold", "Italic", "Bulleted list", "Numbered list", "Checklist", "Web link",
-                   "Link to a handbook article", "Table", "Note box (a callout that stands out)",
-                   "Image or screenshot (upload)", "Video (YouTube, Vimeo, Loom or Stream link)"):
+    for wanted in (
+        "H2 heading",
+        "Bold",
+        "Italic",
+        "Bulleted list",
+        "Numbered list",
+        "Checklist",
+        "Web link",
+        "Link to a handbook article",
+        "Table",
+        "Note box (a callout that stands out)",
+        "Image or screenshot (upload)",
+        "Video (YouTube, Vimeo, Loom or Stream link)",
+    ):
         assert wanted in labels, f"the toolbar has no {wanted!r} button: {labels}"
     run.page_done(author, "editor-empty")
 
@@ -157,7 +170,9 @@ def test_a_screenshot_pasted_with_ctrl_v_is_uploaded_and_lands_at_the_cursor(liv
         "const data = new DataTransfer();"
         "data.items.add(new File([bytes], 'image.png', {type: 'image/png'}));"
         "document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,"
-        " cancelable: true}));", PIXEL)
+        " cancelable: true}));",
+        PIXEL,
+    )
     prompt = WebDriverWait(author, 5).until(lambda d: d.switch_to.alert)
     prompt.send_keys("The refund button in the billing admin")
     prompt.accept()

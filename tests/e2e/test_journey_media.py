@@ -7,6 +7,7 @@ member opens the published article and sees the image (with its alt text) and th
 player; another member asking for the image of an author's draft gets the same 404 as for a file that never
 existed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,7 +42,9 @@ def paste_screenshot(driver, png: bytes, alt: str) -> None:
         "const data = new DataTransfer();"
         "data.items.add(new File([bytes], 'image.png', {type: 'image/png'}));"
         "document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,"
-        " cancelable: true}));", base64.b64encode(png).decode("ascii"))
+        " cancelable: true}));",
+        base64.b64encode(png).decode("ascii"),
+    )
     prompt = WebDriverWait(driver, 5).until(lambda d: d.switch_to.alert)
     prompt.send_keys(alt)
     prompt.accept()
@@ -56,7 +59,7 @@ def test_a_pasted_screenshot_and_a_video_reach_members_and_a_drafts_image_stays_
 
     run.open(author, "/handbook/new")
     wait_editor(author)
-    screenshot = author.get_screenshot_as_png()          # a real screenshot: the editor as the author sees it
+    screenshot = author.get_screenshot_as_png()  # a real screenshot: the editor as the author sees it
     keyboard_form(author, [("title", "Where the refund button is")], submit=False)
     type_keys(author, Keys.TAB, Keys.TAB, "Open the billing admin:", Keys.ENTER, Keys.ENTER)
     paste_screenshot(author, screenshot, ALT)
@@ -66,9 +69,13 @@ def test_a_pasted_screenshot_and_a_video_reach_members_and_a_drafts_image_stays_
     prompt = WebDriverWait(author, 5).until(lambda d: d.switch_to.alert)
     prompt.send_keys(VIDEO)
     prompt.accept()
-    WebDriverWait(author, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#preview iframe")
-                                    and d.find_elements(By.CSS_SELECTOR, "#preview img"))
-    run.page_done(author, "editor-with-screenshot-and-video")     # axe on the editor with both in it
+    WebDriverWait(author, 10).until(
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#preview iframe")
+            and d.find_elements(By.CSS_SELECTOR, "#preview img")
+        )
+    )
+    run.page_done(author, "editor-with-screenshot-and-video")  # axe on the editor with both in it
     keyboard_press(author, SAVE)
     path = urlsplit(wait_to_leave(author, "/handbook/new")).path
 
@@ -79,8 +86,9 @@ def test_a_pasted_screenshot_and_a_video_reach_members_and_a_drafts_image_stays_
     assert text_of(member, "h1") == "Where the refund button is"
     image = member.find_element(By.CSS_SELECTOR, ".prose img")
     assert image.get_attribute("alt") == ALT
-    WebDriverWait(member, 10).until(lambda d: d.execute_script(
-        "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    WebDriverWait(member, 10).until(
+        lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image)
+    )
     frame = member.find_element(By.CSS_SELECTOR, ".prose .video-embed iframe")
     assert frame.get_attribute("src") == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=42"
     run.page_done(member, "member-sees-screenshot-and-video")
@@ -89,7 +97,7 @@ def test_a_pasted_screenshot_and_a_video_reach_members_and_a_drafts_image_stays_
     run.open(author, "/handbook/new")
     wait_editor(author)
     keyboard_form(author, [("title", "The new refund screen")], submit=False)
-    draft_shot = author.get_screenshot_as_png()          # another picture (the same bytes would be one file)
+    draft_shot = author.get_screenshot_as_png()  # another picture (the same bytes would be one file)
     type_keys(author, Keys.TAB, Keys.TAB, "Coming next month:", Keys.ENTER, Keys.ENTER)
     paste_screenshot(author, draft_shot, DRAFT_ALT)
     keyboard_choose(author, "status", "Draft — only authors and admins see it")
@@ -103,6 +111,8 @@ def test_a_pasted_screenshot_and_a_video_reach_members_and_a_drafts_image_stays_
     second = run.browser()
     log_in(second, live_server, second_email, second_password)
     status, headers, body = fetch_as(second, source)
-    assert status == 404 and headers["Content-Type"].startswith("text/html") and not body.startswith(b"\x89PNG")
+    assert (
+        status == 404 and headers["Content-Type"].startswith("text/html") and not body.startswith(b"\x89PNG")
+    )
     assert fetch_as(second, live_server.url + draft_path)[0] == 404
-    assert fetch_as(second, image.get_attribute("src"))[0] == 200     # the published one stays visible
+    assert fetch_as(second, image.get_attribute("src"))[0] == 200  # the published one stays visible

@@ -4,6 +4,7 @@ screen (a bar that stays at the bottom while reading) instead of thousands of pi
 
 Screenshots (the first screen and the whole page) land in test-artifacts/phone-390/.
 """
+
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
@@ -21,20 +22,24 @@ def phone(run):
 
 
 def assert_no_page_overflow(driver, page: str) -> None:
-    width, inner = driver.execute_script(
-        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    width, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert width <= inner, f"{page} is {width} px wide in a {inner} px window: the phone zooms the page out"
 
 
 def in_first_screen(driver, element) -> bool:
     return driver.execute_script(
         "const r = arguments[0].getBoundingClientRect();"
-        "return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight;", element)
+        "return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight;",
+        element,
+    )
 
 
 def done_buttons(driver) -> list:
-    return [b for b in driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")
-            if b.is_displayed() and b.text.strip() in MARK_DONE]
+    return [
+        b
+        for b in driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")
+        if b.is_displayed() and b.text.strip() in MARK_DONE
+    ]
 
 
 def test_the_team_matrix_scrolls_in_its_own_box_on_a_phone(live_server, journey):
@@ -51,12 +56,19 @@ def test_the_team_matrix_scrolls_in_its_own_box_on_a_phone(live_server, journey)
     assert inner > outer, "the matrix fits without scrolling; the check would prove nothing"
     name = manager.find_element(By.CSS_SELECTOR, ".team-grid tbody th")
     module_cell = manager.find_element(By.CSS_SELECTOR, ".team-grid tbody td")
-    before = manager.execute_script("return [arguments[0].getBoundingClientRect().left,"
-                                    " arguments[1].getBoundingClientRect().left]", name, module_cell)
+    before = manager.execute_script(
+        "return [arguments[0].getBoundingClientRect().left, arguments[1].getBoundingClientRect().left]",
+        name,
+        module_cell,
+    )
     manager.execute_script("arguments[0].scrollLeft = 250", box)
-    after = manager.execute_script("return [arguments[0].getBoundingClientRect().left,"
-                                   " arguments[1].getBoundingClientRect().left, arguments[2].scrollLeft]",
-                                   name, module_cell, box)
+    after = manager.execute_script(
+        "return [arguments[0].getBoundingClientRect().left,"
+        " arguments[1].getBoundingClientRect().left, arguments[2].scrollLeft]",
+        name,
+        module_cell,
+        box,
+    )
     assert after[2] > 0, "the matrix box does not scroll"
     assert abs(after[0] - before[0]) <= 1, "the new hire's name scrolled away with the modules"
     assert after[1] < before[1], "the module columns did not move under the fixed name column"
@@ -67,7 +79,7 @@ def test_the_team_matrix_scrolls_in_its_own_box_on_a_phone(live_server, journey)
 def test_a_long_lesson_offers_mark_as_done_on_the_first_screen_of_a_phone(live_server, journey):
     run = journey("phone-390-lesson", live_server)
     hire = phone(run)
-    log_in(hire, live_server, *live_server.demo_logins["member"][0])    # Nina, the demo's new hire
+    log_in(hire, live_server, *live_server.demo_logins["member"][0])  # Nina, the demo's new hire
     run.open(hire, "/training/me")
     click_and_wait(hire, hire.find_element(By.PARTIAL_LINK_TEXT, "Continue:"))
     lesson_path = hire.current_url.removeprefix(live_server.url)
@@ -80,8 +92,9 @@ def test_a_long_lesson_offers_mark_as_done_on_the_first_screen_of_a_phone(live_s
     run.open(hire, lesson_path)
 
     buttons = done_buttons(hire)
-    assert any(in_first_screen(hire, button) for button in buttons), \
+    assert any(in_first_screen(hire, button) for button in buttons), (
         f"'Mark as done' is not on the first screen of {title!r} at 390 px"
+    )
     hire.execute_script("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
     assert any(in_first_screen(hire, b) for b in done_buttons(hire)), "the bar left the screen while reading"
     run.snap(hire, "lesson-halfway", full=False)
@@ -92,5 +105,7 @@ def test_a_long_lesson_offers_mark_as_done_on_the_first_screen_of_a_phone(live_s
     for box in bar.find_elements(By.CSS_SELECTOR, "input[type=checkbox]"):
         box.click()
     click_and_wait(hire, bar.find_element(By.CSS_SELECTOR, "button[type=submit]"))
-    assert f"Lesson done: {title}." in text_of(hire, ".flashes") or "Module complete" in text_of(hire, ".flashes")
+    assert f"Lesson done: {title}." in text_of(hire, ".flashes") or "Module complete" in text_of(
+        hire, ".flashes"
+    )
     run.snap(hire, "after-mark-as-done", full=False)

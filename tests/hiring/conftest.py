@@ -1,4 +1,5 @@
 """Hiring fixtures: the starter rubric, and a small hiring process built through the services."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,14 +20,21 @@ TRAITS = ["drive", "coachability", "positivity", "empathy"]
 def rubric(app):
     """The four traits from content/hiring, as rubric version 1."""
     version = services.load_rubric_from(CONTENT)
-    db.session.commit()   # the test is the caller: it owns the transaction
+    db.session.commit()  # the test is the caller: it owns the transaction
     return version
 
 
 def full_scorecard(rating: int = 3, recommendation: str = "yes", **overrides) -> dict:
     """Scorecard input rating every trait the same, with evidence everywhere."""
-    ratings = {key: {"rating": rating, "question": f"Asked about {key}", "evidence": f"Said something about {key}",
-                     "red_flags": []} for key in TRAITS}
+    ratings = {
+        key: {
+            "rating": rating,
+            "question": f"Asked about {key}",
+            "evidence": f"Said something about {key}",
+            "red_flags": [],
+        }
+        for key in TRAITS
+    }
     for key, value in overrides.items():
         ratings[key] = {**ratings[key], **value}
     return {"ratings": ratings, "recommendation": recommendation, "summary": "A clear summary."}
@@ -35,8 +43,8 @@ def full_scorecard(rating: int = 3, recommendation: str = "yes", **overrides) ->
 @dataclass
 class Process:
     manager: User
-    first: User           # author, interviewer
-    second: User          # member, interviewer
+    first: User  # author, interviewer
+    second: User  # member, interviewer
     opening: Opening
     candidate: Candidate
     first_assignment: int
@@ -49,18 +57,38 @@ def make_process(app, rubric, make_user):
 
     def make(manager=None, name="Robin Candidate-Quill", interviewers=None, opening=None) -> Process:
         manager = manager or make_user(Role.MANAGER, name="Hilda Manager", team="EMEA")
-        people = interviewers or [make_user(Role.AUTHOR, name="Ivan Interviewer"),
-                                  make_user(Role.MEMBER, name="Mia Member-Interviewer")]
+        people = interviewers or [
+            make_user(Role.AUTHOR, name="Ivan Interviewer"),
+            make_user(Role.MEMBER, name="Mia Member-Interviewer"),
+        ]
         opening = opening or services.create_opening("Customer Success Manager", "EMEA", actor=manager)
-        candidate = services.create_candidate(opening_id=opening.id, name=name, email="robin@example.test",
-                                              phone="+47 555 0101", source="Referral", notes="Private notes",
-                                              actor=manager)
-        interview = services.schedule_interview(candidate.id, title="Traits interview", scheduled_at=None,
-                                                interviewers=[(p.id, []) for p in people], actor=manager)
+        candidate = services.create_candidate(
+            opening_id=opening.id,
+            name=name,
+            email="robin@example.test",
+            phone="+47 555 0101",
+            source="Referral",
+            notes="Private notes",
+            actor=manager,
+        )
+        interview = services.schedule_interview(
+            candidate.id,
+            title="Traits interview",
+            scheduled_at=None,
+            interviewers=[(p.id, []) for p in people],
+            actor=manager,
+        )
         db.session.commit()
         ids = [a.id for a in interview.assignments]
-        return Process(manager, people[0], people[1] if len(people) > 1 else people[0], opening, candidate,
-                       ids[0], ids[1] if len(ids) > 1 else ids[0])
+        return Process(
+            manager,
+            people[0],
+            people[1] if len(people) > 1 else people[0],
+            opening,
+            candidate,
+            ids[0],
+            ids[1] if len(ids) > 1 else ids[0],
+        )
 
     return make
 

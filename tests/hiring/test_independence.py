@@ -1,4 +1,5 @@
 """Independence: nobody sees another scorecard, score or aggregate for a candidate before submitting theirs."""
+
 import pytest
 
 from kms.auth.models import Role
@@ -17,7 +18,9 @@ def _second_submits(process):
 
 
 @pytest.mark.parametrize("first_role", [Role.MEMBER, Role.AUTHOR, Role.MANAGER, Role.ADMIN])
-def test_an_interviewer_of_any_role_sees_no_other_scores_until_submitting(make_process, make_user, first_role):
+def test_an_interviewer_of_any_role_sees_no_other_scores_until_submitting(
+    make_process, make_user, first_role
+):
     first = make_user(first_role, name="First Interviewer")
     p = make_process(interviewers=[first, make_user(Role.MEMBER, name="Second Interviewer")])
     _second_submits(p)
@@ -31,7 +34,10 @@ def test_an_interviewer_of_any_role_sees_no_other_scores_until_submitting(make_p
 
     services.submit_scorecard(p.first_assignment, full_scorecard(3), actor=first)
     shown = services.debrief(p.candidate.id, actor=first)
-    assert shown.aggregate.trait("drive").ratings == [3, 2] or shown.aggregate.trait("drive").ratings == [2, 3]
+    assert shown.aggregate.trait("drive").ratings == [3, 2] or shown.aggregate.trait("drive").ratings == [
+        2,
+        3,
+    ]
     assert services.open_scorecard(p.second_assignment, actor=first).scorecard.status.value == "submitted"
 
 
@@ -56,16 +62,24 @@ def test_nobody_else_reads_a_draft_not_even_a_manager(process, make_user):
 def test_the_pages_and_api_hide_other_evidence_until_the_first_interviewer_submits(client, process):
     _second_submits(process)
     login(client, process.first)
-    urls = [f"/hiring/candidates/{process.candidate.id}", f"/hiring/candidates/{process.candidate.id}/debrief",
-            f"/api/hiring/candidates/{process.candidate.id}/debrief", "/hiring/", "/api/hiring/interviews",
-            f"/hiring/scorecards/{process.first_assignment}"]
+    urls = [
+        f"/hiring/candidates/{process.candidate.id}",
+        f"/hiring/candidates/{process.candidate.id}/debrief",
+        f"/api/hiring/candidates/{process.candidate.id}/debrief",
+        "/hiring/",
+        "/api/hiring/interviews",
+        f"/hiring/scorecards/{process.first_assignment}",
+    ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
         assert SECRET not in response.get_data(as_text=True), url
     assert client.get(f"/api/hiring/candidates/{process.candidate.id}/debrief").json["aggregate"] is None
     assert client.get(f"/hiring/scorecards/{process.second_assignment}").status_code == 404
-    assert b"Submit your scorecard first" in client.get(f"/hiring/candidates/{process.candidate.id}/debrief").data
+    assert (
+        b"Submit your scorecard first"
+        in client.get(f"/hiring/candidates/{process.candidate.id}/debrief").data
+    )
 
     services.submit_scorecard(process.first_assignment, full_scorecard(3), actor=process.first)
     debrief = client.get(f"/hiring/candidates/{process.candidate.id}/debrief").get_data(as_text=True)
@@ -78,8 +92,9 @@ def test_the_comparison_page_hides_candidates_the_viewer_still_has_to_score(make
     other = make_user(Role.AUTHOR)
     scored = make_process(manager=manager, name="Scored Person", interviewers=[other])
     services.submit_scorecard(scored.first_assignment, full_scorecard(3), actor=other)
-    mine = make_process(manager=manager, name="Mine To Score", interviewers=[manager, other],
-                        opening=scored.opening)
+    mine = make_process(
+        manager=manager, name="Mine To Score", interviewers=[manager, other], opening=scored.opening
+    )
     services.submit_scorecard(mine.second_assignment, full_scorecard(1), actor=other)
     _, _, rows = services.compare_opening(scored.opening.id, actor=manager)
     by_name = {row.candidate.name: row for row in rows}
@@ -88,18 +103,24 @@ def test_the_comparison_page_hides_candidates_the_viewer_still_has_to_score(make
 
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
-def test_a_lead_who_interviews_cannot_export_other_scorecards_before_submitting(make_process, make_user, client,
-                                                                               role):
+def test_a_lead_who_interviews_cannot_export_other_scorecards_before_submitting(
+    make_process, make_user, client, role
+):
     lead = make_user(role, name="Lead Interviewer")
     p = make_process(interviewers=[lead, make_user(Role.MEMBER, name="Second Interviewer")])
     _second_submits(p)
     with pytest.raises(Conflict):
         services.export_candidate(p.candidate.id, actor=lead)
     login(client, lead)
-    for url in (f"/api/hiring/candidates/{p.candidate.id}", f"/hiring/candidates/{p.candidate.id}/export.json"):
+    for url in (
+        f"/api/hiring/candidates/{p.candidate.id}",
+        f"/hiring/candidates/{p.candidate.id}/export.json",
+    ):
         body = client.get(url)
         assert body.status_code == 409
-        assert SECRET not in body.get_data(as_text=True) and "submit your own scorecard" in body.get_data(as_text=True)
+        assert SECRET not in body.get_data(as_text=True) and "submit your own scorecard" in body.get_data(
+            as_text=True
+        )
 
     services.submit_scorecard(p.first_assignment, full_scorecard(3), actor=lead)
     assert SECRET in client.get(f"/api/hiring/candidates/{p.candidate.id}").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """No hiring data leaks: people who are not leads or assigned interviewers get 403/404 from every hiring
 route, and no response ever contains a candidate's name."""
+
 from datetime import date
 
 import pytest
@@ -27,13 +28,24 @@ def world(make_process, make_user):
     services.submit_scorecard(p.first_assignment, full_scorecard(3), actor=p.first)
     hired = make_process(manager=p.manager, name=NAMES[1], opening=p.opening, interviewers=[p.first])
     services.submit_scorecard(hired.first_assignment, full_scorecard(2), actor=p.first)
-    result = services.hire_candidate(hired.candidate.id, email="hannah@example.test", start_date=date(2027, 1, 4),
-                                     confirmed=True, actor=p.manager)
+    result = services.hire_candidate(
+        hired.candidate.id,
+        email="hannah@example.test",
+        start_date=date(2027, 1, 4),
+        confirmed=True,
+        actor=p.manager,
+    )
     from kms.auth import services as auth_services
 
     auth_services.accept_invite(result.invite_token, "pw-for-tests-123")
-    return {"candidate_id": p.candidate.id, "assignment_id": p.first_assignment, "opening_id": p.opening.id,
-            "user_id": result.user.id, "key": "drive", "new_hire": result.user}
+    return {
+        "candidate_id": p.candidate.id,
+        "assignment_id": p.first_assignment,
+        "opening_id": p.opening.id,
+        "user_id": result.user.id,
+        "key": "drive",
+        "new_hire": result.user,
+    }
 
 
 def _walk(app, client, values, names=NAMES):
@@ -41,9 +53,21 @@ def _walk(app, client, values, names=NAMES):
     for rule in hiring_rules(app):
         url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            payload = {"json": {"ratings": {}}} if rule.rule.startswith("/api/") and method == "POST" else \
-                {"data": {"name": "x", "title": "x", "stage": "rejected", "decision": "reject", "reason": "x",
-                          "action": "draft", "opening_id": values["opening_id"]}}
+            payload = (
+                {"json": {"ratings": {}}}
+                if rule.rule.startswith("/api/") and method == "POST"
+                else {
+                    "data": {
+                        "name": "x",
+                        "title": "x",
+                        "stage": "rejected",
+                        "decision": "reject",
+                        "reason": "x",
+                        "action": "draft",
+                        "opening_id": values["opening_id"],
+                    }
+                }
+            )
             response = client.open(url, method=method, **payload)
             body = response.get_data(as_text=True)
             if response.status_code not in (403, 404):
@@ -55,11 +79,15 @@ def _walk(app, client, values, names=NAMES):
 
 
 def _counts():
-    return [db.session.query(model).count() for model in (Candidate, InterviewerAssignment, Scorecard, Rating)]
+    return [
+        db.session.query(model).count() for model in (Candidate, InterviewerAssignment, Scorecard, Rating)
+    ]
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.AUTHOR])
-def test_every_hiring_route_answers_403_or_404_to_people_not_on_the_process(app, client, world, make_user, role):
+def test_every_hiring_route_answers_403_or_404_to_people_not_on_the_process(
+    app, client, world, make_user, role
+):
     before = _counts()
     outsider = make_user(role)
     login(client, outsider)
@@ -83,8 +111,12 @@ def test_a_bearer_token_of_a_member_gets_json_errors_without_names(app, world, m
     _, secret = auth_services.create_token(make_user(Role.MEMBER), "script")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {secret}"}
-    for url in ["/api/hiring/interviews", "/api/hiring/candidates", f"/api/hiring/candidates/{world['candidate_id']}",
-                f"/api/hiring/candidates/{world['candidate_id']}/debrief"]:
+    for url in [
+        "/api/hiring/interviews",
+        "/api/hiring/candidates",
+        f"/api/hiring/candidates/{world['candidate_id']}",
+        f"/api/hiring/candidates/{world['candidate_id']}/debrief",
+    ]:
         response = client.get(url, headers=headers)
         assert response.status_code in (403, 404) and response.is_json, url
         assert not any(name.split()[0] in response.get_data(as_text=True) for name in NAMES)

@@ -1,4 +1,5 @@
 """Page details: CSRF on hiring forms and autosave, stage moves, removing an interviewer, the rubric page."""
+
 import re
 
 import pytest
@@ -13,8 +14,14 @@ from tests.hiring.conftest import full_scorecard
 @pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
 def test_autosave_and_submit_need_the_pages_csrf_token(client, process):
     page = client.get("/login")
-    client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123",
-                                "csrf_token": csrf_token_from(page.data)})
+    client.post(
+        "/login",
+        data={
+            "email": process.first.email,
+            "password": "pw-for-tests-123",
+            "csrf_token": csrf_token_from(page.data),
+        },
+    )
     page = client.get(f"/hiring/scorecards/{process.first_assignment}")
     token = csrf_token_from(page.data)
     url = f"/api/hiring/scorecards/{process.first_assignment}/draft"
@@ -29,8 +36,9 @@ def test_a_manager_moves_a_candidate_between_stages_but_hires_only_through_onboa
     login(client, process.manager)
     client.post(f"/hiring/candidates/{process.candidate.id}/stage", data={"stage": "offer"})
     assert db.session.get(Candidate, process.candidate.id).stage == Stage.OFFER
-    response = client.post(f"/hiring/candidates/{process.candidate.id}/stage", data={"stage": "hired"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/hiring/candidates/{process.candidate.id}/stage", data={"stage": "hired"}, follow_redirects=True
+    )
     assert "Hire and onboard" in response.get_data(as_text=True)
     assert db.session.get(Candidate, process.candidate.id).stage == Stage.OFFER
 
@@ -64,8 +72,10 @@ def test_the_scorecard_shows_the_anchor_text_for_each_point(client, process, rub
 
 def test_scheduling_without_an_interviewer_says_so_and_keeps_the_title(client, process):
     login(client, process.manager)
-    response = client.post(f"/hiring/candidates/{process.candidate.id}/interviews",
-                           data={"title": "Panel with the team", "interviewers-0-user_id": "0"})
+    response = client.post(
+        f"/hiring/candidates/{process.candidate.id}/interviews",
+        data={"title": "Panel with the team", "interviewers-0-user_id": "0"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Choose at least one interviewer." in html and 'value="Panel with the team"' in html

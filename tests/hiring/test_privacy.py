@@ -1,4 +1,5 @@
 """Privacy: deleting a candidate, the retention purge, the JSON export and the audit log."""
+
 import json
 from datetime import timedelta
 
@@ -55,7 +56,10 @@ def test_deleting_a_candidate_removes_personal_data_and_every_scorecard(process)
 
 def test_deleting_one_candidate_leaves_the_others(make_process, make_user):
     manager = make_user(Role.MANAGER)
-    gone, kept = make_process(manager=manager, name="Gone Person"), make_process(manager=manager, name="Kept Person")
+    gone, kept = (
+        make_process(manager=manager, name="Gone Person"),
+        make_process(manager=manager, name="Kept Person"),
+    )
     _scored(gone)
     _scored(kept)
     services.delete_candidate(gone.candidate.id, actor=manager)
@@ -78,8 +82,11 @@ def test_the_delete_button_deletes_through_the_page(client, process):
 
 def _reject(process, days_ago: int):
     services.record_decision(process.candidate.id, "reject", "Not a fit", actor=process.manager)
-    db.session.execute(update(Candidate).where(Candidate.id == process.candidate.id)
-                       .values(stage_changed_at=utcnow() - timedelta(days=days_ago)))
+    db.session.execute(
+        update(Candidate)
+        .where(Candidate.id == process.candidate.id)
+        .values(stage_changed_at=utcnow() - timedelta(days=days_ago))
+    )
     db.session.commit()
 
 
@@ -92,8 +99,11 @@ def test_the_purge_removes_rejected_candidates_past_retention_and_nothing_else(m
         _scored(p)
     _reject(old, 200)
     _reject(recent, 10)
-    db.session.execute(update(Candidate).where(Candidate.id == active.candidate.id)
-                       .values(stage_changed_at=utcnow() - timedelta(days=400)))
+    db.session.execute(
+        update(Candidate)
+        .where(Candidate.id == active.candidate.id)
+        .values(stage_changed_at=utcnow() - timedelta(days=400))
+    )
     db.session.commit()
 
     old_id = old.candidate.id
@@ -122,7 +132,9 @@ def test_the_json_export_holds_everything_about_one_candidate_and_is_audited(cli
     response = client.get(f"/hiring/candidates/{process.candidate.id}/export.json")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.data)
-    assert data["candidate"]["name"] == "Robin Candidate-Quill" and data["candidate"]["notes"] == "Private notes"
+    assert (
+        data["candidate"]["name"] == "Robin Candidate-Quill" and data["candidate"]["notes"] == "Private notes"
+    )
     cards = [i["scorecard"] for i in data["interviews"][0]["interviewers"]]
     submitted = next(c for c in cards if c["status"] == "submitted")
     assert [r["number"] for r in submitted["revisions"]] == [1, 2]
@@ -144,11 +156,14 @@ def test_viewing_changing_and_exporting_are_audited_with_who_and_what(client, pr
     services.debrief(process.candidate.id, actor=process.manager)
     services.submit_scorecard(process.first_assignment, full_scorecard(3), actor=process.first)
     services.export_candidate(process.candidate.id, actor=admin)
-    entries = [(e.actor_id, e.action, e.subject) for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    entries = [
+        (e.actor_id, e.action, e.subject)
+        for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+    ]
     assert (process.manager.id, "viewed", "debrief") in entries
     assert (process.first.id, "changed", "scorecard") in entries
     assert (admin.id, "exported", "candidate") in entries
-    assert (process.manager.id, "changed", "candidate") in entries   # created
+    assert (process.manager.id, "changed", "candidate") in entries  # created
     login(client, admin)
     page = client.get("/hiring/audit").get_data(as_text=True)
     assert "exported" in page and process.manager.name in page and "Robin" not in page

@@ -1,4 +1,5 @@
 """The traits rubric: imported from content/hiring, versioned on every change, edited only by admins."""
+
 import shutil
 
 import pytest
@@ -50,12 +51,15 @@ def test_a_changed_file_makes_the_next_version_and_keeps_the_old_one(rubric, tmp
     assert services.rubric_version(1).traits[0].definition != "A new definition of drive."
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"scale": {1: "a", 2: "b", 3: "c"}}, "scale"),
-    ({"scale": {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}}, "scale"),
-    ({"definition": ""}, "definition"),
-    ({"questions": []}, "questions"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"scale": {1: "a", 2: "b", 3: "c"}}, "scale"),
+        ({"scale": {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}}, "scale"),
+        ({"definition": ""}, "definition"),
+        ({"questions": []}, "questions"),
+    ],
+)
 def test_a_malformed_trait_file_is_rejected_naming_the_file_and_field(rubric, tmp_path, change, field):
     content = _copy_content(tmp_path)
     path = content / "hiring" / "empathy.md"
@@ -89,8 +93,9 @@ def test_an_admin_edit_makes_a_new_version_and_scorecards_keep_theirs(process, m
 
 def test_only_admins_edit_the_rubric(rubric, make_user):
     with pytest.raises(Forbidden):
-        services.update_trait("drive", {"name": "Hunger"}, base_version=1, note="x",
-                              actor=make_user(Role.MANAGER))
+        services.update_trait(
+            "drive", {"name": "Hunger"}, base_version=1, note="x", actor=make_user(Role.MANAGER)
+        )
 
 
 def test_an_edit_from_an_outdated_version_is_a_conflict(rubric, make_user):
@@ -103,8 +108,13 @@ def test_an_edit_from_an_outdated_version_is_a_conflict(rubric, make_user):
 
 def test_an_edit_without_a_four_point_anchor_is_refused(rubric, make_user):
     with pytest.raises(Invalid) as caught:
-        services.update_trait("drive", {"scale": {"1": "a", "2": "b", "3": "c", "4": ""}}, base_version=1,
-                              note="oops", actor=make_user(Role.ADMIN))
+        services.update_trait(
+            "drive",
+            {"scale": {"1": "a", "2": "b", "3": "c", "4": ""}},
+            base_version=1,
+            note="oops",
+            actor=make_user(Role.ADMIN),
+        )
     assert caught.value.field == "scale 4"
     assert services.current_rubric().number == 1
 
@@ -114,23 +124,39 @@ def test_the_edit_page_saves_a_new_version_and_the_rubric_page_lists_it(client, 
     page = client.get("/hiring/rubric/positivity/edit")
     assert page.status_code == 200 and b"Save as a new version" in page.data
     trait = rubric.traits[2]
-    data = {"base_version": "1", "name": trait.name, "definition": "Positivity, reworded.",
-            "questions": "\n".join(trait.questions), "strong_answer": trait.strong_answer,
-            "weak_answer": trait.weak_answer, "green_flags": "\n".join(trait.green_flags),
-            "red_flags": "\n".join(trait.red_flags), "guidance": trait.guidance, "position": "3",
-            "note": "Reworded the definition", **{f"scale_{n}": trait.anchor(n) for n in range(1, 5)}}
+    data = {
+        "base_version": "1",
+        "name": trait.name,
+        "definition": "Positivity, reworded.",
+        "questions": "\n".join(trait.questions),
+        "strong_answer": trait.strong_answer,
+        "weak_answer": trait.weak_answer,
+        "green_flags": "\n".join(trait.green_flags),
+        "red_flags": "\n".join(trait.red_flags),
+        "guidance": trait.guidance,
+        "position": "3",
+        "note": "Reworded the definition",
+        **{f"scale_{n}": trait.anchor(n) for n in range(1, 5)},
+    }
     response = client.post("/hiring/rubric/positivity/edit", data=data)
     assert response.status_code == 302
     listing = client.get("/hiring/rubric").get_data(as_text=True)
-    assert "Positivity, reworded." in listing and "Version 1" in listing and "Reworded the definition" in listing
+    assert (
+        "Positivity, reworded." in listing and "Version 1" in listing and "Reworded the definition" in listing
+    )
 
 
 def test_the_edit_page_keeps_the_text_and_names_the_missing_field(client, rubric, login_as):
     login_as(Role.ADMIN)
-    response = client.post("/hiring/rubric/drive/edit", data={"base_version": "1", "name": "Drive",
-                                                                "definition": "My careful new text"})
+    response = client.post(
+        "/hiring/rubric/drive/edit",
+        data={"base_version": "1", "name": "Drive", "definition": "My careful new text"},
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "My careful new text" in html
-    assert "What a strong answer sounds like is required." in html and "What changed and why is required." in html
+    assert (
+        "What a strong answer sounds like is required." in html
+        and "What changed and why is required." in html
+    )
     assert services.current_rubric().number == 1

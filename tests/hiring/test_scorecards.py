@@ -1,4 +1,5 @@
 """Scorecards: validation, drafts, one submission that locks, amendments kept as logged revisions."""
+
 import re
 
 import pytest
@@ -74,7 +75,9 @@ def test_an_amendment_needs_a_reason_and_is_kept_as_a_logged_revision(process):
     with pytest.raises(Invalid) as caught:
         services.amend_scorecard(process.first_assignment, full_scorecard(2), "", actor=process.first)
     assert caught.value.field == "reason"
-    services.amend_scorecard(process.first_assignment, full_scorecard(2), "Re-read my notes", actor=process.first)
+    services.amend_scorecard(
+        process.first_assignment, full_scorecard(2), "Re-read my notes", actor=process.first
+    )
     context = services.open_scorecard(process.first_assignment, actor=process.first)
     assert context.scorecard.revision == 2
     assert [rev.number for rev, _ in context.changes] == [1, 2]
@@ -87,8 +90,12 @@ def test_an_amendment_needs_a_reason_and_is_kept_as_a_logged_revision(process):
 def test_an_amendment_gets_the_same_checks_as_a_submission(process):
     services.submit_scorecard(process.first_assignment, full_scorecard(3), actor=process.first)
     with pytest.raises(Invalid) as caught:
-        services.amend_scorecard(process.first_assignment, full_scorecard(3, drive={"rating": 1, "evidence": ""}),
-                                 "changed my mind", actor=process.first)
+        services.amend_scorecard(
+            process.first_assignment,
+            full_scorecard(3, drive={"rating": 1, "evidence": ""}),
+            "changed my mind",
+            actor=process.first,
+        )
     assert caught.value.field == "drive-evidence"
     assert db.session.query(ScorecardRevision).count() == 1
 
@@ -109,24 +116,34 @@ def test_nobody_writes_another_interviewers_scorecard(process, make_user):
 
 def test_an_interviewer_limited_to_some_traits_rates_only_those(rubric, make_process, make_user):
     p = make_process()
-    only = services.schedule_interview(p.candidate.id, title="Role play", scheduled_at=None,
-                                       interviewers=[(make_user(Role.AUTHOR).id, ["empathy"])], actor=p.manager)
+    only = services.schedule_interview(
+        p.candidate.id,
+        title="Role play",
+        scheduled_at=None,
+        interviewers=[(make_user(Role.AUTHOR).id, ["empathy"])],
+        actor=p.manager,
+    )
     assignment = only.assignments[0]
     context = services.open_scorecard(assignment.id, actor=assignment.interviewer)
     assert [t.key for t in context.traits] == ["empathy"]
-    card = services.submit_scorecard(assignment.id, {"ratings": {"empathy": {"rating": 3}}, "recommendation": "yes"},
-                                     actor=assignment.interviewer)
+    card = services.submit_scorecard(
+        assignment.id,
+        {"ratings": {"empathy": {"rating": 3}}, "recommendation": "yes"},
+        actor=assignment.interviewer,
+    )
     assert [r.trait_key for r in card.ratings] == ["empathy"]
 
 
 def test_only_red_flags_from_the_rubric_can_be_ticked(process, rubric):
     flag = rubric.traits[0].red_flags[0]
-    card = services.save_draft(process.first_assignment, full_scorecard(drive={"red_flags": [flag]}),
-                               actor=process.first)
+    card = services.save_draft(
+        process.first_assignment, full_scorecard(drive={"red_flags": [flag]}), actor=process.first
+    )
     assert next(r for r in card.ratings if r.trait_key == "drive").red_flags == [flag]
     with pytest.raises(Invalid) as caught:
-        services.save_draft(process.first_assignment, full_scorecard(drive={"red_flags": ["<script>"]}),
-                            actor=process.first)
+        services.save_draft(
+            process.first_assignment, full_scorecard(drive={"red_flags": ["<script>"]}), actor=process.first
+        )
     assert caught.value.field == "drive-red_flags"
 
 
@@ -134,28 +151,41 @@ def test_the_scorecard_page_saves_a_draft_without_javascript_and_keeps_input_on_
     client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
     page = client.get(f"/hiring/scorecards/{process.first_assignment}")
     assert page.status_code == 200 and b"Save draft" in page.data and b"data-autosave" in page.data
-    response = client.post(f"/hiring/scorecards/{process.first_assignment}",
-                           data={"action": "draft", "drive-rating": "4", "drive-evidence": "Asked about NRR"})
+    response = client.post(
+        f"/hiring/scorecards/{process.first_assignment}",
+        data={"action": "draft", "drive-rating": "4", "drive-evidence": "Asked about NRR"},
+    )
     assert response.status_code == 302
     again = client.get(f"/hiring/scorecards/{process.first_assignment}").get_data(as_text=True)
     assert "Asked about NRR" in again
-    bad = client.post(f"/hiring/scorecards/{process.first_assignment}",
-                      data={"action": "submit", "drive-rating": "1", "drive-question": "What did you fix?",
-                            "summary": "kept text"})
+    bad = client.post(
+        f"/hiring/scorecards/{process.first_assignment}",
+        data={
+            "action": "submit",
+            "drive-rating": "1",
+            "drive-question": "What did you fix?",
+            "summary": "kept text",
+        },
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
-    assert re.search(r'<p class="error" id="drive-evidence-error">Drive: a rating of 1 needs written evidence', html)
+    assert re.search(
+        r'<p class="error" id="drive-evidence-error">Drive: a rating of 1 needs written evidence', html
+    )
     assert "What did you fix?" in html and "kept text" in html
     assert db.session.query(Scorecard).one().status == ScorecardStatus.DRAFT
 
 
 def test_the_autosave_endpoint_takes_form_fields_or_json(client, process):
     client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
-    saved = client.post(f"/api/hiring/scorecards/{process.first_assignment}/draft",
-                        data={"drive-rating": "2", "summary": "typing..."})
+    saved = client.post(
+        f"/api/hiring/scorecards/{process.first_assignment}/draft",
+        data={"drive-rating": "2", "summary": "typing..."},
+    )
     assert saved.status_code == 200 and saved.json["status"] == "draft"
-    bad = client.post(f"/api/hiring/scorecards/{process.first_assignment}/draft",
-                      json={"ratings": {"drive": {"rating": 9}}})
+    bad = client.post(
+        f"/api/hiring/scorecards/{process.first_assignment}/draft", json={"ratings": {"drive": {"rating": 9}}}
+    )
     assert bad.status_code == 400 and "drive-rating" in bad.json["errors"]
     assert db.session.query(Rating).filter_by(trait_key="drive").one().rating == 2
 
@@ -175,16 +205,19 @@ def test_submit_and_amend_through_the_pages(client, process):
     assert "Revision log" in log and "Second look" in log and "Drive rating 3 → 2" in log
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"ratings": "drive: 3"}, "ratings"),
-    ({"ratings": {"charisma": {"rating": 3}}}, "charisma-rating"),
-    ({"ratings": {"drive": 3}}, "drive-rating"),
-    ({"ratings": {"drive": {"rating": 3, "evidance": "typo"}}}, "drive-evidance"),
-    ({"ratings": {"drive": {"rating": 3, "evidence": ["a list"]}}}, "drive-evidence"),
-    ({"ratings": {"drive": {"rating": 3, "red_flags": 5}}}, "drive-red_flags"),
-    ({"summary": 3}, "summary"),
-    ({"Ratings": {"drive": {"rating": 3}}}, "Ratings"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"ratings": "drive: 3"}, "ratings"),
+        ({"ratings": {"charisma": {"rating": 3}}}, "charisma-rating"),
+        ({"ratings": {"drive": 3}}, "drive-rating"),
+        ({"ratings": {"drive": {"rating": 3, "evidance": "typo"}}}, "drive-evidance"),
+        ({"ratings": {"drive": {"rating": 3, "evidence": ["a list"]}}}, "drive-evidence"),
+        ({"ratings": {"drive": {"rating": 3, "red_flags": 5}}}, "drive-red_flags"),
+        ({"summary": 3}, "summary"),
+        ({"Ratings": {"drive": {"rating": 3}}}, "Ratings"),
+    ],
+)
 def test_the_draft_api_names_a_wrong_or_unknown_field_and_keeps_the_saved_draft(client, process, body, field):
     client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
     url = f"/api/hiring/scorecards/{process.first_assignment}/draft"
@@ -201,8 +234,11 @@ def test_a_draft_post_with_none_of_the_scorecard_fields_is_refused_not_saved_emp
     client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
     url = f"/api/hiring/scorecards/{process.first_assignment}/draft"
     assert client.post(url, json={"ratings": {"drive": {"rating": 2}}, "summary": "kept"}).status_code == 200
-    for sent in ({"data": '{"summary": "new"}', "content_type": "text/plain"},
-                 {"data": {'{"summary": "new"}': ""}}, {}):
+    for sent in (
+        {"data": '{"summary": "new"}', "content_type": "text/plain"},
+        {"data": {'{"summary": "new"}': ""}},
+        {},
+    ):
         bad = client.post(url, **sent)
         assert bad.status_code == 400 and "application/json" in bad.json["error"]
     card = db.session.query(Scorecard).one()
@@ -211,6 +247,9 @@ def test_a_draft_post_with_none_of_the_scorecard_fields_is_refused_not_saved_emp
 
 def test_a_draft_body_nested_too_deep_to_parse_is_a_400_not_a_500(client, process):
     client.post("/login", data={"email": process.first.email, "password": "pw-for-tests-123"})
-    response = client.post(f"/api/hiring/scorecards/{process.first_assignment}/draft",
-                           data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    response = client.post(
+        f"/api/hiring/scorecards/{process.first_assignment}/draft",
+        data="[" * 100_000 + "]" * 100_000,
+        content_type="application/json",
+    )
     assert response.status_code == 400 and response.json["error"] == "Send a JSON object."

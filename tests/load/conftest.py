@@ -1,4 +1,5 @@
 """The server-process tests run on SQLite and on PostgreSQL; PostgreSQL is required in CI, skipped elsewhere."""
+
 from __future__ import annotations
 
 import os

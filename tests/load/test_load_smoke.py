@@ -1,4 +1,5 @@
 """The load script's smoke run (what CI runs): a short mixed load on a real 2-worker server, zero errors."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,28 @@ pytestmark = pytest.mark.slow
 
 def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(database, tmp_path):
     figures = tmp_path / "load.json"
-    done = subprocess.run([sys.executable, "benchmarks/load.py", "--duration", "10", "--users", "20",
-                           "--smoke", "--ceiling-seconds", "3", "--database", database,
-                           "--json", str(figures)],
-                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/load.py",
+            "--duration",
+            "10",
+            "--users",
+            "20",
+            "--smoke",
+            "--ceiling-seconds",
+            "3",
+            "--database",
+            database,
+            "--json",
+            str(figures),
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     print(done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads(figures.read_text())

@@ -6,6 +6,7 @@ text is its newest revision, one revision per version bump), every acknowledged 
 `PRAGMA integrity_check` and `foreign_key_check`, and the search index, whose writer and drain locks a killed
 worker may have held, takes the next save and ends equal to the database.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,16 +44,22 @@ class Author:
     def __init__(self, base_url: str, email: str, articles: list[str]):
         self.client = httpx.Client(base_url=base_url, timeout=30)
         self.email, self.articles = email, articles
-        self.acknowledged: list[tuple[str, str]] = []   # (article path, marker) answered with a redirect
-        self.interrupted = 0                             # connection dropped: the save may or may not be in
+        self.acknowledged: list[tuple[str, str]] = []  # (article path, marker) answered with a redirect
+        self.interrupted = 0  # connection dropped: the save may or may not be in
         self.conflicts = 0
 
     def log_in(self) -> None:
-        for _ in range(20):   # a login can itself meet a killed worker
+        for _ in range(20):  # a login can itself meet a killed worker
             try:
                 page = self.client.get("/login")
-                done = self.client.post("/login", data={"email": self.email, "password": load.PASSWORD,
-                                                        "csrf_token": load.csrf_of(page.text)})
+                done = self.client.post(
+                    "/login",
+                    data={
+                        "email": self.email,
+                        "password": load.PASSWORD,
+                        "csrf_token": load.csrf_of(page.text),
+                    },
+                )
                 if done.status_code == 302:
                     return
             except httpx.HTTPError:
@@ -115,10 +122,20 @@ def article_state(app) -> dict[str, tuple[int, int, str, str | None]]:
     from kms.extensions import db
 
     with app.app_context():
-        count = (select(func.count(Revision.id)).where(Revision.article_id == Article.id)
-                 .correlate(Article).scalar_subquery())
-        newest = (select(Revision.body).where(Revision.article_id == Article.id).order_by(Revision.id.desc())
-                  .limit(1).correlate(Article).scalar_subquery())
+        count = (
+            select(func.count(Revision.id))
+            .where(Revision.article_id == Article.id)
+            .correlate(Article)
+            .scalar_subquery()
+        )
+        newest = (
+            select(Revision.body)
+            .where(Revision.article_id == Article.id)
+            .order_by(Revision.id.desc())
+            .limit(1)
+            .correlate(Article)
+            .scalar_subquery()
+        )
         rows = db.session.execute(select(Article.slug, Article.version, count, Article.body, newest)).all()
         db.session.remove()
     return {slug: (version, revisions, body, last) for slug, version, revisions, body, last in rows}
@@ -144,8 +161,9 @@ def test_workers_killed_mid_save_leave_whole_saves_and_a_sound_database_and_inde
         for writer in writers:
             writer.log_in()
         listing = writers[0].client.get("/handbook/articles").text
-        articles = sorted({f"/handbook/articles/{slug}" for slug in before
-                           if f"/handbook/articles/{slug}\"" in listing})[:4]
+        articles = sorted(
+            {f"/handbook/articles/{slug}" for slug in before if f'/handbook/articles/{slug}"' in listing}
+        )[:4]
         assert articles, "the starter content has no articles to edit"
         for writer in writers:
             writer.articles = articles
@@ -162,8 +180,10 @@ def test_workers_killed_mid_save_leave_whole_saves_and_a_sound_database_and_inde
 
         acknowledged = [pair for writer in writers for pair in writer.acknowledged]
         interrupted = sum(writer.interrupted for writer in writers)
-        print(f"\n{database}: {len(kills)} workers killed, {len(acknowledged)} saves acknowledged, "
-              f"{interrupted} interrupted, {sum(w.conflicts for w in writers)} conflicts")
+        print(
+            f"\n{database}: {len(kills)} workers killed, {len(acknowledged)} saves acknowledged, "
+            f"{interrupted} interrupted, {sum(w.conflicts for w in writers)} conflicts"
+        )
         assert len(kills) >= 5 and len(acknowledged) >= 10, "the run did too little to prove anything"
         assert server.process.poll() is None, "the gunicorn master died"
 
@@ -173,19 +193,22 @@ def test_workers_killed_mid_save_leave_whole_saves_and_a_sound_database_and_inde
         while not last.acknowledged:
             last.save_once(0)
         marker = last.acknowledged[0][1]
-        with httpx.Client(base_url=server.url, timeout=30,
-                          headers={"Authorization": f"Bearer {people[0][2]}"}) as api:
+        with httpx.Client(
+            base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {people[0][2]}"}
+        ) as api:
             found = api.get("/api/search", params={"q": marker}).json()
-        assert [hit["url"].split("/handbook/articles/")[-1] for hit in found["results"]] == \
-            [articles[0].rsplit("/", 1)[1]], found
+        assert [hit["url"].split("/handbook/articles/")[-1] for hit in found["results"]] == [
+            articles[0].rsplit("/", 1)[1]
+        ], found
 
         server.stop()
         after = article_state(app)
         for slug, (version, revisions, body, newest) in after.items():
             old_version, old_revisions, _, _ = before[slug]
             assert body == newest, f"{slug}: the article's text is not its newest revision (a partial save)"
-            assert version - revisions == old_version - old_revisions, \
+            assert version - revisions == old_version - old_revisions, (
                 f"{slug}: version bumps and revisions disagree (a partial save)"
+            )
         for path, marker in acknowledged + last.acknowledged:
             assert marker in after[path.rsplit("/", 1)[1]][2], f"acknowledged save {marker} on {path} is lost"
 

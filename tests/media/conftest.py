@@ -1,4 +1,5 @@
 """Media test helpers: files made on the fly (images with metadata, bombs, polyglots) and what is stored."""
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,12 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """A tiny PNG whose header claims 900 million pixels."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def login(client, user):
@@ -50,8 +55,12 @@ def login(client, user):
 
 
 def upload(client, data: bytes, name: str = "shot.png", owner: str = "draft", alt: str = "", **headers):
-    return client.post("/media/upload", data={"file": (io.BytesIO(data), name), "owner": owner, "alt": alt},
-                       content_type="multipart/form-data", headers=headers)
+    return client.post(
+        "/media/upload",
+        data={"file": (io.BytesIO(data), name), "owner": owner, "alt": alt},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
 
 
 @pytest.fixture
@@ -61,7 +70,11 @@ def stored(app):
 
     def count():
         db.session.rollback()
-        return (len(store.stored_files()), db.session.query(Blob).count(), db.session.query(Attachment).count())
+        return (
+            len(store.stored_files()),
+            db.session.query(Blob).count(),
+            db.session.query(Attachment).count(),
+        )
 
     return count
 
@@ -76,10 +89,17 @@ def categories(app):
 @pytest.fixture
 def make_article(categories):
     def make(actor, body="A first version with enough words.\n", status="published", title=None):
-        with unit_of_work():   # the test is the caller: it owns the transaction
-            return articles.create_article(articles.ArticleFields(
-                title=title or f"Article {body[:10]} {status} {id(actor)}", body=body, category="Billing",
-                status=status), actor=actor)
+        with unit_of_work():  # the test is the caller: it owns the transaction
+            return articles.create_article(
+                articles.ArticleFields(
+                    title=title or f"Article {body[:10]} {status} {id(actor)}",
+                    body=body,
+                    category="Billing",
+                    status=status,
+                ),
+                actor=actor,
+            )
+
     return make
 
 
@@ -87,9 +107,12 @@ def save_body(article_id: int, body: str, actor, status="published"):
     """Save a new text through the handbook's own service (as the editor does)."""
     with unit_of_work():
         row = db.session.get(Article, article_id)
-        return articles.save_article(article_id, articles.ArticleFields(
-            title=row.title, body=body, category=row.category, status=status), base_version=row.version,
-            actor=actor)
+        return articles.save_article(
+            article_id,
+            articles.ArticleFields(title=row.title, body=body, category=row.category, status=status),
+            base_version=row.version,
+            actor=actor,
+        )
 
 
 from tests.hiring.conftest import make_process, process, rubric  # noqa: E402,F401 - hiring's fixtures, reused
@@ -97,15 +120,24 @@ from tests.hiring.conftest import make_process, process, rubric  # noqa: E402,F4
 
 def pdf_bytes(*pages: str) -> bytes:
     """A small valid PDF with one line of Helvetica text per page."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", None, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        None,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for text in pages:
         stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-                       b" /Contents %d 0 R >>" % len(objects))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+            b" /Contents %d 0 R >>" % len(objects)
+        )
         kids.append(len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -1,4 +1,5 @@
 """The content folder's media: export writes content/media/ with relative paths, import reads it back."""
+
 from __future__ import annotations
 
 import re
@@ -33,37 +34,56 @@ def _files(folder: Path) -> dict[str, bytes]:
 def site(client, login_as, make_article):
     """An article with a wide screenshot and a PDF, and a published lesson with a photo."""
     author = login_as(Role.AUTHOR)
-    shot = upload(client, image_bytes("PNG", size=(1700, 60)), "Refund screen (admin).png",
-                  alt="The refund button in the billing admin").get_json()
+    shot = upload(
+        client,
+        image_bytes("PNG", size=(1700, 60)),
+        "Refund screen (admin).png",
+        alt="The refund button in the billing admin",
+    ).get_json()
     photo = upload(client, jpeg_with_location(), "desk.jpg", alt="A tidy desk").get_json()
     guide = upload(client, pdf_bytes("Chargeback evidence checklist"), "Evidence guide.pdf").get_json()
-    article = make_article(author, body=f"Open the admin.\n\n{shot['markdown']}\n\nThen read {guide['markdown']}.\n",
-                           title="Refunds in the admin")
-    module = training.create_module(actor=author, title="Desk setup", summary="Where things go",
-                                    audience=["member"], tags=[])
-    training.add_lesson(module.id, title="Your desk", body=f"Like this:\n\n{photo['markdown']}\n", actor=author)
+    article = make_article(
+        author,
+        body=f"Open the admin.\n\n{shot['markdown']}\n\nThen read {guide['markdown']}.\n",
+        title="Refunds in the admin",
+    )
+    module = training.create_module(
+        actor=author, title="Desk setup", summary="Where things go", audience=["member"], tags=[]
+    )
+    training.add_lesson(
+        module.id, title="Your desk", body=f"Like this:\n\n{photo['markdown']}\n", actor=author
+    )
     training.set_module_status(module.id, "published", actor=author)
     db.session.commit()
     return {"article": article.slug, "shot": shot, "photo": photo, "guide": guide}
 
 
-def test_export_then_import_into_a_fresh_site_then_export_is_byte_identical(app, client, make_user, site, tmp_path):
+def test_export_then_import_into_a_fresh_site_then_export_is_byte_identical(
+    app, client, make_user, site, tmp_path
+):
     first = tmp_path / "first"
     counts = content.export_content(first)
     assert counts["media"] == 3
     names = sorted(p.name for p in (first / "media").iterdir())
     digest = {key: site[key]["url"].split("/")[2] for key in ("shot", "photo", "guide")}
-    assert names == sorted([f"desk-{digest['photo'][:12]}.jpg", f"evidence-guide-{digest['guide'][:12]}.pdf",
-                            f"refund-screen-admin-{digest['shot'][:12]}.png"])
+    assert names == sorted(
+        [
+            f"desk-{digest['photo'][:12]}.jpg",
+            f"evidence-guide-{digest['guide'][:12]}.pdf",
+            f"refund-screen-admin-{digest['shot'][:12]}.png",
+        ]
+    )
     article = (first / "articles" / f"{site['article']}.md").read_text()
-    assert f"![The refund button in the billing admin](../media/refund-screen-admin-{digest['shot'][:12]}.png)" \
+    assert (
+        f"![The refund button in the billing admin](../media/refund-screen-admin-{digest['shot'][:12]}.png)"
         in article
+    )
     assert f"[Evidence guide.pdf](../media/evidence-guide-{digest['guide'][:12]}.pdf)" in article
     assert "/media/" + digest["shot"] not in article
     lesson = (first / "training" / "modules" / "desk-setup.md").read_text()
     assert f"](../../media/desk-{digest['photo'][:12]}.jpg)" in lesson
 
-    _empty_all_tables()                                   # a fresh site: no rows, no stored files
+    _empty_all_tables()  # a fresh site: no rows, no stored files
     shutil.rmtree(_media_folder(app))
     content.import_content(first)
     second = tmp_path / "second"
@@ -79,21 +99,27 @@ def test_export_then_import_into_a_fresh_site_then_export_is_byte_identical(app,
     assert image.group(1).endswith("refund-screen-admin.png?size=page")
     assert client.get(image.group(1).replace("&amp;", "&")).headers["Content-Type"] == "image/png"
     lesson_id = db.session.scalar(select(Lesson.id).where(Lesson.title == "Your desk"))
-    photo = re.search(r'src="(/media/[0-9a-f]{64}/desk.jpg)"', client.get(f"/training/lessons/{lesson_id}")
-                      .get_data(as_text=True))
+    photo = re.search(
+        r'src="(/media/[0-9a-f]{64}/desk.jpg)"',
+        client.get(f"/training/lessons/{lesson_id}").get_data(as_text=True),
+    )
     assert photo and client.get(photo.group(1)).status_code == 200
 
 
 def test_reimporting_a_sites_own_export_with_media_changes_nothing(app, site, tmp_path):
     folder = tmp_path / "export"
     content.export_content(folder)
-    before = (db.session.scalar(select(func.count()).select_from(Revision)),
-              sorted(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.name))))
+    before = (
+        db.session.scalar(select(func.count()).select_from(Revision)),
+        sorted(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.name))),
+    )
     report = content.import_content(folder)
     assert report.counts["media files"] == {"created": 0, "updated": 0, "unchanged": 3}
     assert report.counts["articles"]["updated"] == 0
-    after = (db.session.scalar(select(func.count()).select_from(Revision)),
-             sorted(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.name))))
+    after = (
+        db.session.scalar(select(func.count()).select_from(Revision)),
+        sorted(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.name))),
+    )
     assert after == before
 
 
@@ -101,7 +127,8 @@ def _folder(tmp_path: Path, body: str, media: dict[str, bytes]) -> Path:
     root = tmp_path / "content"
     (root / "articles").mkdir(parents=True)
     (root / "articles" / "refunds.md").write_text(
-        f"---\ntitle: Refunds\nslug: refunds\ncategory: Billing\n---\n{body}", encoding="utf-8")
+        f"---\ntitle: Refunds\nslug: refunds\ncategory: Billing\n---\n{body}", encoding="utf-8"
+    )
     (root / "media").mkdir()
     for name, data in media.items():
         (root / "media" / name).write_bytes(data)
@@ -110,32 +137,55 @@ def _folder(tmp_path: Path, body: str, media: dict[str, bytes]) -> Path:
 
 def _nothing_imported(app) -> bool:
     db.session.rollback()
-    return (db.session.scalar(select(func.count()).select_from(Article)) == 0
-            and db.session.scalar(select(func.count()).select_from(Blob)) == 0
-            and LocalStorage(_media_folder(app)).stored_files() == [])
+    return (
+        db.session.scalar(select(func.count()).select_from(Article)) == 0
+        and db.session.scalar(select(func.count()).select_from(Blob)) == 0
+        and LocalStorage(_media_folder(app)).stored_files() == []
+    )
 
 
-@pytest.mark.parametrize("body, media, expected", [
-    ("![A](../media/ok.png)\n\n![B](../media/missing.png)\n", {"ok.png": image_bytes()},
-     r"articles/refunds\.md: \.\./media/missing\.png: there is no such file in .*media"),
-    ("![A](../media/ok.png)\n\n![B](../media/drawing.png)\n",
-     {"ok.png": image_bytes(), "drawing.png": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script>'},
-     r"media/drawing\.png: SVG and HTML files are not accepted"),
-    ("![A](../media/ok.png)\n\n[B](../media/empty.pdf)\n", {"ok.png": image_bytes(), "empty.pdf": b""},
-     r"media/empty\.pdf: the file is empty"),
-    ("![A](../media/ok.png)\n\n![B](../media/broken.png)\n",
-     {"ok.png": image_bytes(), "broken.png": image_bytes()[:60]}, r"media/broken\.png: .*damaged"),
-])
-def test_a_bad_or_missing_media_file_is_named_and_nothing_is_imported(app, categories, tmp_path, body, media,
-                                                                      expected):
+@pytest.mark.parametrize(
+    "body, media, expected",
+    [
+        (
+            "![A](../media/ok.png)\n\n![B](../media/missing.png)\n",
+            {"ok.png": image_bytes()},
+            r"articles/refunds\.md: \.\./media/missing\.png: there is no such file in .*media",
+        ),
+        (
+            "![A](../media/ok.png)\n\n![B](../media/drawing.png)\n",
+            {
+                "ok.png": image_bytes(),
+                "drawing.png": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script>',
+            },
+            r"media/drawing\.png: SVG and HTML files are not accepted",
+        ),
+        (
+            "![A](../media/ok.png)\n\n[B](../media/empty.pdf)\n",
+            {"ok.png": image_bytes(), "empty.pdf": b""},
+            r"media/empty\.pdf: the file is empty",
+        ),
+        (
+            "![A](../media/ok.png)\n\n![B](../media/broken.png)\n",
+            {"ok.png": image_bytes(), "broken.png": image_bytes()[:60]},
+            r"media/broken\.png: .*damaged",
+        ),
+    ],
+)
+def test_a_bad_or_missing_media_file_is_named_and_nothing_is_imported(
+    app, categories, tmp_path, body, media, expected
+):
     with pytest.raises(ContentError, match=expected):
         content.import_content(_folder(tmp_path, body, media))
     assert _nothing_imported(app)
 
 
 def test_an_imported_image_keeps_its_alt_text_and_a_photo_loses_its_location(app, categories, tmp_path):
-    root = _folder(tmp_path, "![The refund form](../media/form-0123456789ab.jpg)\n",
-                   {"form-0123456789ab.jpg": jpeg_with_location(), "unused.png": image_bytes()})
+    root = _folder(
+        tmp_path,
+        "![The refund form](../media/form-0123456789ab.jpg)\n",
+        {"form-0123456789ab.jpg": jpeg_with_location(), "unused.png": image_bytes()},
+    )
     report = content.import_content(root)
     row = db.session.scalar(select(Attachment).where(Attachment.owner_type == "article"))
     assert (row.name, row.alt) == ("form.jpg", "The refund form")
@@ -145,9 +195,13 @@ def test_an_imported_image_keeps_its_alt_text_and_a_photo_loses_its_location(app
     assert any("unused.png" in w and "not imported" in w for w in report.warnings)
 
 
-def test_a_candidates_file_named_in_an_article_is_not_exported(client, make_user, make_article, process, tmp_path):
+def test_a_candidates_file_named_in_an_article_is_not_exported(
+    client, make_user, make_article, process, tmp_path
+):
     login(client, process.manager)
-    cv = upload(client, pdf_bytes("Private CV"), "cv.pdf", owner=f"candidate:{process.candidate.id}").get_json()
+    cv = upload(
+        client, pdf_bytes("Private CV"), "cv.pdf", owner=f"candidate:{process.candidate.id}"
+    ).get_json()
     make_article(make_user(Role.AUTHOR), body=f"Oops: [cv]({cv['url']})\n", title="Oops")
     db.session.commit()
     content.export_content(tmp_path / "out")
@@ -179,8 +233,9 @@ def test_kms_init_loads_the_starter_media_and_the_demo_flag_names_the_picture_th
     import sys
 
     env = {"KMS_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "kms", "demo"], env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr
     assert "media files: " in result.stdout
     from kms import create_app

@@ -1,4 +1,5 @@
 """Serving: a file is as private as the most open page that uses it; anything else is 404; caching by hash."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -50,7 +51,9 @@ def test_a_members_guess_of_another_pages_file_address_is_404(client, make_user,
     assert guessed.data == unknown.data
 
 
-def test_a_draft_upload_is_private_to_its_uploader_until_a_saved_page_uses_it(client, make_user, make_article):
+def test_a_draft_upload_is_private_to_its_uploader_until_a_saved_page_uses_it(
+    client, make_user, make_article
+):
     author, other, member = make_user(Role.AUTHOR), make_user(Role.AUTHOR), make_user(Role.MEMBER)
     login(client, author)
     data = upload(client, image_bytes(), "new.png", alt="New screen").get_json()
@@ -97,16 +100,19 @@ def _cv(client, process, name="cv.pdf"):
 
 
 def test_a_candidates_file_is_seen_only_by_leads_and_assigned_interviewers_and_each_download_is_audited(
-        client, make_user, process):
+    client, make_user, process
+):
     data = _cv(client, process)
     assert client.get(data["url"]).headers["Cache-Control"] == "private, no-store"
-    login(client, process.second)                      # a member assigned to interview
+    login(client, process.second)  # a member assigned to interview
     response = client.get(data["url"])
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "downloaded")))
-    assert {(e.actor_id, e.candidate_id) for e in entries} == {(process.manager.id, process.candidate.id),
-                                                              (process.second.id, process.candidate.id)}
+    assert {(e.actor_id, e.candidate_id) for e in entries} == {
+        (process.manager.id, process.candidate.id),
+        (process.second.id, process.candidate.id),
+    }
     assert all("cv" not in e.detail for e in entries)
     for outsider in (make_user(Role.MEMBER), make_user(Role.AUTHOR)):
         login(client, outsider)
@@ -121,7 +127,7 @@ def test_a_candidates_file_named_in_an_article_stays_confidential(client, make_u
 
 
 def test_only_leads_attach_files_to_a_candidate(client, process, stored):
-    login(client, process.first)                       # an author assigned to interview
+    login(client, process.first)  # an author assigned to interview
     response = upload(client, PDF, "cv.pdf", owner=f"candidate:{process.candidate.id}")
     assert response.status_code == 403
     assert stored() == (0, 0, 0)
@@ -140,6 +146,7 @@ def test_the_hiring_purge_deletes_the_files_of_purged_candidates(client, process
     from datetime import timedelta
 
     from kms.extensions import utcnow
+
     _cv(client, process)
     with unit_of_work():
         candidate = db.session.get(Candidate, process.candidate.id)
@@ -162,14 +169,16 @@ def test_the_candidate_page_lists_its_files_with_an_upload_form(client, process)
 
 def test_a_lead_removes_a_candidates_file(client, process, stored):
     data = _cv(client, process)
-    response = client.post(f"/media/attachments/{data['id']}/remove",
-                           data={"next": f"/hiring/candidates/{process.candidate.id}"})
+    response = client.post(
+        f"/media/attachments/{data['id']}/remove", data={"next": f"/hiring/candidates/{process.candidate.id}"}
+    )
     assert response.status_code == 302
     assert stored() == (0, 0, 0)
 
 
 def test_a_lessons_image_follows_the_modules_visibility(client, make_user):
     from kms.training import services as training
+
     editor, member = make_user(Role.AUTHOR), make_user(Role.MEMBER)
     login(client, editor)
     data = upload(client, image_bytes(), "step.png", alt="Step one").get_json()

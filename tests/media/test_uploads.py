@@ -1,4 +1,5 @@
 """Uploads: what is accepted, what is refused with a clear message, and that a refusal stores nothing."""
+
 from __future__ import annotations
 
 import io
@@ -76,13 +77,21 @@ def test_a_gif_that_is_also_a_script_is_served_only_as_a_clean_image(app, client
     assert served.headers["Content-Disposition"].startswith("inline")
 
 
-@pytest.mark.parametrize("content,name,words", [
-    (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "logo.svg", "SVG and HTML"),
-    (b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "page.png", "SVG and HTML"),
-    (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", "tool.pdf", "not accepted"),
-])
-def test_svg_html_and_unknown_types_are_refused_and_nothing_is_stored(client, login_as, stored, content, name,
-                                                                     words):
+@pytest.mark.parametrize(
+    "content,name,words",
+    [
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "logo.svg",
+            "SVG and HTML",
+        ),
+        (b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "page.png", "SVG and HTML"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", "tool.pdf", "not accepted"),
+    ],
+)
+def test_svg_html_and_unknown_types_are_refused_and_nothing_is_stored(
+    client, login_as, stored, content, name, words
+):
     login_as(Role.AUTHOR)
     response = upload(client, content, name)
     assert response.status_code == 400
@@ -108,7 +117,9 @@ def test_an_empty_file_is_refused_and_nothing_is_stored(client, login_as, stored
 
 
 @pytest.mark.parametrize("app_overrides", [{"KMS_MAX_UPLOAD_MB": "1"}])
-def test_a_file_over_the_upload_limit_is_refused_with_the_limit_and_nothing_is_stored(client, login_as, stored):
+def test_a_file_over_the_upload_limit_is_refused_with_the_limit_and_nothing_is_stored(
+    client, login_as, stored
+):
     login_as(Role.AUTHOR)
     just_over = upload(client, b"a" * (1024 * 1024 + 1), "big.txt")
     assert just_over.status_code == 413
@@ -131,14 +142,17 @@ def test_a_25_mb_default_limit_lets_a_large_file_through(client, login_as):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\windows\\win.ini.txt", "win.ini.txt"),
-    ("evil\x00name\x1b[31m\n.txt", "evilname_31m.txt"),
-    ("\u202etxt.exe.txt", "txt.exe.txt"),
-    ("....txt", "file.txt"),
-    (".htaccess", "file.txt"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\win.ini.txt", "win.ini.txt"),
+        ("evil\x00name\x1b[31m\n.txt", "evilname_31m.txt"),
+        ("\u202etxt.exe.txt", "txt.exe.txt"),
+        ("....txt", "file.txt"),
+        (".htaccess", "file.txt"),
+    ],
+)
 def test_folders_and_control_characters_are_taken_out_of_names(raw, expected):
     assert safe_name(raw, "txt") == expected
 
@@ -166,7 +180,9 @@ def test_a_member_cannot_upload_and_nothing_is_stored(client, login_as, stored):
     assert stored() == (0, 0, 0)
 
 
-def test_an_author_cannot_upload_to_a_page_they_cannot_edit(client, login_as, make_user, stored, make_article):
+def test_an_author_cannot_upload_to_a_page_they_cannot_edit(
+    client, login_as, make_user, stored, make_article
+):
     login_as(Role.MANAGER)
     article = make_article(make_user(Role.AUTHOR))
     response = upload(client, image_bytes(), "a.png", owner=f"article:{article.id}")
@@ -189,13 +205,20 @@ def test_the_plain_form_works_without_javascript_and_shows_the_markdown(client, 
     login_as(Role.AUTHOR)
     page = client.get("/media/upload?owner=draft")
     assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.data
-    response = client.post("/media/upload", data={"file": (io.BytesIO(image_bytes()), "shot.png"),
-                                                  "alt": "A chart", "owner": "draft"},
-                           content_type="multipart/form-data", headers={"Accept": "text/html"})
+    response = client.post(
+        "/media/upload",
+        data={"file": (io.BytesIO(image_bytes()), "shot.png"), "alt": "A chart", "owner": "draft"},
+        content_type="multipart/form-data",
+        headers={"Accept": "text/html"},
+    )
     assert response.status_code == 201
     assert b"![A chart](/media/" in response.data
-    refused = client.post("/media/upload", data={"file": (io.BytesIO(b""), "x.txt"), "alt": "kept text"},
-                          content_type="multipart/form-data", headers={"Accept": "text/html"})
+    refused = client.post(
+        "/media/upload",
+        data={"file": (io.BytesIO(b""), "x.txt"), "alt": "kept text"},
+        content_type="multipart/form-data",
+        headers={"Accept": "text/html"},
+    )
     assert refused.status_code == 400
     assert b"empty (0 bytes)" in refused.data and b"kept text" in refused.data
 
@@ -204,7 +227,10 @@ def test_the_plain_form_works_without_javascript_and_shows_the_markdown(client, 
 def test_uploads_need_the_csrf_token_in_the_form_or_a_header(client, make_user):
     author = make_user(Role.AUTHOR)
     login_page = client.get("/login").data
-    client.post("/login", data={"email": author.email, "password": PASSWORD, "csrf_token": csrf_token_from(login_page)})
+    client.post(
+        "/login",
+        data={"email": author.email, "password": PASSWORD, "csrf_token": csrf_token_from(login_page)},
+    )
     token = csrf_token_from(client.get("/media/upload").data)
     assert upload(client, image_bytes(), "a.png").status_code == 400
     assert upload(client, image_bytes(), "a.png", **{"X-CSRFToken": token}).status_code == 201

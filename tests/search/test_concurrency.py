@@ -1,4 +1,5 @@
 """Several processes saving at once: no lost index updates, none applied out of order."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -28,17 +29,29 @@ def _worker(settings: dict, author_id: int, shared_id: int, worker: int, start, 
             start.wait(timeout=60)
             for n in range(SAVES):
                 with unit_of_work():
-                    handbook.create_article(handbook.ArticleFields(
-                        title=f"Worker {worker} note {n}", body=f"Written by worker {worker}, save {n}.",
-                        category="Billing"), actor=author)
-                for _ in range(20):      # optimistic locking: retry on a conflicting save
+                    handbook.create_article(
+                        handbook.ArticleFields(
+                            title=f"Worker {worker} note {n}",
+                            body=f"Written by worker {worker}, save {n}.",
+                            category="Billing",
+                        ),
+                        actor=author,
+                    )
+                for _ in range(20):  # optimistic locking: retry on a conflicting save
                     version = db.session.scalar(select(Article.version).where(Article.id == shared_id))
                     db.session.rollback()
                     try:
                         with unit_of_work():
-                            handbook.save_article(shared_id, handbook.ArticleFields(
-                                title="Shared page", body=f"Last written by worker {worker} at save {n}.",
-                                category="Billing"), base_version=version, actor=author)
+                            handbook.save_article(
+                                shared_id,
+                                handbook.ArticleFields(
+                                    title="Shared page",
+                                    body=f"Last written by worker {worker} at save {n}.",
+                                    category="Billing",
+                                ),
+                                base_version=version,
+                                actor=author,
+                            )
                         break
                     except handbook.EditConflict:
                         continue
@@ -54,15 +67,23 @@ def test_concurrent_saves_from_several_processes_leave_the_index_equal_to_the_da
     index.rebuild()
     author = make_user(Role.AUTHOR)
     with unit_of_work():
-        shared = handbook.create_article(handbook.ArticleFields(title="Shared page", body="First text.",
-                                                                category="Billing"), actor=author)
-    settings = {"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"], "KMS_LOAD_STARTER_CONTENT": "0",
-                "KMS_INSTANCE_PATH": app.config["KMS_INSTANCE_DIR"],
-                "KMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SERVER_NAME": "kms.test"}
+        shared = handbook.create_article(
+            handbook.ArticleFields(title="Shared page", body="First text.", category="Billing"), actor=author
+        )
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "KMS_LOAD_STARTER_CONTENT": "0",
+        "KMS_INSTANCE_PATH": app.config["KMS_INSTANCE_DIR"],
+        "KMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SERVER_NAME": "kms.test",
+    }
     context = multiprocessing.get_context("spawn")
     start, errors = context.Event(), context.Queue()
-    processes = [context.Process(target=_worker, args=(settings, author.id, shared.id, n, start, errors))
-                 for n in range(WORKERS)]
+    processes = [
+        context.Process(target=_worker, args=(settings, author.id, shared.id, n, start, errors))
+        for n in range(WORKERS)
+    ]
     for process in processes:
         process.start()
     start.set()
@@ -83,4 +104,4 @@ def test_concurrent_saves_from_several_processes_leave_the_index_equal_to_the_da
     last = db.session.scalar(select(Article.body).where(Article.id == shared.id))
     hits = index.engine().search('"last written by worker"', visibilities={"public"}).hits
     assert [hit.id for hit in hits] == [f"article:{shared.id}"]
-    assert last.split(" at ")[0].split()[-1] in hits[0].snippet     # the newest version, not an older one
+    assert last.split(" at ")[0].split()[-1] in hits[0].snippet  # the newest version, not an older one

@@ -171,25 +171,25 @@ def test_tagalog_words_are_found_as_written(engine):
 
 
 HINDI_FORMS = [
-    ["ग्राहक", "ग्राहकों"],                        # customer, customers (oblique)
-    ["भाषा", "भाषाएं", "भाषाएँ", "भाषाओं"],          # language: plural written with anusvara or chandrabindu
-    ["नीति", "नीतियां", "नीतियों"],                   # policy
-    ["समस्या", "समस्याएं", "समस्याओं"],               # problem
-    ["कर्मचारी", "कर्मचारियों"],                     # employee
-    ["टीम", "टीमों"],                               # team
-    ["बात", "बातें"],                               # matter, talk
-    ["करेगा", "करेंगे", "करेगी"],                    # will do
-    ["सफलता", "सफलताओं"],                           # success
+    ["ग्राहक", "ग्राहकों"],  # customer, customers (oblique)
+    ["भाषा", "भाषाएं", "भाषाएँ", "भाषाओं"],  # language: plural written with anusvara or chandrabindu
+    ["नीति", "नीतियां", "नीतियों"],  # policy
+    ["समस्या", "समस्याएं", "समस्याओं"],  # problem
+    ["कर्मचारी", "कर्मचारियों"],  # employee
+    ["टीम", "टीमों"],  # team
+    ["बात", "बातें"],  # matter, talk
+    ["करेगा", "करेंगे", "करेगी"],  # will do
+    ["सफलता", "सफलताओं"],  # success
 ]
 TAGALOG_FORMS = [
-    ["bayad", "bayaran", "nagbayad", "magbabayad", "nagbabayad", "binabayaran"],   # pay
-    ["kain", "kumain", "kumakain", "kakain"],                                     # eat
-    ["sulat", "sumulat", "sinulat", "isulat", "susulat"],                        # write
-    ["tawag", "tumawag", "tawagan", "tinawagan"],                                # call
-    ["basa", "basahin", "nagbasa", "binasa", "babasahin"],                       # read
-    ["tayo", "pagtatayo"],                                                       # build
-    ["alis", "umalis"],                                                          # leave
-    ["galit", "nagalit"],                                                        # anger
+    ["bayad", "bayaran", "nagbayad", "magbabayad", "nagbabayad", "binabayaran"],  # pay
+    ["kain", "kumain", "kumakain", "kakain"],  # eat
+    ["sulat", "sumulat", "sinulat", "isulat", "susulat"],  # write
+    ["tawag", "tumawag", "tawagan", "tinawagan"],  # call
+    ["basa", "basahin", "nagbasa", "binasa", "babasahin"],  # read
+    ["tayo", "pagtatayo"],  # build
+    ["alis", "umalis"],  # leave
+    ["galit", "nagalit"],  # anger
 ]
 
 
@@ -204,13 +204,13 @@ def test_hindi_and_tagalog_inflections_share_one_index_term(family, forms):
 @pytest.mark.parametrize(
     ("family", "words"),
     [
-        ("hi", ["को", "में", "की"]),                # postpositions are not cut to one letter
-        ("hi", ["ग्राहक", "कर"]),                   # customer and "do" stay apart
-        ("tl", ["mahal", "hal"]),                   # ma- is not cut from a short root
+        ("hi", ["को", "में", "की"]),  # postpositions are not cut to one letter
+        ("hi", ["ग्राहक", "कर"]),  # customer and "do" stay apart
+        ("tl", ["mahal", "hal"]),  # ma- is not cut from a short root
         ("tl", ["pagod", "god"]),
-        ("tl", ["bayad", "basa", "tawag"]),         # different roots stay different
-        ("tl", ["customer", "custom"]),             # borrowed words stay whole
-        ("tl", ["nagalit", "alit"]),                # nag- is not cut before a vowel (mag-aral is hyphenated)
+        ("tl", ["bayad", "basa", "tawag"]),  # different roots stay different
+        ("tl", ["customer", "custom"]),  # borrowed words stay whole
+        ("tl", ["nagalit", "alit"]),  # nag- is not cut before a vowel (mag-aral is hyphenated)
     ],
 )
 def test_light_stemmers_do_not_merge_different_words(family, words):

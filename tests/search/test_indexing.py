@@ -1,4 +1,5 @@
 """Indexing after commit: every document type, deletes, rollbacks, visibility, drift and index damage."""
+
 from __future__ import annotations
 
 import shutil
@@ -45,14 +46,16 @@ def found(index: SearchIndex, query: str, visibilities=EVERYONE) -> list[str]:
 
 def new_article(author, title="Handling a chargeback", body="Chargeback disputes go to billing.", **fields):
     with unit_of_work():
-        return handbook.create_article(handbook.ArticleFields(title=title, body=body, category="Billing", **fields),
-                                       actor=author)
+        return handbook.create_article(
+            handbook.ArticleFields(title=title, body=body, category="Billing", **fields), actor=author
+        )
 
 
 def new_module(author, title="Phone etiquette", publish=True, lesson_body="Greet the caller warmly."):
     with unit_of_work():
-        module = training.create_module(actor=author, title=title, summary="How we answer calls",
-                                        audience=["member"], tags=["phones"])
+        module = training.create_module(
+            actor=author, title=title, summary="How we answer calls", audience=["member"], tags=["phones"]
+        )
         lesson = training.add_lesson(module.id, title="Answering the phone", body=lesson_body, actor=author)
     if publish:
         with unit_of_work():
@@ -70,8 +73,12 @@ def test_each_role_gets_its_visibility_set_from_the_permission_table():
 def test_an_article_and_its_process_are_searchable_after_commit_and_gone_after_delete(index, author):
     article = new_article(author)
     with unit_of_work():
-        process = handbook.create_process(handbook.ProcessFields(name="Chargeback escalation", category="Billing",
-                                                                 notes="Disputed card payments"), actor=author)
+        process = handbook.create_process(
+            handbook.ProcessFields(
+                name="Chargeback escalation", category="Billing", notes="Disputed card payments"
+            ),
+            actor=author,
+        )
     assert f"article:{article.id}" in found(index, "chargeback disputes")
     assert f"process:{process.id}" in found(index, "disputed card payments")
     db.session.delete(db.session.get(Article, article.id))
@@ -96,9 +103,14 @@ def test_modules_and_lessons_are_indexed_and_deleted_lessons_disappear(index, au
 def test_an_edit_replaces_the_indexed_text(index, author):
     article = new_article(author)
     with unit_of_work():
-        handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
-                                                                 body="Now about reversals only."),
-                              base_version=article.version, actor=author)
+        handbook.save_article(
+            article.id,
+            handbook.ArticleFields(
+                title="Handling a chargeback", category="Billing", body="Now about reversals only."
+            ),
+            base_version=article.version,
+            actor=author,
+        )
     assert found(index, "disputes") == []
     assert found(index, "reversals") == [f"article:{article.id}"]
 
@@ -117,7 +129,9 @@ def test_a_rolled_back_change_never_reaches_the_index(index, author):
 
 
 def test_drafts_are_only_visible_to_handbook_editors(index, author):
-    draft = new_article(author, title="Secret pricing draft", body="Unreleased discount ladder.", status="draft")
+    draft = new_article(
+        author, title="Secret pricing draft", body="Unreleased discount ladder.", status="draft"
+    )
     assert found(index, "discount ladder", visibilities_for(Role.AUTHOR)) == [f"article:{draft.id}"]
     assert found(index, "discount ladder", visibilities_for(Role.MEMBER)) == []
     assert found(index, "discount ladder", visibilities_for(Role.MANAGER)) == []
@@ -134,9 +148,14 @@ def test_a_change_waiting_for_review_is_not_shown_to_readers(index, author, make
         with unit_of_work():
             handbook.approve_revision(handbook.pending_reviews()[0].id, actor=reviewer)
     with unit_of_work():
-        handbook.save_article(article.id, handbook.ArticleFields(title="Handling a chargeback", category="Billing",
-                                                                 body="A proposed wording nobody approved."),
-                              base_version=db.session.get(Article, article.id).version, actor=author)
+        handbook.save_article(
+            article.id,
+            handbook.ArticleFields(
+                title="Handling a chargeback", category="Billing", body="A proposed wording nobody approved."
+            ),
+            base_version=db.session.get(Article, article.id).version,
+            actor=author,
+        )
     member = visibilities_for(Role.MEMBER)
     assert found(index, "approved wording", member) == [f"article:{article.id}"]
     assert found(index, "proposed wording", member) == []
@@ -158,7 +177,9 @@ def test_hiring_candidates_are_never_indexed(index, make_user):
     manager = make_user(Role.MANAGER)
     with unit_of_work():
         opening = hiring.create_opening("Support rep", actor=manager)
-        hiring.create_candidate(opening_id=opening.id, name="Quentin Zyxwvut", notes="Zyxwvut notes", actor=manager)
+        hiring.create_candidate(
+            opening_id=opening.id, name="Quentin Zyxwvut", notes="Zyxwvut notes", actor=manager
+        )
     assert found(index, "zyxwvut") == []
     assert not any(doc_id.startswith("candidate") for doc_id in index.stored_stamps())
 
@@ -171,7 +192,7 @@ def test_a_busy_index_never_fails_a_save_and_the_outbox_catches_up(index, author
         raise IndexBusyError("locked")
 
     monkeypatch.setattr(engine, "apply", busy)
-    article = new_article(author)                     # the save itself succeeds
+    article = new_article(author)  # the save itself succeeds
     assert db.session.get(Article, article.id) is not None
     assert index.outbox_size() > 0
     monkeypatch.setattr(engine, "apply", real_apply)
@@ -223,7 +244,7 @@ def test_search_check_reports_a_document_deleted_from_the_index_and_fixes_it(ind
 def test_startup_rebuilds_a_missing_or_out_of_date_index(app, index, author):
     assert ("Search index", ensure_search_index) in STARTUP_TASKS
     article = new_article(author)
-    assert ensure_search_index() is None                        # in step: nothing to do
+    assert ensure_search_index() is None  # in step: nothing to do
     index.engine().apply({f"article:{article.id}": None})
     assert "out-of-date" in ensure_search_index()
     assert found(index, "chargeback") == [f"article:{article.id}"]
@@ -270,20 +291,21 @@ def _corrupt(index: SearchIndex) -> None:
 @pytest.mark.parametrize("damage", ["truncated segment", "deleted folder"])
 def test_a_damaged_index_answers_503_then_is_rebuilt(app, index, author, login_as, damage):
     new_article(author, title="Refund request", body="Refunds within 30 days.")
-    index.engine().search("refund", visibilities=EVERYONE)     # the process has a searcher open
+    index.engine().search("refund", visibilities=EVERYONE)  # the process has a searcher open
     client = app.test_client()
     from tests.conftest import login
+
     assert login(client, author).status_code == 302
     if damage == "deleted folder":
         shutil.rmtree(index.root)
     else:
         _corrupt(index)
-        index.reopen()      # as a worker started after the damage opens it
+        index.reopen()  # as a worker started after the damage opens it
     response = client.get("/search?q=refund")
     assert response.status_code == 503
     assert b"being rebuilt" in response.data
     assert client.get("/api/search?q=refund").status_code in (503, 200)
-    assert client.get("/handbook/articles/refund-request").status_code == 200   # the site keeps working
+    assert client.get("/handbook/articles/refund-request").status_code == 200  # the site keeps working
     index.wait_for_rebuild(timeout=60)
     response = client.get("/search?q=refund")
     assert response.status_code == 200 and b"<mark>Refund</mark> request" in response.data
@@ -305,8 +327,12 @@ def test_documents_link_to_the_real_pages(app, index, author, client):
     article = new_article(author, title="Refund request", body="Refund steps.")
     module, lesson = new_module(author)
     assert login(client, author).status_code == 302
-    urls = {hit.id: hit.url for hit in index.engine().search("refund OR phone OR answering",
-                                                             visibilities=EVERYONE, pagelen=50).hits}
+    urls = {
+        hit.id: hit.url
+        for hit in index.engine()
+        .search("refund OR phone OR answering", visibilities=EVERYONE, pagelen=50)
+        .hits
+    }
     assert urls[f"article:{article.id}"] == "/handbook/articles/refund-request"
     assert urls[f"module:{module.id}"] == f"/training/modules/{module.id}"
     assert urls[f"lesson:{lesson.id}"] == f"/training/lessons/{lesson.id}"
@@ -325,8 +351,12 @@ def test_an_orm_bulk_update_is_indexed_too(index, author):
     from sqlalchemy import update
 
     with unit_of_work():
-        process = handbook.create_process(handbook.ProcessFields(name="Bulk edited", category="Billing"), actor=author)
-    db.session.execute(update(Process).where(Process.id == process.id).values(notes="Quarterly tariff review"))
+        process = handbook.create_process(
+            handbook.ProcessFields(name="Bulk edited", category="Billing"), actor=author
+        )
+    db.session.execute(
+        update(Process).where(Process.id == process.id).values(notes="Quarterly tariff review")
+    )
     db.session.commit()
     assert found(index, "tariff") == [f"process:{process.id}"]
 

@@ -1,4 +1,5 @@
 """The search pages and API over the starter content: typos, languages, permissions, gaps, auth, odd input."""
+
 from __future__ import annotations
 
 import html
@@ -28,13 +29,25 @@ def starter(app, make_user):
     app.extensions[EXTENSION].rebuild()
     content.import_content(app.config["KMS_CONTENT_DIR"])
     author = make_user(Role.AUTHOR, name="Ada Author")
-    handbook.create_article(handbook.ArticleFields(title=SECRET, body="Xylophonic discounts for renewals.",
-                                                   category="Billing", status="draft", tags=["secret-tag"]),
-                            actor=author)
+    handbook.create_article(
+        handbook.ArticleFields(
+            title=SECRET,
+            body="Xylophonic discounts for renewals.",
+            category="Billing",
+            status="draft",
+            tags=["secret-tag"],
+        ),
+        actor=author,
+    )
     from kms.training import services as training
 
-    module = training.create_module(actor=author, title="Xylophonic onboarding drills", summary="Not yet",
-                                    audience=["member"], tags=["hidden-drills"])
+    module = training.create_module(
+        actor=author,
+        title="Xylophonic onboarding drills",
+        summary="Not yet",
+        audience=["member"],
+        tags=["hidden-drills"],
+    )
     training.add_lesson(module.id, title="Xylophonic lesson", body="Xylophonic practice.", actor=author)
     return author
 
@@ -69,8 +82,9 @@ def test_a_typo_of_a_word_on_almost_every_page_finds_what_the_word_finds(app, st
         assert right["total"] > 0 and typo["did_you_mean"] == meant, typed
         assert [r["id"] for r in typo["results"]] == [r["id"] for r in right["results"]], typed
     page = client.get("/search?q=angry+custmer").get_data(as_text=True)
-    assert re.search(r'Did you mean <a href="[^"]*q=angry\+customer[^"]*"><strong>angry customer</strong>',
-                     page)
+    assert re.search(
+        r'Did you mean <a href="[^"]*q=angry\+customer[^"]*"><strong>angry customer</strong>', page
+    )
 
 
 def test_a_typo_of_refund_shows_only_refund_pages_not_a_page_that_matched_read(app, starter, make_user):
@@ -82,10 +96,11 @@ def test_a_typo_of_refund_shows_only_refund_pages_not_a_page_that_matched_read(a
     assert "Reading churn signals early" not in [r["title"] for r in typo["results"]]
 
 
-def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their_articles(app, starter,
-                                                                                           make_user):
+def test_a_norwegian_inflected_form_and_a_two_character_chinese_query_find_their_articles(
+    app, starter, make_user
+):
     client = member_client(app, make_user)
-    nb = client.get("/api/search?q=regionene").get_json()       # "regioner" in the definite plural
+    nb = client.get("/api/search?q=regionene").get_json()  # "regioner" in the definite plural
     assert "shift-handover-between-regions" in [r["slug"] for r in nb["results"]]
     zh = client.get("/api/search?q=中文").get_json()
     assert "chinese-language-chat-support" in [r["slug"] for r in zh["results"]]
@@ -97,14 +112,22 @@ def test_hindi_and_tagalog_articles_are_found_by_other_forms_of_their_words(app,
         ("ग्राहकों से बात", "talking-to-customers-hi", "ग्राहकों की समस्याओं को ध्यान से सुनें।", "hi"),
         ("Pagbabayad ng refund", "refund-payments-tl", "Paano binabayaran ang refund ng customer.", "tl"),
     ):
-        handbook.create_article(handbook.ArticleFields(title=title, slug=slug, body=body, category="Billing",
-                                                       status="published", language=language), actor=starter)
+        handbook.create_article(
+            handbook.ArticleFields(
+                title=title, slug=slug, body=body, category="Billing", status="published", language=language
+            ),
+            actor=starter,
+        )
     client = member_client(app, make_user)
-    for query, slug in (("ग्राहक", "talking-to-customers-hi"), ("समस्या", "talking-to-customers-hi"),
-                        ("bayaran", "refund-payments-tl"), ("nagbayad", "refund-payments-tl")):
+    for query, slug in (
+        ("ग्राहक", "talking-to-customers-hi"),
+        ("समस्या", "talking-to-customers-hi"),
+        ("bayaran", "refund-payments-tl"),
+        ("nagbayad", "refund-payments-tl"),
+    ):
         found = client.get("/api/search", query_string={"q": query}).get_json()
         assert [r["slug"] for r in found["results"]] == [slug], query
-        assert not found["fuzzy"] and found["did_you_mean"] is None, query   # the word, not a typo guess
+        assert not found["fuzzy"] and found["did_you_mean"] is None, query  # the word, not a typo guess
 
 
 def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, starter, make_user):
@@ -113,13 +136,14 @@ def test_results_show_snippet_type_category_verified_date_facets_and_pages(app, 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<mark>" in page and "last verified" in page and ">Article<" in page
-    assert re.search(r'href="/search\?q=customer&amp;type=article"', page)     # a facet narrows the search
+    assert re.search(r'href="/search\?q=customer&amp;type=article"', page)  # a facet narrows the search
     assert 'rel="next"' in page
     narrowed = client.get("/api/search?q=customer&type=lesson").get_json()
     assert narrowed["results"] and {r["type"] for r in narrowed["results"]} == {"lesson"}
     second = client.get("/search?q=customer&page=2")
     assert second.status_code == 200 and 'aria-current="page" class="button primary">2<' in second.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def facets_of(page: str) -> str:
@@ -131,8 +155,10 @@ def facets_of(page: str) -> str:
 
 def facet_link(page: str, label: str) -> tuple[str, int]:
     """The URL and the count of the facet that reads `label`."""
-    match = re.search(r'<a href="([^"]+)">' + re.escape(label) + r'</a> <span class="muted">\((\d+)\)</span>',
-                      facets_of(page))
+    match = re.search(
+        r'<a href="([^"]+)">' + re.escape(label) + r'</a> <span class="muted">\((\d+)\)</span>',
+        facets_of(page),
+    )
     assert match, f"no facet reads {label!r}: {text_of_html(facets_of(page))}"
     return html.unescape(match.group(1)), int(match.group(2))
 
@@ -153,11 +179,13 @@ def test_facets_read_as_category_names_and_clicking_one_shows_only_that_category
     assert narrowed.status_code == 200
     text = text_of_html(narrowed.get_data(as_text=True))
     assert f"{count} result" in text and "Category: Support tickets" in text
-    assert "<strong>Support tickets</strong>" in facets_of(narrowed.get_data(as_text=True))   # the chosen one
+    assert "<strong>Support tickets</strong>" in facets_of(narrowed.get_data(as_text=True))  # the chosen one
     data = client.get("/api" + url + "&per_page=50").get_json()
     assert data["total"] == count > 0
     assert {hit["category"] for hit in data["results"]} == {"Support tickets"}
-    assert {"value": "support-tickets", "label": "Support tickets", "count": count} in data["facets"]["category"]
+    assert {"value": "support-tickets", "label": "Support tickets", "count": count} in data["facets"][
+        "category"
+    ]
 
 
 def test_typing_a_category_by_name_in_any_case_or_by_its_keyword_filters_to_it(app, starter, make_user):
@@ -176,13 +204,16 @@ def test_typing_a_category_by_name_in_any_case_or_by_its_keyword_filters_to_it(a
     assert f"{expected} result" in text and "Category: Support tickets" in text
 
 
-def test_categories_and_tags_with_accents_commas_or_chinese_show_as_written_and_filter(app, starter,
-                                                                                      make_user):
+def test_categories_and_tags_with_accents_commas_or_chinese_show_as_written_and_filter(
+    app, starter, make_user
+):
     admin = make_user(Role.ADMIN)
     for name, title in (("Kundestøtte, Norge", "Zorblax i Norge"), ("客户支持", "Zorblax 中文")):
         handbook.save_category(name, requires_review=False, actor=admin)
-        handbook.create_article(handbook.ArticleFields(title=title, body="Zorblax.", category=name,
-                                                       tags=["gift cards"]), actor=admin)
+        handbook.create_article(
+            handbook.ArticleFields(title=title, body="Zorblax.", category=name, tags=["gift cards"]),
+            actor=admin,
+        )
     client = member_client(app, make_user)
     page = client.get("/search?q=zorblax").get_data(as_text=True)
     assert "2 results" in text_of_html(page)
@@ -192,8 +223,11 @@ def test_categories_and_tags_with_accents_commas_or_chinese_show_as_written_and_
         assert count == 1 and [hit["title"] for hit in data["results"]] == [title], name
         assert f"Category: {name}" in text_of_html(client.get(url).get_data(as_text=True))
     assert facet_link(page, "gift cards")[1] == 2
-    for typed, title in (('category:"kundestøtte, norge"', "Zorblax i Norge"),
-                         ("category:kundestotte-norge", "Zorblax i Norge"), ("category:客户支持", "Zorblax 中文")):
+    for typed, title in (
+        ('category:"kundestøtte, norge"', "Zorblax i Norge"),
+        ("category:kundestotte-norge", "Zorblax i Norge"),
+        ("category:客户支持", "Zorblax 中文"),
+    ):
         data = client.get("/api/search", query_string={"q": f"zorblax {typed}"}).get_json()
         assert [hit["title"] for hit in data["results"]] == [title], typed
 
@@ -216,15 +250,25 @@ def test_no_results_has_a_clear_empty_state_and_the_query_is_echoed_safely(app, 
 
 def test_a_member_never_sees_drafts_or_unpublished_training(app, starter, make_user):
     client = member_client(app, make_user)
-    for query in ("xylophonic", "Xylophonic pricing", "xylophnic", "tag:secret-tag", "tag:hidden-drills",
-                  "type:article xylophonic"):
+    for query in (
+        "xylophonic",
+        "Xylophonic pricing",
+        "xylophnic",
+        "tag:secret-tag",
+        "tag:hidden-drills",
+        "type:article xylophonic",
+    ):
         data = client.get("/api/search", query_string={"q": query}).get_json()
         assert data["total"] == 0 and data["results"] == [], query
         assert data["did_you_mean"] in (None, "") or "xylophon" not in data["did_you_mean"].lower(), query
-        assert all(v["value"] not in ("secret-tag", "hidden-drills") for values in data["facets"].values()
-                   for v in values), query
-        assert "ylophonic" not in client.get("/search", query_string={"q": query}).get_data(as_text=True) \
-            .replace(query, "").replace(query.replace(" ", "+"), "")
+        assert all(
+            v["value"] not in ("secret-tag", "hidden-drills")
+            for values in data["facets"].values()
+            for v in values
+        ), query
+        assert "ylophonic" not in client.get("/search", query_string={"q": query}).get_data(
+            as_text=True
+        ).replace(query, "").replace(query.replace(" ", "+"), "")
     for prefix in ("Xy", "Xylo", "xylophonic p"):
         assert client.get("/search/suggest", query_string={"q": prefix}).get_json()["suggestions"] == []
     facets = client.get("/api/search?q=customer").get_json()["facets"]
@@ -242,8 +286,9 @@ def test_authors_find_their_drafts_and_suggestions_include_them(app, starter):
 def test_suggestions_are_json_titles_with_links(app, starter, make_user):
     client = member_client(app, make_user)
     data = client.get("/search/suggest?q=refu").get_json()
-    assert {"title": "Refund request", "type": "article", "url": "/handbook/articles/refund-request"} in \
-        data["suggestions"]
+    assert {"title": "Refund request", "type": "article", "url": "/handbook/articles/refund-request"} in data[
+        "suggestions"
+    ]
 
 
 def test_hiring_candidates_are_never_found(app, starter, make_user):
@@ -282,15 +327,18 @@ def test_every_search_is_logged_with_the_role_but_not_the_person(app, starter, m
     client.get("/search?q=refund")
     client.get("/api/search?q=Nonexistent+Topic")
     rows = db.session.scalars(select(SearchLog).order_by(SearchLog.id)).all()
-    assert [(r.query, r.role, r.source) for r in rows] == [("refund", "member", "page"),
-                                                            ("Nonexistent Topic", "member", "api")]
+    assert [(r.query, r.role, r.source) for r in rows] == [
+        ("refund", "member", "page"),
+        ("Nonexistent Topic", "member", "api"),
+    ]
     assert rows[0].results > 0 and rows[1].results == 0 and rows[1].normalized == "nonexistent topic"
     columns = set(SearchLog.__table__.columns.keys())
     assert not columns & {"user_id", "email", "ip", "user"}
 
 
-def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_document(app, starter,
-                                                                                       make_user):
+def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_document(
+    app, starter, make_user
+):
     searcher, colleague = member_client(app, make_user), member_client(app, make_user)
     for _ in range(2):
         searcher.get("/search?q=Gift+card+balance")
@@ -315,10 +363,12 @@ def test_the_gap_report_lists_failed_searches_and_one_click_makes_a_process_to_d
     assert manager.post("/search/gaps/process", data={"query": "x", "category": "Billing"}).status_code == 403
 
 
-
 def test_the_gap_report_knows_a_process_already_in_the_inventory_whatever_its_case(app, starter, make_user):
     from kms.search import services as search_services
-    handbook.create_process(handbook.ProcessFields(name="ÜBERWEISUNG ZURÜCKHOLEN", category="Billing"), actor=starter)
+
+    handbook.create_process(
+        handbook.ProcessFields(name="ÜBERWEISUNG ZURÜCKHOLEN", category="Billing"), actor=starter
+    )
     for client in (member_client(app, make_user), member_client(app, make_user)):
         for query in ("überweisung zurückholen", "zahlungsplan ändern"):
             client.get("/search", query_string={"q": query})
@@ -328,6 +378,7 @@ def test_the_gap_report_knows_a_process_already_in_the_inventory_whatever_its_ca
 
 def _gap_queries() -> list[str]:
     from kms.search import services as search_services
+
     return [gap.query for gap in search_services.gap_report()]
 
 
@@ -340,7 +391,7 @@ def test_a_query_only_one_person_asked_is_not_a_gap(app, starter, make_user):
     manager = app.test_client()
     assert login(manager, make_user(Role.MANAGER)).status_code == 302
     for _ in range(3):
-        manager.get("/search?q=Jordan+Applicantson")        # a candidate's name, looked up by one manager
+        manager.get("/search?q=Jordan+Applicantson")  # a candidate's name, looked up by one manager
     assert _gap_queries() == []
     member_client(app, make_user).get("/search?q=jordan applicantson")
     assert _gap_queries() == ["jordan applicantson"]
@@ -367,15 +418,25 @@ def test_a_search_whose_result_was_opened_is_not_a_gap(app, starter, make_user):
 def test_a_click_only_counts_for_the_person_who_searched(app, starter, make_user):
     searcher, other = member_client(app, make_user), member_client(app, make_user)
     link = _first_result_link(searcher, "refund")
-    assert other.get(link).status_code == 303                      # the page still opens for anyone
-    assert db.session.scalar(select(SearchLog.opened_at)) is None   # but it is not their search
+    assert other.get(link).status_code == 303  # the page still opens for anyone
+    assert db.session.scalar(select(SearchLog.opened_at)) is None  # but it is not their search
     searcher.get(link)
     assert db.session.scalar(select(SearchLog.opened_at)) is not None
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
-                                    "javascript:alert(1)", "evil.example", "",
-                                    "/ok\r\nLocation: https://evil.example", "\\\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+        "/ok\r\nLocation: https://evil.example",
+        "\\\\evil.example",
+    ],
+)
 def test_the_result_redirect_never_leaves_the_site(app, starter, make_user, target):
     client = member_client(app, make_user)
     response = client.get("/search/open", query_string={"s": "1", "to": target})
@@ -401,13 +462,32 @@ def test_an_author_dismisses_a_gap_and_it_comes_back_only_when_asked_again(app, 
     assert response.status_code == 200 and "off the report" in response.get_data(as_text=True)
     assert "parking permit" not in author.get("/search/gaps").get_data(as_text=True)
     askers[0].get("/search?q=parking+permit")
-    assert _gap_queries() == []                                       # one person again is not enough
+    assert _gap_queries() == []  # one person again is not enough
     askers[1].get("/search?q=Parking+permit")
     assert _gap_queries() == ["parking permit"]
 
 
-MALFORMED = ["title:(", '"unclosed', "*", "a*" * 5000, "AND OR NOT", "NOT", "OR", '""', "-", "tag:", ":::",
-             "(((", "\x00", "?", "type:article", "lang:zh", "\u202e\u0000evil", "%", "a" * 10_000]
+MALFORMED = [
+    "title:(",
+    '"unclosed',
+    "*",
+    "a*" * 5000,
+    "AND OR NOT",
+    "NOT",
+    "OR",
+    '""',
+    "-",
+    "tag:",
+    ":::",
+    "(((",
+    "\x00",
+    "?",
+    "type:article",
+    "lang:zh",
+    "\u202e\u0000evil",
+    "%",
+    "a" * 10_000,
+]
 
 
 @pytest.mark.parametrize("query", MALFORMED, ids=range(len(MALFORMED)))
@@ -429,8 +509,17 @@ def test_arbitrary_text_never_fails_the_search(app, starter, make_user, text):
     assert client.get("/search/suggest", query_string={"q": text}).status_code == 200
 
 
-@pytest.mark.parametrize("params", [{"page": "0"}, {"page": "two"}, {"page": "1001"}, {"per_page": "0"},
-                                    {"per_page": "51"}, {"per_page": "-5"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "0"},
+        {"page": "two"},
+        {"page": "1001"},
+        {"per_page": "0"},
+        {"per_page": "51"},
+        {"per_page": "-5"},
+    ],
+)
 def test_the_search_api_refuses_a_bad_page_or_per_page_by_name_instead_of_clamping_it(app, make_user, params):
     response = member_client(app, make_user).get("/api/search", query_string={"q": "refund", **params})
     assert response.status_code == 400 and response.json["error"].startswith(next(iter(params)))

@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "kms" / "search" / "engine"
 ADAPTER = "kms/search/engine/whoosh_adapter.py"
 # Whoosh's public extension points, which the schema and the analyzers are built from.
-PUBLIC_WHOOSH = {"whoosh", "whoosh.analysis", "whoosh.columns", "whoosh.fields", "whoosh.formats",
-                 "whoosh.lang", "whoosh.lang.porter", "whoosh.system"}
+PUBLIC_WHOOSH = {
+    "whoosh",
+    "whoosh.analysis",
+    "whoosh.columns",
+    "whoosh.fields",
+    "whoosh.formats",
+    "whoosh.lang",
+    "whoosh.lang.porter",
+    "whoosh.system",
+}
 SCHEMA_MODULES = {"kms/search/schema.py", "kms/search/analysis.py"}
 
 
@@ -105,15 +113,21 @@ def leaf(tmp_path):
         "Escalation path for enterprise customers.",
     ]
     docs = [
-        {"id": f"article:{n}", "type": "article", "title": f"Doc {n}", "body": body,
-         "visibility": "public", "updated": "2026-01-05T09:00:00+00:00"}
+        {
+            "id": f"article:{n}",
+            "type": "article",
+            "title": f"Doc {n}",
+            "body": body,
+            "visibility": "public",
+            "updated": "2026-01-05T09:00:00+00:00",
+        }
         for n, body in enumerate(bodies, 1)
     ]
     with SearchEngine(tmp_path / "ix", procs=1) as engine:
         engine.rebuild(docs)
         name = (tmp_path / "ix" / CURRENT_FILE).read_text().strip()
     top, readers, _ = wa.open_segment_readers(wa.open_index(tmp_path / "ix" / name), {})
-    (_, leaf_reader, _), = wa.leaves(top)
+    ((_, leaf_reader, _),) = wa.leaves(top)
     yield leaf_reader
     for _, reader in readers.values():
         reader.close()
@@ -163,8 +177,14 @@ def _segment_contents(path):
                 continue
             term = text.decode("utf-8") if isinstance(text, bytes) else text
             ids, weights, values = wa.postings(reader.leaf_readers()[0][0], fieldname, term, values=True)
-            out[(fieldname, term)] = (info.doc_frequency(), info.weight(), info.max_weight(), list(ids),
-                                      list(weights), values)
+            out[(fieldname, term)] = (
+                info.doc_frequency(),
+                info.weight(),
+                info.max_weight(),
+                list(ids),
+                list(weights),
+                values,
+            )
         stored = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
         leaf = reader.leaf_readers()[0][0]
         lengths = {name: wa.field_lengths(leaf, name) for name in ("title_en", "body_en", "title_ac")}
@@ -175,10 +195,19 @@ def test_a_build_worker_writes_the_same_postings_as_whoosh_own_writer(tmp_path):
     # The build workers hand whole blocks to Whoosh's codec instead of posting by posting: what
     # searches read back must be exactly what Whoosh's own writer stores, including lists longer
     # than one block (the codec's block size is 128).
-    docs = [wa.S.prepare_document({
-        "id": f"doc:{n}", "title": f"Refund policy {n}", "visibility": "public", "tags": ["billing", f"t{n % 3}"],
-        "body": ("refund the customer " * (n % 4 + 1)) + f"within {n} days; escalate after {n % 7} tries",
-    }) for n in range(300)]
+    docs = [
+        wa.S.prepare_document(
+            {
+                "id": f"doc:{n}",
+                "title": f"Refund policy {n}",
+                "visibility": "public",
+                "tags": ["billing", f"t{n % 3}"],
+                "body": ("refund the customer " * (n % 4 + 1))
+                + f"within {n} days; escalate after {n % 7} tries",
+            }
+        )
+        for n in range(300)
+    ]
     built = {}
     for name, make in (("whoosh", _whoosh_segment), ("builder", _builder_segment)):
         path = tmp_path / name

@@ -2,19 +2,48 @@
 the raw string) and list everything that could run script: script-like elements, event handler attributes and
 javascript:, vbscript: or data:text/html URLs.
 """
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-PAYLOAD_FILES = ("xss_payloads.txt", "xss_payloads_extra.txt")   # the Markdown corpus and this suite's own
+PAYLOAD_FILES = ("xss_payloads.txt", "xss_payloads_extra.txt")  # the Markdown corpus and this suite's own
 
-SCRIPTABLE_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "style",
-                   "template", "portal"}
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background",
-                  "codebase", "cite", "longdesc", "usemap", "ping", "manifest", "lowsrc", "dynsrc", "srcset",
-                  "icon"}
+SCRIPTABLE_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "base",
+    "style",
+    "template",
+    "portal",
+}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "data",
+    "xlink:href",
+    "poster",
+    "background",
+    "codebase",
+    "cite",
+    "longdesc",
+    "usemap",
+    "ping",
+    "manifest",
+    "lowsrc",
+    "dynsrc",
+    "srcset",
+    "icon",
+}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "data:image/svg", "livescript:")
 
 
@@ -53,7 +82,7 @@ class _Inspector(HTMLParser):
     def _check(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name.lower(): value or "" for name, value in attrs}
         if tag == "script" and values.get("src", "").startswith(self.own_script_prefix) and len(values) <= 3:
-            self._in_own_script = True     # the site's own static script, e.g. /static/kms.js
+            self._in_own_script = True  # the site's own static script, e.g. /static/kms.js
         elif tag in SCRIPTABLE_TAGS:
             self.problems.append(f"<{tag}> element")
         if tag == "meta" and values.get("http-equiv", "").lower() == "refresh":

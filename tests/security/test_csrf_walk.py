@@ -5,6 +5,7 @@ walk runs on a site with the starter content and the demo data (`kms demo`), and
 variable name to a real row of it, so every request names an existing article, lesson, candidate... A test
 fails when a route has a variable SAMPLE_VALUES does not know: add the feature's name there when it lands.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,13 @@ CSRF_ON = {"WTF_CSRF_ENABLED": True}
 
 # URL variable name -> how to find a real value in the walk's world (see `world` below) for a rule.
 SAMPLE_VALUES = {
-    "user_id": lambda world, rule: (world["host"].id if "/hosts/" in rule else world["new_hire"].id
-                                    if rule.startswith("/training/") else world["member"].id),
+    "user_id": lambda world, rule: (
+        world["host"].id
+        if "/hosts/" in rule
+        else world["new_hire"].id
+        if rule.startswith("/training/")
+        else world["member"].id
+    ),
     "token_id": lambda world, rule: world["token"].id,
     "token": lambda world, rule: world["invite"],
     "slug": lambda world, rule: world["article"].slug,
@@ -35,24 +41,35 @@ SAMPLE_VALUES = {
     "flag_id": lambda world, rule: world["flag"].id,
     "revision_id": lambda world, rule: world["revision"].id,
     "process_id": lambda world, rule: world["process"].id,
-    "assignment_id": lambda world, rule: (world["interviewer_assignment"].id if "hiring" in rule
-                                          else world["training_assignment"].id),
+    "assignment_id": lambda world, rule: (
+        world["interviewer_assignment"].id if "hiring" in rule else world["training_assignment"].id
+    ),
     "module_id": lambda world, rule: world["lesson"].module_id,
     "lesson_id": lambda world, rule: world["lesson"].id,
     "question_id": lambda world, rule: world["question"].id,
     "session_id": lambda world, rule: world["session"].id,
     "candidate_id": lambda world, rule: world["candidate"].id,
     "key": lambda world, rule: "drive",
-    "attachment_id": lambda world, rule: 1,    # the token check comes before any row is looked up
-    "provider_id": lambda world, rule: 1,      # single sign-on settings: likewise
+    "attachment_id": lambda world, rule: 1,  # the token check comes before any row is looked up
+    "provider_id": lambda world, rule: 1,  # single sign-on settings: likewise
     "rule_id": lambda world, rule: 1,
 }
 
 # Form fields a route might read, so that a missing CSRF token is the only thing wrong with the request.
 PLAUSIBLE_FORM = {
-    "action": "profile", "profile-name": "Changed Name", "profile-time_zone": "UTC", "name": "Mallory",
-    "email": "mallory@example.test", "role": "admin", "team": "Evil", "time_zone": "UTC",
-    "password": PASSWORD, "confirm": PASSWORD, "token-name": "stolen", "active": "y", "title": "Changed",
+    "action": "profile",
+    "profile-name": "Changed Name",
+    "profile-time_zone": "UTC",
+    "name": "Mallory",
+    "email": "mallory@example.test",
+    "role": "admin",
+    "team": "Evil",
+    "time_zone": "UTC",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+    "token-name": "stolen",
+    "active": "y",
+    "title": "Changed",
     "body": "Changed body",
 }
 
@@ -72,9 +89,11 @@ def sample_url(rule, world) -> str:
 
 
 def database_snapshot() -> dict[str, list]:
-    db.session.rollback()   # read what is committed now
-    return {table.name: sorted((tuple(row) for row in db.session.execute(select(table))), key=repr)
-            for table in db.metadata.sorted_tables}
+    db.session.rollback()  # read what is committed now
+    return {
+        table.name: sorted((tuple(row) for row in db.session.execute(select(table))), key=repr)
+        for table in db.metadata.sorted_tables
+    }
 
 
 def first(model, *where):
@@ -94,16 +113,29 @@ def world(app, client, make_user):
     invite = auth_services.reissue_invite(member.id, actor=admin)
     token, _ = auth_services.create_token(admin, "walk")
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"email": admin.email, "password": PASSWORD,
-                                           "csrf_token": csrf_token_from(page)})
+    response = client.post(
+        "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": csrf_token_from(page)}
+    )
     assert response.status_code == 302
     article = first(Article, Article.status == ArticleStatus.PUBLISHED)
-    return {"admin": admin, "member": member, "invite": invite, "token": token,
-            "host": team.authors[0], "new_hire": team.new_hires[0], "article": article,
-            "revision": first(Revision, Revision.article_id == article.id), "flag": first(Flag),
-            "process": first(Process), "training_assignment": first(Assignment), "lesson": first(Lesson),
-            "question": first(Question), "session": first(ShadowSession), "candidate": first(Candidate),
-            "interviewer_assignment": first(InterviewerAssignment)}
+    return {
+        "admin": admin,
+        "member": member,
+        "invite": invite,
+        "token": token,
+        "host": team.authors[0],
+        "new_hire": team.new_hires[0],
+        "article": article,
+        "revision": first(Revision, Revision.article_id == article.id),
+        "flag": first(Flag),
+        "process": first(Process),
+        "training_assignment": first(Assignment),
+        "lesson": first(Lesson),
+        "question": first(Question),
+        "session": first(ShadowSession),
+        "candidate": first(Candidate),
+        "interviewer_assignment": first(InterviewerAssignment),
+    }
 
 
 @pytest.mark.parametrize("app_overrides", [CSRF_ON])
@@ -141,7 +173,10 @@ def test_the_same_kind_of_request_with_the_pages_token_is_accepted(client, world
 @pytest.mark.parametrize("app_overrides", [CSRF_ON])
 def test_a_cross_site_form_post_to_log_in_is_refused(client, make_user):
     user = make_user(Role.MEMBER)
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD},
-                           headers={"Origin": "https://evil.example", "Referer": "https://evil.example/"})
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD},
+        headers={"Origin": "https://evil.example", "Referer": "https://evil.example/"},
+    )
     assert response.status_code == 400
-    assert client.get("/account").status_code == 302   # still logged out
+    assert client.get("/account").status_code == 302  # still logged out

@@ -6,6 +6,7 @@ user page), a team, an API token's name, and the path and form values echoed by 
 The handbook, training and hiring fields (and the search query echo, once search lands) are in
 test_xss_features.py.
 """
+
 from __future__ import annotations
 
 import html
@@ -35,38 +36,51 @@ def test_the_corpus_has_enough_distinct_payloads():
     assert len(PAYLOADS) >= len(own)
 
 
-@pytest.mark.parametrize("html", [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<a href="java&#x09;script:alert(1)">x</a>',
-    '<a href=" JAVASCRIPT:alert(1)">x</a>', "<iframe srcdoc='x'></iframe>", '<svg onload="alert(1)">',
-    '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', '<meta http-equiv="refresh" content="0;url=x">',
-    '<form><button formaction="javascript:alert(1)">x</button></form>',
-    '<div style="x:expression(alert(1))">',
-    '<script src="/static/kms.js">alert(1)</script>',
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        '<a href="java&#x09;script:alert(1)">x</a>',
+        '<a href=" JAVASCRIPT:alert(1)">x</a>',
+        "<iframe srcdoc='x'></iframe>",
+        '<svg onload="alert(1)">',
+        '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
+        '<meta http-equiv="refresh" content="0;url=x">',
+        '<form><button formaction="javascript:alert(1)">x</button></form>',
+        '<div style="x:expression(alert(1))">',
+        '<script src="/static/kms.js">alert(1)</script>',
+    ],
+)
 def test_the_checker_catches_each_kind_of_executable_content(html):
     problems, _ = inspect(html)
     assert problems
 
 
 def test_the_checker_accepts_the_sites_own_script_and_plain_links():
-    problems, text = inspect('<script src="/static/kms.js" defer></script><a href="/x">a &lt;b&gt;</a>'
-                             '<a href="https://example.com/javascript:">y</a>')
+    problems, text = inspect(
+        '<script src="/static/kms.js" defer></script><a href="/x">a &lt;b&gt;</a>'
+        '<a href="https://example.com/javascript:">y</a>'
+    )
     assert problems == [] and "a <b>" in text
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
 def test_markdown_renders_the_payload_without_executable_content(payload):
     assert_inert(markdown.render(payload), f"markdown.render({payload!r})")
-    assert_inert(markdown.render(f"# Title\n\n{payload}\n\n- item {payload}\n\n> {payload}\n"),
-                 f"markdown.render(block around {payload!r})")
+    assert_inert(
+        markdown.render(f"# Title\n\n{payload}\n\n- item {payload}\n\n> {payload}\n"),
+        f"markdown.render(block around {payload!r})",
+    )
 
 
 def test_names_are_shown_as_text_in_the_header_and_the_users_list(client, login_as):
     admin = login_as(Role.ADMIN)
     for payload in PAYLOADS:
         name = short(payload, 120)
-        response = client.post("/account", data={"action": "profile", "profile-name": name,
-                                                 "profile-time_zone": "UTC"})
+        response = client.post(
+            "/account", data={"action": "profile", "profile-name": name, "profile-time_zone": "UTC"}
+        )
         assert response.status_code == 302, f"profile name {name!r} refused"
         for path in ("/account", "/admin/users", f"/admin/users/{admin.id}"):
             text = assert_inert(client.get(path).get_data(as_text=True), f"{path} with name {name!r}")
@@ -78,8 +92,16 @@ def test_invited_names_and_teams_are_shown_as_text(client, login_as):
     shown = []
     for number, payload in enumerate(PAYLOADS):
         name, team = short(payload, 120), short(payload, 80)
-        response = client.post("/admin/users", data={"name": name, "email": f"p{number}@example.test",
-                                                     "role": "member", "team": team, "time_zone": "UTC"})
+        response = client.post(
+            "/admin/users",
+            data={
+                "name": name,
+                "email": f"p{number}@example.test",
+                "role": "member",
+                "team": team,
+                "time_zone": "UTC",
+            },
+        )
         assert response.status_code == 200, f"invite for {name!r} refused"
         text = assert_inert(response.get_data(as_text=True), f"invite page for {name!r}")
         assert name in text
@@ -111,8 +133,12 @@ def test_the_not_found_page_never_executes_the_requested_path(client, login_as):
 def test_the_csrf_page_echoes_the_path_and_typed_values_as_text(client, make_user):
     user = make_user(Role.MEMBER)
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
     for payload in PAYLOADS:
         response = client.post("/" + quote(payload, safe=""), data={"note": payload})
         assert response.status_code == 400

@@ -9,6 +9,7 @@ Then the pages that show those fields are fetched and parsed (tests/security/ine
 event handler or javascript:/vbscript:/data:text/html URL may appear. Plain-text fields must also still be
 readable as the text the user typed. The search query echo joins when the search pages exist (issue 6).
 """
+
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -44,21 +45,33 @@ def people(app, make_user):
     for position, name in enumerate(handbook.DEFAULT_CATEGORIES, 1):
         db.session.add(Category(name=name, position=position))
     db.session.commit()
-    return {"author": make_user(Role.AUTHOR, name="Ada Author", team="EMEA"),
-            "manager": make_user(Role.MANAGER, name="Morgan Manager", team="EMEA"),
-            "member": make_user(Role.MEMBER, name="Nina New", team="EMEA")}
+    return {
+        "author": make_user(Role.AUTHOR, name="Ada Author", team="EMEA"),
+        "manager": make_user(Role.MANAGER, name="Morgan Manager", team="EMEA"),
+        "member": make_user(Role.MEMBER, name="Nina New", team="EMEA"),
+    }
 
 
 def test_handbook_titles_bodies_tags_flags_and_process_names_are_inert(app, client, people):
     author, member = people["author"], people["member"]
     articles = []
     for number, payload in enumerate(PAYLOADS):
-        name = f"{short(payload, 190)} #{number}"   # process names are unique, whatever their case
-        process = handbook.create_process(handbook.ProcessFields(
-            name=name, category="Billing", frequency=number, notes=payload), actor=author)
-        article = handbook.create_article(handbook.ArticleFields(
-            title=name, body=payload, category="Billing", tags=[short(payload, 40), "xss"],
-            slug=f"payload-{number}", process_id=process.id if number % 2 else None), actor=author)
+        name = f"{short(payload, 190)} #{number}"  # process names are unique, whatever their case
+        process = handbook.create_process(
+            handbook.ProcessFields(name=name, category="Billing", frequency=number, notes=payload),
+            actor=author,
+        )
+        article = handbook.create_article(
+            handbook.ArticleFields(
+                title=name,
+                body=payload,
+                category="Billing",
+                tags=[short(payload, 40), "xss"],
+                slug=f"payload-{number}",
+                process_id=process.id if number % 2 else None,
+            ),
+            actor=author,
+        )
         handbook.flag_article(article.id, payload, actor=member)
         articles.append((payload, name, article.slug))
 
@@ -70,7 +83,7 @@ def test_handbook_titles_bodies_tags_flags_and_process_names_are_inert(app, clie
         for suffix in ("/edit", "/history"):
             page(client, f"/handbook/articles/{slug}{suffix}", f"{suffix} of the article for {payload!r}")
     listing = processes = ""
-    for number in (1, 2, 3):   # the lists show 50 a page
+    for number in (1, 2, 3):  # the lists show 50 a page
         listing += page(client, f"/handbook/articles?tag=xss&page={number}", f"all articles, page {number}")
         processes += page(client, f"/handbook/processes?page={number}", f"process inventory, page {number}")
     missing = [name for _, name, _ in articles if name not in listing or name not in processes]
@@ -81,13 +94,30 @@ def test_handbook_titles_bodies_tags_flags_and_process_names_are_inert(app, clie
 
 def test_lessons_quiz_questions_choices_and_explanations_are_inert(app, client, people):
     author, member = people["author"], people["member"]
-    module = training.create_module(actor=author, title="XSS module", summary="payloads", audience=["member"],
-                                    minutes=5, pass_mark=50, max_attempts=0, recertify_months=None, tags=[])
-    lessons = [(payload, training.add_lesson(module.id, title=short(payload, 120), body=payload, actor=author).id)
-               for payload in PAYLOADS]
+    module = training.create_module(
+        actor=author,
+        title="XSS module",
+        summary="payloads",
+        audience=["member"],
+        minutes=5,
+        pass_mark=50,
+        max_attempts=0,
+        recertify_months=None,
+        tags=[],
+    )
+    lessons = [
+        (payload, training.add_lesson(module.id, title=short(payload, 120), body=payload, actor=author).id)
+        for payload in PAYLOADS
+    ]
     for payload in PAYLOADS:
-        training.add_question(module.id, text=payload, kind="single", explanation=payload, actor=author,
-                              choices=[(short(payload, 500), True), ("Something else", False)])
+        training.add_question(
+            module.id,
+            text=payload,
+            kind="single",
+            explanation=payload,
+            actor=author,
+            choices=[(short(payload, 500), True), ("Something else", False)],
+        )
     module = training.set_module_status(module.id, "published", actor=author)
 
     login(client, member)
@@ -109,8 +139,14 @@ def test_shadowing_notes_and_host_feedback_are_inert(app, client, people):
     training.set_host(host.id, note="Happy to be shadowed", actor=manager)
     training.set_availability(host.id, [(day, time(0, 0), time(23, 59)) for day in range(7)], actor=manager)
     starts = (utcnow() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-    session = training.schedule_session(trainee_id=trainee.id, host_id=host.id, starts_at=starts,
-                                        ends_at=starts + timedelta(minutes=90), focus="Refunds", actor=manager)
+    session = training.schedule_session(
+        trainee_id=trainee.id,
+        host_id=host.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=90),
+        focus="Refunds",
+        actor=manager,
+    )
     host_client = app.test_client()
     login(client, trainee)
     login(host_client, host)
@@ -119,8 +155,9 @@ def test_shadowing_notes_and_host_feedback_are_inert(app, client, people):
         training.save_session_notes(session.id, short(payload, 200) + " (host)", actor=host)
         for who, viewer in (("trainee", client), ("host", host_client)):
             text = page(viewer, f"/training/shadowing/{session.id}", f"session page ({who}) for {payload!r}")
-            assert payload.strip() in text and short(payload, 200) + " (host)" in text, \
+            assert payload.strip() in text and short(payload, 200) + " (host)" in text, (
                 f"the session page ({who}) lost the notes {payload!r}"
+            )
 
 
 def test_candidate_names_notes_and_scorecard_evidence_and_summaries_are_inert(app, client, people):
@@ -130,24 +167,36 @@ def test_candidate_names_notes_and_scorecard_evidence_and_summaries_are_inert(ap
     traits = [trait.key for trait in hiring.current_rubric().traits]
     candidates = []
     for payload in PAYLOADS:
-        candidate = hiring.create_candidate(opening_id=opening.id, name=short(payload, 120), notes=payload,
-                                            source="Referral", actor=manager)
-        interview = hiring.schedule_interview(candidate.id, title="Traits interview", scheduled_at=None,
-                                              interviewers=[(manager.id, [])], actor=manager)
+        candidate = hiring.create_candidate(
+            opening_id=opening.id, name=short(payload, 120), notes=payload, source="Referral", actor=manager
+        )
+        interview = hiring.schedule_interview(
+            candidate.id,
+            title="Traits interview",
+            scheduled_at=None,
+            interviewers=[(manager.id, [])],
+            actor=manager,
+        )
         assignment = interview.assignments[0].id
-        ratings = {key: {"rating": 3, "question": short(payload, 2000), "evidence": payload, "red_flags": []}
-                   for key in traits}
-        hiring.submit_scorecard(assignment, {"ratings": ratings, "recommendation": "yes", "summary": payload},
-                                actor=manager)
+        ratings = {
+            key: {"rating": 3, "question": short(payload, 2000), "evidence": payload, "red_flags": []}
+            for key in traits
+        }
+        hiring.submit_scorecard(
+            assignment, {"ratings": ratings, "recommendation": "yes", "summary": payload}, actor=manager
+        )
         candidates.append((payload, candidate.id, assignment))
 
     login(client, manager)
     for payload, candidate_id, assignment in candidates:
         text = page(client, f"/hiring/candidates/{candidate_id}", f"candidate page for {payload!r}")
-        assert short(payload, 120) in text and payload.strip() in text, \
+        assert short(payload, 120) in text and payload.strip() in text, (
             f"the candidate page does not show the name and notes {payload!r} as text"
+        )
         text = page(client, f"/hiring/candidates/{candidate_id}/debrief", f"debrief for {payload!r}")
-        assert payload.strip() in text, f"the debrief does not show the evidence and summary {payload!r} as text"
+        assert payload.strip() in text, (
+            f"the debrief does not show the evidence and summary {payload!r} as text"
+        )
         page(client, f"/hiring/scorecards/{assignment}", f"scorecard for {payload!r}")
     board = page(client, "/hiring/", "hiring board")
     assert all(short(p, 120) in board for p, _, _ in candidates), "candidate names not shown on the board"
@@ -157,7 +206,7 @@ def test_candidate_names_notes_and_scorecard_evidence_and_summaries_are_inert(ap
 def test_the_search_page_echoes_the_query_as_text(app, client, people):
     from kms.search.indexer import EXTENSION
 
-    app.extensions[EXTENSION].rebuild()   # an index to search (the start-up task builds it in a real run)
+    app.extensions[EXTENSION].rebuild()  # an index to search (the start-up task builds it in a real run)
     login(client, people["member"])
     for payload in PAYLOADS:
         response = client.get("/search", query_string={"q": payload})

@@ -1,4 +1,5 @@
 """Fixtures for single sign-on: one real OpenID provider per test session, and kms apps configured for it."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,13 @@ def idp(tmp_path_factory):
 
 @pytest.fixture
 def sso_settings(idp):
-    return {"KMS_OIDC_ISSUER": idp.issuer, "KMS_OIDC_CLIENT_ID": oidc.CLIENT_ID,
-            "KMS_OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET, "KMS_OIDC_GROUPS_CLAIM": "groups",
-            "KMS_OIDC_LABEL": "Acme ID"}
+    return {
+        "KMS_OIDC_ISSUER": idp.issuer,
+        "KMS_OIDC_CLIENT_ID": oidc.CLIENT_ID,
+        "KMS_OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET,
+        "KMS_OIDC_GROUPS_CLAIM": "groups",
+        "KMS_OIDC_LABEL": "Acme ID",
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Signing in through the test provider, as a browser would, with the Flask test client on the kms side."""
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,9 @@ def claims_of(id_token: str) -> dict:
 
 def resigned(idp, change: dict, key=None, kid: str = "test-key-1", alg: str = "RS256"):
     """An ID token replacer: the same claims with `change` applied, signed with `key` (else the provider's)."""
+
     def forge(id_token: str) -> str:
         claims = {**claims_of(id_token), **change}
         return jwt.encode({"alg": alg, "kid": kid}, claims, key or idp.key)
+
     return forge

@@ -3,6 +3,7 @@
 `make test` installs it with `npm ci --prefix tests/oidc`; nothing is downloaded when the tests run. Without
 node or the installed package the tests that need it are skipped, saying why; with CI=true they fail instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,12 @@ CLIENT_ID, CLIENT_SECRET = "kms", "kms-test-secret"
 
 # The people the provider knows: login -> claims. Tests change groups in the file between logins.
 ACCOUNTS = {
-    "lead": {"email": "lead@example.test", "email_verified": True, "name": "Lena Lead", "groups": ["cs-leads"]},
+    "lead": {
+        "email": "lead@example.test",
+        "email_verified": True,
+        "name": "Lena Lead",
+        "groups": ["cs-leads"],
+    },
     "rep": {"email": "rep@example.test", "email_verified": True, "name": "Remy Rep", "groups": ["cs-reps"]},
     "mallory": {"email": "admin@example.test", "email_verified": False, "name": "Mallory", "groups": []},
     "owner": {"email": "admin@example.test", "email_verified": True, "name": "Ada Admin", "groups": []},
@@ -87,21 +93,34 @@ def signing_key(kid: str = "test-key-1") -> RSAKey:
     return RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"}, private=True)
 
 
-def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str], port: int | None = None,
-          key: RSAKey | None = None, retired: tuple[RSAKey, ...] = ()) -> Provider:
+def start(
+    workdir: Path,
+    redirect_uris: list[str],
+    logout_uris: list[str],
+    port: int | None = None,
+    key: RSAKey | None = None,
+    retired: tuple[RSAKey, ...] = (),
+) -> Provider:
     """Start provider.js (on `port`, else a free one) signing with `key` (else a new one) and also publishing
     the `retired` keys, and wait until its discovery document answers."""
     port = port or free_port()
     key = key or signing_key()
-    published = [k.as_dict(private=True) for k in (key, *retired)]   # oidc-provider signs with the first
+    published = [k.as_dict(private=True) for k in (key, *retired)]  # oidc-provider signs with the first
     accounts = json.loads(json.dumps(ACCOUNTS))
     accounts_file = workdir / "oidc-accounts.json"
     accounts_file.write_text(json.dumps(accounts))
-    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_JWKS": json.dumps({"keys": published}),
-           "OIDC_ACCOUNTS_FILE": str(accounts_file), "OIDC_REDIRECT_URIS": json.dumps(redirect_uris),
-           "OIDC_LOGOUT_URIS": json.dumps(logout_uris)}
-    log = open(workdir / "oidc-provider.log", "wb")   # noqa: SIM115 - kept open for the process's lifetime
-    process = subprocess.Popen(["node", "provider.js"], cwd=OIDC_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "OIDC_PORT": str(port),
+        "OIDC_JWKS": json.dumps({"keys": published}),
+        "OIDC_ACCOUNTS_FILE": str(accounts_file),
+        "OIDC_REDIRECT_URIS": json.dumps(redirect_uris),
+        "OIDC_LOGOUT_URIS": json.dumps(logout_uris),
+    }
+    log = open(workdir / "oidc-provider.log", "wb")  # noqa: SIM115 - kept open for the process's lifetime
+    process = subprocess.Popen(
+        ["node", "provider.js"], cwd=OIDC_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -116,8 +135,9 @@ def start(workdir: Path, redirect_uris: list[str], logout_uris: list[str], port:
     raise RuntimeError("oidc-provider did not answer its discovery document within 20 s")
 
 
-def log_in_at_provider(authorization_url: str, login: str, callback_prefix: str,
-                       browser: httpx.Client | None = None) -> str:
+def log_in_at_provider(
+    authorization_url: str, login: str, callback_prefix: str, browser: httpx.Client | None = None
+) -> str:
     """What a person does at the provider's login page, without a browser: follow the redirects, fill in the
     login form (oidc-provider's development interaction), and return the URL it sends the browser back to."""
     browser = browser or httpx.Client(timeout=10)
@@ -130,7 +150,7 @@ def log_in_at_provider(authorization_url: str, login: str, callback_prefix: str,
             url = urljoin(url, response.headers["location"])
             continue
         assert response.status_code == 200, response.text[:500]
-        assert 'name="login"' in response.text, response.text[:1000]   # the login form
+        assert 'name="login"' in response.text, response.text[:1000]  # the login form
         action = urljoin(url, urlsplit(url).path)
         posted = browser.post(action, data={"prompt": "login", "login": login, "password": "any"})
         assert posted.status_code in (302, 303), posted.text[:500]

@@ -4,6 +4,7 @@ again when an ID token names a key it has not seen, and still refuses a key the 
 The rotation is real: the provider is stopped and started again on the same address with a new key, which it
 signs with, and the old one still published (as Entra ID, Okta and Keycloak do during a rollover).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -47,8 +48,12 @@ def rotating_idp(tmp_path):
 
 @pytest.fixture
 def sso_settings(rotating_idp):
-    return {"KMS_OIDC_ISSUER": rotating_idp.current.issuer, "KMS_OIDC_CLIENT_ID": oidc.CLIENT_ID,
-            "KMS_OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET, "KMS_OIDC_LABEL": "Acme ID"}
+    return {
+        "KMS_OIDC_ISSUER": rotating_idp.current.issuer,
+        "KMS_OIDC_CLIENT_ID": oidc.CLIENT_ID,
+        "KMS_OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET,
+        "KMS_OIDC_LABEL": "Acme ID",
+    }
 
 
 def _signed_in_as(browser, email: str) -> None:
@@ -60,12 +65,12 @@ def _signed_in_as(browser, email: str) -> None:
 def test_after_the_provider_rotates_its_key_the_next_sign_in_works(client, rotating_idp, make_user):
     make_user(Role.ADMIN)
     assert sign_in(client, "rep").status_code == 302
-    _signed_in_as(client, "rep@example.test")          # kms now holds the old published keys
+    _signed_in_as(client, "rep@example.test")  # kms now holds the old published keys
     rotating_idp.rotate()
     other = client.application.test_client()
-    assert sign_in(other, "lead").status_code == 302   # an ID token signed with a key kms has not seen
+    assert sign_in(other, "lead").status_code == 302  # an ID token signed with a key kms has not seen
     _signed_in_as(other, "lead@example.test")
-    assert rotating_idp.current.jwks_served() == 1      # kms fetched the new keys, once
+    assert rotating_idp.current.jwks_served() == 1  # kms fetched the new keys, once
 
 
 # A token signed with a key the provider does not publish, naming an unknown kid or the provider's new one, and
@@ -75,17 +80,18 @@ FOREIGN_KEYS = {"unknown kid": ("attacker", "kid: 'attacker'"), "the new kid": (
 
 @pytest.mark.parametrize("case", list(FOREIGN_KEYS))
 def test_a_key_the_provider_does_not_publish_is_refused_even_after_fetching_the_keys_again(
-        client, rotating_idp, make_user, replace_id_token, caplog, case):
+    client, rotating_idp, make_user, replace_id_token, caplog, case
+):
     kid, caught_by = FOREIGN_KEYS[case]
     make_user(Role.ADMIN)
-    assert sign_in(client, "rep").status_code == 302   # kms holds the published keys
+    assert sign_in(client, "rep").status_code == 302  # kms holds the published keys
     rotating_idp.rotate()
     other = client.application.test_client()
     replace_id_token["with"] = resigned(rotating_idp.current, {}, key=oidc.signing_key(kid), kid=kid)
     refused = sign_in(other, "lead")
     assert "its ID token is not valid for kms" in flashed_page(other, refused)
     assert other.get("/account").status_code == 302
-    assert rotating_idp.current.jwks_served() == 1      # fetched again once, and still refused
+    assert rotating_idp.current.jwks_served() == 1  # fetched again once, and still refused
     assert caught_by in caplog.text
     db.session.rollback()
     assert db.session.scalar(select(User).where(User.email == "lead@example.test")) is None

@@ -1,4 +1,5 @@
 """Signing in with a real OpenID provider: the button, accounts matched, linked or created, group rules."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -21,15 +22,19 @@ def _user(email) -> User:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def test_the_login_page_shows_the_button_and_it_redirects_to_the_provider_with_pkce_state_and_nonce(client, idp,
-                                                                                                   make_user):
+def test_the_login_page_shows_the_button_and_it_redirects_to_the_provider_with_pkce_state_and_nonce(
+    client, idp, make_user
+):
     make_user(Role.ADMIN)
     page = client.get("/login").get_data(as_text=True)
     assert "Sign in with Acme ID" in page and 'href="/login/sso/default"' in page
     url = start(client)
     params = query(url)
     assert url.startswith(idp.issuer + "/auth?")
-    assert params["client_id"] == "kms" and params["redirect_uri"] == "http://kms.test/login/sso/default/callback"
+    assert (
+        params["client_id"] == "kms"
+        and params["redirect_uri"] == "http://kms.test/login/sso/default/callback"
+    )
     assert params["code_challenge_method"] == "S256" and params["code_challenge"]
     assert params["state"] and params["nonce"] and "openid" in params["scope"].split()
 
@@ -41,8 +46,9 @@ def test_no_button_without_a_provider(backend, tmp_path, make_user):
         assert plain.test_client().get("/login/sso/default").status_code == 404
 
 
-def test_a_new_person_in_a_mapped_group_is_created_with_its_role_and_team_and_lands_on_next(client, idp,
-                                                                                          make_user):
+def test_a_new_person_in_a_mapped_group_is_created_with_its_role_and_team_and_lands_on_next(
+    client, idp, make_user
+):
     _rule(make_user(Role.ADMIN), "cs-leads", "manager", "EMEA")
     response = sign_in(client, "lead", next_url="/account")
     assert response.status_code == 302 and response.location.endswith("/account")
@@ -57,15 +63,18 @@ def test_a_person_in_no_mapped_group_gets_what_the_admin_chose(client, idp, make
     sign_in(client, "rep")
     assert _user("rep@example.test").role == Role.MEMBER
     with unit_of_work():
-        services.update_settings(sso_only=False, break_glass="", unmapped_role="deny", providers=1, actor=admin)
+        services.update_settings(
+            sso_only=False, break_glass="", unmapped_role="deny", providers=1, actor=admin
+        )
     other = client.application.test_client()
     refused = sign_in(other, "lead")
     assert "none of the groups that may use kms" in flashed_page(other, refused)
     assert _user("lead@example.test") is None
 
 
-def test_a_verified_email_links_the_existing_account_and_the_subject_is_used_afterwards(client, idp,
-                                                                                      make_user):
+def test_a_verified_email_links_the_existing_account_and_the_subject_is_used_afterwards(
+    client, idp, make_user
+):
     admin = make_user(Role.ADMIN, email="admin@example.test")
     response = sign_in(client, "owner")
     assert response.status_code == 302
@@ -80,7 +89,7 @@ def test_an_unverified_email_matching_an_admin_is_not_linked(client, idp, make_u
     page = flashed_page(client, refused)
     assert "does not say that admin@example.test is verified" in page
     assert db.session.scalar(select(SsoIdentity)) is None
-    assert client.get("/admin/users").status_code == 302   # not logged in at all
+    assert client.get("/admin/users").status_code == 302  # not logged in at all
 
 
 def test_someone_removed_from_the_group_is_demoted_at_the_next_login(client, idp, make_user):

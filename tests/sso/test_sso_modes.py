@@ -1,4 +1,5 @@
 """SSO-only mode, fresh login through the provider, logging out there too, and the admin settings page."""
+
 from __future__ import annotations
 
 import time
@@ -19,14 +20,17 @@ from tests.sso.helpers import flashed_page, query, resigned, sign_in, start
 
 def _sso_only(admin, break_glass):
     with unit_of_work():
-        services.update_settings(sso_only=True, break_glass=break_glass, unmapped_role="member", providers=1,
-                                 actor=admin)
+        services.update_settings(
+            sso_only=True, break_glass=break_glass, unmapped_role="member", providers=1, actor=admin
+        )
 
 
 def test_sso_only_needs_a_break_glass_admin_who_is_an_active_admin_with_a_password(app, idp, make_user):
     admin, member = make_user(Role.ADMIN), make_user(Role.MEMBER)
-    for break_glass, message in (("", "Name at least one break-glass admin"),
-                                 (member.email, "is not an active admin with a password")):
+    for break_glass, message in (
+        ("", "Name at least one break-glass admin"),
+        (member.email, "is not an active admin with a password"),
+    ):
         try:
             _sso_only(admin, break_glass)
         except Invalid as error:
@@ -43,25 +47,29 @@ def test_sso_only_turns_off_passwords_except_for_break_glass_admins(client, idp,
     assert "Password login is turned off: sign in with Acme ID" in page
     refused = login(client, member)
     assert refused.status_code == 403 and "Password login is turned off" in refused.get_data(as_text=True)
-    assert login(client, other_admin).status_code == 403      # an admin not named is no exception
+    assert login(client, other_admin).status_code == 403  # an admin not named is no exception
     wrong = login(client, member, password="not the password at all")
     assert wrong.status_code == 401 and "Email or password is not correct." in wrong.get_data(as_text=True)
     assert client.get("/account").status_code == 302
-    assert login(client, admin).status_code == 302            # the break-glass admin
+    assert login(client, admin).status_code == 302  # the break-glass admin
 
 
 def test_sso_only_invites_say_sign_in_with_the_provider_and_set_no_password(client, idp, make_user):
     admin = make_user(Role.ADMIN)
     _sso_only(admin, admin.email)
     login(client, admin)
-    created = client.post("/admin/users", data={"name": "Nina New", "email": "nina@example.test",
-                                                "role": "member", "time_zone": "UTC"})
+    created = client.post(
+        "/admin/users",
+        data={"name": "Nina New", "email": "nina@example.test", "role": "member", "time_zone": "UTC"},
+    )
     page = created.get_data(as_text=True)
     assert "signs in with Acme ID" in page and "nina@example.test" in page
     _, token = accounts.create_user("omar@example.test", "Omar", Role.MEMBER, actor=admin)
     invitee = client.application.test_client()
     assert "signs in with Acme ID" in invitee.get(f"/invite/{token}").get_data(as_text=True)
-    posted = invitee.post(f"/invite/{token}", data={"password": "a long password 123", "confirm": "a long password 123"})
+    posted = invitee.post(
+        f"/invite/{token}", data={"password": "a long password 123", "confirm": "a long password 123"}
+    )
     assert posted.status_code == 403
     db.session.rollback()
     assert db.session.scalar(select(User.password_hash).where(User.email == "omar@example.test")) is None
@@ -70,8 +78,13 @@ def test_sso_only_invites_say_sign_in_with_the_provider_and_set_no_password(clie
 def test_a_provider_that_is_down_in_sso_only_mode_does_not_offer_the_password(backend, tmp_path, make_user):
     from tests.conftest import make_app
 
-    down = make_app(backend, tmp_path, KMS_OIDC_ISSUER=f"http://127.0.0.1:{oidc.free_port()}",
-                    KMS_OIDC_CLIENT_ID="kms", KMS_OIDC_LABEL="Acme ID")
+    down = make_app(
+        backend,
+        tmp_path,
+        KMS_OIDC_ISSUER=f"http://127.0.0.1:{oidc.free_port()}",
+        KMS_OIDC_CLIENT_ID="kms",
+        KMS_OIDC_LABEL="Acme ID",
+    )
     with down.app_context():
         admin, member = make_user(Role.ADMIN), make_user(Role.MEMBER)
         _sso_only(admin, admin.email)
@@ -104,7 +117,9 @@ def test_a_stale_sso_session_confirms_at_the_provider_with_a_new_login_before_hi
     assert client.get("/hiring/").status_code == 200
 
 
-def test_a_confirmation_without_a_new_login_at_the_provider_is_refused(client, idp, make_user, replace_id_token):
+def test_a_confirmation_without_a_new_login_at_the_provider_is_refused(
+    client, idp, make_user, replace_id_token
+):
     make_user(Role.ADMIN)
     sign_in(client, "lead")
     _stale(client)
@@ -134,24 +149,45 @@ def test_logout_ends_the_kms_session_and_offers_signing_out_at_the_provider(clie
     assert "Sign out of Acme ID too" in page
     end = client.get("/logout/sso/default")
     params = query(end.location)
-    assert end.location.startswith(idp.issuer) and params["post_logout_redirect_uri"] == "http://kms.test/login"
+    assert (
+        end.location.startswith(idp.issuer) and params["post_logout_redirect_uri"] == "http://kms.test/login"
+    )
     assert params["id_token_hint"].count(".") == 2 and params["client_id"] == "kms"
-    answer = httpx.get(end.location, timeout=10)     # the provider accepts it: its sign-out confirmation
-    assert answer.status_code == 200 and "logout" in answer.text.lower() and "error" not in answer.text.lower()
-    assert client.get("/logout/sso/default").location.endswith("/login")   # offered once
+    answer = httpx.get(end.location, timeout=10)  # the provider accepts it: its sign-out confirmation
+    assert (
+        answer.status_code == 200 and "logout" in answer.text.lower() and "error" not in answer.text.lower()
+    )
+    assert client.get("/logout/sso/default").location.endswith("/login")  # offered once
 
 
 def test_admins_add_a_provider_and_a_group_rule_in_the_settings(client, idp, make_user):
     login(client, make_user(Role.ADMIN))
     page = client.get("/admin/sso").get_data(as_text=True)
     assert "Sign in with Acme ID" in page and "read-only" in page and idp.issuer in page
-    bad = client.post("/admin/sso/providers", data={"label": "Okta", "slug": "Not A Slug", "issuer": idp.issuer,
-                                                    "client_id": "kms", "scopes": "openid email"})
+    bad = client.post(
+        "/admin/sso/providers",
+        data={
+            "label": "Okta",
+            "slug": "Not A Slug",
+            "issuer": idp.issuer,
+            "client_id": "kms",
+            "scopes": "openid email",
+        },
+    )
     assert bad.status_code == 400 and "lower-case letters" in bad.get_data(as_text=True)
-    assert 'value="Okta"' in bad.get_data(as_text=True)          # what was typed stays
-    added = client.post("/admin/sso/providers", data={"label": "Okta", "slug": "okta", "issuer": idp.issuer,
-                                                      "client_id": "kms", "client_secret": "s",
-                                                      "scopes": "openid email profile", "groups_claim": "groups"})
+    assert 'value="Okta"' in bad.get_data(as_text=True)  # what was typed stays
+    added = client.post(
+        "/admin/sso/providers",
+        data={
+            "label": "Okta",
+            "slug": "okta",
+            "issuer": idp.issuer,
+            "client_id": "kms",
+            "client_secret": "s",
+            "scopes": "openid email profile",
+            "groups_claim": "groups",
+        },
+    )
     assert added.status_code == 302
     anonymous = client.application.test_client()
     assert "Sign in with Okta" in anonymous.get("/login").get_data(as_text=True)
@@ -159,7 +195,9 @@ def test_admins_add_a_provider_and_a_group_rule_in_the_settings(client, idp, mak
     rule = client.post("/admin/sso/rules", data={"group_name": "cs-leads", "role": "manager", "team": "EMEA"})
     assert rule.status_code == 302
     assert "cs-leads" in client.get("/admin/sso").get_data(as_text=True)
-    refused = client.post("/admin/sso/settings", data={"sso_only": "y", "break_glass": "", "unmapped_role": "member"})
+    refused = client.post(
+        "/admin/sso/settings", data={"sso_only": "y", "break_glass": "", "unmapped_role": "member"}
+    )
     assert refused.status_code == 400 and "break-glass" in refused.get_data(as_text=True)
 
 

@@ -1,4 +1,5 @@
 """Calendars: .ics validity, UTC times across DST, escaping, UID/SEQUENCE/STATUS, private revocable feeds."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +17,9 @@ HOSTILE = "Demo, prep; notes\r\nATTENDEE:mailto:x@evil"
 @pytest.fixture
 def pair(make_user, admin):
     host = make_user(name="Hana Host", team="EMEA", time_zone="America/New_York")
-    trainee = make_user(name="Tom Trainee", team="EMEA", time_zone="Europe/Oslo", start_date=date(2026, 10, 26))
+    trainee = make_user(
+        name="Tom Trainee", team="EMEA", time_zone="Europe/Oslo", start_date=date(2026, 10, 26)
+    )
     services.set_host(host.id, actor=admin)
     services.set_availability(host.id, [(d, time(8), time(17)) for d in range(5)], actor=admin)
     return trainee, host
@@ -27,8 +30,16 @@ def weekly_sessions(trainee, host, admin, **kwargs):
     made = []
     for day in (date(2026, 10, 29), date(2026, 11, 5)):
         start = local_to_utc(datetime.combine(day, time(9)), "America/New_York")
-        made.append(services.schedule_session(trainee_id=trainee.id, host_id=host.id, starts_at=start,
-                                              ends_at=start + timedelta(hours=1), actor=admin, **kwargs))
+        made.append(
+            services.schedule_session(
+                trainee_id=trainee.id,
+                host_id=host.id,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                actor=admin,
+                **kwargs,
+            )
+        )
     return made
 
 
@@ -45,7 +56,7 @@ def test_the_feed_gives_utc_times_that_follow_the_hosts_dst_change(pair, admin):
     assert starts == [datetime(2026, 10, 29, 13, tzinfo=UTC), datetime(2026, 11, 5, 14, tzinfo=UTC)]
     assert all(s.utcoffset() == timedelta(0) for s in starts)
     text = body.decode()
-    assert "DTSTART:20261029T130000Z" in text and "TZID" not in text   # UTC times: nothing floating
+    assert "DTSTART:20261029T130000Z" in text and "TZID" not in text  # UTC times: nothing floating
 
 
 def test_the_feed_lists_due_dates_as_all_day_events(make_module, make_user, admin):
@@ -60,7 +71,7 @@ def test_a_hostile_focus_stays_one_escaped_summary_with_crlf_and_short_lines(pai
     [session, _] = weekly_sessions(trainee, host, admin, focus=HOSTILE[:200])
     body = services.session_ics(session.id, actor=trainee)
     text = body.decode()
-    assert text.count("\r\n") == text.count("\n")                       # CRLF line ends only
+    assert text.count("\r\n") == text.count("\n")  # CRLF line ends only
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     unfolded = text.replace("\r\n ", "")
     assert unfolded.count("\r\nSUMMARY") == 1 and "\r\nATTENDEE" not in unfolded
@@ -74,8 +85,15 @@ def test_an_edit_then_a_cancellation_keep_the_uid_and_bump_the_sequence(pair, ad
     session, _ = weekly_sessions(trainee, host, admin)
     [before] = events(services.session_ics(session.id, actor=trainee))
     moved = local_to_utc(datetime(2026, 10, 29, 11), "America/New_York")
-    services.update_session(session.id, starts_at=moved, ends_at=moved + timedelta(hours=1), host_id=host.id,
-                            focus="Renewals", format="live calls", actor=admin)
+    services.update_session(
+        session.id,
+        starts_at=moved,
+        ends_at=moved + timedelta(hours=1),
+        host_id=host.id,
+        focus="Renewals",
+        format="live calls",
+        actor=admin,
+    )
     [edited] = events(services.session_ics(session.id, actor=trainee))
     services.set_session_status(session.id, "cancelled", actor=admin)
     [cancelled] = events(services.session_ics(session.id, actor=trainee))
@@ -85,14 +103,16 @@ def test_an_edit_then_a_cancellation_keep_the_uid_and_bump_the_sequence(pair, ad
     assert edited.decoded("dtstart") == moved
 
 
-def test_the_feed_url_needs_no_login_lists_only_its_owners_sessions_and_dies_when_revoked(client, pair, admin,
-                                                                                          make_user):
+def test_the_feed_url_needs_no_login_lists_only_its_owners_sessions_and_dies_when_revoked(
+    client, pair, admin, make_user
+):
     trainee, host = pair
     other = make_user(team="EMEA")
     weekly_sessions(trainee, host, admin)
     start = local_to_utc(datetime(2026, 10, 30, 9), "America/New_York")
-    services.schedule_session(trainee_id=other.id, host_id=host.id, starts_at=start,
-                              ends_at=start + timedelta(hours=1), actor=admin)
+    services.schedule_session(
+        trainee_id=other.id, host_id=host.id, starts_at=start, ends_at=start + timedelta(hours=1), actor=admin
+    )
     token = services.create_feed(actor=trainee)
     response = client.get(f"/training/calendar/{token}.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"

@@ -1,4 +1,5 @@
 """Completion rules: lessons, required reading, the quiz, and re-certification."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -35,7 +36,9 @@ def test_a_failed_quiz_does_not_complete_the_module(make_module, make_user):
     assert not attempt.passed and not progress.complete and progress.percent < 100
 
 
-def test_passing_the_quiz_before_the_lessons_completes_the_module_with_the_last_lesson(make_module, make_user):
+def test_passing_the_quiz_before_the_lessons_completes_the_module_with_the_last_lesson(
+    make_module, make_user
+):
     learner, module = make_user(), make_module()
     services.submit_quiz(module.id, right_answers(module), actor=learner)
     assert not services.module_progress(module.id, actor=learner).complete
@@ -71,14 +74,19 @@ def test_required_reading_needs_the_acknowledgement(make_module, make_user, make
 def test_acknowledgement_records_the_revision_read(make_module, make_user, make_article):
     learner, article = make_user(), make_article()
     module = make_module(quiz=False, lessons=1, articles=[article], acknowledge=True)
-    done = services.complete_lesson(module.lessons[0].id, actor=learner, acknowledge=True,
-                                    seen_revisions={article.id: article.published_revision_id})
+    done = services.complete_lesson(
+        module.lessons[0].id,
+        actor=learner,
+        acknowledge=True,
+        seen_revisions={article.id: article.published_revision_id},
+    )
     assert done.completion.acknowledged_at is not None
     assert [(s.article_id, s.revision_number) for s in done.completion.studied] == [(article.id, 1)]
 
 
-def test_acknowledging_an_article_that_changed_while_reading_saves_nothing(make_module, make_user, make_article,
-                                                                           publish_revision):
+def test_acknowledging_an_article_that_changed_while_reading_saves_nothing(
+    make_module, make_user, make_article, publish_revision
+):
     learner, article = make_user(), make_article()
     module = make_module(quiz=False, lessons=1, articles=[article], acknowledge=True)
     seen = {article.id: article.published_revision_id}

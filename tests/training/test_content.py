@@ -1,4 +1,5 @@
 """content/training/ import and export, and the demo data built on it."""
+
 from __future__ import annotations
 
 from pathlib import Path as FilePath
@@ -23,7 +24,7 @@ def handbook(make_article):
 
 def run_import(root) -> ImportReport:
     report = ImportReport()
-    with unit_of_work():   # the test is the caller: all of the import, or nothing
+    with unit_of_work():  # the test is the caller: all of the import, or nothing
         services.import_content(FilePath(root), report)
     return report
 
@@ -34,7 +35,12 @@ def test_the_starter_training_content_imports(handbook):
     assert report.counts["training paths"]["created"] == 1
     modules = list(db.session.scalars(select(Module)))
     assert all(m.questions and m.lessons and m.status.value == "published" for m in modules)
-    assert all(link.article.slug in handbook for m in modules for lesson in m.lessons for link in lesson.article_links)
+    assert all(
+        link.article.slug in handbook
+        for m in modules
+        for lesson in m.lessons
+        for link in lesson.article_links
+    )
     [path] = db.session.scalars(select(Path))
     assert path.title == "CSM — first 30 days" and path.shadow_days == 2 and len(path.steps) == 6
 
@@ -46,7 +52,9 @@ def test_export_writes_what_import_reads_and_a_reimport_changes_nothing(handbook
     for original in (CONTENT / "training" / "modules").glob("*.md"):
         before, body_before = read_front_matter(original)
         after, body_after = read_front_matter(tmp_path / "training" / "modules" / original.name)
-        assert [q["text"] for q in after["quiz"]["questions"]] == [q["text"] for q in before["quiz"]["questions"]]
+        assert [q["text"] for q in after["quiz"]["questions"]] == [
+            q["text"] for q in before["quiz"]["questions"]
+        ]
         assert [les["articles"] for les in after["lessons"]] == [les["articles"] for les in before["lessons"]]
         assert body_after.strip() == body_before.strip()
     lessons_before = sorted(db.session.scalars(select(Lesson.id)))
@@ -60,8 +68,11 @@ def test_export_writes_what_import_reads_and_a_reimport_changes_nothing(handbook
 def test_a_lesson_linking_an_unknown_article_stops_the_import_naming_the_file_and_field(app, tmp_path):
     folder = tmp_path / "training" / "modules"
     folder.mkdir(parents=True)
-    (folder / "broken.md").write_text("---\ntitle: Broken\nslug: broken\nlessons:\n  - title: One\n"
-                                      "    articles: [no-such-article]\n---\nIntro\n", encoding="utf-8")
+    (folder / "broken.md").write_text(
+        "---\ntitle: Broken\nslug: broken\nlessons:\n  - title: One\n"
+        "    articles: [no-such-article]\n---\nIntro\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ContentError) as error:
         run_import(tmp_path)
     assert "broken.md" in error.value.message and "lessons[0].articles" in error.value.message
@@ -71,7 +82,9 @@ def test_a_lesson_linking_an_unknown_article_stops_the_import_naming_the_file_an
 def test_a_path_naming_an_unknown_module_is_refused(app, tmp_path):
     folder = tmp_path / "training" / "paths"
     folder.mkdir(parents=True)
-    (folder / "p.yml").write_text("title: P\nslug: p\nmodules:\n  - {module: ghost, day: 1}\n", encoding="utf-8")
+    (folder / "p.yml").write_text(
+        "title: P\nslug: p\nmodules:\n  - {module: ghost, day: 1}\n", encoding="utf-8"
+    )
     with pytest.raises(ContentError, match="ghost"):
         run_import(tmp_path)
 

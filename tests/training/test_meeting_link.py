@@ -1,4 +1,5 @@
 """Shadowing sessions carry an optional https meeting link: on the session page and in the .ics (URL, LOCATION)."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,16 @@ def test_a_session_without_a_link_has_no_url_or_location(pair, admin):
     assert "url" not in event and "location" not in event
 
 
-@pytest.mark.parametrize("bad", ["http://zoom.us/j/1", "javascript:alert(1)", "zoom.us/j/1",
-                                 "https://", "https://meet.google.com/abc def"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "http://zoom.us/j/1",
+        "javascript:alert(1)",
+        "zoom.us/j/1",
+        "https://",
+        "https://meet.google.com/abc def",
+    ],
+)
 def test_a_link_that_is_not_one_https_address_is_refused_naming_the_field(pair, admin, bad):
     trainee, host = pair
     with pytest.raises(Invalid) as refused:
@@ -41,7 +50,15 @@ def test_the_session_page_shows_the_link_and_a_lead_can_change_it(client, pair, 
     page = client.get(f"/training/shadowing/{session.id}")
     assert b'href="https://us02web.zoom.us/j/81234567890?pwd=abc"' in page.data.replace(b"&amp;", b"&")
     teams = "https://teams.microsoft.com/l/meetup-join/19%3ameeting"
-    services.update_session(session.id, starts_at=session.starts_at, ends_at=session.ends_at, host_id=host.id,
-                            focus="", format="live calls", meeting_url=teams, actor=admin)
+    services.update_session(
+        session.id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        host_id=host.id,
+        focus="",
+        format="live calls",
+        meeting_url=teams,
+        actor=admin,
+    )
     [event] = events(services.session_ics(session.id, actor=admin))
     assert str(event["url"]) == teams

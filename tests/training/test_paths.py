@@ -1,4 +1,5 @@
 """Onboarding paths: due dates in the learner's time zone (across DST), assignments, overdue, hiring hooks."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -17,8 +18,10 @@ def make_path(make_module):
     def make(offsets=(2, 3), title="CSM — first 30 days"):
         modules = [make_module(title=f"Module {n}") for n in range(len(offsets))]
         path = Path(slug="csm", title=title, shadow_days=2, shadow_sessions_per_day=2, shadow_minutes=60)
-        path.steps = [PathModule(module_id=m.id, position=i, day_offset=d)
-                      for i, (m, d) in enumerate(zip(modules, offsets, strict=True))]
+        path.steps = [
+            PathModule(module_id=m.id, position=i, day_offset=d)
+            for i, (m, d) in enumerate(zip(modules, offsets, strict=True))
+        ]
         db.session.add(path)
         db.session.commit()
         return path

@@ -1,4 +1,5 @@
 """Quiz scoring edge cases: no answer, every answer, retakes, attempt limits, foreign ids."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,10 @@ def test_submitting_no_answers_scores_zero_and_is_stored(make_module, make_user)
 def test_ticking_every_choice_of_a_multiple_choice_question_is_wrong(make_module, make_user):
     learner, module = make_user(), make_module()
     single, multiple = module.questions
-    answers = {single.id: [c.id for c in single.choices if c.correct], multiple.id: [c.id for c in multiple.choices]}
+    answers = {
+        single.id: [c.id for c in single.choices if c.correct],
+        multiple.id: [c.id for c in multiple.choices],
+    }
     attempt = services.submit_quiz(module.id, answers, actor=learner)
     assert attempt.correct == 1 and attempt.score == 50
 
@@ -87,7 +91,9 @@ def test_posting_a_foreign_question_id_answers_400_and_saves_nothing(client, log
     module, other = make_module(), make_module(title="Other")
     login_as()
     foreign = other.questions[0]
-    response = client.post(f"/training/modules/{module.id}/quiz", data={f"q-{foreign.id}": foreign.choices[0].id})
+    response = client.post(
+        f"/training/modules/{module.id}/quiz", data={f"q-{foreign.id}": foreign.choices[0].id}
+    )
     assert response.status_code == 400
     garbage = client.post(f"/training/modules/{module.id}/quiz", data={"q-1": "x"})
     assert garbage.status_code == 400
@@ -98,8 +104,10 @@ def test_submitting_the_quiz_page_shows_the_score_and_explanations(client, login
     module = make_module()
     login_as()
     single, multiple = module.questions
-    data = {f"q-{single.id}": next(c.id for c in single.choices if c.correct),
-            f"q-{multiple.id}": [c.id for c in multiple.choices if c.correct]}
+    data = {
+        f"q-{single.id}": next(c.id for c in single.choices if c.correct),
+        f"q-{multiple.id}": [c.id for c in multiple.choices if c.correct],
+    }
     response = client.post(f"/training/modules/{module.id}/quiz", data=data, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "100%" in html and "Passed" in html and "Thirty days." in html

@@ -1,4 +1,5 @@
 """Training stays current: a newer published revision flags a completed lesson until the learner reviews it."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,14 +17,15 @@ def studied(make_user, make_article, make_module):
     return learner, article, module.lessons[0]
 
 
-def test_a_new_published_revision_flags_the_lesson_for_learners_who_completed_it(studied, publish_revision,
-                                                                                    make_user):
+def test_a_new_published_revision_flags_the_lesson_for_learners_who_completed_it(
+    studied, publish_revision, make_user
+):
     learner, article, lesson = studied
     assert services.review_flags(learner.id) == []
     publish_revision(article, "Refund within 14 days.\nAsk for the order number.\n")
     [flag] = services.review_flags(learner.id)
     assert (flag.lesson_id, flag.studied_number, flag.current_number) == (lesson.id, 1, 2)
-    assert services.review_flags(make_user().id) == []   # never completed: nothing to review
+    assert services.review_flags(make_user().id) == []  # never completed: nothing to review
 
 
 def test_the_diff_shows_what_changed_since_the_studied_revision(studied, publish_revision):

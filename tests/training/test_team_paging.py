@@ -1,4 +1,5 @@
 """The team view in pages of 50: order, pager, filters kept across pages, whole-team rates, CSV, bad page numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -18,14 +19,14 @@ PERSON_LINK = re.compile(r'<a href="/training/people/(\d+)">([^<]+)</a>')
 
 @dataclass
 class Crowd:
-    emea_may: list      # 53 EMEA learners who started in May 2026, in the team view's order
-    emea_april: list    # 3 EMEA learners who started in April 2026, in order
-    amer: list          # 4 AMER learners who started in May 2026
+    emea_may: list  # 53 EMEA learners who started in May 2026, in the team view's order
+    emea_april: list  # 3 EMEA learners who started in April 2026, in order
+    amer: list  # 4 AMER learners who started in May 2026
     module_id: int
 
     @property
     def emea(self) -> list:
-        return self.emea_may + self.emea_april   # newest start date first: May before April
+        return self.emea_may + self.emea_april  # newest start date first: May before April
 
 
 def in_view_order(users: list) -> list:
@@ -80,7 +81,7 @@ def test_each_page_shows_the_next_fifty_learners_in_a_stable_order_with_a_pager(
     nav = pager_of(second)
     assert '<span aria-current="page">Page 2 of 2</span>' in nav
     assert 'href="/training/team?page=1"' in nav and 'rel="next"' not in nav
-    assert names_on(page(client, page=2)) == names_on(second)   # asking again: the same learners, same order
+    assert names_on(page(client, page=2)) == names_on(second)  # asking again: the same learners, same order
 
 
 def test_a_team_that_fits_on_one_page_has_no_pager(client, crowd, admin):
@@ -98,7 +99,7 @@ def test_the_team_and_start_month_filters_survive_paging(client, crowd, admin):
     assert "team=EMEA" in next_link and "month=2026-05" in next_link and "page=2" in next_link
 
     second = client.get(next_link).get_data(as_text=True)
-    assert names_on(second) == [u.name for u in crowd.emea_may[50:]]   # no AMER, no April starters
+    assert names_on(second) == [u.name for u in crowd.emea_may[50:]]  # no AMER, no April starters
     assert "Page 2 of 2" in pager_of(second)
     assert '<option value="EMEA" selected>' in second and '<option value="2026-05" selected>' in second
     previous = re.search(r'<a href="([^"]+)" rel="prev">', pager_of(second)).group(1).replace("&amp;", "&")
@@ -116,27 +117,40 @@ def test_the_module_rates_count_the_whole_filtered_team_on_every_page(client, cr
         assert (stat.assigned, stat.completed, stat.completion_rate, view.total) == (56, 2, 3, 56)
     login(client, admin)
     html = page(client, team="EMEA")
-    assert "3% <span class=\"muted small\">(2/56)</span>" in html
+    assert '3% <span class="muted small">(2/56)</span>' in html
 
 
 def test_the_csv_still_exports_everyone_matching_the_filters(client, crowd, manager):
     login(client, manager)
 
     def exported(**args) -> list[str]:
-        rows = list(csv.reader(io.StringIO(client.get("/training/team.csv", query_string=args)
-                                           .get_data(as_text=True))))
+        rows = list(
+            csv.reader(
+                io.StringIO(client.get("/training/team.csv", query_string=args).get_data(as_text=True))
+            )
+        )
         return [r[0] for r in rows[1:] if r and r[0].startswith("Learner")]
 
-    assert exported() == [u.name for u in crowd.emea]                     # 56 rows, more than a page
-    assert exported(page=2) == [u.name for u in crowd.emea]               # a page number does not cut the CSV
+    assert exported() == [u.name for u in crowd.emea]  # 56 rows, more than a page
+    assert exported(page=2) == [u.name for u in crowd.emea]  # a page number does not cut the CSV
     assert exported(month="2026-05") == [u.name for u in crowd.emea_may]  # the filter still applies
 
 
 def test_a_page_number_out_of_range_or_not_a_number_shows_a_real_page(client, crowd, admin):
     login(client, admin)
     expected = [u.name for u in crowd.emea]
-    for raw, shown in [("0", 1), ("-1", 1), ("abc", 1), ("2.5", 1), ("", 1), ("²", 1), ("1e3", 1), ("3", 2),
-                       ("999999999999", 2), ("9" * 5000, 2)]:
+    for raw, shown in [
+        ("0", 1),
+        ("-1", 1),
+        ("abc", 1),
+        ("2.5", 1),
+        ("", 1),
+        ("²", 1),
+        ("1e3", 1),
+        ("3", 2),
+        ("999999999999", 2),
+        ("9" * 5000, 2),
+    ]:
         html = page(client, team="EMEA", page=raw)
         assert f'<span aria-current="page">Page {shown} of 2</span>' in pager_of(html), raw[:20]
         assert names_on(html) == (expected[:50] if shown == 1 else expected[50:]), raw[:20]
@@ -153,10 +167,14 @@ def test_the_service_clamps_page_numbers_and_refuses_an_empty_page_size(crowd, a
 def test_every_page_and_filter_runs_the_same_number_of_queries(client, crowd, admin, count_queries):
     login(client, admin)
     counts = []
-    for args in ({}, {"page": 2}, {"page": "x"}, {"team": "EMEA", "month": "2026-05", "page": 2},
-                 {"team": "AMER"}):
+    for args in (
+        {},
+        {"page": 2},
+        {"page": "x"},
+        {"team": "EMEA", "month": "2026-05", "page": 2},
+        {"team": "AMER"},
+    ):
         with count_queries() as statements:
             page(client, **args)
         counts.append(len(statements))
     assert len(set(counts)) == 1, counts
-

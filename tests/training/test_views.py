@@ -1,4 +1,5 @@
 """Pages and API: permission boundaries, fixed query counts, team view and CSV, the browser flow."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,13 @@ from tests.training.conftest import right_answers
 @pytest.fixture
 def path(make_module):
     modules = [make_module(title=f"Module {n}") for n in range(3)]
-    made = Path(slug="csm-first-30-days", title="CSM — first 30 days", shadow_days=1,
-                shadow_sessions_per_day=2, shadow_minutes=60)
+    made = Path(
+        slug="csm-first-30-days",
+        title="CSM — first 30 days",
+        shadow_days=1,
+        shadow_sessions_per_day=2,
+        shadow_minutes=60,
+    )
     made.steps = [PathModule(module_id=m.id, position=i, day_offset=2 + i) for i, m in enumerate(modules)]
     db.session.add(made)
     db.session.commit()
@@ -48,7 +54,8 @@ def onboarding_figures(hire, manager, now=None) -> tuple[int, int]:
 
 
 def test_every_lesson_and_quiz_moves_the_onboarding_bar_the_same_for_the_learner_and_the_manager(
-        make_user, path, admin, manager):
+    make_user, path, admin, manager
+):
     hire = make_user(team="EMEA", start_date=date.today())
     services.assign_path(hire.id, path.id, actor=admin)
     seen = [onboarding_figures(hire, manager)]
@@ -65,8 +72,9 @@ def test_every_lesson_and_quiz_moves_the_onboarding_bar_the_same_for_the_learner
     assert all(before < after for before, after in zip(figures, figures[1:], strict=False)), figures
 
 
-def test_work_from_before_a_certificate_expired_does_not_count_in_the_team_view(make_user, make_module, manager,
-                                                                               admin):
+def test_work_from_before_a_certificate_expired_does_not_count_in_the_team_view(
+    make_user, make_module, manager, admin
+):
     from datetime import UTC, datetime
 
     hire = make_user(team="EMEA", start_date=date(2026, 1, 5))
@@ -91,8 +99,9 @@ def test_work_from_before_a_certificate_expired_does_not_count_in_the_team_view(
     assert row.cells[module.id].lessons_done == 1
 
 
-def test_the_team_view_runs_the_same_number_of_queries_for_any_team_size(make_user, path, admin, manager,
-                                                                         count_queries):
+def test_the_team_view_runs_the_same_number_of_queries_for_any_team_size(
+    make_user, path, admin, manager, count_queries
+):
     hire_team(make_user, path, admin, 2)
     with count_queries() as small:
         view = services.team_view(actor=manager)
@@ -104,10 +113,11 @@ def test_the_team_view_runs_the_same_number_of_queries_for_any_team_size(make_us
     assert len(view.rows) == 9 and len(small) == len(large)
 
 
-def test_the_team_view_runs_the_same_number_of_queries_for_any_page_or_page_size(make_user, path, admin, manager,
-                                                                                 count_queries):
+def test_the_team_view_runs_the_same_number_of_queries_for_any_page_or_page_size(
+    make_user, path, admin, manager, count_queries
+):
     hire_team(make_user, path, admin, 5)
-    services.team_view(actor=manager)   # reloads the manager, expired by the last commit, outside the counting
+    services.team_view(actor=manager)  # reloads the manager, expired by the last commit, outside the counting
     counts, shown = [], []
     for page, per_page in ((1, 1), (3, 2), (2, 4), (1, 50), (99, 2)):
         with count_queries() as statements:
@@ -119,8 +129,9 @@ def test_the_team_view_runs_the_same_number_of_queries_for_any_page_or_page_size
     assert len(set(counts)) == 1, counts
 
 
-def test_my_onboarding_runs_the_same_number_of_queries_however_much_is_assigned(make_user, make_module, path,
-                                                                                admin, count_queries):
+def test_my_onboarding_runs_the_same_number_of_queries_however_much_is_assigned(
+    make_user, make_module, path, admin, count_queries
+):
     [hire] = hire_team(make_user, path, admin, 1)
     with count_queries() as few:
         services.my_onboarding(hire.id, actor=hire)
@@ -158,7 +169,9 @@ def test_a_manager_sees_only_their_team_in_the_team_view_and_csv(client, make_us
 
 
 def test_the_team_view_cell_shows_lessons_done_and_a_passed_quiz(client, make_user, path, admin, manager):
-    hire_team(make_user, path, admin, 2, team="EMEA")   # both did one of two lessons; only "Hire EMEA 1" passed
+    hire_team(
+        make_user, path, admin, 2, team="EMEA"
+    )  # both did one of two lessons; only "Hire EMEA 1" passed
     login(client, manager)
     html = client.get("/training/team").get_data(as_text=True)
     rows = {name: row for row in html.split("<tr>") for name in ("Hire EMEA 0", "Hire EMEA 1") if name in row}
@@ -173,8 +186,10 @@ def test_the_team_view_filters_by_team_and_start_month_and_reports_rates(make_us
     view = services.team_view(actor=admin, team="AMER")
     assert [r.user.id for r in view.rows] == [amer.id] and view.teams == ["AMER", "EMEA"]
     month = date.today().strftime("%Y-%m")
-    assert all(r.user.start_date.strftime("%Y-%m") == month
-               for r in services.team_view(actor=admin, start_month=month).rows)
+    assert all(
+        r.user.start_date.strftime("%Y-%m") == month
+        for r in services.team_view(actor=admin, start_month=month).rows
+    )
     everyone = services.team_view(actor=admin)
     first = everyone.modules[0]
     assert (first.assigned, first.attempted, first.passed) == (3, 1, 1) and first.pass_rate == 100
@@ -188,7 +203,9 @@ def test_csv_cells_that_look_like_formulas_are_defused(make_user, path, admin):
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.AUTHOR])
-def test_members_and_authors_cannot_open_the_team_view_or_someone_elses_progress(client, login_as, make_user, role):
+def test_members_and_authors_cannot_open_the_team_view_or_someone_elses_progress(
+    client, login_as, make_user, role
+):
     other = make_user(team="EMEA")
     login_as(role, team="EMEA")
     assert client.get("/training/team").status_code == 403
@@ -204,7 +221,9 @@ def test_a_manager_opens_their_team_members_progress_but_not_another_teams(clien
     assert client.get(f"/training/people/{theirs.id}").status_code == 404
 
 
-def test_the_training_home_is_my_onboarding_for_members_and_the_team_view_for_managers(client, make_user, manager):
+def test_the_training_home_is_my_onboarding_for_members_and_the_team_view_for_managers(
+    client, make_user, manager
+):
     member = make_user()
     login(client, member)
     assert "My onboarding" in client.get("/training/").get_data(as_text=True)
@@ -215,8 +234,11 @@ def test_the_training_home_is_my_onboarding_for_members_and_the_team_view_for_ma
 
 def test_every_training_page_without_parameters_renders_for_every_role(client, make_user, path, admin):
     hire_team(make_user, path, admin, 1)
-    simple = [r.rule for r in client.application.url_map.iter_rules()
-              if r.endpoint.startswith("training.") and "GET" in r.methods and not r.arguments]
+    simple = [
+        r.rule
+        for r in client.application.url_map.iter_rules()
+        if r.endpoint.startswith("training.") and "GET" in r.methods and not r.arguments
+    ]
     for role in Role:
         user = make_user(role, team="EMEA")
         login(client, user)
@@ -262,20 +284,38 @@ def test_the_api_answers_with_a_personal_token(client, make_user, path, admin):
 
 def test_an_author_creates_a_module_adds_a_lesson_and_a_question_and_publishes_it(client, login_as):
     login_as(Role.AUTHOR)
-    response = client.post("/training/modules/new", data={"title": "Angry customers", "audience": ["member"],
-                                                           "minutes": 30, "pass_mark": 80, "max_attempts": 0})
+    response = client.post(
+        "/training/modules/new",
+        data={
+            "title": "Angry customers",
+            "audience": ["member"],
+            "minutes": 30,
+            "pass_mark": 80,
+            "max_attempts": 0,
+        },
+    )
     assert response.status_code == 302
     edit = response.location
     module_id = int(edit.rstrip("/").split("/")[-2])
-    assert client.post(f"/training/modules/{module_id}/status", data={"status": "published"}).status_code == 400
-    client.post(f"/training/modules/{module_id}/lessons/new", data={"title": "Listen", "body": "**Listen** first."})
-    bad = client.post(f"/training/modules/{module_id}/questions/new",
-                      data={"text": "First step?", "kind": "single", "choices": "Listen\nArgue"})
+    assert (
+        client.post(f"/training/modules/{module_id}/status", data={"status": "published"}).status_code == 400
+    )
+    client.post(
+        f"/training/modules/{module_id}/lessons/new", data={"title": "Listen", "body": "**Listen** first."}
+    )
+    bad = client.post(
+        f"/training/modules/{module_id}/questions/new",
+        data={"text": "First step?", "kind": "single", "choices": "Listen\nArgue"},
+    )
     assert bad.status_code == 400 and "exactly one correct" in bad.get_data(as_text=True)
-    assert "Argue" in bad.get_data(as_text=True)   # what was typed is kept
-    client.post(f"/training/modules/{module_id}/questions/new",
-                data={"text": "First step?", "kind": "single", "choices": "* Listen\nArgue"})
-    assert client.post(f"/training/modules/{module_id}/status", data={"status": "published"}).status_code == 302
+    assert "Argue" in bad.get_data(as_text=True)  # what was typed is kept
+    client.post(
+        f"/training/modules/{module_id}/questions/new",
+        data={"text": "First step?", "kind": "single", "choices": "* Listen\nArgue"},
+    )
+    assert (
+        client.post(f"/training/modules/{module_id}/status", data={"status": "published"}).status_code == 302
+    )
     page = client.get(f"/training/modules/{module_id}").get_data(as_text=True)
     assert "Listen" in page and "1 question ·" in page
 
@@ -284,9 +324,17 @@ def test_lessons_reorder(make_module, author):
     module = make_module(lessons=3, quiz=False)
     first, second, third = [lesson.id for lesson in module.lessons]
     services.move_lesson(third, -1, actor=author)
-    assert [lesson.id for lesson in services.get_module(module.id, actor=author).lessons] == [first, third, second]
+    assert [lesson.id for lesson in services.get_module(module.id, actor=author).lessons] == [
+        first,
+        third,
+        second,
+    ]
     services.reorder_lessons(module.id, [second, first, third], actor=author)
-    assert [lesson.id for lesson in services.get_module(module.id, actor=author).lessons] == [second, first, third]
+    assert [lesson.id for lesson in services.get_module(module.id, actor=author).lessons] == [
+        second,
+        first,
+        third,
+    ]
 
 
 def test_the_planner_page_proposes_and_books_sessions(client, make_user, manager, admin):
@@ -295,8 +343,10 @@ def test_the_planner_page_proposes_and_books_sessions(client, make_user, manager
     services.set_availability(host.id, [(d, time(9), time(17)) for d in range(7)], actor=admin)
     hire = make_user(team="EMEA", time_zone="Europe/Oslo", start_date=date.today() + timedelta(days=3))
     login(client, manager)
-    page = client.post(f"/training/shadowing/plan/{hire.id}",
-                       data={"action": "propose", "days": 1, "sessions_per_day": 2, "minutes": 60})
+    page = client.post(
+        f"/training/shadowing/plan/{hire.id}",
+        data={"action": "propose", "days": 1, "sessions_per_day": 2, "minutes": 60},
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'name="start-1"' in html
     form = {"action": "confirm", "count": 2}
@@ -304,8 +354,11 @@ def test_the_planner_page_proposes_and_books_sessions(client, make_user, manager
         for field in ("host", "start", "end", "format"):
             marker = f'name="{field}-{i}"'
             chunk = html.split(marker)[1]
-            value = chunk.split('selected')[0].rsplit('value="', 1)[1].split('"')[0] if field in ("host", "format") \
+            value = (
+                chunk.split("selected")[0].rsplit('value="', 1)[1].split('"')[0]
+                if field in ("host", "format")
                 else chunk.split('value="')[1].split('"')[0]
+            )
             form[f"{field}-{i}"] = value
         form[f"keep-{i}"] = "y"
     done = client.post(f"/training/shadowing/plan/{hire.id}", data=form)
@@ -319,8 +372,14 @@ def test_the_planner_page_says_what_did_not_fit_and_offers_a_wider_window(client
     services.set_host(host.id, windows=[(first.weekday(), time(9), time(12))], actor=admin)
     hire = make_user(team="EMEA", time_zone="Europe/Oslo", start_date=first)
     login(client, manager)
-    ask = {"action": "propose", "days": 2, "sessions_per_day": 4, "minutes": 90, "first_day": first.isoformat(),
-           "window_days": 7}
+    ask = {
+        "action": "propose",
+        "days": 2,
+        "sessions_per_day": 4,
+        "minutes": 90,
+        "first_day": first.isoformat(),
+        "window_days": 7,
+    }
     page = client.post(f"/training/shadowing/plan/{hire.id}", data=ask)
     text = " ".join(page.get_data(as_text=True).split())
     assert page.status_code == 200
@@ -338,7 +397,9 @@ def _words(response) -> str:
     return " ".join(response.get_data(as_text=True).split())
 
 
-def test_a_new_hire_with_nothing_assigned_is_told_what_happens_next_not_0_of_0(client, make_user, manager, admin):
+def test_a_new_hire_with_nothing_assigned_is_told_what_happens_next_not_0_of_0(
+    client, make_user, manager, admin
+):
     hire = make_user(name="Nina New", team="EMEA")
     login(client, hire)
     page = _words(client.get("/training/me"))
@@ -349,7 +410,8 @@ def test_a_new_hire_with_nothing_assigned_is_told_what_happens_next_not_0_of_0(c
 
 
 def test_a_new_hire_without_a_team_manager_is_told_an_admin_assigns_and_progress_returns_once_assigned(
-        client, make_user, manager, admin, path):
+    client, make_user, manager, admin, path
+):
     loner = make_user(name="Lou Loner", team="APAC", start_date=date.today())
     login(client, loner)
     assert "An admin (Alex Admin) will assign your onboarding path" in _words(client.get("/training/me"))

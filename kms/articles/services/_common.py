@@ -1,4 +1,5 @@
 """Helpers shared by the handbook services: lookups and field checks on plain values."""
+
 from __future__ import annotations
 
 import re
@@ -15,13 +16,20 @@ from kms.extensions import db
 from kms.markdown import is_slug, slugify
 from kms.validate import text as check_text  # noqa: F401 - the services call common.check_text
 
-DEFAULT_CATEGORIES = ("Onboarding", "Support tickets", "Escalations", "Renewals and churn", "Billing",
-                      "Feedback and metrics", "Internal ops")
+DEFAULT_CATEGORIES = (
+    "Onboarding",
+    "Support tickets",
+    "Escalations",
+    "Renewals and churn",
+    "Billing",
+    "Feedback and metrics",
+    "Internal ops",
+)
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 OWNER_ROLES = frozenset({Role.ADMIN, Role.AUTHOR})
 MAX_TAGS = 20
-PROCESS_NAMES_LOCK = 0x6B6D5F70   # the PostgreSQL advisory lock that makes process-name checks take turns
+PROCESS_NAMES_LOCK = 0x6B6D5F70  # the PostgreSQL advisory lock that makes process-name checks take turns
 
 
 def get_article(article_id: int) -> Article:
@@ -83,7 +91,7 @@ def check_category(name: str, field: str = "category") -> str:
     if db.session.get(Category, name) is not None:
         return name
     same = [known for known in category_names() if known.lower() == name.lower()]
-    if len(same) != 1:        # "billing" means "Billing"; with both "Billing" and "BILLING" it would be a guess
+    if len(same) != 1:  # "billing" means "Billing"; with both "Billing" and "BILLING" it would be a guess
         raise Invalid(f"Unknown category {name!r}. Categories: {', '.join(category_names())}.", field=field)
     return same[0]
 
@@ -107,8 +115,11 @@ def check_owner(owner_id: int | None, field: str = "owner_id", *, keep: int | No
     if user.id == keep:
         return user.id
     if not user.active:
-        raise Invalid(f"{user.name} is deactivated, so cannot become the owner; choose an active author or "
-                      "admin (an admin can reactivate and invite them from Users first).", field=field)
+        raise Invalid(
+            f"{user.name} is deactivated, so cannot become the owner; choose an active author or "
+            "admin (an admin can reactivate and invite them from Users first).",
+            field=field,
+        )
     if user.role not in OWNER_ROLES:
         raise Invalid(f"{user.name} is a {user.role.value}; owners must be authors or admins.", field=field)
     return user.id
@@ -125,17 +136,21 @@ def check_slug(slug: str, field: str = "slug") -> str:
     """A slug as typed, case-folded: letters of any alphabet, digits and single hyphens, at most 100."""
     slug = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", (slug or "").strip()).casefold())
     if not is_slug(slug):
-        raise Invalid("Slug must be letters (of any alphabet), digits and single hyphens, at most 100 characters; "
-                      f"for example {slugify(slug) or 'refund-request'!r}.", field=field)
+        raise Invalid(
+            "Slug must be letters (of any alphabet), digits and single hyphens, at most 100 characters; "
+            f"for example {slugify(slug) or 'refund-request'!r}.",
+            field=field,
+        )
     return slug
-
 
 
 def check_language(value: str, field: str = "language") -> str:
     """An article's language tag (en, nb, zh-Hans ...), checked; English when empty."""
     value = (value or "en").strip()
     if not LANGUAGE_RE.match(value) or len(value) > 35:
-        raise Invalid(f"Language must be a language tag such as en, nb or zh-Hans, got {value!r}.", field=field)
+        raise Invalid(
+            f"Language must be a language tag such as en, nb or zh-Hans, got {value!r}.", field=field
+        )
     return value
 
 

@@ -4,6 +4,7 @@ Import checks every file first (front matter, owners, categories, duplicate slug
 then writes, inside kms.content's single transaction: one bad file means nothing is imported. Re-importing
 the same files changes nothing and adds no revisions.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,19 @@ from kms.frontmatter import (
     write_yaml,
 )
 
-ARTICLE_KEYS = {"title", "slug", "category", "tags", "language", "status", "owner", "verify_interval_days",
-                "verified_at", "verified_by", "process"}
+ARTICLE_KEYS = {
+    "title",
+    "slug",
+    "category",
+    "tags",
+    "language",
+    "status",
+    "owner",
+    "verify_interval_days",
+    "verified_at",
+    "verified_by",
+    "process",
+}
 PROCESS_KEYS = {"name", "category", "frequency", "owner", "target_date", "status", "notes"}
 TEMPLATE_KEYS = {"name", "description"}
 CATEGORY_KEYS = {"name", "requires_review"}
@@ -92,7 +104,7 @@ class ArticleData:
     verified_by_id: int | None
     body: str
     process: ProcessData | None = None
-    process_id: int | None = None      # set once the process is written
+    process_id: int | None = None  # set once the process is written
 
 
 @dataclass
@@ -100,14 +112,14 @@ class Parsed:
     categories: list[tuple[str, bool]] = field(default_factory=list)
     processes: list[ProcessData] = field(default_factory=list)
     articles: list[ArticleData] = field(default_factory=list)
-    templates: list[tuple[str, str, str, str]] = field(default_factory=list)   # key, name, description, body
+    templates: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, name, description, body
 
 
 def _key_line(path: Path, key: str) -> int | None:
     """The line of `key:` in a file's front matter or YAML, so errors point at it."""
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(rf"\s*(?:-\s*)?{re.escape(key)}\s*:", line):   # no two runs of spaces to share out
+            if re.match(rf"\s*(?:-\s*)?{re.escape(key)}\s*:", line):  # no two runs of spaces to share out
                 return number
     except (OSError, UnicodeDecodeError):
         return None
@@ -122,15 +134,21 @@ class _Reader:
         self.report = report or ImportReport(owners="require")
 
     def fail(self, path: Path, problem: str, key: str, line: int | dict | None = None):
-        if isinstance(line, dict):   # a processes.yml item: the line of the key itself, else of the item
+        if isinstance(line, dict):  # a processes.yml item: the line of the key itself, else of the item
             line = line.get(key.split(".")[-1], line.get("_item"))
         raise ContentError(path, problem, field=key, line=line or _key_line(path, key.split(".")[-1]))
 
-    def unknown_keys(self, path: Path, meta: dict, allowed: set[str], prefix: str = "", line: int | None = None):
+    def unknown_keys(
+        self, path: Path, meta: dict, allowed: set[str], prefix: str = "", line: int | None = None
+    ):
         extra = sorted(str(k) for k in meta if k not in allowed)
         if extra:
-            self.fail(path, f"unknown field (expected one of: {', '.join(sorted(allowed))})", prefix + extra[0],
-                      line)
+            self.fail(
+                path,
+                f"unknown field (expected one of: {', '.join(sorted(allowed))})",
+                prefix + extra[0],
+                line,
+            )
 
     def text(self, path, meta, key, *, required=True, max_len=200, prefix="", line=None) -> str:
         if required:
@@ -148,11 +166,17 @@ class _Reader:
         return value
 
     def category(self, path, meta, key="category", *, prefix="", line=None, default=None) -> str:
-        value = self.text(path, meta, key, required=default is None, max_len=80, prefix=prefix, line=line) \
+        value = (
+            self.text(path, meta, key, required=default is None, max_len=80, prefix=prefix, line=line)
             or default
+        )
         if value not in self.categories:
-            self.fail(path, f"unknown category {value!r} (known: {', '.join(sorted(self.categories))})",
-                      prefix + key, line)
+            self.fail(
+                path,
+                f"unknown category {value!r} (known: {', '.join(sorted(self.categories))})",
+                prefix + key,
+                line,
+            )
         return value
 
     def owner(self, path, meta, key="owner", *, prefix="", line=None, default=None) -> int | None:
@@ -165,9 +189,13 @@ class _Reader:
         if email in self.users:
             return self.users[email]
         if self.report.owners == "require":
-            self.fail(path, f"unknown owner {email!r}: no user has this email (import with --owners=create "
-                            "to add it as a deactivated account, or --owners=clear to leave it empty)",
-                      prefix + key, line)
+            self.fail(
+                path,
+                f"unknown owner {email!r}: no user has this email (import with --owners=create "
+                "to add it as a deactivated account, or --owners=clear to leave it empty)",
+                prefix + key,
+                line,
+            )
         try:
             self.users[email] = people.unknown_owner(email, self.report, f"{path}, field '{prefix + key}'")
         except Invalid as error:
@@ -207,28 +235,52 @@ class _Reader:
                 self.fail(path, f"must be a date and time (ISO 8601), got {value!r}", key)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def process(self, path, meta: dict, *, line=None, prefix="", default_category=None,
-                default_owner=None, documented=False) -> ProcessData:
+    def process(
+        self,
+        path,
+        meta: dict,
+        *,
+        line=None,
+        prefix="",
+        default_category=None,
+        default_owner=None,
+        documented=False,
+    ) -> ProcessData:
         if not isinstance(meta, dict):
-            self.fail(path, "must be a mapping with name, frequency, ...", prefix.rstrip(".") or "process", line)
+            self.fail(
+                path, "must be a mapping with name, frequency, ...", prefix.rstrip(".") or "process", line
+            )
         self.unknown_keys(path, meta, PROCESS_KEYS, prefix, line)
         status_text = meta.get("status") or ("documented" if documented else "undocumented")
         try:
             status = ProcessStatus(status_text)
         except ValueError:
-            self.fail(path, f"unknown status {status_text!r} (use undocumented, drafting, needs review or "
-                            "retired)", prefix + "status", line)
+            self.fail(
+                path,
+                f"unknown status {status_text!r} (use undocumented, drafting, needs review or retired)",
+                prefix + "status",
+                line,
+            )
         if status == ProcessStatus.DOCUMENTED and not documented:
-            self.fail(path, "a process without an article cannot be 'documented'; add an article file for it",
-                      prefix + "status", line)
+            self.fail(
+                path,
+                "a process without an article cannot be 'documented'; add an article file for it",
+                prefix + "status",
+                line,
+            )
         return ProcessData(
-            path=path, line=line.get("_item") if isinstance(line, dict) else line, name=self.text(path, meta, "name", prefix=prefix, line=line),
+            path=path,
+            line=line.get("_item") if isinstance(line, dict) else line,
+            name=self.text(path, meta, "name", prefix=prefix, line=line),
             category=self.category(path, meta, prefix=prefix, line=line, default=default_category),
-            frequency=self.integer(path, meta, "frequency", default=0, check=common.check_frequency,
-                                   prefix=prefix, line=line),
+            frequency=self.integer(
+                path, meta, "frequency", default=0, check=common.check_frequency, prefix=prefix, line=line
+            ),
             owner_id=self.owner(path, meta, prefix=prefix, line=line, default=default_owner),
-            target_date=self.day(path, meta, "target_date", prefix=prefix, line=line), status=status,
-            notes=self.text(path, meta, "notes", required=False, max_len=5000, prefix=prefix, line=line))
+            target_date=self.day(path, meta, "target_date", prefix=prefix, line=line),
+            status=status,
+            notes=self.text(path, meta, "notes", required=False, max_len=5000, prefix=prefix, line=line),
+        )
 
 
 def _known_categories(root: Path) -> tuple[list[tuple[str, bool]], set[str]]:
@@ -241,15 +293,20 @@ def _known_categories(root: Path) -> tuple[list[tuple[str, bool]], set[str]]:
         for item in data:
             if isinstance(item, str):
                 item = {"name": item}
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("name"), str)
+                or not item["name"].strip()
+            ):
                 raise ContentError(path, "each category needs a name", field="name")
             extra = sorted(set(item) - CATEGORY_KEYS)
             if extra:
                 raise ContentError(path, "unknown field", field=extra[0], line=_key_line(path, extra[0]))
             requires_review = item.get("requires_review", False)
-            if not isinstance(requires_review, bool):   # 'no' in quotes, or a typo, must not turn review on
-                raise ContentError(path, f"category '{item['name'].strip()}': must be true or false",
-                                   field="requires_review")
+            if not isinstance(requires_review, bool):  # 'no' in quotes, or a typo, must not turn review on
+                raise ContentError(
+                    path, f"category '{item['name'].strip()}': must be true or false", field="requires_review"
+                )
             listed.append((item["name"].strip()[:80], requires_review))
     known = set(common.DEFAULT_CATEGORIES) | {name for name, _ in listed} | set(common.category_names())
     return listed, known
@@ -281,10 +338,14 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
     names: dict[str, Path] = {}
 
     def claim_name(data: ProcessData) -> None:
-        key = process_name_key(data.name)   # what the database's unique name_key compares
+        key = process_name_key(data.name)  # what the database's unique name_key compares
         if key in names:
-            reader.fail(data.path, f"process {data.name!r} is also defined in {names[key]}",
-                        "process.name" if data.path.suffix == ".md" else "name", data.line)
+            reader.fail(
+                data.path,
+                f"process {data.name!r} is also defined in {names[key]}",
+                "process.name" if data.path.suffix == ".md" else "name",
+                data.line,
+            )
         names[key] = data.path
 
     path = root / "processes.yml"
@@ -329,14 +390,30 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
         category = reader.category(path, meta)
         owner_id = reader.owner(path, meta)
         data = ArticleData(
-            path=path, title=title, slug=slug, category=category, tags=tags, language=language, status=status,
-            owner_id=owner_id, interval=reader.integer(path, meta, "verify_interval_days", default=90,
-                                                       check=common.check_interval),
+            path=path,
+            title=title,
+            slug=slug,
+            category=category,
+            tags=tags,
+            language=language,
+            status=status,
+            owner_id=owner_id,
+            interval=reader.integer(
+                path, meta, "verify_interval_days", default=90, check=common.check_interval
+            ),
             verified_at=reader.moment(path, meta, "verified_at"),
-            verified_by_id=reader.owner(path, meta, "verified_by"), body=body)
+            verified_by_id=reader.owner(path, meta, "verified_by"),
+            body=body,
+        )
         if meta.get("process") is not None:
-            data.process = reader.process(path, meta["process"], prefix="process.", default_category=category,
-                                          default_owner=owner_id, documented=True)
+            data.process = reader.process(
+                path,
+                meta["process"],
+                prefix="process.",
+                default_category=category,
+                default_owner=owner_id,
+                documented=True,
+            )
             claim_name(data.process)
         parsed.articles.append(data)
 
@@ -346,21 +423,34 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
         key = path.stem
         if not common.SLUG_RE.match(key) or len(key) > 80:
             raise ContentError(path, "template file names must be lowercase words joined by hyphens")
-        parsed.templates.append((key, reader.text(path, meta, "name", max_len=120),
-                                 reader.text(path, meta, "description", required=False, max_len=300),
-                                 body))
+        parsed.templates.append(
+            (
+                key,
+                reader.text(path, meta, "name", max_len=120),
+                reader.text(path, meta, "description", required=False, max_len=300),
+                body,
+            )
+        )
     return parsed
 
 
-def _upsert_process(data: ProcessData, report: ImportReport, known: dict[str, Process], *,
-                    flush: bool = True) -> Process:
+def _upsert_process(
+    data: ProcessData, report: ImportReport, known: dict[str, Process], *, flush: bool = True
+) -> Process:
     """Create or update one process; `known` holds the site's processes named in the files, by name key.
     With flush=False a new process gets its id at the caller's next flush."""
     process = known.get(process_name_key(data.name))
-    values = {"category": data.category, "frequency": data.frequency, "owner_id": data.owner_id,
-              "target_date": data.target_date, "notes": data.notes}
+    values = {
+        "category": data.category,
+        "frequency": data.frequency,
+        "owner_id": data.owner_id,
+        "target_date": data.target_date,
+        "notes": data.notes,
+    }
     if process is None:
-        process = Process(name=data.name, status=data.status, created_at=utcnow(), updated_at=utcnow(), **values)
+        process = Process(
+            name=data.name, status=data.status, created_at=utcnow(), updated_at=utcnow(), **values
+        )
         db.session.add(process)
         if flush:
             db.session.flush()
@@ -371,7 +461,7 @@ def _upsert_process(data: ProcessData, report: ImportReport, known: dict[str, Pr
     if data.status != ProcessStatus.DOCUMENTED and process.status != data.status:
         changed["status"] = data.status
     elif data.status == ProcessStatus.DOCUMENTED and process.status == ProcessStatus.RETIRED:
-        changed["status"] = ProcessStatus.UNDOCUMENTED   # sync_process_status sets the real one
+        changed["status"] = ProcessStatus.UNDOCUMENTED  # sync_process_status sets the real one
     for key, value in changed.items():
         setattr(process, key, value)
     if changed:
@@ -386,20 +476,33 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
     if process is not None:
         holder = db.session.scalar(select(Article).where(Article.process_id == process.id))
         if holder is not None and holder.slug != data.slug:
-            raise ContentError(data.path, f"process {process.name!r} is already documented by article "
-                                          f"{holder.slug!r}", field="process.name")
+            raise ContentError(
+                data.path,
+                f"process {process.name!r} is already documented by article {holder.slug!r}",
+                field="process.name",
+            )
     created = article is None
     if created:
-        article = Article(title=data.title, body=data.body, category=data.category, language=data.language,
-                          status=data.status, owner_id=data.owner_id, version=1, created_at=utcnow(),
-                          updated_at=utcnow(), verified_at=data.verified_at or utcnow(),
-                          verified_by_id=data.verified_by_id)
+        article = Article(
+            title=data.title,
+            body=data.body,
+            category=data.category,
+            language=data.language,
+            status=data.status,
+            owner_id=data.owner_id,
+            version=1,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+            verified_at=data.verified_at or utcnow(),
+            verified_by_id=data.verified_by_id,
+        )
         _claim_slug(article, data.slug)
         db.session.add(article)
         db.session.flush()
         state = RevisionState.PUBLISHED if data.status == ArticleStatus.PUBLISHED else RevisionState.DRAFT
-        revision = add_revision(article, title=data.title, body=data.body, state=state, reason=IMPORT_REASON,
-                                actor=SYSTEM)
+        revision = add_revision(
+            article, title=data.title, body=data.body, state=state, reason=IMPORT_REASON, actor=SYSTEM
+        )
         if state == RevisionState.PUBLISHED:
             article.published_revision_id = revision.id
         _alias_title(article)
@@ -407,8 +510,14 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
     title, body = reader_text(article)
     if not created and (title, body, article.status) != (data.title, data.body, data.status):
         article.version += 1
-        apply_text(article, title=data.title, body=data.body, status=data.status.value, reason=IMPORT_REASON,
-                   actor=SYSTEM)
+        apply_text(
+            article,
+            title=data.title,
+            body=data.body,
+            status=data.status.value,
+            reason=IMPORT_REASON,
+            actor=SYSTEM,
+        )
         changed = True
     for key, value in (("category", data.category), ("language", data.language), ("owner_id", data.owner_id)):
         if getattr(article, key) != value:
@@ -437,17 +546,25 @@ def _upsert_article(data: ArticleData, report: ImportReport, known: dict[str, Pr
 def _link_processes(items: list[ArticleData], report: ImportReport, known: dict[str, Process]) -> dict:
     """Write the processes of new articles (one flush) and refuse a process another article documents;
     sets each item's process_id and returns the processes by id."""
-    linked = [(data, _upsert_process(data.process, report, known, flush=False)) for data in items if data.process]
+    linked = [
+        (data, _upsert_process(data.process, report, known, flush=False)) for data in items if data.process
+    ]
     db.session.flush()
     by_id = {process.id: process for _, process in linked}
     holders: dict[int, str] = {}
     for part in bulk.chunks(sorted(by_id)):
-        holders.update(db.session.execute(select(Article.process_id, Article.slug)
-                                          .where(Article.process_id.in_(part))).all())
+        holders.update(
+            db.session.execute(
+                select(Article.process_id, Article.slug).where(Article.process_id.in_(part))
+            ).all()
+        )
     for data, process in linked:
         if process.id in holders:
-            raise ContentError(data.path, f"process {process.name!r} is already documented by article "
-                                          f"{holders[process.id]!r}", field="process.name")
+            raise ContentError(
+                data.path,
+                f"process {process.name!r} is already documented by article {holders[process.id]!r}",
+                field="process.name",
+            )
         data.process_id = process.id
     return by_id
 
@@ -478,9 +595,14 @@ def import_content(root: Path, report: ImportReport) -> None:
     parsed = parse_folder(Path(root), report)
     existing = {c.name: c for c in common.list_categories()}
     position = max((c.position for c in existing.values()), default=0)
-    wanted = parsed.categories or [(name, False) for name in common.DEFAULT_CATEGORIES if name not in existing]
-    used = {a.category for a in parsed.articles} | {p.category for p in parsed.processes} | {
-        a.process.category for a in parsed.articles if a.process}
+    wanted = parsed.categories or [
+        (name, False) for name in common.DEFAULT_CATEGORIES if name not in existing
+    ]
+    used = (
+        {a.category for a in parsed.articles}
+        | {p.category for p in parsed.processes}
+        | {a.process.category for a in parsed.articles if a.process}
+    )
     wanted += [(name, False) for name in sorted(used) if name not in existing and name not in dict(wanted)]
     for name, requires_review in wanted:
         category = existing.get(name)
@@ -496,8 +618,9 @@ def import_content(root: Path, report: ImportReport) -> None:
             report.add("categories", "unchanged")
     db.session.flush()
     common.lock_process_names()
-    known = common.processes_named([p.name for p in parsed.processes] +
-                                   [a.process.name for a in parsed.articles if a.process])
+    known = common.processes_named(
+        [p.name for p in parsed.processes] + [a.process.name for a in parsed.articles if a.process]
+    )
     for data in parsed.processes:
         _upsert_process(data, report, known)
     _import_articles(parsed.articles, report, known)
@@ -541,11 +664,17 @@ def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
     `progress("articles", done, total)` is called every few hundred articles."""
     root = Path(root)
     written = 0
-    write_yaml(root / "categories.yml", [{"name": c.name, "requires_review": c.requires_review}
-                                         for c in common.list_categories()])
+    write_yaml(
+        root / "categories.yml",
+        [{"name": c.name, "requires_review": c.requires_review} for c in common.list_categories()],
+    )
     written += 1
-    loose = db.session.scalars(select(Process).outerjoin(Article, Article.process_id == Process.id)
-                               .where(Article.id.is_(None)).order_by(Process.category, Process.name))
+    loose = db.session.scalars(
+        select(Process)
+        .outerjoin(Article, Article.process_id == Process.id)
+        .where(Article.id.is_(None))
+        .order_by(Process.category, Process.name)
+    )
     write_yaml(root / "processes.yml", [_process_meta(p) for p in loose])
     written += 1
     total = db.session.scalar(select(func.count(Article.id))) or 0
@@ -553,8 +682,14 @@ def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
         if progress and (number % bulk.BATCH == 1 or number == total):
             progress("articles", number - (number < total), total)
         title, body = reader_text(article)
-        meta = {"title": title, "slug": article.slug, "category": article.category, "tags": article.tags,
-                "language": article.language, "status": article.status.value}
+        meta = {
+            "title": title,
+            "slug": article.slug,
+            "category": article.category,
+            "tags": article.tags,
+            "language": article.language,
+            "status": article.status.value,
+        }
         if article.owner is not None:
             meta["owner"] = article.owner.email
         meta["verify_interval_days"] = article.verify_interval_days
@@ -567,13 +702,18 @@ def export_content(root: Path, progress: bulk.Progress | None = None) -> int:
         write_front_matter(root / "articles" / file_name(article.slug, ".md"), meta, body)
         written += 1
     for template in db.session.scalars(select(ArticleTemplate).order_by(ArticleTemplate.key)):
-        write_front_matter(root / "article-templates" / f"{template.key}.md",
-                           {"name": template.name, "description": template.description}, template.body)
+        write_front_matter(
+            root / "article-templates" / f"{template.key}.md",
+            {"name": template.name, "description": template.description},
+            template.body,
+        )
         written += 1
     return written
 
 
 def handbook_is_empty() -> bool:
     """Whether the handbook has no process and no article yet (start-up loads the starter content then)."""
-    return db.session.scalar(select(Process.id).limit(1)) is None and \
-        db.session.scalar(select(Article.id).limit(1)) is None
+    return (
+        db.session.scalar(select(Process.id).limit(1)) is None
+        and db.session.scalar(select(Article.id).limit(1)) is None
+    )

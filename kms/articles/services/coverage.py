@@ -1,4 +1,5 @@
 """Documentation coverage: the progress bar numbers, daily snapshots for the trend, and what to write next."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,10 +18,18 @@ from kms.extensions import db, utcnow
 # joins the published revision as `Published`.
 Published = aliased(Revision, name="published")
 PUBLISHED_JOIN = (Published, Published.id == Article.published_revision_id)
-DOCUMENTED = and_(Article.id.is_not(None), Article.status == ArticleStatus.PUBLISHED,
-                  Published.id.is_not(None), Published.own_words >= MIN_OWN_WORDS)
-NOT_DOCUMENTED = or_(Article.id.is_(None), Article.status != ArticleStatus.PUBLISHED,
-                     Published.id.is_(None), Published.own_words < MIN_OWN_WORDS)
+DOCUMENTED = and_(
+    Article.id.is_not(None),
+    Article.status == ArticleStatus.PUBLISHED,
+    Published.id.is_not(None),
+    Published.own_words >= MIN_OWN_WORDS,
+)
+NOT_DOCUMENTED = or_(
+    Article.id.is_(None),
+    Article.status != ArticleStatus.PUBLISHED,
+    Published.id.is_(None),
+    Published.own_words < MIN_OWN_WORDS,
+)
 # Published, but too little of its own text to count: a stub to finish.
 STUB = and_(Article.status == ArticleStatus.PUBLISHED, Published.own_words < MIN_OWN_WORDS)
 
@@ -55,9 +64,14 @@ class Bucket:
         self.weighted_total += weighted_total
 
     def as_dict(self) -> dict:
-        return {"documented": self.documented, "total": self.total, "percent": self.percent,
-                "weighted_documented": self.weighted_documented, "weighted_total": self.weighted_total,
-                "weighted_percent": self.weighted_percent}
+        return {
+            "documented": self.documented,
+            "total": self.total,
+            "percent": self.percent,
+            "weighted_documented": self.weighted_documented,
+            "weighted_total": self.weighted_total,
+            "weighted_percent": self.weighted_percent,
+        }
 
 
 @dataclass
@@ -74,7 +88,7 @@ class Coverage:
     @property
     def processes_to_target(self) -> int:
         """How many more processes must be documented to reach the target."""
-        needed = -(-self.target * self.overall.total // 100)   # ceiling without floats
+        needed = -(-self.target * self.overall.total // 100)  # ceiling without floats
         return max(0, needed - self.overall.documented)
 
 
@@ -85,13 +99,21 @@ def coverage(target: int = 80) -> Coverage:
     """
     documented = case((DOCUMENTED, 1), else_=0)
     rows = db.session.execute(
-        select(Process.category, Process.owner_id, User.name,
-               func.sum(documented), func.count(Process.id),
-               func.sum(documented * Process.frequency), func.sum(Process.frequency))
-        .outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
+        select(
+            Process.category,
+            Process.owner_id,
+            User.name,
+            func.sum(documented),
+            func.count(Process.id),
+            func.sum(documented * Process.frequency),
+            func.sum(Process.frequency),
+        )
+        .outerjoin(Article, Article.process_id == Process.id)
+        .outerjoin(*PUBLISHED_JOIN)
         .outerjoin(User, User.id == Process.owner_id)
         .where(Process.status != ProcessStatus.RETIRED)
-        .group_by(Process.category, Process.owner_id, User.name)).all()
+        .group_by(Process.category, Process.owner_id, User.name)
+    ).all()
     overall = Bucket("All processes")
     categories: dict[str, Bucket] = {}
     owners: dict[int | None, Bucket] = {}
@@ -100,16 +122,24 @@ def coverage(target: int = 80) -> Coverage:
         overall.add(*numbers)
         categories.setdefault(category, Bucket(category, key=category)).add(*numbers)
         owners.setdefault(owner_id, Bucket(owner_name or "Unassigned", key=owner_id)).add(*numbers)
-    return Coverage(overall=overall, target=target,
-                    by_category=sorted(categories.values(), key=lambda b: (b.percent, b.label)),
-                    by_owner=sorted(owners.values(), key=lambda b: (b.key is None, b.label)))
+    return Coverage(
+        overall=overall,
+        target=target,
+        by_category=sorted(categories.values(), key=lambda b: (b.percent, b.label)),
+        by_owner=sorted(owners.values(), key=lambda b: (b.key is None, b.label)),
+    )
 
 
 def record_snapshot(day: date | None = None) -> None:
     """Store today's coverage (one row per day, last write of the day wins). Call inside a write transaction."""
     numbers = coverage().overall
-    values = {"day": day or utcnow().date(), "documented": numbers.documented, "total": numbers.total,
-              "weighted_documented": numbers.weighted_documented, "weighted_total": numbers.weighted_total}
+    values = {
+        "day": day or utcnow().date(),
+        "documented": numbers.documented,
+        "total": numbers.total,
+        "weighted_documented": numbers.weighted_documented,
+        "weighted_total": numbers.weighted_total,
+    }
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -117,7 +147,8 @@ def record_snapshot(day: date | None = None) -> None:
     statement = insert(CoverageSnapshot).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[CoverageSnapshot.day],
-        set_={name: statement.excluded[name] for name in values if name != "day"})
+        set_={name: statement.excluded[name] for name in values if name != "day"},
+    )
     db.session.execute(statement)
 
 
@@ -132,11 +163,17 @@ def trend(days: int = 90, today: date | None = None, current: Coverage | None = 
     """One point per day for the last `days` days, carrying the last known snapshot forward over gaps."""
     today = today or utcnow().date()
     start = today - timedelta(days=days - 1)
-    snapshots = list(db.session.scalars(
-        select(CoverageSnapshot).where(CoverageSnapshot.day >= start).order_by(CoverageSnapshot.day)))
+    snapshots = list(
+        db.session.scalars(
+            select(CoverageSnapshot).where(CoverageSnapshot.day >= start).order_by(CoverageSnapshot.day)
+        )
+    )
     before = db.session.scalar(
-        select(CoverageSnapshot).where(CoverageSnapshot.day < start).order_by(CoverageSnapshot.day.desc())
-        .limit(1))
+        select(CoverageSnapshot)
+        .where(CoverageSnapshot.day < start)
+        .order_by(CoverageSnapshot.day.desc())
+        .limit(1)
+    )
     by_day = {s.day: s for s in snapshots}
     points: list[TrendPoint] = []
     last = before
@@ -147,8 +184,13 @@ def trend(days: int = 90, today: date | None = None, current: Coverage | None = 
         if day == today and current is not None:
             points.append(TrendPoint(day, current.overall.percent, current.overall.weighted_percent))
         elif last is not None:
-            points.append(TrendPoint(day, _percent(last.documented, last.total),
-                                     _percent(last.weighted_documented, last.weighted_total)))
+            points.append(
+                TrendPoint(
+                    day,
+                    _percent(last.documented, last.total),
+                    _percent(last.weighted_documented, last.weighted_total),
+                )
+            )
     return points
 
 
@@ -190,27 +232,42 @@ def trend_chart(points: list[TrendPoint], target: int, width: int = 640, height:
 
 def document_next(limit: int = 10) -> list[Process]:
     """Processes not yet documented (and not retired), most frequent first."""
-    return list(db.session.scalars(
-        select(Process).outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
-        .options(contains_eager(Process.article))
-        .where(Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
-        .order_by(Process.frequency.desc(), Process.name).limit(limit)).unique())
+    return list(
+        db.session.scalars(
+            select(Process)
+            .outerjoin(Article, Article.process_id == Process.id)
+            .outerjoin(*PUBLISHED_JOIN)
+            .options(contains_eager(Process.article))
+            .where(Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
+            .order_by(Process.frequency.desc(), Process.name)
+            .limit(limit)
+        ).unique()
+    )
 
 
 def my_queue(user_id: int, limit: int = 20) -> list[Process]:
     """A person's own processes still to document: earliest target date first, then most frequent."""
-    return list(db.session.scalars(
-        select(Process).outerjoin(Article, Article.process_id == Process.id).outerjoin(*PUBLISHED_JOIN)
-        .options(contains_eager(Process.article))
-        .where(Process.owner_id == user_id, Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
-        .order_by(Process.target_date.is_(None), Process.target_date, Process.frequency.desc(), Process.name)
-        .limit(limit)).unique())
+    return list(
+        db.session.scalars(
+            select(Process)
+            .outerjoin(Article, Article.process_id == Process.id)
+            .outerjoin(*PUBLISHED_JOIN)
+            .options(contains_eager(Process.article))
+            .where(Process.owner_id == user_id, Process.status != ProcessStatus.RETIRED, NOT_DOCUMENTED)
+            .order_by(
+                Process.target_date.is_(None), Process.target_date, Process.frequency.desc(), Process.name
+            )
+            .limit(limit)
+        ).unique()
+    )
 
 
 def stale_filter(now: datetime):
     """Published articles never verified or past their verification date."""
-    return and_(Article.status == ArticleStatus.PUBLISHED,
-                or_(Article.verify_due_at.is_(None), Article.verify_due_at <= now))
+    return and_(
+        Article.status == ArticleStatus.PUBLISHED,
+        or_(Article.verify_due_at.is_(None), Article.verify_due_at <= now),
+    )
 
 
 def stale_count(now: datetime | None = None) -> int:
@@ -220,9 +277,12 @@ def stale_count(now: datetime | None = None) -> int:
 
 def stale_articles(now: datetime | None = None, limit: int | None = None) -> list[Article]:
     """Articles due for review, the most overdue first (never verified ones lead)."""
-    query = (select(Article).options(joinedload(Article.owner), joinedload(Article.verified_by))
-             .where(stale_filter(now or utcnow()))
-             .order_by(Article.verify_due_at.is_not(None), Article.verify_due_at, Article.title))
+    query = (
+        select(Article)
+        .options(joinedload(Article.owner), joinedload(Article.verified_by))
+        .where(stale_filter(now or utcnow()))
+        .order_by(Article.verify_due_at.is_not(None), Article.verify_due_at, Article.title)
+    )
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))

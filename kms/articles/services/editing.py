@@ -1,4 +1,5 @@
 """Articles: create, save with optimistic locking, review before publishing, slugs and redirects."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ class EditConflict(Conflict):
     """The article changed after the editor opened it; the caller keeps both texts."""
 
     def __init__(self, article: Article):
-        super().__init__(f"Someone else saved this article since you opened it (it is now at version "
-                         f"{article.version}). Your text is below; compare it with theirs, then save again.")
+        super().__init__(
+            f"Someone else saved this article since you opened it (it is now at version "
+            f"{article.version}). Your text is below; compare it with theirs, then save again."
+        )
         self.current_version = article.version
         self.current_title = article.title
         self.current_body = article.body
@@ -60,16 +63,21 @@ class ArticleFields:
 
 def can_edit(user) -> bool:
     """Whether this person may write handbook articles (authors and admins)."""
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and user.role in (Role.ADMIN, Role.AUTHOR))
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.role in (Role.ADMIN, Role.AUTHOR)
+    )
 
 
 def _check(fields: ArticleFields, owner_now: int | None = None) -> ArticleFields:
     fields.title = common.check_text(fields.title, "title", "Title", max_len=200)
     fields.body = (fields.body or "").replace("\r\n", "\n")
     if len(fields.body) > MAX_MARKDOWN:
-        raise Invalid(f"The text is longer than {MAX_MARKDOWN // 1024} KB; split it into several articles.",
-                      field="body")
+        raise Invalid(
+            f"The text is longer than {MAX_MARKDOWN // 1024} KB; split it into several articles.",
+            field="body",
+        )
     fields.category = common.check_category(fields.category)
     try:
         fields.status = ArticleStatus(fields.status).value
@@ -101,8 +109,10 @@ def _claim_slug(article: Article, slug: str) -> None:
 
 def _title_slug(title: str) -> str:
     """A free slug made from the title (any alphabet); numbered when taken, hashed when it has no letters."""
+
     def taken(slug: str) -> bool:
         return db.session.scalar(select(Article.id).where(Article.slug == slug)) is not None
+
     return free_slug(slugify(title), taken, "article", title)
 
 
@@ -143,8 +153,11 @@ def sync_process_status(article: Article) -> None:
         # A published stub (too few words of its own) is still being written, and coverage does not count it.
         published = db.session.get(Revision, article.published_revision_id)
         process.status = ProcessStatus.DRAFTING if is_stub(published.own_words) else ProcessStatus.DOCUMENTED
-    elif db.session.scalar(select(func.count(Revision.id)).where(
-            Revision.article_id == article.id, Revision.state == RevisionState.PENDING)):
+    elif db.session.scalar(
+        select(func.count(Revision.id)).where(
+            Revision.article_id == article.id, Revision.state == RevisionState.PENDING
+        )
+    ):
         process.status = ProcessStatus.NEEDS_REVIEW
     elif article.status == ArticleStatus.DRAFT:
         process.status = ProcessStatus.DRAFTING
@@ -161,39 +174,59 @@ def needs_review(category: str, actor: User | SystemActor) -> bool:
     return bool(row and row.requires_review)
 
 
-def add_revision(article: Article, *, title: str, body: str, state: RevisionState, reason: str = "",
-                 actor: User | SystemActor) -> Revision:
+def add_revision(
+    article: Article,
+    *,
+    title: str,
+    body: str,
+    state: RevisionState,
+    reason: str = "",
+    actor: User | SystemActor,
+) -> Revision:
     """Keep one more numbered revision of an article, by this actor, in the caller's unit of work."""
-    number = (db.session.scalar(select(func.max(Revision.number)).where(Revision.article_id == article.id))
-              or 0) + 1
-    revision = Revision(article_id=article.id, number=number, title=title, body=body, state=state,
-                        reason=(reason or "")[:300], author_id=actor.id if actor else None,
-                        created_at=utcnow(), own_words=own_words(body))
+    number = (
+        db.session.scalar(select(func.max(Revision.number)).where(Revision.article_id == article.id)) or 0
+    ) + 1
+    revision = Revision(
+        article_id=article.id,
+        number=number,
+        title=title,
+        body=body,
+        state=state,
+        reason=(reason or "")[:300],
+        author_id=actor.id if actor else None,
+        created_at=utcnow(),
+        own_words=own_words(body),
+    )
     store_rendered(revision)
     db.session.add(revision)
     db.session.flush()
     return revision
 
 
-def apply_text(article: Article, *, title: str, body: str, status: str, reason: str,
-               actor: User | SystemActor) -> Revision:
+def apply_text(
+    article: Article, *, title: str, body: str, status: str, reason: str, actor: User | SystemActor
+) -> Revision:
     """Record a save as a revision and decide what readers see. Runs inside the caller's transaction."""
     wanted = ArticleStatus(status)
     article.title, article.body = title, body
     article.updated_at, article.updated_by_id = utcnow(), actor.id if actor else None
     if wanted == ArticleStatus.PUBLISHED and needs_review(article.category, actor):
-        revision = add_revision(article, title=title, body=body, state=RevisionState.PENDING, reason=reason,
-                                actor=actor)
+        revision = add_revision(
+            article, title=title, body=body, state=RevisionState.PENDING, reason=reason, actor=actor
+        )
         if article.status == ArticleStatus.ARCHIVED:
             article.status = ArticleStatus.DRAFT
     elif wanted == ArticleStatus.PUBLISHED:
-        revision = add_revision(article, title=title, body=body, state=RevisionState.PUBLISHED, reason=reason,
-                                actor=actor)
+        revision = add_revision(
+            article, title=title, body=body, state=RevisionState.PUBLISHED, reason=reason, actor=actor
+        )
         article.published_revision_id = revision.id
         article.status = ArticleStatus.PUBLISHED
     else:
-        revision = add_revision(article, title=title, body=body, state=RevisionState.DRAFT, reason=reason,
-                                actor=actor)
+        revision = add_revision(
+            article, title=title, body=body, state=RevisionState.DRAFT, reason=reason, actor=actor
+        )
         article.status = wanted
     _alias_title(article)
     sync_process_status(article)
@@ -225,17 +258,32 @@ def create_article(fields: ArticleFields, *, actor: User) -> Article:
     if not can_edit(actor):
         raise Forbidden("Only authors and admins write articles.")
     fields = _check(fields)
-    article = Article(title=fields.title, body="", category=fields.category, language=fields.language,
-                      status=ArticleStatus.DRAFT, owner_id=fields.owner_id or actor.id, version=1,
-                      created_at=utcnow(), verified_at=utcnow(), verified_by_id=actor.id)
-    set_interval(article, fields.verify_interval_days)   # writing it counts as verifying it
+    article = Article(
+        title=fields.title,
+        body="",
+        category=fields.category,
+        language=fields.language,
+        status=ArticleStatus.DRAFT,
+        owner_id=fields.owner_id or actor.id,
+        version=1,
+        created_at=utcnow(),
+        verified_at=utcnow(),
+        verified_by_id=actor.id,
+    )
+    set_interval(article, fields.verify_interval_days)  # writing it counts as verifying it
     _claim_slug(article, fields.slug or _title_slug(fields.title))
     db.session.add(article)
     db.session.flush()
     set_tags(article, fields.tags)
     _link_process(article, fields.process_id)
-    apply_text(article, title=fields.title, body=fields.body, status=fields.status,
-               reason=fields.reason or "Created", actor=actor)
+    apply_text(
+        article,
+        title=fields.title,
+        body=fields.body,
+        status=fields.status,
+        reason=fields.reason or "Created",
+        actor=actor,
+    )
     record_snapshot()
     db.session.flush()
     return article
@@ -252,8 +300,11 @@ def save_article(article_id: int, fields: ArticleFields, *, base_version: int, a
     # Keeping the current owner is always allowed, even one deactivated (e.g. imported, not yet invited).
     fields = _check(fields, db.session.scalar(select(Article.owner_id).where(Article.id == article_id)))
     bumped = db.session.execute(
-        update(Article).where(Article.id == article_id, Article.version == base_version)
-        .values(version=Article.version + 1).execution_options(synchronize_session=False))
+        update(Article)
+        .where(Article.id == article_id, Article.version == base_version)
+        .values(version=Article.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     article = db.session.get(Article, article_id, populate_existing=True)
     if article is None:
         raise NotFound("No such article.")
@@ -266,8 +317,9 @@ def save_article(article_id: int, fields: ArticleFields, *, base_version: int, a
     set_interval(article, fields.verify_interval_days)
     set_tags(article, fields.tags)
     _link_process(article, fields.process_id)
-    revision = apply_text(article, title=fields.title, body=fields.body, status=fields.status,
-                          reason=fields.reason, actor=actor)
+    revision = apply_text(
+        article, title=fields.title, body=fields.body, status=fields.status, reason=fields.reason, actor=actor
+    )
     record_snapshot()
     db.session.flush()
     return revision
@@ -279,14 +331,27 @@ def resolve_slug(slug: str, *, viewer) -> tuple[Article | None, str | None]:
     Drafts (and pending-only articles) are visible only to authors and admins; others get NotFound.
     """
     # One statement: the tags are joined too (a separate selectin query cost more than the page's template).
-    article = db.session.scalars(
-        select(Article).where(Article.slug == slug)
-        .options(joinedload(Article.owner), joinedload(Article.verified_by), joinedload(Article.process),
-                 joinedload(Article.published_revision), joinedload(Article.tag_rows))).unique().first()
+    article = (
+        db.session.scalars(
+            select(Article)
+            .where(Article.slug == slug)
+            .options(
+                joinedload(Article.owner),
+                joinedload(Article.verified_by),
+                joinedload(Article.process),
+                joinedload(Article.published_revision),
+                joinedload(Article.tag_rows),
+            )
+        )
+        .unique()
+        .first()
+    )
     if article is None:
         target = db.session.scalar(
-            select(Article).join(SlugRedirect, SlugRedirect.article_id == Article.id)
-            .where(SlugRedirect.slug == slug))
+            select(Article)
+            .join(SlugRedirect, SlugRedirect.article_id == Article.id)
+            .where(SlugRedirect.slug == slug)
+        )
         if target is None or not visible_to(target, viewer):
             raise NotFound("No article at this address.")
         return None, target.slug
@@ -300,7 +365,8 @@ def visible_to(article: Article, viewer) -> bool:
     if can_edit(viewer):
         return True
     return article.status == ArticleStatus.ARCHIVED or (
-        article.status == ArticleStatus.PUBLISHED and article.published_revision_id is not None)
+        article.status == ArticleStatus.PUBLISHED and article.published_revision_id is not None
+    )
 
 
 def reader_text(article: Article) -> tuple[str, str]:
@@ -310,13 +376,23 @@ def reader_text(article: Article) -> tuple[str, str]:
     return article.title, article.body
 
 
-def list_articles(*, viewer, category: str | None = None, tag: str | None = None, status: str | None = None,
-                  language: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Article], int]:
+def list_articles(
+    *,
+    viewer,
+    category: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    language: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Article], int]:
     """Articles the viewer may see, filtered, by title; returns (page, total)."""
     query = select(Article)
     if not can_edit(viewer):
-        query = query.where((Article.status == ArticleStatus.ARCHIVED) | (
-            (Article.status == ArticleStatus.PUBLISHED) & Article.published_revision_id.is_not(None)))
+        query = query.where(
+            (Article.status == ArticleStatus.ARCHIVED)
+            | ((Article.status == ArticleStatus.PUBLISHED) & Article.published_revision_id.is_not(None))
+        )
     if category:
         query = query.where(Article.category == category)
     if language:
@@ -327,11 +403,20 @@ def list_articles(*, viewer, category: str | None = None, tag: str | None = None
         except ValueError:
             raise Invalid("Status must be draft, published or archived.", field="status") from None
     if tag:
-        query = query.where(Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag == tag.lower())))
+        query = query.where(
+            Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag == tag.lower()))
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = list(db.session.scalars(
-        query.options(joinedload(Article.owner), selectinload(Article.tag_rows), joinedload(Article.process))
-        .order_by(Article.title, Article.id).limit(limit).offset(offset)))
+    page = list(
+        db.session.scalars(
+            query.options(
+                joinedload(Article.owner), selectinload(Article.tag_rows), joinedload(Article.process)
+            )
+            .order_by(Article.title, Article.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
     return page, total
 
 
@@ -347,8 +432,11 @@ def get_article_for_editing(slug: str, *, actor: User) -> Article:
     """The article an author or admin opens in the editor; Forbidden for anyone else."""
     if not can_edit(actor):
         raise Forbidden("Only authors and admins edit articles.")
-    article = db.session.scalar(select(Article).where(Article.slug == slug)
-                                .options(selectinload(Article.tag_rows), joinedload(Article.process)))
+    article = db.session.scalar(
+        select(Article)
+        .where(Article.slug == slug)
+        .options(selectinload(Article.tag_rows), joinedload(Article.process))
+    )
     if article is None:
         raise NotFound("No article at this address.")
     return article
@@ -359,9 +447,13 @@ def processes_for_linking(article_id: int | None = None) -> list[Process]:
     taken = select(Article.process_id).where(Article.process_id.is_not(None))
     if article_id:
         taken = taken.where(Article.id != article_id)
-    return list(db.session.scalars(
-        select(Process).where(Process.id.not_in(taken), Process.status != ProcessStatus.RETIRED)
-        .order_by(Process.frequency.desc(), Process.name)))
+    return list(
+        db.session.scalars(
+            select(Process)
+            .where(Process.id.not_in(taken), Process.status != ProcessStatus.RETIRED)
+            .order_by(Process.frequency.desc(), Process.name)
+        )
+    )
 
 
 def list_templates() -> list[ArticleTemplate]:

@@ -1,4 +1,5 @@
 """Read models for the two busiest pages: the handbook home and an article page, in a fixed number of queries."""
+
 from __future__ import annotations
 
 import functools
@@ -66,7 +67,8 @@ def home_summary(*, viewer, target: int = 80, now: datetime | None = None) -> Ho
         recent=recently_updated(viewer=viewer, limit=8),
         my_flags=flags_for_owner(viewer, limit=10) if editor else [],
         pending_reviews=pending_count() if viewer.role in REVIEWER_ROLES else 0,
-        today=now.date())
+        today=now.date(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ class Person:
     name: str
     email: str
     id: int | None = None
-    active: bool = True      # False: a deactivated account, e.g. an owner a site move brought in, to invite
+    active: bool = True  # False: a deactivated account, e.g. an owner a site move brought in, to invite
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class ProcessRef:
 @dataclass(frozen=True, slots=True)
 class ArticleView:
     """What the article page and its API show of an article: plain values, read in one statement."""
+
     id: int
     slug: str
     title: str
@@ -118,7 +121,7 @@ class ArticlePage:
     verification_text: str
     revision_count: int
     has_pending: bool
-    own_words: int | None = None     # of the text readers see; below MIN_OWN_WORDS a published article is a stub
+    own_words: int | None = None  # of the text readers see; below MIN_OWN_WORDS a published article is a stub
 
     @property
     def stub(self) -> bool:
@@ -146,26 +149,45 @@ def _article_page_statement():
         return select(func.count()).where(table.c.article_id == articles.c.id, *conditions).scalar_subquery()
 
     return (
-        select(articles.c.id, articles.c.slug, articles.c.title, articles.c.category, articles.c.language,
-               articles.c.status, articles.c.version, articles.c.owner_id, articles.c.published_revision_id,
-               articles.c.verify_interval_days, articles.c.verified_at, articles.c.updated_at,
-               owner.c.name.label("owner_name"), owner.c.email.label("owner_email"),
-               owner.c.active.label("owner_active"),
-               verifier.c.name.label("verifier_name"), verifier.c.email.label("verifier_email"),
-               process.c.name.label("process_name"), process.c.frequency.label("process_frequency"),
-               case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
-               case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
-               published.c.own_words.label("own_words"),
-               select(func.aggregate_strings(tags.c.tag, "\n")).where(tags.c.article_id == articles.c.id)
-               .scalar_subquery().label("tags"),
-               count(revisions).label("revision_count"),
-               count(revisions, revisions.c.state == RevisionState.PENDING).label("pending_count"),
-               count(flags, flags.c.resolved_at.is_(None)).label("flag_count"))
-        .select_from(articles.outerjoin(owner, owner.c.id == articles.c.owner_id)
-                     .outerjoin(verifier, verifier.c.id == articles.c.verified_by_id)
-                     .outerjoin(process, process.c.id == articles.c.process_id)
-                     .outerjoin(published, published.c.id == articles.c.published_revision_id))
-        .where(articles.c.slug == bindparam("slug")))
+        select(
+            articles.c.id,
+            articles.c.slug,
+            articles.c.title,
+            articles.c.category,
+            articles.c.language,
+            articles.c.status,
+            articles.c.version,
+            articles.c.owner_id,
+            articles.c.published_revision_id,
+            articles.c.verify_interval_days,
+            articles.c.verified_at,
+            articles.c.updated_at,
+            owner.c.name.label("owner_name"),
+            owner.c.email.label("owner_email"),
+            owner.c.active.label("owner_active"),
+            verifier.c.name.label("verifier_name"),
+            verifier.c.email.label("verifier_email"),
+            process.c.name.label("process_name"),
+            process.c.frequency.label("process_frequency"),
+            case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
+            case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
+            published.c.own_words.label("own_words"),
+            select(func.aggregate_strings(tags.c.tag, "\n"))
+            .where(tags.c.article_id == articles.c.id)
+            .scalar_subquery()
+            .label("tags"),
+            count(revisions).label("revision_count"),
+            count(revisions, revisions.c.state == RevisionState.PENDING).label("pending_count"),
+            count(flags, flags.c.resolved_at.is_(None)).label("flag_count"),
+        )
+        .select_from(
+            articles.outerjoin(owner, owner.c.id == articles.c.owner_id)
+            .outerjoin(verifier, verifier.c.id == articles.c.verified_by_id)
+            .outerjoin(process, process.c.id == articles.c.process_id)
+            .outerjoin(published, published.c.id == articles.c.published_revision_id)
+        )
+        .where(articles.c.slug == bindparam("slug"))
+    )
 
 
 def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[ArticlePage | None, str | None]:
@@ -176,22 +198,39 @@ def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[Art
     """
     row = db.session.execute(_article_page_statement(), {"slug": slug}).one_or_none()
     if row is None:
-        article, moved_to = resolve_slug(slug, viewer=viewer)   # raises NotFound unless the slug moved
+        article, moved_to = resolve_slug(slug, viewer=viewer)  # raises NotFound unless the slug moved
         return None, moved_to
     view = ArticleView(
-        id=row.id, slug=row.slug, title=row.title, category=row.category, language=row.language,
-        status=row.status, version=row.version, owner_id=row.owner_id,
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        category=row.category,
+        language=row.language,
+        status=row.status,
+        version=row.version,
+        owner_id=row.owner_id,
         owner=Person(row.owner_name, row.owner_email, row.owner_id, row.owner_active)
-        if row.owner_name is not None else None,
+        if row.owner_name is not None
+        else None,
         verified_by=Person(row.verifier_name, row.verifier_email) if row.verifier_name is not None else None,
         process=ProcessRef(row.process_name, row.process_frequency) if row.process_name is not None else None,
-        published_revision_id=row.published_revision_id, verify_interval_days=row.verify_interval_days,
-        verified_at=row.verified_at, updated_at=row.updated_at,
-        tags=sorted(row.tags.split("\n")) if row.tags else [])
+        published_revision_id=row.published_revision_id,
+        verify_interval_days=row.verify_interval_days,
+        verified_at=row.verified_at,
+        updated_at=row.updated_at,
+        tags=sorted(row.tags.split("\n")) if row.tags else [],
+    )
     if not visible_to(view, viewer):
         raise NotFound("No article at this address.")
     due, text = verification_label(view, now)
-    return ArticlePage(article=view, title=row.reader_title, body=row.reader_body,
-                       flags=open_flags(view.id) if row.flag_count else [], verification_due=due,
-                       verification_text=text, revision_count=row.revision_count,
-                       has_pending=row.pending_count > 0, own_words=row.own_words), None
+    return ArticlePage(
+        article=view,
+        title=row.reader_title,
+        body=row.reader_body,
+        flags=open_flags(view.id) if row.flag_count else [],
+        verification_due=due,
+        verification_text=text,
+        revision_count=row.revision_count,
+        has_pending=row.pending_count > 0,
+        own_words=row.own_words,
+    ), None

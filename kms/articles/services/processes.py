@@ -1,4 +1,5 @@
 """The process inventory: what the team handles repeatedly, who owns documenting it, and its status."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,11 @@ def _check(fields: ProcessFields, process: Process | None = None) -> ProcessFiel
     except ValueError:
         raise Invalid(f"Unknown status {fields.status!r}.", field="status") from None
     if status not in MANUAL_STATUSES:
-        raise Invalid("Status may be undocumented, drafting or needs review; publishing the article makes it "
-                      "documented, and Retire retires it.", field="status")
+        raise Invalid(
+            "Status may be undocumented, drafting or needs review; publishing the article makes it "
+            "documented, and Retire retires it.",
+            field="status",
+        )
     fields.status = status.value
     return fields
 
@@ -57,8 +61,15 @@ def _require_editor(actor: User) -> None:
         raise Forbidden("Only authors and admins manage processes.")
 
 
-def list_processes(*, category: str | None = None, owner_id: int | None = None, status: str | None = None,
-                   unassigned: bool = False, limit: int = 100, offset: int = 0) -> tuple[list[Process], int]:
+def list_processes(
+    *,
+    category: str | None = None,
+    owner_id: int | None = None,
+    status: str | None = None,
+    unassigned: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Process], int]:
     """Processes, most frequent first, filtered; retired ones only when asked for. Returns (page, total)."""
     query = select(Process)
     if status:
@@ -75,8 +86,12 @@ def list_processes(*, category: str | None = None, owner_id: int | None = None, 
     elif owner_id:
         query = query.where(Process.owner_id == owner_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.options(joinedload(Process.owner), joinedload(Process.article))
-                              .order_by(Process.frequency.desc(), Process.name).limit(limit).offset(offset))
+    rows = db.session.scalars(
+        query.options(joinedload(Process.owner), joinedload(Process.article))
+        .order_by(Process.frequency.desc(), Process.name)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(rows.unique()), total
 
 
@@ -89,9 +104,17 @@ def create_process(fields: ProcessFields, *, actor: User) -> Process:
     """Add a process to the inventory (names are unique, case-insensitively)."""
     _require_editor(actor)
     fields = _check(fields)
-    process = Process(name=fields.name, category=fields.category, frequency=fields.frequency,
-                      owner_id=fields.owner_id, target_date=fields.target_date, notes=fields.notes,
-                      status=ProcessStatus(fields.status), created_at=utcnow(), updated_at=utcnow())
+    process = Process(
+        name=fields.name,
+        category=fields.category,
+        frequency=fields.frequency,
+        owner_id=fields.owner_id,
+        target_date=fields.target_date,
+        notes=fields.notes,
+        status=ProcessStatus(fields.status),
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
     db.session.add(process)
     db.session.flush()
     record_snapshot()
@@ -169,5 +192,6 @@ def save_category(name: str, *, requires_review: bool, actor: User) -> Category:
 
 def article_count_by_category() -> dict[str, int]:
     """How many articles each category holds, for the category admin page."""
-    return dict(db.session.execute(select(Article.category, func.count(Article.id)).group_by(Article.category))
-                .all())
+    return dict(
+        db.session.execute(select(Article.category, func.count(Article.id)).group_by(Article.category)).all()
+    )

@@ -1,4 +1,5 @@
 """Keeping articles right: verification dates, reader flags and their resolution by the owner."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,15 +59,25 @@ def flag_article(article_id: int, comment: str, *, actor: User) -> Flag:
 
 def open_flags(article_id: int) -> list[Flag]:
     """The unresolved problem reports on an article, oldest first, with who reported them."""
-    return list(db.session.scalars(
-        select(Flag).where(Flag.article_id == article_id, Flag.resolved_at.is_(None))
-        .options(joinedload(Flag.user)).order_by(Flag.created_at)))
+    return list(
+        db.session.scalars(
+            select(Flag)
+            .where(Flag.article_id == article_id, Flag.resolved_at.is_(None))
+            .options(joinedload(Flag.user))
+            .order_by(Flag.created_at)
+        )
+    )
 
 
 def flags_for_owner(user: User, limit: int = 50) -> list[Flag]:
     """Open flags on the articles a person owns (admins see every open flag, and those on unowned articles)."""
-    query = (select(Flag).join(Article, Article.id == Flag.article_id).where(Flag.resolved_at.is_(None))
-             .options(joinedload(Flag.user), joinedload(Flag.article)).order_by(Flag.created_at))
+    query = (
+        select(Flag)
+        .join(Article, Article.id == Flag.article_id)
+        .where(Flag.resolved_at.is_(None))
+        .options(joinedload(Flag.user), joinedload(Flag.article))
+        .order_by(Flag.created_at)
+    )
     if user.role != Role.ADMIN:
         query = query.where(or_(Article.owner_id == user.id, Article.owner_id.is_(None)))
     return list(db.session.scalars(query.limit(limit)))
@@ -86,8 +97,11 @@ def resolve_flag(flag_id: int, resolution: str, *, actor: User) -> Flag:
     if flag is None:
         raise NotFound("No such flag.")
     article = common.get_article(flag.article_id)
-    allowed = actor.role == Role.ADMIN or article.owner_id == actor.id or (
-        article.owner_id is None and can_edit(actor))
+    allowed = (
+        actor.role == Role.ADMIN
+        or article.owner_id == actor.id
+        or (article.owner_id is None and can_edit(actor))
+    )
     if not allowed:
         raise Forbidden("Only the article's owner or an admin resolves its flags.")
     if flag.resolved_at is not None:

@@ -5,6 +5,7 @@ rest of a view. A revision's text never changes, so its HTML is kept by revision
 and version, which every save bumps) and by the renderer's version, so that a changed renderer never serves
 HTML it would no longer produce. Least recently shown pages leave first; nothing needs a migration.
 """
+
 from __future__ import annotations
 
 import threading

@@ -5,6 +5,7 @@ body that is a line of any article template does not count; the rest is counted 
 letter (numbers and "…" placeholders are not words). In scripts written without spaces (Chinese, Japanese)
 each character counts as a word. Each revision stores its count when it is saved, so coverage stays one query.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,7 @@ from kms.articles.models import ArticleTemplate
 from kms.extensions import db
 from kms.markdown import slug_words
 
-MIN_OWN_WORDS = 40      # below this, a published article is a stub: it does not count toward coverage
+MIN_OWN_WORDS = 40  # below this, a published article is a stub: it does not count toward coverage
 _UNSPACED = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
 
@@ -24,7 +25,7 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _line_key(line: str) -> str:
-    if line.isascii():      # NFKC leaves ASCII as it is
+    if line.isascii():  # NFKC leaves ASCII as it is
         return " ".join(line.split()).casefold()
     return " ".join(unicodedata.normalize("NFKC", line).split()).casefold()
 
@@ -46,7 +47,7 @@ def _word_count(word: str) -> int:
 
 
 def _line_words(line: str) -> int:
-    if line.isascii():      # the common case, without the per-character walk: words with a letter count
+    if line.isascii():  # the common case, without the per-character walk: words with a letter count
         return sum(1 for word in _ASCII_WORD.findall(line) if not word.isdigit())
     return sum(_word_count(word) for word in slug_words(line))
 

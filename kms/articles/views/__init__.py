@@ -1,4 +1,5 @@
 """Handbook pages and JSON API: the blueprint, and at the bottom the route modules that add its routes."""
+
 from flask import Blueprint
 
 # No url_prefix: pages live under /handbook/ and the JSON API under /api/.

@@ -1,4 +1,5 @@
 """Helpers the handbook's route modules share: landing rules, the coverage target, owner choices."""
+
 from flask import current_app, url_for
 
 from kms.auth.models import Role
@@ -23,5 +24,6 @@ def coverage_target() -> int:
 
 def owner_choices(owners, blank: str = "— nobody yet —") -> list[tuple]:
     """Select options for an owner; a deactivated one (only ever the current owner) is marked as such."""
-    return [("", blank)] + [(user.id, user.name if user.active else f"{user.name} (not active)")
-                            for user in owners]
+    return [("", blank)] + [
+        (user.id, user.name if user.active else f"{user.name} (not active)") for user in owners
+    ]

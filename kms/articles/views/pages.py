@@ -1,4 +1,5 @@
 """Handbook pages: home, article, editor with preview, history and diffs, verification, flags, reviews."""
+
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
@@ -28,13 +29,22 @@ def index():
 @requires("handbook.read")
 def browse():
     page = page_arg()
-    filters = {key: (request.args.get(key) or "").strip() or None for key in ("category", "tag", "status",
-                                                                               "language")}
+    filters = {
+        key: (request.args.get(key) or "").strip() or None
+        for key in ("category", "tag", "status", "language")
+    }
     if filters["status"] not in {None, *(s.value for s in ArticleStatus)}:
         filters["status"] = None
     rows, total = services.list_articles(viewer=current_user, limit=50, offset=(page - 1) * 50, **filters)
-    return render_template("articles/browse.html", articles=rows, total=total, page=page,
-                           pages=max(1, -(-total // 50)), filters=filters, categories=services.category_names())
+    return render_template(
+        "articles/browse.html",
+        articles=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        filters=filters,
+        categories=services.category_names(),
+    )
 
 
 @bp.get("/handbook/articles/<slug>")
@@ -54,31 +64,53 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
 
 def _render_article(page, flag_comment: str = "", flag_error: str | None = None) -> str:
     body, toc = services.article_html(page)
-    return render_template("articles/show.html", p=page, a=page.article, body=Markup(body), toc=Markup(toc),
-                           flag_comment=flag_comment, flag_error=flag_error)
+    return render_template(
+        "articles/show.html",
+        p=page,
+        a=page.article,
+        body=Markup(body),
+        toc=Markup(toc),
+        flag_comment=flag_comment,
+        flag_error=flag_error,
+    )
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:
-    form.body.render_kw = {"class": "editor", "data-preview-url": url_for("articles.preview"),
-                           "data-preview-target": "#preview", "spellcheck": "true"}
+    form.body.render_kw = {
+        "class": "editor",
+        "data-preview-url": url_for("articles.preview"),
+        "data-preview-target": "#preview",
+        "spellcheck": "true",
+    }
     form.category.choices = [(name, name) for name in services.category_names()]
     form.owner_id.choices = owner_choices(services.list_owners(keep=owner_id))
     form.process_id.choices = [("", "— no process —")] + [
-        (p.id, f"{p.name} ({p.frequency}/month)") for p in services.processes_for_linking(article_id)]
+        (p.id, f"{p.name} ({p.frequency}/month)") for p in services.processes_for_linking(article_id)
+    ]
 
 
 def _fields(form: ArticleForm) -> services.ArticleFields:
     return services.ArticleFields(
-        title=form.title.data, body=form.body.data or "", category=form.category.data, status=form.status.data,
-        tags=form.tags.data or "", language=form.language.data, slug=form.slug.data or "",
-        owner_id=form.owner_id.data, process_id=form.process_id.data,
-        verify_interval_days=form.verify_interval_days.data, reason=form.reason.data or "")
+        title=form.title.data,
+        body=form.body.data or "",
+        category=form.category.data,
+        status=form.status.data,
+        tags=form.tags.data or "",
+        language=form.language.data,
+        slug=form.slug.data or "",
+        owner_id=form.owner_id.data,
+        process_id=form.process_id.data,
+        verify_interval_days=form.verify_interval_days.data,
+        reason=form.reason.data or "",
+    )
 
 
 def _saved_message(article) -> str:
     if services.needs_review_for(article, current_user):
-        return "Saved. Your change waits for review by another author or a manager; readers see the " \
-               "published version until then."
+        return (
+            "Saved. Your change waits for review by another author or a manager; readers see the "
+            "published version until then."
+        )
     return f"Saved “{article.title}”."
 
 
@@ -95,10 +127,15 @@ def new():
         process_id = id_arg("process")
         process = next((p for p in services.processes_for_linking(None) if p.id == process_id), None)
         if process is not None:
-            form.title.data, form.category.data, form.process_id.data = process.name, process.category, process.id
+            form.title.data, form.category.data, form.process_id.data = (
+                process.name,
+                process.category,
+                process.id,
+            )
             # A new article gets a new owner: the process's only while that person can still own things.
-            form.owner_id.data = next((u.id for u in services.list_owners() if u.id == process.owner_id),
-                                      current_user.id)
+            form.owner_id.data = next(
+                (u.id for u in services.list_owners() if u.id == process.owner_id), current_user.id
+            )
     if form.validate_on_submit():
         try:
             with unit_of_work():
@@ -108,8 +145,9 @@ def new():
         else:
             flash(_saved_message(article), "success")
             return redirect(url_for("articles.show", slug=article.slug))
-    return render_template("articles/edit.html", form=form, article=None, templates=services.list_templates(),
-                           conflict=None), 400 if request.method == "POST" else 200
+    return render_template(
+        "articles/edit.html", form=form, article=None, templates=services.list_templates(), conflict=None
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.route("/handbook/articles/<slug>/edit", methods=["GET", "POST"])
@@ -127,11 +165,17 @@ def edit(slug: str):
         try:
             base_version = form.base_version.data or 0
             with unit_of_work():
-                services.save_article(article.id, _fields(form), base_version=base_version, actor=current_user)
+                services.save_article(
+                    article.id, _fields(form), base_version=base_version, actor=current_user
+                )
         except services.EditConflict as error:
             # Keep the user's text in the editor; the next save is made against the version they have now seen.
-            conflict = {"version": error.current_version, "title": error.current_title,
-                        "body": error.current_body, "diff": services.diff_texts(error.current_body, form.body.data)}
+            conflict = {
+                "version": error.current_version,
+                "title": error.current_title,
+                "body": error.current_body,
+                "diff": services.diff_texts(error.current_body, form.body.data),
+            }
             form.base_version.data = error.current_version
             status = 409
         except Invalid as error:
@@ -143,8 +187,9 @@ def edit(slug: str):
             return redirect(url_for("articles.show", slug=article.slug))
     elif request.method == "POST":
         status = 400
-    return render_template("articles/edit.html", form=form, article=article, templates=[],
-                           conflict=conflict), status
+    return render_template(
+        "articles/edit.html", form=form, article=article, templates=[], conflict=conflict
+    ), status
 
 
 @bp.post("/handbook/preview")
@@ -156,7 +201,7 @@ def preview():
 def _visible_article(slug: str):
     article, moved_to = services.resolve_slug(slug, viewer=current_user)
     if article is None:
-        abort(404)   # old addresses redirect on the article page only; here a stale link is simply gone
+        abort(404)  # old addresses redirect on the article page only; here a stale link is simply gone
     return article
 
 
@@ -171,8 +216,12 @@ def _visible_revisions(article):
 @requires("handbook.read")
 def history(slug: str):
     article = _visible_article(slug)
-    return render_template("articles/history.html", article=article, revisions=_visible_revisions(article),
-                           restore_form=RestoreForm(base_version=article.version))
+    return render_template(
+        "articles/history.html",
+        article=article,
+        revisions=_visible_revisions(article),
+        restore_form=RestoreForm(base_version=article.version),
+    )
 
 
 @bp.get("/handbook/articles/<slug>/diff")
@@ -188,8 +237,9 @@ def diff(slug: str):
     if old not in numbers or new not in numbers:
         abort(404)
     before, after, lines = services.diff_revisions(article.id, old, new)
-    return render_template("articles/diff.html", article=article, before=before, after=after, lines=lines,
-                           revisions=revisions)
+    return render_template(
+        "articles/diff.html", article=article, before=before, after=after, lines=lines, revisions=revisions
+    )
 
 
 @bp.get("/handbook/articles/<slug>/revisions/<int:number>")
@@ -199,8 +249,12 @@ def revision(slug: str, number: int):
     revision = services.get_revision(article.id, number)
     if revision.state != RevisionState.PUBLISHED and not services.can_edit(current_user):
         abort(404)
-    return render_template("articles/revision.html", article=article, revision=revision,
-                           restore_form=RestoreForm(base_version=article.version))
+    return render_template(
+        "articles/revision.html",
+        article=article,
+        revision=revision,
+        restore_form=RestoreForm(base_version=article.version),
+    )
 
 
 @bp.post("/handbook/articles/<slug>/revisions/<int:number>/restore")
@@ -209,13 +263,17 @@ def restore(slug: str, number: int):
     article = services.get_article_for_editing(slug, actor=current_user)
     form = RestoreForm()
     if not form.validate_on_submit():
-        abort(400)   # the flashed message names the unreadable field
+        abort(400)  # the flashed message names the unreadable field
     try:
         with unit_of_work():
-            revision = services.restore_revision(article.id, number, base_version=form.base_version.data,
-                                                 actor=current_user)
+            revision = services.restore_revision(
+                article.id, number, base_version=form.base_version.data, actor=current_user
+            )
     except services.EditConflict:
-        flash("Someone saved this article a moment ago. Look at the newest version, then restore again.", "error")
+        flash(
+            "Someone saved this article a moment ago. Look at the newest version, then restore again.",
+            "error",
+        )
         return redirect(url_for("articles.history", slug=slug)), 303
     flash(f"Restored revision {number} as revision {revision.number}.", "success")
     return redirect(url_for("articles.history", slug=article.slug))
@@ -246,7 +304,9 @@ def flag(slug: str):
         except Invalid as problem:
             error = problem.message
         else:
-            flash("Thanks. The owner sees your flag, and readers see a warning until it is resolved.", "success")
+            flash(
+                "Thanks. The owner sees your flag, and readers see a warning until it is resolved.", "success"
+            )
             return redirect(url_for("articles.show", slug=slug))
     else:
         error = "Say what is wrong or outdated (at most 2,000 characters)."
@@ -257,8 +317,11 @@ def flag(slug: str):
 @bp.get("/handbook/flags")
 @requires("handbook.write")
 def flags():
-    return render_template("articles/flags.html", flags=services.flags_for_owner(current_user, limit=200),
-                           resolve_form=ResolveFlagForm())
+    return render_template(
+        "articles/flags.html",
+        flags=services.flags_for_owner(current_user, limit=200),
+        resolve_form=ResolveFlagForm(),
+    )
 
 
 @bp.post("/handbook/flags/<int:flag_id>/resolve")
@@ -278,16 +341,24 @@ def resolve_flag(flag_id: int):
 @requires("handbook.read")
 def stale():
     now = utcnow()
-    return render_template("articles/stale.html", articles=services.stale_articles(now, limit=500), now=now,
-                           label=services.verification_label)
+    return render_template(
+        "articles/stale.html",
+        articles=services.stale_articles(now, limit=500),
+        now=now,
+        label=services.verification_label,
+    )
 
 
 @bp.get("/handbook/reviews")
 @requires("handbook.review")
 def reviews():
     pending = services.pending_reviews()
-    return render_template("articles/reviews.html", items=services.review_items(pending),
-                           reject_form=RejectForm(), confirm=ConfirmForm())
+    return render_template(
+        "articles/reviews.html",
+        items=services.review_items(pending),
+        reject_form=RejectForm(),
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.post("/handbook/reviews/<int:revision_id>/approve")
@@ -313,7 +384,9 @@ def reject(revision_id: int):
         abort(400)
     try:
         with unit_of_work():
-            revision = services.reject_revision(revision_id, actor=current_user, reason=form.reason.data or "")
+            revision = services.reject_revision(
+                revision_id, actor=current_user, reason=form.reason.data or ""
+            )
     except Invalid as error:
         flash(error.message, "error")
     else:

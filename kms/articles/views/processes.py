@@ -1,4 +1,5 @@
 """Process inventory pages: list with filters, add, edit, reassign, retire; categories."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -23,16 +24,29 @@ PER_PAGE = 100
 def processes():
     page = page_arg()
     owner = request.args.get("owner", "")
-    filters = {"category": request.args.get("category") or None, "status": request.args.get("status") or None,
-               "owner_id": id_arg("owner"), "unassigned": owner == "none"}
+    filters = {
+        "category": request.args.get("category") or None,
+        "status": request.args.get("status") or None,
+        "owner_id": id_arg("owner"),
+        "unassigned": owner == "none",
+    }
     if filters["status"] and filters["status"] not in {s.value for s in ProcessStatus}:
         filters["status"] = None
     rows, total = services.list_processes(**filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    return render_template("articles/processes.html", processes=rows, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), filters=filters, owner=owner,
-                           categories=services.category_names(), owners=services.list_owners(),
-                           statuses=[s.value for s in ProcessStatus], today=utcnow().date(),
-                           confirm=ConfirmForm())
+    return render_template(
+        "articles/processes.html",
+        processes=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        filters=filters,
+        owner=owner,
+        categories=services.category_names(),
+        owners=services.list_owners(),
+        statuses=[s.value for s in ProcessStatus],
+        today=utcnow().date(),
+        confirm=ConfirmForm(),
+    )
 
 
 def _process_form(form: ProcessForm, owner_id: int | None = None) -> None:
@@ -41,9 +55,15 @@ def _process_form(form: ProcessForm, owner_id: int | None = None) -> None:
 
 
 def _fields(form: ProcessForm) -> services.ProcessFields:
-    return services.ProcessFields(name=form.name.data, category=form.category.data, frequency=form.frequency.data,
-                                  owner_id=form.owner_id.data, target_date=form.target_date.data,
-                                  notes=form.notes.data or "", status=form.status.data)
+    return services.ProcessFields(
+        name=form.name.data,
+        category=form.category.data,
+        frequency=form.frequency.data,
+        owner_id=form.owner_id.data,
+        target_date=form.target_date.data,
+        notes=form.notes.data or "",
+        status=form.status.data,
+    )
 
 
 @bp.route("/handbook/processes/new", methods=["GET", "POST"])
@@ -73,8 +93,9 @@ def edit_process(process_id: int):
     form = ProcessForm(obj=process if request.method == "GET" else None)
     _process_form(form, process.owner_id)
     if request.method == "GET":
-        form.status.data = process.status.value if process.status.value in dict(form.status.choices) \
-            else "undocumented"
+        form.status.data = (
+            process.status.value if process.status.value in dict(form.status.choices) else "undocumented"
+        )
     if form.validate_on_submit():
         try:
             with unit_of_work():
@@ -87,8 +108,9 @@ def edit_process(process_id: int):
     reassign = ReassignForm(formdata=None, owner_id=process.owner_id)
     reassign.owner_id.choices = owner_choices(services.list_owners(keep=process.owner_id), "— unassigned —")
     status = 400 if request.method == "POST" else 200
-    return render_template("articles/process_form.html", form=form, process=process, reassign=reassign,
-                           confirm=ConfirmForm()), status
+    return render_template(
+        "articles/process_form.html", form=form, process=process, reassign=reassign, confirm=ConfirmForm()
+    ), status
 
 
 @bp.post("/handbook/processes/<int:process_id>/reassign")
@@ -137,12 +159,17 @@ def categories():
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                category = services.save_category(form.name.data, requires_review=form.requires_review.data,
-                                                  actor=current_user)
+                category = services.save_category(
+                    form.name.data, requires_review=form.requires_review.data, actor=current_user
+                )
         except Invalid as error:
             field_error(form, error)
         else:
             flash(f"Saved category “{category.name}”.", "success")
             return redirect(url_for("articles.categories"))
-    return render_template("articles/categories.html", form=form, categories=services.list_categories(),
-                           counts=services.article_count_by_category()), 400 if form.errors else 200
+    return render_template(
+        "articles/categories.html",
+        form=form,
+        categories=services.list_categories(),
+        counts=services.article_count_by_category(),
+    ), 400 if form.errors else 200

@@ -1,4 +1,5 @@
 """Account pages and /api/me: the blueprint, and at the bottom the route module that adds its routes."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

@@ -1,4 +1,5 @@
 """Account pages: first-run setup, login/logout, invites, profile and API tokens, user admin, /api/me."""
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,11 @@ def healthz():
         current_app.logger.exception("health check: database unreachable")
         database = "unreachable"
     status = 200 if database == "ok" else 503
-    return jsonify(status="ok" if status == 200 else "degraded", version=current_app.config["KMS_VERSION"],
-                   database=database), status
+    return jsonify(
+        status="ok" if status == 200 else "degraded",
+        version=current_app.config["KMS_VERSION"],
+        database=database,
+    ), status
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -65,8 +69,9 @@ def setup():
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                user = services.create_first_admin(form.email.data, form.name.data, form.password.data,
-                                                   form.time_zone.data.strip())
+                user = services.create_first_admin(
+                    form.email.data, form.name.data, form.password.data, form.time_zone.data.strip()
+                )
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -90,12 +95,17 @@ def _device_token() -> str:
 def _authenticate(email: str, password: str):
     """services.authenticate with the configured throttling (shared by every worker) and this client."""
     g.device_token = _device_token()
-    policy = services.LoginPolicy(free_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
-                                  longest_wait_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]))
-    with unit_of_work():   # a refused attempt is counted and kept: the unit commits, then the refusal is raised
+    policy = services.LoginPolicy(
+        free_failures=int(current_app.config["KMS_LOGIN_MAX_FAILURES"]),
+        longest_wait_minutes=int(current_app.config["KMS_LOGIN_LOCK_MINUTES"]),
+    )
+    with (
+        unit_of_work()
+    ):  # a refused attempt is counted and kept: the unit commits, then the refusal is raised
         try:
-            return services.authenticate(email, password, address=request.remote_addr or "",
-                                         device=g.device_token, policy=policy)
+            return services.authenticate(
+                email, password, address=request.remote_addr or "", device=g.device_token, policy=policy
+            )
         except (Invalid, TooManyAttempts) as error:
             refused = error
     raise refused
@@ -103,8 +113,14 @@ def _authenticate(email: str, password: str):
 
 def _remember_device(response):
     """The device cookie: a browser that logged in before is not held back by failures from elsewhere."""
-    response.set_cookie(DEVICE_COOKIE, g.device_token, max_age=365 * 86400, httponly=True, samesite="Lax",
-                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        DEVICE_COOKIE,
+        g.device_token,
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 
@@ -136,11 +152,11 @@ def login():
             status = 401
         else:
             refusal = password_refusal(current_app, user)
-            if refusal:   # asked only after a correct password, so it tells nothing about other accounts
+            if refusal:  # asked only after a correct password, so it tells nothing about other accounts
                 flash(refusal, "error")
                 return render_template("auth/login.html", form=form), 403
-            session.clear()   # a fresh session on login; nothing from before carries over
-            session.permanent = True   # expires after KMS_SESSION_HOURS without activity
+            session.clear()  # a fresh session on login; nothing from before carries over
+            session.permanent = True  # expires after KMS_SESSION_HOURS without activity
             login_user(user, remember=form.remember.data)
             return _remember_device(redirect(safe_next(request.args.get("next"), url_for("auth.home"))))
     return render_template("auth/login.html", form=form), status
@@ -191,7 +207,7 @@ def accept_invite(token: str):
         return render_template("auth/invite_invalid.html", message=str(error)), 404
     form = SetPasswordForm()
     if password_refusal(current_app, invited) and request.method == "POST":
-        abort(403)   # the page says to sign in with the provider; no password can be set
+        abort(403)  # the page says to sign in with the provider; no password can be set
     if form.validate_on_submit():
         try:
             with unit_of_work():
@@ -220,8 +236,9 @@ def account():
         if action == "profile" and profile.validate_on_submit():
             try:
                 with unit_of_work():
-                    services.update_profile(current_user, name=profile.name.data,
-                                            time_zone=profile.time_zone.data)
+                    services.update_profile(
+                        current_user, name=profile.name.data, time_zone=profile.time_zone.data
+                    )
             except Invalid as error:
                 _field_error(profile, error)
             else:
@@ -232,17 +249,18 @@ def account():
         elif action == "password" and password.validate_on_submit():
             try:
                 with unit_of_work():
-                    user = services.change_password(current_user, password.current_password.data,
-                                                    password.password.data)
+                    user = services.change_password(
+                        current_user, password.current_password.data, password.password.data
+                    )
             except Invalid as error:
                 _field_error(password, error)
             else:
                 session.clear()
-                login_user(user)   # this browser stays logged in; every other session has ended
+                login_user(user)  # this browser stays logged in; every other session has ended
                 flash("Password changed. Other devices have been logged out.", "success")
                 return redirect(url_for("auth.account"))
         elif action == "token" and not login_fresh():
-            return login_manager.needs_refresh()   # a token opens the API, hiring included: password first
+            return login_manager.needs_refresh()  # a token opens the API, hiring included: password first
         elif action == "token" and token_form.validate_on_submit():
             try:
                 with unit_of_work():
@@ -252,12 +270,21 @@ def account():
             else:
                 token_form = TokenForm(prefix="token", formdata=None)
         elif action not in {"profile", "password", "token"}:
-            raise Invalid("The form's action must be profile, password or token; reload the page.", field="action")
+            raise Invalid(
+                "The form's action must be profile, password or token; reload the page.", field="action"
+            )
     if profile.name.data is None:
         profile.process(obj=current_user)
-    return render_template("auth/account.html", profile=profile, password=password, token_form=token_form,
-                           tokens=services.list_tokens(current_user), new_secret=new_secret,
-                           confirm=ConfirmForm(), fresh_login=login_fresh())
+    return render_template(
+        "auth/account.html",
+        profile=profile,
+        password=password,
+        token_form=token_form,
+        tokens=services.list_tokens(current_user),
+        new_secret=new_secret,
+        confirm=ConfirmForm(),
+        fresh_login=login_fresh(),
+    )
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -272,8 +299,9 @@ def revoke_token(token_id: int):
 @bp.get("/admin/users")
 @requires("user.manage")
 def users():
-    return render_template("auth/users.html", users=services.list_users(), form=NewUserForm(),
-                           confirm=ConfirmForm())
+    return render_template(
+        "auth/users.html", users=services.list_users(), form=NewUserForm(), confirm=ConfirmForm()
+    )
 
 
 @bp.post("/admin/users")
@@ -284,17 +312,27 @@ def create_user():
         try:
             with unit_of_work():
                 user, token = services.create_user(
-                    form.email.data, form.name.data, form.role.data, actor=current_user, team=form.team.data,
-                    start_date=form.start_date.data, time_zone=form.time_zone.data.strip(),
-                    invite_hours=int(current_app.config["KMS_INVITE_HOURS"]))
+                    form.email.data,
+                    form.name.data,
+                    form.role.data,
+                    actor=current_user,
+                    team=form.team.data,
+                    start_date=form.start_date.data,
+                    time_zone=form.time_zone.data.strip(),
+                    invite_hours=int(current_app.config["KMS_INVITE_HOURS"]),
+                )
         except Invalid as error:
             _field_error(form, error)
         else:
-            return render_template("auth/invite_link.html", user=user,
-                                   link=url_for("auth.accept_invite", token=token, _external=True),
-                                   hours=current_app.config["KMS_INVITE_HOURS"])
-    return render_template("auth/users.html", users=services.list_users(), form=form,
-                           confirm=ConfirmForm()), 400
+            return render_template(
+                "auth/invite_link.html",
+                user=user,
+                link=url_for("auth.accept_invite", token=token, _external=True),
+                hours=current_app.config["KMS_INVITE_HOURS"],
+            )
+    return render_template(
+        "auth/users.html", users=services.list_users(), form=form, confirm=ConfirmForm()
+    ), 400
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -307,14 +345,20 @@ def edit_user(user_id: int):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                services.update_user(user.id, actor=current_user, role=form.role.data, team=form.team.data,
-                                     start_date=form.start_date.data, active=form.active.data)
+                services.update_user(
+                    user.id,
+                    actor=current_user,
+                    role=form.role.data,
+                    team=form.team.data,
+                    start_date=form.start_date.data,
+                    active=form.active.data,
+                )
         except Invalid as error:
             _field_error(form, error)
         else:
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("auth.users"))
-    status = 400 if request.method == "POST" else 200   # refused: the form again, as typed
+    status = 400 if request.method == "POST" else 200  # refused: the form again, as typed
     return render_template("auth/user_edit.html", user=user, form=form, confirm=ConfirmForm()), status
 
 
@@ -326,17 +370,28 @@ def reissue_invite(user_id: int):
         abort(400)
     user = services.get_user(user_id)
     with unit_of_work():
-        token = services.reissue_invite(user.id, actor=current_user,
-                                        hours=int(current_app.config["KMS_INVITE_HOURS"]))
-    return render_template("auth/invite_link.html", user=user,
-                           link=url_for("auth.accept_invite", token=token, _external=True),
-                           hours=current_app.config["KMS_INVITE_HOURS"])
+        token = services.reissue_invite(
+            user.id, actor=current_user, hours=int(current_app.config["KMS_INVITE_HOURS"])
+        )
+    return render_template(
+        "auth/invite_link.html",
+        user=user,
+        link=url_for("auth.accept_invite", token=token, _external=True),
+        hours=current_app.config["KMS_INVITE_HOURS"],
+    )
 
 
 @bp.get("/api/me")
 @requires("api.me")
 def api_me():
     user = current_user
-    return jsonify(id=user.id, email=user.email, name=user.name, role=user.role.value, team=user.team,
-                   start_date=user.start_date.isoformat() if user.start_date else None,
-                   time_zone=user.time_zone, active=user.active)
+    return jsonify(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role.value,
+        team=user.team,
+        start_date=user.start_date.isoformat() if user.start_date else None,
+        time_zone=user.time_zone,
+        active=user.active,
+    )

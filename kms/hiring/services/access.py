@@ -7,6 +7,7 @@ other scorecard, score, note or aggregate for that candidate until theirs is sub
 interview does not change that: whoever was ever assigned to a candidate and has not submitted a scorecard for
 them stays blind to the others' (`blind_to` is that rule, used by every page, API and export).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from kms.hiring.models import (
 )
 
 LEADS = frozenset({Role.ADMIN, Role.MANAGER})
-HIDDEN = "Not found."          # the same words for "does not exist" and "not yours": existence stays secret
+HIDDEN = "Not found."  # the same words for "does not exist" and "not yours": existence stays secret
 
 
 def is_lead(user: User | None) -> bool:
@@ -37,7 +38,9 @@ def is_lead(user: User | None) -> bool:
 
 
 # Asked on every page a non-lead opens (the Hiring menu): built once, run as a plain statement.
-_HAS_ASSIGNMENT = select(exists().where(InterviewerAssignment.__table__.c.interviewer_id == bindparam("user")))
+_HAS_ASSIGNMENT = select(
+    exists().where(InterviewerAssignment.__table__.c.interviewer_id == bindparam("user"))
+)
 
 
 def is_interviewer(user_id: int) -> bool:
@@ -55,7 +58,7 @@ def require_hiring_access(actor: User) -> None:
     """Leads and people with an interview assignment may open hiring pages that name no candidate;
     anyone else gets NotFound."""
     if not (is_lead(actor) or is_interviewer(actor.id)):
-        raise NotFound(HIDDEN)   # not even the existence of hiring pages is confirmed
+        raise NotFound(HIDDEN)  # not even the existence of hiring pages is confirmed
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Access:
 
     lead: bool
     assigned: bool
-    pending: bool          # ever assigned and still to submit: sees none of the others' scorecards
+    pending: bool  # ever assigned and still to submit: sees none of the others' scorecards
     withdrawn: bool = False  # was taken off an interview before submitting
 
     @property
@@ -76,28 +79,41 @@ def blind_to(actor_id: int, candidate_ids) -> set[int]:
     """Of the given candidates (ids, or a select of ids), those whose other scorecards the actor may not see:
     they have an assignment whose scorecard is not submitted, or they were taken off an interview and have
     submitted no scorecard for the candidate since (one query)."""
-    submitted_by_actor = select(Scorecard.candidate_id).where(Scorecard.interviewer_id == actor_id,
-                                                              Scorecard.status == ScorecardStatus.SUBMITTED)
+    submitted_by_actor = select(Scorecard.candidate_id).where(
+        Scorecard.interviewer_id == actor_id, Scorecard.status == ScorecardStatus.SUBMITTED
+    )
     open_assignments = (
         select(InterviewerAssignment.candidate_id)
         .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
-        .where(InterviewerAssignment.interviewer_id == actor_id, InterviewerAssignment.candidate_id.in_(candidate_ids),
-               Scorecard.id.is_(None) | (Scorecard.status != ScorecardStatus.SUBMITTED)))
+        .where(
+            InterviewerAssignment.interviewer_id == actor_id,
+            InterviewerAssignment.candidate_id.in_(candidate_ids),
+            Scorecard.id.is_(None) | (Scorecard.status != ScorecardStatus.SUBMITTED),
+        )
+    )
     withdrawn = select(WithdrawnInterviewer.candidate_id).where(
-        WithdrawnInterviewer.interviewer_id == actor_id, WithdrawnInterviewer.candidate_id.in_(candidate_ids),
-        WithdrawnInterviewer.candidate_id.not_in(submitted_by_actor))
+        WithdrawnInterviewer.interviewer_id == actor_id,
+        WithdrawnInterviewer.candidate_id.in_(candidate_ids),
+        WithdrawnInterviewer.candidate_id.not_in(submitted_by_actor),
+    )
     return set(db.session.scalars(union(open_assignments, withdrawn)))
 
 
 def access_to(candidate_id: int, actor: User) -> Access:
     """The actor's access to a candidate, or NotFound when they may not know it exists (two queries)."""
-    withdrawn = exists().where(WithdrawnInterviewer.candidate_id == Candidate.id,
-                               WithdrawnInterviewer.interviewer_id == actor.id)
+    withdrawn = exists().where(
+        WithdrawnInterviewer.candidate_id == Candidate.id, WithdrawnInterviewer.interviewer_id == actor.id
+    )
     rows = db.session.execute(
         select(Candidate.id, InterviewerAssignment.id, withdrawn)
         .select_from(Candidate)
-        .outerjoin(InterviewerAssignment, (InterviewerAssignment.candidate_id == Candidate.id) & (InterviewerAssignment.interviewer_id == actor.id))
-        .where(Candidate.id == candidate_id)).all()
+        .outerjoin(
+            InterviewerAssignment,
+            (InterviewerAssignment.candidate_id == Candidate.id)
+            & (InterviewerAssignment.interviewer_id == actor.id),
+        )
+        .where(Candidate.id == candidate_id)
+    ).all()
     assigned = any(row[1] is not None for row in rows)
     lead = is_lead(actor)
     if not rows or not (lead or assigned):
@@ -106,15 +122,24 @@ def access_to(candidate_id: int, actor: User) -> Access:
     return Access(lead=lead, assigned=assigned, pending=pending, withdrawn=bool(rows[0][2]))
 
 
-def record(actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None,
-           detail: str = "") -> None:
+def record(
+    actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None, detail: str = ""
+) -> None:
     """Add an audit entry to the caller's unit of work (the system actor is stored as no person)."""
-    db.session.add(AuditEntry(actor_id=actor.id if actor else None, action=action, subject=subject,
-                              candidate_id=candidate_id, detail=detail[:300]))
+    db.session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            action=action,
+            subject=subject,
+            candidate_id=candidate_id,
+            detail=detail[:300],
+        )
+    )
 
 
-def audit(actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None,
-          detail: str = "") -> None:
+def audit(
+    actor: User | SystemActor, action: str, subject: str, candidate_id: int | None = None, detail: str = ""
+) -> None:
     """Record that someone viewed or exported hiring data, in the caller's unit of work (flushed at once)."""
     record(actor, action, subject, candidate_id, detail)
     db.session.flush()
@@ -125,5 +150,11 @@ def list_audit(*, actor: User, limit: int = 300) -> list[AuditEntry]:
     if actor.role != Role.ADMIN:
         raise Forbidden("Only admins read the hiring audit log.")
     audit(actor, "viewed", "audit log")
-    return list(db.session.scalars(select(AuditEntry).options(joinedload(AuditEntry.actor))
-                                   .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .options(joinedload(AuditEntry.actor))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -2,6 +2,7 @@
 
 Managers and admins do all of this; interviewers only read their own assignments. Every change is audited.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,6 +34,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # --- openings -------------------------------------------------------------------------------------------
+
 
 def list_openings(*, actor: User, only_open: bool = False) -> list[Opening]:
     """The openings a lead hires for, open ones first; optionally only the open ones."""
@@ -67,18 +69,30 @@ def create_opening(title: str, team: str = "", *, actor: User) -> Opening:
 
 # --- candidates -----------------------------------------------------------------------------------------
 
+
 def _candidate_fields(name, email, phone, source, notes) -> dict:
     email = text(email, "email", "Email", max_len=254, required=False).lower()
     if email and not EMAIL_RE.match(email):
         raise Invalid("Email does not look like an email address.", field="email")
-    return {"name": text(name, "name", "Name", max_len=120), "email": email,
-            "phone": text(phone, "phone", "Phone", max_len=40, required=False),
-            "source": text(source, "source", "Source", max_len=80, required=False),
-            "notes": text(notes, "notes", "Notes", max_len=20000, required=False)}
+    return {
+        "name": text(name, "name", "Name", max_len=120),
+        "email": email,
+        "phone": text(phone, "phone", "Phone", max_len=40, required=False),
+        "source": text(source, "source", "Source", max_len=80, required=False),
+        "notes": text(notes, "notes", "Notes", max_len=20000, required=False),
+    }
 
 
-def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str = "", source: str = "",
-                     notes: str = "", actor: User) -> Candidate:
+def create_candidate(
+    *,
+    opening_id: int,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    source: str = "",
+    notes: str = "",
+    actor: User,
+) -> Candidate:
     """Add a candidate at the 'applied' stage."""
     require_lead(actor)
     fields = _candidate_fields(name, email, phone, source, notes)
@@ -92,8 +106,17 @@ def create_candidate(*, opening_id: int, name: str, email: str = "", phone: str 
     return candidate
 
 
-def update_candidate(candidate_id: int, *, opening_id: int, name: str, email: str = "", phone: str = "",
-                     source: str = "", notes: str = "", actor: User) -> Candidate:
+def update_candidate(
+    candidate_id: int,
+    *,
+    opening_id: int,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    source: str = "",
+    notes: str = "",
+    actor: User,
+) -> Candidate:
     """A lead corrects a candidate's details or moves them to another opening."""
     require_lead(actor)
     fields = _candidate_fields(name, email, phone, source, notes)
@@ -168,21 +191,37 @@ def candidate_page(candidate_id: int, *, actor: User) -> CandidatePage:
     access = access_to(candidate_id, actor)
     audit(actor, "viewed", "candidate", candidate_id)
     candidate = db.session.scalar(
-        select(Candidate).options(
-            joinedload(Candidate.opening), joinedload(Candidate.decided_by),
-            selectinload(Candidate.interviews).selectinload(Interview.assignments).options(
-                joinedload(InterviewerAssignment.interviewer), joinedload(InterviewerAssignment.scorecard)))
-        .where(Candidate.id == candidate_id))
+        select(Candidate)
+        .options(
+            joinedload(Candidate.opening),
+            joinedload(Candidate.decided_by),
+            selectinload(Candidate.interviews)
+            .selectinload(Interview.assignments)
+            .options(
+                joinedload(InterviewerAssignment.interviewer), joinedload(InterviewerAssignment.scorecard)
+            ),
+        )
+        .where(Candidate.id == candidate_id)
+    )
     if candidate is None:
         raise NotFound(HIDDEN)
     mine = [a for i in candidate.interviews for a in i.assignments if a.interviewer_id == actor.id]
-    return CandidatePage(candidate=candidate, sees_scores=access.sees_scores, lead=access.lead, my_assignments=mine)
+    return CandidatePage(
+        candidate=candidate, sees_scores=access.sees_scores, lead=access.lead, my_assignments=mine
+    )
 
 
 # --- interviews -----------------------------------------------------------------------------------------
 
-def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime | None,
-                       interviewers: list[tuple[int, list[str]]], actor: User) -> Interview:
+
+def schedule_interview(
+    candidate_id: int,
+    *,
+    title: str,
+    scheduled_at: datetime | None,
+    interviewers: list[tuple[int, list[str]]],
+    actor: User,
+) -> Interview:
     """Add an interview with its interviewers, each optionally limited to some trait keys.
     Any active user may interview; a trait list that is empty means all traits."""
     require_lead(actor)
@@ -196,8 +235,12 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
     candidate = _lead_candidate(candidate_id)
     if candidate.stage in (Stage.HIRED, Stage.REJECTED):
         raise Invalid("This candidate's process is closed.", field="title")
-    users = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_([uid for uid, _ in interviewers]), User.active.is_(True)))}
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_([uid for uid, _ in interviewers]), User.active.is_(True))
+        )
+    }
     interview = Interview(candidate_id=candidate.id, title=title, scheduled_at=scheduled_at)
     seen = set()
     for user_id, traits in interviewers:
@@ -209,14 +252,22 @@ def schedule_interview(candidate_id: int, *, title: str, scheduled_at: datetime 
         unknown = set(traits) - keys
         if unknown:
             raise Invalid(f"Unknown trait: {', '.join(sorted(unknown))}.", field="interviewers")
-        interview.assignments.append(InterviewerAssignment(candidate_id=candidate.id, interviewer_id=user_id,
-                                                traits=sorted(traits, key=lambda k: k)))
+        interview.assignments.append(
+            InterviewerAssignment(
+                candidate_id=candidate.id, interviewer_id=user_id, traits=sorted(traits, key=lambda k: k)
+            )
+        )
     if candidate.stage in (Stage.APPLIED, Stage.SCREENING):
         candidate.stage, candidate.stage_changed_at = Stage.INTERVIEWING, utcnow()
     db.session.add(interview)
     db.session.flush()
-    record(actor, "changed", "interview", candidate.id,
-           f"interview {interview.id} with {len(seen)} interviewer(s)")
+    record(
+        actor,
+        "changed",
+        "interview",
+        candidate.id,
+        f"interview {interview.id} with {len(seen)} interviewer(s)",
+    )
     db.session.flush()
     return interview
 
@@ -234,25 +285,46 @@ def remove_assignment(assignment_id: int, *, actor: User) -> int:
         raise Conflict("This interviewer has submitted a scorecard; it stays part of the record.")
     candidate_id = assignment.candidate_id
     if assignment.interviewer_id == actor.id and _others_submitted(candidate_id, actor.id):
-        raise Conflict("You cannot take yourself off this interview: other interviewers have already "
-                       "submitted their scorecards. Submit your own scorecard first; leaving would not show "
-                       "you theirs anyway.")
-    db.session.add(WithdrawnInterviewer(candidate_id=candidate_id, interviewer_id=assignment.interviewer_id,
-                                        interview_title=assignment.interview.title, withdrawn_by_id=actor.id))
+        raise Conflict(
+            "You cannot take yourself off this interview: other interviewers have already "
+            "submitted their scorecards. Submit your own scorecard first; leaving would not show "
+            "you theirs anyway."
+        )
+    db.session.add(
+        WithdrawnInterviewer(
+            candidate_id=candidate_id,
+            interviewer_id=assignment.interviewer_id,
+            interview_title=assignment.interview.title,
+            withdrawn_by_id=actor.id,
+        )
+    )
     db.session.delete(assignment)
-    record(actor, "changed", "interview", candidate_id, f"interviewer {assignment.interviewer_id} removed "
-           f"from interview {assignment.interview_id}")
+    record(
+        actor,
+        "changed",
+        "interview",
+        candidate_id,
+        f"interviewer {assignment.interviewer_id} removed from interview {assignment.interview_id}",
+    )
     db.session.flush()
     return candidate_id
 
 
 def _others_submitted(candidate_id: int, user_id: int) -> bool:
-    return db.session.scalar(select(func.count(Scorecard.id)).where(
-        Scorecard.candidate_id == candidate_id, Scorecard.interviewer_id != user_id,
-        Scorecard.status == ScorecardStatus.SUBMITTED)) > 0
+    return (
+        db.session.scalar(
+            select(func.count(Scorecard.id)).where(
+                Scorecard.candidate_id == candidate_id,
+                Scorecard.interviewer_id != user_id,
+                Scorecard.status == ScorecardStatus.SUBMITTED,
+            )
+        )
+        > 0
+    )
 
 
 # --- lists ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class BoardRow:
@@ -270,11 +342,18 @@ def board(*, actor: User, opening_id: int | None = None) -> dict[Stage, list[Boa
     if opening_id:
         query = query.where(Candidate.opening_id == opening_id)
     candidates = list(db.session.scalars(query))
-    counts = {cid: (total, done) for cid, total, done in db.session.execute(
-        select(InterviewerAssignment.candidate_id, func.count(InterviewerAssignment.id),
-               func.sum(case((Scorecard.status == ScorecardStatus.SUBMITTED, 1), else_=0)))
-        .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
-        .group_by(InterviewerAssignment.candidate_id))}
+    counts = {
+        cid: (total, done)
+        for cid, total, done in db.session.execute(
+            select(
+                InterviewerAssignment.candidate_id,
+                func.count(InterviewerAssignment.id),
+                func.sum(case((Scorecard.status == ScorecardStatus.SUBMITTED, 1), else_=0)),
+            )
+            .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
+            .group_by(InterviewerAssignment.candidate_id)
+        )
+    }
     grouped: dict[Stage, list[BoardRow]] = {stage: [] for stage in Stage}
     for candidate in candidates:
         total, done = counts.get(candidate.id, (0, 0))
@@ -290,23 +369,34 @@ class MyInterview:
     opening_title: str
     interview_title: str
     scheduled_at: datetime | None
-    status: str                  # "to do", "draft", "submitted"
+    status: str  # "to do", "draft", "submitted"
 
 
 def my_interviews(*, actor: User) -> list[MyInterview]:
     """The actor's own assignments, newest first, with their scorecard state (one query)."""
     require_hiring_access(actor)
     rows = db.session.execute(
-        select(InterviewerAssignment, Candidate.name, Opening.title, Interview.title, Interview.scheduled_at, Scorecard.status)
+        select(
+            InterviewerAssignment,
+            Candidate.name,
+            Opening.title,
+            Interview.title,
+            Interview.scheduled_at,
+            Scorecard.status,
+        )
         .join(Interview, Interview.id == InterviewerAssignment.interview_id)
         .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
         .join(Opening, Opening.id == Candidate.opening_id)
         .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
         .where(InterviewerAssignment.interviewer_id == actor.id)
-        .order_by(Interview.scheduled_at.desc().nulls_last(), InterviewerAssignment.id.desc())).all()
-    return [MyInterview(a, a.candidate_id, name, opening, title, when,
-                        "to do" if status is None else status.value)
-            for a, name, opening, title, when, status in rows]
+        .order_by(Interview.scheduled_at.desc().nulls_last(), InterviewerAssignment.id.desc())
+    ).all()
+    return [
+        MyInterview(
+            a, a.candidate_id, name, opening, title, when, "to do" if status is None else status.value
+        )
+        for a, name, opening, title, when, status in rows
+    ]
 
 
 def interviewer_choices() -> list[User]:

@@ -4,6 +4,7 @@ Aggregates use submitted scorecards only. Per trait: every rating, the mean, the
 a disagreement flag when ratings differ by 2 or more, and a "can't be taught" flag on the candidate when any
 trait's mean is below 2. Both pages run a fixed number of queries, however many interviewers or candidates.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -28,8 +29,8 @@ from kms.hiring.models import (
 from kms.hiring.services.access import HIDDEN, Access, access_to, audit, blind_to, require_lead
 from kms.hiring.services.rubric import current_rubric
 
-DISAGREEMENT = 2       # ratings this far apart need a conversation
-TEACHABLE_MEAN = 2     # a trait mean below this cannot be trained up
+DISAGREEMENT = 2  # ratings this far apart need a conversation
+TEACHABLE_MEAN = 2  # a trait mean below this cannot be trained up
 
 
 @dataclass
@@ -37,7 +38,7 @@ class TraitStat:
     key: str
     name: str
     ratings: list[int] = field(default_factory=list)
-    entries: list[dict] = field(default_factory=list)      # interviewer, rating, question, evidence, red_flags
+    entries: list[dict] = field(default_factory=list)  # interviewer, rating, question, evidence, red_flags
 
     @property
     def mean(self) -> float | None:
@@ -82,16 +83,26 @@ def _trait_names() -> list[tuple[str, str]]:
     return [(t.key, t.name) for t in rubric.traits] if rubric else []
 
 
-def aggregate(trait_names: list[tuple[str, str]], rows: list[tuple[str, str, int | None, str, str, list]],
-              recommendations: list[Recommendation | None]) -> Aggregate:
+def aggregate(
+    trait_names: list[tuple[str, str]],
+    rows: list[tuple[str, str, int | None, str, str, list]],
+    recommendations: list[Recommendation | None],
+) -> Aggregate:
     """Pure aggregation: rows are (interviewer, trait key, rating, question, evidence, red flags)."""
     stats = {key: TraitStat(key, name) for key, name in trait_names}
     for interviewer, key, rating, question, evidence, flags in rows:
         stat = stats.setdefault(key, TraitStat(key, key.title()))
         if rating is not None:
             stat.ratings.append(rating)
-        stat.entries.append({"interviewer": interviewer, "rating": rating, "question": question,
-                             "evidence": evidence, "red_flags": list(flags or [])})
+        stat.entries.append(
+            {
+                "interviewer": interviewer,
+                "rating": rating,
+                "question": question,
+                "evidence": evidence,
+                "red_flags": list(flags or []),
+            }
+        )
     counts = Counter(r for r in recommendations if r is not None)
     return Aggregate(list(stats.values()), {r: counts.get(r, 0) for r in Recommendation})
 
@@ -100,14 +111,17 @@ def aggregate(trait_names: list[tuple[str, str]], rows: list[tuple[str, str, int
 class Debrief:
     candidate: Candidate
     access: Access
-    aggregate: Aggregate | None                    # None while the viewer may not see scores
+    aggregate: Aggregate | None  # None while the viewer may not see scores
     scorecards: list[tuple[InterviewerAssignment, User, Scorecard | None]]
     summaries: list[tuple[str, Recommendation | None, str]]
 
     @property
     def pending(self) -> list[str]:
-        return [user.name for _, user, card in self.scorecards
-                if card is None or card.status != ScorecardStatus.SUBMITTED]
+        return [
+            user.name
+            for _, user, card in self.scorecards
+            if card is None or card.status != ScorecardStatus.SUBMITTED
+        ]
 
 
 def debrief(candidate_id: int, *, actor: User) -> Debrief:
@@ -115,9 +129,11 @@ def debrief(candidate_id: int, *, actor: User) -> Debrief:
     the page without any score, note or aggregate (independence); audited as a view."""
     access = access_to(candidate_id, actor)
     audit(actor, "viewed", "debrief", candidate_id)
-    candidate = db.session.scalar(select(Candidate).options(joinedload(Candidate.opening),
-                                                            joinedload(Candidate.decided_by))
-                                  .where(Candidate.id == candidate_id))
+    candidate = db.session.scalar(
+        select(Candidate)
+        .options(joinedload(Candidate.opening), joinedload(Candidate.decided_by))
+        .where(Candidate.id == candidate_id)
+    )
     if candidate is None:
         raise NotFound(HIDDEN)
     cards = db.session.execute(
@@ -126,40 +142,57 @@ def debrief(candidate_id: int, *, actor: User) -> Debrief:
         .join(Interview, Interview.id == InterviewerAssignment.interview_id)
         .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
         .where(InterviewerAssignment.candidate_id == candidate_id)
-        .order_by(Interview.id, InterviewerAssignment.id)).all()
+        .order_by(Interview.id, InterviewerAssignment.id)
+    ).all()
     if not access.sees_scores:
         return Debrief(candidate, access, None, [tuple(c) for c in cards], [])
-    submitted = [(user.name, card.recommendation, card.summary) for _, user, card in cards
-                 if card is not None and card.status == ScorecardStatus.SUBMITTED]
+    submitted = [
+        (user.name, card.recommendation, card.summary)
+        for _, user, card in cards
+        if card is not None and card.status == ScorecardStatus.SUBMITTED
+    ]
     result = aggregate(_trait_names(), _submitted_rows(candidate_id), [rec for _, rec, _ in submitted])
     return Debrief(candidate, access, result, [tuple(c) for c in cards], submitted)
 
 
 def _submitted_rows(candidate_id: int) -> list[tuple]:
-    return [tuple(row) for row in db.session.execute(
-        select(User.name, Rating.trait_key, Rating.rating, Rating.question, Rating.evidence, Rating.red_flags)
-        .join(Scorecard, Scorecard.id == Rating.scorecard_id)
-        .join(User, User.id == Scorecard.interviewer_id)
-        .where(Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED)
-        .order_by(Scorecard.id, Rating.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(
+                User.name, Rating.trait_key, Rating.rating, Rating.question, Rating.evidence, Rating.red_flags
+            )
+            .join(Scorecard, Scorecard.id == Rating.scorecard_id)
+            .join(User, User.id == Scorecard.interviewer_id)
+            .where(Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED)
+            .order_by(Scorecard.id, Rating.id)
+        )
+    ]
 
 
 def submitted_aggregate(candidate_id: int) -> Aggregate:
     """The aggregate of a candidate's submitted scorecards, without an access check or audit entry: for
     services that have checked access and show only a conclusion drawn from it."""
-    recommendations = list(db.session.scalars(select(Scorecard.recommendation).where(
-        Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED)))
+    recommendations = list(
+        db.session.scalars(
+            select(Scorecard.recommendation).where(
+                Scorecard.candidate_id == candidate_id, Scorecard.status == ScorecardStatus.SUBMITTED
+            )
+        )
+    )
     return aggregate(_trait_names(), _submitted_rows(candidate_id), recommendations)
 
 
 @dataclass
 class ComparisonRow:
     candidate: Candidate
-    aggregate: Aggregate | None     # None: the viewer has a pending scorecard for this candidate
+    aggregate: Aggregate | None  # None: the viewer has a pending scorecard for this candidate
     submitted: int
 
 
-def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tuple[str, str]], list[ComparisonRow]]:
+def compare_opening(
+    opening_id: int, *, actor: User
+) -> tuple[Opening, list[tuple[str, str]], list[ComparisonRow]]:
     """All candidates of one opening side by side (trait means, flags, recommendations); leads only.
     Candidates the viewer still has to score are shown without scores."""
     require_lead(actor)
@@ -167,8 +200,11 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
     opening = db.session.get(Opening, opening_id)
     if opening is None:
         raise NotFound("No such opening.")
-    candidates = list(db.session.scalars(select(Candidate).where(Candidate.opening_id == opening_id)
-                                         .order_by(Candidate.name)))
+    candidates = list(
+        db.session.scalars(
+            select(Candidate).where(Candidate.opening_id == opening_id).order_by(Candidate.name)
+        )
+    )
     pending = blind_to(actor.id, select(Candidate.id).where(Candidate.opening_id == opening_id))
     # Only what the table shows: no evidence text is loaded, which keeps large roles fast.
     rows = db.session.execute(
@@ -176,11 +212,13 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
         .join(Scorecard, Scorecard.id == Rating.scorecard_id)
         .join(Candidate, Candidate.id == Scorecard.candidate_id)
         .where(Candidate.opening_id == opening_id, Scorecard.status == ScorecardStatus.SUBMITTED)
-        .order_by(Scorecard.id, Rating.id)).all()
+        .order_by(Scorecard.id, Rating.id)
+    ).all()
     recs = db.session.execute(
         select(Scorecard.candidate_id, Scorecard.recommendation)
         .join(Candidate, Candidate.id == Scorecard.candidate_id)
-        .where(Candidate.opening_id == opening_id, Scorecard.status == ScorecardStatus.SUBMITTED)).all()
+        .where(Candidate.opening_id == opening_id, Scorecard.status == ScorecardStatus.SUBMITTED)
+    ).all()
     names = _trait_names()
     rows_by, recs_by = defaultdict(list), defaultdict(list)
     for candidate_id, key, rating, flags in rows:
@@ -193,7 +231,7 @@ def compare_opening(opening_id: int, *, actor: User) -> tuple[Opening, list[tupl
             result.append(ComparisonRow(candidate, None, 0))
             continue
         mine_recs = recs_by[candidate.id]
-        result.append(ComparisonRow(candidate, aggregate(names, rows_by[candidate.id], mine_recs), len(mine_recs)))
+        result.append(
+            ComparisonRow(candidate, aggregate(names, rows_by[candidate.id], mine_recs), len(mine_recs))
+        )
     return opening, names, result
-
-

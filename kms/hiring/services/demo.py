@@ -1,6 +1,7 @@
 """Demo data for hiring: an open role with two candidates, each with an interview assigned to the demo manager
 and one demo author and no scorecards yet, so the whole flow can be tried at once; and a third candidate,
 interviewed last week, whose scorecards are all submitted, so the debrief has a full picture to show."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,29 +14,59 @@ from kms.hiring.services.rubric import current_rubric, load_rubric_from
 from kms.hiring.services.scorecards import submit_scorecard
 
 CANDIDATES = [
-    ("Jordan Rivera", "jordan.rivera@example.test", "Referral",
-     "Five years in hospitality, then two in SaaS support. Asked to be considered for the EMEA team."),
-    ("Casey Morgan", "casey.morgan@example.test", "Job board",
-     "Support lead at a small e-commerce company; wants to move closer to renewals."),
+    (
+        "Jordan Rivera",
+        "jordan.rivera@example.test",
+        "Referral",
+        "Five years in hospitality, then two in SaaS support. Asked to be considered for the EMEA team.",
+    ),
+    (
+        "Casey Morgan",
+        "casey.morgan@example.test",
+        "Job board",
+        "Support lead at a small e-commerce company; wants to move closer to renewals.",
+    ),
 ]
-SCORED = ("Taylor Brooks", "taylor.brooks@example.test", "Careers page",
-          "Three years on a telecom helpdesk; interviewed last week, both scorecards are in.")
+SCORED = (
+    "Taylor Brooks",
+    "taylor.brooks@example.test",
+    "Careers page",
+    "Three years on a telecom helpdesk; interviewed last week, both scorecards are in.",
+)
 # The interviewers' (rating, question, evidence) for each trait; the author covers only some traits.
 MANAGER_CARD = {
-    "drive": (4, "Tell me about a goal you set yourself at work.",
-              "Cut the helpdesk's reopened tickets by a third by writing replies for the top ten issues, unasked."),
-    "coachability": (3, "What feedback changed how you work?",
-                     "Took a coach's note on over-long replies and showed the shorter template they use now."),
-    "positivity": (3, "Describe a week when everything went wrong.",
-                   "Talked about the outage week with humour and named what the team learned from it."),
-    "empathy": (2, "Walk me through your hardest customer call.",
-                "Described the customer's anger mostly as an obstacle; little about what the customer needed."),
+    "drive": (
+        4,
+        "Tell me about a goal you set yourself at work.",
+        "Cut the helpdesk's reopened tickets by a third by writing replies for the top ten issues, unasked.",
+    ),
+    "coachability": (
+        3,
+        "What feedback changed how you work?",
+        "Took a coach's note on over-long replies and showed the shorter template they use now.",
+    ),
+    "positivity": (
+        3,
+        "Describe a week when everything went wrong.",
+        "Talked about the outage week with humour and named what the team learned from it.",
+    ),
+    "empathy": (
+        2,
+        "Walk me through your hardest customer call.",
+        "Described the customer's anger mostly as an obstacle; little about what the customer needed.",
+    ),
 }
 AUTHOR_CARD = {
-    "coachability": (3, "Role play: redo the refund reply with my hints.",
-                     "Used both hints in the second try and asked why the first one helps."),
-    "empathy": (4, "Role play: a customer who was double-charged.",
-                "Apologised for the specific charge, restated the worry about rent money, and gave a date."),
+    "coachability": (
+        3,
+        "Role play: redo the refund reply with my hints.",
+        "Used both hints in the second try and asked why the first one helps.",
+    ),
+    "empathy": (
+        4,
+        "Role play: a customer who was double-charged.",
+        "Apologised for the specific charge, restated the worry about rent money, and gave a date.",
+    ),
 }
 
 
@@ -50,12 +81,16 @@ def seed_demo(team, content_dir: Path | None = None) -> None:
     opening = create_opening("Customer Success Manager", "EMEA", actor=manager)
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     for offset, (name, email, source, notes) in enumerate(CANDIDATES):
-        candidate = create_candidate(opening_id=opening.id, name=name, email=email, source=source, notes=notes,
-                                     actor=manager)
-        schedule_interview(candidate.id, title="Traits interview",
-                           scheduled_at=start + timedelta(days=offset, hours=offset * 2),
-                           interviewers=[(manager.id, []), (author.id, author_traits)],
-                           actor=manager)
+        candidate = create_candidate(
+            opening_id=opening.id, name=name, email=email, source=source, notes=notes, actor=manager
+        )
+        schedule_interview(
+            candidate.id,
+            title="Traits interview",
+            scheduled_at=start + timedelta(days=offset, hours=offset * 2),
+            interviewers=[(manager.id, []), (author.id, author_traits)],
+            actor=manager,
+        )
     if keys:
         _seed_scored_candidate(opening.id, manager, author, sorted(keys), author_traits)
 
@@ -69,18 +104,35 @@ def _card(known: dict, keys: list[str], recommendation: str, summary: str) -> di
     return {"ratings": ratings, "recommendation": recommendation, "summary": summary}
 
 
-def _seed_scored_candidate(opening_id: int, manager, author, keys: list[str], author_traits: list[str]) -> None:
+def _seed_scored_candidate(
+    opening_id: int, manager, author, keys: list[str], author_traits: list[str]
+) -> None:
     """A candidate interviewed a week ago by the manager and the author, both scorecards submitted."""
     name, email, source, notes = SCORED
-    candidate = create_candidate(opening_id=opening_id, name=name, email=email, source=source, notes=notes,
-                                 actor=manager)
+    candidate = create_candidate(
+        opening_id=opening_id, name=name, email=email, source=source, notes=notes, actor=manager
+    )
     held = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
-    interview = schedule_interview(candidate.id, title="Traits interview", scheduled_at=held,
-                                   interviewers=[(manager.id, []), (author.id, author_traits)], actor=manager)
-    cards = {manager.id: _card(MANAGER_CARD, keys, "yes",
-                               "Strong drive and coachable; probe empathy in a second conversation."),
-             author.id: _card(AUTHOR_CARD, author_traits or keys, "strong yes",
-                              "Warm and specific in the role play; learns fast.")}
+    interview = schedule_interview(
+        candidate.id,
+        title="Traits interview",
+        scheduled_at=held,
+        interviewers=[(manager.id, []), (author.id, author_traits)],
+        actor=manager,
+    )
+    cards = {
+        manager.id: _card(
+            MANAGER_CARD, keys, "yes", "Strong drive and coachable; probe empathy in a second conversation."
+        ),
+        author.id: _card(
+            AUTHOR_CARD,
+            author_traits or keys,
+            "strong yes",
+            "Warm and specific in the role play; learns fast.",
+        ),
+    }
     people = {manager.id: manager, author.id: author}
     for assignment in interview.assignments:
-        submit_scorecard(assignment.id, cards[assignment.interviewer_id], actor=people[assignment.interviewer_id])
+        submit_scorecard(
+            assignment.id, cards[assignment.interviewer_id], actor=people[assignment.interviewer_id]
+        )

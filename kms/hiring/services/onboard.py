@@ -4,6 +4,7 @@ to a page only leads (the new hire's manager) can open; the new hire never sees 
 
 Paths and module suggestions come from kms.training's services (hiring -> training is the allowed direction).
 """
+
 from __future__ import annotations
 
 import re
@@ -30,12 +31,37 @@ from kms.hiring.services.debrief import Aggregate, Debrief, debrief, submitted_a
 from kms.training import services as training_services
 
 SUGGEST_BELOW = 3
-LEANS_NO_MEAN = 2.5          # the middle of the 1-4 scale: an average below it is more "no" than "yes"
+LEANS_NO_MEAN = 2.5  # the middle of the 1-4 scale: an average below it is more "no" than "yes"
 NO_SIDE = (Recommendation.STRONG_NO, Recommendation.NO)
 YES_SIDE = (Recommendation.YES, Recommendation.STRONG_YES)
 # Words that say nothing about which role a path is for.
-FILLER = frozenset({"a", "an", "and", "the", "of", "for", "in", "on", "to", "with", "first", "day", "days", "week",
-                    "weeks", "month", "new", "hire", "hires", "onboarding", "path", "team", "role"})
+FILLER = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "in",
+        "on",
+        "to",
+        "with",
+        "first",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "new",
+        "hire",
+        "hires",
+        "onboarding",
+        "path",
+        "team",
+        "role",
+    }
+)
 
 
 def onboarding_paths() -> list[tuple[int, str]]:
@@ -63,7 +89,9 @@ def path_for_opening(title: str, team: str, paths: list) -> int | None:
     for path in paths:
         named = set().union(*_role_terms(path.title)) | _words(path.slug.replace("-", " "))
         described = _words(path.summary or "")
-        score = 2 * len((role | initials) & named) + len(role & described) + len(team_words & (named | described))
+        score = (
+            2 * len((role | initials) & named) + len(role & described) + len(team_words & (named | described))
+        )
         if score > best_score:
             best, best_score = path.id, score
     return best
@@ -82,7 +110,10 @@ def suggested_modules(trait_keys: list[str]) -> list[dict]:
     """Training modules tagged with the given traits, as {title, slug}."""
     if not trait_keys:
         return []
-    return [{"title": module.title, "slug": module.slug} for module in training_services.modules_tagged(trait_keys)]
+    return [
+        {"title": module.title, "slug": module.slug}
+        for module in training_services.modules_tagged(trait_keys)
+    ]
 
 
 def weak_traits(result: Debrief) -> list[str]:
@@ -108,8 +139,8 @@ class HireCheck:
 
     submitted: int
     expected: int
-    blind: bool                                               # the actor has not submitted their own scorecard
-    leans_no: list[str] = field(default_factory=list)         # why the debrief leans no (empty when blind)
+    blind: bool  # the actor has not submitted their own scorecard
+    leans_no: list[str] = field(default_factory=list)  # why the debrief leans no (empty when blind)
 
     @property
     def progress(self) -> str:
@@ -123,8 +154,10 @@ class HireCheck:
         elif self.submitted < self.expected:
             found.append(f"Only {self.progress}.")
         if self.blind:
-            found.append("You have not submitted your own scorecard for this candidate, so you have not seen "
-                         "the debrief.")
+            found.append(
+                "You have not submitted your own scorecard for this candidate, so you have not seen "
+                "the debrief."
+            )
         if self.leans_no:
             found.append("The debrief leans no: " + "; ".join(self.leans_no) + ".")
         return found
@@ -142,8 +175,11 @@ def _leans_no(result: Aggregate) -> list[str]:
     ratings = [rating for trait in result.traits for rating in trait.ratings]
     if ratings and sum(ratings) / len(ratings) < LEANS_NO_MEAN:
         reasons.append(f"the average rating is {sum(ratings) / len(ratings):.2f} of 4")
-    reasons += [f"{t.name} averages {t.mean:.2f}, below 2 (can't be taught)" for t in result.traits
-                if t.cant_be_taught]
+    reasons += [
+        f"{t.name} averages {t.mean:.2f}, below 2 (can't be taught)"
+        for t in result.traits
+        if t.cant_be_taught
+    ]
     return reasons
 
 
@@ -153,10 +189,13 @@ def hire_check(candidate_id: int, *, actor: User) -> HireCheck:
     require_lead(actor)
     blind = access_to(candidate_id, actor).pending
     expected, submitted = db.session.execute(
-        select(func.count(InterviewerAssignment.id),
-               func.count(Scorecard.id).filter(Scorecard.status == ScorecardStatus.SUBMITTED))
+        select(
+            func.count(InterviewerAssignment.id),
+            func.count(Scorecard.id).filter(Scorecard.status == ScorecardStatus.SUBMITTED),
+        )
         .outerjoin(Scorecard, Scorecard.assignment_id == InterviewerAssignment.id)
-        .where(InterviewerAssignment.candidate_id == candidate_id)).one()
+        .where(InterviewerAssignment.candidate_id == candidate_id)
+    ).one()
     leans = [] if blind or not submitted else _leans_no(submitted_aggregate(candidate_id))
     return HireCheck(submitted, expected, blind, leans)
 
@@ -168,9 +207,18 @@ def _check_hireable(candidate: Candidate) -> None:
         raise Conflict("This candidate was rejected; record a new decision first.")
 
 
-def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, time_zone: str = "UTC",
-                   path_id: int | None = None, create_account: bool = True, invite_hours: int = 72,
-                   confirmed: bool = False, actor: User) -> HireResult:
+def hire_candidate(
+    candidate_id: int,
+    *,
+    email: str,
+    start_date: date | None,
+    time_zone: str = "UTC",
+    path_id: int | None = None,
+    create_account: bool = True,
+    invite_hours: int = 72,
+    confirmed: bool = False,
+    actor: User,
+) -> HireResult:
     """A lead hires the candidate: in the caller's one transaction, create their member account with an invite
     link and start date (auth's service for a lead creating the account of the person they hire), mark the
     candidate hired, then assign the onboarding path (training's service). Any failure leaves nothing behind;
@@ -193,9 +241,15 @@ def hire_candidate(candidate_id: int, *, email: str, start_date: date | None, ti
     name, team = candidate.name, candidate.opening.team
     user, token = None, None
     if create_account:
-        user, token = auth_services.create_hired_account(email, name, actor=actor, team=team,
-                                                         start_date=start_date, time_zone=time_zone,
-                                                         invite_hours=invite_hours)
+        user, token = auth_services.create_hired_account(
+            email,
+            name,
+            actor=actor,
+            team=team,
+            start_date=start_date,
+            time_zone=time_zone,
+            invite_hours=invite_hours,
+        )
     _mark_hired(candidate, user, actor=actor)
     result = HireResult(candidate_id, user, token)
     if user is not None and path_id:
@@ -238,8 +292,9 @@ def new_hire_summary(user_id: int, *, actor: User) -> NewHireSummary:
     evidence, plus suggested modules. Leads only; the new hire cannot open it."""
     require_lead(actor)
     user = db.session.get(User, user_id)
-    candidate_id = db.session.scalar(select(Candidate.id).where(Candidate.hired_user_id == user_id)
-                                     .order_by(Candidate.id.desc()).limit(1))
+    candidate_id = db.session.scalar(
+        select(Candidate.id).where(Candidate.hired_user_id == user_id).order_by(Candidate.id.desc()).limit(1)
+    )
     if user is None or candidate_id is None:
         raise NotFound("No interview record for this person.")
     audit(actor, "viewed", "new hire summary", candidate_id)
@@ -250,7 +305,9 @@ def new_hire_summary(user_id: int, *, actor: User) -> NewHireSummary:
 def hired_users_with_summaries(*, actor: User) -> list[tuple[int, str, str]]:
     """(user id, user name, start date) for hires that have an interview summary; leads only."""
     require_lead(actor)
-    rows = db.session.execute(select(User.id, User.name, User.start_date)
-                              .join(Candidate, Candidate.hired_user_id == User.id)
-                              .order_by(User.start_date.desc().nulls_last())).all()
+    rows = db.session.execute(
+        select(User.id, User.name, User.start_date)
+        .join(Candidate, Candidate.hired_user_id == User.id)
+        .order_by(User.start_date.desc().nulls_last())
+    ).all()
     return [(uid, name, start.isoformat() if start else "") for uid, name, start in rows]

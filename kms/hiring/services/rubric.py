@@ -3,6 +3,7 @@
 Every change (an import that differs, or an admin's edit) makes a new, complete rubric version; old versions are
 never changed, so a scorecard always shows the wording it was scored against.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,20 +22,38 @@ from kms.hiring.services.access import record
 KEY_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 TEXT_FIELDS = ("name", "definition", "strong_answer", "weak_answer", "guidance")
 LIST_FIELDS = ("questions", "green_flags", "red_flags")
-COMPARED = ("key", "name", "position", "definition", "questions", "strong_answer", "weak_answer",
-            "green_flags", "red_flags", "scale", "guidance")
+COMPARED = (
+    "key",
+    "name",
+    "position",
+    "definition",
+    "questions",
+    "strong_answer",
+    "weak_answer",
+    "green_flags",
+    "red_flags",
+    "scale",
+    "guidance",
+)
 
 
 def current_rubric() -> RubricVersion | None:
     """The newest rubric version with its traits in order (two queries), or None before any import."""
-    return db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
-                             .order_by(RubricVersion.number.desc()).limit(1))
+    return db.session.scalar(
+        select(RubricVersion)
+        .options(selectinload(RubricVersion.traits))
+        .order_by(RubricVersion.number.desc())
+        .limit(1)
+    )
 
 
 def rubric_version(number: int) -> RubricVersion:
     """One numbered version of the rubric with its traits, for the rubric page."""
-    version = db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
-                                .where(RubricVersion.number == number))
+    version = db.session.scalar(
+        select(RubricVersion)
+        .options(selectinload(RubricVersion.traits))
+        .where(RubricVersion.number == number)
+    )
     if version is None:
         raise NotFound("No such rubric version.")
     return version
@@ -42,8 +61,13 @@ def rubric_version(number: int) -> RubricVersion:
 
 def list_versions() -> list[RubricVersion]:
     """Every rubric version, newest first, with who made it."""
-    return list(db.session.scalars(select(RubricVersion).options(selectinload(RubricVersion.created_by))
-                                   .order_by(RubricVersion.number.desc())))
+    return list(
+        db.session.scalars(
+            select(RubricVersion)
+            .options(selectinload(RubricVersion.created_by))
+            .order_by(RubricVersion.number.desc())
+        )
+    )
 
 
 def _text(value, name: str, where: str, *, required: bool = True, limit: int = 20000) -> str:
@@ -86,10 +110,13 @@ def clean_trait(data: dict, where: str) -> dict:
         raise Invalid(f"{where}: scale must map 1, 2, 3 and 4 to descriptions.", field="scale")
     scale = {str(k).strip(): v for k, v in scale.items()}
     if set(scale) != {str(n) for n in RATINGS}:
-        raise Invalid(f"{where}: scale must describe exactly the points 1, 2, 3 and 4 (no neutral middle).",
-                      field="scale")
+        raise Invalid(
+            f"{where}: scale must describe exactly the points 1, 2, 3 and 4 (no neutral middle).",
+            field="scale",
+        )
     return {
-        "key": key, "position": position,
+        "key": key,
+        "position": position,
         "name": _text(data.get("name"), "name", where, limit=80),
         "definition": _text(data.get("definition"), "definition", where),
         "strong_answer": _text(data.get("strong_answer"), "strong_answer", where),
@@ -142,8 +169,10 @@ def import_content(root: Path, report) -> None:
         return
     _new_version(traits, "Imported from content/hiring", SYSTEM)
     for key, values in after.items():
-        report.add("hiring traits", "unchanged" if before.get(key) == values else
-                   "updated" if key in before else "created")
+        report.add(
+            "hiring traits",
+            "unchanged" if before.get(key) == values else "updated" if key in before else "created",
+        )
 
 
 def export_content(root: Path) -> int:
@@ -154,10 +183,18 @@ def export_content(root: Path) -> int:
     if current is None:
         return 0
     for trait in current.traits:
-        meta = {"key": trait.key, "name": trait.name, "order": trait.position, "definition": trait.definition,
-                "questions": list(trait.questions), "strong_answer": trait.strong_answer,
-                "weak_answer": trait.weak_answer, "green_flags": list(trait.green_flags),
-                "red_flags": list(trait.red_flags), "scale": {n: trait.scale[str(n)] for n in RATINGS}}
+        meta = {
+            "key": trait.key,
+            "name": trait.name,
+            "order": trait.position,
+            "definition": trait.definition,
+            "questions": list(trait.questions),
+            "strong_answer": trait.strong_answer,
+            "weak_answer": trait.weak_answer,
+            "green_flags": list(trait.green_flags),
+            "red_flags": list(trait.red_flags),
+            "scale": {n: trait.scale[str(n)] for n in RATINGS},
+        }
         write_front_matter(Path(root) / "hiring" / f"{trait.key}.md", meta, trait.guidance)
     return len(current.traits)
 
@@ -183,8 +220,10 @@ def update_trait(key: str, fields: dict, *, base_version: int, note: str, actor:
     if current is None:
         raise NotFound("There is no rubric yet; import content/hiring first.")
     if current.number != base_version:
-        raise Conflict(f"The rubric changed (now version {current.number}) since you opened it. "
-                       "Your text is still in the form; compare and save again.")
+        raise Conflict(
+            f"The rubric changed (now version {current.number}) since you opened it. "
+            "Your text is still in the form; compare and save again."
+        )
     traits = [_as_dict(t) for t in current.traits]
     target = next((t for t in traits if t["key"] == key), None)
     if target is None:

@@ -3,6 +3,7 @@
 Only the assigned interviewer writes their scorecard. A rating is 1-4; ratings of 1 and 4 need written
 evidence before submitting; red flags must come from the trait's list in the scorecard's rubric version.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ def _assignment(assignment_id: int) -> tuple[InterviewerAssignment, str, str, st
         .join(Interview, Interview.id == InterviewerAssignment.interview_id)
         .join(Candidate, Candidate.id == InterviewerAssignment.candidate_id)
         .join(Opening, Opening.id == Candidate.opening_id)
-        .where(InterviewerAssignment.id == assignment_id)).first()
+        .where(InterviewerAssignment.id == assignment_id)
+    ).first()
     if row is None:
         raise NotFound(HIDDEN)
     return row[0], row[1], row[2], row[3]
@@ -92,22 +94,38 @@ def open_scorecard(assignment_id: int, *, actor: User) -> ScorecardContext:
     assignment, name, opening, interview = _assignment(assignment_id)
     mine = assignment.interviewer_id == actor.id
     scorecard = db.session.scalar(
-        select(Scorecard).options(selectinload(Scorecard.ratings),
-                                  selectinload(Scorecard.revisions).joinedload(ScorecardRevision.created_by))
-        .where(Scorecard.assignment_id == assignment.id))
+        select(Scorecard)
+        .options(
+            selectinload(Scorecard.ratings),
+            selectinload(Scorecard.revisions).joinedload(ScorecardRevision.created_by),
+        )
+        .where(Scorecard.assignment_id == assignment.id)
+    )
     if not mine:
         access = access_to(assignment.candidate_id, actor)
         if not access.sees_scores or scorecard is None or scorecard.status != ScorecardStatus.SUBMITTED:
             raise NotFound(HIDDEN)
     if scorecard is not None:
-        rubric = db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
-                                   .where(RubricVersion.id == scorecard.rubric_version_id))
+        rubric = db.session.scalar(
+            select(RubricVersion)
+            .options(selectinload(RubricVersion.traits))
+            .where(RubricVersion.id == scorecard.rubric_version_id)
+        )
     else:
         rubric = current_rubric()
         if rubric is None:
             raise NotFound("There is no rubric yet; an admin must import content/hiring first.")
-    context = ScorecardContext(assignment, assignment.candidate_id, name, opening, interview, rubric,
-                               assigned_traits(assignment, rubric), scorecard, mine)
+    context = ScorecardContext(
+        assignment,
+        assignment.candidate_id,
+        name,
+        opening,
+        interview,
+        rubric,
+        assigned_traits(assignment, rubric),
+        scorecard,
+        mine,
+    )
     if scorecard is not None:
         context.changes = revision_changes(scorecard.revisions, context.traits)
         if not mine:
@@ -130,7 +148,9 @@ def _shape_errors(data: dict, traits: list[Trait]) -> dict[str, str]:
         errors["summary"] = "The summary must be text."
     ratings = data.get("ratings") or {}
     if not isinstance(ratings, dict):
-        errors["ratings"] = "ratings must be an object with an entry per trait, e.g. {\"drive\": {\"rating\": 3}}."
+        errors["ratings"] = (
+            'ratings must be an object with an entry per trait, e.g. {"drive": {"rating": 3}}.'
+        )
         return errors
     keys = [trait.key for trait in traits]
     for key, raw in ratings.items():
@@ -141,11 +161,15 @@ def _shape_errors(data: dict, traits: list[Trait]) -> dict[str, str]:
         else:
             for name, value in (raw or {}).items():
                 if name not in RATING_FIELDS:
-                    errors[f"{key}-{name}"] = f"Unknown field 'ratings.{key}.{name}' (use {', '.join(RATING_FIELDS)})."
+                    errors[f"{key}-{name}"] = (
+                        f"Unknown field 'ratings.{key}.{name}' (use {', '.join(RATING_FIELDS)})."
+                    )
                 elif name in ("question", "evidence") and not isinstance(value or "", str):
                     errors[f"{key}-{name}"] = f"ratings.{key}.{name} must be text."
                 elif name == "red_flags" and not isinstance(value or [], list | str):
-                    errors[f"{key}-{name}"] = f"ratings.{key}.red_flags must be a list of red flags from the rubric."
+                    errors[f"{key}-{name}"] = (
+                        f"ratings.{key}.red_flags must be a list of red flags from the rubric."
+                    )
     return errors
 
 
@@ -190,10 +214,16 @@ def _clean_input(data: dict, traits: list[Trait], *, final: bool) -> tuple[dict,
             if rating is None and f"{trait.key}-rating" not in errors:
                 errors[f"{trait.key}-rating"] = f"{trait.name}: choose a rating from 1 to 4."
             elif rating in EVIDENCE_NEEDED and not evidence:
-                errors[f"{trait.key}-evidence"] = (f"{trait.name}: a rating of {rating} needs written evidence: "
-                                                   "what did the candidate say or do?")
-        values["ratings"][trait.key] = {"rating": rating, "question": question, "evidence": evidence,
-                                        "red_flags": [f for f in trait.red_flags if f in flags]}
+                errors[f"{trait.key}-evidence"] = (
+                    f"{trait.name}: a rating of {rating} needs written evidence: "
+                    "what did the candidate say or do?"
+                )
+        values["ratings"][trait.key] = {
+            "rating": rating,
+            "question": question,
+            "evidence": evidence,
+            "red_flags": [f for f in trait.red_flags if f in flags],
+        }
     recommendation = data.get("recommendation") or None
     if recommendation is not None:
         try:
@@ -213,8 +243,11 @@ def _raise(errors: dict[str, str]) -> None:
     if errors:
         first = next(iter(errors))
         count = len(errors)
-        raise Invalid(errors[first] if count == 1 else f"{count} answers need attention: {errors[first]}",
-                      field=first, errors=errors)
+        raise Invalid(
+            errors[first] if count == 1 else f"{count} answers need attention: {errors[first]}",
+            field=first,
+            errors=errors,
+        )
 
 
 def _apply(scorecard: Scorecard, values: dict) -> None:
@@ -232,26 +265,47 @@ def _apply(scorecard: Scorecard, values: dict) -> None:
 
 
 def _snapshot(scorecard: Scorecard) -> dict:
-    return {"recommendation": scorecard.recommendation.value if scorecard.recommendation else None,
-            "summary": scorecard.summary,
-            "ratings": {r.trait_key: {"rating": r.rating, "question": r.question, "evidence": r.evidence,
-                                      "red_flags": list(r.red_flags)} for r in scorecard.ratings}}
+    return {
+        "recommendation": scorecard.recommendation.value if scorecard.recommendation else None,
+        "summary": scorecard.summary,
+        "ratings": {
+            r.trait_key: {
+                "rating": r.rating,
+                "question": r.question,
+                "evidence": r.evidence,
+                "red_flags": list(r.red_flags),
+            }
+            for r in scorecard.ratings
+        },
+    }
 
 
 def _load_for_write(assignment: InterviewerAssignment, actor: User) -> tuple[Scorecard, list[Trait]]:
     # FOR UPDATE (PostgreSQL; SQLite already holds the write lock): a save and a submit never interleave.
-    scorecard = db.session.scalar(select(Scorecard).options(selectinload(Scorecard.ratings))
-                                  .where(Scorecard.assignment_id == assignment.id).with_for_update(of=Scorecard))
+    scorecard = db.session.scalar(
+        select(Scorecard)
+        .options(selectinload(Scorecard.ratings))
+        .where(Scorecard.assignment_id == assignment.id)
+        .with_for_update(of=Scorecard)
+    )
     if scorecard is None:
         rubric = current_rubric()
         if rubric is None:
             raise NotFound("There is no rubric yet; an admin must import content/hiring first.")
-        scorecard = Scorecard(assignment_id=assignment.id, candidate_id=assignment.candidate_id,
-                              interviewer_id=actor.id, rubric_version_id=rubric.id, status=ScorecardStatus.DRAFT)
+        scorecard = Scorecard(
+            assignment_id=assignment.id,
+            candidate_id=assignment.candidate_id,
+            interviewer_id=actor.id,
+            rubric_version_id=rubric.id,
+            status=ScorecardStatus.DRAFT,
+        )
         db.session.add(scorecard)
     else:
-        rubric = db.session.scalar(select(RubricVersion).options(selectinload(RubricVersion.traits))
-                                   .where(RubricVersion.id == scorecard.rubric_version_id))
+        rubric = db.session.scalar(
+            select(RubricVersion)
+            .options(selectinload(RubricVersion.traits))
+            .where(RubricVersion.id == scorecard.rubric_version_id)
+        )
     return scorecard, assigned_traits(assignment, rubric)
 
 
@@ -259,8 +313,10 @@ def _flush_once() -> None:
     # On an error the session is unusable: the caller's unit of work rolls the whole use case back.
     try:
         db.session.flush()
-    except IntegrityError:   # the first save of this scorecard happened at the same moment in another tab
-        raise Conflict("This scorecard was saved at the same moment elsewhere; reload and try again.") from None
+    except IntegrityError:  # the first save of this scorecard happened at the same moment in another tab
+        raise Conflict(
+            "This scorecard was saved at the same moment elsewhere; reload and try again."
+        ) from None
 
 
 def save_draft(assignment_id: int, data: dict, *, actor: User) -> Scorecard:
@@ -291,13 +347,22 @@ def submit_scorecard(assignment_id: int, data: dict, *, actor: User) -> Scorecar
     now = utcnow()
     # Only one request can move draft -> submitted, even when two arrive at once.
     moved = db.session.execute(
-        update(Scorecard).where(Scorecard.id == scorecard.id, Scorecard.status == ScorecardStatus.DRAFT)
+        update(Scorecard)
+        .where(Scorecard.id == scorecard.id, Scorecard.status == ScorecardStatus.DRAFT)
         .values(status=ScorecardStatus.SUBMITTED, submitted_at=now, revision=1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if moved.rowcount != 1:
-        raise AlreadySubmitted()   # the caller's unit of work rolls back what this call flushed
-    db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=1, snapshot=_snapshot(scorecard),
-                                     reason="Submitted", created_by_id=actor.id))
+        raise AlreadySubmitted()  # the caller's unit of work rolls back what this call flushed
+    db.session.add(
+        ScorecardRevision(
+            scorecard_id=scorecard.id,
+            number=1,
+            snapshot=_snapshot(scorecard),
+            reason="Submitted",
+            created_by_id=actor.id,
+        )
+    )
     record(actor, "changed", "scorecard", assignment.candidate_id, f"scorecard {scorecard.id} submitted")
     _flush_once()
     db.session.refresh(scorecard)
@@ -324,19 +389,32 @@ def amend_scorecard(assignment_id: int, data: dict, reason: str, *, actor: User)
     if before == after:
         raise Invalid("Nothing changed, so there is nothing to amend.")
     scorecard.revision += 1
-    db.session.add(ScorecardRevision(scorecard_id=scorecard.id, number=scorecard.revision, snapshot=after,
-                                     reason=reason, created_by_id=actor.id))
-    record(actor, "changed", "scorecard", assignment.candidate_id,
-           f"scorecard {scorecard.id} amended (revision {scorecard.revision})")
+    db.session.add(
+        ScorecardRevision(
+            scorecard_id=scorecard.id,
+            number=scorecard.revision,
+            snapshot=after,
+            reason=reason,
+            created_by_id=actor.id,
+        )
+    )
+    record(
+        actor,
+        "changed",
+        "scorecard",
+        assignment.candidate_id,
+        f"scorecard {scorecard.id} amended (revision {scorecard.revision})",
+    )
     try:
         db.session.flush()
-    except IntegrityError:   # the caller's unit of work rolls back
+    except IntegrityError:  # the caller's unit of work rolls back
         raise Conflict("Someone amended this scorecard at the same moment; reload and try again.") from None
     return scorecard
 
 
-def revision_changes(revisions: list[ScorecardRevision], traits: list[Trait]) -> list[tuple[ScorecardRevision,
-                                                                                            list[str]]]:
+def revision_changes(
+    revisions: list[ScorecardRevision], traits: list[Trait]
+) -> list[tuple[ScorecardRevision, list[str]]]:
     """Each revision with a plain-language list of what changed against the one before it."""
     names = {t.key: t.name for t in traits}
     out = []
@@ -348,7 +426,9 @@ def revision_changes(revisions: list[ScorecardRevision], traits: list[Trait]) ->
             changes.append("Submitted")
         else:
             if previous.get("recommendation") != snap.get("recommendation"):
-                changes.append(f"Recommendation {previous.get('recommendation')} → {snap.get('recommendation')}")
+                changes.append(
+                    f"Recommendation {previous.get('recommendation')} → {snap.get('recommendation')}"
+                )
             if previous.get("summary") != snap.get("summary"):
                 changes.append("Summary edited")
             for key, item in (snap.get("ratings") or {}).items():

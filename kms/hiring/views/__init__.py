@@ -3,6 +3,7 @@
 Who may see which candidate is decided in kms.hiring.services.access; a candidate the user may not see is 404.
 The blueprint is here; the route modules imported at the bottom add its routes.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("hiring", __name__)

@@ -1,4 +1,5 @@
 """Shared by the hiring views: form helpers (service errors on fields, times typed, scorecards)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,9 +22,17 @@ def _scorecard_input(form) -> dict:
     for field in form:
         if field.type == "FormField":
             sub = field.form
-            ratings[field.name] = {"rating": sub.rating.data, "question": sub.question.data,
-                                   "evidence": sub.evidence.data, "red_flags": list(sub.red_flags.data or [])}
-    return {"ratings": ratings, "recommendation": form.recommendation.data or None, "summary": form.summary.data}
+            ratings[field.name] = {
+                "rating": sub.rating.data,
+                "question": sub.question.data,
+                "evidence": sub.evidence.data,
+                "red_flags": list(sub.red_flags.data or []),
+            }
+    return {
+        "ratings": ratings,
+        "recommendation": form.recommendation.data or None,
+        "summary": form.summary.data,
+    }
 
 
 def _scorecard_form(context, formdata=True):

@@ -3,6 +3,7 @@
 Anything else is NotFound with the same words as a file that never existed, so guessing addresses reveals
 nothing. Files reached only through a candidate are confidential: their downloads go to hiring's audit log.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +26,9 @@ class Served:
     """What to send: which stored content, under which name and type."""
 
     blob: Blob
-    digest: str                  # the original, or its page-sized version
+    digest: str  # the original, or its page-sized version
     name: str
-    candidate_id: int | None     # set when the viewer reached the file only through a candidate
+    candidate_id: int | None  # set when the viewer reached the file only through a candidate
     attachment_id: int = 0
 
     @property
@@ -40,14 +41,17 @@ def open_media(digest: str, *, viewer: User, size: str = "") -> Served:
     if not HASH_PATTERN.fullmatch(digest or ""):
         raise NotFound(HIDDEN)
     candidate_last = case((Attachment.owner_type == "candidate", 1), else_=0)
-    rows = db.session.scalars(select(Attachment).where(Attachment.blob_sha256 == digest)
-                              .order_by(candidate_last, Attachment.id))
+    rows = db.session.scalars(
+        select(Attachment).where(Attachment.blob_sha256 == digest).order_by(candidate_last, Attachment.id)
+    )
     for row in rows:
         if owners.can_view(owners.Owner(row.owner_type, row.owner_id), viewer):
             blob = row.blob
             chosen = blob.page_sha256 if size == "page" and blob.page_sha256 else blob.sha256
             candidate = int(row.owner_id) if row.owner_type == "candidate" else None
-            return Served(blob=blob, digest=chosen, name=row.name, candidate_id=candidate, attachment_id=row.id)
+            return Served(
+                blob=blob, digest=chosen, name=row.name, candidate_id=candidate, attachment_id=row.id
+            )
     raise NotFound(HIDDEN)
 
 
@@ -55,8 +59,9 @@ def record_download(served: Served, *, actor: User) -> None:
     """Write a candidate file's download to hiring's audit log (the caller's unit of work commits)."""
     if served.candidate_id is not None:
         # Ids only, like the rest of the audit log: a file name often carries the candidate's name.
-        record_hiring_audit(actor, "downloaded", "candidate file", served.candidate_id,
-                            f"attachment {served.attachment_id}")
+        record_hiring_audit(
+            actor, "downloaded", "candidate file", served.candidate_id, f"attachment {served.attachment_id}"
+        )
 
 
 def attachments_for(owner: str, *, viewer: User) -> list[Attachment]:
@@ -64,9 +69,13 @@ def attachments_for(owner: str, *, viewer: User) -> list[Attachment]:
     target = owners.parse(owner, viewer)
     if not owners.can_view(target, viewer):
         return []
-    return list(db.session.scalars(select(Attachment).where(
-        Attachment.owner_type == target.type, Attachment.owner_id == target.id)
-        .order_by(Attachment.created_at.desc(), Attachment.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Attachment)
+            .where(Attachment.owner_type == target.type, Attachment.owner_id == target.id)
+            .order_by(Attachment.created_at.desc(), Attachment.id.desc())
+        )
+    )
 
 
 def may_upload(owner: str, *, actor: User) -> bool:

@@ -11,6 +11,7 @@ have a page-sized version); each file is checked like an upload and stored once;
 every page whose text names a file gets its attachment row. The same folder exported, imported into a fresh
 site and exported again is byte for byte the same: images without metadata are stored as they are.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,7 @@ FOLDER = "media"
 SITE_REFERENCE = re.compile(r"(?<![\w/.:%-])/media/([0-9a-f]{64})/([A-Za-z0-9_.~%-]+)(\?size=page)?")
 FOLDER_FILE = r"([A-Za-z0-9](?:[A-Za-z0-9._-]{0,150}[A-Za-z0-9_-])?)"
 HASH_SUFFIX = re.compile(r"-[0-9a-f]{12}$")
-IMAGE_OPENER = re.compile(r"!\[([^\[\]\n]*)\]\($")     # what precedes the path of a Markdown image
+IMAGE_OPENER = re.compile(r"!\[([^\[\]\n]*)\]\($")  # what precedes the path of a Markdown image
 OPENER_REACH = 1000
 EXTENSIONS = {kind.mime: kind.extension for kind in sniff.TYPES}
 KINDS = {kind.mime: kind for kind in sniff.TYPES}
@@ -60,7 +61,9 @@ def _relative_prefix(media: Path, markdown: Path) -> str:
 
 def _exportable(digest: str, store: Storage) -> Blob | None:
     """The blob when a page uses it and it is stored (never a file only a candidate or a draft has)."""
-    used_by_page = exists().where(Attachment.blob_sha256 == Blob.sha256, Attachment.owner_type.in_(PAGE_TYPES))
+    used_by_page = exists().where(
+        Attachment.blob_sha256 == Blob.sha256, Attachment.owner_type.in_(PAGE_TYPES)
+    )
     blob = db.session.scalar(select(Blob).where(Blob.sha256 == digest, used_by_page))
     return blob if blob is not None and store.exists(digest) else None
 
@@ -169,16 +172,19 @@ class MediaImport:
         created = blob in db.session.new and blob.sha256 not in known
         self.report.add("media files", "created" if created else "unchanged")
         if blob.sha256 != _file_digest(path):
-            self.report.warn(f"{path}: the image carried metadata (such as EXIF) or extra bytes; kms stored it "
-                             "without them, so the next export writes a new file in its place")
+            self.report.warn(
+                f"{path}: the image carried metadata (such as EXIF) or extra bytes; kms stored it "
+                "without them, so the next export writes a new file in its place"
+            )
         entry = self.entries[file_name] = Entry(blob, self._name(blob, file_name, kind))
         return entry
 
     def _name(self, blob: Blob, file_name: str, kind: sniff.FileType) -> str:
         """The name this site knows the file by: the one it was exported from, else the folder name without
         its hash suffix."""
-        for (name,) in db.session.execute(select(Attachment.name).where(Attachment.blob_sha256 == blob.sha256)
-                                          .order_by(Attachment.id)):
+        for (name,) in db.session.execute(
+            select(Attachment.name).where(Attachment.blob_sha256 == blob.sha256).order_by(Attachment.id)
+        ):
             if folder_name(blob.sha256, quote(name), kind.extension) == file_name:
                 return name
         stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
@@ -189,9 +195,14 @@ class MediaImport:
         attach_to_pages({entry.blob.sha256: (entry.name, entry.alt) for entry in self.entries.values()})
         if not self.media.is_dir():
             return
-        unused = sorted(path.name for path in self.media.iterdir()
-                        if path.is_file() and not path.name.startswith(".") and path.name not in self.entries)
+        unused = sorted(
+            path.name
+            for path in self.media.iterdir()
+            if path.is_file() and not path.name.startswith(".") and path.name not in self.entries
+        )
         if unused:
             shown = ", ".join(unused[:10]) + (" …" if len(unused) > 10 else "")
-            self.report.warn(f"{len(unused)} file{'s' if len(unused) != 1 else ''} in {self.media} no article, "
-                             f"lesson or template uses, not imported: {shown}")
+            self.report.warn(
+                f"{len(unused)} file{'s' if len(unused) != 1 else ''} in {self.media} no article, "
+                f"lesson or template uses, not imported: {shown}"
+            )

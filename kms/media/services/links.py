@@ -7,6 +7,7 @@ it. Candidate files are never linked from pages: their hash in an article does n
 When owners are deleted, their attachments go, and so do blobs no attachment uses (the caller removes the
 files after the commit).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,19 @@ from kms.training.models import Lesson, Question
 
 REFERENCE = re.compile(r"/media/([0-9a-f]{64})(?![0-9a-f])")
 # Where pages keep their Markdown: (owner type, key column, text column).
-PAGE_TEXTS = (("article", Article.id, Article.body), ("template", ArticleTemplate.key, ArticleTemplate.body),
-              ("lesson", Lesson.id, Lesson.body), ("question", Question.id, Question.explanation))
-OWNER_KEYS = {"article": Article.id, "lesson": Lesson.id, "question": Question.id,
-              "template": ArticleTemplate.key, "candidate": Candidate.id}
+PAGE_TEXTS = (
+    ("article", Article.id, Article.body),
+    ("template", ArticleTemplate.key, ArticleTemplate.body),
+    ("lesson", Lesson.id, Lesson.body),
+    ("question", Question.id, Question.explanation),
+)
+OWNER_KEYS = {
+    "article": Article.id,
+    "lesson": Lesson.id,
+    "question": Question.id,
+    "template": ArticleTemplate.key,
+    "candidate": Candidate.id,
+}
 
 
 def references(text: str | None) -> set[str]:
@@ -37,21 +47,39 @@ def link_references(owner_type: str, owner_id: str, text: str | None) -> int:
     wanted = references(text)
     if not wanted:
         return 0
-    have = set(db.session.scalars(select(Attachment.blob_sha256).where(
-        Attachment.owner_type == owner_type, Attachment.owner_id == owner_id,
-        Attachment.blob_sha256.in_(wanted))))
+    have = set(
+        db.session.scalars(
+            select(Attachment.blob_sha256).where(
+                Attachment.owner_type == owner_type,
+                Attachment.owner_id == owner_id,
+                Attachment.blob_sha256.in_(wanted),
+            )
+        )
+    )
     sources: dict[str, Attachment] = {}
-    for row in db.session.scalars(select(Attachment).where(
-            Attachment.blob_sha256.in_(wanted - have), Attachment.owner_type != "candidate")
-            .order_by(Attachment.id)):
+    for row in db.session.scalars(
+        select(Attachment)
+        .where(Attachment.blob_sha256.in_(wanted - have), Attachment.owner_type != "candidate")
+        .order_by(Attachment.id)
+    ):
         sources.setdefault(row.blob_sha256, row)
     for digest, source in sources.items():
-        db.session.add(Attachment(blob_sha256=digest, owner_type=owner_type, owner_id=owner_id,
-                                  uploader_id=source.uploader_id, name=source.name, alt=source.alt))
+        db.session.add(
+            Attachment(
+                blob_sha256=digest,
+                owner_type=owner_type,
+                owner_id=owner_id,
+                uploader_id=source.uploader_id,
+                name=source.name,
+                alt=source.alt,
+            )
+        )
     if sources:
-        db.session.execute(delete(Attachment).where(Attachment.owner_type == "draft",
-                                                    Attachment.blob_sha256.in_(list(sources)))
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            delete(Attachment)
+            .where(Attachment.owner_type == "draft", Attachment.blob_sha256.in_(list(sources)))
+            .execution_options(synchronize_session=False)
+        )
         db.session.flush()
     return len(sources)
 
@@ -61,8 +89,13 @@ def attach_to_pages(files: dict[str, tuple[str, str]]) -> int:
     import's files have no uploader); returns how many rows were added."""
     if not files:
         return 0
-    have = set(db.session.execute(select(Attachment.blob_sha256, Attachment.owner_type, Attachment.owner_id)
-                                  .where(Attachment.blob_sha256.in_(list(files)))))
+    have = set(
+        db.session.execute(
+            select(Attachment.blob_sha256, Attachment.owner_type, Attachment.owner_id).where(
+                Attachment.blob_sha256.in_(list(files))
+            )
+        )
+    )
     added = 0
     for owner_type, key, text in PAGE_TEXTS:
         for owner_id, body in db.session.execute(select(key, text).where(text.contains("/media/"))):
@@ -70,8 +103,11 @@ def attach_to_pages(files: dict[str, tuple[str, str]]) -> int:
                 if (digest, owner_type, str(owner_id)) in have:
                     continue
                 name, alt = files[digest]
-                db.session.add(Attachment(blob_sha256=digest, owner_type=owner_type, owner_id=str(owner_id),
-                                          name=name, alt=alt))
+                db.session.add(
+                    Attachment(
+                        blob_sha256=digest, owner_type=owner_type, owner_id=str(owner_id), name=name, alt=alt
+                    )
+                )
                 have.add((digest, owner_type, str(owner_id)))
                 added += 1
     db.session.flush()
@@ -82,15 +118,27 @@ def sweep() -> list[str]:
     """Delete attachments whose owner is gone and blobs nothing uses; returns the digests to remove from storage."""
     for owner_type, key in OWNER_KEYS.items():
         gone = ~exists().where(cast(key, String) == Attachment.owner_id)
-        db.session.execute(delete(Attachment).where(Attachment.owner_type == owner_type, gone)
-                           .execution_options(synchronize_session=False))
-    unused = list(db.session.execute(select(Blob.sha256, Blob.page_sha256).where(
-        ~exists().where(Attachment.blob_sha256 == Blob.sha256))))
+        db.session.execute(
+            delete(Attachment)
+            .where(Attachment.owner_type == owner_type, gone)
+            .execution_options(synchronize_session=False)
+        )
+    unused = list(
+        db.session.execute(
+            select(Blob.sha256, Blob.page_sha256).where(
+                ~exists().where(Attachment.blob_sha256 == Blob.sha256)
+            )
+        )
+    )
     if not unused:
         return []
     doomed = [digest for row in unused for digest in row if digest]
-    db.session.execute(delete(Blob).where(Blob.sha256.in_([row[0] for row in unused]))
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        delete(Blob)
+        .where(Blob.sha256.in_([row[0] for row in unused]))
+        .execution_options(synchronize_session=False)
+    )
     still_used = set(db.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(doomed)))) | set(
-        db.session.scalars(select(Blob.page_sha256).where(Blob.page_sha256.in_(doomed))))
+        db.session.scalars(select(Blob.page_sha256).where(Blob.page_sha256.in_(doomed)))
+    )
     return [digest for digest in doomed if digest not in still_used]

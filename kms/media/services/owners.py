@@ -1,4 +1,5 @@
 """Who owns an attachment, and who may see or add to it: each owner type defers to its own feature's rules."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from kms.training.models import Lesson, Question
 from kms.training.services.catalog import get_module
 
 EDITING_ROLES = frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER})
-OWNER_HELP = ("owner must be article:<id>, lesson:<id>, question:<id>, template:<key>, candidate:<id> or draft")
+OWNER_HELP = "owner must be article:<id>, lesson:<id>, question:<id>, template:<key>, candidate:<id> or draft"
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,13 @@ def can_view(owner: Owner, viewer: User) -> bool:
 
 
 def _exists(owner: Owner) -> bool:
-    model = {"article": Article, "lesson": Lesson, "question": Question, "template": ArticleTemplate,
-             "candidate": Candidate}[owner.type]
+    model = {
+        "article": Article,
+        "lesson": Lesson,
+        "question": Question,
+        "template": ArticleTemplate,
+        "candidate": Candidate,
+    }[owner.type]
     key = owner.id if owner.type == "template" else int(owner.id)
     return db.session.get(model, key) is not None
 
@@ -101,5 +107,6 @@ def require_upload(owner: Owner, actor: User) -> None:
     if not allowed:
         raise Forbidden(f"You may not add files to {owner}: your role cannot edit it.")
     if owner.type != "draft" and not _exists(owner):
-        raise Invalid(f"There is no {owner.type} {owner.id}; save the page first, or upload as a draft.",
-                      field="owner")
+        raise Invalid(
+            f"There is no {owner.type} {owner.id}; save the page first, or upload as a draft.", field="owner"
+        )

@@ -1,4 +1,5 @@
 """Uploading: refuse what kms does not accept, store the rest once by content hash, attach it to its owner."""
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,7 @@ from kms.media.models import Attachment, Blob
 from kms.media.services import owners
 from kms.media.storage import Storage
 
-NEW_FILES = "kms_media_new_files"      # session.info: files this transaction stored, removed again on rollback
+NEW_FILES = "kms_media_new_files"  # session.info: files this transaction stored, removed again on rollback
 NAME_MAX = 100
 ALT_MAX = 300
 
@@ -31,16 +32,19 @@ class TooLarge(KmsError):
 
 def limit_message(max_bytes: int) -> str:
     """What to tell someone whose file is over the upload limit."""
-    return (f"The file is larger than {max_bytes // (1024 * 1024)} MB, the most this site accepts "
-            "(KMS_MAX_UPLOAD_MB); nothing was stored. Compress or split it, or link to it instead.")
+    return (
+        f"The file is larger than {max_bytes // (1024 * 1024)} MB, the most this site accepts "
+        "(KMS_MAX_UPLOAD_MB); nothing was stored. Compress or split it, or link to it instead."
+    )
 
 
 def safe_name(raw: str | None, extension: str) -> str:
     """A base name a file system and a Content-Disposition header can carry: no folders, no control
     characters, no leading dots; the extension is the one of the detected type."""
     base = re.split(r"[\\/]", raw or "")[-1]
-    base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] not in "CZ"
-                   or c == " ")
+    base = "".join(
+        c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] not in "CZ" or c == " "
+    )
     stem = base.rsplit(".", 1)[0] if "." in base else base
     stem = re.sub(r"[^\w\-(). ]+", "_", stem)
     stem = re.sub(r"\s+", " ", stem).strip(" ._")[:NAME_MAX].strip(" ._")
@@ -51,8 +55,9 @@ def clean_alt(alt: str | None) -> str:
     """Alt text on one line, without the brackets that would end the Markdown image."""
     text = " ".join((alt or "").replace("[", "(").replace("]", ")").replace("\\", "/").split())
     if len(text) > ALT_MAX:
-        raise Invalid(f"Alt text is longer than {ALT_MAX} characters; describe the image in a sentence.",
-                      field="alt")
+        raise Invalid(
+            f"Alt text is longer than {ALT_MAX} characters; describe the image in a sentence.", field="alt"
+        )
     return text
 
 
@@ -107,14 +112,30 @@ def store_file(stream: BinaryIO, kind: sniff.FileType, store: Storage, *, keep_b
     if blob is None:
         if kind == sniff.PDF:
             text = pdftext.pdf_text(stream)
-        blob = Blob(sha256=digest, size=size, mime=kind.mime, kind=kind.kind, width=width, height=height,
-                    page_sha256=page, search_text=text or None)
+        blob = Blob(
+            sha256=digest,
+            size=size,
+            mime=kind.mime,
+            kind=kind.kind,
+            width=width,
+            height=height,
+            page_sha256=page,
+            search_text=text or None,
+        )
         db.session.add(blob)
     return blob
 
 
-def upload(stream: BinaryIO, filename: str | None, *, owner: str | None, alt: str | None, actor: User,
-           store: Storage, max_bytes: int) -> Attachment:
+def upload(
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    owner: str | None,
+    alt: str | None,
+    actor: User,
+    store: Storage,
+    max_bytes: int,
+) -> Attachment:
     """Check, store and attach one file; the caller's unit of work commits. Refused files leave nothing behind.
 
     The same content is stored once; uploading it again for the same owner returns the same attachment."""
@@ -128,12 +149,22 @@ def upload(stream: BinaryIO, filename: str | None, *, owner: str | None, alt: st
         raise TooLarge(limit_message(max_bytes))
     kind = sniff.detect(stream, filename or "")
     blob = store_file(stream, kind, store)
-    attachment = db.session.scalar(select(Attachment).where(
-        Attachment.blob_sha256 == blob.sha256, Attachment.owner_type == target.type,
-        Attachment.owner_id == target.id))
+    attachment = db.session.scalar(
+        select(Attachment).where(
+            Attachment.blob_sha256 == blob.sha256,
+            Attachment.owner_type == target.type,
+            Attachment.owner_id == target.id,
+        )
+    )
     if attachment is None:
-        attachment = Attachment(blob=blob, owner_type=target.type, owner_id=target.id, uploader_id=actor.id,
-                                name=safe_name(filename, kind.extension), alt=alt)
+        attachment = Attachment(
+            blob=blob,
+            owner_type=target.type,
+            owner_id=target.id,
+            uploader_id=actor.id,
+            name=safe_name(filename, kind.extension),
+            alt=alt,
+        )
         db.session.add(attachment)
     elif alt:
         attachment.alt = alt

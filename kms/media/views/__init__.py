@@ -1,4 +1,5 @@
 """Media routes: the blueprint and its route module."""
+
 from flask import Blueprint
 
 bp = Blueprint("media", __name__)

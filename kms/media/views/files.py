@@ -1,4 +1,5 @@
 """Upload (JSON for the editor, a plain form without JavaScript) and serving with the owner's permission."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -27,8 +28,10 @@ def upload_limit() -> int:
 
 def wants_html() -> bool:
     """A browser's plain form post gets a page back; the editor's fetch() and API clients get JSON."""
-    return not request.path.startswith("/api/") and \
-        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    return (
+        not request.path.startswith("/api/")
+        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    )
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -38,21 +41,35 @@ def _safe_next(value: str | None) -> str | None:
 
 def attachment_json(attachment) -> dict:
     blob = attachment.blob
-    return {"id": attachment.id, "url": services.url_of(attachment), "page_url": services.page_url_of(attachment),
-            "markdown": services.markdown_of(attachment), "kind": blob.kind, "name": attachment.name,
-            "size": blob.size, "width": blob.width, "height": blob.height, "alt": attachment.alt,
-            "mime": blob.mime}
+    return {
+        "id": attachment.id,
+        "url": services.url_of(attachment),
+        "page_url": services.page_url_of(attachment),
+        "markdown": services.markdown_of(attachment),
+        "kind": blob.kind,
+        "name": attachment.name,
+        "size": blob.size,
+        "width": blob.width,
+        "height": blob.height,
+        "alt": attachment.alt,
+        "mime": blob.mime,
+    }
 
 
 def _form_page(form, status: int = 200, done=None, error: str | None = None):
-    return render_template("media/upload.html", form=form, done=done, error=error,
-                           limit_mb=upload_limit() // (1024 * 1024)), status
+    return render_template(
+        "media/upload.html", form=form, done=done, error=error, limit_mb=upload_limit() // (1024 * 1024)
+    ), status
 
 
 def _refused(message: str, status: int):
     if wants_html():
-        form = UploadForm(formdata=None, owner=request.form.get("owner", "draft"), alt=request.form.get("alt", ""),
-                          next=request.form.get("next", ""))
+        form = UploadForm(
+            formdata=None,
+            owner=request.form.get("owner", "draft"),
+            alt=request.form.get("alt", ""),
+            next=request.form.get("next", ""),
+        )
         return _form_page(form, status, error=message)
     return jsonify(error=message, status=status), status
 
@@ -60,8 +77,11 @@ def _refused(message: str, status: int):
 @bp.get("/media/upload")
 @requires("media.upload")
 def upload_form():
-    form = UploadForm(formdata=None, owner=request.args.get("owner", "draft"),
-                      next=_safe_next(request.args.get("next")) or "")
+    form = UploadForm(
+        formdata=None,
+        owner=request.args.get("owner", "draft"),
+        next=_safe_next(request.args.get("next")) or "",
+    )
     return _form_page(form)
 
 
@@ -73,9 +93,15 @@ def upload():
         return _refused("Choose a file to upload (the form field is named file).", 400)
     try:
         with unit_of_work():
-            attachment = services.upload(file.stream, file.filename, owner=request.form.get("owner"),
-                                         alt=request.form.get("alt"), actor=current_user, store=storage(),
-                                         max_bytes=upload_limit())
+            attachment = services.upload(
+                file.stream,
+                file.filename,
+                owner=request.form.get("owner"),
+                alt=request.form.get("alt"),
+                actor=current_user,
+                store=storage(),
+                max_bytes=upload_limit(),
+            )
             data = attachment_json(attachment)
     except KmsError as error:
         return _refused(error.message, error.status)
@@ -116,7 +142,8 @@ def serve(digest: str, name: str):
         response = current_app.response_class(status=304)
         return _media_headers(response, served)
     response = current_app.response_class(
-        _chunks(storage().open(served.digest)), mimetype=served.blob.mime, direct_passthrough=True)
+        _chunks(storage().open(served.digest)), mimetype=served.blob.mime, direct_passthrough=True
+    )
     response.headers["Content-Length"] = str(_stored_size(served))
     disposition = "inline" if served.inline else "attachment"
     response.headers.set("Content-Disposition", disposition, filename=served.name)
@@ -160,7 +187,9 @@ def too_large(error):
 @bp.errorhandler(HTTPException)
 def upload_http_error(error):
     if request.endpoint in UPLOAD_ENDPOINTS and error.code in (400, 403, 404, 405) and not wants_html():
-        return jsonify(error=web.EXPLANATIONS.get(error.code) or error.description, status=error.code), error.code
+        return jsonify(
+            error=web.EXPLANATIONS.get(error.code) or error.description, status=error.code
+        ), error.code
     return web.handle_http_error(error)
 
 
@@ -174,9 +203,17 @@ def attachments_panel(owner: str, next_url: str = "", title: str = "Files") -> M
     """The owner's files with remove buttons and an upload form (the candidate page uses it)."""
     rows = services.attachments_for(owner, viewer=current_user)
     form = UploadForm(formdata=None, owner=owner, next=next_url)
-    return Markup(render_template("media/_attachments.html", rows=rows, form=form, title=title,
-                                  next_url=next_url, url_of=services.url_of,
-                                  can_upload=services.may_upload(owner, actor=current_user)))
+    return Markup(
+        render_template(
+            "media/_attachments.html",
+            rows=rows,
+            form=form,
+            title=title,
+            next_url=next_url,
+            url_of=services.url_of,
+            can_upload=services.may_upload(owner, actor=current_user),
+        )
+    )
 
 
 def raise_upload_limit() -> None:

@@ -401,9 +401,7 @@ def make_hits(
                 title=title,
                 url=fields_.get("url", ""),
                 snippet=make_snippet(body, find_spans(body, family, body_terms)),
-                title_html=marked(
-                    title, merge_spans(find_spans(title, family, title_terms)), 0, len(title)
-                ),
+                title_html=marked(title, merge_spans(find_spans(title, family, title_terms)), 0, len(title)),
                 score=float(score),
                 fields={k: v for k, v in fields_.items() if k != "body"},
             )

@@ -26,6 +26,7 @@ log = logging.getLogger("kms.search.engine")  # the engine's one logger, as befo
 
 class SegmentFacts:
     """What is derived from one segment once: keyword masks, lexicons, field lengths."""
+
     __slots__ = ("keyword_masks", "lengths", "lexicons")
 
     def __init__(self) -> None:

@@ -253,7 +253,9 @@ class _FastSegmentWriter(SegmentWriter):
                     boost = self._field_boost(fields, fieldname, docboost)
                     if isinstance(field.format, S.FastPositions) and isinstance(value, str):
                         found = field.analyzer.positions(value)
-                        length = pool.add_positions(fieldname, docnum, found, field.format.field_boost * boost)
+                        length = pool.add_positions(
+                            fieldname, docnum, found, field.format.field_boost * boost
+                        )
                         if not field.scorable:
                             length = 0
                     else:
@@ -433,7 +435,9 @@ def positions_decoder(fieldname: str) -> Any:
     return S.SCHEMA[fieldname].format.decode_positions
 
 
-def positions(leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list[int]]:
+def positions(
+    leaf_reader: SegmentReader, fieldname: str, term: str, docnums: list[int]
+) -> dict[int, list[int]]:
     """Positions of ``term`` in each of the (sorted) ``docnums`` that has it. Blocks holding none
     of them are skipped on their header alone."""
     if (fieldname, term) not in leaf_reader or not docnums:

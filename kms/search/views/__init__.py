@@ -1,5 +1,6 @@
 """Search pages and the JSON search API: the blueprint; its routes come from the module
 imported at the bottom."""
+
 from flask import Blueprint
 
 bp = Blueprint("search", __name__)

@@ -1,4 +1,5 @@
 """Search pages and the JSON search API: results, type-ahead suggestions, content-gap report."""
+
 from __future__ import annotations
 
 import re
@@ -38,10 +39,16 @@ def safe_html(fragment: str) -> Markup:
 
 def _search_url(query: str, filters: dict[str, str]):
     """A URL maker for the results page: search_url(page=2), search_url(tag="x"), search_url(tag=None)."""
+
     def make(q: str | None = None, page: int | None = None, **changes: str | None) -> str:
         args = {**filters, **changes}
-        return url_for("search.results", q=query if q is None else q, page=page,
-                       **{name: value for name, value in args.items() if value})
+        return url_for(
+            "search.results",
+            q=query if q is None else q,
+            page=page,
+            **{name: value for name, value in args.items() if value},
+        )
+
     return make
 
 
@@ -55,27 +62,43 @@ def _secret() -> str | bytes:
 
 def _result_url(outcome):
     """Links on the results page: through /search/open (which notes the click) when the search was logged."""
+
     def make(url: str) -> str:
         if outcome is None or outcome.log_id is None:
             return _local_url(url)
         return url_for("search.open_result", s=outcome.log_id, to=url)
+
     return make
 
 
 @bp.get("/search")
 @requires("search.query")
 def results():
-    query = request.args.get("q", "")[:services.MAX_QUERY]
+    query = request.args.get("q", "")[: services.MAX_QUERY]
     filters = _filters()
     outcome = None
     if query.strip() or filters:
-        with unit_of_work():   # the search is logged
-            outcome = services.search(_index(), query, actor=current_user, filters=filters,
-                                      page=int_arg("page", 1, low=1, high=1000), pagelen=PAGELEN,
-                                      secret=_secret())
-    return render_template("search/results.html", query=query, filters=filters, outcome=outcome,
-                           type_labels=services.TYPE_LABELS, safe_html=safe_html, local_url=_local_url,
-                           result_url=_result_url(outcome), search_url=_search_url(query, filters))
+        with unit_of_work():  # the search is logged
+            outcome = services.search(
+                _index(),
+                query,
+                actor=current_user,
+                filters=filters,
+                page=int_arg("page", 1, low=1, high=1000),
+                pagelen=PAGELEN,
+                secret=_secret(),
+            )
+    return render_template(
+        "search/results.html",
+        query=query,
+        filters=filters,
+        outcome=outcome,
+        type_labels=services.TYPE_LABELS,
+        safe_html=safe_html,
+        local_url=_local_url,
+        result_url=_result_url(outcome),
+        search_url=_search_url(query, filters),
+    )
 
 
 @bp.get("/search/open")
@@ -107,23 +130,48 @@ def api():
     query = request.args.get("q", "")
     if not query.strip() and not _filters():
         raise Invalid("Give a query: /api/search?q=words", field="q")
-    with unit_of_work():   # the search is logged
-        outcome = services.search(_index(), query, actor=current_user, filters=_filters(),
-                                  page=api_int_arg("page", 1, low=1, high=1000),
-                                  pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN),
-                                  source="api", secret=_secret())
+    with unit_of_work():  # the search is logged
+        outcome = services.search(
+            _index(),
+            query,
+            actor=current_user,
+            filters=_filters(),
+            page=api_int_arg("page", 1, low=1, high=1000),
+            pagelen=api_int_arg("per_page", PAGELEN, low=1, high=API_MAX_PAGELEN),
+            source="api",
+            secret=_secret(),
+        )
     result = outcome.result
     base = request.url_root.rstrip("/")
     return jsonify(
-        query=outcome.query, total=result.total, page=result.page, pages=result.pages,
-        did_you_mean=result.suggestion, fuzzy=result.fuzzy,
-        facets={name: [{"value": value, "label": outcome.label(name, value), "count": count}
-                       for value, count in values]
-                for name, values in result.facets.items()},
-        results=[{"id": hit.id, "type": hit.type, "title": hit.title, "slug": outcome.slugs.get(hit.id),
-                  "url": base + hit.url, "snippet": str(safe_html(hit.snippet)), "score": round(hit.score, 4),
-                  "category": hit.fields.get("category"), "language": hit.fields.get("language")}
-                 for hit in result.hits])
+        query=outcome.query,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        did_you_mean=result.suggestion,
+        fuzzy=result.fuzzy,
+        facets={
+            name: [
+                {"value": value, "label": outcome.label(name, value), "count": count}
+                for value, count in values
+            ]
+            for name, values in result.facets.items()
+        },
+        results=[
+            {
+                "id": hit.id,
+                "type": hit.type,
+                "title": hit.title,
+                "slug": outcome.slugs.get(hit.id),
+                "url": base + hit.url,
+                "snippet": str(safe_html(hit.snippet)),
+                "score": round(hit.score, 4),
+                "category": hit.fields.get("category"),
+                "language": hit.fields.get("language"),
+            }
+            for hit in result.hits
+        ],
+    )
 
 
 @bp.get("/search/gaps")
@@ -131,10 +179,16 @@ def api():
 def gaps():
     days = int_arg("days", services.GAP_DAYS, low=1, high=365)
     categories = services.gap_categories()
-    return render_template("search/gaps.html", gaps=services.gap_report(days=days), days=days,
-                           categories=categories, can_create=allowed(current_user, "process.manage"),
-                           can_dismiss=allowed(current_user, "search.gaps.dismiss"),
-                           few=services.FEW_RESULTS, askers=services.GAP_ASKERS)
+    return render_template(
+        "search/gaps.html",
+        gaps=services.gap_report(days=days),
+        days=days,
+        categories=categories,
+        can_create=allowed(current_user, "process.manage"),
+        can_dismiss=allowed(current_user, "search.gaps.dismiss"),
+        few=services.FEW_RESULTS,
+        askers=services.GAP_ASKERS,
+    )
 
 
 @bp.post("/search/gaps/dismiss")
@@ -164,8 +218,9 @@ def create_process():
         return redirect(url_for("search.gaps")), 303
     try:
         with unit_of_work():
-            process = services.create_process_for_gap(form.query.data, category=form.category.data,
-                                                      actor=current_user)
+            process = services.create_process_for_gap(
+                form.query.data, category=form.category.data, actor=current_user
+            )
     except Invalid as error:
         flash(error.message, "error")
         return redirect(url_for("search.gaps")), 303
@@ -177,5 +232,9 @@ def create_process():
 @requires("search.health")
 def health():
     index = _index()
-    return render_template("search/health.html", quarantined=services.quarantined_documents(index),
-                           waiting=index.outbox_size(), max_attempts=services.MAX_ATTEMPTS)
+    return render_template(
+        "search/health.html",
+        quarantined=services.quarantined_documents(index),
+        waiting=index.outbox_size(),
+        max_attempts=services.MAX_ATTEMPTS,
+    )

@@ -1,4 +1,5 @@
 """Single sign-on routes: the blueprint and its route modules."""
+
 from flask import Blueprint
 
 bp = Blueprint("sso", __name__)

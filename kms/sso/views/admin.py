@@ -1,4 +1,5 @@
 """Admin settings for single sign-on: providers, group -> role/team rules, SSO-only mode."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -24,12 +25,21 @@ def _field_error(form, error: Invalid) -> None:
 def _page(status: int = 200, **forms):
     settings = services.get_settings()
     settings_form = forms.get("settings_form") or SsoSettingsForm(
-        formdata=None, sso_only=settings.sso_only, break_glass=settings.break_glass_emails,
-        unmapped_role=settings.unmapped_role)
-    return render_template("sso/admin.html", env=env_provider(), providers=services.list_provider_rows(),
-                           rules=services.list_rules(), provider_form=forms.get("provider_form") or ProviderForm(),
-                           rule_form=forms.get("rule_form") or GroupRuleForm(), settings_form=settings_form,
-                           delete_form=DeleteForm()), status
+        formdata=None,
+        sso_only=settings.sso_only,
+        break_glass=settings.break_glass_emails,
+        unmapped_role=settings.unmapped_role,
+    )
+    return render_template(
+        "sso/admin.html",
+        env=env_provider(),
+        providers=services.list_provider_rows(),
+        rules=services.list_rules(),
+        provider_form=forms.get("provider_form") or ProviderForm(),
+        rule_form=forms.get("rule_form") or GroupRuleForm(),
+        settings_form=settings_form,
+        delete_form=DeleteForm(),
+    ), status
 
 
 @bp.get("/admin/sso")
@@ -45,10 +55,13 @@ def save_settings():
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                services.update_settings(sso_only=form.sso_only.data, break_glass=form.break_glass.data or "",
-                                         unmapped_role=form.unmapped_role.data,
-                                         providers=len(services.list_providers(env_provider())),
-                                         actor=current_user)
+                services.update_settings(
+                    sso_only=form.sso_only.data,
+                    break_glass=form.break_glass.data or "",
+                    unmapped_role=form.unmapped_role.data,
+                    providers=len(services.list_providers(env_provider())),
+                    actor=current_user,
+                )
         except Invalid as error:
             _field_error(form, error)
         else:
@@ -65,14 +78,23 @@ def add_provider():
         try:
             with unit_of_work():
                 provider = services.add_provider(
-                    slug=form.slug.data, label=form.label.data, issuer=form.issuer.data,
-                    client_id=form.client_id.data, client_secret=form.client_secret.data or "",
-                    scopes=form.scopes.data or "", groups_claim=form.groups_claim.data or "", actor=current_user)
+                    slug=form.slug.data,
+                    label=form.label.data,
+                    issuer=form.issuer.data,
+                    client_id=form.client_id.data,
+                    client_secret=form.client_secret.data or "",
+                    scopes=form.scopes.data or "",
+                    groups_claim=form.groups_claim.data or "",
+                    actor=current_user,
+                )
         except Invalid as error:
             _field_error(form, error)
         else:
-            flash(f"Added {provider.label}. Its callback address is "
-                  f"{url_for('sso.callback', provider=provider.slug, _external=True)}", "success")
+            flash(
+                f"Added {provider.label}. Its callback address is "
+                f"{url_for('sso.callback', provider=provider.slug, _external=True)}",
+                "success",
+            )
             return redirect(url_for("sso.settings"))
     return _page(400, provider_form=form)
 
@@ -95,8 +117,12 @@ def add_rule():
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                rule = services.add_rule(group_name=form.group_name.data, role=form.role.data,
-                                         team=form.team.data or "", actor=current_user)
+                rule = services.add_rule(
+                    group_name=form.group_name.data,
+                    role=form.role.data,
+                    team=form.team.data or "",
+                    actor=current_user,
+                )
         except Invalid as error:
             _field_error(form, error)
         else:

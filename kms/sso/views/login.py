@@ -1,4 +1,5 @@
 """Sign in with an OpenID Connect provider, confirm a login through it, and sign out there too."""
+
 from __future__ import annotations
 
 import requests
@@ -16,10 +17,10 @@ from kms.sso import services
 from kms.sso.client import client_for, metadata, now
 from kms.sso.views import bp
 
-FLOWS = "sso_flows"          # state -> {provider, next, reauth, started}: the sign-ins this browser started
-LOGIN = "sso_login"          # {provider, id_token}: how the current kms session was signed in
+FLOWS = "sso_flows"  # state -> {provider, next, reauth, started}: the sign-ins this browser started
+LOGIN = "sso_login"  # {provider, id_token}: how the current kms session was signed in
 LOGOUT_OFFER = "sso_logout_offer"
-FRESH_LEEWAY_SECONDS = 30    # clock difference allowed between kms and the provider for auth_time
+FRESH_LEEWAY_SECONDS = 30  # clock difference allowed between kms and the provider for auth_time
 UNREACHABLE = (requests.RequestException, ValueError, KeyError, RuntimeError)
 REJECTED = (JoseError, ValueError, KeyError, TypeError)
 
@@ -38,8 +39,10 @@ def provider_or_404(slug: str) -> services.ProviderConfig:
 def _unreachable_message(provider, error) -> str:
     current_app.logger.warning("SSO provider %s unreachable: %s", provider.slug, error)
     fallback = "" if services.get_settings().sso_only else " You can still log in with your password."
-    return f"{provider.label} cannot be reached right now, so kms cannot sign you in with it. Try again in a " \
-           f"few minutes.{fallback}"
+    return (
+        f"{provider.label} cannot be reached right now, so kms cannot sign you in with it. Try again in a "
+        f"few minutes.{fallback}"
+    )
 
 
 def _start(provider, target: str, *, reauth: bool):
@@ -54,12 +57,15 @@ def _start(provider, target: str, *, reauth: bool):
         flash(_unreachable_message(provider, error), "error")
         return redirect(url_for("auth.reauthenticate" if reauth else "auth.login", next=target))
     client.save_authorize_data(redirect_uri=redirect_uri, **started)
-    flows = dict(list(session.get(FLOWS, {}).items())[-4:])   # a few tabs at once; older ones are dropped
-    flows[started["state"]] = {"provider": provider.slug, "next": target, "reauth": reauth, "started": int(now())}
+    flows = dict(list(session.get(FLOWS, {}).items())[-4:])  # a few tabs at once; older ones are dropped
+    flows[started["state"]] = {
+        "provider": provider.slug,
+        "next": target,
+        "reauth": reauth,
+        "started": int(now()),
+    }
     session[FLOWS] = flows
     return redirect(started["url"])
-
-
 
 
 @bp.get("/login/sso/<provider>")
@@ -88,9 +94,13 @@ def _refused(message: str, flow: dict | None):
 def required_claims(config, discovered: dict) -> dict:
     """What the ID token must say: issued by this provider, for kms (Authlib alone checks the audience only
     through `azp`, so a token for another client that names kms as `azp` would pass), for a subject, in time."""
-    return {"iss": {"essential": True, "values": [discovered.get("issuer") or config.issuer]},
-            "aud": {"essential": True, "values": [config.client_id]},
-            "sub": {"essential": True}, "exp": {"essential": True}, "iat": {"essential": True}}
+    return {
+        "iss": {"essential": True, "values": [discovered.get("issuer") or config.issuer]},
+        "aud": {"essential": True, "values": [config.client_id]},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+    }
 
 
 def _checked_claims(config, flow):
@@ -108,8 +118,11 @@ def _checked_claims(config, flow):
         return None, _refused(_unreachable_message(config, error), flow)
     except REJECTED as error:
         current_app.logger.warning("SSO %s sent an ID token that failed the checks: %r", config.slug, error)
-        return None, _refused(f"The answer from {config.label} failed kms's checks (its ID token is not valid "
-                              f"for kms), so you are not signed in.", flow)
+        return None, _refused(
+            f"The answer from {config.label} failed kms's checks (its ID token is not valid "
+            f"for kms), so you are not signed in.",
+            flow,
+        )
     claims = token.get("userinfo")
     if not claims:
         return None, _refused(f"{config.label} sent no ID token, so you are not signed in.", flow)
@@ -125,8 +138,11 @@ def callback(provider: str):
     flow = flows.pop(request.args.get("state", ""), None)
     session[FLOWS] = flows
     if flow is None or flow["provider"] != config.slug:
-        return _refused("This sign-in was not started in this browser, or it was used already or has expired. "
-                        "Start again.", None)
+        return _refused(
+            "This sign-in was not started in this browser, or it was used already or has expired. "
+            "Start again.",
+            None,
+        )
     checked, failure = _checked_claims(config, flow)
     if failure is not None:
         return failure
@@ -138,7 +154,7 @@ def callback(provider: str):
             user = services.sign_in(config, claims)
     except Forbidden as error:
         return _refused(error.message, flow)
-    session.clear()   # a fresh session on login; nothing from before carries over
+    session.clear()  # a fresh session on login; nothing from before carries over
     session.permanent = True
     login_user(user)
     session[LOGIN] = {"provider": config.slug, "id_token": id_token}
@@ -151,12 +167,15 @@ def _confirm_fresh(config, claims: dict, flow: dict):
         return _refused("Log in first.", None)
     identity = services.identity_of(current_user, config)
     if identity is None or identity.subject != str(claims.get("sub")):
-        return _refused(f"You confirmed as a different {config.label} account than the one you are logged in "
-                        f"with.", flow)
+        return _refused(
+            f"You confirmed as a different {config.label} account than the one you are logged in with.", flow
+        )
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int | float) or auth_time < flow["started"] - FRESH_LEEWAY_SECONDS:
-        return _refused(f"{config.label} did not ask for your password again, so the login is not confirmed. "
-                        f"Try again.", flow)
+        return _refused(
+            f"{config.label} did not ask for your password again, so the login is not confirmed. Try again.",
+            flow,
+        )
     confirm_login()
     return redirect(flow["next"])
 
@@ -181,10 +200,15 @@ def provider_logout(provider: str):
         if not metadata(client).get("end_session_endpoint"):
             raise RuntimeError("no end_session_endpoint")
     except UNREACHABLE as error:
-        flash(f"You are logged out of kms, but {config.label} cannot sign you out from here ({error}).", "info")
+        flash(
+            f"You are logged out of kms, but {config.label} cannot sign you out from here ({error}).", "info"
+        )
         return redirect(url_for("auth.login"))
-    logout = client.create_logout_url(post_logout_redirect_uri=url_for("auth.login", _external=True),
-                                      id_token_hint=offer.get("id_token") or None, client_id=config.client_id)
+    logout = client.create_logout_url(
+        post_logout_redirect_uri=url_for("auth.login", _external=True),
+        id_token_hint=offer.get("id_token") or None,
+        client_id=config.client_id,
+    )
     return redirect(logout["url"])
 
 
@@ -197,9 +221,15 @@ def login_panel() -> Markup:
         offered = next((p for p in providers if p.slug == offer.get("provider")), None)
         if offered is not None and not _has_end_session(offered):
             offered = None
-    return Markup(render_template("sso/_login_panel.html", providers=providers, offered=offered,
-                                  sso_only=services.get_settings().sso_only and bool(providers),
-                                  next=request.args.get("next")))
+    return Markup(
+        render_template(
+            "sso/_login_panel.html",
+            providers=providers,
+            offered=offered,
+            sso_only=services.get_settings().sso_only and bool(providers),
+            next=request.args.get("next"),
+        )
+    )
 
 
 def _has_end_session(config) -> bool:
@@ -213,8 +243,14 @@ def reauth_panel() -> Markup:
     """The reauthenticate page's part: confirm through each provider this user has signed in with."""
     providers = services.linked_providers(current_user, env_provider())
     refusal = password_refusal(current_user)
-    return Markup(render_template("sso/_reauth_panel.html", providers=providers, password_off=bool(refusal),
-                                  next=request.args.get("next")))
+    return Markup(
+        render_template(
+            "sso/_reauth_panel.html",
+            providers=providers,
+            password_off=bool(refusal),
+            next=request.args.get("next"),
+        )
+    )
 
 
 def primary_label() -> str:

@@ -1,4 +1,5 @@
 """Helpers shared by the training services: who may do what, time zones, text checks."""
+
 from __future__ import annotations
 
 import calendar

@@ -1,4 +1,5 @@
 """Calendars: one .ics event per shadowing session, and a private, revocable feed per user (icalendar)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,10 +40,16 @@ def _session_event(session: ShadowSession, stamp: datetime) -> Event:
     event.add("sequence", session.sequence)
     event.add("dtstart", session.starts_at.astimezone(UTC))
     event.add("dtend", session.ends_at.astimezone(UTC))
-    event.add("summary", f"Shadowing {session.host.name}: {session.format.value}"
-                         + (f" — {session.focus}" if session.focus else ""))
-    event.add("description", f"Trainee: {session.trainee.name}\nHost: {session.host.name}\n"
-                             f"Format: {session.format.value}\nFocus: {session.focus or '—'}")
+    event.add(
+        "summary",
+        f"Shadowing {session.host.name}: {session.format.value}"
+        + (f" — {session.focus}" if session.focus else ""),
+    )
+    event.add(
+        "description",
+        f"Trainee: {session.trainee.name}\nHost: {session.host.name}\n"
+        f"Format: {session.format.value}\nFocus: {session.focus or '—'}",
+    )
     if session.meeting_url:
         event.add("url", session.meeting_url)
         event.add("location", session.meeting_url)
@@ -74,29 +81,37 @@ def session_ics(session_id: int, *, actor, now: datetime | None = None) -> bytes
 
 def feed_ics(token: str, *, now: datetime | None = None) -> bytes:
     """The feed behind a secret URL: the owner's sessions (as trainee or host) and due dates. NotFound if revoked."""
-    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == _digest(token or ""),
-                                                        CalendarFeed.revoked_at.is_(None)))
+    feed = db.session.scalar(
+        select(CalendarFeed).where(
+            CalendarFeed.token_hash == _digest(token or ""), CalendarFeed.revoked_at.is_(None)
+        )
+    )
     user = db.session.get(User, feed.user_id) if feed else None
     if user is None or not user.active:
         raise NotFound("No such calendar.")
     stamp = now or utcnow()
     cal = _calendar(f"kms training — {user.name}")
     for session in db.session.scalars(
-            select(ShadowSession).options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
-            .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
-            .order_by(ShadowSession.starts_at)):
+        select(ShadowSession)
+        .options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
+        .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
+        .order_by(ShadowSession.starts_at)
+    ):
         cal.add_component(_session_event(session, stamp))
     for assignment in db.session.scalars(
-            select(Assignment).options(joinedload(Assignment.module))
-            .where(Assignment.user_id == user.id, Assignment.due_on.is_not(None))):
+        select(Assignment)
+        .options(joinedload(Assignment.module))
+        .where(Assignment.user_id == user.id, Assignment.due_on.is_not(None))
+    ):
         cal.add_component(_due_event(assignment, stamp))
     return cal.to_ical()
 
 
 def active_feed(*, actor) -> CalendarFeed | None:
     """The person's working calendar feed (link), or None when they have none."""
-    return db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == actor.id,
-                                                        CalendarFeed.revoked_at.is_(None)))
+    return db.session.scalar(
+        select(CalendarFeed).where(CalendarFeed.user_id == actor.id, CalendarFeed.revoked_at.is_(None))
+    )
 
 
 def create_feed(*, actor) -> str:
@@ -116,8 +131,11 @@ def revoke_feed(*, actor) -> int:
 
 
 def _revoke(user_id: int) -> int:
-    feeds = list(db.session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user_id,
-                                                               CalendarFeed.revoked_at.is_(None))))
+    feeds = list(
+        db.session.scalars(
+            select(CalendarFeed).where(CalendarFeed.user_id == user_id, CalendarFeed.revoked_at.is_(None))
+        )
+    )
     for feed in feeds:
         feed.revoked_at = utcnow()
     return len(feeds)

@@ -1,4 +1,5 @@
 """Authoring: modules, lessons (with linked handbook articles), quiz questions; publish, archive, reorder."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,12 @@ def list_modules(*, actor, include_unpublished: bool = False) -> list[Module]:
         return list(db.session.scalars(query))
     assigned = select(Assignment.module_id).where(Assignment.user_id == actor.id)
     role = actor.role.value
-    query = query.where(or_(Module.id.in_(assigned),
-                            (Module.status == ModuleStatus.PUBLISHED) & Module.audience_csv.contains(role)))
+    query = query.where(
+        or_(
+            Module.id.in_(assigned),
+            (Module.status == ModuleStatus.PUBLISHED) & Module.audience_csv.contains(role),
+        )
+    )
     # Archived modules stay open to learners they were assigned to; drafts never show.
     return [m for m in db.session.scalars(query) if m.status != ModuleStatus.DRAFT]
 
@@ -50,8 +55,9 @@ def get_module(module_id: int, *, actor) -> Module:
     if module is None:
         raise NotFound("No such module.")
     if module.status != ModuleStatus.PUBLISHED and not is_editor(actor):
-        assigned = db.session.scalar(select(Assignment.id).where(Assignment.user_id == actor.id,
-                                                                 Assignment.module_id == module_id))
+        assigned = db.session.scalar(
+            select(Assignment.id).where(Assignment.user_id == actor.id, Assignment.module_id == module_id)
+        )
         if assigned is None or module.status == ModuleStatus.DRAFT:
             raise NotFound("No such module.")
     return module
@@ -67,10 +73,16 @@ def modules_tagged(tags: list[str]) -> list[Module]:
     wanted = {t.strip().lower() for t in tags if t and t.strip()}
     if not wanted:
         return []
-    return list(db.session.scalars(
-        select(Module).where(Module.status == ModuleStatus.PUBLISHED,
-                             Module.id.in_(select(ModuleTag.module_id).where(ModuleTag.tag.in_(wanted))))
-        .order_by(Module.title)))
+    return list(
+        db.session.scalars(
+            select(Module)
+            .where(
+                Module.status == ModuleStatus.PUBLISHED,
+                Module.id.in_(select(ModuleTag.module_id).where(ModuleTag.tag.in_(wanted))),
+            )
+            .order_by(Module.title)
+        )
+    )
 
 
 def _audience(roles: Iterable[str]) -> str:
@@ -92,8 +104,10 @@ def _tags(tags: Iterable[str]) -> list[str]:
         if not tag:
             continue
         if not TAG_RE.match(tag):
-            raise Invalid(f"Tag {tag[:60]!r} may hold only letters, digits, spaces, '-' and '_' (at most 50).",
-                          field="tags")
+            raise Invalid(
+                f"Tag {tag[:60]!r} may hold only letters, digits, spaces, '-' and '_' (at most 50).",
+                field="tags",
+            )
         cleaned.append(tag)
     return list(dict.fromkeys(cleaned))
 
@@ -105,8 +119,11 @@ def _apply_module_fields(module: Module, fields: dict) -> None:
     module.audience_csv = _audience(fields.get("audience") or [])
     module.minutes = whole(fields.get("minutes", 30), "minutes", "Estimated minutes", 1, 6000)
     months = fields.get("recertify_months")
-    module.recertify_months = whole(months, "recertify_months", "Re-certify every (months)", 1, 120) \
-        if months not in (None, "", 0) else None
+    module.recertify_months = (
+        whole(months, "recertify_months", "Re-certify every (months)", 1, 120)
+        if months not in (None, "", 0)
+        else None
+    )
     module.pass_mark = whole(fields.get("pass_mark", 80), "pass_mark", "Pass mark", 1, 100)
     module.max_attempts = whole(fields.get("max_attempts", 0), "max_attempts", "Attempts allowed", 0, 100)
     module.tag_rows = [ModuleTag(tag=tag) for tag in _tags(fields.get("tags") or [])]
@@ -185,8 +202,15 @@ def get_lesson(lesson_id: int) -> Lesson:
     return lesson
 
 
-def add_lesson(module_id: int, *, title: str, body: str = "", acknowledge: bool = False,
-               article_slugs: Iterable[str] = (), actor) -> Lesson:
+def add_lesson(
+    module_id: int,
+    *,
+    title: str,
+    body: str = "",
+    acknowledge: bool = False,
+    article_slugs: Iterable[str] = (),
+    actor,
+) -> Lesson:
     """Append a lesson at the end of the module."""
     require_editor(actor)
     module = db.session.get(Module, module_id)
@@ -194,13 +218,20 @@ def add_lesson(module_id: int, *, title: str, body: str = "", acknowledge: bool 
         raise NotFound("No such module.")
     lesson = Lesson(position=len(module.lessons))
     _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
-    module.lessons.append(lesson)   # the module loaded in this unit of work sees its new lesson
+    module.lessons.append(lesson)  # the module loaded in this unit of work sees its new lesson
     db.session.flush()
     return lesson
 
 
-def update_lesson(lesson_id: int, *, title: str, body: str = "", acknowledge: bool = False,
-                  article_slugs: Iterable[str] = (), actor) -> Lesson:
+def update_lesson(
+    lesson_id: int,
+    *,
+    title: str,
+    body: str = "",
+    acknowledge: bool = False,
+    article_slugs: Iterable[str] = (),
+    actor,
+) -> Lesson:
     """An editor changes a lesson's title, text, linked articles or required-reading flag."""
     require_editor(actor)
     lesson = get_lesson(lesson_id)
@@ -267,12 +298,20 @@ def _apply_question_fields(question: Question, text_value, kind, explanation, ch
         raise Invalid("A single-choice question needs exactly one correct choice.", field="choices")
     if question.kind == QuestionKind.MULTIPLE and right < 1:
         raise Invalid("Mark at least one choice as correct.", field="choices")
-    question.choices = [Choice(text=label, correct=correct, position=i) for i, (label, correct) in
-                        enumerate(cleaned)]
+    question.choices = [
+        Choice(text=label, correct=correct, position=i) for i, (label, correct) in enumerate(cleaned)
+    ]
 
 
-def add_question(module_id: int, *, text: str, kind: str = "single", explanation: str = "",
-                 choices: list[tuple[str, bool]], actor) -> Question:
+def add_question(
+    module_id: int,
+    *,
+    text: str,
+    kind: str = "single",
+    explanation: str = "",
+    choices: list[tuple[str, bool]],
+    actor,
+) -> Question:
     """Append a quiz question; choices are (text, correct) pairs."""
     require_editor(actor)
     module = db.session.get(Module, module_id)
@@ -280,13 +319,14 @@ def add_question(module_id: int, *, text: str, kind: str = "single", explanation
         raise NotFound("No such module.")
     question = Question(position=len(module.questions))
     _apply_question_fields(question, text, kind, explanation, choices)
-    module.questions.append(question)   # the module loaded in this unit of work sees its new question
+    module.questions.append(question)  # the module loaded in this unit of work sees its new question
     db.session.flush()
     return question
 
 
-def update_question(question_id: int, *, text: str, kind: str, explanation: str = "",
-                    choices: list[tuple[str, bool]], actor) -> Question:
+def update_question(
+    question_id: int, *, text: str, kind: str, explanation: str = "", choices: list[tuple[str, bool]], actor
+) -> Question:
     """Replace a question's text and choices (earlier attempts keep their stored score)."""
     require_editor(actor)
     question = db.session.get(Question, question_id)

@@ -1,4 +1,5 @@
 """Demo data for `kms demo`: the 30-day path for the new hires, two hosts, planned shadowing, some progress."""
+
 from __future__ import annotations
 
 from datetime import time
@@ -20,7 +21,9 @@ from kms.training.services.shadowing import (
     set_session_status,
 )
 
-WORKDAY = [(day, time(9, 0), time(12, 0)) for day in range(5)] + [(day, time(13, 0), time(17, 0)) for day in range(5)]
+WORKDAY = [(day, time(9, 0), time(12, 0)) for day in range(5)] + [
+    (day, time(13, 0), time(17, 0)) for day in range(5)
+]
 
 
 def _pass_quiz(module, learner) -> None:
@@ -39,12 +42,29 @@ def seed_demo(team) -> None:
         set_availability(host.id, WORKDAY, actor=admin)
     for hire in team.new_hires:
         assign_path(hire.id, path.id, actor=admin)
-        plan = propose_plan(hire.id, days=path.shadow_days or 2, sessions_per_day=path.shadow_sessions_per_day or 4,
-                            minutes=path.shadow_minutes or 90, actor=admin).proposals
+        plan = propose_plan(
+            hire.id,
+            days=path.shadow_days or 2,
+            sessions_per_day=path.shadow_sessions_per_day or 4,
+            minutes=path.shadow_minutes or 90,
+            actor=admin,
+        ).proposals
         if plan:
             formats = ["live calls", "ticket queue", "screen share"]
-            confirm_plan(hire.id, [PlannedSession(p.host_id, p.starts_at, p.ends_at, focus="Real cases from the queue",
-                                                  format=formats[i % 3]) for i, p in enumerate(plan)], actor=admin)
+            confirm_plan(
+                hire.id,
+                [
+                    PlannedSession(
+                        p.host_id,
+                        p.starts_at,
+                        p.ends_at,
+                        focus="Real cases from the queue",
+                        format=formats[i % 3],
+                    )
+                    for i, p in enumerate(plan)
+                ],
+                actor=admin,
+            )
     steps = [step.module for step in path.steps]
     veteran, newest = team.new_hires[1], team.new_hires[0]
     # Omar has been here ten days: two modules done, shadowing under way.

@@ -1,4 +1,5 @@
 """Learning: lesson completion and acknowledgement, quizzes, module completion, "updated since you learned it"."""
+
 from __future__ import annotations
 
 import difflib
@@ -65,29 +66,44 @@ class ModuleProgress:
 
 
 def _progress(module: Module, user_id: int, now: datetime) -> ModuleProgress:
-    completion = db.session.scalar(select(ModuleCompletion).where(ModuleCompletion.user_id == user_id,
-                                                                  ModuleCompletion.module_id == module.id))
+    completion = db.session.scalar(
+        select(ModuleCompletion).where(
+            ModuleCompletion.user_id == user_id, ModuleCompletion.module_id == module.id
+        )
+    )
     expired = completion is not None and not completion.valid_at(now)
     # After a completion expires, only work done since then counts toward re-certification.
     since = completion.expires_at if expired else None
-    done = {lesson_id for lesson_id, at in db.session.execute(
-        select(LessonCompletion.lesson_id, LessonCompletion.completed_at).join(Lesson)
-        .where(LessonCompletion.user_id == user_id, Lesson.module_id == module.id))
-        if since is None or at >= since}
+    done = {
+        lesson_id
+        for lesson_id, at in db.session.execute(
+            select(LessonCompletion.lesson_id, LessonCompletion.completed_at)
+            .join(Lesson)
+            .where(LessonCompletion.user_id == user_id, Lesson.module_id == module.id)
+        )
+        if since is None or at >= since
+    }
     attempts = select(QuizAttempt).where(QuizAttempt.user_id == user_id, QuizAttempt.module_id == module.id)
     if since is not None:
         attempts = attempts.where(QuizAttempt.submitted_at >= since)
     attempts = list(db.session.scalars(attempts.order_by(QuizAttempt.submitted_at, QuizAttempt.id)))
     quiz_required = bool(module.questions)
     return ModuleProgress(
-        module=module, done_lesson_ids=done, quiz_required=quiz_required,
-        quiz_passed=any(a.passed for a in attempts), completion=completion,
-        complete=completion is not None and not expired, expired=expired, attempts_used=len(attempts),
-        last_attempt=attempts[-1] if attempts else None)
+        module=module,
+        done_lesson_ids=done,
+        quiz_required=quiz_required,
+        quiz_passed=any(a.passed for a in attempts),
+        completion=completion,
+        complete=completion is not None and not expired,
+        expired=expired,
+        attempts_used=len(attempts),
+        last_attempt=attempts[-1] if attempts else None,
+    )
 
 
-def module_progress(module_id: int, *, actor, user_id: int | None = None, now: datetime | None = None
-                    ) -> ModuleProgress:
+def module_progress(
+    module_id: int, *, actor, user_id: int | None = None, now: datetime | None = None
+) -> ModuleProgress:
     """A learner's progress in a module; learners see their own, leads their team's."""
     user = learner(user_id if user_id is not None else actor.id, actor)
     return _progress(get_module(module_id, actor=actor), user.id, now or utcnow())
@@ -114,8 +130,14 @@ class LessonDone:
     module_complete: bool
 
 
-def complete_lesson(lesson_id: int, *, actor, acknowledge: bool = False,
-                    seen_revisions: dict[int, int] | None = None, now: datetime | None = None) -> LessonDone:
+def complete_lesson(
+    lesson_id: int,
+    *,
+    actor,
+    acknowledge: bool = False,
+    seen_revisions: dict[int, int] | None = None,
+    now: datetime | None = None,
+) -> LessonDone:
     """Mark a lesson done for the actor, recording the published revision of each linked article.
 
     Required-reading lessons need `acknowledge`. When `seen_revisions` (article id -> revision id shown
@@ -127,17 +149,25 @@ def complete_lesson(lesson_id: int, *, actor, acknowledge: bool = False,
     lesson = get_lesson(lesson_id)
     module = get_module(lesson.module_id, actor=actor)
     if lesson.acknowledge and not acknowledge:
-        raise Invalid("This lesson is required reading: confirm that you have read and understood it.",
-                      field="acknowledge")
-    current = {link.article_id: (link.article, link.article.published_revision)
-               for link in lesson.article_links}
+        raise Invalid(
+            "This lesson is required reading: confirm that you have read and understood it.",
+            field="acknowledge",
+        )
+    current = {
+        link.article_id: (link.article, link.article.published_revision) for link in lesson.article_links
+    }
     if seen_revisions is not None:
         for article_id, (article, revision) in current.items():
             if revision is not None and seen_revisions.get(article_id) != revision.id:
-                raise Conflict(f"“{article.title}” changed while you were reading it. Read the new "
-                               "version, then confirm again.")
-    completion = db.session.scalar(select(LessonCompletion).where(
-        LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
+                raise Conflict(
+                    f"“{article.title}” changed while you were reading it. Read the new "
+                    "version, then confirm again."
+                )
+    completion = db.session.scalar(
+        select(LessonCompletion).where(
+            LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id
+        )
+    )
     if completion is None:
         completion = LessonCompletion(user_id=actor.id, lesson_id=lesson.id)
         db.session.add(completion)
@@ -179,15 +209,23 @@ def review_flags(user_id: int) -> list[ReviewFlag]:
     """Lessons whose linked article got a newer published revision than the one the learner studied (1 query)."""
     published = aliased(Revision)
     rows = db.session.execute(
-        select(Lesson.id, Lesson.title, Lesson.module_id, Article.id, Article.title,
-               StudiedRevision.revision_number, published.number)
+        select(
+            Lesson.id,
+            Lesson.title,
+            Lesson.module_id,
+            Article.id,
+            Article.title,
+            StudiedRevision.revision_number,
+            published.number,
+        )
         .select_from(LessonCompletion)
         .join(StudiedRevision, StudiedRevision.completion_id == LessonCompletion.id)
         .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
         .join(Article, Article.id == StudiedRevision.article_id)
         .join(published, published.id == Article.published_revision_id)
         .where(LessonCompletion.user_id == user_id, published.number > StudiedRevision.revision_number)
-        .order_by(Lesson.module_id, Lesson.position, Article.title))
+        .order_by(Lesson.module_id, Lesson.position, Article.title)
+    )
     return [ReviewFlag(*row) for row in rows]
 
 
@@ -196,13 +234,16 @@ class ArticleDiff:
     article: Article
     studied: Revision | None
     current: Revision
-    lines: list[tuple[str, str]] = field(default_factory=list)   # (kind: add|del|hunk|same, text)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (kind: add|del|hunk|same, text)
 
 
 def lesson_changes(lesson_id: int, *, actor) -> list[ArticleDiff]:
     """For each linked article that changed since the actor studied the lesson: the diff, studied -> current."""
-    completion = db.session.scalar(select(LessonCompletion).where(
-        LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson_id))
+    completion = db.session.scalar(
+        select(LessonCompletion).where(
+            LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson_id
+        )
+    )
     if completion is None:
         raise NotFound("You have not completed this lesson yet.")
     diffs = []
@@ -214,8 +255,9 @@ def lesson_changes(lesson_id: int, *, actor) -> list[ArticleDiff]:
         studied = db.session.get(Revision, row.revision_id) if row.revision_id else None
         before = studied.body if studied else ""
         lines = []
-        for line in list(difflib.unified_diff(before.splitlines(), current.body.splitlines(), lineterm="",
-                                              n=2))[2:]:
+        for line in list(
+            difflib.unified_diff(before.splitlines(), current.body.splitlines(), lineterm="", n=2)
+        )[2:]:
             kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
             lines.append((kind, line[1:] if kind != "hunk" else "…"))
         if studied is not None and studied.title != current.title:
@@ -229,18 +271,24 @@ def review_lesson(lesson_id: int, *, actor, now: datetime | None = None) -> Less
     """The learner reviewed the changes: their studied revisions become the current ones (clears the flag)."""
     lock_users(actor.id)
     lesson = get_lesson(lesson_id)
-    completion = db.session.scalar(select(LessonCompletion).where(
-        LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id))
+    completion = db.session.scalar(
+        select(LessonCompletion).where(
+            LessonCompletion.user_id == actor.id, LessonCompletion.lesson_id == lesson.id
+        )
+    )
     if completion is None:
         raise NotFound("You have not completed this lesson yet.")
-    _record_studied(completion, {link.article_id: (link.article, link.article.published_revision)
-                                 for link in lesson.article_links})
+    _record_studied(
+        completion,
+        {link.article_id: (link.article, link.article.published_revision) for link in lesson.article_links},
+    )
     completion.reviewed_at = now or utcnow()
     db.session.flush()
     return completion
 
 
 # Quizzes -------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class QuizChoiceView:
@@ -261,9 +309,15 @@ class QuizQuestionView:
 def quiz_questions(module_id: int, *, actor) -> list[QuizQuestionView]:
     """A module's quiz as the learner sees it: questions and choices, never which are right."""
     module = get_module(module_id, actor=actor)
-    return [QuizQuestionView(id=q.id, text=q.text, multiple=q.kind == QuestionKind.MULTIPLE,
-                             choices=[QuizChoiceView(id=c.id, text=c.text) for c in q.choices])
-            for q in module.questions]
+    return [
+        QuizQuestionView(
+            id=q.id,
+            text=q.text,
+            multiple=q.kind == QuestionKind.MULTIPLE,
+            choices=[QuizChoiceView(id=c.id, text=c.text) for c in q.choices],
+        )
+        for q in module.questions
+    ]
 
 
 def grade(questions: list[Question], answers: dict[int, set[int]]) -> int:
@@ -271,8 +325,9 @@ def grade(questions: list[Question], answers: dict[int, set[int]]) -> int:
     return sum(1 for q in questions if answers.get(q.id, set()) == {c.id for c in q.choices if c.correct})
 
 
-def submit_quiz(module_id: int, answers: dict[int, list[int]], *, actor, now: datetime | None = None
-                ) -> QuizAttempt:
+def submit_quiz(
+    module_id: int, answers: dict[int, list[int]], *, actor, now: datetime | None = None
+) -> QuizAttempt:
     """Grade a knowledge check on the server and store the attempt with every answer and its score.
 
     Question ids must belong to the module and choice ids to their question (Invalid otherwise, nothing
@@ -299,14 +354,24 @@ def submit_quiz(module_id: int, answers: dict[int, list[int]], *, actor, now: da
             picked[question_id] = chosen
     state = _progress(module, actor.id, now)
     if state.attempts_left == 0:
-        raise Forbidden(f"You have used all {module.max_attempts} attempts for this quiz. Ask your manager "
-                        "if you need another try.")
+        raise Forbidden(
+            f"You have used all {module.max_attempts} attempts for this quiz. Ask your manager "
+            "if you need another try."
+        )
     correct = grade(list(questions.values()), picked)
     score = correct * 100 // len(questions)
-    attempt = QuizAttempt(module_id=module.id, user_id=actor.id, submitted_at=now, correct=correct,
-                          total=len(questions), score=score, passed=score >= module.pass_mark,
-                          answers=[AttemptAnswer(question_id=q, choice_id=c)
-                                   for q, chosen in picked.items() for c in sorted(chosen)])
+    attempt = QuizAttempt(
+        module_id=module.id,
+        user_id=actor.id,
+        submitted_at=now,
+        correct=correct,
+        total=len(questions),
+        score=score,
+        passed=score >= module.pass_mark,
+        answers=[
+            AttemptAnswer(question_id=q, choice_id=c) for q, chosen in picked.items() for c in sorted(chosen)
+        ],
+    )
     db.session.add(attempt)
     db.session.flush()
     if attempt.passed:
@@ -327,7 +392,7 @@ class AttemptResult:
     attempt: QuizAttempt
     module: Module
     questions: list[AnsweredQuestion]
-    reveal: bool            # show the correct choices: passed, or no attempts left
+    reveal: bool  # show the correct choices: passed, or no attempts left
     progress: ModuleProgress
 
 
@@ -343,21 +408,37 @@ def attempt_result(attempt_id: int, *, actor, now: datetime | None = None) -> At
     chosen: dict[int, set[int]] = {}
     for answer in attempt.answers:
         chosen.setdefault(answer.question_id, set()).add(answer.choice_id)
-    answered = [AnsweredQuestion(question=q, chosen=chosen.get(q.id, set()),
-                                 right=chosen.get(q.id, set()) == {c.id for c in q.choices if c.correct})
-                for q in module.questions]
+    answered = [
+        AnsweredQuestion(
+            question=q,
+            chosen=chosen.get(q.id, set()),
+            right=chosen.get(q.id, set()) == {c.id for c in q.choices if c.correct},
+        )
+        for q in module.questions
+    ]
     progress = _progress(module, owner.id, now or utcnow())
-    return AttemptResult(attempt=attempt, module=module, questions=answered, progress=progress,
-                         reveal=attempt.passed or progress.attempts_left == 0 or actor.id != owner.id)
+    return AttemptResult(
+        attempt=attempt,
+        module=module,
+        questions=answered,
+        progress=progress,
+        reveal=attempt.passed or progress.attempts_left == 0 or actor.id != owner.id,
+    )
 
 
 def attempts_for(module_id: int, user_id: int) -> list[QuizAttempt]:
     """One learner's attempts at a module's quiz, newest first."""
-    return list(db.session.scalars(select(QuizAttempt).where(QuizAttempt.module_id == module_id,
-                                                             QuizAttempt.user_id == user_id)
-                                   .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())))
+    return list(
+        db.session.scalars(
+            select(QuizAttempt)
+            .where(QuizAttempt.module_id == module_id, QuizAttempt.user_id == user_id)
+            .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())
+        )
+    )
 
 
 def attempt_count(module_id: int) -> int:
     """How many quiz attempts a module has had (editors are warned before changing its quiz)."""
-    return db.session.scalar(select(func.count(QuizAttempt.id)).where(QuizAttempt.module_id == module_id)) or 0
+    return (
+        db.session.scalar(select(func.count(QuizAttempt.id)).where(QuizAttempt.module_id == module_id)) or 0
+    )

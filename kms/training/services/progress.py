@@ -1,4 +1,5 @@
 """Onboarding: paths, assignments with due dates and "My onboarding" (the team view is in team.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -69,15 +70,18 @@ def assign_path(user_id: int, path_id: int, *, actor) -> list[Assignment]:
     user = managed_learner(user_id, actor)
     path = get_path(path_id)
     if user.start_date is None:
-        raise Invalid(f"{user.name} has no start date yet; set it on their user page first.",
-                      field="start_date")
+        raise Invalid(
+            f"{user.name} has no start date yet; set it on their user page first.", field="start_date"
+        )
     lock_users(user.id)
-    existing = {a.module_id: a for a in db.session.scalars(
-        select(Assignment).where(Assignment.user_id == user.id))}
+    existing = {
+        a.module_id: a for a in db.session.scalars(select(Assignment).where(Assignment.user_id == user.id))
+    }
     assignments = []
     for step in path.steps:
-        assignment = existing.get(step.module_id) or Assignment(user_id=user.id, module_id=step.module_id,
-                                                                assigned_by_id=actor.id)
+        assignment = existing.get(step.module_id) or Assignment(
+            user_id=user.id, module_id=step.module_id, assigned_by_id=actor.id
+        )
         assignment.path_id = path.id
         _set_due(assignment, user.start_date + timedelta(days=step.day_offset), user.time_zone)
         db.session.add(assignment)
@@ -93,8 +97,9 @@ def assign_module(user_id: int, module_id: int, due_on: date | None, *, actor) -
     if module is None or module.status != ModuleStatus.PUBLISHED:
         raise Invalid("Choose a published module.", field="module_id")
     lock_users(user.id)
-    assignment = db.session.scalar(select(Assignment).where(Assignment.user_id == user.id,
-                                                            Assignment.module_id == module.id))
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.user_id == user.id, Assignment.module_id == module.id)
+    )
     if assignment is None:
         assignment = Assignment(user_id=user.id, module_id=module.id, assigned_by_id=actor.id)
         db.session.add(assignment)
@@ -116,6 +121,7 @@ def remove_assignment(assignment_id: int, *, actor) -> int:
 
 
 # My onboarding ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Item:
@@ -145,7 +151,7 @@ class Onboarding:
     sessions: list[ShadowSession]
     flags: list[ReviewFlag]
     now: datetime
-    assigners: list[User] = field(default_factory=list)   # who will assign training, while nothing is
+    assigners: list[User] = field(default_factory=list)  # who will assign training, while nothing is
 
     @property
     def empty(self) -> bool:
@@ -154,7 +160,9 @@ class Onboarding:
 
     @property
     def paths(self) -> list[Path]:
-        return list({i.assignment.path.id: i.assignment.path for i in self.items if i.assignment.path}.values())
+        return list(
+            {i.assignment.path.id: i.assignment.path for i in self.items if i.assignment.path}.values()
+        )
 
     @property
     def modules_done(self) -> int:
@@ -187,9 +195,17 @@ def onboarding_in_progress(user_id: int, now: datetime | None = None) -> bool:
     now = now or utcnow()
     completed = select(ModuleCompletion.module_id).where(
         ModuleCompletion.user_id == user_id,
-        or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now))
-    pending = select(Assignment.id).where(Assignment.user_id == user_id, Assignment.path_id.is_not(None),
-                                          Assignment.module_id.not_in(completed)).limit(1)
+        or_(ModuleCompletion.expires_at.is_(None), ModuleCompletion.expires_at > now),
+    )
+    pending = (
+        select(Assignment.id)
+        .where(
+            Assignment.user_id == user_id,
+            Assignment.path_id.is_not(None),
+            Assignment.module_id.not_in(completed),
+        )
+        .limit(1)
+    )
     return db.session.scalar(pending) is not None
 
 
@@ -200,41 +216,85 @@ def my_onboarding(user_id: int, *, actor, now: datetime | None = None) -> Onboar
     """
     now = now or utcnow()
     user = learner(user_id, actor)
-    assignments = list(db.session.scalars(
-        select(Assignment).options(joinedload(Assignment.module), joinedload(Assignment.path))
-        .where(Assignment.user_id == user.id)
-        .order_by(Assignment.due_on.is_(None), Assignment.due_on, Assignment.id)))
-    completions = {c.module_id: c for c in db.session.scalars(
-        select(ModuleCompletion).where(ModuleCompletion.user_id == user.id))}
+    assignments = list(
+        db.session.scalars(
+            select(Assignment)
+            .options(joinedload(Assignment.module), joinedload(Assignment.path))
+            .where(Assignment.user_id == user.id)
+            .order_by(Assignment.due_on.is_(None), Assignment.due_on, Assignment.id)
+        )
+    )
+    completions = {
+        c.module_id: c
+        for c in db.session.scalars(select(ModuleCompletion).where(ModuleCompletion.user_id == user.id))
+    }
     assigned = select(Assignment.module_id).where(Assignment.user_id == user.id)
     lessons: dict[int, list[tuple[int, str]]] = {}
     for lesson_id, module_id, title in db.session.execute(
-            select(Lesson.id, Lesson.module_id, Lesson.title).where(Lesson.module_id.in_(assigned))
-            .order_by(Lesson.module_id, Lesson.position)):
+        select(Lesson.id, Lesson.module_id, Lesson.title)
+        .where(Lesson.module_id.in_(assigned))
+        .order_by(Lesson.module_id, Lesson.position)
+    ):
         lessons.setdefault(module_id, []).append((lesson_id, title))
-    done_at = dict(db.session.execute(select(LessonCompletion.lesson_id, LessonCompletion.completed_at)
-                                      .where(LessonCompletion.user_id == user.id)).all())
-    quizzes = dict(db.session.execute(select(Question.module_id, func.count(Question.id))
-                                      .where(Question.module_id.in_(assigned)).group_by(Question.module_id)).all())
-    passed_at = dict(db.session.execute(
-        select(QuizAttempt.module_id, func.max(QuizAttempt.submitted_at))
-        .where(QuizAttempt.user_id == user.id, QuizAttempt.passed.is_(True))
-        .group_by(QuizAttempt.module_id)).all())
-    sessions = list(db.session.scalars(
-        select(ShadowSession).options(joinedload(ShadowSession.host))
-        .where(ShadowSession.trainee_id == user.id, ShadowSession.status != SessionStatus.CANCELLED)
-        .order_by(ShadowSession.starts_at)))
-    items = [_item(a, completions.get(a.module_id), lessons.get(a.module_id, []), done_at,
-                   quizzes.get(a.module_id, 0), passed_at.get(a.module_id), now) for a in assignments]
-    return Onboarding(user=user, items=items, sessions=sessions, flags=review_flags(user.id), now=now,
-                      assigners=[] if items or sessions else assigners_for(user))
+    done_at = dict(
+        db.session.execute(
+            select(LessonCompletion.lesson_id, LessonCompletion.completed_at).where(
+                LessonCompletion.user_id == user.id
+            )
+        ).all()
+    )
+    quizzes = dict(
+        db.session.execute(
+            select(Question.module_id, func.count(Question.id))
+            .where(Question.module_id.in_(assigned))
+            .group_by(Question.module_id)
+        ).all()
+    )
+    passed_at = dict(
+        db.session.execute(
+            select(QuizAttempt.module_id, func.max(QuizAttempt.submitted_at))
+            .where(QuizAttempt.user_id == user.id, QuizAttempt.passed.is_(True))
+            .group_by(QuizAttempt.module_id)
+        ).all()
+    )
+    sessions = list(
+        db.session.scalars(
+            select(ShadowSession)
+            .options(joinedload(ShadowSession.host))
+            .where(ShadowSession.trainee_id == user.id, ShadowSession.status != SessionStatus.CANCELLED)
+            .order_by(ShadowSession.starts_at)
+        )
+    )
+    items = [
+        _item(
+            a,
+            completions.get(a.module_id),
+            lessons.get(a.module_id, []),
+            done_at,
+            quizzes.get(a.module_id, 0),
+            passed_at.get(a.module_id),
+            now,
+        )
+        for a in assignments
+    ]
+    return Onboarding(
+        user=user,
+        items=items,
+        sessions=sessions,
+        flags=review_flags(user.id),
+        now=now,
+        assigners=[] if items or sessions else assigners_for(user),
+    )
 
 
 def assigners_for(user: User) -> list[User]:
     """Who assigns this person's training: the active managers of their team, or else the active admins."""
     people = select(User).where(User.active.is_(True), User.id != user.id).order_by(User.name)
-    managers = list(db.session.scalars(people.where(User.role == Role.MANAGER, User.team != "",
-                                                    User.team == (user.team or ""))))
+    managers = list(
+        db.session.scalars(
+            people.where(User.role == Role.MANAGER, User.team != "", User.team == (user.team or ""))
+        )
+    )
     return managers or list(db.session.scalars(people.where(User.role == Role.ADMIN)))
 
 
@@ -243,10 +303,17 @@ def _item(assignment, completion, lessons, done_at, questions, last_pass, now) -
     since = completion.expires_at if expired else None
     done = [lid for lid, _ in lessons if lid in done_at and (since is None or done_at[lid] >= since)]
     complete = completion is not None and not expired
-    item = Item(assignment=assignment, module=assignment.module, lessons_total=len(lessons),
-                lessons_done=len(done), quiz_required=questions > 0,
-                quiz_passed=last_pass is not None and (since is None or last_pass >= since),
-                complete=complete, expired=expired, completed_at=completion.completed_at if completion else None)
+    item = Item(
+        assignment=assignment,
+        module=assignment.module,
+        lessons_total=len(lessons),
+        lessons_done=len(done),
+        quiz_required=questions > 0,
+        quiz_passed=last_pass is not None and (since is None or last_pass >= since),
+        complete=complete,
+        expired=expired,
+        completed_at=completion.completed_at if completion else None,
+    )
     item.overdue = not complete and assignment.due_at is not None and assignment.due_at < now
     item.next_lesson = next(((lid, title) for lid, title in lessons if lid not in done), None)
     return item

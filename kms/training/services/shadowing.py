@@ -1,4 +1,5 @@
 """Shadowing: hosts with weekly availability, sessions with explicit conflict checks, and the planner."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,20 +28,28 @@ from kms.training.services._common import (
 # The planner keeps a trainee's sessions inside their own working day.
 TRAINEE_DAY = (time(8, 0), time(18, 0))
 SLOT_STEP = timedelta(minutes=30)
-MAX_WINDOW_DAYS = 90      # how far ahead the planner may look for days with room
+MAX_WINDOW_DAYS = 90  # how far ahead the planner may look for days with room
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def list_hosts(*, include_inactive: bool = False) -> list[ShadowHost]:
     """The people new hires can shadow, by name, with their availability (active ones unless asked)."""
-    query = select(ShadowHost).options(selectinload(ShadowHost.windows)).join(User, User.id == ShadowHost.user_id)
+    query = (
+        select(ShadowHost).options(selectinload(ShadowHost.windows)).join(User, User.id == ShadowHost.user_id)
+    )
     if not include_inactive:
         query = query.where(ShadowHost.active.is_(True), User.active.is_(True))
     return list(db.session.scalars(query.order_by(User.name)))
 
 
-def set_host(user_id: int, *, active: bool = True, note: str = "",
-             windows: list[tuple[int, time, time]] | None = None, actor) -> ShadowHost:
+def set_host(
+    user_id: int,
+    *,
+    active: bool = True,
+    note: str = "",
+    windows: list[tuple[int, time, time]] | None = None,
+    actor,
+) -> ShadowHost:
     """Mark (or unmark) a user as a shadowing host; with `windows`, replace their weekly availability in the
     same step, so a refused window leaves the note and the active flag as they were too."""
     require_lead(actor)
@@ -78,8 +87,10 @@ def _clean_windows(windows: list[tuple[int, time, time]]) -> list[tuple[int, tim
         if not 0 <= int(weekday) <= 6:
             raise Invalid("Weekday must be Monday to Sunday.", field="windows")
         if end <= start:
-            raise Invalid(f"On {WEEKDAYS[weekday]} the end ({end:%H:%M}) must be after the start "
-                          f"({start:%H:%M}).", field="windows")
+            raise Invalid(
+                f"On {WEEKDAYS[weekday]} the end ({end:%H:%M}) must be after the start ({start:%H:%M}).",
+                field="windows",
+            )
         for other in cleaned:
             if other[0] == weekday and start < other[2] and other[1] < end:
                 raise Invalid(f"Two windows overlap on {WEEKDAYS[weekday]}.", field="windows")
@@ -88,6 +99,7 @@ def _clean_windows(windows: list[tuple[int, time, time]]) -> list[tuple[int, tim
 
 
 # Conflict checks --------------------------------------------------------------------------------------------
+
 
 def within_availability(windows, tz_name: str, starts_at: datetime, ends_at: datetime) -> bool:
     """True when the whole session falls inside one weekly window, read in the host's time zone."""
@@ -107,16 +119,19 @@ def within_availability(windows, tz_name: str, starts_at: datetime, ends_at: dat
 
 def _busy_query(user_ids, starts_at, ends_at, exclude_id=None):
     query = select(ShadowSession).where(
-        ShadowSession.status != SessionStatus.CANCELLED, ShadowSession.starts_at < ends_at,
+        ShadowSession.status != SessionStatus.CANCELLED,
+        ShadowSession.starts_at < ends_at,
         ShadowSession.ends_at > starts_at,
-        or_(ShadowSession.host_id.in_(user_ids), ShadowSession.trainee_id.in_(user_ids)))
+        or_(ShadowSession.host_id.in_(user_ids), ShadowSession.trainee_id.in_(user_ids)),
+    )
     if exclude_id is not None:
         query = query.where(ShadowSession.id != exclude_id)
     return query
 
 
-def check_slot(trainee: User, host_user: User, starts_at: datetime, ends_at: datetime,
-               exclude_id: int | None = None) -> None:
+def check_slot(
+    trainee: User, host_user: User, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> None:
     """Raise an explicit error when a session cannot happen: times, people, availability or an overlap."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise Invalid("Times must carry a time zone.", field="starts_at")
@@ -133,11 +148,15 @@ def check_slot(trainee: User, host_user: User, starts_at: datetime, ends_at: dat
     if host is None or not host.active:
         raise Invalid(f"{host_user.name} is not a shadowing host.", field="host_id")
     if not within_availability(host.windows, host_user.time_zone, starts_at, ends_at):
-        raise Invalid(f"Outside {host_user.name}'s availability ({describe_windows(host)}).", field="starts_at")
+        raise Invalid(
+            f"Outside {host_user.name}'s availability ({describe_windows(host)}).", field="starts_at"
+        )
     for other in db.session.scalars(_busy_query([trainee.id, host_user.id], starts_at, ends_at, exclude_id)):
         who = host_user if host_user.id in (other.host_id, other.trainee_id) else trainee
-        raise Conflict(f"Overlaps another session of {who.name} "
-                       f"({other.starts_at:%Y-%m-%d %H:%M}–{other.ends_at:%H:%M} UTC).")
+        raise Conflict(
+            f"Overlaps another session of {who.name} "
+            f"({other.starts_at:%Y-%m-%d %H:%M}–{other.ends_at:%H:%M} UTC)."
+        )
 
 
 def describe_windows(host: ShadowHost) -> str:
@@ -169,10 +188,17 @@ def meeting_link(value: str | None) -> str:
     if not value:
         return ""
     parts = urlsplit(value)
-    if len(value) > 500 or parts.scheme.lower() != "https" or not parts.hostname or any(
-            c.isspace() or ord(c) < 32 for c in value):
-        raise Invalid("The meeting link must be a single https:// address (Zoom, Meet, Teams or any https URL), "
-                      "at most 500 characters.", field="meeting_url")
+    if (
+        len(value) > 500
+        or parts.scheme.lower() != "https"
+        or not parts.hostname
+        or any(c.isspace() or ord(c) < 32 for c in value)
+    ):
+        raise Invalid(
+            "The meeting link must be a single https:// address (Zoom, Meet, Teams or any https URL), "
+            "at most 500 characters.",
+            field="meeting_url",
+        )
     return value
 
 
@@ -183,18 +209,34 @@ def _person(user_id: int, field: str) -> User:
     return user
 
 
-def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends_at: datetime, focus: str = "",
-                     format: str = SessionFormat.LIVE_CALLS, focus_article_id: int | None = None,
-                     meeting_url: str = "", actor) -> ShadowSession:
+def schedule_session(
+    *,
+    trainee_id: int,
+    host_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    focus: str = "",
+    format: str = SessionFormat.LIVE_CALLS,
+    focus_article_id: int | None = None,
+    meeting_url: str = "",
+    actor,
+) -> ShadowSession:
     """Book a session after every check (see check_slot); the trainee and host rows are locked meanwhile."""
     trainee = managed_learner(trainee_id, actor)
     lock_users(trainee.id, host_id)
     host = _person(host_id, "host_id")
     check_slot(trainee, host, starts_at, ends_at)
-    session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=starts_at, ends_at=ends_at,
-                            focus=text(focus, "focus", "Focus", 200, required=False), format=_format(format),
-                            focus_article_id=_focus_article(focus_article_id), created_by_id=actor.id,
-                            meeting_url=meeting_link(meeting_url))
+    session = ShadowSession(
+        trainee_id=trainee.id,
+        host_id=host.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        focus=text(focus, "focus", "Focus", 200, required=False),
+        format=_format(format),
+        focus_article_id=_focus_article(focus_article_id),
+        created_by_id=actor.id,
+        meeting_url=meeting_link(meeting_url),
+    )
     db.session.add(session)
     db.session.flush()
     return session
@@ -203,14 +245,26 @@ def schedule_session(*, trainee_id: int, host_id: int, starts_at: datetime, ends
 def get_session(session_id: int, *, actor) -> ShadowSession:
     """A session its trainee, its host, and the leads who see the trainee may open."""
     session = db.session.get(ShadowSession, session_id)
-    if session is None or not (actor.id in (session.trainee_id, session.host_id)
-                               or can_see_learner(actor, session.trainee) and is_lead(actor)):
+    if session is None or not (
+        actor.id in (session.trainee_id, session.host_id)
+        or can_see_learner(actor, session.trainee)
+        and is_lead(actor)
+    ):
         raise NotFound("No such shadowing session.")
     return session
 
 
-def update_session(session_id: int, *, starts_at: datetime, ends_at: datetime, host_id: int, focus: str,
-                   format: str, meeting_url: str | None = None, actor) -> ShadowSession:
+def update_session(
+    session_id: int,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    host_id: int,
+    focus: str,
+    format: str,
+    meeting_url: str | None = None,
+    actor,
+) -> ShadowSession:
     """Move or change a scheduled session; its calendar SEQUENCE goes up so calendars replace the old event."""
     session = get_session(session_id, actor=actor)
     require_lead(actor)
@@ -263,17 +317,25 @@ def save_session_notes(session_id: int, notes: str, *, actor) -> ShadowSession:
 def sessions_for(user_id: int, *, actor) -> list[ShadowSession]:
     """Every session where the user is trainee or host, oldest first."""
     user = learner(user_id, actor)
-    return list(db.session.scalars(
-        select(ShadowSession).options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
-        .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
-        .order_by(ShadowSession.starts_at)))
+    return list(
+        db.session.scalars(
+            select(ShadowSession)
+            .options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
+            .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
+            .order_by(ShadowSession.starts_at)
+        )
+    )
 
 
 def team_sessions(*, actor, since: datetime | None = None) -> list[ShadowSession]:
     """Sessions of the trainees a lead manages (admins: all), from `since` on."""
     require_lead(actor)
-    query = (select(ShadowSession).options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
-             .join(User, User.id == ShadowSession.trainee_id).order_by(ShadowSession.starts_at))
+    query = (
+        select(ShadowSession)
+        .options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
+        .join(User, User.id == ShadowSession.trainee_id)
+        .order_by(ShadowSession.starts_at)
+    )
     if actor.role.value == "manager":
         query = query.where(User.team == (actor.team or ""))
     if since is not None:
@@ -282,6 +344,7 @@ def team_sessions(*, actor, since: datetime | None = None) -> list[ShadowSession
 
 
 # Planner ----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HostPlan:
@@ -334,9 +397,9 @@ class PlanOutcome:
     requested: int
     window_days: int
     planned_days: int
-    short_availability: int = 0    # the hosts' windows hold fewer sessions a day than asked for
-    short_booked: int = 0          # free in availability, but the host or trainee already has a session then
-    short_window: int = 0          # the window holds too few days with free host time
+    short_availability: int = 0  # the hosts' windows hold fewer sessions a day than asked for
+    short_booked: int = 0  # free in availability, but the host or trainee already has a session then
+    short_window: int = 0  # the window holds too few days with free host time
 
     @property
     def missing(self) -> int:
@@ -356,9 +419,12 @@ def _fill_day(candidates, sessions_per_day, used, taken, mine) -> list[Proposal]
     `used`, `taken` and `mine` are updated with what is picked."""
     picked: list[Proposal] = []
     while len(picked) < sessions_per_day:
-        free = [c for c in candidates
-                if not _overlaps(c.starts_at, c.ends_at, mine) and
-                not _overlaps(c.starts_at, c.ends_at, taken[c.host_id])]
+        free = [
+            c
+            for c in candidates
+            if not _overlaps(c.starts_at, c.ends_at, mine)
+            and not _overlaps(c.starts_at, c.ends_at, taken[c.host_id])
+        ]
         if not free:
             break
         choice = min(free, key=lambda c: (used[c.host_id], c.starts_at, c.host_id))
@@ -369,10 +435,19 @@ def _fill_day(candidates, sessions_per_day, used, taken, mine) -> list[Proposal]
     return sorted(picked, key=lambda p: p.starts_at)
 
 
-def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_day: int, minutes: int,
-                  hosts: list[HostPlan], busy: dict[int, list[tuple[datetime, datetime]]],
-                  trainee_busy: list[tuple[datetime, datetime]], horizon_days: int = 21,
-                  not_before: datetime | None = None) -> PlanOutcome:
+def plan_sessions(
+    *,
+    trainee_tz: str,
+    first_day: date,
+    days: int,
+    sessions_per_day: int,
+    minutes: int,
+    hosts: list[HostPlan],
+    busy: dict[int, list[tuple[datetime, datetime]]],
+    trainee_busy: list[tuple[datetime, datetime]],
+    horizon_days: int = 21,
+    not_before: datetime | None = None,
+) -> PlanOutcome:
     """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room,
     looking at most `horizon_days` days ahead, and count why any requested session did not fit.
 
@@ -388,8 +463,11 @@ def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_d
     for offset in range(horizon_days):
         if planned_days >= days:
             break
-        candidates = [c for c in _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
-                      if not_before is None or c.starts_at >= not_before]
+        candidates = [
+            c
+            for c in _candidates(first_day + timedelta(days=offset), trainee_tz, minutes, hosts)
+            if not_before is None or c.starts_at >= not_before
+        ]
         # What the day would hold if nobody had a session yet: the rest is lost to double booking.
         room = len(_fill_day(candidates, sessions_per_day, dict(used), {h: [] for h in used}, []))
         day_plan = _fill_day(candidates, sessions_per_day, used, taken, mine)
@@ -399,14 +477,28 @@ def plan_sessions(*, trainee_tz: str, first_day: date, days: int, sessions_per_d
             fits = max(room, len(day_plan))
             short_availability += sessions_per_day - fits
             short_booked += fits - len(day_plan)
-    return PlanOutcome(proposals, requested=days * sessions_per_day, window_days=horizon_days,
-                       planned_days=planned_days, short_availability=short_availability,
-                       short_booked=short_booked, short_window=(days - planned_days) * sessions_per_day)
+    return PlanOutcome(
+        proposals,
+        requested=days * sessions_per_day,
+        window_days=horizon_days,
+        planned_days=planned_days,
+        short_availability=short_availability,
+        short_booked=short_booked,
+        short_window=(days - planned_days) * sessions_per_day,
+    )
 
 
-def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: int,
-                 first_day: date | None = None, window_days: int = 21, actor,
-                 now: datetime | None = None) -> PlanOutcome:
+def propose_plan(
+    trainee_id: int,
+    *,
+    days: int,
+    sessions_per_day: int,
+    minutes: int,
+    first_day: date | None = None,
+    window_days: int = 21,
+    actor,
+    now: datetime | None = None,
+) -> PlanOutcome:
     """A shadowing plan for a trainee's first days (from their start date, or today if that has passed),
     within `window_days` days from the first day, with the reasons any requested session did not fit."""
     trainee = managed_learner(trainee_id, actor)
@@ -417,23 +509,35 @@ def propose_plan(trainee_id: int, *, days: int, sessions_per_day: int, minutes: 
         raise Invalid("Plan 1-10 days, 1-8 sessions a day, 15-480 minutes each.", field="days")
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise Invalid(f"Look 1-{MAX_WINDOW_DAYS} days ahead.", field="window_days")
-    hosts = [HostPlan(h.user_id, h.user.time_zone,
-                      tuple((w.weekday, w.start_time, w.end_time) for w in h.windows))
-             for h in list_hosts() if h.user_id != trainee.id]
+    hosts = [
+        HostPlan(h.user_id, h.user.time_zone, tuple((w.weekday, w.start_time, w.end_time) for w in h.windows))
+        for h in list_hosts()
+        if h.user_id != trainee.id
+    ]
     if not hosts:
         raise Invalid("No shadowing hosts yet: mark top performers as hosts first.", field="host_id")
     start = datetime.combine(first_day, time(0), tzinfo=zone(trainee.time_zone)).astimezone(UTC)
     busy: dict[int, list] = {}
     trainee_busy = []
-    for s in db.session.scalars(_busy_query([h.user_id for h in hosts] + [trainee.id], start,
-                                            start + timedelta(days=window_days + 2))):
+    for s in db.session.scalars(
+        _busy_query([h.user_id for h in hosts] + [trainee.id], start, start + timedelta(days=window_days + 2))
+    ):
         for person in (s.host_id, s.trainee_id):
             busy.setdefault(person, []).append((s.starts_at, s.ends_at))
             if person == trainee.id:
                 trainee_busy.append((s.starts_at, s.ends_at))
-    return plan_sessions(trainee_tz=trainee.time_zone, first_day=first_day, days=days,
-                         sessions_per_day=sessions_per_day, minutes=minutes, hosts=hosts, busy=busy,
-                         trainee_busy=trainee_busy, horizon_days=window_days, not_before=now)
+    return plan_sessions(
+        trainee_tz=trainee.time_zone,
+        first_day=first_day,
+        days=days,
+        sessions_per_day=sessions_per_day,
+        minutes=minutes,
+        hosts=hosts,
+        busy=busy,
+        trainee_busy=trainee_busy,
+        horizon_days=window_days,
+        not_before=now,
+    )
 
 
 @dataclass
@@ -461,10 +565,15 @@ def confirm_plan(trainee_id: int, sessions: list[PlannedSession], *, actor) -> l
             raise Invalid(f"Session {number}: {error.message}", field=error.field) from None
         except Conflict as error:
             raise Conflict(f"Session {number}: {error.message}") from None
-        session = ShadowSession(trainee_id=trainee.id, host_id=host.id, starts_at=planned.starts_at,
-                                ends_at=planned.ends_at, format=_format(planned.format),
-                                focus=text(planned.focus, "focus", "Focus", 200, required=False),
-                                created_by_id=actor.id)
+        session = ShadowSession(
+            trainee_id=trainee.id,
+            host_id=host.id,
+            starts_at=planned.starts_at,
+            ends_at=planned.ends_at,
+            format=_format(planned.format),
+            focus=text(planned.focus, "focus", "Focus", 200, required=False),
+            created_by_id=actor.id,
+        )
         db.session.add(session)
         booked.append(session)
     db.session.flush()

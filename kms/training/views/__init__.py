@@ -1,5 +1,6 @@
 """Training pages and JSON API: the blueprint, and at the bottom the route modules (grouped by topic) that add
 its routes."""
+
 from flask import Blueprint
 
 # Pages live under /training; the JSON API under /api/ (where personal tokens are accepted), so routes spell

@@ -1,4 +1,5 @@
 """Helpers the training route modules share: landing rules and reading a time the viewer typed."""
+
 from __future__ import annotations
 
 from flask import url_for

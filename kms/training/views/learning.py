@@ -1,4 +1,5 @@
 """Learner pages: my onboarding, the catalog, modules, lessons, review of changes, quizzes, calendar feed."""
+
 from __future__ import annotations
 
 import re
@@ -39,21 +40,32 @@ def my_onboarding():
 @requires("training.learn")
 def modules():
     everything = allowed(current_user, "training.edit") and request.args.get("all") == "1"
-    return render_template("training/modules.html", everything=everything,
-                           modules=services.list_modules(actor=current_user, include_unpublished=everything))
+    return render_template(
+        "training/modules.html",
+        everything=everything,
+        modules=services.list_modules(actor=current_user, include_unpublished=everything),
+    )
 
 
 @bp.get("/training/modules/<int:module_id>")
 @requires("training.learn")
 def module(module_id: int):
     progress = services.module_progress(module_id, actor=current_user)
-    return render_template("training/module.html", module=progress.module, progress=progress,
-                           attempts=services.attempts_for(module_id, current_user.id), confirm=ConfirmForm())
+    return render_template(
+        "training/module.html",
+        module=progress.module,
+        progress=progress,
+        attempts=services.attempts_for(module_id, current_user.id),
+        confirm=ConfirmForm(),
+    )
 
 
 def _seen_value(lesson) -> str:
-    return ",".join(f"{link.article_id}:{link.article.published_revision_id}" for link in lesson.article_links
-                    if link.article.published_revision_id)
+    return ",".join(
+        f"{link.article_id}:{link.article.published_revision_id}"
+        for link in lesson.article_links
+        if link.article.published_revision_id
+    )
 
 
 def _parse_seen(value: str) -> dict[int, int]:
@@ -78,8 +90,15 @@ def lesson(lesson_id: int):
 
 def _render_lesson(lesson, progress, form, status: int = 200):
     flags = [f for f in services.review_flags(current_user.id) if f.lesson_id == lesson.id]
-    return render_template("training/lesson.html", lesson=lesson, module=progress.module, progress=progress,
-                           form=form, flags=flags, article_base=ARTICLE_LINK_BASE), status
+    return render_template(
+        "training/lesson.html",
+        lesson=lesson,
+        module=progress.module,
+        progress=progress,
+        form=form,
+        flags=flags,
+        article_base=ARTICLE_LINK_BASE,
+    ), status
 
 
 @bp.post("/training/lessons/<int:lesson_id>/complete")
@@ -88,17 +107,19 @@ def complete_lesson(lesson_id: int):
     form = AcknowledgeForm()
     if not form.validate_on_submit():
         abort(400)
-    seen = _parse_seen(form.seen.data)   # garbage there is a 400 naming the field: nothing typed is lost
+    seen = _parse_seen(form.seen.data)  # garbage there is a 400 naming the field: nothing typed is lost
     try:
         with unit_of_work():
-            done = services.complete_lesson(lesson_id, actor=current_user, acknowledge=form.acknowledge.data,
-                                            seen_revisions=seen)
+            done = services.complete_lesson(
+                lesson_id, actor=current_user, acknowledge=form.acknowledge.data, seen_revisions=seen
+            )
     except (Invalid, Conflict) as error:
         lesson = services.get_lesson(lesson_id)
         field_error(form, error)
         form.seen.data = _seen_value(lesson)
-        return _render_lesson(lesson, services.module_progress(lesson.module_id, actor=current_user), form,
-                              error.status)
+        return _render_lesson(
+            lesson, services.module_progress(lesson.module_id, actor=current_user), form, error.status
+        )
     lesson = services.get_lesson(lesson_id)
     if done.module_complete:
         flash(f"Module complete: {lesson.module.title}.", "success")
@@ -114,8 +135,12 @@ def complete_lesson(lesson_id: int):
 @requires("training.learn")
 def lesson_changes(lesson_id: int):
     lesson = services.get_lesson(lesson_id)
-    return render_template("training/changes.html", lesson=lesson, confirm=ConfirmForm(),
-                           diffs=services.lesson_changes(lesson_id, actor=current_user))
+    return render_template(
+        "training/changes.html",
+        lesson=lesson,
+        confirm=ConfirmForm(),
+        diffs=services.lesson_changes(lesson_id, actor=current_user),
+    )
 
 
 @bp.post("/training/lessons/<int:lesson_id>/review")
@@ -157,21 +182,28 @@ def quiz(module_id: int):
         with unit_of_work():
             attempt = services.submit_quiz(module_id, _parse_answers(), actor=current_user)
         return redirect(url_for("training.attempt", attempt_id=attempt.id))
-    return render_template("training/quiz.html", module=progress.module, progress=progress, questions=questions,
-                           form=form)
+    return render_template(
+        "training/quiz.html", module=progress.module, progress=progress, questions=questions, form=form
+    )
 
 
 @bp.get("/training/attempts/<int:attempt_id>")
 @requires("training.learn")
 def attempt(attempt_id: int):
-    return render_template("training/attempt.html", result=services.attempt_result(attempt_id, actor=current_user))
+    return render_template(
+        "training/attempt.html", result=services.attempt_result(attempt_id, actor=current_user)
+    )
 
 
 @bp.get("/training/calendar")
 @requires("training.learn")
 def calendar():
-    return render_template("training/calendar.html", feed=services.active_feed(actor=current_user),
-                           form=ConfirmForm(), new_url=None)
+    return render_template(
+        "training/calendar.html",
+        feed=services.active_feed(actor=current_user),
+        form=ConfirmForm(),
+        new_url=None,
+    )
 
 
 @bp.post("/training/calendar")
@@ -181,8 +213,12 @@ def new_calendar_feed():
         abort(400)
     with unit_of_work():
         token = services.create_feed(actor=current_user)
-    return render_template("training/calendar.html", feed=services.active_feed(actor=current_user),
-                           form=ConfirmForm(), new_url=url_for("training.feed", token=token, _external=True))
+    return render_template(
+        "training/calendar.html",
+        feed=services.active_feed(actor=current_user),
+        form=ConfirmForm(),
+        new_url=url_for("training.feed", token=token, _external=True),
+    )
 
 
 @bp.post("/training/calendar/revoke")
@@ -200,6 +236,12 @@ def revoke_calendar_feed():
 @requires("public")
 def feed(token: str):
     body = services.feed_ics(token)
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": 'inline; filename="kms-training.ics"', "Cache-Control": "private, no-store",
-        "Referrer-Policy": "no-referrer"})
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": 'inline; filename="kms-training.ics"',
+            "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

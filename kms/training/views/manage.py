@@ -1,4 +1,5 @@
 """Pages for authors and leads: module authoring, assignments, the team view and its CSV export."""
+
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -40,28 +41,39 @@ def team():
 @bp.get("/training/team.csv")
 @requires("training.manage")
 def team_csv():
-    view = services.team_view(actor=current_user, **_filters())   # no page: everyone matching the filters
-    return Response(services.team_csv(view), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="training-team.csv"'})
+    view = services.team_view(actor=current_user, **_filters())  # no page: everyone matching the filters
+    return Response(
+        services.team_csv(view),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="training-team.csv"'},
+    )
 
 
 @bp.get("/training/people/<int:user_id>")
 @requires("training.manage")
 def person(user_id: int):
     onboarding = services.my_onboarding(user_id, actor=current_user)
-    return render_template("training/onboarding.html", onboarding=onboarding, own=False, confirm=ConfirmForm())
+    return render_template(
+        "training/onboarding.html", onboarding=onboarding, own=False, confirm=ConfirmForm()
+    )
 
 
 # Assignments ------------------------------------------------------------------------------------------------
 
+
 def _assign_forms(path_form=None, module_form=None):
-    people = [(u.id, f"{u.name} ({u.team or 'no team'})") for u in services.managed_people(actor=current_user)]
+    people = [
+        (u.id, f"{u.name} ({u.team or 'no team'})") for u in services.managed_people(actor=current_user)
+    ]
     path_form = path_form or AssignPathForm(formdata=None, user_id=id_arg("user_id"))
     module_form = module_form or AssignModuleForm(formdata=None, user_id=id_arg("user_id"))
     path_form.user_id.choices = module_form.user_id.choices = people
     path_form.path_id.choices = [(p.id, p.title) for p in services.list_paths()]
-    module_form.module_id.choices = [(m.id, m.title) for m in services.list_modules(
-        actor=current_user, include_unpublished=True) if m.status.value == "published"]
+    module_form.module_id.choices = [
+        (m.id, m.title)
+        for m in services.list_modules(actor=current_user, include_unpublished=True)
+        if m.status.value == "published"
+    ]
     return path_form, module_form
 
 
@@ -69,8 +81,9 @@ def _assign_forms(path_form=None, module_form=None):
 @requires("training.manage")
 def assign():
     path_form, module_form = _assign_forms()
-    return render_template("training/assign.html", path_form=path_form, module_form=module_form,
-                           paths=services.list_paths())
+    return render_template(
+        "training/assign.html", path_form=path_form, module_form=module_form, paths=services.list_paths()
+    )
 
 
 @bp.post("/training/assign/path")
@@ -80,14 +93,17 @@ def assign_path():
     if path_form.validate_on_submit():
         try:
             with unit_of_work():
-                made = services.assign_path(path_form.user_id.data, path_form.path_id.data, actor=current_user)
+                made = services.assign_path(
+                    path_form.user_id.data, path_form.path_id.data, actor=current_user
+                )
         except Invalid as error:
             field_error(path_form, error)
         else:
             flash(f"Assigned {counted(len(made), 'module')} with due dates.", "success")
             return redirect(url_for("training.person", user_id=path_form.user_id.data))
-    return render_template("training/assign.html", path_form=path_form, module_form=module_form,
-                           paths=services.list_paths()), 400
+    return render_template(
+        "training/assign.html", path_form=path_form, module_form=module_form, paths=services.list_paths()
+    ), 400
 
 
 @bp.post("/training/assign/module")
@@ -97,15 +113,20 @@ def assign_module():
     if module_form.validate_on_submit():
         try:
             with unit_of_work():
-                services.assign_module(module_form.user_id.data, module_form.module_id.data, module_form.due_on.data,
-                                       actor=current_user)
+                services.assign_module(
+                    module_form.user_id.data,
+                    module_form.module_id.data,
+                    module_form.due_on.data,
+                    actor=current_user,
+                )
         except Invalid as error:
             field_error(module_form, error)
         else:
             flash("Module assigned.", "success")
             return redirect(url_for("training.person", user_id=module_form.user_id.data))
-    return render_template("training/assign.html", path_form=path_form, module_form=module_form,
-                           paths=services.list_paths()), 400
+    return render_template(
+        "training/assign.html", path_form=path_form, module_form=module_form, paths=services.list_paths()
+    ), 400
 
 
 @bp.post("/training/assignments/<int:assignment_id>/delete")
@@ -120,11 +141,19 @@ def remove_assignment(assignment_id: int):
 
 # Authoring -------------------------------------------------------------------------------------------------
 
+
 def _module_fields(form: ModuleForm) -> dict:
-    return {"title": form.title.data, "summary": form.summary.data, "intro": form.intro.data,
-            "audience": form.audience.data, "minutes": form.minutes.data,
-            "recertify_months": form.recertify_months.data, "pass_mark": form.pass_mark.data,
-            "max_attempts": form.max_attempts.data, "tags": (form.tags.data or "").split(",")}
+    return {
+        "title": form.title.data,
+        "summary": form.summary.data,
+        "intro": form.intro.data,
+        "audience": form.audience.data,
+        "minutes": form.minutes.data,
+        "recertify_months": form.recertify_months.data,
+        "pass_mark": form.pass_mark.data,
+        "max_attempts": form.max_attempts.data,
+        "tags": (form.tags.data or "").split(","),
+    }
 
 
 @bp.route("/training/modules/new", methods=["GET", "POST"])
@@ -162,7 +191,9 @@ def edit_module(module_id: int):
                 flash("Module saved.", "success")
                 return redirect(url_for("training.edit_module", module_id=module.id))
         status = 400
-    return render_template("training/module_edit.html", module=module, form=form, confirm=ConfirmForm()), status
+    return render_template(
+        "training/module_edit.html", module=module, form=form, confirm=ConfirmForm()
+    ), status
 
 
 @bp.post("/training/modules/<int:module_id>/status")
@@ -177,8 +208,12 @@ def module_status(module_id: int):
 
 
 def _lesson_args(form: LessonForm) -> dict:
-    return {"title": form.title.data, "body": form.body.data or "", "acknowledge": form.acknowledge.data,
-            "article_slugs": [s.strip() for s in (form.articles.data or "").split(",") if s.strip()]}
+    return {
+        "title": form.title.data,
+        "body": form.body.data or "",
+        "acknowledge": form.acknowledge.data,
+        "article_slugs": [s.strip() for s in (form.articles.data or "").split(",") if s.strip()],
+    }
 
 
 @bp.route("/training/modules/<int:module_id>/lessons/new", methods=["GET", "POST"])
@@ -195,8 +230,9 @@ def new_lesson(module_id: int):
         else:
             flash("Lesson added.", "success")
             return redirect(url_for("training.edit_module", module_id=module.id))
-    return render_template("training/lesson_form.html", module=module, form=form, lesson=None), \
-        400 if request.method == "POST" else 200
+    return render_template(
+        "training/lesson_form.html", module=module, form=form, lesson=None
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.route("/training/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
@@ -215,8 +251,9 @@ def edit_lesson(lesson_id: int):
         else:
             flash("Lesson saved.", "success")
             return redirect(url_for("training.edit_module", module_id=lesson.module_id))
-    return render_template("training/lesson_form.html", module=lesson.module, form=form, lesson=lesson), \
-        400 if request.method == "POST" else 200
+    return render_template(
+        "training/lesson_form.html", module=lesson.module, form=form, lesson=lesson
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.post("/training/lessons/<int:lesson_id>/delete")
@@ -238,13 +275,19 @@ def move_lesson(lesson_id: int):
     if request.form.get("direction") not in {"up", "down"}:
         raise Invalid("direction must be up or down.", field="direction")
     with unit_of_work():
-        module = services.move_lesson(lesson_id, -1 if request.form["direction"] == "up" else 1, actor=current_user)
+        module = services.move_lesson(
+            lesson_id, -1 if request.form["direction"] == "up" else 1, actor=current_user
+        )
     return redirect(url_for("training.edit_module", module_id=module.id) + f"#lesson-{lesson_id}")
 
 
 def _question_args(form: QuestionForm) -> dict:
-    return {"text": form.text.data, "kind": form.kind.data, "explanation": form.explanation.data or "",
-            "choices": parse_choices(form.choices.data)}
+    return {
+        "text": form.text.data,
+        "kind": form.kind.data,
+        "explanation": form.explanation.data or "",
+        "choices": parse_choices(form.choices.data),
+    }
 
 
 @bp.route("/training/modules/<int:module_id>/questions/new", methods=["GET", "POST"])
@@ -261,8 +304,9 @@ def new_question(module_id: int):
         else:
             flash("Question added.", "success")
             return redirect(url_for("training.edit_module", module_id=module.id) + "#quiz")
-    return render_template("training/question_form.html", module=module, form=form, question=None), \
-        400 if request.method == "POST" else 200
+    return render_template(
+        "training/question_form.html", module=module, form=form, question=None
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.route("/training/questions/<int:question_id>/edit", methods=["GET", "POST"])
@@ -282,8 +326,9 @@ def edit_question(question_id: int):
         else:
             flash("Question saved.", "success")
             return redirect(url_for("training.edit_module", module_id=question.module_id) + "#quiz")
-    return render_template("training/question_form.html", module=question.module, form=form, question=question), \
-        400 if request.method == "POST" else 200
+    return render_template(
+        "training/question_form.html", module=question.module, form=form, question=question
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.post("/training/questions/<int:question_id>/delete")

@@ -1,4 +1,5 @@
 """Shadowing pages: sessions, hosts and availability, the planner, notes and feedback, .ics downloads."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,14 +33,21 @@ from kms.web import counted, form_int, id_arg
 @requires("training.learn")
 def shadowing():
     lead = allowed(current_user, "training.manage")
-    return render_template("training/shadowing.html", lead=lead, now=utcnow(),
-                           mine=services.sessions_for(current_user.id, actor=current_user),
-                           team=services.team_sessions(actor=current_user, since=utcnow()) if lead else [])
+    return render_template(
+        "training/shadowing.html",
+        lead=lead,
+        now=utcnow(),
+        mine=services.sessions_for(current_user.id, actor=current_user),
+        team=services.team_sessions(actor=current_user, since=utcnow()) if lead else [],
+    )
 
 
 def _host_form(form: HostForm) -> HostForm:
-    form.user_id.choices = [(u.id, f"{u.name} ({u.team or 'no team'}, {u.time_zone})")
-                            for u in auth_services.list_users() if u.active]
+    form.user_id.choices = [
+        (u.id, f"{u.name} ({u.team or 'no team'}, {u.time_zone})")
+        for u in auth_services.list_users()
+        if u.active
+    ]
     return form
 
 
@@ -52,7 +60,9 @@ def hosts():
         try:
             with unit_of_work():
                 services.set_host(form.user_id.data, note=form.note.data, actor=current_user)
-                services.set_availability(form.user_id.data, parse_windows(form.windows.data), actor=current_user)
+                services.set_availability(
+                    form.user_id.data, parse_windows(form.windows.data), actor=current_user
+                )
         except Invalid as error:
             field_error(form, error)
             status = 400
@@ -61,8 +71,12 @@ def hosts():
             return redirect(url_for("training.hosts"))
     elif request.method == "POST":
         status = 400
-    return render_template("training/hosts.html", form=form, hosts=services.list_hosts(include_inactive=True),
-                           describe=describe_windows), status
+    return render_template(
+        "training/hosts.html",
+        form=form,
+        hosts=services.list_hosts(include_inactive=True),
+        describe=describe_windows,
+    ), status
 
 
 @bp.route("/training/shadowing/hosts/<int:user_id>", methods=["GET", "POST"])
@@ -73,24 +87,36 @@ def host(user_id: int):
         abort(404)
     form = AvailabilityForm(obj=found if request.method == "GET" else None)
     if request.method == "GET":
-        form.windows.data = "\n".join(f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][w.weekday]} "
-                                      f"{w.start_time:%H:%M}-{w.end_time:%H:%M}" for w in found.windows)
+        form.windows.data = "\n".join(
+            f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][w.weekday]} "
+            f"{w.start_time:%H:%M}-{w.end_time:%H:%M}"
+            for w in found.windows
+        )
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                services.set_host(user_id, active=form.active.data, note=form.note.data,
-                                  windows=parse_windows(form.windows.data), actor=current_user)
+                services.set_host(
+                    user_id,
+                    active=form.active.data,
+                    note=form.note.data,
+                    windows=parse_windows(form.windows.data),
+                    actor=current_user,
+                )
         except Invalid as error:
             field_error(form, error)
         else:
             flash("Availability saved.", "success")
             return redirect(url_for("training.hosts"))
-    return render_template("training/host.html", host=found, form=form), 400 if request.method == "POST" else 200
+    return render_template(
+        "training/host.html", host=found, form=form
+    ), 400 if request.method == "POST" else 200
 
 
 def _session_form(form: SessionForm) -> SessionForm:
     form.trainee_id.choices = [(u.id, u.name) for u in services.managed_people(actor=current_user)]
-    form.host_id.choices = [(h.user_id, f"{h.user.name} — {describe_windows(h)}") for h in services.list_hosts()]
+    form.host_id.choices = [
+        (h.user_id, f"{h.user.name} — {describe_windows(h)}") for h in services.list_hosts()
+    ]
     return form
 
 
@@ -106,10 +132,16 @@ def new_session():
         try:
             starts_at, ends_at = _times(form)
             with unit_of_work():
-                session = services.schedule_session(trainee_id=form.trainee_id.data, host_id=form.host_id.data,
-                                                    starts_at=starts_at, ends_at=ends_at, focus=form.focus.data,
-                                                    format=form.format.data, meeting_url=form.meeting_url.data,
-                                                    actor=current_user)
+                session = services.schedule_session(
+                    trainee_id=form.trainee_id.data,
+                    host_id=form.host_id.data,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    focus=form.focus.data,
+                    format=form.format.data,
+                    meeting_url=form.meeting_url.data,
+                    actor=current_user,
+                )
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -128,16 +160,30 @@ def session(session_id: int):
 def _render_session(found, edit_form=None, notes_form=None, status: int = 200):
     lead = allowed(current_user, "training.manage")
     if lead and edit_form is None:
-        edit_form = _session_form(SessionForm(formdata=None, trainee_id=found.trainee_id, host_id=found.host_id,
-                                              focus=found.focus, format=found.format.value,
-                                              meeting_url=found.meeting_url))
+        edit_form = _session_form(
+            SessionForm(
+                formdata=None,
+                trainee_id=found.trainee_id,
+                host_id=found.host_id,
+                focus=found.focus,
+                format=found.format.value,
+                meeting_url=found.meeting_url,
+            )
+        )
         edit_form.starts_at.data = _local(found.starts_at)
         edit_form.ends_at.data = _local(found.ends_at)
     if notes_form is None:
         mine = found.trainee_notes if current_user.id == found.trainee_id else found.host_feedback
         notes_form = NotesForm(formdata=None, notes=mine)
-    return render_template("training/session.html", session=found, edit_form=edit_form, notes_form=notes_form,
-                           confirm=ConfirmForm(), lead=lead, formats=dict(FORMATS)), status
+    return render_template(
+        "training/session.html",
+        session=found,
+        edit_form=edit_form,
+        notes_form=notes_form,
+        confirm=ConfirmForm(),
+        lead=lead,
+        formats=dict(FORMATS),
+    ), status
 
 
 def _local(moment: datetime) -> datetime:
@@ -155,9 +201,16 @@ def edit_session(session_id: int):
         try:
             starts_at, ends_at = _times(form)
             with unit_of_work():
-                services.update_session(found.id, starts_at=starts_at, ends_at=ends_at, host_id=form.host_id.data,
-                                        focus=form.focus.data, format=form.format.data,
-                                        meeting_url=form.meeting_url.data, actor=current_user)
+                services.update_session(
+                    found.id,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    host_id=form.host_id.data,
+                    focus=form.focus.data,
+                    format=form.format.data,
+                    meeting_url=form.meeting_url.data,
+                    actor=current_user,
+                )
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:
@@ -197,8 +250,11 @@ def session_notes(session_id: int):
 @bp.get("/training/shadowing/<int:session_id>.ics")
 @requires("training.learn")
 def session_ics(session_id: int):
-    return Response(services.session_ics(session_id, actor=current_user), mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="shadowing-{session_id}.ics"'})
+    return Response(
+        services.session_ics(session_id, actor=current_user),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="shadowing-{session_id}.ics"'},
+    )
 
 
 @bp.route("/training/shadowing/plan/<int:user_id>", methods=["GET", "POST"])
@@ -207,9 +263,12 @@ def plan(user_id: int):
     onboarding = services.my_onboarding(user_id, actor=current_user)
     trainee = onboarding.user
     path = next((p for p in onboarding.paths if p.shadow_days), None)
-    form = PlanForm(formdata=None, days=path.shadow_days if path else 2,
-                    sessions_per_day=path.shadow_sessions_per_day if path else 4,
-                    minutes=path.shadow_minutes if path else 90)
+    form = PlanForm(
+        formdata=None,
+        days=path.shadow_days if path else 2,
+        sessions_per_day=path.shadow_sessions_per_day if path else 4,
+        minutes=path.shadow_minutes if path else 90,
+    )
     outcome, status = None, 200
     if request.method == "POST" and request.form.get("action") == "confirm":
         return _confirm_plan(trainee, form)
@@ -217,10 +276,15 @@ def plan(user_id: int):
         form = PlanForm()
         if form.validate_on_submit():
             try:
-                outcome = services.propose_plan(user_id, days=form.days.data,
-                                                sessions_per_day=form.sessions_per_day.data,
-                                                minutes=form.minutes.data, first_day=form.first_day.data,
-                                                window_days=form.window_days.data or 21, actor=current_user)
+                outcome = services.propose_plan(
+                    user_id,
+                    days=form.days.data,
+                    sessions_per_day=form.sessions_per_day.data,
+                    minutes=form.minutes.data,
+                    first_day=form.first_day.data,
+                    window_days=form.window_days.data or 21,
+                    actor=current_user,
+                )
             except Invalid as error:
                 field_error(form, error)
                 status = 400
@@ -232,10 +296,27 @@ def plan(user_id: int):
 def _render_plan(trainee, form, outcome, status=200, rows=None):
     hosts = services.list_hosts()
     if rows is None and outcome is not None:
-        rows = [{"keep": True, "host_id": p.host_id, "starts_at": _local(p.starts_at), "ends_at": _local(p.ends_at),
-                 "format": FORMATS[i % len(FORMATS)][0], "focus": ""} for i, p in enumerate(outcome.proposals)]
-    return render_template("training/plan.html", trainee=trainee, form=form, rows=rows, hosts=hosts,
-                           outcome=outcome, formats=FORMATS, confirm=ConfirmForm()), status
+        rows = [
+            {
+                "keep": True,
+                "host_id": p.host_id,
+                "starts_at": _local(p.starts_at),
+                "ends_at": _local(p.ends_at),
+                "format": FORMATS[i % len(FORMATS)][0],
+                "focus": "",
+            }
+            for i, p in enumerate(outcome.proposals)
+        ]
+    return render_template(
+        "training/plan.html",
+        trainee=trainee,
+        form=form,
+        rows=rows,
+        hosts=hosts,
+        outcome=outcome,
+        formats=FORMATS,
+        confirm=ConfirmForm(),
+    ), status
 
 
 def _confirm_plan(trainee, form):
@@ -244,9 +325,12 @@ def _confirm_plan(trainee, form):
     rows, planned = [], []
     count = form_int("count", "count (the number of proposed sessions)", high=80)
     for i in range(count):
-        row = {"keep": request.form.get(f"keep-{i}") == "y",
-               "host_id": form_int(f"host-{i}", f"Session {i + 1}: host-{i} (the host)", required=False),
-               "format": request.form.get(f"format-{i}", ""), "focus": request.form.get(f"focus-{i}", "")}
+        row = {
+            "keep": request.form.get(f"keep-{i}") == "y",
+            "host_id": form_int(f"host-{i}", f"Session {i + 1}: host-{i} (the host)", required=False),
+            "format": request.form.get(f"format-{i}", ""),
+            "focus": request.form.get(f"focus-{i}", ""),
+        }
         try:
             row["starts_at"] = datetime.strptime(request.form.get(f"start-{i}", ""), "%Y-%m-%dT%H:%M")
             row["ends_at"] = datetime.strptime(request.form.get(f"end-{i}", ""), "%Y-%m-%dT%H:%M")
@@ -256,9 +340,15 @@ def _confirm_plan(trainee, form):
     try:
         for row in rows:
             if row["keep"]:
-                planned.append(services.PlannedSession(
-                    host_id=row["host_id"] or 0, starts_at=viewer_to_utc(row["starts_at"], "starts_at"),
-                    ends_at=viewer_to_utc(row["ends_at"], "ends_at"), format=row["format"], focus=row["focus"]))
+                planned.append(
+                    services.PlannedSession(
+                        host_id=row["host_id"] or 0,
+                        starts_at=viewer_to_utc(row["starts_at"], "starts_at"),
+                        ends_at=viewer_to_utc(row["ends_at"], "ends_at"),
+                        format=row["format"],
+                        focus=row["focus"],
+                    )
+                )
         with unit_of_work():
             booked = services.confirm_plan(trainee.id, planned, actor=current_user)
     except (Invalid, Conflict) as error:

@@ -47,6 +47,7 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 
 test: $(TEST_STAMP) browser $(OIDC_STAMP)
 	$(BIN)/ruff check kms tests benchmarks
+	$(BIN)/ruff format --check kms tests benchmarks
 	$(BIN)/python -m pytest --durations=25
 
 clean:

@@ -193,13 +193,20 @@ def test_workers_killed_mid_save_leave_whole_saves_and_a_sound_database_and_inde
         while not last.acknowledged:
             last.save_once(0)
         marker = last.acknowledged[0][1]
+        expected = [articles[0].rsplit("/", 1)[1]]
+        # Indexing runs after the response, in the worker that saved; the search may reach the other worker
+        # first, so it may take a moment to show (a stuck index never does: the check below the loop fails).
+        deadline = time.monotonic() + 20
         with httpx.Client(
             base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {people[0][2]}"}
         ) as api:
-            found = api.get("/api/search", params={"q": marker}).json()
-        assert [hit["url"].split("/handbook/articles/")[-1] for hit in found["results"]] == [
-            articles[0].rsplit("/", 1)[1]
-        ], found
+            while True:
+                found = api.get("/api/search", params={"q": marker}).json()
+                slugs = [hit["url"].split("/handbook/articles/")[-1] for hit in found.get("results", [])]
+                if slugs == expected or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
+        assert slugs == expected, found
 
         server.stop()
         after = article_state(app)

@@ -79,7 +79,7 @@ def list_command() -> None:
         outcome = "-"
         if row and row.last_finished_at:
             outcome = f"failed: {row.last_error}" if row.last_error else row.last_result or "ok"
-        click.echo(f"{name}  every {_every(job.every)}  last run {last}  result {outcome}  held by {held}")
+        click.echo(f"{name}  every {job.schedule}  last run {last}  result {outcome}  held by {held}")
     db.session.rollback()
 
 
@@ -98,14 +98,6 @@ def run_command(name: str, force: bool) -> None:
     click.echo(outcome.line())
     if outcome.error:
         raise SystemExit(1)
-
-
-def _every(delta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
 
 
 COMMANDS = (worker_command, jobs_group)

@@ -80,6 +80,9 @@ FEATURE_COMMANDS = {
     "create-user": "auth",
     "create-token": "auth",
     "hiring-purge": "hiring",
+    "jobs": "jobs",
+    "mail": "notify",
+    "worker": "jobs",
     "reindex": "search",
     "search-check": "search",
 }

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from kms.auth import SYSTEM
 from kms.extensions import db, utcnow
 from kms.notify import services
-from kms.notify.jobs import build_daily_digests
 from kms.notify.kinds import KINDS, Kind, add_kind
 from kms.notify.models import Notification, OutgoingMessage, Preference
+from kms.notify.scheduled import build_daily_digests
 from kms.notify.sender import send_pending
 from tests.conftest import login
 

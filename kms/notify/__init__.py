@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 
 from kms import jobs
-from kms.auth.gates import password_refusal
 from kms.auth.mailer import set_account_mailer
 from kms.notify import commands, services
 from kms.notify.kinds import INVITE, PASSWORD_RESET
@@ -33,8 +32,6 @@ def account_mailer(user, purpose: str, endpoint: str, values: dict, *, expires_a
     reason = mail_off_reason()
     if reason:
         return reason  # not queued: an old link must not go out days later when SMTP is configured
-    if password_refusal(current_app, user):
-        return password_refusal(current_app, user)
     kind = INVITE if purpose == "invite" else PASSWORD_RESET
     title = "You are invited to kms" if purpose == "invite" else "Reset your kms password"
     services.notify(

@@ -41,7 +41,8 @@ from kms.notify.services import outbox
 from kms.notify.smtp import SmtpConfigError, connect, parse_smtp_url
 
 log = logging.getLogger(__name__)
-BATCH = 200
+BATCH = 1000  # messages per run at most
+CHUNK = 50  # messages claimed per UPDATE
 
 
 def smtp_settings(app=None):
@@ -105,27 +106,59 @@ def send_pending(now: datetime, *, limit: int = BATCH) -> str | None:
     clock, owner = _Clock(now), _owner()
     with unit_of_work():
         back, unknown = outbox.recover_expired(clock())
-    with unit_of_work():
-        ids = outbox.due_ids(clock(), limit)
     counts = {"sent": 0, "retry": 0, "failed": 0, "unknown": unknown, "dropped": 0}
-    conn = None
+    conn, done = None, 0
     try:
-        for message_id in ids:
+        while done < limit:
+            # Claimed in chunks: one UPDATE for many messages. A chunk's lease grows with its size; should it
+            # run out anyway, the messages not yet handed over go back to pending and the hand-over of each
+            # is refused to this sender (conditional on its lease), so none is ever sent twice.
+            chunk = min(CHUNK, limit - done)
             with unit_of_work():
-                if not outbox.claim(message_id, owner, clock(), lease):
-                    continue  # another sender has it, or it is done
-            outcome, conn = _send_one(
-                message_id, owner, conn, settings, clock, lease, max_tries, base_seconds
-            )
-            counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome == "unreachable":
-                break  # the server is down: the rest wait for the next run without spending a try
+                ids = outbox.claim_batch(owner, clock(), lease + timedelta(seconds=chunk), chunk)
+                found = outbox.messages_for_sending(ids)
+                digests = _digest_items([i for i in ids if i in found and found[i][0].kind == DIGEST])
+            if not ids:
+                break
+            done += len(ids)
+            for position, message_id in enumerate(ids):
+                outcome, conn = _send_one(
+                    found.get(message_id),
+                    digests.get(message_id, []),
+                    owner,
+                    conn,
+                    settings,
+                    clock,
+                    lease,
+                    max_tries,
+                    base_seconds,
+                )
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == "unreachable":
+                    with unit_of_work():
+                        outbox.release(ids[position + 1 :], owner)
+                    done = limit  # the server is down: the rest wait for the next run, no try spent
+                    break
     finally:
         _close(conn)
     parts = [f"{n} {name}" for name, n in counts.items() if n]
     if back:
         parts.append(f"{back} released from a dead sender")
     return "e-mail: " + (", ".join(parts) if parts else "nothing due")
+
+
+def _digest_items(message_ids: list[int]) -> dict[int, list[Notification]]:
+    """The notifications each digest message carries, in the order they happened."""
+    items: dict[int, list[Notification]] = {}
+    if message_ids:
+        query = (
+            select(Notification)
+            .where(Notification.digest_message_id.in_(message_ids))
+            .order_by(Notification.created_at, Notification.id)
+        )
+        for item in db.session.scalars(query):
+            items.setdefault(item.digest_message_id, []).append(item)
+    return items
 
 
 def _retry(message_id, owner, clock, error, max_tries, base_seconds, permanent=False) -> str:
@@ -142,35 +175,23 @@ def _retry(message_id, owner, clock, error, max_tries, base_seconds, permanent=F
     return "failed" if status == MailStatus.FAILED else "retry"
 
 
-def _send_one(message_id, owner, conn, settings, clock, lease, max_tries, base_seconds):
+def _send_one(found, items, owner, conn, settings, clock, lease, max_tries, base_seconds):
     """Steps 2-4 for one claimed message; returns (outcome, the connection to reuse or None)."""
-    with unit_of_work():
-        found = outbox.message_for_sending(message_id)
-        if found is None:
-            return "dropped", conn
-        message, user = found
-        if not user.active or not user.email:
-            outbox.mark_dropped(message_id, owner, "Not sent: the account is deactivated.")
-            return "dropped", conn
-        items = []
-        if message.kind == DIGEST:
-            items = list(
-                db.session.scalars(
-                    select(Notification)
-                    .where(Notification.digest_message_id == message.id)
-                    .order_by(Notification.created_at, Notification.id)
-                )
-            )
-        try:
-            mail = compose(message, user, items=items, now=clock())
-        except Exception as error:  # noqa: BLE001 - a template or link error must not stop the batch
-            log.exception("e-mail %s could not be composed", message_id)
-            composed_error = f"Could not build the message: {type(error).__name__}: {error}"
-        else:
-            composed_error = None
-        address = user.email
-    if composed_error:
-        return _retry(message_id, owner, clock, composed_error, max_tries, base_seconds), conn
+    if found is None:
+        return "dropped", conn
+    message, user = found
+    message_id, kind = message.id, message.kind
+    if not user.active or not user.email:
+        with unit_of_work():
+            outbox.mark_dropped(message_id, owner, "Not sent: the account is deactivated.", kind)
+        return "dropped", conn
+    try:
+        mail = compose(message, user, items=items, now=clock())
+    except Exception as error:  # noqa: BLE001 - a template or link error must not stop the batch
+        log.exception("e-mail %s could not be composed", message_id)
+        problem = f"Could not build the message: {type(error).__name__}: {error}"
+        return _retry(message_id, owner, clock, problem, max_tries, base_seconds), conn
+    address = user.email
 
     # Step 2: talk to the server up to RCPT TO. Nothing of the message is with the server yet.
     try:
@@ -223,5 +244,5 @@ def _send_one(message_id, owner, conn, settings, clock, lease, max_tries, base_s
         ), conn
     # Step 4.
     with unit_of_work():
-        outbox.mark_sent(message_id, owner, clock())
+        outbox.mark_sent(message_id, owner, clock(), kind)
     return "sent", conn

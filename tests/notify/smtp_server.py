@@ -111,3 +111,21 @@ class SmtpServer:
     def stop(self) -> None:
         self.handler.release.set()
         self.controller.stop()
+
+
+def main() -> None:
+    """`python -m tests.notify.smtp_server PORT`: a server in its own process (for benchmarks: no GIL shared
+    with the sender); prints the number of messages received when its standard input closes."""
+    import sys
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=int(sys.argv[1]), ready_timeout=10)
+    controller.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    controller.stop()
+    print(len(handler.messages), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import selectinload
 
 from kms.auth.models import User
 from kms.errors import Invalid, NotFound
@@ -45,11 +46,15 @@ def recover_expired(now: datetime) -> tuple[int, int]:
     """Leases that ran out: claimed -> pending (never handed over), sending -> unknown. Returns both counts."""
     back = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False)
         .where(OutgoingMessage.status == MailStatus.CLAIMED, OutgoingMessage.leased_until < now)
         .values(status=MailStatus.PENDING, lease_owner=None, leased_until=None)
     ).rowcount
     unknown = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False)
         .where(OutgoingMessage.status == MailStatus.SENDING, OutgoingMessage.leased_until < now)
         .values(
             status=MailStatus.UNKNOWN,
@@ -62,12 +67,17 @@ def recover_expired(now: datetime) -> tuple[int, int]:
     return back, unknown
 
 
-def claim(message_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
-    """Take a due pending message for `owner` until now + lease; False when someone else has it or it is done."""
-    result = db.session.execute(
+def claim_batch(owner: str, now: datetime, lease: timedelta, limit: int) -> list[int]:
+    """Take up to `limit` due pending messages for `owner` in one conditional UPDATE; returns the ids taken
+    (oldest first). A message another sender took in the meantime is simply not among them."""
+    ids = due_ids(now, limit)
+    if not ids:
+        return []
+    db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(
-            OutgoingMessage.id == message_id,
+            OutgoingMessage.id.in_(ids),
             OutgoingMessage.status == MailStatus.PENDING,
             OutgoingMessage.next_attempt_at <= now,
         )
@@ -78,7 +88,49 @@ def claim(message_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
             attempts=OutgoingMessage.attempts + 1,
         )
     )
-    return result.rowcount == 1
+    taken = select(OutgoingMessage.id).where(
+        OutgoingMessage.id.in_(ids),
+        OutgoingMessage.lease_owner == owner,
+        OutgoingMessage.status == MailStatus.CLAIMED,
+    )
+    order = {message_id: n for n, message_id in enumerate(ids)}
+    return sorted(db.session.scalars(taken), key=order.__getitem__)
+
+
+def release(message_ids: list[int], owner: str) -> int:
+    """Give claimed messages back untouched (the server is down: they wait for the next run, their try not
+    counted)."""
+    if not message_ids:
+        return 0
+    return db.session.execute(
+        update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
+        .where(
+            OutgoingMessage.id.in_(message_ids),
+            OutgoingMessage.lease_owner == owner,
+            OutgoingMessage.status == MailStatus.CLAIMED,
+        )
+        .values(
+            status=MailStatus.PENDING,
+            lease_owner=None,
+            leased_until=None,
+            attempts=OutgoingMessage.attempts - 1,
+        )
+    ).rowcount
+
+
+def messages_for_sending(message_ids: list[int]) -> dict[int, tuple[OutgoingMessage, User]]:
+    """The messages and their recipients as they are now (the address is read at send time), by id."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(
+        select(OutgoingMessage, User)
+        .join(User, User.id == OutgoingMessage.user_id)
+        .where(OutgoingMessage.id.in_(message_ids))
+        .options(selectinload(OutgoingMessage.attachments))
+        .execution_options(populate_existing=True)
+    )
+    return {message.id: (message, user) for message, user in rows}
 
 
 def _mine(message_id: int, owner: str, status: str):
@@ -93,23 +145,24 @@ def start_handover(message_id: int, owner: str, now: datetime, lease: timedelta,
     """Record that the text is about to go to the server (claimed -> sending); False if the lease was lost."""
     result = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(_mine(message_id, owner, MailStatus.CLAIMED))
         .values(status=MailStatus.SENDING, leased_until=now + lease, sent_to=address[:254])
     )
     return result.rowcount == 1
 
 
-def _scrubbed(message_id: int) -> dict:
+def _scrubbed(kind: str) -> dict:
     # Mandatory kinds carry a secret link (invite, reset): once sent or dropped it is not kept in the outbox.
-    kind = db.session.scalar(select(OutgoingMessage.kind).where(OutgoingMessage.id == message_id))
     spec = KINDS.get(kind or "")
     return {"link_values": None, "context": None} if spec is not None and spec.mandatory else {}
 
 
-def mark_sent(message_id: int, owner: str, now: datetime) -> bool:
+def mark_sent(message_id: int, owner: str, now: datetime, kind: str = "") -> bool:
     """The server accepted the message (sending -> sent)."""
     result = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(_mine(message_id, owner, MailStatus.SENDING))
         .values(
             status=MailStatus.SENT,
@@ -117,7 +170,7 @@ def mark_sent(message_id: int, owner: str, now: datetime) -> bool:
             lease_owner=None,
             leased_until=None,
             last_error="",
-            **_scrubbed(message_id),
+            **_scrubbed(kind),
         )
     )
     return result.rowcount == 1
@@ -148,6 +201,7 @@ def mark_retry(
     status = MailStatus.FAILED if give_up else MailStatus.PENDING
     result = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(
             OutgoingMessage.id == message_id,
             OutgoingMessage.lease_owner == owner,
@@ -168,6 +222,7 @@ def mark_unknown(message_id: int, owner: str, error: str) -> bool:
     """The connection broke while the text was being handed over: maybe delivered; the admin decides."""
     result = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(_mine(message_id, owner, MailStatus.SENDING))
         .values(
             status=MailStatus.UNKNOWN,
@@ -179,31 +234,21 @@ def mark_unknown(message_id: int, owner: str, error: str) -> bool:
     return result.rowcount == 1
 
 
-def mark_dropped(message_id: int, owner: str, reason: str) -> bool:
+def mark_dropped(message_id: int, owner: str, reason: str, kind: str = "") -> bool:
     """Nobody to send to (deactivated account): dropped, never sent."""
     result = db.session.execute(
         update(OutgoingMessage)
+        .execution_options(synchronize_session=False)
         .where(_mine(message_id, owner, MailStatus.CLAIMED))
         .values(
             status=MailStatus.DROPPED,
             lease_owner=None,
             leased_until=None,
             last_error=reason[:2000],
-            **_scrubbed(message_id),
+            **_scrubbed(kind),
         )
     )
     return result.rowcount == 1
-
-
-def message_for_sending(message_id: int) -> tuple[OutgoingMessage, User] | None:
-    """The message and its recipient as they are now (the address is read at send time)."""
-    row = db.session.execute(
-        select(OutgoingMessage, User)
-        .join(User, User.id == OutgoingMessage.user_id)
-        .where(OutgoingMessage.id == message_id)
-        .execution_options(populate_existing=True)
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 # --- the admins' mail page -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from kms.auth.models import Role, User
 from kms.extensions import db, utcnow
@@ -157,7 +157,7 @@ def notify(
     # Plain multi-row INSERTs, run now in the caller's transaction (no commit): cheaper than one ORM object per
     # row, so a request that notifies costs next to nothing more (benchmarks/notify_bench.py).
     if notices:
-        db.session.execute(insert(Notification), notices)
+        db.session.execute(Notification.__table__.insert(), notices)
     if mails and files:  # attachments need each message's id: ORM objects for these (rare: .ics files)
         for row in mails:
             db.session.add(
@@ -171,7 +171,7 @@ def notify(
             )
         db.session.flush()
     elif mails:
-        db.session.execute(insert(OutgoingMessage), mails)
+        db.session.execute(OutgoingMessage.__table__.insert(), mails)
     count = len({row["user_id"] for row in notices} | {row["user_id"] for row in mails})
     return count
 

@@ -297,8 +297,7 @@ def drop_message(message_id: int, *, actor) -> OutgoingMessage:
     message = _problem(message_id)
     message.status = MailStatus.DROPPED
     message.last_error = f"Dropped by {getattr(actor, 'name', 'an admin')}; was: {message.last_error}"[:2000]
-    message.link_values = (
-        None if KINDS.get(message.kind, None) and KINDS[message.kind].mandatory else message.link_values
-    )
+    for name, value in _scrubbed(message.kind).items():
+        setattr(message, name, value)
     db.session.flush()
     return message

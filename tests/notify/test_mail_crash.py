@@ -1,4 +1,4 @@
-"""kill -9 of a sending process mid-batch: after a restart no message is lost and none is sent twice."""
+"""kill -9 of `kms worker` mid-batch: after a restart no message is lost and none is sent twice."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,23 +20,6 @@ from kms.notify.sender import send_pending
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SENDER = textwrap.dedent(
-    """
-    import sys
-    from kms import create_app
-    from kms.extensions import utcnow
-    from kms.notify.sender import send_pending
-
-    app = create_app({
-        "KMS_INSTANCE_PATH": sys.argv[1], "KMS_DATABASE_URL": sys.argv[2], "KMS_SMTP_URL": sys.argv[3],
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789", "KMS_LOAD_STARTER_CONTENT": "0",
-        "KMS_BASE_URL": "https://kms.example.com", "KMS_MAIL_FROM": "kms <kms@example.com>",
-    })
-    with app.app_context():
-        print(send_pending(utcnow()), flush=True)
-    """
-)
-
 
 @pytest.mark.slow
 def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice_after_restart(
@@ -47,13 +29,21 @@ def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice_after_restart(
     services.notify(users, "auth.password_reset", title="Reset your kms password", actor=SYSTEM)
     db.session.commit()
     smtp_server.handler.hold_data_number = 3  # the server keeps message 3 but holds its "250" reply
-    instance = tmp_path / "sender"
+    instance = tmp_path / "worker"
     instance.mkdir()
-    url = f"smtp://127.0.0.1:{smtp_server.port}?timeout=30"
-    worker = subprocess.Popen(
-        [sys.executable, "-c", SENDER, str(instance), app.config["SQLALCHEMY_DATABASE_URI"], url],
+    settings = {
+        "KMS_INSTANCE_PATH": str(instance),
+        "KMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "KMS_SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}?timeout=30",
+        "KMS_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "KMS_BASE_URL": "https://kms.example.com",
+        "KMS_LOAD_STARTER_CONTENT": "0",
+    }
+    env = {name: value for name, value in os.environ.items() if not name.startswith("KMS_")}
+    worker = subprocess.Popen(  # the real worker process, running only the mail sender
+        [sys.executable, "-m", "kms", "worker", "--only", "mail-sender"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**env, **settings, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

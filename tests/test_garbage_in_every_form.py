@@ -45,6 +45,13 @@ NOT_WALKED = {  # forms a logged-in admin or interviewer is never shown
     "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none",
     "sso.delete_provider": "a button (no field but the CSRF token) beside an added provider; the demo has none",
     "sso.delete_rule": "a button (no field but the CSRF token) beside a group rule; the demo has none",
+    "auth.reset_password": "needs a password-reset link's token (tests/notify/test_password_reset.py)",
+    "notify.unsubscribe": "needs a signed unsubscribe link from an e-mail; a button (tests/notify)",
+    "notify.mark_read": "a button beside a notification; the demo has none",
+    "notify.mark_all_read": "a button (no field but the CSRF token) shown with unread notifications",
+    "notify.retry": "a button beside a failed e-mail on /admin/mail; the demo has none",
+    "notify.drop": "a button beside a failed e-mail on /admin/mail; the demo has none",
+    "notify.preferences": "radio buttons, shown once a kind one may choose for is registered; bad values: tests/notify",
 }
 PAGES_PER_ENDPOINT = 2
 

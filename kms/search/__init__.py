@@ -2,7 +2,7 @@
 
 import os
 
-from kms.search import commands, indexer
+from kms.search import commands, indexer, jobs
 from kms.search.views import bp
 
 CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"  # set by `kms serve` for its workers
@@ -11,12 +11,13 @@ CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"  # set by `kms serve` for its worke
 def init_app(app) -> None:
     """Add search to the app: its pages and API (the search box in the header is the way in, so no menu
     entry), its index with after-commit indexing hooked into the session, the `kms reindex` and `kms
-    search-check` commands, and under `kms serve` a check (and if need be a rebuild) of the index in the
+    search-check` commands, the weekly gap digest job, and under `kms serve` a check (and if need be a rebuild) of the index in the
     background."""
     app.register_blueprint(bp)
     indexer.init_app(app)
     for command in commands.COMMANDS:
         app.cli.add_command(command)
+    jobs.init_jobs(app)
     if str(app.config.get(CHECK_ON_START) or os.environ.get(CHECK_ON_START, "")) == "1":
         from kms.search import services
 

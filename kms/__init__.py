@@ -7,7 +7,21 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kms import articles, auth, cli, config, extensions, hiring, jobs, media, notify, search, sso, training, web
+from kms import (
+    articles,
+    auth,
+    cli,
+    config,
+    extensions,
+    hiring,
+    jobs,
+    media,
+    notify,
+    search,
+    sso,
+    training,
+    web,
+)
 from kms.sessions import SlidingSessionInterface
 
 try:

@@ -9,7 +9,7 @@ import pytest
 from kms.auth.models import Role
 from kms.extensions import db, utcnow
 from kms.search.models import SearchLog
-from tests.notify.kinds_support import _clear, inbox, run_job  # noqa: F401
+from tests.notify_kinds.support import inbox, run_job
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # gap_report's SQL is tested in tests/search

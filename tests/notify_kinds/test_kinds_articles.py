@@ -13,7 +13,7 @@ from kms.articles.models import Category
 from kms.auth.models import Role
 from kms.extensions import db, utcnow
 from tests.articles.conftest import author, categories, make_article  # noqa: F401 - fixtures
-from tests.notify.kinds_support import _clear, events, inbox, run_job  # noqa: F401
+from tests.notify_kinds.support import events, inbox, run_job
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # no SQL of their own
 

@@ -12,7 +12,7 @@ from kms.auth.models import Role
 from kms.extensions import db
 from kms.hiring import services
 from tests.hiring.conftest import full_scorecard, make_process, rubric  # noqa: F401 - fixtures
-from tests.notify.kinds_support import _clear, events, inbox, run_job  # noqa: F401
+from tests.notify_kinds.support import events, inbox, run_job
 
 INTERVIEW_AT = datetime(2026, 12, 1, 14, tzinfo=UTC)
 

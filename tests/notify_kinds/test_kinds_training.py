@@ -146,7 +146,8 @@ def test_a_session_booked_moved_and_cancelled_sends_invitations_with_one_uid(app
     )
     db.session.commit()
     moved = inbox("shadowing.moved")
-    assert set(moved) == {trainee.id, other_host.id}
+    assert set(moved) == {trainee.id}
+    assert other_host.id in inbox("shadowing.booked")  # for the new host it is a new session
     [event] = _ics(moved[trainee.id][0]).walk("VEVENT")
     assert (str(event["uid"]), int(event["sequence"])) == (uid, 1)
     [dropped] = inbox("shadowing.cancelled")[host.id]  # the host taken off it gets a cancellation
@@ -186,3 +187,26 @@ def test_learners_who_studied_an_older_revision_hear_it_changed(
     assert set(got) == {studied.id} and not_yet.id not in got
     [notice] = got[studied.id]
     assert notice.link == ("training.lesson_changes", {"lesson_id": module.lessons[0].id})
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # no SQL of its own to check on PostgreSQL
+def test_a_confirmed_plan_is_one_notice_each_with_one_invitation_per_session(app, make_user, admin):
+    trainee, host = _pair(make_user, admin)
+    first = local_to_utc(datetime(2026, 12, 15, 9), "America/New_York")
+    booked = services.confirm_plan(
+        trainee.id,
+        [
+            services.PlannedSession(
+                host.id, first + timedelta(days=days), first + timedelta(days=days, hours=1)
+            )
+            for days in (0, 1)
+        ],
+        actor=admin,
+    )
+    db.session.commit()
+    got = inbox("shadowing.booked")
+    assert set(got) == {trainee.id, host.id}
+    [notice] = got[trainee.id]
+    assert notice.title == "2 shadowing sessions booked"
+    calendars = [Calendar.from_ical(content) for _, _, content in notice.attachments]
+    assert {str(cal.walk("VEVENT")[0]["uid"]) for cal in calendars} == {s.uid for s in booked}

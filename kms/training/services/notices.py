@@ -31,7 +31,7 @@ from kms.training.models import (
     ShadowSession,
     StudiedRevision,
 )
-from kms.training.services._common import assigners_for, local_today
+from kms.training.services._common import LEADS, assigners_for, local_today
 from kms.training.services.ical import INVITE_FILENAME, INVITE_MIMETYPE, invitation
 
 DUE_SOON_DAYS = 2  # "due in 2 days": the reminder goes out on the learner's local day two days before
@@ -169,9 +169,10 @@ def send_overdue(now: datetime, *, actor) -> tuple[int, int]:
             context={"module": module.title, "due_on": assignment.due_on.isoformat()},
             dedupe_key=key,
         )
-        team = (user.team or "", user.id if not user.team else 0)  # teamless learners: their own admins list
+        # How kms finds who leads a learner; the same for a whole team, unless the learner is on that list.
+        team = (user.team or "", user.id if not user.team or user.role in LEADS else 0)
         if team not in leads:
-            leads[team] = assigners_for(user)  # how kms finds who leads a learner
+            leads[team] = assigners_for(user)
         recipients = [lead for lead in leads[team] if lead.id != user.id]
         if recipients:
             managers += notify(
@@ -312,7 +313,9 @@ def sessions_booked(sessions: list[ShadowSession], *, actor, now: datetime) -> i
             title=f"{len(mine)} shadowing sessions booked",
             body="\n".join(lines),
             actor=actor,
-            link=("training.my_onboarding", {}) if person.id == mine[0].trainee_id else None,
+            link=("training.my_onboarding", {})
+            if person.id == mine[0].trainee_id
+            else ("training.session", {"session_id": mine[0].id}),
             context={"sessions": lines},
             dedupe_key="sessions:" + ",".join(str(s.id) for s in mine),
             attachments=[
@@ -324,15 +327,33 @@ def sessions_booked(sessions: list[ShadowSession], *, actor, now: datetime) -> i
 
 
 def session_moved(session: ShadowSession, *, previous_host: User | None, actor, now: datetime) -> int:
-    """A changed session: trainee and host get the updated invitation (same UID, higher SEQUENCE); a host taken
-    off it gets a cancellation instead."""
-    sent = sum(
-        _session_notice(
-            session, person, "shadowing.moved", "Shadowing moved", method="REQUEST", actor=actor, now=now
-        )
-        for person in (session.trainee, session.host)
+    """A changed session: trainee and host get the updated invitation (same UID, higher SEQUENCE); a new host
+    hears of it as booked, and a host taken off it gets a cancellation."""
+    new_host = previous_host is not None and previous_host.id != session.host_id
+    sent = _session_notice(
+        session, session.trainee, "shadowing.moved", "Shadowing moved", method="REQUEST", actor=actor, now=now
     )
-    if previous_host is not None and previous_host.id != session.host_id:
+    if new_host:  # for the new host the session is new
+        sent += _session_notice(
+            session,
+            session.host,
+            "shadowing.booked",
+            "Shadowing booked",
+            method="REQUEST",
+            actor=actor,
+            now=now,
+        )
+    else:
+        sent += _session_notice(
+            session,
+            session.host,
+            "shadowing.moved",
+            "Shadowing moved",
+            method="REQUEST",
+            actor=actor,
+            now=now,
+        )
+    if new_host is not None and previous_host.id != session.host_id:
         sent += notify(
             [previous_host],
             "shadowing.cancelled",

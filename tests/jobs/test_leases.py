@@ -4,10 +4,13 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from kms.extensions import db, unit_of_work, utcnow
 from kms.jobs import register
 from kms.jobs.models import JobLease
-from kms.jobs.services import release, try_lease
+from kms.jobs.services import JobFailed, LeaseHeld, release, run_job, try_lease
 from kms.jobs.worker import run_due
 
 
@@ -72,3 +75,34 @@ def test_two_workers_at_once_run_a_due_job_exactly_once(app):
     # Done, so not due again for an hour, whoever asks.
     assert [o.name for o in run_due(app, owner="w3", only=["count"])] == []
     assert holder("count").last_result == "done"
+
+
+def test_the_worker_loop_survives_a_database_error_and_runs_the_job_when_it_is_back(app, monkeypatch):
+    from kms.jobs import worker
+
+    runs = []
+    register(app, "count", lambda now: runs.append(now) and None, every=timedelta(hours=1), description="")
+    real, calls = worker.leases, []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real()
+
+    monkeypatch.setattr(worker, "leases", flaky)
+    monkeypatch.setattr(worker, "RETRY_SECONDS", 0)
+    stop = threading.Event()
+    worker.run_worker(app, owner="w", only=["count"], stop=stop, tick=0, report=lambda outcome: stop.set())
+    assert len(calls) == 2 and len(runs) == 1
+
+
+def test_run_job_returns_the_summary_refuses_a_held_job_and_raises_when_the_job_fails(app):
+    assert run_job(app, "hiring-purge", owner="a").startswith("Purged 0 rejected candidates")
+    assert lease("hiring-purge", "elsewhere")
+    with pytest.raises(LeaseHeld):
+        run_job(app, "hiring-purge", owner="a")
+    register(app, "broken", lambda now: 1 / 0, every=timedelta(minutes=1), description="")
+    with pytest.raises(JobFailed, match="ZeroDivisionError"):
+        run_job(app, "broken", owner="a")
+    assert holder("broken").last_error == "ZeroDivisionError: division by zero"

@@ -1,6 +1,7 @@
 """`kms worker` and `kms jobs` from the command line; workers as real processes killed and stopped."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,9 +121,15 @@ def test_the_run_now_button_needs_the_csrf_token(app, make_user):
 
 
 @pytest.mark.slow
-def test_two_worker_processes_run_a_job_once_and_a_survivor_takes_over_from_a_killed_one(app, tmp_path):
+def test_two_worker_processes_run_a_job_once_and_a_survivor_takes_over_from_a_killed_one(
+    app, tmp_path, backend
+):
     # Two real `kms worker` processes on one database: exactly one starts the job; killed with SIGKILL while
     # it holds the lease, the other takes the job over once the lease expires; SIGTERM then stops it cleanly.
+    if backend["name"] != "postgresql":
+        pytest.skip(
+            "as servers share one database: on PostgreSQL (test_leases races workers on both databases)"
+        )
     env = worker_env(app, tmp_path, SLOW_SECONDS=120, LEASE_SECONDS=3)
     workers = {process.pid: process for process in (start(env, "worker", "--only", "slow") for _ in range(2))}
     try:
@@ -147,3 +154,47 @@ def test_two_worker_processes_run_a_job_once_and_a_survivor_takes_over_from_a_ki
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+@pytest.mark.slow
+def test_a_worker_started_beside_the_server_stops_when_the_server_is_gone(app, tmp_path, backend):
+    # `kms serve --with-worker` (make run) starts the worker with --stop-with-parent: a server stopped alone
+    # (SIGTERM from a service manager, a crash) must not leave the worker running on.
+    if backend["name"] != "sqlite":
+        pytest.skip("process handling does not depend on the database; run once")
+    output = tmp_path / "worker.log"
+    with output.open("w") as log:
+        server = subprocess.Popen(
+            ["sh", "-c", '"$0" "$@" & echo "pid $!"; wait', sys.executable, str(SCRIPT), "worker"]
+            + ["--only", "slow", "--stop-with-parent"],
+            env=worker_env(app, tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_start(tmp_path, 1, server)
+        worker_pid = int(re.search(r"pid (\d+)", output.read_text()).group(1))
+        server.kill()
+        server.wait()
+        deadline = time.monotonic() + 15
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker_pid)
+        assert "the server process is gone" in output.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def test_serve_has_the_with_worker_option_make_run_uses(runner):
+    result = runner.invoke(args=["serve", "--help"])
+    assert "--with-worker" in result.output
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

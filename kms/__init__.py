@@ -32,7 +32,7 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 # Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
 # Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
-# jobs comes before every feature that registers a job (notify's sender is one).
+# jobs comes before every feature that registers a job; notify right after it (others notify through it).
 FEATURES = (auth, jobs, notify, sso, articles, training, hiring, search, media)
 
 

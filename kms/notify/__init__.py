@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, request
 from flask_login import current_user
 
+from kms import jobs
 from kms.auth.gates import password_refusal
 from kms.auth.mailer import set_account_mailer
 from kms.notify import commands, services
 from kms.notify.kinds import INVITE, PASSWORD_RESET
-from kms.notify.sender import mail_off_reason
+from kms.notify.scheduled import build_daily_digests
+from kms.notify.sender import mail_off_reason, send_pending
 from kms.notify.services import inbox
 from kms.notify.views import bp
 from kms.web import TOKEN_CHECK
@@ -56,11 +60,26 @@ def _with_unsubscribe_token(previous):
 
 
 def init_app(app) -> None:
-    """Register the blueprint, the bell's count, auth's account mailer and the
+    """Register the blueprint, the jobs (mail-sender every 5 s, mail-digest hourly), the bell's count, auth's account mailer and the
     `kms mail` commands."""
     app.register_blueprint(bp)
     app.add_template_global(unread_notifications, "unread_notifications")
     set_account_mailer(app, account_mailer)
     app.extensions[TOKEN_CHECK] = _with_unsubscribe_token(app.extensions.get(TOKEN_CHECK))
+    jobs.register(
+        app,
+        "mail-sender",
+        send_pending,
+        every=timedelta(seconds=5),
+        description="Sends the e-mail outbox over SMTP (KMS_SMTP_URL): retries with back-off, at most once.",
+        lease=timedelta(minutes=2),
+    )
+    jobs.register(
+        app,
+        "mail-digest",
+        build_daily_digests,
+        every=timedelta(hours=1),
+        description="Queues each person's daily digest e-mail once their local time reaches KMS_DIGEST_HOUR.",
+    )
     for command in commands.COMMANDS:
         app.cli.add_command(command)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
 from kms.commands import needs_database
 from kms.extensions import utcnow
-from kms.notify.jobs import build_daily_digests, send_pending
+from kms.notify.scheduled import build_daily_digests, send_pending
 
-mail = AppGroup("mail", help="E-mail: send the outbox or build the daily digests now.")
+
+@click.group("mail")
+def mail() -> None:
+    """E-mail: send the outbox or build the daily digests now (the worker does both on its own)."""
 
 
 @mail.command("send")
+@with_appcontext
 @needs_database
 def send_command() -> None:
     """Send the e-mails that are due now (what the worker's mail-sender job does every few seconds)."""
@@ -20,6 +24,7 @@ def send_command() -> None:
 
 
 @mail.command("digest")
+@with_appcontext
 @needs_database
 def digest_command() -> None:
     """Queue the daily digests that are due now (then `kms mail send` sends them)."""

@@ -122,7 +122,6 @@ def send_pending(now: datetime, *, limit: int = BATCH) -> str | None:
                 break  # the server is down: the rest wait for the next run without spending a try
     finally:
         _close(conn)
-        db.session.remove()
     parts = [f"{n} {name}" for name, n in counts.items() if n]
     if back:
         parts.append(f"{back} released from a dead sender")
@@ -170,7 +169,6 @@ def _send_one(message_id, owner, conn, settings, clock, lease, max_tries, base_s
         else:
             composed_error = None
         address = user.email
-        db.session.expunge_all()  # the rows are read; nothing of them is written through the ORM
     if composed_error:
         return _retry(message_id, owner, clock, composed_error, max_tries, base_seconds), conn
 

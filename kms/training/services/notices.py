@@ -70,7 +70,7 @@ def training_assigned(user: User, assignments: list[Assignment], *, actor, path:
     else:
         assignment = assignments[0]
         title = f"Training assigned: {assignment.module.title}"
-        body = items[0]["due"] or "No due date."
+        body = f"Due {_day(assignment.due_on)}." if assignment.due_on else "No due date."
         link = ("training.module", {"module_id": assignment.module_id})
     return notify(
         [user],

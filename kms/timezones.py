@@ -38,3 +38,10 @@ def local_to_utc(naive: datetime, tz_name: str | None, field: str = "starts_at")
         f"{when} happens twice in {tz.key}: the clocks go back that night. Choose a time outside that hour.",
         field=field,
     )
+
+
+def local_label(moment: datetime, tz_name: str | None) -> str:
+    """A moment as a person reads it in their own zone, naming the zone: "Tue 8 Dec 2026, 10:00 (Europe/Oslo)"."""
+    tz = zone(tz_name)
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({tz.key})"

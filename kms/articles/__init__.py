@@ -1,5 +1,6 @@
 """Handbook: process inventory, articles, revisions, verification and documentation coverage."""
 
+from kms.articles import jobs
 from kms.articles.views import bp
 from kms.articles.views.common import admin_home, author_queue
 from kms.auth.landing import add_landing_rule
@@ -9,11 +10,13 @@ NAV = NavEntry("Handbook", "articles.index", order=10)
 
 
 def init_app(app) -> None:
-    """Add the handbook to the app: its pages and API, its menu entry, and where authors and admins land."""
+    """Add the handbook to the app: its pages and API, its menu entry, where authors and admins land, and the
+    verification-due job."""
     app.register_blueprint(bp)
     add_nav_entry(app, NAV)
     add_landing_rule(app, 20, author_queue)
     add_landing_rule(app, 40, admin_home)
+    jobs.init_jobs(app)
 
 
 __all__ = ["bp", "init_app"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from kms import jobs
 from kms.auth.permissions import allowed
 from kms.hiring import commands, services
+from kms.hiring.jobs import init_jobs
 from kms.hiring.views import bp
 from kms.navigation import NavEntry, add_nav_entry
 
@@ -19,7 +20,7 @@ NAV = NavEntry("Hiring", "hiring.index", order=30, visible=sees_hiring_menu)
 
 def init_app(app) -> None:
     """Add hiring to the app: its pages and API, its menu entry for leads and interviewers, and the
-    `kms hiring-purge` command, also run daily by `kms worker`."""
+    `kms hiring-purge` command, also run daily by `kms worker`, and the scorecard reminder job."""
     app.register_blueprint(bp)
     add_nav_entry(app, NAV)
     for command in commands.COMMANDS:
@@ -31,6 +32,7 @@ def init_app(app) -> None:
         every=timedelta(days=1),
         description="Delete rejected candidates past the retention period (KMS_HIRING_RETENTION_DAYS).",
     )
+    init_jobs(app)
 
 
 __all__ = ["bp", "init_app"]

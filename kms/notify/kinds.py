@@ -56,6 +56,36 @@ INVITE = add_kind(Kind("auth.invite", "Invitation to kms", "email", mandatory=Tr
 PASSWORD_RESET = add_kind(Kind("auth.password_reset", "Password reset link", "email", mandatory=True))
 DIGEST = "notify.digest"  # the daily digest message itself (an outbox kind, never a preference)
 
+# What the features tell people (the functions that send them are in each feature's services/notices.py, the
+# time-based ones run as jobs). Things a person must act on soon are e-mailed at once; what only informs, or
+# comes in numbers (every pending review, every stale article), waits for the bell or the daily digest.
+for _kind in (
+    # training
+    Kind("training.assigned", "Training assigned to you", "email"),
+    Kind("training.due_soon", "Your training is due in 2 days", "email"),
+    Kind("training.overdue", "Your training is overdue", "email"),
+    Kind("training.team_overdue", "Someone in your team is overdue with training", "digest"),
+    Kind("training.article_changed", "A handbook article you studied has changed", "digest"),
+    Kind("shadowing.booked", "Shadowing session booked (calendar invitation attached)", "email"),
+    Kind("shadowing.moved", "Shadowing session moved or changed (updated invitation)", "email"),
+    Kind("shadowing.cancelled", "Shadowing session cancelled (removes it from your calendar)", "email"),
+    # hiring: only ever about the recipient's own interview assignment
+    Kind("interview.assigned", "Interview assigned to you", "email"),
+    Kind(
+        "interview.scorecard_reminder", "Your scorecard is not submitted a day after the interview", "email"
+    ),
+    # handbook
+    Kind("article.review_requested", "A change waits for review", "inapp", manager_default="digest"),
+    Kind("article.review_approved", "Your change was approved", "inapp"),
+    Kind("article.review_sent_back", "Your change was sent back", "email"),
+    Kind("article.flagged", "An article you own was flagged as wrong", "email"),
+    Kind("article.verification_due", "An article you own is due for verification", "digest"),
+    # search
+    Kind("search.gap_digest", "Weekly: searches that found nothing (authors)", "email"),
+):
+    add_kind(_kind)
+del _kind
+
 # Event name -> label, for team channels and outgoing webhooks (read by the chat helper).
 EVENT_KINDS: dict[str, str] = {
     "article.published": "An article was published",

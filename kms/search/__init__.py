@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from kms import jobs
 from kms.search import commands, indexer
+from kms.search.jobs import init_jobs
 from kms.search.views import bp
 
 CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"  # set by `kms serve` for its workers
@@ -13,8 +14,8 @@ CHECK_ON_START = "KMS_SEARCH_CHECK_ON_START"  # set by `kms serve` for its worke
 def init_app(app) -> None:
     """Add search to the app: its pages and API (the search box in the header is the way in, so no menu
     entry), its index with after-commit indexing hooked into the session, the `kms reindex` and `kms
-    search-check` commands, and under `kms serve` a check (and if need be a rebuild) of the index in the
-    background."""
+    search-check` commands, its jobs (leftovers, the weekly gap digest), and under `kms serve` a check (and if
+    need be a rebuild) of the index in the background."""
     app.register_blueprint(bp)
     indexer.init_app(app)
     jobs.register(
@@ -27,6 +28,7 @@ def init_app(app) -> None:
     )
     for command in commands.COMMANDS:
         app.cli.add_command(command)
+    init_jobs(app)
     if str(app.config.get(CHECK_ON_START) or os.environ.get(CHECK_ON_START, "")) == "1":
         from kms.search import services
 

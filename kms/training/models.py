@@ -339,6 +339,7 @@ class ShadowSession(db.Model):
 
     trainee = relationship("User", foreign_keys=[trainee_id])
     host = relationship("User", foreign_keys=[host_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
     focus_article = relationship("Article")
 
 

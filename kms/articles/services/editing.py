@@ -22,6 +22,7 @@ from kms.articles.models import (
 )
 from kms.articles.rendering import store_rendered
 from kms.articles.services import _common as common
+from kms.articles.services import notices
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.substance import is_stub, own_words
 from kms.auth.models import Role, User
@@ -208,7 +209,7 @@ def apply_text(
     article: Article, *, title: str, body: str, status: str, reason: str, actor: User | SystemActor
 ) -> Revision:
     """Record a save as a revision and decide what readers see. Runs inside the caller's transaction."""
-    wanted = ArticleStatus(status)
+    wanted, was = ArticleStatus(status), article.status
     article.title, article.body = title, body
     article.updated_at, article.updated_by_id = utcnow(), actor.id if actor else None
     if wanted == ArticleStatus.PUBLISHED and needs_review(article.category, actor):
@@ -217,12 +218,14 @@ def apply_text(
         )
         if article.status == ArticleStatus.ARCHIVED:
             article.status = ArticleStatus.DRAFT
+        notices.review_requested(article, revision, actor=actor)
     elif wanted == ArticleStatus.PUBLISHED:
         revision = add_revision(
             article, title=title, body=body, state=RevisionState.PUBLISHED, reason=reason, actor=actor
         )
         article.published_revision_id = revision.id
         article.status = ArticleStatus.PUBLISHED
+        notices.revision_published(article, revision, was=was, actor=actor)
     else:
         revision = add_revision(
             article, title=title, body=body, state=RevisionState.DRAFT, reason=reason, actor=actor

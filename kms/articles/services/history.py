@@ -10,13 +10,13 @@ from sqlalchemy.orm import joinedload
 
 from kms.articles.models import Article, ArticleStatus, Revision, RevisionState
 from kms.articles.services import _common as common
+from kms.articles.services import notices
 from kms.articles.services.coverage import record_snapshot
 from kms.articles.services.editing import EditConflict, apply_text, can_edit, sync_process_status
-from kms.auth.models import Role, User
+from kms.articles.services.notices import REVIEWER_ROLES
+from kms.auth.models import User
 from kms.errors import Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow
-
-REVIEWER_ROLES = frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER})
 
 
 def list_revisions(article_id: int) -> list[Revision]:
@@ -150,12 +150,15 @@ def approve_revision(revision_id: int, *, actor: User) -> Revision:
     if current is not None and current.number > revision.number:
         raise Invalid(f"Revision {current.number} is already published and newer; reject this one instead.")
     revision.state, revision.reviewed_by_id = RevisionState.PUBLISHED, actor.id
+    was = article.status
     article.published_revision_id = revision.id
     article.status = ArticleStatus.PUBLISHED
     db.session.flush()
     sync_process_status(article)
     record_snapshot()
     db.session.flush()
+    notices.review_approved(article, revision, actor=actor)
+    notices.revision_published(article, revision, was=was, actor=actor)
     return revision
 
 
@@ -179,6 +182,7 @@ def reject_revision(revision_id: int, *, actor: User, reason: str = "") -> Revis
     sync_process_status(article)
     record_snapshot()
     db.session.flush()
+    notices.review_sent_back(article, revision, reason, actor=actor)
     return revision
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from kms.articles.models import Article, Flag
 from kms.articles.services import _common as common
+from kms.articles.services import notices
 from kms.articles.services.editing import can_edit, set_interval, visible_to
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
@@ -54,6 +55,7 @@ def flag_article(article_id: int, comment: str, *, actor: User) -> Flag:
     flag = Flag(article_id=article.id, user_id=actor.id, comment=comment, created_at=utcnow())
     db.session.add(flag)
     db.session.flush()
+    notices.article_flagged(article, flag, actor=actor)
     return flag
 
 

@@ -26,6 +26,7 @@ from kms.hiring.models import (
     Stage,
     WithdrawnInterviewer,
 )
+from kms.hiring.services import notices
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_hiring_access, require_lead
 from kms.hiring.services.rubric import current_rubric
 from kms.validate import text
@@ -269,6 +270,7 @@ def schedule_interview(
         f"interview {interview.id} with {len(seen)} interviewer(s)",
     )
     db.session.flush()
+    notices.interview_assigned(interview, actor=actor)
     return interview
 
 

@@ -26,6 +26,7 @@ from kms.hiring.models import (
     ScorecardStatus,
     Stage,
 )
+from kms.hiring.services import notices
 from kms.hiring.services.access import HIDDEN, access_to, audit, record, require_lead
 from kms.hiring.services.debrief import Aggregate, Debrief, debrief, submitted_aggregate
 from kms.training import services as training_services
@@ -251,6 +252,7 @@ def hire_candidate(
             invite_hours=invite_hours,
         )
     _mark_hired(candidate, user, actor=actor)
+    notices.hire_started(candidate, user, start_date, actor=actor)
     result = HireResult(candidate_id, user, token)
     if user is not None and path_id:
         _assign_first_path(result, user, path_id, actor=actor)

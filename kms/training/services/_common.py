@@ -65,6 +65,18 @@ def managed_learner(user_id: int, actor) -> User:
     return user
 
 
+def assigners_for(user: User) -> list[User]:
+    """Who leads this person's training (assigns it, hears when it is late): the active managers of their team,
+    or else the active admins."""
+    people = select(User).where(User.active.is_(True), User.id != user.id).order_by(User.name)
+    managers = list(
+        db.session.scalars(
+            people.where(User.role == Role.MANAGER, User.team != "", User.team == (user.team or ""))
+        )
+    )
+    return managers or list(db.session.scalars(people.where(User.role == Role.ADMIN)))
+
+
 def lock_users(*user_ids: int) -> None:
     """Serialise writes about these people (PostgreSQL row locks; SQLite already holds the write lock)."""
     ids = sorted({i for i in user_ids if i is not None})

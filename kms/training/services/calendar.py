@@ -4,58 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db, utcnow
-from kms.training.models import Assignment, CalendarFeed, SessionStatus, ShadowSession
+from kms.training.models import Assignment, CalendarFeed, ShadowSession
+from kms.training.services.ical import new_calendar, session_event
 from kms.training.services.shadowing import get_session
-
-PRODID = "-//kms//training//EN"
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _calendar(name: str) -> Calendar:
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
-    return cal
-
-
-def _session_event(session: ShadowSession, stamp: datetime) -> Event:
-    # Times are written in UTC (…Z), so no client can read them as floating local times across DST changes.
-    event = Event()
-    event.add("uid", session.uid)
-    event.add("dtstamp", stamp)
-    event.add("sequence", session.sequence)
-    event.add("dtstart", session.starts_at.astimezone(UTC))
-    event.add("dtend", session.ends_at.astimezone(UTC))
-    event.add(
-        "summary",
-        f"Shadowing {session.host.name}: {session.format.value}"
-        + (f" — {session.focus}" if session.focus else ""),
-    )
-    event.add(
-        "description",
-        f"Trainee: {session.trainee.name}\nHost: {session.host.name}\n"
-        f"Format: {session.format.value}\nFocus: {session.focus or '—'}",
-    )
-    if session.meeting_url:
-        event.add("url", session.meeting_url)
-        event.add("location", session.meeting_url)
-    event.add("status", "CANCELLED" if session.status == SessionStatus.CANCELLED else "CONFIRMED")
-    event.add("last-modified", (session.updated_at or stamp).astimezone(UTC))
-    return event
 
 
 def _due_event(assignment: Assignment, stamp: datetime) -> Event:
@@ -73,9 +37,9 @@ def _due_event(assignment: Assignment, stamp: datetime) -> Event:
 def session_ics(session_id: int, *, actor, now: datetime | None = None) -> bytes:
     """One session as an iCalendar file, for its trainee, host, or their lead."""
     session = get_session(session_id, actor=actor)
-    cal = _calendar("kms shadowing")
+    cal = new_calendar("kms shadowing")
     cal.add("method", "PUBLISH")
-    cal.add_component(_session_event(session, now or utcnow()))
+    cal.add_component(session_event(session, now or utcnow()))
     return cal.to_ical()
 
 
@@ -90,14 +54,14 @@ def feed_ics(token: str, *, now: datetime | None = None) -> bytes:
     if user is None or not user.active:
         raise NotFound("No such calendar.")
     stamp = now or utcnow()
-    cal = _calendar(f"kms training — {user.name}")
+    cal = new_calendar(f"kms training — {user.name}")
     for session in db.session.scalars(
         select(ShadowSession)
         .options(joinedload(ShadowSession.host), joinedload(ShadowSession.trainee))
         .where(or_(ShadowSession.trainee_id == user.id, ShadowSession.host_id == user.id))
         .order_by(ShadowSession.starts_at)
     ):
-        cal.add_component(_session_event(session, stamp))
+        cal.add_component(session_event(session, stamp))
     for assignment in db.session.scalars(
         select(Assignment)
         .options(joinedload(Assignment.module))

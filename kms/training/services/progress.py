@@ -24,7 +24,9 @@ from kms.training.models import (
     SessionStatus,
     ShadowSession,
 )
+from kms.training.services import notices
 from kms.training.services._common import (
+    assigners_for,
     end_of_local_day,
     learner,
     lock_users,
@@ -77,16 +79,18 @@ def assign_path(user_id: int, path_id: int, *, actor) -> list[Assignment]:
     existing = {
         a.module_id: a for a in db.session.scalars(select(Assignment).where(Assignment.user_id == user.id))
     }
-    assignments = []
+    assignments, new = [], []
     for step in path.steps:
-        assignment = existing.get(step.module_id) or Assignment(
-            user_id=user.id, module_id=step.module_id, assigned_by_id=actor.id
-        )
+        assignment = existing.get(step.module_id)
+        if assignment is None:
+            assignment = Assignment(user_id=user.id, module_id=step.module_id, assigned_by_id=actor.id)
+            new.append(assignment)
         assignment.path_id = path.id
         _set_due(assignment, user.start_date + timedelta(days=step.day_offset), user.time_zone)
         db.session.add(assignment)
         assignments.append(assignment)
     db.session.flush()
+    notices.training_assigned(user, new, actor=actor, path=path)
     return assignments
 
 
@@ -100,11 +104,14 @@ def assign_module(user_id: int, module_id: int, due_on: date | None, *, actor) -
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.module_id == module.id)
     )
-    if assignment is None:
+    created = assignment is None
+    if created:
         assignment = Assignment(user_id=user.id, module_id=module.id, assigned_by_id=actor.id)
         db.session.add(assignment)
     _set_due(assignment, due_on, user.time_zone)
     db.session.flush()
+    if created:
+        notices.training_assigned(user, [assignment], actor=actor)
     return assignment
 
 
@@ -285,17 +292,6 @@ def my_onboarding(user_id: int, *, actor, now: datetime | None = None) -> Onboar
         now=now,
         assigners=[] if items or sessions else assigners_for(user),
     )
-
-
-def assigners_for(user: User) -> list[User]:
-    """Who assigns this person's training: the active managers of their team, or else the active admins."""
-    people = select(User).where(User.active.is_(True), User.id != user.id).order_by(User.name)
-    managers = list(
-        db.session.scalars(
-            people.where(User.role == Role.MANAGER, User.team != "", User.team == (user.team or ""))
-        )
-    )
-    return managers or list(db.session.scalars(people.where(User.role == Role.ADMIN)))
 
 
 def _item(assignment, completion, lessons, done_at, questions, last_pass, now) -> Item:

@@ -14,6 +14,7 @@ from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow
 from kms.training.models import Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession
+from kms.training.services import notices
 from kms.training.services._common import (
     can_see_learner,
     is_lead,
@@ -239,6 +240,7 @@ def schedule_session(
     )
     db.session.add(session)
     db.session.flush()
+    notices.session_booked(session, actor=actor, now=utcnow())
     return session
 
 
@@ -273,13 +275,15 @@ def update_session(
     lock_users(session.trainee_id, host_id)
     host = _person(host_id, "host_id")
     check_slot(session.trainee, host, starts_at, ends_at, exclude_id=session.id)
-    session.host_id, session.starts_at, session.ends_at = host.id, starts_at, ends_at
+    previous_host = session.host
+    session.host, session.starts_at, session.ends_at = host, starts_at, ends_at
     session.focus = text(focus, "focus", "Focus", 200, required=False)
     session.format = _format(format)
     if meeting_url is not None:
         session.meeting_url = meeting_link(meeting_url)
     session.sequence += 1
     db.session.flush()
+    notices.session_moved(session, previous_host=previous_host, actor=actor, now=utcnow())
     return session
 
 
@@ -294,10 +298,13 @@ def set_session_status(session_id: int, status: str, *, actor) -> ShadowSession:
         raise Forbidden("Only managers cancel sessions.")
     if status == SessionStatus.DONE and not (is_lead(actor) or actor.id == session.host_id):
         raise Forbidden("The host or a manager marks a session done.")
-    if session.status != status:
+    changed = session.status != status
+    if changed:
         session.status = status
         session.sequence += 1
     db.session.flush()
+    if changed and status == SessionStatus.CANCELLED:
+        notices.session_cancelled(session, actor=actor, now=utcnow())
     return session
 
 
@@ -577,4 +584,5 @@ def confirm_plan(trainee_id: int, sessions: list[PlannedSession], *, actor) -> l
         db.session.add(session)
         booked.append(session)
     db.session.flush()
+    notices.sessions_booked(booked, actor=actor, now=utcnow())
     return booked

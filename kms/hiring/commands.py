@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -23,11 +25,16 @@ from kms.hiring import services
 @needs_database
 def hiring_purge_command(days: int | None) -> None:
     """Delete rejected candidates (with interviews and scorecards) past the retention period; for cron."""
+    click.echo(purge_job(current_app.config, days=days))
+
+
+def purge_job(config, *, days: int | None = None, now: datetime | None = None) -> str:
+    """One retention run (the daily `hiring-purge` job and the command): its own unit of work, as SYSTEM."""
     if days is None:
-        days = int(current_app.config["KMS_HIRING_RETENTION_DAYS"])
+        days = int(config["KMS_HIRING_RETENTION_DAYS"])
     with unit_of_work():
-        count = services.purge_rejected(days, actor=SYSTEM)
-    click.echo(f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days.")
+        count = services.purge_rejected(days, actor=SYSTEM, now=now)
+    return f"Purged {count} rejected candidate{'' if count == 1 else 's'} older than {days} days."
 
 
 COMMANDS = (hiring_purge_command,)

@@ -7,7 +7,22 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kms import articles, auth, cli, config, extensions, hiring, jobs, media, search, sso, training, web
+from kms import (
+    articles,
+    auth,
+    cli,
+    config,
+    extensions,
+    hiring,
+    integrations,
+    jobs,
+    media,
+    notify,
+    search,
+    sso,
+    training,
+    web,
+)
 from kms.sessions import SlidingSessionInterface
 
 try:
@@ -18,8 +33,8 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 # Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
 # Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
-# jobs comes before every feature that registers a job.
-FEATURES = (auth, jobs, sso, articles, training, hiring, search, media)
+# jobs comes before every feature that registers a job; integrations sits on top of notify, search and jobs.
+FEATURES = (auth, jobs, notify, sso, articles, training, hiring, search, media, integrations)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -120,3 +120,22 @@ class ApiToken(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class PasswordReset(db.Model):
+    """One "Forgot your password?" request: counted for rate limits, and for a known address a one-time link.
+
+    Only the token's hash is kept. `password_fingerprint` ties the link to the password it replaces, so a
+    password changed since (by the person, or by another link) makes the link useless."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the address asked for
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the client address
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

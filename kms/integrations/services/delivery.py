@@ -164,8 +164,8 @@ def _interested(target: TeamChannel | Webhook, event: Event) -> bool:
 
 
 def fan_out(config: DeliveryConfig, *, now: datetime | None = None, limit: int = FAN_OUT_BATCH) -> int:
-    """Turn new events into deliveries for the active channels and webhooks that chose them; how many
-    deliveries were created. Runs in the caller's transaction."""
+    """Turn new events into deliveries for the channels and webhooks that chose them (held for those switched
+    off); how many deliveries were created. Runs in the caller's transaction."""
     now = now or utcnow()
     cursor = db.session.get(EventCursor, CURSOR)
     if cursor is None:
@@ -183,8 +183,9 @@ def fan_out(config: DeliveryConfig, *, now: datetime | None = None, limit: int =
     )
     if not events:
         return 0
-    channels = list(db.session.scalars(select(TeamChannel).where(TeamChannel.active.is_(True))))
-    webhooks = list(db.session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+    # Switched-off targets get their deliveries too, held until an admin switches them on again (due()).
+    channels = list(db.session.scalars(select(TeamChannel)))
+    webhooks = list(db.session.scalars(select(Webhook)))
     ids = [event.id for event in events]
     done = {
         tuple(row)

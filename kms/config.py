@@ -108,7 +108,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "30",
         "Pause before the first retry of a failed delivery; it doubles with each further failure (at most 6 hours).",
     ),
-    "KMS_WEBHOOK_MAX_ATTEMPTS": ("6", "Attempts per delivery before it is marked failed in the delivery log."),
+    "KMS_WEBHOOK_MAX_ATTEMPTS": (
+        "6",
+        "Attempts per delivery before it is marked failed in the delivery log.",
+    ),
     "KMS_WEBHOOK_DISABLE_AFTER": (
         "10",
         "Failed attempts in a row after which a team channel or webhook is switched off and admins are told.",

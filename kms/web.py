@@ -25,7 +25,9 @@ from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
 TOKEN_CHECK = "kms.token_request"  # app.extensions key: the check auth registers (see register_token_check)
-SIGNED_ENDPOINTS = "kms.signed_endpoints"  # app.extensions key: endpoints that check a signature instead of CSRF
+SIGNED_ENDPOINTS = (
+    "kms.signed_endpoints"  # app.extensions key: endpoints that check a signature instead of CSRF
+)
 
 # frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
 # Microsoft Stream); every other frame is refused.

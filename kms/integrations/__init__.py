@@ -34,7 +34,12 @@ def init_app(app) -> None:
     register_signed_endpoints(app, *SIGNED)
     add_nav_entry(app, NAV)
     add_kind(
-        Kind(DISABLED_KIND, "A webhook or team channel was switched off after failing", "inapp", mandatory=False)
+        Kind(
+            DISABLED_KIND,
+            "A webhook or team channel was switched off after failing",
+            "inapp",
+            mandatory=False,
+        )
     )
     jobs.register(
         app,

@@ -17,7 +17,9 @@ from kms.integrations.services import delivery
 log = logging.getLogger(__name__)
 
 JOB_NAME = "integrations-deliver"
-RUN_SECONDS = 50.0  # a run stops taking new deliveries after this long (a hanging receiver costs a timeout each)
+RUN_SECONDS = (
+    50.0  # a run stops taking new deliveries after this long (a hanging receiver costs a timeout each)
+)
 BATCH = 100
 
 

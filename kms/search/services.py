@@ -37,7 +37,10 @@ LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2  # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
 GAP_ASKERS = 2  # a gap needs this many different people asking (not one manager's candidate name)
-CHAT_SOURCES = ("slack", "teams")  # searches asked from a chat app (kms.integrations), marked in the gap report
+CHAT_SOURCES = (
+    "slack",
+    "teams",
+)  # searches asked from a chat app (kms.integrations), marked in the gap report
 FILTERS = ("type", "category", "tag")
 OWN_CHANGES_WAIT = 2.0  # seconds a search waits for this process's running drain
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}

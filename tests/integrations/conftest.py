@@ -77,7 +77,10 @@ def _handler(receiver: Receiver):
             parts = urlsplit(item.path)
             if parts.path.endswith("/users.info"):
                 user = parse_qs(parts.query).get("user", [""])[0]
-                if self.headers.get("Authorization") != "Bearer xoxb-test" or user not in receiver.slack_emails:
+                if (
+                    self.headers.get("Authorization") != "Bearer xoxb-test"
+                    or user not in receiver.slack_emails
+                ):
                     return self._send(200, json.dumps({"ok": False, "error": "user_not_found"}).encode())
                 person = {"id": user, "profile": {"email": receiver.slack_emails[user]}}
                 return self._send(200, json.dumps({"ok": True, "user": person}).encode())

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from kms.auth.models import Role, User
 from kms.extensions import db
 from kms.search import services as search
+from kms.search.engine import SearchIndexError
+from kms.search.indexer import visibilities_for
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ SNIPPET_CHARS = 240
 QUESTION_CHARS = 300
 SLACK_LOOKUP_TIMEOUT = 2.0  # seconds: Slack waits 3 s for the whole answer
 _TAG = re.compile(r"<[^<>]{0,200}>")
+_WORD = re.compile(r"\w+")
 _MENTION = re.compile(r"<at>[^<]{0,200}</at>", re.IGNORECASE)
 
 
@@ -50,6 +53,7 @@ class ChatAnswer:
     total: int = 0
     known_user: bool = False
     unavailable: str = ""  # set when search could not answer (the index is being rebuilt)
+    closest: bool = False  # no result had every word; the hits are those with some of them
 
 
 def user_for_email(email: str | None) -> User | None:
@@ -129,12 +133,39 @@ def answer_question(
     except search.SearchUnavailable as error:
         answer.unavailable = error.message
         return answer
+    result = outcome.result
+    if not result.total:
+        result = _any_word(index, question, user or ChatGuest()) or result
+        answer.closest = bool(result.total)
     base = base_url.rstrip("/")
-    answer.total = outcome.result.total
+    answer.total = result.total
     answer.hits = [
-        ChatHit(hit.title, base + hit.url, _plain_snippet(hit.snippet)) for hit in outcome.result.hits[:TOP]
+        ChatHit(hit.title, base + hit.url, _plain_snippet(hit.snippet)) for hit in result.hits[:TOP]
     ]
     return answer
+
+
+def _any_word(index, question: str, actor):
+    """Results with any of the question's longer words, for a chat question written as a sentence ("how do
+    refunds work?") that no page matches word for word. Not logged: the question itself was, as found
+    nothing, which is what the gap report should show."""
+    words = [
+        word for word in _WORD.findall(question.lower()) if len(word) >= 3 and word not in ("and", "not")
+    ]
+    if len(words) < 2:
+        return None
+    try:
+        result = index.engine().search(
+            " OR ".join(dict.fromkeys(words[:12])), visibilities=visibilities_for(actor.role), pagelen=TOP
+        )
+    except SearchIndexError:
+        return None
+    # The engine's typo-tolerant retry would stretch "some of the words" to "something like one of them".
+    return None if result.fuzzy else result
+
+
+def _heading(answer: ChatAnswer) -> str:
+    return "Nothing matched every word; the closest pages for" if answer.closest else "Top results for"
 
 
 # -- Slack -------------------------------------------------------------------------------------------------
@@ -157,7 +188,7 @@ def slack_message(answer: ChatAnswer, *, search_url: str) -> dict:
             "The question was passed on to the authors."
         )
     else:
-        lines = [f"Top results for “{slack_escape(answer.question)}”:"]
+        lines = [f"{_heading(answer)} “{slack_escape(answer.question)}”:"]
         for hit in answer.hits:
             lines.append(f"• *<{hit.url}|{slack_escape(hit.title)}>*")
             if hit.snippet:
@@ -190,7 +221,7 @@ def teams_message(answer: ChatAnswer, *, search_url: str) -> dict:
             "The question was passed on to the authors."
         )
     else:
-        lines = [f"Top results for “{teams_escape(answer.question)}”:"]
+        lines = [f"{_heading(answer)} “{teams_escape(answer.question)}”:"]
         for number, hit in enumerate(answer.hits, 1):
             line = f"{number}. **[{teams_escape(hit.title)}]({hit.url})**"
             if hit.snippet:

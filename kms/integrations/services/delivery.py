@@ -190,7 +190,9 @@ def fan_out(config: DeliveryConfig, *, now: datetime | None = None, limit: int =
     done = {
         tuple(row)
         for row in db.session.execute(
-            select(Delivery.channel_id, Delivery.webhook_id, Delivery.event_id).where(Delivery.event_id.in_(ids))
+            select(Delivery.channel_id, Delivery.webhook_id, Delivery.event_id).where(
+                Delivery.event_id.in_(ids)
+            )
         )
     }
     created = 0
@@ -318,7 +320,10 @@ def claim(delivery_id: int, config: DeliveryConfig, *, now: datetime | None = No
         url = webhook.url
         secret = unseal(webhook.secret_sealed, site_key=config.site_key)
         if secret is None:
-            url, error = None, "the signing secret cannot be read (the site's secret key changed): add the webhook again"
+            url, error = (
+                None,
+                "the signing secret cannot be read (the site's secret key changed): add the webhook again",
+            )
         else:
             headers.update(
                 {
@@ -331,7 +336,9 @@ def claim(delivery_id: int, config: DeliveryConfig, *, now: datetime | None = No
         channel = db.session.get(TeamChannel, delivery.channel_id)
         url = unseal(channel.url_sealed, site_key=config.site_key)
         if url is None:
-            error = "the webhook address cannot be read (the site's secret key changed): add the channel again"
+            error = (
+                "the webhook address cannot be read (the site's secret key changed): add the channel again"
+            )
     else:
         url = unseal(delivery.reply_url_sealed, site_key=config.site_key)
         if url is None:
@@ -367,7 +374,9 @@ def send(attempt: Attempt, *, timeout: float) -> Result:
     try:
         if 200 <= response.status_code < 300:
             return Result(True, response.status_code)
-        return Result(False, response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip())
+        return Result(
+            False, response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip()
+        )
     finally:
         response.close()
 
@@ -391,7 +400,9 @@ def target_name(target: TeamChannel | Webhook) -> str:
     return f"webhook to {urlsplit(target.url).hostname}"
 
 
-def record(attempt: Attempt, result: Result, config: DeliveryConfig, *, actor, now: datetime | None = None) -> str:
+def record(
+    attempt: Attempt, result: Result, config: DeliveryConfig, *, actor, now: datetime | None = None
+) -> str:
     """Store an attempt's outcome: "sent", "retry", "failed" or "disabled" (the target was switched off)."""
     now = now or utcnow()
     delivery = db.session.get(Delivery, attempt.delivery_id)

@@ -6,41 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 from kms import jobs
-from kms.auth.permissions import allowed
 from kms.integrations import worker
 from kms.integrations.services.delivery import DISABLED_KIND
 from kms.integrations.views import bp
 from kms.integrations.views.chat import SIGNED
-from kms.navigation import NavEntry, add_nav_entry
 from kms.notify.kinds import Kind, add_kind
 from kms.web import register_signed_endpoints
 
 __all__ = ["bp", "init_app"]
 
-NAV = NavEntry(
-    "Integrations",
-    "integrations.settings",
-    order=45,
-    visible=lambda user: allowed(user, "integrations.manage"),
-    current=lambda endpoint: endpoint.startswith("integrations."),
-)
 DELIVERY_EVERY = timedelta(seconds=5)
+DISABLED = Kind(DISABLED_KIND, "A webhook or team channel was switched off after failing", "inapp")
 
 
 def init_app(app) -> None:
-    """Register the pages and chat endpoints (signature-checked, so CSRF-exempt), the admins' menu entry,
-    the notice kind for a switched-off webhook or channel, and the delivery job the worker runs."""
+    """Register the settings pages (linked from Users) and the chat endpoints (signature-checked, so exempt
+    from the CSRF check), the notice kind for a switched-off webhook or channel, and the delivery job."""
     app.register_blueprint(bp)
     register_signed_endpoints(app, *SIGNED)
-    add_nav_entry(app, NAV)
-    add_kind(
-        Kind(
-            DISABLED_KIND,
-            "A webhook or team channel was switched off after failing",
-            "inapp",
-            mandatory=False,
-        )
-    )
+    add_kind(DISABLED)
     jobs.register(
         app,
         worker.JOB_NAME,

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 
 from flask import current_app
+from werkzeug.routing import BuildError
 
 from kms.auth import SYSTEM
 from kms.extensions import unit_of_work
@@ -23,10 +24,22 @@ RUN_SECONDS = (
 BATCH = 100
 
 
+def _link_path(app):
+    def build(endpoint: str, values: dict) -> str | None:
+        try:
+            return app.url_map.bind("kms").build(endpoint, values)
+        except (BuildError, TypeError, ValueError):
+            return None
+
+    return build
+
+
 def delivery_config(app=None) -> delivery.DeliveryConfig:
     """The delivery settings of the app (KMS_WEBHOOK_*, the base URL for links, the key that seals secrets)."""
-    config = (app or current_app).config
+    app = app or current_app._get_current_object()
+    config = app.config
     return delivery.DeliveryConfig(
+        link_path=_link_path(app),
         site_key=config["SECRET_KEY"],
         base_url=config.get("KMS_BASE_URL") or "",
         timeout=float(config.get("KMS_WEBHOOK_TIMEOUT", "5")),

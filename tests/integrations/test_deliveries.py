@@ -155,19 +155,21 @@ def test_team_channels_hear_their_own_team_and_site_wide_events_in_each_apps_for
     page = client.get("/admin/integrations").get_data(as_text=True)
     assert receiver.url + "/slack-hook" not in page  # a channel's webhook address is a credential
 
-    _announce("article.published", {"title": "Refunds <fast> & fair", "url": "/handbook/refunds"})
-    _announce("hire.started", {"name": "Nina New"}, team="Support EMEA")
+    link = {"endpoint": "articles.show", "values": {"slug": "refunds"}}  # as kms.articles announces it
+    _announce("article.published", {"title": "Refunds <fast> & fair", "link": link})
+    _announce("hire.started", {"name": "Nina New", "opening": "Support agent"}, team="Support EMEA")
     worker.run()
 
     slack = [p.json() for p in receiver.posts("/slack-hook")]
     teams = [p.json() for p in receiver.posts("/teams-hook")]
     assert len(slack) == 2 and len(teams) == 1  # Billing does not hear Support EMEA's new hire
+    article_url = "https://kms.example" + app.url_map.bind("kms").build("articles.show", {"slug": "refunds"})
     published = next(m for m in slack if "Refunds" in m["text"])
-    assert published["text"].endswith(
-        "<https://kms.example/handbook/refunds|Refunds &lt;fast&gt; &amp; fair>"
-    )
+    assert published["text"].endswith(f"<{article_url}|Refunds &lt;fast&gt; &amp; fair>")
+    hired = next(m for m in slack if "Nina" in m["text"])
+    assert "(Support EMEA): Nina New joins as Support agent" in hired["text"]
     card = teams[0]["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
-    assert card["content"]["actions"][0]["url"] == "https://kms.example/handbook/refunds"
+    assert card["content"]["actions"][0]["url"] == article_url
     assert any(block["text"] == "Refunds <fast> & fair" for block in card["content"]["body"])
     assert json.loads(receiver.posts("/teams-hook")[0].body)["type"] == "message"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -61,6 +62,8 @@ class DeliveryConfig:
     retry_seconds: float = 30.0
     max_attempts: int = 6
     disable_after: int = 10
+    # (endpoint, values) -> the site path, for events whose payload names a page as {"endpoint", "values"}
+    link_path: Callable[[str, dict], str | None] | None = None
 
 
 def backoff(attempt: int, first_seconds: float) -> timedelta:
@@ -79,29 +82,59 @@ def _absolute(link: str, base_url: str) -> str:
     return ""
 
 
-def describe(event: Event, base_url: str) -> tuple[str, str, str]:
+def event_link(payload: dict, config: DeliveryConfig) -> str:
+    """The absolute address an event points to: its "link" ({"endpoint", "values"}, built by the app's URL
+    map through ``config.link_path``) or a "url"/"path" string; empty when there is none or no base URL."""
+    link = payload.get("link")
+    if isinstance(link, dict) and isinstance(link.get("endpoint"), str) and config.link_path is not None:
+        values = link.get("values") if isinstance(link.get("values"), dict) else {}
+        path = config.link_path(link["endpoint"], values)
+        return _absolute(path, config.base_url) if path else ""
+    for key in ("url", "path", "link"):
+        if isinstance(payload.get(key), str):
+            found = _absolute(payload[key].strip(), config.base_url)
+            if found:
+                return found
+    return ""
+
+
+def _words(value, limit: int = 200) -> str:
+    return " ".join(str(value).split())[:limit] if value not in (None, "") else ""
+
+
+def describe(event: Event, config: DeliveryConfig) -> tuple[str, str, str]:
     """(label, text, link) for a person reading the event in a channel; the link is absolute or empty."""
     payload = event.payload if isinstance(event.payload, dict) else {}
     label = EVENT_KINDS.get(event.name, event.name)
-    text = ""
-    for key in ("title", "summary", "name", "text"):
-        if isinstance(payload.get(key), str) and payload[key].strip():
-            text = " ".join(payload[key].split())[:300]
-            break
-    link = ""
-    for key in ("url", "link", "path"):
-        if isinstance(payload.get(key), str):
-            link = _absolute(payload[key].strip(), base_url)
-            if link:
-                break
     if event.team:
         label = f"{label} ({event.team})"
-    return label, text, link
+    if event.name == "hire.started" and payload.get("name"):
+        text = _words(payload["name"])
+        if payload.get("opening"):
+            text += f" joins as {_words(payload['opening'])}"
+        if payload.get("start_date"):
+            text += f", starting {_words(payload['start_date'], 20)}"
+    elif event.name == "training.overdue_summary" and payload.get("overdue") is not None:
+        text = f"{_words(payload['overdue'], 10)} overdue modules for {_words(payload.get('learners', '?'), 10)} people"
+        modules = payload.get("modules") if isinstance(payload.get("modules"), list) else []
+        named = [
+            f"{_words(m.get('title'), 80)} ({_words(m.get('overdue'), 10)})"
+            for m in modules[:3]
+            if isinstance(m, dict) and m.get("title")
+        ]
+        if named:
+            text += ": " + ", ".join(named)
+    else:
+        text = next(
+            (_words(payload[key], 300) for key in ("title", "summary", "name", "text") if payload.get(key)),
+            "",
+        )
+    return label, text, event_link(payload, config)
 
 
-def slack_channel_body(event: Event, base_url: str) -> dict:
+def slack_channel_body(event: Event, config: DeliveryConfig) -> dict:
     """A Slack incoming-webhook message: one line of text with a link."""
-    label, text, link = describe(event, base_url)
+    label, text, link = describe(event, config)
     if text and link:
         line = f"{slack_escape(label)}: <{link}|{slack_escape(text)}>"
     elif link:
@@ -111,9 +144,9 @@ def slack_channel_body(event: Event, base_url: str) -> dict:
     return {"text": line}
 
 
-def teams_channel_body(event: Event, base_url: str) -> dict:
+def teams_channel_body(event: Event, config: DeliveryConfig) -> dict:
     """A Teams incoming-webhook (Workflows) message: a minimal Adaptive Card, with a button to open kms."""
-    label, text, link = describe(event, base_url)
+    label, text, link = describe(event, config)
     card: dict = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -132,11 +165,15 @@ def teams_channel_body(event: Event, base_url: str) -> dict:
     }
 
 
-def webhook_body(event: Event) -> dict:
-    """An outgoing webhook's JSON: the event name, its id, when it happened (UTC) and its data."""
+def webhook_body(event: Event, config: DeliveryConfig) -> dict:
+    """An outgoing webhook's JSON: the event name, its id, when it happened (UTC) and its data (with "url", the
+    page it is about, when there is one)."""
     data = dict(event.payload) if isinstance(event.payload, dict) else {}
     if event.team:
         data.setdefault("team", event.team)
+    url = event_link(data, config)
+    if url:
+        data.setdefault("url", url)
     created = event.created_at
     return {
         "event": event.name,
@@ -207,7 +244,7 @@ def fan_out(config: DeliveryConfig, *, now: datetime | None = None, limit: int =
                     channel_id=channel.id,
                     event_id=event.id,
                     event=event.name,
-                    body=_dump(make(event, config.base_url)),
+                    body=_dump(make(event, config)),
                     next_attempt_at=now,
                     created_at=now,
                 )
@@ -222,7 +259,7 @@ def fan_out(config: DeliveryConfig, *, now: datetime | None = None, limit: int =
                     webhook_id=webhook.id,
                     event_id=event.id,
                     event=event.name,
-                    body=_dump(webhook_body(event)),
+                    body=_dump(webhook_body(event, config)),
                     next_attempt_at=now,
                     created_at=now,
                 )

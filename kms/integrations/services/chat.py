@@ -176,6 +176,12 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_link(url: str, text: str) -> str:
+    """A Slack mrkdwn link; the address cannot break out of <…|…> and the text is escaped."""
+    target = url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    return f"<{target}|{slack_escape(text)}>"
+
+
 def slack_message(answer: ChatAnswer, *, search_url: str) -> dict:
     """An ephemeral Slack reply (only the asker sees it) listing the results as links with snippets."""
     if answer.unavailable:
@@ -190,11 +196,11 @@ def slack_message(answer: ChatAnswer, *, search_url: str) -> dict:
     else:
         lines = [f"{_heading(answer)} “{slack_escape(answer.question)}”:"]
         for hit in answer.hits:
-            lines.append(f"• *<{hit.url}|{slack_escape(hit.title)}>*")
+            lines.append(f"• *{slack_link(hit.url, hit.title)}*")
             if hit.snippet:
                 lines.append(f"   {slack_escape(hit.snippet)}")
         if answer.total > len(answer.hits):
-            lines.append(f"<{search_url}|All {answer.total} results>")
+            lines.append(slack_link(search_url, f"All {answer.total} results"))
         text = "\n".join(lines)
     return {"response_type": "ephemeral", "text": text}
 
@@ -207,6 +213,11 @@ _TEAMS_SPECIAL = re.compile(r"([\\`*_\[\]()#|~])")
 def teams_escape(text: str) -> str:
     """Text shown as typed in a Teams message: HTML special characters and Markdown marks escaped."""
     return _TEAMS_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _link_target(url: str) -> str:
+    """A URL that cannot end a Markdown link early: parentheses and spaces percent-encoded."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def teams_message(answer: ChatAnswer, *, search_url: str) -> dict:
@@ -223,11 +234,11 @@ def teams_message(answer: ChatAnswer, *, search_url: str) -> dict:
     else:
         lines = [f"{_heading(answer)} “{teams_escape(answer.question)}”:"]
         for number, hit in enumerate(answer.hits, 1):
-            line = f"{number}. **[{teams_escape(hit.title)}]({hit.url})**"
+            line = f"{number}. **[{teams_escape(hit.title)}]({_link_target(hit.url)})**"
             if hit.snippet:
                 line += f" — {teams_escape(hit.snippet)}"
             lines.append(line)
         if answer.total > len(answer.hits):
-            lines.append(f"[All {answer.total} results]({search_url})")
+            lines.append(f"[All {answer.total} results]({_link_target(search_url)})")
         text = "\n\n".join(lines)
     return {"type": "message", "text": text}

@@ -33,7 +33,7 @@ from sqlalchemy import or_, select, update
 from kms.auth.models import Role, User
 from kms.extensions import db, utcnow
 from kms.integrations.models import Delivery, EventCursor, TeamChannel, Webhook
-from kms.integrations.services.chat import slack_escape
+from kms.integrations.services.chat import slack_escape, slack_link
 from kms.integrations.services.secrets import unseal
 from kms.integrations.services.signatures import webhook_signature
 from kms.notify.kinds import EVENT_KINDS
@@ -136,9 +136,9 @@ def slack_channel_body(event: Event, config: DeliveryConfig) -> dict:
     """A Slack incoming-webhook message: one line of text with a link."""
     label, text, link = describe(event, config)
     if text and link:
-        line = f"{slack_escape(label)}: <{link}|{slack_escape(text)}>"
+        line = f"{slack_escape(label)}: {slack_link(link, text)}"
     elif link:
-        line = f"{slack_escape(label)}: <{link}|open in kms>"
+        line = f"{slack_escape(label)}: {slack_link(link, 'open in kms')}"
     else:
         line = slack_escape(f"{label}: {text}" if text else label)
     return {"text": line}

@@ -7,14 +7,18 @@ import hashlib
 import hmac
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from kms.auth import SYSTEM
 from kms.auth.models import Role
-from kms.extensions import db
+from kms.extensions import db, unit_of_work, utcnow
 from kms.integrations import worker
 from kms.integrations.models import Webhook
+from kms.integrations.services import admin as integrations
+from kms.integrations.services import delivery
+from kms.jobs.services import run_job
 from kms.notify.models import Notification
 from kms.notify.services import announce
 from tests.conftest import csrf_token_from, login
@@ -53,7 +57,7 @@ def test_an_event_reaches_the_webhook_once_with_a_signature_the_integrator_can_c
 
     _announce("article.published", {"title": "Refund policy", "url": "/handbook/refund-policy"})
     _announce("training.overdue_summary", {"title": "not chosen"})  # an event this webhook did not choose
-    worker.run()
+    assert "1 sent" in run_job(app, worker.JOB_NAME, owner="test")  # as `kms worker` runs it
     worker.run()  # a second run sends nothing again
 
     posts = receiver.posts("/hook")
@@ -173,3 +177,34 @@ def test_team_channels_hear_their_own_team_and_site_wide_events_in_each_apps_for
     assert card["content"]["actions"][0]["url"] == article_url
     assert any(block["text"] == "Refunds <fast> & fair" for block in card["content"]["body"])
     assert json.loads(receiver.posts("/teams-hook")[0].body)["type"] == "message"
+
+
+def test_two_senders_never_take_the_same_attempt_and_a_dead_senders_attempt_comes_back(
+    app, make_user, receiver
+):
+    admin = make_user(Role.ADMIN)
+    config = worker.delivery_config()
+    integrations.add_webhook(url=receiver.url + "/hook", events=EVENTS, site_key=config.site_key, actor=admin)
+    db.session.commit()
+    _announce("article.published", {"title": "Once"})
+    with unit_of_work():
+        delivery.fan_out(config)
+    with unit_of_work():
+        (delivery_id,) = delivery.due()
+    with unit_of_work():
+        first = delivery.claim(delivery_id, config)
+    with unit_of_work():
+        second = delivery.claim(delivery_id, config)
+    assert first is not None and second is None
+    assert delivery_id not in _due()  # in flight: not due while the first sender may still be sending
+
+    later = utcnow() + delivery.in_flight(config) + timedelta(seconds=1)  # the first sender died
+    assert delivery_id in _due(later)
+    with unit_of_work():
+        retry = delivery.claim(delivery_id, config, now=later)
+    assert retry is not None and retry.number == 2 and retry.body == first.body
+
+
+def _due(now=None) -> list[int]:
+    with unit_of_work():
+        return delivery.due(now=now)

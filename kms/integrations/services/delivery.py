@@ -7,11 +7,11 @@ The worker job (kms.integrations.worker) runs these steps, each in its own trans
    the same bytes. A stored position says how far the events were read; the last few minutes are read
    again every time, so an event whose transaction committed late (after a later one was read) is not
    skipped.
-2. claim: an attempt is taken by a conditional update (attempts and time unchanged since read), so two
-   senders never send the same attempt; the claim already sets the next attempt's time, so a sender that
-   dies mid-call leaves the row to be retried, not lost.
+2. claim: an attempt is taken by a conditional update (attempts unchanged since read), so two senders never
+   send the same attempt; the claim makes the row not due while the attempt may be in flight, so a sender
+   that dies mid-call leaves the row to be retried after that, not lost.
 3. send: the HTTP call, outside any transaction, with a timeout.
-4. record: the outcome; after ``max_attempts`` the delivery is failed (kept in the log, can be retried by an
+4. record: the outcome; a failure is due again after a doubling pause; after ``max_attempts`` the delivery is failed (kept in the log, can be retried by an
    admin). Each failed attempt counts against its target; after ``disable_after`` failures in a row the
    target is switched off and admins get an in-app notice.
 
@@ -64,6 +64,12 @@ class DeliveryConfig:
     disable_after: int = 10
     # (endpoint, values) -> the site path, for events whose payload names a page as {"endpoint", "values"}
     link_path: Callable[[str, dict], str | None] | None = None
+
+
+def in_flight(config: DeliveryConfig) -> timedelta:
+    """How long a claimed attempt is not due again: long enough for it to finish (or time out), so no other
+    sender takes it meanwhile; a sender that died is retried after it."""
+    return timedelta(seconds=2 * config.timeout + 10)
 
 
 def backoff(attempt: int, first_seconds: float) -> timedelta:
@@ -338,11 +344,7 @@ def claim(delivery_id: int, config: DeliveryConfig, *, now: datetime | None = No
             Delivery.status == "pending",
             Delivery.attempts == delivery.attempts,
         )
-        .values(
-            attempts=number,
-            last_attempt_at=now,
-            next_attempt_at=now + backoff(number, config.retry_seconds),
-        )
+        .values(attempts=number, last_attempt_at=now, next_attempt_at=now + in_flight(config))
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
@@ -456,6 +458,7 @@ def record(
         db.session.flush()
         return "sent"
     delivery.last_error = (result.error or "failed")[:ERROR_CHARS]
+    delivery.next_attempt_at = now + backoff(delivery.attempts, config.retry_seconds)
     limit = REPLY_ATTEMPTS if delivery.target == "reply" else config.max_attempts
     outcome = "retry"
     if delivery.attempts >= limit:

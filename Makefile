@@ -1,4 +1,4 @@
-# kms: `make run` serves the site, `make demo` serves a throwaway demo site, `make test` runs ruff, then the whole suite.
+# kms: `make run` serves the site and runs its scheduled jobs, `make demo` serves a throwaway demo site, `make test` runs ruff, then the whole suite.
 # Each creates .venv on first use. HOST and PORT choose where run and demo listen (default 127.0.0.1:5000).
 PYTHON ?= python3
 VENV := .venv
@@ -25,8 +25,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(TEST_STAMP)
 
+# The site and `kms worker` (scheduled jobs: reminders, e-mail, purges) together; Ctrl+C stops both.
 run: $(RUN_STAMP)
-	$(BIN)/kms serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+	$(BIN)/kms serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000} --with-worker
 
 # Starts from an empty demo instance every time: the demo team, its data and their logins, then serves it.
 demo: $(RUN_STAMP)

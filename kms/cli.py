@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import subprocess
 import sys
 
 import click
@@ -103,6 +104,16 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     return [*argv, "kms:create_app()"]
 
 
+def start_worker() -> subprocess.Popen:
+    """`kms worker` as a child of the server (after the migrations, so it finds its tables). Ctrl+C reaches
+    both (one process group); a server stopped alone (SIGTERM, crash) leaves the worker orphaned, and it
+    notices and stops within a second."""
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {key: value for key, value in os.environ.items() if key != CHECK_ON_START}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-m", "kms", "worker", "--stop-with-parent"], env=env)
+
+
 def serve_debug(app, host: str, port: int) -> None:
     """Flask's reloading development server with the debugger. Not app.run(): inside a `kms` (Flask CLI)
     command that returns at once without serving."""
@@ -117,8 +128,11 @@ def serve_debug(app, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
+@click.option(
+    "--with-worker", is_flag=True, help="Also run `kms worker` (scheduled jobs); it stops with the server."
+)
 @with_appcontext
-def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
+def serve_command(host: str, port: int, workers: int, debug: bool, with_worker: bool) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
     if debug and current_app.config["KMS_ENV"] == "production":
         raise click.ClickException(
@@ -128,6 +142,8 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
     # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
     # background, while search answers "being rebuilt" (503) and everything else works.
     prepare(skip=("Search index",))
+    if with_worker:
+        start_worker()
     os.environ[CHECK_ON_START] = "1"
     app = current_app._get_current_object()
     first_run = auth_services.user_count() == 0

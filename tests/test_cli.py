@@ -85,6 +85,9 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
         ["reindex"],
         ["search-check"],
         ["hiring-purge"],
+        ["worker", "--once"],
+        ["jobs", "list"],
+        ["jobs", "run", "hiring-purge"],
     ):
         result = runner.invoke(args=args, input="a long enough password\n")
         assert result.exit_code == 1 and "run `kms init` first" in result.output, (args, result.output)

@@ -80,6 +80,8 @@ FEATURE_COMMANDS = {
     "create-user": "auth",
     "create-token": "auth",
     "hiring-purge": "hiring",
+    "jobs": "jobs",
+    "worker": "jobs",
     "reindex": "search",
     "search-check": "search",
 }

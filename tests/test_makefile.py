@@ -36,6 +36,11 @@ def test_make_run_installs_kms_without_the_test_extras():
     assert commands and all("[test]" not in line for line in commands)
 
 
+def test_make_run_serves_the_site_with_the_worker_for_scheduled_jobs():
+    serve = [line for line in planned("run") if "kms serve" in line]
+    assert len(serve) == 1 and "--with-worker" in serve[0]
+
+
 def test_make_test_installs_the_test_extras_with_its_own_stamp():
     commands = planned("test")
     assert any(".[test]" in line for line in installs(commands))

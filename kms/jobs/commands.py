@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -14,15 +15,17 @@ from kms.errors import KmsError
 from kms.extensions import db, utcnow
 from kms.jobs import services
 from kms.jobs.registry import jobs_of, lease_name
-from kms.jobs.worker import make_owner, run_worker
+from kms.jobs.worker import TICK_SECONDS, make_owner, run_worker
 
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run the jobs that are due once, then exit.")
 @click.option("--only", "only", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
+# `kms serve --with-worker` starts the worker with this: it stops when the server process is gone.
+@click.option("--stop-with-parent", is_flag=True, hidden=True)
 @with_appcontext
 @needs_database
-def worker_command(once: bool, only: tuple[str, ...]) -> None:
+def worker_command(once: bool, only: tuple[str, ...], stop_with_parent: bool) -> None:
     """Run scheduled jobs (e-mail, reminders, purges...) as they fall due; stop with Ctrl+C or SIGTERM.
 
     Several workers, on one server or many, are safe: a database lease lets one of them run each job."""
@@ -46,6 +49,8 @@ def worker_command(once: bool, only: tuple[str, ...]) -> None:
     if not once:
         names = ", ".join(only or jobs_of(app)) or "none registered"
         click.echo(f"worker {owner}: running jobs ({names})", err=True)
+    if stop_with_parent:
+        _stop_when_orphaned(stop)
     try:
         run_worker(app, owner=owner, only=only, once=once, stop=stop, report=lambda o: click.echo(o.line()))
     finally:
@@ -53,6 +58,18 @@ def worker_command(once: bool, only: tuple[str, ...]) -> None:
             signal.signal(sig, handler)
     if not once:
         click.echo(f"worker {owner}: stopped", err=True)
+
+
+def _stop_when_orphaned(stop: threading.Event) -> None:
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(TICK_SECONDS):
+            if os.getppid() != parent:  # the server died or stopped without telling us: so do we
+                click.echo("worker: the server process is gone; stopping after the current job", err=True)
+                stop.set()
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 @click.group("jobs")
@@ -79,7 +96,7 @@ def list_command() -> None:
         outcome = "-"
         if row and row.last_finished_at:
             outcome = f"failed: {row.last_error}" if row.last_error else row.last_result or "ok"
-        click.echo(f"{name}  every {_every(job.every)}  last run {last}  result {outcome}  held by {held}")
+        click.echo(f"{name}  every {job.schedule}  last run {last}  result {outcome}  held by {held}")
     db.session.rollback()
 
 
@@ -98,14 +115,6 @@ def run_command(name: str, force: bool) -> None:
     click.echo(outcome.line())
     if outcome.error:
         raise SystemExit(1)
-
-
-def _every(delta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
 
 
 COMMANDS = (worker_command, jobs_group)

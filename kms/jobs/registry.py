@@ -22,6 +22,15 @@ class Job:
     # A job about this server's own files (its search index) runs on every server, each with its own row.
     per_server: bool = False
 
+    @property
+    def schedule(self) -> str:
+        """`every` for people: "1 d", "30 s", "5 min"."""
+        seconds = int(self.every.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"{seconds // size} {unit}"
+        return f"{seconds} s"
+
 
 def register(
     app,

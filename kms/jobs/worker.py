@@ -3,6 +3,7 @@ several workers (on one or many servers) agree; each run happens under its lease
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -14,6 +15,8 @@ from kms.jobs.registry import jobs_of, lease_name
 from kms.jobs.services import LeaseHeld, NotDue, Outcome, is_due, leases, run_job_outcome
 
 TICK_SECONDS = 1.0
+RETRY_SECONDS = 5.0
+log = logging.getLogger("kms.jobs")
 
 
 def make_owner() -> str:
@@ -57,8 +60,16 @@ def run_worker(
     stop = stop or threading.Event()
     only = tuple(only)
     while not stop.is_set():
-        for outcome in run_due(app, owner=owner, only=only, stopping=stop.is_set):
-            report(outcome)
+        try:
+            for outcome in run_due(app, owner=owner, only=only, stopping=stop.is_set):
+                report(outcome)
+        except Exception:
+            if once:
+                raise
+            # The database restarting or unreachable: try again next tick; leases stay consistent (a lease
+            # that was taken but never released expires).
+            log.exception("worker: looking for due jobs failed; trying again")
+            stop.wait(RETRY_SECONDS)
         if once:
             return
         stop.wait(tick)

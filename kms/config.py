@@ -116,6 +116,35 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "10",
         "Failed attempts in a row after which a team channel or webhook is switched off and admins are told.",
     ),
+    "KMS_SMTP_URL": (
+        "",
+        "Where e-mail goes: `smtp://host:25`, `smtp://user:pass@host:587?starttls=1` (STARTTLS required) or `smtps://user:pass@host:465` (TLS); `&timeout=20` sets the seconds to wait per step (default 10). Empty: no e-mail, notifications stay in-app and Admin → Mail says so.",
+    ),
+    "KMS_MAIL_FROM": (
+        "kms <kms@localhost>",
+        "The From address of kms e-mails, e.g. `kms <kms@example.com>`.",
+    ),
+    "KMS_BASE_URL": (
+        "",
+        "The site's public address for links in e-mails, e.g. `https://kms.example.com` (without it links point at `http://localhost:5000`).",
+    ),
+    "KMS_MAIL_MAX_TRIES": (
+        "8",
+        "Tries per e-mail before it lands on Admin → Mail as failed (waits double from KMS_MAIL_RETRY_SECONDS, at most 6 h).",
+    ),
+    "KMS_MAIL_RETRY_SECONDS": (
+        "60",
+        "The first wait before an e-mail that could not be sent is tried again.",
+    ),
+    "KMS_DIGEST_HOUR": (
+        "7",
+        "The hour (in each person's time zone) from which their daily digest e-mail is built.",
+    ),
+    "KMS_RESET_MINUTES": ("60", "How long a password-reset link stays valid."),
+    "KMS_RESET_PER_HOUR": (
+        "3",
+        "Password-reset e-mails per address per hour (more requests get the same answer but no e-mail); one client address may ask ten times as often.",
+    ),
     "KMS_LOAD_STARTER_CONTENT": (
         "1",
         "`1`: `kms serve` and `kms init` import content/ into an empty handbook.",
@@ -297,6 +326,11 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         "KMS_COVERAGE_TARGET",
         "KMS_PROXY_HOPS",
         "KMS_HIRING_RETENTION_DAYS",
+        "KMS_MAIL_MAX_TRIES",
+        "KMS_MAIL_RETRY_SECONDS",
+        "KMS_DIGEST_HOUR",
+        "KMS_RESET_MINUTES",
+        "KMS_RESET_PER_HOUR",
     ):
         if not raw[name].strip().isdigit():
             raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")

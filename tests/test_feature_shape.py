@@ -81,6 +81,7 @@ FEATURE_COMMANDS = {
     "create-token": "auth",
     "hiring-purge": "hiring",
     "jobs": "jobs",
+    "mail": "notify",
     "worker": "jobs",
     "reindex": "search",
     "search-check": "search",

@@ -50,6 +50,14 @@ class SetPasswordForm(NewPasswordMixin, Form):
     pass
 
 
+class ForgotPasswordForm(Form):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Length(max=254)],
+        description="The address your kms account uses. We e-mail it a link to choose a new password.",
+    )
+
+
 class NewUserForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])

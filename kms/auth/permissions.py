@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "account.self": EVERY_ROLE,  # own profile, password, time zone, API tokens
     "api.me": EVERY_ROLE,
     "user.manage": frozenset({Role.ADMIN}),
+    "notify.own": EVERY_ROLE,  # one's own notifications and notification settings
+    "mail.manage": frozenset({Role.ADMIN}),  # Admin -> Mail: e-mail settings, failed messages, retry/drop
     # handbook
     "handbook.read": EVERY_ROLE,
     "handbook.flag": EVERY_ROLE,

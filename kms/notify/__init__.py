@@ -2,12 +2,84 @@
 
 from __future__ import annotations
 
-from kms.notify import models  # noqa: F401 - the tables belong to the app
+from datetime import timedelta
+
+from flask import current_app, request
+from flask_login import current_user
+
+from kms import jobs
+from kms.auth.gates import password_refusal
+from kms.auth.mailer import set_account_mailer
+from kms.notify import commands, services
+from kms.notify.kinds import INVITE, PASSWORD_RESET
+from kms.notify.scheduled import build_daily_digests
+from kms.notify.sender import mail_off_reason, send_pending
+from kms.notify.services import inbox
 from kms.notify.views import bp
+from kms.web import TOKEN_CHECK
 
 __all__ = ["bp", "init_app"]
 
 
+def unread_notifications() -> int:
+    """For the header's bell: the logged-in person's unread count (one COUNT query), 0 for visitors."""
+    if not current_user.is_authenticated:
+        return 0
+    return inbox.unread_count(current_user.id)
+
+
+def account_mailer(user, purpose: str, endpoint: str, values: dict, *, expires_at, actor) -> str | None:
+    """auth's account e-mails (invite, reset) as mandatory notification kinds, queued in the caller's unit."""
+    reason = mail_off_reason()
+    if reason:
+        return reason  # not queued: an old link must not go out days later when SMTP is configured
+    if password_refusal(current_app, user):
+        return password_refusal(current_app, user)
+    kind = INVITE if purpose == "invite" else PASSWORD_RESET
+    title = "You are invited to kms" if purpose == "invite" else "Reset your kms password"
+    services.notify(
+        user,
+        kind.name,
+        title=title,
+        actor=actor,
+        link=(endpoint, values),
+        context={"expires_at": expires_at.isoformat() if expires_at else ""},
+    )
+    return None
+
+
+def _with_unsubscribe_token(previous):
+    # An unsubscribe POST carries its signed link as the credential and no session (mail programs send it,
+    # RFC 8058): like a bearer-token call, no cookie a forged page could ride on, so no CSRF token.
+    def check() -> bool:
+        if request.endpoint == "notify.unsubscribe" and request.method == "POST":
+            return True
+        return bool(previous and previous())
+
+    return check
+
+
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint, the jobs (mail-sender every 5 s, mail-digest hourly), the bell's count, auth's account mailer and the
+    `kms mail` commands."""
     app.register_blueprint(bp)
+    app.add_template_global(unread_notifications, "unread_notifications")
+    set_account_mailer(app, account_mailer)
+    app.extensions[TOKEN_CHECK] = _with_unsubscribe_token(app.extensions.get(TOKEN_CHECK))
+    jobs.register(
+        app,
+        "mail-sender",
+        send_pending,
+        every=timedelta(seconds=5),
+        description="Sends the e-mail outbox over SMTP (KMS_SMTP_URL): retries with back-off, at most once.",
+        lease=timedelta(minutes=2),
+    )
+    jobs.register(
+        app,
+        "mail-digest",
+        build_daily_digests,
+        every=timedelta(hours=1),
+        description="Queues each person's daily digest e-mail once their local time reaches KMS_DIGEST_HOUR.",
+    )
+    for command in commands.COMMANDS:
+        app.cli.add_command(command)

@@ -1,7 +1,7 @@
 """notifications outbox events password resets
 
 Revision ID: a2c4e6f80b12
-Revises: d4a8c2f61e37
+Revises: 1b510ed03bfb
 Created: 2026-12-06 21:10:52.970561
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import kms.extensions
 
 revision = "a2c4e6f80b12"
-down_revision = "d4a8c2f61e37"
+down_revision = "1b510ed03bfb"  # re-chained after job_leases (merged from i16-jobs)
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """integrations: chat app secrets, team channels, outgoing webhooks, their deliveries and the event cursor
 
 Revision ID: c3d5e7f9a1b2
-Revises: 1b510ed03bfb, a2c4e6f80b12
+Revises: a2c4e6f80b12
 Created: 2026-12-06 22:40:00
 """
 import sqlalchemy as sa
@@ -10,9 +10,8 @@ from alembic import op
 from kms.extensions import UTCDateTime
 
 revision = 'c3d5e7f9a1b2'
-# Joins the jobs and notify heads on this branch (the merger re-chains: it needs notify's events table only
-# at run time, no foreign key points at it).
-down_revision = ('1b510ed03bfb', 'a2c4e6f80b12')
+# After notify's migration on this branch (no foreign key points at its events table: it is read at run time).
+down_revision = 'a2c4e6f80b12'
 branch_labels = None
 depends_on = None
 

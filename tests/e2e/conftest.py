@@ -44,11 +44,28 @@ def fresh_server(browser_available, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def live_server(browser_available, tmp_path_factory):
-    """A kms with the demo team and demo data, under gunicorn with 2 workers."""
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that the demo site's e-mail goes to; journeys read it back."""
+    try:
+        from tests.notify.smtp_server import SmtpServer
+    except ImportError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires aiosmtpd (test extra): {error}", pytrace=False)
+        pytest.skip(f"aiosmtpd is not installed (pip install -e '.[test]'): {error}")
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_available, tmp_path_factory, smtp_server):
+    """A kms with the demo team and demo data, under gunicorn with 2 workers, e-mailing to `smtp_server`."""
     from kms.demo import create_demo
 
-    server = _server(tmp_path_factory, "e2e-demo")
+    server = LiveServer(
+        instance=tmp_path_factory.mktemp("e2e-demo"),
+        extra_env={"KMS_SMTP_URL": smtp_server.url, "KMS_MAIL_FROM": "kms <kms@example.test>"},
+    ).start()
     app = server.app()
     with app.app_context():
         team = create_demo()

@@ -7,11 +7,12 @@ import re
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_fresh, login_user, logout_user
 
-from kms.auth import services
+from kms.auth import resets, services
 from kms.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
     EditUserForm,
+    ForgotPasswordForm,
     LoginForm,
     NewUserForm,
     ProfileForm,
@@ -22,11 +23,12 @@ from kms.auth.forms import (
 )
 from kms.auth.gates import password_refusal
 from kms.auth.landing import landing_url
+from kms.auth.mailer import send_account_link
 from kms.auth.permissions import requires
 from kms.auth.redirects import safe_next
 from kms.auth.views import bp
 from kms.errors import Invalid, NotFound, TooManyAttempts
-from kms.extensions import db, limiter, login_manager, unit_of_work
+from kms.extensions import db, limiter, login_manager, unit_of_work, utcnow
 from kms.forms import field_error as _field_error  # one helper for every feature, by the name used below
 
 
@@ -224,6 +226,77 @@ def accept_invite(token: str):
     return render_template("auth/invite_accept.html", form=form, invited=invited)
 
 
+FORGOT_ANSWER = (
+    "If {email} belongs to a kms account, an e-mail with a link to choose a new password is on its way. "
+    "The link works once and expires in {minutes} minutes. Nothing arrived? Check the spam folder, or ask an admin."
+)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@requires("public")
+@limiter.limit(lambda: current_app.config["KMS_LOGIN_RATE"], methods=["POST"])
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        minutes = int(current_app.config["KMS_RESET_MINUTES"])
+        try:
+            with unit_of_work():
+                asked = resets.request_reset(
+                    form.email.data,
+                    address=request.remote_addr or "",
+                    now=utcnow(),
+                    minutes=minutes,
+                    per_hour=int(current_app.config["KMS_RESET_PER_HOUR"]),
+                )
+                if asked.user is not None and not password_refusal(current_app, asked.user):
+                    send_account_link(
+                        current_app,
+                        asked.user,
+                        "reset",
+                        "auth.reset_password",
+                        {"token": asked.token},
+                        expires_at=asked.expires_at,
+                        actor=asked.user,
+                    )
+        except TooManyAttempts as error:
+            return _locked_out(error, "auth/forgot_password.html", form)
+        flash(FORGOT_ANSWER.format(email=services.normalise_email(form.email.data), minutes=minutes), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@requires("public")
+def reset_password(token: str):
+    """Choose a new password from a reset link (one-time, expiring, void once the password changed)."""
+    try:
+        user = resets.user_for_reset(token, now=utcnow())
+    except NotFound as error:
+        return render_template("auth/invite_invalid.html", message=str(error), forgot=True), 404
+    if password_refusal(current_app, user):
+        return render_template("auth/invite_invalid.html", message=password_refusal(current_app, user)), 403
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                user = resets.reset_password(token, form.password.data, now=utcnow())
+        except Invalid as error:
+            _field_error(form, error)
+        except NotFound as error:  # used by another tab a moment ago
+            return render_template("auth/invite_invalid.html", message=str(error), forgot=True), 404
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(
+                "Your password is changed and every other session has ended. Log in with the new password.",
+                "success",
+            )
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, user=user)
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @requires("account.self")
 def account():
@@ -321,15 +394,11 @@ def create_user():
                     time_zone=form.time_zone.data.strip(),
                     invite_hours=int(current_app.config["KMS_INVITE_HOURS"]),
                 )
+                mail_problem = _mail_invite(user, token)
         except Invalid as error:
             _field_error(form, error)
         else:
-            return render_template(
-                "auth/invite_link.html",
-                user=user,
-                link=url_for("auth.accept_invite", token=token, _external=True),
-                hours=current_app.config["KMS_INVITE_HOURS"],
-            )
+            return _invite_link_page(user, token, mail_problem)
     return render_template(
         "auth/users.html", users=services.list_users(), form=form, confirm=ConfirmForm()
     ), 400
@@ -373,11 +442,31 @@ def reissue_invite(user_id: int):
         token = services.reissue_invite(
             user.id, actor=current_user, hours=int(current_app.config["KMS_INVITE_HOURS"])
         )
+        mail_problem = _mail_invite(user, token)
+    return _invite_link_page(user, token, mail_problem)
+
+
+def _mail_invite(user, token: str) -> str | None:
+    """Queue the invite e-mail in the current unit of work; None when queued, else why none goes out."""
+    return send_account_link(
+        current_app,
+        user,
+        "invite",
+        "auth.accept_invite",
+        {"token": token},
+        expires_at=user.invite_expires_at,
+        actor=current_user,
+    )
+
+
+def _invite_link_page(user, token: str, mail_problem: str | None):
+    """The link is always shown to the admin too (the e-mail may be slow, filtered, or off)."""
     return render_template(
         "auth/invite_link.html",
         user=user,
         link=url_for("auth.accept_invite", token=token, _external=True),
         hours=current_app.config["KMS_INVITE_HOURS"],
+        mail_problem=mail_problem,
     )
 
 

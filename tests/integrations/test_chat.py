@@ -15,6 +15,7 @@ import pytest
 from kms.articles import services as handbook
 from kms.auth.models import Role
 from kms.extensions import db
+from kms.integrations.models import ChatSettings
 from kms.integrations.services import admin as integrations
 from kms.search.indexer import EXTENSION
 from tests.conftest import login
@@ -187,8 +188,11 @@ def test_the_settings_page_never_shows_a_stored_secret_again(app, chat_ready, ma
     client = app.test_client()
     assert login(client, make_user(Role.ADMIN)).status_code == 302
     page = client.get("/admin/integrations").get_data(as_text=True)
+    stored = db.session.get(ChatSettings, 1)
     for secret in (SIGNING_SECRET, "xoxb-test", TEAMS_TOKEN):
         assert secret not in page
+        columns = (stored.slack_signing_secret, stored.slack_bot_token, stored.teams_security_token)
+        assert all(value and secret not in value for value in columns)  # stored sealed, never in the clear
     assert page.count(">set<") == 3
     saved = client.post("/admin/integrations/chat", data={"clear_slack_bot_token": "y"})
     assert saved.status_code == 303

@@ -25,8 +25,8 @@ TEAMS_TOKEN = base64.b64encode(b"teams-outgoing-webhook-key-32byt").decode()
 
 
 @pytest.fixture
-def chat_ready(app, make_user):
-    """Chat secrets stored (with a Slack bot token), an index, a published article and a draft."""
+def chat_secrets(app, make_user):
+    """The Slack signing secret and bot token and the Teams security token stored; the admin who did it."""
     admin = make_user(Role.ADMIN)
     integrations.save_chat_secrets(
         values={
@@ -39,6 +39,13 @@ def chat_ready(app, make_user):
         actor=admin,
     )
     db.session.commit()
+    return admin
+
+
+@pytest.fixture
+def chat_ready(app, make_user, chat_secrets):
+    """Chat secrets stored, an index, a published article and a draft; their author."""
+    admin = chat_secrets
     app.extensions[EXTENSION].rebuild()
     author = make_user(Role.AUTHOR, email="ada@example.test")
     handbook.save_category("Billing", requires_review=False, actor=admin)
@@ -184,9 +191,9 @@ def test_the_message_shortcut_answers_through_the_response_url_only_the_asker_se
     assert len(receiver.posts("/slack-reply/")) == 1  # a reply address outside Slack's is never called
 
 
-def test_the_settings_page_never_shows_a_stored_secret_again(app, chat_ready, make_user):
+def test_the_settings_page_never_shows_a_stored_secret_again(app, chat_secrets):
     client = app.test_client()
-    assert login(client, make_user(Role.ADMIN)).status_code == 302
+    assert login(client, chat_secrets).status_code == 302
     page = client.get("/admin/integrations").get_data(as_text=True)
     stored = db.session.get(ChatSettings, 1)
     for secret in (SIGNING_SECRET, "xoxb-test", TEAMS_TOKEN):

@@ -14,6 +14,7 @@ from kms import (
     config,
     extensions,
     hiring,
+    integrations,
     jobs,
     media,
     notify,
@@ -32,8 +33,8 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 # Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
 # Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
-# jobs comes before every feature that registers a job; notify right after it (others notify through it).
-FEATURES = (auth, jobs, notify, sso, articles, training, hiring, search, media)
+# jobs comes before every feature that registers a job; integrations sits on top of notify, search and jobs.
+FEATURES = (auth, jobs, notify, sso, articles, training, hiring, search, media, integrations)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -92,6 +92,30 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "",
         'Single sign-on: the provider\'s name on the button, "Sign in with <label>" (default: single sign-on).',
     ),
+    "KMS_SLACK_API_URL": (
+        "https://slack.com/api",
+        "Slack's Web API, called only with a bot token set (Integrations), to match Slack users to accounts by e-mail.",
+    ),
+    "KMS_SLACK_REPLY_URL_PREFIX": (
+        "https://hooks.slack.com/",
+        "Answers to the Slack message shortcut are posted only to response URLs starting with this.",
+    ),
+    "KMS_WEBHOOK_TIMEOUT": (
+        "5",
+        "Seconds kms waits for a team channel or outgoing webhook to answer before counting the attempt as failed.",
+    ),
+    "KMS_WEBHOOK_RETRY_SECONDS": (
+        "30",
+        "Pause before the first retry of a failed delivery; it doubles with each further failure (at most 6 hours).",
+    ),
+    "KMS_WEBHOOK_MAX_ATTEMPTS": (
+        "6",
+        "Attempts per delivery before it is marked failed in the delivery log.",
+    ),
+    "KMS_WEBHOOK_DISABLE_AFTER": (
+        "10",
+        "Failed attempts in a row after which a team channel or webhook is switched off and admins are told.",
+    ),
     "KMS_SMTP_URL": (
         "",
         "Where e-mail goes: `smtp://host:25`, `smtp://user:pass@host:587?starttls=1` (STARTTLS required) or `smtps://user:pass@host:465` (TLS); `&timeout=20` sets the seconds to wait per step (default 10). Empty: no e-mail, notifications stay in-app and Admin → Mail says so.",

@@ -25,6 +25,9 @@ from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
 TOKEN_CHECK = "kms.token_request"  # app.extensions key: the check auth registers (see register_token_check)
+SIGNED_ENDPOINTS = (
+    "kms.signed_endpoints"  # app.extensions key: endpoints that check a signature instead of CSRF
+)
 
 # frame-src: only the video players kms.markdown_video embeds (YouTube's privacy-enhanced domain, Vimeo, Loom,
 # Microsoft Stream); every other frame is refused.
@@ -91,6 +94,13 @@ def register_token_check(app, check: Callable[[], bool]) -> None:
     app.extensions[TOKEN_CHECK] = check
 
 
+def register_signed_endpoints(app, *endpoints: str) -> None:
+    """Say which endpoints authenticate each request by a signature over its body (a chat app calling in with
+    its signing secret): they carry no cookie that gives them power, so a CSRF token would only stop the
+    legitimate caller. Such a view must check the signature before it does anything."""
+    app.extensions.setdefault(SIGNED_ENDPOINTS, set()).update(endpoints)
+
+
 def _bearer_request() -> bool:
     check = current_app.extensions.get(TOKEN_CHECK)
     return bool(check and check())
@@ -99,6 +109,8 @@ def _bearer_request() -> bool:
 def check_csrf() -> None:
     # Token-authenticated API calls carry no cookie a forged page could ride on; everything else is checked.
     if request.method in {"GET", "HEAD", "OPTIONS"} or _bearer_request():
+        return
+    if request.endpoint in current_app.extensions.get(SIGNED_ENDPOINTS, ()):
         return
     # An API call with no login at all can change nothing: let it reach its 401, which says what to send.
     if request.path.startswith("/api/") and not current_user.is_authenticated:

@@ -52,6 +52,14 @@ NOT_WALKED = {  # forms a logged-in admin or interviewer is never shown
     "notify.retry": "a button beside a failed e-mail on /admin/mail; the demo has none",
     "notify.drop": "a button beside a failed e-mail on /admin/mail; the demo has none",
     "notify.preferences": "radio buttons, shown once a kind one may choose for is registered; bad values: tests/notify",
+    "integrations.enable_channel": "a button (no field but the CSRF token) beside a switched-off channel",
+    "integrations.remove_channel": "a button (no field but the CSRF token) beside a team channel; the demo has none",
+    "integrations.enable_webhook": "a button (no field but the CSRF token) beside a switched-off webhook",
+    "integrations.remove_webhook": "a button (no field but the CSRF token) beside a webhook; the demo has none",
+    "integrations.retry_delivery": "a button (no field but the CSRF token) in a delivery log",
+    "integrations.slack_command": "called by Slack, signed; tests/integrations sends it bad signatures",
+    "integrations.slack_interactive": "called by Slack, signed; tests/integrations sends it bad signatures",
+    "integrations.teams_outgoing": "called by Teams, signed; tests/integrations sends it bad signatures",
 }
 PAGES_PER_ENDPOINT = 2
 

@@ -56,6 +56,9 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "search.health": frozenset({Role.ADMIN}),  # documents the index could not take, with their errors
     # scheduled jobs
     "jobs.view": frozenset({Role.ADMIN}),  # /admin/jobs: last runs, errors, lease holders, "Run now"
+    # integrations: Slack, Teams and outgoing webhooks. The chat apps' own calls use "public" and are checked
+    # by their request signature in the view (kms.integrations.views.chat).
+    "integrations.manage": frozenset({Role.ADMIN}),
 }
 
 

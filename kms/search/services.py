@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from kms.articles import services as handbook
 from kms.articles.models import Article, Process, process_name_key
@@ -37,6 +37,10 @@ LOGGED_QUERY_CHARS = 200
 FEW_RESULTS = 2  # a search with this many results or fewer counts as a gap
 GAP_DAYS = 30
 GAP_ASKERS = 2  # a gap needs this many different people asking (not one manager's candidate name)
+CHAT_SOURCES = (
+    "slack",
+    "teams",
+)  # searches asked from a chat app (kms.integrations), marked in the gap report
 FILTERS = ("type", "category", "tag")
 OWN_CHANGES_WAIT = 2.0  # seconds a search waits for this process's running drain
 TYPE_LABELS = {"article": "Article", "process": "Process", "module": "Training module", "lesson": "Lesson"}
@@ -101,10 +105,12 @@ def search(
     pagelen: int = 10,
     source: str = "page",
     secret: str | bytes = b"",
+    asker_id: str | None = None,
 ) -> Outcome:
     """Search what the actor may open, log the search (without the actor) and return the outcome.
 
-    ``secret`` keys the log's asker pseudonym (see asker_key). Raises SearchUnavailable (503) while
+    ``secret`` keys the log's asker pseudonym (see asker_key); ``asker_id`` names the asker instead of the
+    actor's id when the actor stands for someone kms does not know (a chat user: "slack:T1:U2"). Raises SearchUnavailable (503) while
     the index is missing or damaged, after asking for a rebuild."""
     query = (query or "").strip()[:MAX_QUERY]
     filters = {
@@ -130,12 +136,12 @@ def search(
             duration_ms=duration_ms,
             role=actor.role.value,
             source=source,
-            asker=asker_key(secret, actor.id, query),
+            asker=asker_key(secret, actor.id if asker_id is None else asker_id, query),
         )
     return Outcome(query, result, filters, duration_ms, _slugs(result), log_id)
 
 
-def asker_key(secret: str | bytes, user_id: int, query: str) -> str:
+def asker_key(secret: str | bytes, user_id: int | str, query: str) -> str:
     """A pseudonym for one person asking one question: tells two askers of the same query apart, but
     links nothing between queries and names nobody without the site's secret."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
@@ -231,6 +237,7 @@ class Gap:
     last_searched: datetime
     process_exists: bool
     askers: int = 0  # different people who asked
+    from_chat: int = 0  # of the searches, how many were asked from Slack or Teams
 
 
 def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = None) -> list[Gap]:
@@ -244,6 +251,7 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
         SearchLog.created_at >= since, SearchLog.opened_at.is_not(None)
     )
     askers = func.count(func.distinct(SearchLog.asker))
+    from_chat = func.sum(case((SearchLog.source.in_(CHAT_SOURCES), 1), else_=0))
     rows = db.session.execute(
         select(
             SearchLog.normalized,
@@ -251,6 +259,7 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
             func.max(SearchLog.results),
             func.max(SearchLog.created_at),
             askers,
+            from_chat,
         )
         .outerjoin(SearchGapDismissal, SearchGapDismissal.normalized == SearchLog.normalized)
         .where(
@@ -268,8 +277,8 @@ def gap_report(*, days: int = GAP_DAYS, limit: int = 50, now: datetime | None = 
     ).all()
     known = handbook.processes_named([_process_name(row[0]) for row in rows])
     return [
-        Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known, people)
-        for query, count, best, last, people in rows
+        Gap(query, count, best or 0, last, process_name_key(_process_name(query)) in known, people, chat or 0)
+        for query, count, best, last, people, chat in rows
     ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
 from flask_login import current_user
 
 from kms import jobs
@@ -15,7 +14,7 @@ from kms.notify.scheduled import build_daily_digests
 from kms.notify.sender import mail_off_reason, send_pending
 from kms.notify.services import inbox
 from kms.notify.views import bp
-from kms.web import TOKEN_CHECK
+from kms.web import register_signed_endpoints
 
 __all__ = ["bp", "init_app"]
 
@@ -45,24 +44,15 @@ def account_mailer(user, purpose: str, endpoint: str, values: dict, *, expires_a
     return None
 
 
-def _with_unsubscribe_token(previous):
-    # An unsubscribe POST carries its signed link as the credential and no session (mail programs send it,
-    # RFC 8058): like a bearer-token call, no cookie a forged page could ride on, so no CSRF token.
-    def check() -> bool:
-        if request.endpoint == "notify.unsubscribe" and request.method == "POST":
-            return True
-        return bool(previous and previous())
-
-    return check
-
-
 def init_app(app) -> None:
     """Register the blueprint, the jobs (mail-sender every 5 s, mail-digest hourly), the bell's count, auth's account mailer and the
     `kms mail` commands."""
     app.register_blueprint(bp)
     app.add_template_global(unread_notifications, "unread_notifications")
     set_account_mailer(app, account_mailer)
-    app.extensions[TOKEN_CHECK] = _with_unsubscribe_token(app.extensions.get(TOKEN_CHECK))
+    # The unsubscribe link's signed token is its credential, and mail programs POST it with no session and no
+    # CSRF token (one-click unsubscribe, RFC 8058): no cookie a forged page could ride on.
+    register_signed_endpoints(app, "notify.unsubscribe")
     jobs.register(
         app,
         "mail-sender",

@@ -400,9 +400,9 @@ class SearchIndex:
         if server_id is None:
             return changelog.STALE  # an index this folder never registered: rebuild it, then follow
         if time.monotonic() < self._next_beat:
-            # A read first: most drains (this server's own saves) find nothing new, and need not write.
+            # A read first: a drain that finds nothing to take or pass over need not write.
             with self._session() as session:
-                if not changelog.pending(session, server_id):
+                if not changelog.pending(session, server_id, others_only=False):
                     return 0
         with writing_from_the_start(), self._session() as session:
             taken = changelog.take(session, server_id)

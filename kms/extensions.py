@@ -194,6 +194,19 @@ def deciding_per_statement():
         _write_intent.reset(token)
 
 
+@contextmanager
+def writing_from_the_start():
+    """Transactions begun inside start with BEGIN IMMEDIATE on SQLite (the write lock from the first statement).
+
+    For short read-then-write transactions outside a unit of work (the search change log's followers):
+    their reads and writes see one state, and the write never fails for a write that came in between."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 def init_app(app) -> None:
     db.init_app(app)
     migrate.init_app(

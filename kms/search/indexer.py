@@ -24,18 +24,19 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, delete, event, exists, func, insert, select, true, update
+from sqlalchemy import case, delete, event, exists, func, insert, or_, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
-from kms.extensions import db, deciding_per_statement, utcnow
+from kms.extensions import db, deciding_per_statement, utcnow, writing_from_the_start
+from kms.search import changelog
 from kms.search.documents import (
     BULK_WATCHERS,
     WATCHERS,
@@ -60,6 +61,8 @@ LEFTOVER_CHECK_SECONDS = 30.0  # how often a quiet process looks for rows a kill
 MAX_ATTEMPTS = 3  # drains a document may fail (or never finish) before it is quarantined
 ERROR_CHARS = 2000
 DRAINER_IDLE_SECONDS = 10.0  # a drain thread with nothing to do ends; the next commit starts another
+HEARTBEAT_SECONDS = 15.0  # a following server tells the others it is alive at least this often
+CLEAN_SECONDS = 60.0  # how often a process deletes the change log rows every live server has passed
 STALLED = "indexing it never finished (the worker stopped or timed out while indexing it)"
 
 # Visibility keyword -> the action whose roles may read such documents. Each role's visibility set is
@@ -95,10 +98,21 @@ def _affected(session: Session, objects: Iterable[Any], check_modified: bool) ->
 
 
 def _enqueue(session: Session, doc_ids: Iterable[str]) -> None:
-    rows = [{"doc_id": doc_id, "created_at": utcnow()} for doc_id in sorted(set(doc_ids))]
-    if rows:
-        session.connection().execute(insert(SearchOutbox.__table__), rows)
+    doc_ids = set(doc_ids)
+    if doc_ids:
+        changelog.append(session, doc_ids, origin=_this_server())
         session.info[PENDING] = True
+
+
+def _this_server() -> str | None:
+    """The id of the server (instance folder) this process indexes for, once it has registered; its own
+    outbox gets this transaction's changes directly (the others take them from the log)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    index: SearchIndex | None = current_app.extensions.get(EXTENSION)
+    return None if index is None else index.known_server_id()
 
 
 def _after_flush(session: Session, _flush_context) -> None:
@@ -232,6 +246,12 @@ class _Drainer:
         self._leftovers = False
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self.following = False  # a server's worker: poll the change log for other servers' changes
+
+    def follow(self) -> None:
+        """Keep the thread alive, polling the change log every KMS_SEARCH_FOLLOW_SECONDS."""
+        self.following = True
+        self.poke(leftovers_only=True)
 
     def poke(self, leftovers_only: bool) -> None:
         with self._cond:
@@ -252,9 +272,10 @@ class _Drainer:
 
     def _next(self) -> tuple[int, bool] | None:
         with self._cond:
-            if not self._cond.wait_for(
-                lambda: self._asked > self._done or self._leftovers, DRAINER_IDLE_SECONDS
-            ):
+            idle = self.index.follow_seconds if self.following else DRAINER_IDLE_SECONDS
+            if not self._cond.wait_for(lambda: self._asked > self._done or self._leftovers, idle):
+                if self.following:
+                    return self._asked, None  # time to look at the change log
                 self._thread = None
                 return None
             leftovers, self._leftovers = self._leftovers, False
@@ -264,6 +285,9 @@ class _Drainer:
         with self.index.app.app_context():
             while (work := self._next()) is not None:
                 target, leftovers = work
+                if leftovers is None:
+                    self.index.follow_quietly()
+                    continue
                 if target > self._done:
                     # Another process holding the lock drains our rows too; retry only while it is busy.
                     while not self.index.drain_quietly(wait=self.index.drain_wait):
@@ -283,6 +307,13 @@ class SearchIndex:
         self.root = Path(app.config["KMS_SEARCH_DIR"])
         self.drain_wait = float(app.config.get("KMS_SEARCH_DRAIN_WAIT", 5.0))
         self.lock_timeout = float(app.config.get("KMS_SEARCH_LOCK_TIMEOUT", 10.0))
+        self.instance_dir = Path(app.config.get("KMS_INSTANCE_DIR") or self.root.parent)
+        self.follow_seconds = float(app.config.get("KMS_SEARCH_FOLLOW_SECONDS") or 0.5)
+        self.log_retention = timedelta(hours=float(app.config.get("KMS_SEARCH_LOG_RETENTION_HOURS") or 24))
+        self.server_timeout = timedelta(seconds=float(app.config.get("KMS_SEARCH_SERVER_TIMEOUT") or 300))
+        self._server_id: str | None = None
+        self._next_beat = 0.0
+        self._next_clean = 0.0
         self._next_leftover_check = 0.0
         self._rebuild_thread: threading.Thread | None = None
         self._rebuild_guard = threading.Lock()
@@ -318,9 +349,83 @@ class SearchIndex:
         # request's session with its snapshot and pending objects.
         return Session(db.engine, expire_on_commit=False)
 
+    # ---- this server in the change log (kms.search.changelog)
+
+    def known_server_id(self) -> str | None:
+        """This instance folder's server id, once a rebuild here has registered it (None before)."""
+        if self._server_id is None:
+            self._server_id = changelog.read_server_id(self.instance_dir)
+        return self._server_id
+
+    def _mine(self):
+        """This server's outbox rows. Rows without a server are from before the change log (one machine
+        drained one outbox) or written behind kms's back: whichever server drains first takes them."""
+        return or_(SearchOutbox.server_id == (self.known_server_id() or ""), SearchOutbox.server_id.is_(None))
+
+    def _register(self) -> str:
+        """This folder's server id, registering a new server (position NULL: not following yet) if needed.
+        Call under the rebuild lock, so two processes of a fresh folder agree on one id."""
+        self._server_id = None
+        server_id = self.known_server_id()
+        fresh = server_id is None
+        if fresh:
+            server_id = changelog.new_server_id()
+        with self._session() as session:
+            known, _ = changelog.position_of(session, server_id)
+        if not known:
+            # Unknown to the database (a new folder, or forgotten): it rebuilds before it follows.
+            with self._session() as session:
+                changelog.register(session, server_id, None)
+        if fresh:
+            changelog.write_server_id(self.instance_dir, server_id)
+            self._server_id = server_id
+        return server_id
+
+    def _take_from_log(self) -> int | str:
+        """Copy the other servers' changes after our position into our outbox (see changelog.take)."""
+        server_id = self.known_server_id()
+        if server_id is None:
+            return changelog.STALE  # an index this folder never registered: rebuild it, then follow
+        with writing_from_the_start(), self._session() as session:
+            taken = changelog.take(session, server_id)
+        self._next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        return taken
+
+    def clean_log(self) -> int:
+        """Delete the change log rows every live server has passed (and those past the retention period)."""
+        with writing_from_the_start(), self._session() as session:
+            return changelog.clean(session, retention=self.log_retention, server_timeout=self.server_timeout)
+
+    def _clean_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now < self._next_clean:
+            return
+        self._next_clean = now + CLEAN_SECONDS
+        try:
+            self.clean_log()
+        except Exception:
+            log.exception("cleaning the search change log failed")
+
+    def follow_quietly(self) -> None:
+        """The poller (a web worker's drain thread): drain when the log holds changes from other servers, or
+        when the heartbeat is due; errors are logged."""
+        try:
+            if self.known_server_id() is None:
+                return
+            with self._session() as session:
+                waiting = changelog.pending(session, self.known_server_id())
+            if waiting or time.monotonic() >= self._next_beat:
+                self.drain_quietly(wait=0)
+        except Exception:
+            log.exception("following the search change log failed")
+
+    def start_following(self) -> None:
+        """This process polls the change log in its drain thread (each `kms serve` worker does)."""
+        self._drainer.follow()
+
     # ---- draining
 
-    def drain(self, wait: float | None = None) -> int | None:
+    def drain(self, wait: float | None = None, catch_up: bool = True) -> int | None:
         """Apply everything in the outbox to the index; returns the number of documents written.
 
         Raises SearchIndexError (the rows stay, no attempt counted) when the index is busy, missing or
@@ -332,6 +437,7 @@ class SearchIndex:
             if not got:
                 return None
             engine = self.engine()
+            stale = self._take_from_log() == changelog.STALE
             url_for = self.url_for()
             failed: set[str] = set()  # one attempt per document and drain
             for _ in range(20):  # new rows may arrive while we work; don't loop forever
@@ -340,6 +446,12 @@ class SearchIndex:
                     break
                 written += self._index_rows(engine, url_for, rows, failed)
                 # Loop: rows committed while we applied are ours to drain too.
+        self._clean_now_and_then()
+        if stale and catch_up:
+            # Changes this index never took are gone from the log (or it is not registered): build it
+            # afresh from the database, then follow from where the build began.
+            log.warning("search index %s missed changes from the shared log; rebuilding it", self.root)
+            self.rebuild()
         return written
 
     def _claim(self, failed: set[str]) -> list[tuple[int, str]]:
@@ -348,6 +460,7 @@ class SearchIndex:
         Rows an earlier drain took but never finished are suspects: they go one document at a time, so
         the one that stalls or kills its worker is found and quarantined, and the others get through."""
         live = (
+            self._mine(),
             SearchOutbox.quarantined_at.is_(None),
             SearchOutbox.doc_id.not_in(failed) if failed else true(),
         )
@@ -461,7 +574,7 @@ class SearchIndex:
                 session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(done_ids)))
                 session.execute(
                     delete(SearchOutbox).where(
-                        SearchOutbox.doc_id.in_(done), SearchOutbox.quarantined_at.is_not(None)
+                        self._mine(), SearchOutbox.doc_id.in_(done), SearchOutbox.quarantined_at.is_not(None)
                     )
                 )
             for doc_id, error in errors.items():
@@ -503,7 +616,9 @@ class SearchIndex:
                 old = utcnow() - timedelta(seconds=5)
                 left = session.scalar(
                     select(
-                        exists().where(SearchOutbox.created_at < old, SearchOutbox.quarantined_at.is_(None))
+                        exists().where(
+                            self._mine(), SearchOutbox.created_at < old, SearchOutbox.quarantined_at.is_(None)
+                        )
                     )
                 )
             if left:
@@ -525,7 +640,9 @@ class SearchIndex:
         with self._session() as session:
             return (
                 session.scalar(
-                    select(func.count(SearchOutbox.id)).where(SearchOutbox.quarantined_at.is_(None))
+                    select(func.count(SearchOutbox.id)).where(
+                        self._mine(), SearchOutbox.quarantined_at.is_(None)
+                    )
                 )
                 or 0
             )
@@ -533,7 +650,9 @@ class SearchIndex:
     def quarantined_ids(self) -> set[str]:
         with self._session() as session:
             return set(
-                session.scalars(select(SearchOutbox.doc_id).where(SearchOutbox.quarantined_at.is_not(None)))
+                session.scalars(
+                    select(SearchOutbox.doc_id).where(self._mine(), SearchOutbox.quarantined_at.is_not(None))
+                )
             )
 
     def retry_quarantined(self) -> int:
@@ -542,7 +661,7 @@ class SearchIndex:
         with self._session() as session, session.begin():
             count = session.execute(
                 update(SearchOutbox)
-                .where(SearchOutbox.quarantined_at.is_not(None))
+                .where(self._mine(), SearchOutbox.quarantined_at.is_not(None))
                 .values(attempts=0, quarantined_at=None)
             ).rowcount
         return count
@@ -557,7 +676,7 @@ class SearchIndex:
                     func.max(SearchOutbox.quarantined_at),
                     func.max(SearchOutbox.id),
                 )
-                .where(SearchOutbox.quarantined_at.is_not(None))
+                .where(self._mine(), SearchOutbox.quarantined_at.is_not(None))
                 .group_by(SearchOutbox.doc_id)
             ).all()
             errors = dict(
@@ -579,15 +698,29 @@ class SearchIndex:
         """Build a fresh index from the database and swap it in atomically; returns the document count.
         Searches keep using the old index (if any) until the swap. `progress(stage, done, total)` optional."""
         with _file_lock(self.root / REBUILD_LOCK_FILE, None):
-            engine = self.engine(create=True)
-            url_for = self.url_for()
+            server_id = self._register()
             with self._session() as session:
-                # A quarantined document would fail the whole build; it waits for its next edit.
-                skip = self.quarantined_ids()
-                documents = (doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
-                count = engine.rebuild(_counted(documents, "documents", count_documents(session), progress))
+                _, position = changelog.position_of(session, server_id)
+            stale = position is None
+            # A server that is not following (new, or too far behind) holds its drain lock for the build, so
+            # no drain of its own writes an older read into the index while the build reads a newer one.
+            with _file_lock(self.root / DRAIN_LOCK_FILE, None) if stale else nullcontext():
+                with self._session() as session:
+                    start = changelog.horizon(session)  # every change below it is read by the build
+                engine = self.engine(create=True)
+                url_for = self.url_for()
+                with self._session() as session:
+                    # A quarantined document would fail the whole build; it waits for its next edit.
+                    skip = self.quarantined_ids()
+                    documents = (doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+                    count = engine.rebuild(
+                        _counted(documents, "documents", count_documents(session), progress)
+                    )
+                if stale:
+                    with self._session() as session:
+                        changelog.set_position_after_rebuild(session, server_id, start)
             try:
-                self.drain(wait=self.drain_wait)
+                self.drain(wait=self.drain_wait, catch_up=False)
             except SearchIndexError:
                 log.warning("outbox not drained after the rebuild; it will be on the next commit")
         return count
@@ -670,7 +803,13 @@ class SearchIndex:
                 session.execute(
                     insert(SearchOutbox.__table__),
                     [
-                        {"doc_id": doc_id, "created_at": utcnow(), "attempts": 1, "last_error": error}
+                        {
+                            "doc_id": doc_id,
+                            "server_id": self.known_server_id(),
+                            "created_at": utcnow(),
+                            "attempts": 1,
+                            "last_error": error,
+                        }
                         for doc_id, error in errors.items()
                     ],
                 )

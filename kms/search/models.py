@@ -1,20 +1,61 @@
-"""Search tables: the indexing outbox (written with each edit) and the anonymous search log."""
+"""Search tables: the change log every index follows, the servers following it, each server's indexing
+outbox, and the anonymous search log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kms.extensions import UTCDateTime, db, utcnow
 
 
-class SearchOutbox(db.Model):
-    """A search document that changed in a committed transaction and still has to reach the index.
+class SearchChange(db.Model):
+    """The change log: one row per search document touched by a transaction, appended in that transaction.
 
-    Rows are inserted in the same transaction as the edit and deleted once the index holds the
-    document as the database has it; what is left after a crash is drained later. Each drain that
+    Never updated. Every server's index follows it in commit order (kms.search.indexer explains how) and
+    rows are deleted once every live server has passed them, or after the retention period. ``txid`` is
+    the writing transaction's id on PostgreSQL (NULL on SQLite, where the id order is the commit order);
+    ``origin`` the server whose own outbox already got the change in the same transaction."""
+
+    __tablename__ = "search_changes"
+    # AUTOINCREMENT: SQLite would otherwise reuse the ids of deleted rows at the end of the table, and a
+    # follower whose position is past them would skip the new rows.
+    __table_args__ = (
+        Index("ix_search_changes_txid", "txid"),
+        Index("ix_search_changes_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    doc_id: Mapped[str] = mapped_column(String(80))
+    origin: Mapped[str | None] = mapped_column(String(40))
+    txid: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchServer(db.Model):
+    """A server (one instance folder, one index) following the change log: its heartbeat and position.
+
+    ``position`` is how far it has taken the log into its outbox (kms.search.indexer); NULL when rows it
+    had not taken were deleted (it was dead or too far behind), so it must rebuild its index."""
+
+    __tablename__ = "search_servers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    position: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchOutbox(db.Model):
+    """A search document that changed in a committed transaction and still has to reach one server's index.
+
+    A server's rows are inserted in the same transaction as an edit made on that server, or taken from
+    the change log (with the server's position, in one transaction) for edits made elsewhere; they are
+    deleted once the index holds the document as the database has it; what is left after a crash is drained later. Each drain that
     takes a row counts an attempt first, so a document that fails, or kills or stalls its worker,
     is quarantined after a few attempts (kept with its error, shown to admins) instead of being
     retried forever; its next edit tries again."""
@@ -23,6 +64,7 @@ class SearchOutbox(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     doc_id: Mapped[str] = mapped_column(String(80))
+    server_id: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

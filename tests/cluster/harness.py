@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -98,7 +99,16 @@ class KmsServer:
         self.instance.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kms", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [
+                    sys.executable,
+                    "-m",
+                    "kms",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -181,17 +191,17 @@ class Haproxy:
         return self
 
     def wait_up(self, count: int, timeout: float = 15.0) -> None:
-        """Until `count` different servers have answered through the balancer (the checks passed)."""
+        """Until the balancer has answered 2 x count health checks in a row (every server had its turn)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                answered = set()
-                for _ in range(count * 3):
-                    answered.add(httpx.get(self.url + "/healthz", timeout=5).text)
-                if answered and all(True for _ in answered):
+                if all(
+                    httpx.get(self.url + "/healthz", timeout=5).status_code == 200 for _ in range(2 * count)
+                ):
                     return
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         raise RuntimeError("haproxy does not answer")
 
     def stop(self) -> None:
@@ -232,6 +242,13 @@ class Cluster:
         self.servers.append(server)
         return server
 
+    def init(self, server: KmsServer) -> None:
+        """`kms init` once (migrations, starter content, that server's index), so servers then start together."""
+        server.instance.mkdir(parents=True, exist_ok=True)
+        done = server.kms("init", timeout=300)
+        if done.returncode:
+            raise RuntimeError(f"kms init failed:\n{done.stdout}\n{done.stderr}")
+
     def balance(self, servers: list[KmsServer]) -> Haproxy:
         if self.haproxy is not None:
             self.haproxy.stop()
@@ -270,7 +287,8 @@ class Person:
     def log_in(self) -> None:
         page = self.client.get("/login")
         done = self.client.post(
-            "/login", data={"email": self.email, "password": load.PASSWORD, "csrf_token": load.csrf_of(page.text)}
+            "/login",
+            data={"email": self.email, "password": load.PASSWORD, "csrf_token": load.csrf_of(page.text)},
         )
         assert done.status_code == 302, f"{self.email} could not log in: {done.status_code}"
         self.csrf = load.csrf_of(self.client.get("/account").text)
@@ -326,3 +344,159 @@ def wait_found(base_url: str, token: str, query: str, path: str, timeout: float)
 def marker() -> str:
     """A word no text contains: letters only, so every analyzer keeps it whole."""
     return "zq" + "".join(secrets.choice("bcdfghjklmnpqrstvwxz") for _ in range(12))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Mixed load: a few threads of people reading, editing, completing lessons and uploading, through one address.
+
+
+def png(seed: int) -> bytes:
+    """A small PNG no one uploaded before (its colour comes from the seed)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (seed % 251, (seed // 251) % 251, 77)).save(out, "PNG")
+    return out.getvalue()
+
+
+def site_map(admin: Person, member: Person) -> tuple[list[str], list[str]]:
+    """(article paths, lesson paths of the member's onboarding)."""
+    articles = sorted(
+        set(
+            re.findall(r'href="(/handbook/articles/[a-z0-9-]+)"', admin.client.get("/handbook/articles").text)
+        )
+    )
+    onboarding = member.client.get("/training/me").text
+    lessons = set(re.findall(r'href="(/training/lessons/\d+)"', onboarding))
+    for module in sorted(set(re.findall(r'href="(/training/modules/\d+)"', onboarding))):
+        lessons.update(re.findall(r'href="(/training/lessons/\d+)"', member.client.get(module).text))
+    return articles, sorted(lessons)
+
+
+class MixedLoad:
+    """Editors (admin, authors) read, search, edit and upload; members read and complete lessons. Every answer
+    but the expected ones is an error; every acknowledged write is remembered for the after-run checks."""
+
+    def __init__(self, editors: list[Person], members: list[Person], articles: list[str], lessons: list[str]):
+        self.editors, self.members = editors, members
+        self.articles, self.lessons = articles, lessons
+        self.requests = 0
+        self.errors: list[str] = []
+        self.edits: list[tuple[str, str]] = []  # (article path, marker) answered with a redirect
+        self.uploads: list[tuple[str, str]] = []  # (uploader email, url) answered 201
+        self.completions: list[tuple[str, int]] = []  # (member email, lesson id)
+        self.conflicts = 0
+        self._lock = threading.Lock()
+        self._seed = secrets.randbelow(10**6)
+
+    def _count(self, response: httpx.Response | None, label: str, ok=(200,), expected=()) -> bool:
+        with self._lock:
+            self.requests += 1
+            if response is None:
+                return False
+            if response.status_code in expected:
+                self.conflicts += 1
+                return False
+            if response.status_code not in ok:
+                self.errors.append(f"{label}: {response.status_code} {response.text[:200]!r}")
+                return False
+            return True
+
+    def _call(self, label: str, send, ok=(200,), expected=()) -> httpx.Response | None:
+        try:
+            response = send()
+        except httpx.HTTPError as error:
+            with self._lock:
+                self.requests += 1
+                self.errors.append(f"{label}: {type(error).__name__}: {error}")
+            return None
+        return response if self._count(response, label, ok, expected) else None
+
+    def editor_step(self, person: Person, rng) -> None:
+        choice = rng.random()
+        path = rng.choice(self.articles)
+        if choice < 0.45:
+            self._call("GET article", lambda: person.client.get(path))
+        elif choice < 0.6:
+            self._call("GET search", lambda: person.client.get("/search", params={"q": "refund"}))
+        elif choice < 0.85:
+            page = self._call("GET edit form", lambda: person.client.get(path + "/edit"))
+            if page is None:
+                return
+            form = next(f for f in load.forms_of(page.text) if "body" in f["fields"])
+            mark = marker()
+            body = form["fields"]["body"].rstrip() + f"\n\nUnder load: {mark}\n"
+            done = self._call(
+                "POST edit",
+                lambda: person.client.post(
+                    form["action"] or path + "/edit", data=dict(form["fields"], body=body)
+                ),
+                ok=(302, 303),
+                expected=(409,),
+            )
+            if done is not None:
+                with self._lock:
+                    self.edits.append((path, mark))
+        else:
+            with self._lock:
+                self._seed += 1
+                seed = self._seed
+            done = self._call("POST upload", lambda: person.upload(png(seed), f"shot-{seed}.png"), ok=(201,))
+            if done is not None:
+                with self._lock:
+                    self.uploads.append((person.email, done.json()["url"]))
+
+    def member_step(self, person: Person, rng) -> None:
+        choice = rng.random()
+        if choice < 0.3:
+            self._call("GET my onboarding", lambda: person.client.get("/training/me"))
+        elif choice < 0.5:
+            self._call("GET handbook", lambda: person.client.get("/handbook/"))
+        elif self.lessons:
+            path = rng.choice(self.lessons)
+            page = self._call("GET lesson", lambda: person.client.get(path))
+            if page is None:
+                return
+            form = next((f for f in load.forms_of(page.text) if f["action"].endswith("/complete")), None)
+            if form is None:
+                return  # e.g. a quiz lesson: completed by answering, not part of this mix
+            fields = dict(form["fields"])
+            if 'name="acknowledge"' in page.text:
+                fields["acknowledge"] = "y"
+            done = self._call(
+                "POST complete",
+                lambda: person.client.post(form["action"], data=fields),
+                ok=(302, 303),
+                expected=(409,),
+            )
+            if done is not None:
+                with self._lock:
+                    self.completions.append((person.email, int(path.rsplit("/", 1)[1])))
+
+    def run(self, seconds: float) -> float:
+        """Every person in a thread of their own for `seconds`; returns the seconds it really took."""
+        import random
+
+        stop = time.monotonic() + seconds
+        crashes: list[BaseException] = []
+
+        def loop(person: Person, step) -> None:
+            rng = random.Random(person.email)
+            try:
+                while time.monotonic() < stop:
+                    step(person, rng)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                crashes.append(error)
+
+        threads = [threading.Thread(target=loop, args=(p, self.editor_step)) for p in self.editors]
+        threads += [threading.Thread(target=loop, args=(p, self.member_step)) for p in self.members]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if crashes:
+            raise crashes[0]
+        return time.monotonic() - started

@@ -4,13 +4,17 @@ Each feature defines its own commands in kms/<feature>/commands.py and adds them
 from __future__ import annotations
 
 import contextvars
+import fcntl
 import os
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from kms import content
 from kms.articles import services as handbook_services
@@ -52,10 +56,51 @@ def migrate_database() -> None:
     upgrade(directory=current_app.config["KMS_MIGRATIONS_DIR"])
 
 
+# "kms_migr" as a number: the PostgreSQL advisory lock key servers starting together take turns on.
+MIGRATION_LOCK_KEY = int.from_bytes(b"kms_migr", "big")
+MIGRATION_LOCK_FILE = "kms-migrate.lock"
+
+
+@contextmanager
+def database_lock():
+    """Held while one process migrates the database and loads the starter content; several servers started
+    together take turns, and each after the first finds the work done. PostgreSQL: a session advisory lock
+    (held by the connection, released if the process dies). SQLite: the database is a file on one machine,
+    so an flock next to it does (the exclusive write transaction alone would not stop two processes from
+    both reading the old schema version, then both migrating)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()  # a session lock outlives the transaction; no snapshot is kept open
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+        return
+    path = Path(current_app.config["KMS_INSTANCE_DIR"]) / MIGRATION_LOCK_FILE
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def prepare(skip: tuple[str, ...] = ()) -> None:
-    """Bring the database to the newest schema, then run each feature's start-up task (but those in skip)."""
-    migrate_database()
-    for label, task in STARTUP_TASKS:
+    """Bring the database to the newest schema, then run each feature's start-up task (but those in skip).
+
+    Migrations and the tasks that write shared rows run under database_lock(); the search index is each
+    server's own (in its instance folder), so its check runs after the lock is released."""
+    later = [(label, task) for label, task in STARTUP_TASKS if label == "Search index"]
+    with database_lock():
+        migrate_database()
+        _run_tasks([item for item in STARTUP_TASKS if item not in later], skip)
+    _run_tasks(later, skip)
+
+
+def _run_tasks(tasks, skip: tuple[str, ...]) -> None:
+    for label, task in tasks:
         if label in skip:
             continue
         message = task()

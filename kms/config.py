@@ -111,6 +111,18 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "1",
         "`1`: `kms serve` and `kms init` import content/ into an empty handbook.",
     ),
+    "KMS_SEARCH_FOLLOW_SECONDS": (
+        "0.5",
+        "How often each `kms serve` worker looks in the shared search change log for edits made on other servers (several servers on one database; see docs/search-log.md).",
+    ),
+    "KMS_SEARCH_LOG_RETENTION_HOURS": (
+        "24",
+        "Search change log rows are deleted once every live server has indexed them, and after this many hours at the latest; a server further behind rebuilds its index.",
+    ),
+    "KMS_SEARCH_SERVER_TIMEOUT": (
+        "300",
+        "Seconds without a heartbeat after which a server no longer holds back the search change log's cleanup (it rebuilds its index if it returns too late).",
+    ),
 }
 
 ENVIRONMENTS = ("development", "test", "production")

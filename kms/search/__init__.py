@@ -12,7 +12,7 @@ def init_app(app) -> None:
     """Add search to the app: its pages and API (the search box in the header is the way in, so no menu
     entry), its index with after-commit indexing hooked into the session, the `kms reindex` and `kms
     search-check` commands, and under `kms serve` a check (and if need be a rebuild) of the index in the
-    background."""
+    background and a thread following the change log."""
     app.register_blueprint(bp)
     indexer.init_app(app)
     for command in commands.COMMANDS:
@@ -21,6 +21,8 @@ def init_app(app) -> None:
         from kms.search import services
 
         services.ensure_index_in_background(app.extensions[indexer.EXTENSION])
+        # Each worker polls the shared change log for edits made on other servers (kms.search.changelog).
+        app.extensions[indexer.EXTENSION].start_following()
 
 
 __all__ = ["bp", "init_app"]

@@ -13,13 +13,15 @@ in the log) writes the same current state again: replays are harmless, only a sk
 Commit order, the one hard part. The position is a *key* below which every row has been taken:
 - PostgreSQL: ids from a sequence become visible out of order (the transaction that took id 10 may commit
   after the one that took id 11), so the key is the writing transaction's id (`pg_current_xact_id()`,
-  64 bits, never wraps). A follower reads only rows whose transaction id is below the xmin of a snapshot
-  (`pg_snapshot_xmin(pg_current_snapshot())`): every transaction below xmin has ended (committed or rolled
-  back), so every row it wrote is visible to that statement and every later one, and no transaction below
-  it can still commit. The new position is that xmin. A transaction that is still open when the follower
-  reads has an id >= xmin, so it stays above the position and is read by a later pass after it commits:
-  a late commit is delayed, never skipped. (A long-open writing transaction holds every follower back
-  until it ends; it never makes one skip.)
+  64 bits, never wraps). A follower first takes a snapshot (`pg_current_snapshot()`): every transaction
+  below its xmax that is not in its in-progress list has ended (committed or rolled back), so every row it
+  wrote is visible to any later statement, and it can never add another. The horizon is the lowest
+  in-progress id (the snapshot's xmin, leaving out transactions of other databases, see _PG_HORIZON), or
+  xmax when none is in progress; the follower then reads the rows with key in [position, horizon) in a
+  later statement and the horizon becomes its position. A transaction still open at the snapshot has an id
+  >= the horizon, so its rows stay above the position and are read by a later pass after it commits: a
+  late commit is delayed, never skipped. (A long-open writing transaction on kms's database holds every
+  follower back until it ends; it never makes one skip.)
 - SQLite: writers are serialized (one write transaction at a time, BEGIN IMMEDIATE), so a row's id is taken
   and committed before the next writer takes a higher one: id order is commit order, the key is the id and
   the position is the highest id taken plus one. The table is AUTOINCREMENT, so ids are never reused.
@@ -52,7 +54,23 @@ STALE = "stale"  # take(): this server's untaken rows are gone (or it is unknown
 
 # The writing transaction's id, as a plain bigint (xid8 has no direct cast to bigint).
 _PG_TXID = "pg_current_xact_id()::text::bigint"
-_PG_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# The snapshot's xmin, except that transactions seen running in ANOTHER database are left out: a transaction
+# belongs to one database for its whole life, so it can never write our log, and the xmin alone would make
+# every kms server wait for any long transaction anywhere on the PostgreSQL cluster. Whether an in-progress
+# id is seen elsewhere does not depend on timing (ids are unique in the cluster, and one that ended meanwhile
+# is only kept, which is safe); anything unknown (no permission to see it, a prepared transaction) is kept.
+# backend_xid is a 32-bit xid, the snapshot's are 64-bit (epoch + xid): compare modulo 2^32.
+_PG_HORIZON = """
+WITH s AS (SELECT pg_current_snapshot() AS snap)
+SELECT LEAST(
+    pg_snapshot_xmax(snap)::text::bigint,
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(snap) AS x
+     WHERE x::text::bigint % 4294967296 NOT IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL
+          AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database()))))
+FROM s
+"""
 
 
 def _postgres(session: Session) -> bool:
@@ -176,6 +194,20 @@ def pending(session: Session, server_id: str) -> bool:
                     or_(SearchChange.origin.is_(None), SearchChange.origin != server_id),
                 )
             )
+        )
+    )
+
+
+def waiting(session: Session, server_id: str) -> int:
+    """How many committed log rows from other servers this server has not taken yet (some may wait for an
+    older transaction still open); 0 for a server not following."""
+    known, position = position_of(session, server_id)
+    if not known or position is None:
+        return 0
+    return session.scalar(
+        select(func.count(SearchChange.id)).where(
+            _key(session) >= position,
+            or_(SearchChange.origin.is_(None), SearchChange.origin != server_id),
         )
     )
 

@@ -451,7 +451,7 @@ class SearchIndex:
             # Changes this index never took are gone from the log (or it is not registered): build it
             # afresh from the database, then follow from where the build began.
             log.warning("search index %s missed changes from the shared log; rebuilding it", self.root)
-            self.rebuild()
+            self._rebuild(None, only_if_stale=True)
         return written
 
     def _claim(self, failed: set[str]) -> list[tuple[int, str]]:
@@ -697,11 +697,16 @@ class SearchIndex:
     def rebuild(self, progress=None) -> int:
         """Build a fresh index from the database and swap it in atomically; returns the document count.
         Searches keep using the old index (if any) until the swap. `progress(stage, done, total)` optional."""
+        return self._rebuild(progress)
+
+    def _rebuild(self, progress, only_if_stale: bool = False) -> int:
         with _file_lock(self.root / REBUILD_LOCK_FILE, None):
             server_id = self._register()
             with self._session() as session:
                 _, position = changelog.position_of(session, server_id)
             stale = position is None
+            if only_if_stale and not stale:
+                return 0  # another process of this server caught up while we waited for the lock
             # A server that is not following (new, or too far behind) holds its drain lock for the build, so
             # no drain of its own writes an older read into the index while the build reads a newer one.
             with _file_lock(self.root / DRAIN_LOCK_FILE, None) if stale else nullcontext():

@@ -316,18 +316,20 @@ class Person:
         )
 
 
-def search_urls(base_url: str, token: str, query: str) -> list[str] | None:
-    """The result addresses of the JSON search API on one server, or None while its index is unavailable."""
+def search_urls(base_url: str, token: str, query: str, per_page: int = 20) -> list[str] | None:
+    """The result addresses of the JSON search API on one server (exact matches only: a fuzzy fallback, which
+    may match similar words, counts as none), or None while its index is unavailable."""
     answer = httpx.get(
         base_url + "/api/search",
-        params={"q": query},
+        params={"q": query, "per_page": per_page},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
     if answer.status_code == 503:
         return None
     answer.raise_for_status()
-    return [item["url"] for item in answer.json()["results"]]
+    data = answer.json()
+    return [] if data.get("fuzzy") else [item["url"] for item in data["results"]]
 
 
 def wait_found(base_url: str, token: str, query: str, path: str, timeout: float) -> float | None:

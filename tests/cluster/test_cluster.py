@@ -47,12 +47,13 @@ def cluster(tmp_path_factory):
     try:
         cluster.start_storage()
         a, b = cluster.server("a"), cluster.server("b")
-        cluster.init(a)  # migrations and starter content once; then both start together
+        # Both start together on the empty database: one migrates and loads the starter content (under a
+        # database lock), the other waits for it, and each builds its own index.
         a.start(wait=False)
         b.start(wait=False)
-        people = load.create_users(cluster, 6)  # admin, member, author, manager, member, member
         a.wait_healthy()
         b.wait_healthy()
+        people = load.create_users(cluster, 6)  # admin, member, author, manager, member, member
         balancer = cluster.balance([a, b])
         persons = [Person(balancer.url, email, token) for email, _, token in people]
         for person in persons:
@@ -174,6 +175,7 @@ def test_b_killed_for_30_seconds_catches_up_and_a_new_server_builds_its_index_an
     cluster.b.start(wait=False)
     cluster.b.wait_healthy()
     third.wait_healthy()
+    print(f"B restarted and C started {time.monotonic() - killed - 30:.1f} s after the 30 s")
 
     last_path, last_word = acknowledged[-1]
     assert wait_found(cluster.b.url, admin.token, last_word, last_path, timeout=30) is not None, (
@@ -190,6 +192,7 @@ def test_b_killed_for_30_seconds_catches_up_and_a_new_server_builds_its_index_an
     assert wait_found(third.url, admin.token, word, path, timeout=5) is not None
     assert wait_found(cluster.b.url, admin.token, word, path, timeout=5) is not None
 
+    print(f"B and C caught up {time.monotonic() - killed - 30:.1f} s after the 30 s")
     reports: dict[str, str] = {}
 
     def check(server):
@@ -200,6 +203,7 @@ def test_b_killed_for_30_seconds_catches_up_and_a_new_server_builds_its_index_an
         thread.start()
     for thread in threads:
         thread.join()
+    print(f"search-check done {time.monotonic() - killed - 30:.1f} s after the 30 s")
     assert sorted(reports) == ["a", "b", "c"]
     for name, report in reports.items():
         assert "missing: 0" in report and "extra: 0" in report and "stale: 0" in report, (name, report)

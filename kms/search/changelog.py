@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import String, exists, func, insert, literal, literal_column, or_, select, text, update
+from sqlalchemy import String, exists, func, insert, literal, literal_column, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -178,24 +178,16 @@ def set_position_after_rebuild(session: Session, server_id: str, position: int) 
             )
 
 
-def pending(session: Session, server_id: str) -> bool:
-    """Cheap read-only check for the poller: has the log rows this server has not taken (or is it stale)?"""
+def pending(session: Session, server_id: str, others_only: bool = True) -> bool:
+    """Cheap read-only check: has the log rows this server can take now (or is it stale)? ``others_only``:
+    count only other servers' changes (the poller); else also its own, which take() passes over."""
     known, position = position_of(session, server_id)
     if not known or position is None:
         return True
     key = _key(session)
     limit = horizon(session)
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    key >= position,
-                    key < limit,
-                    or_(SearchChange.origin.is_(None), SearchChange.origin != server_id),
-                )
-            )
-        )
-    )
+    whose = or_(SearchChange.origin.is_(None), SearchChange.origin != server_id) if others_only else true()
+    return bool(session.scalar(select(exists().where(key >= position, key < limit, whose))))
 
 
 def waiting(session: Session, server_id: str) -> int:

@@ -224,6 +224,19 @@ class Quarantined:
     since: Any
 
 
+@dataclass
+class ServerState:
+    """One server in the change log: is it alive, following (or due to rebuild), how many rows it has to take."""
+
+    id: str
+    host: str
+    last_seen: Any
+    following: bool
+    live: bool
+    waiting: int
+    this: bool
+
+
 def _describe_current_error() -> str:
     """The exception being handled, as one line for the outbox and the admins (not a traceback)."""
     import sys
@@ -386,10 +399,32 @@ class SearchIndex:
         server_id = self.known_server_id()
         if server_id is None:
             return changelog.STALE  # an index this folder never registered: rebuild it, then follow
+        if time.monotonic() < self._next_beat:
+            # A read first: a drain that finds nothing to take or pass over need not write.
+            with self._session() as session:
+                if not changelog.pending(session, server_id, others_only=False):
+                    return 0
         with writing_from_the_start(), self._session() as session:
             taken = changelog.take(session, server_id)
         self._next_beat = time.monotonic() + HEARTBEAT_SECONDS
         return taken
+
+    def servers(self) -> list[ServerState]:
+        """The servers following the change log, for the admins' search health page."""
+        now = utcnow()
+        with self._session() as session:
+            return [
+                ServerState(
+                    server.id,
+                    server.host,
+                    server.last_seen,
+                    following=server.position is not None,
+                    live=server.last_seen >= now - self.server_timeout,
+                    waiting=changelog.waiting(session, server.id),
+                    this=server.id == self.known_server_id(),
+                )
+                for server in changelog.servers(session)
+            ]
 
     def clean_log(self) -> int:
         """Delete the change log rows every live server has passed (and those past the retention period)."""

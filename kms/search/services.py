@@ -26,7 +26,14 @@ from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
-from kms.search.indexer import MAX_ATTEMPTS, Drift, Quarantined, SearchIndex, visibilities_for  # noqa: F401 - views read services.MAX_ATTEMPTS
+from kms.search.indexer import (  # noqa: F401 - views read services.MAX_ATTEMPTS
+    MAX_ATTEMPTS,
+    Drift,
+    Quarantined,
+    SearchIndex,
+    ServerState,
+    visibilities_for,
+)
 from kms.search.models import SearchGapDismissal, SearchLog
 from kms.training.models import Module
 
@@ -356,6 +363,11 @@ def fix_index(index: SearchIndex, drift: Drift) -> int:
     if drift.quarantined and index.retry_quarantined():
         index.drain_quietly(wait=index.drain_wait)
     return written
+
+
+def log_servers(index: SearchIndex) -> list[ServerState]:
+    """The servers following the search change log (several servers on one database)."""
+    return index.servers()
 
 
 def quarantined_documents(index: SearchIndex) -> list[Quarantined]:

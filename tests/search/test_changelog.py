@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from kms.articles import services as handbook
 from kms.articles.models import Process
+from kms.auth.models import Role
 from kms.extensions import db, unit_of_work, utcnow
 from kms.search import changelog, services
 from kms.search.indexer import EXTENSION, SearchIndex
 from kms.search.models import SearchChange, SearchServer
-from tests.conftest import make_app
+from tests.conftest import login, make_app
 from tests.search.test_indexing import author, found, index, new_article  # noqa: F401 - fixtures
 
 __all__ = ["author", "index"]
@@ -202,3 +203,15 @@ def test_an_empty_instance_folder_builds_its_index_then_follows(app, index, auth
     assert len(found(c_index, "refund")) == 1
     new_article(author, title="Okapi", body="After the build.")
     assert len(found(follow(c), "okapi")) == 1 and in_step(c)
+
+
+def test_the_admins_see_the_servers_following_the_log(app, index, author, second, make_user):
+    b = second()
+    new_article(author)
+    with b.app_context():
+        b_id = b.extensions[EXTENSION].known_server_id()
+    client = app.test_client()
+    login(client, make_user(Role.ADMIN))
+    page = client.get("/search/health").get_data(as_text=True)
+    assert f"{index.known_server_id()} (this one)" in page and b_id in page
+    assert "following" in page

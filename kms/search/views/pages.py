@@ -237,4 +237,5 @@ def health():
         quarantined=services.quarantined_documents(index),
         waiting=index.outbox_size(),
         max_attempts=services.MAX_ATTEMPTS,
+        servers=services.log_servers(index),
     )

@@ -86,6 +86,7 @@ class LagProbe:
         self.saved = 0
         self.conflicts = 0
         self.errors: list[str] = []
+        self.poll_errors: list[str] = []
         self.cond = threading.Condition()
 
     def _editor(self, person: Person, next_slot, end: float) -> None:
@@ -130,11 +131,23 @@ class LagProbe:
             # The oldest 20 unseen words (a query keeps at most 24 words; the rest wait for the next round).
             waiting = dict(list(waiting.items())[:20])
             query = " OR ".join(word for word, _ in waiting.values())
-            found = search_urls(self.b_url, self.admin.token, query, per_page=50) or []
+            try:
+                found = search_urls(self.b_url, self.admin.token, query, per_page=50)
+                if found == [] and len(waiting) > 1:
+                    # No exact hit at all, or a typo-tolerant answer (counted as none): ask word by word.
+                    found = [
+                        url
+                        for word, _ in waiting.values()
+                        for url in search_urls(self.b_url, self.admin.token, word) or []
+                    ]
+            except Exception as error:  # noqa: BLE001 - counted; the poller goes on
+                self.poll_errors.append(repr(error))
+                time.sleep(0.1)
+                continue
             now = time.monotonic()
             with self.cond:
                 for path, (_, acknowledged) in waiting.items():
-                    if any(url.endswith(path) for url in found):
+                    if any(url.endswith(path) for url in found or ()):
                         self.lags.append(now - acknowledged)
                         del self.pending[path]
                         self.free.append(path)
@@ -183,6 +196,7 @@ class LagProbe:
             "conflicts": self.conflicts,
             "errors": len(self.errors),
             "error_samples": self.errors[:5],
+            "search_errors_on_b": self.poll_errors[:5],
             "lag_p50_s": round(percentile(self.lags, 0.5), 3),
             "lag_p95_s": round(percentile(self.lags, 0.95), 3),
             "lag_max_s": round(max(self.lags), 3) if self.lags else None,

@@ -39,6 +39,7 @@ from tests.cluster.harness import (  # noqa: E402
     Person,
     marker,
     missing_services,
+    names,
     search_urls,
     site_map,
 )
@@ -147,7 +148,7 @@ class LagProbe:
             now = time.monotonic()
             with self.cond:
                 for path, (_, acknowledged) in waiting.items():
-                    if any(url.endswith(path) for url in found or ()):
+                    if any(names(url, path) for url in found or ()):
                         self.lags.append(now - acknowledged)
                         del self.pending[path]
                         self.free.append(path)

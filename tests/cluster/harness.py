@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -332,12 +333,17 @@ def search_urls(base_url: str, token: str, query: str, per_page: int = 20) -> li
     return [] if data.get("fuzzy") else [item["url"] for item in data["results"]]
 
 
+def names(url: str, path: str) -> bool:
+    """True when a search result's address is that page (results may add a #section of it)."""
+    return urlsplit(url).path.endswith(path)
+
+
 def wait_found(base_url: str, token: str, query: str, path: str, timeout: float) -> float | None:
     """Seconds until a search for `query` on that server lists `path`; None if not within `timeout`."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         found = search_urls(base_url, token, query)
-        if found and any(url.endswith(path) for url in found):
+        if found and any(names(url, path) for url in found):
             return time.monotonic() - started
         time.sleep(0.05)
     return None

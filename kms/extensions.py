@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import signal
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -117,6 +119,47 @@ _COMMITTED = "kms_unit_committed"
 def _remember_commit(session) -> None:
     # Runs before any other after-commit hook: whatever they raise, unit_of_work() knows the data is saved.
     session.info[_COMMITTED] = True
+    _deliver_deferred_interrupt(session)
+
+
+_DEFERRED = "kms_deferred_sigint"
+
+
+@contextmanager
+def _interrupts_after_the_commit(session: Session):
+    """Ctrl+C during the database's COMMIT call is held until SQLAlchemy has seen the commit succeed.
+
+    A big transaction's COMMIT (SQLite writes and checkpoints its WAL) can take a moment after the rows are
+    already visible to others; a KeyboardInterrupt raised as that call returns would make unit_of_work()
+    roll back in vain and report "nothing saved" for saved data. Only in the main thread, where Python
+    runs signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        yield
+        return
+    session.info[_DEFERRED] = previous
+
+    def hold(_signum, _frame) -> None:
+        session.info[_DEFERRED] = "interrupted"
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        if _DEFERRED in session.info:  # the commit failed before its after-commit hooks
+            _deliver_deferred_interrupt(session)
+
+
+def _deliver_deferred_interrupt(session: Session) -> None:
+    held = session.info.pop(_DEFERRED, None)
+    if held is None:
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held == "interrupted":
+        raise KeyboardInterrupt
 
 
 class InterruptedAfterCommit(KeyboardInterrupt):
@@ -175,7 +218,8 @@ def _commit_keeping_loaded(session: Session) -> None:
     # expiring it would reload every object, one query each.
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
-        session.commit()
+        with _interrupts_after_the_commit(session):
+            session.commit()
     finally:
         session.expire_on_commit = expire
 

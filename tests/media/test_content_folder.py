@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,14 @@ from kms.media.storage import LocalStorage
 from kms.training import services as training
 from kms.training.models import Lesson
 from tests.conftest import _empty_all_tables
-from tests.media.conftest import image_bytes, jpeg_with_location, login, pdf_bytes, upload
+from tests.media.conftest import (
+    empty_storage,
+    image_bytes,
+    jpeg_with_location,
+    login,
+    pdf_bytes,
+    upload,
+)
 
 
 def _media_folder(app) -> Path:
@@ -58,6 +64,7 @@ def site(client, login_as, make_article):
     return {"article": article.slug, "shot": shot, "photo": photo, "guide": guide}
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_export_then_import_into_a_fresh_site_then_export_is_byte_identical(
     app, client, make_user, site, tmp_path
 ):
@@ -84,7 +91,7 @@ def test_export_then_import_into_a_fresh_site_then_export_is_byte_identical(
     assert f"](../../media/desk-{digest['photo'][:12]}.jpg)" in lesson
 
     _empty_all_tables()  # a fresh site: no rows, no stored files
-    shutil.rmtree(_media_folder(app))
+    empty_storage(app)
     content.import_content(first)
     second = tmp_path / "second"
     content.export_content(second)

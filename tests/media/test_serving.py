@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from kms.articles.models import Article
@@ -16,6 +17,7 @@ from tests.media.conftest import image_bytes, login, save_body, upload
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_revalidation_answers_304_with_the_hash_as_etag_and_a_long_private_cache(client, login_as):
     login_as(Role.AUTHOR)
     data = upload(client, image_bytes(), "a.png").get_json()
@@ -39,6 +41,7 @@ def test_a_draft_articles_image_is_hidden_from_members_until_it_is_published(cli
     assert client.get(data["url"]).status_code == 200
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_a_members_guess_of_another_pages_file_address_is_404(client, make_user, make_article):
     author, member = make_user(Role.AUTHOR), make_user(Role.MEMBER)
     article = make_article(author, status="draft")
@@ -67,6 +70,7 @@ def test_a_draft_upload_is_private_to_its_uploader_until_a_saved_page_uses_it(
     assert owners == {"article"}
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_a_deleted_articles_image_is_404_and_its_file_is_gone(client, make_user, make_article, stored):
     author = make_user(Role.AUTHOR)
     login(client, author)
@@ -99,6 +103,7 @@ def _cv(client, process, name="cv.pdf"):
     return response.get_json()
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_a_candidates_file_is_seen_only_by_leads_and_assigned_interviewers_and_each_download_is_audited(
     client, make_user, process
 ):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -11,15 +10,17 @@ from PIL import Image
 from kms.auth.models import Role
 from kms.media.services import safe_name
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.media.conftest import image_bytes, jpeg_with_location, png_bomb, upload
+from tests.media.conftest import image_bytes, jpeg_with_location, png_bomb, store_of, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def _stored_bytes(app, digest: str) -> bytes:
-    return (Path(app.config["KMS_INSTANCE_DIR"]) / "media" / digest[:2] / digest[2:]).read_bytes()
+    with store_of(app).open(digest) as handle:
+        return handle.read()
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_an_image_upload_answers_with_its_markdown_size_and_address(client, login_as):
     login_as(Role.AUTHOR)
     response = upload(client, image_bytes(size=(40, 30)), "Admin panel.png", alt="The admin panel")
@@ -31,6 +32,7 @@ def test_an_image_upload_answers_with_its_markdown_size_and_address(client, logi
     assert client.get(data["url"]).status_code == 200
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_a_photo_loses_its_location_and_camera_but_keeps_its_pixels(app, client, login_as):
     login_as(Role.AUTHOR)
     original = jpeg_with_location()
@@ -42,6 +44,7 @@ def test_a_photo_loses_its_location_and_camera_but_keeps_its_pixels(app, client,
     assert not image.getexif() and image.size == (40, 30)
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_a_wide_screenshot_gets_a_page_sized_version(client, login_as):
     login_as(Role.AUTHOR)
     data = upload(client, image_bytes(size=(3200, 100)), "wide.png").get_json()
@@ -108,6 +111,7 @@ def test_a_decompression_bomb_is_refused_with_the_pixel_limit(client, login_as, 
     assert stored() == (0, 0, 0)
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_an_empty_file_is_refused_and_nothing_is_stored(client, login_as, stored):
     login_as(Role.AUTHOR)
     response = upload(client, b"", "empty.txt")
@@ -164,6 +168,7 @@ def test_an_uploaded_name_with_a_path_is_reduced_to_its_base_name(client, login_
     assert data["url"].endswith("/passwd.txt")
 
 
+@pytest.mark.usefixtures("on_storage")
 def test_the_same_file_twice_is_stored_once(client, login_as, stored):
     login_as(Role.AUTHOR)
     first = upload(client, image_bytes(), "a.png").get_json()

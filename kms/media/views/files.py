@@ -14,6 +14,7 @@ from kms.extensions import unit_of_work
 from kms.media import services
 from kms.media.forms import UploadForm
 from kms.media.hooks import storage
+from kms.media.storage import length_of
 from kms.media.views import bp
 
 UPLOAD_ENDPOINTS = frozenset({"media.upload", "media.api_upload"})
@@ -141,22 +142,21 @@ def serve(digest: str, name: str):
     elif request.if_none_match.contains_weak(served.digest):
         response = current_app.response_class(status=304)
         return _media_headers(response, served)
-    response = current_app.response_class(
-        _chunks(storage().open(served.digest)), mimetype=served.blob.mime, direct_passthrough=True
-    )
-    response.headers["Content-Length"] = str(_stored_size(served))
+    store = storage()
+    direct = store.download_url(served.digest, name=served.name, mime=served.blob.mime, inline=served.inline)
+    if direct:
+        # KMS_S3_PRESIGN: the permission was checked above; the browser fetches the bytes from the object
+        # storage with a link that expires. The redirect itself is never cached (the link would outlive it).
+        response = redirect(direct, 302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    handle = store.open(served.digest)
+    response = current_app.response_class(_chunks(handle), mimetype=served.blob.mime, direct_passthrough=True)
+    response.call_on_close(handle.close)  # also when the body is never read (HEAD, a client gone)
+    response.headers["Content-Length"] = str(length_of(handle))
     disposition = "inline" if served.inline else "attachment"
     response.headers.set("Content-Disposition", disposition, filename=served.name)
     return _media_headers(response, served)
-
-
-def _stored_size(served) -> int:
-    handle = storage().open(served.digest)
-    try:
-        handle.seek(0, 2)
-        return handle.tell()
-    finally:
-        handle.close()
 
 
 def _chunks(handle, size: int = 64 * 1024):

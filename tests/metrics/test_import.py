@@ -86,7 +86,9 @@ def test_kms_csv_imports_tickets_and_the_reps_days(reps, import_csv):
     stored = tickets()
     assert stored["K-2"].solved_at == datetime(2026, 3, 2, 16, 40, tzinfo=UTC)
     assert stored["K-2"].csat_good is False and stored["K-2"].csat_raw == "2"
-    assert stored["K-3"].csat_good is None and stored["K-3"].fcr is None and stored["K-3"].handle_minutes is None
+    assert (
+        stored["K-3"].csat_good is None and stored["K-3"].fcr is None and stored["K-3"].handle_minutes is None
+    )
     assert stored["K-4"].solved_at == datetime(2026, 3, 3, 14, 30, tzinfo=UTC)
     ana = day(reps["ana"], date(2026, 3, 2))
     assert (ana.tickets, ana.csat_rated, ana.csat_good, ana.fcr_yes, ana.reopened_yes) == (2, 2, 1, 1, 1)
@@ -150,7 +152,9 @@ def test_a_ticket_id_twice_in_one_file_is_refused_naming_both_lines(reps, import
 def test_unknown_reps_refuse_the_file_listing_them_with_counts(reps, import_csv):
     data = HEADER + "".join(
         f"U-{n},{agent},2026-03-02,,,,,,,\n"
-        for n, agent in enumerate(["ana@example.test", "zoe@example.test", "zoe@example.test", "Max Mustermann"])
+        for n, agent in enumerate(
+            ["ana@example.test", "zoe@example.test", "zoe@example.test", "Max Mustermann"]
+        )
     )
     with pytest.raises(UnknownReps) as refused:
         import_csv(data.encode())
@@ -192,7 +196,10 @@ def test_unknown_reps_refuse_the_file_listing_them_with_counts(reps, import_csv)
                 "3003": ("ana", None, None, None, None, ""),
             },
         ),
-        ("hubspot", {"4001": ("ana", None, None, None, 90.0, ""), "4002": ("ben", None, None, None, 15.0, "")}),
+        (
+            "hubspot",
+            {"4001": ("ana", None, None, None, 90.0, ""), "4002": ("ben", None, None, None, 15.0, "")},
+        ),
     ],
 )
 def test_each_helpdesk_preset_reads_its_export(reps, import_csv, preset, expected):
@@ -223,7 +230,7 @@ def test_the_export_escapes_formula_cells_stored_as_text(reps, import_csv, runne
     assert tickets()['=HYPERLINK("http://evil")'].channel == "@chat"
     out = runner.invoke(args=["metrics", "export"]).output
     line = out.splitlines()[1]
-    assert line.startswith("\"'=HYPERLINK(\"\"http://evil\"\")\",ana@example.test,")
+    assert line.startswith('"\'=HYPERLINK(""http://evil"")",ana@example.test,')
     assert ",'@chat," in line and line.endswith(",'+cmd")
 
 

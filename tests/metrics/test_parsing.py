@@ -136,7 +136,7 @@ def test_a_2_gb_stream_is_refused_at_the_limit_without_being_read_through():
 
 
 def test_formula_cells_are_kept_as_text():
-    data = f"{HEADER}\n=HYPERLINK(\"http://x\"),ana@example.test,2026-03-02,@SUM(A1),,,,,,+cmd|calc\n"
+    data = f'{HEADER}\n=HYPERLINK("http://x"),ana@example.test,2026-03-02,@SUM(A1),,,,,,+cmd|calc\n'
     (row,) = read(data.encode())
     assert row["ticket_id"] == '=HYPERLINK("http://x")'
     assert row["channel"] == "@sum(a1)" and row["tags"] == "+cmd calc"

@@ -129,7 +129,9 @@ def _apply_chunk(keys: list[tuple[int, date]], totals: DayTotals) -> int:
         (inserts if row is None else updates).append(values)
     if updates:
         # SET comes from the parameter names (the columns); k_user and k_day only pick the row
-        statement = update(table).where(table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day"))
+        statement = update(table).where(
+            table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day")
+        )
         db.session.execute(statement, updates)
     if inserts:
         rows = [{"user_id": v.pop("k_user"), "day": v.pop("k_day"), **v} for v in inserts]

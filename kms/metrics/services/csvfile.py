@@ -172,7 +172,9 @@ class TicketCsv:
             index = next((positions[normalize(h)] for h in column.headers if normalize(h) in positions), None)
             if index is None:
                 if field_name in REQUIRED:
-                    missing.append(f"{FIELD_LABELS[field_name]} ({' or '.join(repr(h) for h in column.headers)})")
+                    missing.append(
+                        f"{FIELD_LABELS[field_name]} ({' or '.join(repr(h) for h in column.headers)})"
+                    )
                 continue
             plan.append((index, field_name, converter(column, self.mapping, self.tz), self.header[index]))
             used[field_name] = self.header[index]

@@ -19,7 +19,18 @@ from kms.metrics.models import Ticket
 from kms.metrics.services.ingest import require_importer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-HEADER = ("ticket_id", "agent_email", "solved_at", "channel", "csat", "fcr", "reopened", "handle_minutes", "nps", "tags")
+HEADER = (
+    "ticket_id",
+    "agent_email",
+    "solved_at",
+    "channel",
+    "csat",
+    "fcr",
+    "reopened",
+    "handle_minutes",
+    "nps",
+    "tags",
+)
 
 
 def csv_safe(value: str) -> str:

@@ -57,22 +57,28 @@ class ImportReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        parts = [f"{self.rows:,} rows read", f"{self.added:,} tickets added"]
+        parts = [_n(self.rows, "row") + " read", _n(self.added, "ticket") + " added"]
         if self.updated:
             parts.append(f"{self.updated:,} corrected")
         if self.unchanged:
             parts.append(f"{self.unchanged:,} already imported (unchanged, not counted again)")
         if self.skipped_unknown:
             skipped = sum(self.skipped_unknown.values())
-            parts.append(f"{skipped:,} skipped for {len(self.skipped_unknown)} unknown reps")
+            parts.append(f"{skipped:,} skipped for {_n(len(self.skipped_unknown), 'unknown rep')}")
         return "; ".join(parts) + "."
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 class UnknownReps(Invalid):
     """Rows name reps kms does not know; `unknown` maps each to its row count. Nothing was imported."""
 
     def __init__(self, unknown: Counter, *, skip_hint: str):
-        listed = ", ".join(f"{agent} ({n} ticket{'s' if n != 1 else ''})" for agent, n in unknown.most_common(50))
+        listed = ", ".join(
+            f"{agent} ({n} ticket{'s' if n != 1 else ''})" for agent, n in unknown.most_common(50)
+        )
         more = f" and {len(unknown) - 50} more" if len(unknown) > 50 else ""
         super().__init__(
             f"Nothing was imported: {len(unknown)} rep{'s' if len(unknown) != 1 else ''} in the file "

@@ -59,7 +59,8 @@ def rows_from_json(document, *, time_zone: str) -> list[dict]:
         extra = sorted(set(item) - set(API_FIELDS))
         if extra:
             raise Invalid(
-                f"row {number}, field {extra[0]}: not a kms field (use {', '.join(API_FIELDS)})", field=extra[0]
+                f"row {number}, field {extra[0]}: not a kms field (use {', '.join(API_FIELDS)})",
+                field=extra[0],
             )
         row = dict(_DEFAULTS)
         row["line"] = number

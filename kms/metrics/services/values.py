@@ -38,9 +38,7 @@ CSAT_WORDS: dict[str, bool | None] = {
 CSAT_SCALES = ("auto", "good_bad", "1-5")
 HANDLE_UNITS = {"minutes": 1.0, "seconds": 1 / 60, "hours": 60.0}
 
-_US_DATE = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\Z"
-)
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\Z")
 _SPACED_OFFSET = re.compile(r"(.*\d)\s+(?:UTC|GMT)?([+-]\d{2}):?(\d{2})\Z")
 _DURATION = re.compile(r"(\d+):(\d{2})(?::(\d{2}))?\Z")
 _TAG_SPLIT = re.compile(r"[\s,;|]+")

@@ -8,7 +8,6 @@ They are part of the stored data: change them only with a migration that recount
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Iterable
 
 # Upper edges in minutes; one more bucket after the last edge holds everything longer (over 8 hours).
@@ -29,9 +28,10 @@ def empty_hist() -> list[int]:
 
 def parse_hist(text: str | None) -> list[int]:
     """A stored handle_hist (JSON list) as a list of BUCKET_COUNT counts; empty or missing text is all zeros."""
-    if not text:
+    if not text or text == "[]":
         return empty_hist()
-    counts = [int(n) for n in json.loads(text)]
+    # The text dump_hist writes ("[1,0,2]"); read without the JSON parser, which costs more at 70,000 rows.
+    counts = [int(n) for n in text.strip("[] ").split(",")]
     return (counts + empty_hist())[:BUCKET_COUNT]
 
 

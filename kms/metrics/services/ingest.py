@@ -27,7 +27,7 @@ from kms.metrics.models import Ticket
 from kms.metrics.services.aggregate import DayTotals, apply_totals
 
 BATCH = 2000  # rows per SELECT of existing ids and per bulk INSERT
-FLUSH_DAYS = 50_000  # write the day totals early when an import touches more (rep, day) pairs than this
+FLUSH_DAYS = 100_000  # write the day totals early past this many (rep, day) pairs (~60 MiB held)
 VALUE_COLUMNS = (
     "user_id",
     "solved_at",

@@ -82,6 +82,7 @@ FEATURE_COMMANDS = {
     "hiring-purge": "hiring",
     "reindex": "search",
     "search-check": "search",
+    "metrics": "metrics",  # the group: metrics import, export, recount
 }
 
 

@@ -6,8 +6,7 @@ from wtforms import BooleanField, FileField, HiddenField, SelectField, StringFie
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from kms.forms import Form
-from kms.metrics.services.presets import FIELD_LABELS, FIELDS
-from kms.metrics.services.values import HANDLE_UNITS
+from kms.metrics.models import FIELD_LABELS, FIELDS, HANDLE_UNITS
 
 
 class ImportForm(Form):

@@ -15,6 +15,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kms.extensions import UTCDateTime, db, utcnow
 
 ANGRY_TAGS = frozenset({"angry", "anger", "upset"})
+# What an import reads for each ticket (kms CSV column names; `agent` is the agent_email column).
+FIELDS = (
+    "ticket_id",
+    "agent",
+    "solved_at",
+    "channel",
+    "csat",
+    "fcr",
+    "reopened",
+    "handle_minutes",
+    "nps",
+    "tags",
+)
+REQUIRED = ("ticket_id", "agent", "solved_at")
+FIELD_LABELS = {
+    "ticket_id": "Ticket id",
+    "agent": "Rep (agent e-mail, or name as in kms)",
+    "solved_at": "Solved at",
+    "channel": "Channel",
+    "csat": "CSAT rating",
+    "fcr": "First-contact resolution",
+    "reopened": "Reopened",
+    "handle_minutes": "Handle time",
+    "nps": "NPS answer (0-10)",
+    "tags": "Tags",
+}
+HANDLE_UNITS = ("minutes", "seconds", "hours")  # units a custom mapping may give plain handle times in
 
 
 class Ticket(db.Model):

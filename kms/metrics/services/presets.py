@@ -10,33 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kms.metrics.models import FIELD_LABELS, FIELDS, REQUIRED  # noqa: F401 - re-exported for the services
 from kms.metrics.services import values
-
-FIELDS = (
-    "ticket_id",
-    "agent",
-    "solved_at",
-    "channel",
-    "csat",
-    "fcr",
-    "reopened",
-    "handle_minutes",
-    "nps",
-    "tags",
-)
-REQUIRED = ("ticket_id", "agent", "solved_at")
-FIELD_LABELS = {
-    "ticket_id": "Ticket id",
-    "agent": "Rep (agent e-mail, or name as in kms)",
-    "solved_at": "Solved at",
-    "channel": "Channel",
-    "csat": "CSAT rating",
-    "fcr": "First-contact resolution",
-    "reopened": "Reopened",
-    "handle_minutes": "Handle time",
-    "nps": "NPS answer (0-10)",
-    "tags": "Tags",
-}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from kms import (
     integrations,
     jobs,
     media,
+    metrics,
     notify,
     search,
     sso,
@@ -32,9 +33,9 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 
 # Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
-# Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
+# Listed in the direction they depend (metrics -> hiring -> training -> articles -> auth); search indexes them all.
 # jobs comes before every feature that registers a job; integrations sits on top of notify, search and jobs.
-FEATURES = (auth, jobs, notify, sso, articles, training, hiring, search, media, integrations)
+FEATURES = (auth, jobs, notify, sso, articles, training, hiring, metrics, search, media, integrations)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -78,6 +78,13 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_S3_PRESIGN": (
         "0",
         "S3: seconds a pre-signed download link stays valid; above 0, kms checks the permission and then redirects the browser to the object storage instead of passing the bytes through itself. 0: kms streams every file.",
+    "KMS_METRICS_MAX_MB": (
+        "200",
+        "Largest metrics CSV accepted (upload page and `kms metrics import`), in MiB; a larger file is refused at that size while it streams in, and nothing is imported.",
+    ),
+    "KMS_METRICS_TIME_ZONE": (
+        "UTC",
+        "Time zone of metrics dates written without an offset (e.g. `2026-03-01 14:05:00`), unless the import names one.",
     ),
     "KMS_SESSION_HOURS": (
         "12",
@@ -348,6 +355,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         "KMS_INVITE_HOURS",
         "KMS_MAX_REQUEST_KB",
         "KMS_MAX_UPLOAD_MB",
+        "KMS_METRICS_MAX_MB",
         "KMS_SESSION_HOURS",
         "KMS_REMEMBER_DAYS",
         "KMS_COVERAGE_TARGET",

@@ -85,6 +85,7 @@ FEATURE_COMMANDS = {
     "worker": "jobs",
     "reindex": "search",
     "search-check": "search",
+    "metrics": "metrics",  # the group: metrics import, export, recount
 }
 
 
@@ -145,8 +146,8 @@ def _menu(app, user) -> list[str]:
 
 
 def test_the_menu_is_contributed_by_the_features_in_order_and_by_role(app, make_user):
-    assert _menu(app, make_user("admin")) == ["Handbook", "Training", "Hiring", "Users"]
-    assert _menu(app, make_user("manager")) == ["Handbook", "Training", "Hiring"]
+    assert _menu(app, make_user("admin")) == ["Handbook", "Training", "Hiring", "Metrics", "Users"]
+    assert _menu(app, make_user("manager")) == ["Handbook", "Training", "Hiring", "Metrics"]
     assert _menu(app, make_user("member")) == ["Handbook", "Training"]
 
 

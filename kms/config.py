@@ -78,6 +78,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KMS_S3_PRESIGN": (
         "0",
         "S3: seconds a pre-signed download link stays valid; above 0, kms checks the permission and then redirects the browser to the object storage instead of passing the bytes through itself. 0: kms streams every file.",
+    ),
     "KMS_METRICS_MAX_MB": (
         "200",
         "Largest metrics CSV accepted (upload page and `kms metrics import`), in MiB; a larger file is refused at that size while it streams in, and nothing is imported.",

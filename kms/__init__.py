@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kms import articles, auth, cli, config, extensions, hiring, media, search, sso, training, web
+from kms import articles, auth, cli, config, extensions, hiring, media, metrics, search, sso, training, web
 from kms.sessions import SlidingSessionInterface
 
 try:
@@ -17,8 +17,8 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 
 # Each feature adds itself in init_app: blueprint, menu entry, template helpers, landing rules, hooks.
-# Listed in the direction they depend (hiring -> training -> articles -> auth); search indexes them all.
-FEATURES = (auth, sso, articles, training, hiring, search, media)
+# Listed in the direction they depend (metrics -> hiring -> training -> articles -> auth); search indexes them all.
+FEATURES = (auth, sso, articles, training, hiring, metrics, search, media)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -64,6 +64,14 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "25",
         "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored.",
     ),
+    "KMS_METRICS_MAX_MB": (
+        "200",
+        "Largest metrics CSV accepted (upload page and `kms metrics import`), in MiB; a larger file is refused at that size while it streams in, and nothing is imported.",
+    ),
+    "KMS_METRICS_TIME_ZONE": (
+        "UTC",
+        "Time zone of metrics dates written without an offset (e.g. `2026-03-01 14:05:00`), unless the import names one.",
+    ),
     "KMS_SESSION_HOURS": (
         "12",
         "A login ends after this many hours without activity (unless 'remember me' was ticked).",
@@ -268,6 +276,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         "KMS_INVITE_HOURS",
         "KMS_MAX_REQUEST_KB",
         "KMS_MAX_UPLOAD_MB",
+        "KMS_METRICS_MAX_MB",
         "KMS_SESSION_HOURS",
         "KMS_REMEMBER_DAYS",
         "KMS_COVERAGE_TARGET",

@@ -47,6 +47,10 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     # media: a file is served only to those who may open a page that uses it (kms.media checks, else 404)
     "media.read": EVERY_ROLE,
     "media.upload": STAFF,  # services check the owner: edit rights on the page, or a lead for candidates
+    # metrics: ticket rows in (CSV upload, CLI, API); an API token writes with its owner's role
+    "metrics.import": LEADS,
+    "metrics.api": LEADS,
+    "metrics.mapping": frozenset({Role.ADMIN}),  # save custom column mappings for exports without a preset
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),

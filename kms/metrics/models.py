@@ -1,0 +1,87 @@
+"""Metrics models: one row per helpdesk ticket, the per-rep daily aggregate kept up to date on import, and the
+column mappings an admin saved for exports kms has no preset for.
+
+metric_tickets is the record; metric_rep_days is derived from it (services.aggregate keeps it in step inside
+the same transaction) so dashboards read a few hundred daily rows instead of every ticket.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kms.extensions import UTCDateTime, db, utcnow
+
+ANGRY_TAGS = frozenset({"angry", "anger", "upset"})
+
+
+class Ticket(db.Model):
+    """One solved ticket or conversation from a helpdesk export, the API or kms's own CSV.
+
+    None in a measure means "not measured" (an empty cell), never "bad". `source` is the preset name
+    ("zendesk", "freshdesk", ...), "kms" for kms's own CSV, "api", or "custom:<mapping name>"; the same
+    ticket id from two sources is two tickets.
+    """
+
+    __tablename__ = "metric_tickets"
+    __table_args__ = (UniqueConstraint("source", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(60))
+    ticket_id: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    solved_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(40), default="")  # "" = unknown
+    csat_good: Mapped[bool | None]
+    csat_raw: Mapped[str | None] = mapped_column(String(40))  # the rating as the source wrote it
+    fcr: Mapped[bool | None]
+    reopened: Mapped[bool | None]
+    handle_minutes: Mapped[float | None]
+    nps: Mapped[int | None]  # 0-10
+    tags: Mapped[str] = mapped_column(Text, default="")  # space-separated, lowercased
+
+    @property
+    def angry(self) -> bool:
+        return not ANGRY_TAGS.isdisjoint(self.tags.split())
+
+
+class RepDay(db.Model):
+    """Per rep and day (the UTC date of solved_at): sums over that day's tickets, so any period's rates,
+    medians and NPS can be computed by adding rows. Updated by every import in the same transaction."""
+
+    __tablename__ = "metric_rep_days"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    tickets: Mapped[int] = mapped_column(default=0)
+    csat_rated: Mapped[int] = mapped_column(default=0)
+    csat_good: Mapped[int] = mapped_column(default=0)
+    fcr_known: Mapped[int] = mapped_column(default=0)
+    fcr_yes: Mapped[int] = mapped_column(default=0)
+    reopened_known: Mapped[int] = mapped_column(default=0)
+    reopened_yes: Mapped[int] = mapped_column(default=0)
+    handle_count: Mapped[int] = mapped_column(default=0)
+    handle_sum: Mapped[float] = mapped_column(default=0.0)
+    # JSON list of counts over kms.metrics.buckets.HANDLE_BUCKETS (medians come from summed histograms)
+    handle_hist: Mapped[str] = mapped_column(Text, default="")
+    nps_count: Mapped[int] = mapped_column(default=0)
+    nps_promoters: Mapped[int] = mapped_column(default=0)  # 9-10
+    nps_detractors: Mapped[int] = mapped_column(default=0)  # 0-6
+    angry: Mapped[int] = mapped_column(default=0)  # tickets tagged angry, anger or upset
+
+
+class ImportMapping(db.Model):
+    """A custom column mapping saved by an admin: which column of their export holds which kms field."""
+
+    __tablename__ = "metric_import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    columns: Mapped[dict] = mapped_column(JSON, default=dict)  # kms field -> column header in the file
+    csat_scale: Mapped[str] = mapped_column(String(20), default="auto")  # auto | good_bad | 1-5 | 1-10
+    handle_unit: Mapped[str] = mapped_column(String(20), default="minutes")  # minutes | seconds | hours
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")  # for dates written without an offset
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

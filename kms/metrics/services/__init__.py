@@ -1,0 +1,1 @@
+"""Metrics services: parsing helpdesk exports, importing ticket rows, keeping the daily aggregates."""

@@ -1,0 +1,166 @@
+"""RepDay upkeep: each ticket's contribution to its rep's day, summed in memory, then written in a few statements.
+
+An import adds the contributions of its new tickets; a re-sent ticket whose values changed takes its old
+contribution away and adds the new one, so a day always equals a recount of its tickets (tests check this).
+Writes read the affected rows first (locked with FOR UPDATE on PostgreSQL; SQLite imports hold the write
+lock from BEGIN IMMEDIATE), then update them with absolute values and insert the missing ones in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+
+from kms.extensions import db
+from kms.metrics.buckets import BUCKET_COUNT, bucket_index, dump_hist, parse_hist
+from kms.metrics.models import ANGRY_TAGS, RepDay, Ticket
+
+COUNTERS = (
+    "tickets",
+    "csat_rated",
+    "csat_good",
+    "fcr_known",
+    "fcr_yes",
+    "reopened_known",
+    "reopened_yes",
+    "handle_count",
+    "handle_sum",
+    "nps_count",
+    "nps_promoters",
+    "nps_detractors",
+    "angry",
+)
+_HANDLE_SUM = COUNTERS.index("handle_sum")
+_KEY_CHUNK = 400  # (user_id, day) pairs per SELECT: 800 bound values, far below either database's limit
+
+
+def day_of(solved_at) -> date:
+    """The day a ticket counts in: the UTC date it was solved."""
+    return solved_at.astimezone(UTC).date()
+
+
+class DayTotals:
+    """Per (user_id, day): the COUNTERS as a list and a handle-time histogram, summed from ticket values."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[int, date], tuple[list, list[int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def add(self, values: Mapping, sign: int = 1) -> None:
+        """Add (sign=1) or take away (sign=-1) one ticket given as a mapping of Ticket column values."""
+        key = (values["user_id"], day_of(values["solved_at"]))
+        entry = self.days.get(key)
+        if entry is None:
+            entry = self.days[key] = ([0] * len(COUNTERS), [0] * BUCKET_COUNT)
+        counts, hist = entry
+        counts[0] += sign
+        csat = values.get("csat_good")
+        if csat is not None:
+            counts[1] += sign
+            if csat:
+                counts[2] += sign
+        fcr = values.get("fcr")
+        if fcr is not None:
+            counts[3] += sign
+            if fcr:
+                counts[4] += sign
+        reopened = values.get("reopened")
+        if reopened is not None:
+            counts[5] += sign
+            if reopened:
+                counts[6] += sign
+        minutes = values.get("handle_minutes")
+        if minutes is not None:
+            counts[7] += sign
+            counts[8] += sign * minutes
+            hist[bucket_index(minutes)] += sign
+        nps = values.get("nps")
+        if nps is not None:
+            counts[9] += sign
+            if nps >= 9:
+                counts[10] += sign
+            elif nps <= 6:
+                counts[11] += sign
+        tags = values.get("tags")
+        if tags and not ANGRY_TAGS.isdisjoint(tags.split()):
+            counts[12] += sign
+
+    def clear(self) -> None:
+        self.days.clear()
+
+
+def apply_totals(totals: DayTotals) -> int:
+    """Write the summed contributions into metric_rep_days (flush only: the caller's unit of work commits);
+    returns how many day rows were written."""
+    keys = list(totals.days)
+    written = 0
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        written += _apply_chunk(chunk, totals)
+    return written
+
+
+def _apply_chunk(keys: list[tuple[int, date]], totals: DayTotals) -> int:
+    table = RepDay.__table__
+    columns = [table.c[name] for name in COUNTERS]
+    query = (
+        select(table.c.user_id, table.c.day, *columns, table.c.handle_hist)
+        .where(tuple_(table.c.user_id, table.c.day).in_(keys))
+        .with_for_update()
+    )
+    existing = {(row[0], row[1]): row for row in db.session.execute(query)}
+    updates, inserts = [], []
+    for key in keys:
+        counts, hist = totals.days[key]
+        row = existing.get(key)
+        values = {"k_user": key[0], "k_day": key[1]}
+        if row is None:
+            new_counts, new_hist = counts, hist
+        else:
+            new_counts = [old + add for old, add in zip(row[2 : 2 + len(COUNTERS)], counts, strict=True)]
+            new_hist = [old + add for old, add in zip(parse_hist(row[-1]), hist, strict=True)]
+        new_counts[_HANDLE_SUM] = round(float(new_counts[_HANDLE_SUM]), 6)
+        values.update(zip(COUNTERS, new_counts, strict=True))
+        values["handle_hist"] = dump_hist(new_hist)
+        (inserts if row is None else updates).append(values)
+    if updates:
+        statement = (
+            update(table)
+            .where(table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day"))
+            .values({name: bindparam(name) for name in (*COUNTERS, "handle_hist")})
+        )
+        db.session.execute(statement, updates)
+    if inserts:
+        rows = [{"user_id": v.pop("k_user"), "day": v.pop("k_day"), **v} for v in inserts]
+        db.session.execute(insert(table), rows)
+    return len(keys)
+
+
+def recount(user_ids: Iterable[int] | None = None) -> int:
+    """Rebuild metric_rep_days from metric_tickets (all reps, or only `user_ids`); returns the rows written.
+    For repairs after a manual edit of tickets; imports keep the days right on their own."""
+    table = RepDay.__table__
+    ids = None if user_ids is None else list(user_ids)
+    delete = table.delete()
+    query = select(
+        Ticket.user_id,
+        Ticket.solved_at,
+        Ticket.csat_good,
+        Ticket.fcr,
+        Ticket.reopened,
+        Ticket.handle_minutes,
+        Ticket.nps,
+        Ticket.tags,
+    )
+    if ids is not None:
+        delete = delete.where(table.c.user_id.in_(ids))
+        query = query.where(Ticket.user_id.in_(ids))
+    db.session.execute(delete)
+    totals = DayTotals()
+    for row in db.session.execute(query.execution_options(yield_per=5000)):
+        totals.add(row._mapping)
+    return apply_totals(totals)

@@ -1,0 +1,1 @@
+"""POST /api/metrics: batches of ticket rows in kms's own field names."""

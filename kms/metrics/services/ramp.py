@@ -141,7 +141,9 @@ def _first_month(user_ids: list[int], starts: dict[int, date | None]) -> dict[in
     out = {}
     for user_id, items in due.items():
         end = starts[user_id] + timedelta(days=FIRST_MONTH_DAYS)
-        finished = sum(1 for module_id, _ in items if (at := done.get((user_id, module_id))) and at.date() <= end)
+        finished = sum(
+            1 for module_id, _ in items if (at := done.get((user_id, module_id))) and at.date() <= end
+        )
         out[user_id] = round(100 * finished / len(items))
     return out
 
@@ -167,8 +169,11 @@ def _first_metrics(user_ids: list[int], starts: dict[int, date | None]) -> dict[
 
 def hires_count(team: str) -> int:
     """How many people of a team were hired through kms (for the privacy note)."""
-    return db.session.scalar(
-        select(func.count(func.distinct(Candidate.hired_user_id)))
-        .join(User, User.id == Candidate.hired_user_id)
-        .where(Candidate.stage == Stage.HIRED, User.team == team)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(Candidate.hired_user_id)))
+            .join(User, User.id == Candidate.hired_user_id)
+            .where(Candidate.stage == Stage.HIRED, User.team == team)
+        )
+        or 0
+    )

@@ -70,9 +70,7 @@ def _mean(m: Metric, t: Totals) -> stats.Group | None:
         return stats.Group(t.handle_sum / t.handle_count, t.handle_count, spread[1] if spread else 0.0)
     if not t.nps_count:
         return None
-    return stats.Group(
-        t.nps, t.nps_count, stats.nps_variance(t.nps_promoters, t.nps_detractors, t.nps_count)
-    )
+    return stats.Group(t.nps, t.nps_count, stats.nps_variance(t.nps_promoters, t.nps_detractors, t.nps_count))
 
 
 def count_of(m: Metric, t: Totals) -> int:
@@ -114,8 +112,13 @@ class Row:
             "ranked": self.ranked,
             "why": self.why,
         }
-        out["lower_bound" if m.kind == "share" and m.higher_is_better else
-            "upper_bound" if m.kind == "share" else "shrunk"] = self.score
+        out[
+            "lower_bound"
+            if m.kind == "share" and m.higher_is_better
+            else "upper_bound"
+            if m.kind == "share"
+            else "shrunk"
+        ] = self.score
         return out
 
 
@@ -150,11 +153,15 @@ def rank(
             bound = stats.wilson_lower(good, count) if m.higher_is_better else stats.wilson_upper(good, count)
             ranked = stats.meets_minimum(count, min_volume)
             why = (
-                stats.why_share(m.label, value, bound, count, m.noun, team_value, lower_is_better=not m.higher_is_better)
+                stats.why_share(
+                    m.label, value, bound, count, m.noun, team_value, lower_is_better=not m.higher_is_better
+                )
                 if ranked
                 else stats.why_too_few(m.label, count, m.noun, min_volume)
             )
-            beats = team_value is not None and (bound > team_value if m.higher_is_better else bound < team_value)
+            beats = team_value is not None and (
+                bound > team_value if m.higher_is_better else bound < team_value
+            )
             rows.append(Row(user, value, bound, count, why, ranked, beats))
     else:
         groups = {user.id: _mean(m, t) for user, t in reps}
@@ -171,7 +178,9 @@ def rank(
                 if ranked
                 else stats.why_too_few(m.label, group.count, m.noun, min_volume)
             )
-            beats = team_value is not None and (shrunk > team_value if m.higher_is_better else shrunk < team_value)
+            beats = team_value is not None and (
+                shrunk > team_value if m.higher_is_better else shrunk < team_value
+            )
             rows.append(Row(user, group.mean, shrunk, group.count, why, ranked, beats))
     sign = -1 if m.higher_is_better else 1
     rows.sort(key=lambda r: (not r.ranked, sign * r.score if r.ranked else -r.count, r.user.name))

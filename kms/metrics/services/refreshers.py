@@ -18,7 +18,7 @@ from kms.auth.models import User
 from kms.errors import Invalid, NotFound
 from kms.extensions import db
 from kms.metrics import stats
-from kms.metrics.models import RefresherRule, TeamCadence
+from kms.metrics.models_coaching import RefresherRule, TeamCadence
 from kms.metrics.services import totals as sums
 from kms.metrics.services.dashboards import require_lead, team_members, visible_team
 from kms.metrics.services.ranking import METRICS, count_of, value_of
@@ -86,7 +86,12 @@ def create_rule(
     if module is None or module.status != ModuleStatus.PUBLISHED:
         raise Invalid("Choose a published module.", field="module_id")
     rule = RefresherRule(
-        team=team, metric=metric, threshold=threshold, window_days=window_days, min_count=min_count, module=module
+        team=team,
+        metric=metric,
+        threshold=threshold,
+        window_days=window_days,
+        min_count=min_count,
+        module=module,
     )
     db.session.add(rule)
     db.session.flush()
@@ -106,15 +111,23 @@ def delete_rule(rule_id: int, *, actor) -> None:
 
 def seed_starter_rules() -> int:
     """Add the starter rules whose module exists and that are not there yet (system use: demo, first run)."""
-    slugs = {m.slug: m for m in db.session.scalars(select(Module).where(Module.slug.in_([r[4] for r in STARTER_RULES])))}
-    existing = {(r.metric, r.module_id) for r in db.session.scalars(select(RefresherRule).where(RefresherRule.team == ""))}
+    slugs = {
+        m.slug: m
+        for m in db.session.scalars(select(Module).where(Module.slug.in_([r[4] for r in STARTER_RULES])))
+    }
+    existing = {
+        (r.metric, r.module_id)
+        for r in db.session.scalars(select(RefresherRule).where(RefresherRule.team == ""))
+    }
     added = 0
     for metric, threshold, window, minimum, slug in STARTER_RULES:
         module = slugs.get(slug)
         if module is None or (metric, module.id) in existing:
             continue
         db.session.add(
-            RefresherRule(metric=metric, threshold=threshold, window_days=window, min_count=minimum, module=module)
+            RefresherRule(
+                metric=metric, threshold=threshold, window_days=window, min_count=minimum, module=module
+            )
         )
         added += 1
     db.session.flush()
@@ -175,7 +188,9 @@ def suggestions(*, actor, team: str | None = None, today: date) -> list[Suggesti
     pending = {
         (a.user_id, a.module_id)
         for a in db.session.scalars(
-            select(Assignment).where(Assignment.user_id.in_(list(members)), Assignment.module_id.in_(module_ids))
+            select(Assignment).where(
+                Assignment.user_id.in_(list(members)), Assignment.module_id.in_(module_ids)
+            )
         )
     }
     done_at = {
@@ -201,7 +216,9 @@ def suggestions(*, actor, team: str | None = None, today: date) -> list[Suggesti
                 continue  # assigned and not yet done
             if key in pending and done is not None and done.date() < start:
                 pass  # done long ago: a new dip deserves a new suggestion
-            fires, value, count, why = _fires(rule, now_sums.get(user_id, Totals()), before_sums.get(user_id, Totals()))
+            fires, value, count, why = _fires(
+                rule, now_sums.get(user_id, Totals()), before_sums.get(user_id, Totals())
+            )
             if fires:
                 seen.add(key)
                 out.append(Suggestion(user, rule, value, count, why))
@@ -258,7 +275,9 @@ def team_cadence(*, actor, team: str | None = None, today: date) -> list[Cadence
     """Each cadence of the team with every active rep's last completion and next due date (three statements)."""
     require_lead(actor)
     team = visible_team(actor, team)
-    entries = list(db.session.scalars(select(TeamCadence).where(TeamCadence.team == team).order_by(TeamCadence.id)))
+    entries = list(
+        db.session.scalars(select(TeamCadence).where(TeamCadence.team == team).order_by(TeamCadence.id))
+    )
     if not entries:
         return []
     members = [u for u in team_members(team) if u.active]

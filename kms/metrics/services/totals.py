@@ -96,7 +96,12 @@ class Totals:
     def from_row(cls, values) -> Totals:
         values = list(values)
         head, hist = values[: len(ADDITIVE)], values[len(ADDITIVE) :]
-        totals = cls(**{name: (float(v) if name == "handle_sum" else int(v)) for name, v in zip(ADDITIVE, head, strict=True)})
+        totals = cls(
+            **{
+                name: (float(v) if name == "handle_sum" else int(v))
+                for name, v in zip(ADDITIVE, head, strict=True)
+            }
+        )
         totals.hist = [int(v or 0) for v in hist]
         return totals
 
@@ -142,7 +147,9 @@ class Totals:
         return self.tickets
 
 
-def _scoped(query, *, user_ids=None, team: str | None = None, start: date | None = None, end: date | None = None):
+def _scoped(
+    query, *, user_ids=None, team: str | None = None, start: date | None = None, end: date | None = None
+):
     """Limit a RepDay query to some reps (ids, or a team's members) and an inclusive day range."""
     if user_ids is not None:
         query = query.where(RepDay.user_id.in_(list(user_ids)) if user_ids else RepDay.user_id.is_(None))

@@ -459,7 +459,9 @@ def _fill_day(candidates, sessions_per_day, used, taken, mine, preferred=frozens
         ]
         if not free:
             break
-        choice = min(free, key=lambda c: (c.host_id not in preferred, used[c.host_id], c.starts_at, c.host_id))
+        choice = min(
+            free, key=lambda c: (c.host_id not in preferred, used[c.host_id], c.starts_at, c.host_id)
+        )
         picked.append(choice)
         used[choice.host_id] += 1
         taken[choice.host_id].append((choice.starts_at, choice.ends_at))

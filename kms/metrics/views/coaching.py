@@ -1,0 +1,147 @@
+"""The manager's one-click actions: confirm a top performer as shadowing host, assign a refresher; the
+refresher rules page and the team's re-certification cadence."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kms.auth.permissions import requires
+from kms.errors import Invalid
+from kms.extensions import unit_of_work
+from kms.forms import field_error
+from kms.metrics.forms_coaching import AssignRefresherForm, ButtonForm, CadenceForm, ConfirmHostForm, RuleForm
+from kms.metrics.services import ranking, refreshers
+from kms.metrics.views import bp
+from kms.metrics.views.dashboards import today
+from kms.training import services as training
+from kms.web import url_for_safe
+
+
+def _back():
+    target = request.form.get("next", "")
+    if target.startswith("/metrics/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("metrics.team"))
+
+
+@bp.post("/metrics/hosts/confirm")
+@requires("metrics.coach")
+def confirm_host():
+    form = ConfirmHostForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with unit_of_work():
+        host = ranking.confirm_host(form.user_id.data, form.metric.data, actor=current_user)
+        name, windows = host.user.name, bool(host.windows)
+    label = ranking.metric(form.metric.data).label
+    message = f"{name} is now a shadowing host for {label}."
+    if not windows:
+        message += " Set their availability on the hosts page so the planner can book them."
+    flash(message, "success")
+    return _back()
+
+
+@bp.post("/metrics/refreshers/assign")
+@requires("metrics.coach")
+def assign_refresher():
+    form = AssignRefresherForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with unit_of_work():
+        assignment = refreshers.assign_refresher(
+            form.user_id.data, form.module_id.data, actor=current_user, today=today()
+        )
+        title, due = assignment.module.title, assignment.due_on
+    flash(f"Assigned “{title}”, due {due:%d %b %Y}.", "success")
+    return _back()
+
+
+def _module_choices() -> list[tuple[int, str]]:
+    return [
+        (m.id, m.title)
+        for m in training.list_modules(actor=current_user, include_unpublished=True)
+        if m.status.value == "published"
+    ]
+
+
+@bp.route("/metrics/rules", methods=["GET", "POST"])
+@requires("metrics.coach")
+def rules():
+    form = RuleForm()
+    form.module_id.choices = _module_choices()
+    cadence = CadenceForm(prefix="cadence")
+    cadence.module_id.choices = form.module_id.choices
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                with unit_of_work():
+                    refreshers.create_rule(
+                        metric=form.metric.data,
+                        threshold=float(form.threshold.data),
+                        window_days=form.window_days.data,
+                        min_count=form.min_count.data,
+                        module_id=form.module_id.data,
+                        actor=current_user,
+                    )
+            except Invalid as error:
+                field_error(form, error)
+                status = 400
+            else:
+                flash("Rule added.", "success")
+                return redirect(url_for("metrics.rules"))
+        else:
+            status = 400
+    return render_template(
+        "metrics/rules.html",
+        form=form,
+        cadence_form=cadence,
+        button=ButtonForm(),
+        rules=refreshers.list_rules(
+            actor=current_user, team=None if current_user.role.value == "admin" else current_user.team or ""
+        ),
+        describe=refreshers.describe,
+        hosts_url=url_for_safe("training.hosts"),
+    ), status
+
+
+@bp.post("/metrics/rules/<int:rule_id>/delete")
+@requires("metrics.coach")
+def delete_rule(rule_id: int):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    with unit_of_work():
+        refreshers.delete_rule(rule_id, actor=current_user)
+    flash("Rule deleted.", "success")
+    return redirect(url_for("metrics.rules"))
+
+
+@bp.post("/metrics/rules/starter")
+@requires("metrics.coach")
+def starter_rules():
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    if current_user.role.value != "admin":
+        abort(403)
+    with unit_of_work():
+        added = refreshers.seed_starter_rules()
+    flash(f"Added {added} starter rule{'' if added == 1 else 's'}.", "success")
+    return redirect(url_for("metrics.rules"))
+
+
+@bp.post("/metrics/cadence")
+@requires("metrics.coach")
+def set_cadence():
+    form = CadenceForm(prefix="cadence")
+    form.module_id.choices = _module_choices()
+    if not form.validate_on_submit():
+        flash("Choose a module and a number of months (1 to 36).", "error")
+        return redirect(url_for("metrics.rules"))
+    with unit_of_work():
+        entry = refreshers.set_cadence(
+            request.form.get("team"), form.module_id.data, form.every_months.data, actor=current_user
+        )
+        title = entry.module.title
+    flash(f"“{title}” is now re-certified every {form.every_months.data} months.", "success")
+    return redirect(url_for("metrics.team"))

@@ -118,12 +118,10 @@ def delete_rule(rule_id: int):
 
 
 @bp.post("/metrics/rules/starter")
-@requires("metrics.coach")
+@requires("metrics.rules.all")
 def starter_rules():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    if current_user.role.value != "admin":
-        abort(403)
     with unit_of_work():
         added = refreshers.seed_starter_rules()
     flash(f"Added {added} starter rule{'' if added == 1 else 's'}.", "success")

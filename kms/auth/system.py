@@ -12,6 +12,7 @@ from kms.errors import Forbidden
 CREATE_USERS = "user.create"  # `kms create-user`, `kms demo`, owners created by an import
 IMPORT_CONTENT = "content.import"  # `kms import`: publishes without review, new rubric versions
 PURGE_CANDIDATES = "hiring.purge"  # `kms hiring-purge` (cron): delete rejected candidates past retention
+IMPORT_METRICS = "metrics.import"  # `kms metrics import`: ticket rows from a helpdesk export
 
 
 class SystemActor:
@@ -35,7 +36,9 @@ class SystemActor:
         return f"<SystemActor {self.name!r}>"
 
 
-SYSTEM = SystemActor("kms system", frozenset({CREATE_USERS, IMPORT_CONTENT, PURGE_CANDIDATES}))
+SYSTEM = SystemActor(
+    "kms system", frozenset({CREATE_USERS, IMPORT_CONTENT, PURGE_CANDIDATES, IMPORT_METRICS})
+)
 
 
 def is_system(actor, action: str) -> bool:

@@ -128,10 +128,9 @@ def _apply_chunk(keys: list[tuple[int, date]], totals: DayTotals) -> int:
         values["handle_hist"] = dump_hist(new_hist)
         (inserts if row is None else updates).append(values)
     if updates:
-        statement = (
-            update(table)
-            .where(table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day"))
-            .values({name: bindparam(name) for name in (*COUNTERS, "handle_hist")})
+        # SET comes from the parameter names (the columns); k_user and k_day only pick the row
+        statement = update(table).where(
+            table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day")
         )
         db.session.execute(statement, updates)
     if inserts:

@@ -1,22 +1,177 @@
-"""The CSV import page."""
+"""The CSV import page (/metrics/import: choose a format, preview, import) and saved mappings (admins)."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+import secrets
+import shutil
+import time
+from pathlib import Path
 
-from kms.auth.permissions import requires
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from kms.auth.permissions import allowed, requires
+from kms.errors import Invalid, KmsError
+from kms.extensions import unit_of_work
+from kms.forms import field_error
+from kms.metrics import services
+from kms.metrics.forms import ImportForm, MappingForm
+from kms.metrics.services.presets import FIELDS
 from kms.metrics.views import bp
 
 IMPORT_ENDPOINTS = frozenset({"metrics.import_page"})
+UPLOAD_DAYS = 1  # a previewed file not imported is deleted after this long
+SKIP_HINT = "tick “Import without the reps kms does not know” to import the others"
+
+
+def _limit() -> int:
+    return int(current_app.config["KMS_METRICS_MAX_MB"]) * 1024 * 1024
 
 
 def raise_import_limit() -> None:
-    """The import page takes bodies up to KMS_METRICS_MAX_MB (other routes keep KMS_MAX_REQUEST_KB)."""
+    """The import page takes bodies up to KMS_METRICS_MAX_MB (other routes keep KMS_MAX_REQUEST_KB); runs
+    before the CSRF check, which is what first reads the body."""
     if request.endpoint in IMPORT_ENDPOINTS:
-        request.max_content_length = int(current_app.config["KMS_METRICS_MAX_MB"]) * 1024 * 1024 + 64 * 1024
+        request.max_content_length = _limit() + 64 * 1024
+
+
+def _uploads() -> Path:
+    folder = Path(current_app.config["KMS_INSTANCE_DIR"]) / "metrics-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _forget_old_uploads(folder: Path) -> None:
+    cutoff = time.time() - UPLOAD_DAYS * 86400
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def _stored_upload(form: ImportForm) -> Path:
+    """The file of this request, kept under the instance folder so "Import" after "Preview" needs no second
+    upload; or the one kept by an earlier preview."""
+    folder = _uploads()
+    upload = request.files.get(form.file.name)
+    if upload and upload.filename:
+        _forget_old_uploads(folder)
+        token = secrets.token_hex(16)
+        path = folder / f"{token}.csv"
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.stream, out, 1024 * 1024)
+        form.upload.data = token
+        return path
+    if form.upload.data:
+        path = folder / f"{form.upload.data}.csv"
+        if path.exists():
+            return path
+        form.upload.data = ""
+        raise Invalid("The previewed file is no longer kept: choose it again.", field="file")
+    raise Invalid("Choose a CSV file.", field="file")
+
+
+def _format_choices() -> list[tuple[str, str]]:
+    choices = [(preset.name, preset.label) for preset in services.PRESETS.values()]
+    choices += [(f"mapping:{m.name}", f"Saved mapping: {m.name}") for m in services.list_mappings()]
+    return choices
+
+
+def _chosen_mapping(value: str):
+    if value.startswith("mapping:"):
+        return services.mapping_for(mapping=value.removeprefix("mapping:"))
+    return services.mapping_for(preset=value)
+
+
+def _render(form, status: int = 200, **context):
+    return render_template(
+        "metrics/import.html",
+        form=form,
+        limit_mb=current_app.config["KMS_METRICS_MAX_MB"],
+        presets=services.PRESETS.values(),
+        field_labels=services.FIELD_LABELS,
+        may_map=allowed(current_user, "metrics.mapping"),
+        **context,
+    ), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    form = ImportForm(formdata=None)
+    form.source.choices = _format_choices()
+    message = (
+        f"The file is larger than {current_app.config['KMS_METRICS_MAX_MB']} MiB (KMS_METRICS_MAX_MB), so kms "
+        "stopped reading it and imported nothing. Split it into smaller files (e.g. one per month), or ask "
+        "the admin to raise the limit."
+    )
+    return _render(form, 413, error=message)
 
 
 @bp.route("/metrics/import", methods=["GET", "POST"])
 @requires("metrics.import")
 def import_page():
-    return render_template("metrics/import.html")
+    form = ImportForm()
+    form.source.choices = _format_choices()
+    if request.method == "GET":
+        form.time_zone.data = current_app.config["KMS_METRICS_TIME_ZONE"]
+    if not form.validate_on_submit():
+        return _render(form, 400 if request.method == "POST" else 200)
+    zone = form.time_zone.data or current_app.config["KMS_METRICS_TIME_ZONE"]
+    try:
+        path = _stored_upload(form)
+        mapping = _chosen_mapping(form.source.data)
+        if form.preview.data:
+            with path.open("rb") as raw:
+                preview = services.preview_csv(
+                    raw, mapping, actor=current_user, max_bytes=_limit(), time_zone=zone
+                )
+            return _render(form, preview=preview, mapping=mapping)
+        with path.open("rb") as raw, unit_of_work():
+            report = services.import_csv(
+                raw,
+                mapping,
+                actor=current_user,
+                max_bytes=_limit(),
+                time_zone=zone,
+                skip_unknown=form.skip_unknown.data,
+                skip_hint=SKIP_HINT,
+            )
+    except services.UnknownReps as error:
+        return _render(form, 400, error=error.message, unknown=error.unknown)
+    except KmsError as error:
+        if isinstance(error, services.FileTooLarge) or not getattr(error, "field", None):
+            return _render(
+                form, error.status, error=error.message, errors=error.details.get("errors", [])[1:]
+            )
+        field_error(form, error)
+        return _render(form, 400)
+    path.unlink(missing_ok=True)
+    form.upload.data = ""
+    flash(f"Imported {mapping.label}: {report.summary()}", "success")
+    return _render(form, report=report)
+
+
+@bp.route("/metrics/mappings", methods=["GET", "POST"])
+@requires("metrics.mapping")
+def mappings():
+    form = MappingForm()
+    if form.validate_on_submit():
+        columns = {name: getattr(form, f"col_{name}").data or "" for name in FIELDS}
+        try:
+            with unit_of_work():
+                saved = services.save_mapping(
+                    form.name.data,
+                    columns,
+                    csat_scale=form.csat_scale.data,
+                    handle_unit=form.handle_unit.data,
+                    time_zone=(form.time_zone.data or "UTC").strip(),
+                    actor=current_user,
+                )
+            flash(f"Saved the mapping “{saved.name}”: choose it as the format on the import page.", "success")
+            return redirect(url_for("metrics.mappings"))
+        except KmsError as error:
+            field_error(form, error)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "metrics/mappings.html", form=form, saved=services.list_mappings(), fields=FIELDS
+    ), status

@@ -38,7 +38,7 @@ class Metric:
 
 METRICS = {
     "csat": Metric("csat", "CSAT", "share", "rated ticket", True),
-    "fcr": Metric("fcr", "FCR", "share", "ticket with FCR recorded", True),
+    "fcr": Metric("fcr", "FCR", "share", "FCR-tracked ticket", True),
     "reopened": Metric("reopened", "Reopen rate", "share", "ticket", False),
     "handle_minutes": Metric("handle_minutes", "Handle time", "mean", "timed ticket", False),
     "nps": Metric("nps", "NPS", "mean", "NPS answer", True),
@@ -178,8 +178,13 @@ def rank(
                 if ranked
                 else stats.why_too_few(m.label, group.count, m.noun, min_volume)
             )
+            # Outperforming needs the pessimistic end of the rep's posterior (shrunk value minus, or plus, 1.96
+            # posterior standard deviations) to beat the team, as the Wilson bound does for shares.
+            weight = group.count + (prior.weight if prior else 0.0)
+            margin = stats.Z95 * (group.variance / weight) ** 0.5 if weight > 0 else 0.0
+            pessimistic = shrunk - margin if m.higher_is_better else shrunk + margin
             beats = team_value is not None and (
-                shrunk > team_value if m.higher_is_better else shrunk < team_value
+                pessimistic > team_value if m.higher_is_better else pessimistic < team_value
             )
             rows.append(Row(user, group.mean, shrunk, group.count, why, ranked, beats))
     sign = -1 if m.higher_is_better else 1

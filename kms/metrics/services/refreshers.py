@@ -32,7 +32,7 @@ DUE_IN_DAYS = 14
 
 # The starter rules (module slugs from content/training); added by `kms demo` or the rules page's button.
 STARTER_RULES = (
-    ("csat", 0.85, 28, 20, "de-escalating-an-angry-customer"),
+    ("csat", 0.80, 28, 20, "de-escalating-an-angry-customer"),
     ("angry_rise", 0.05, 28, 20, "de-escalating-an-angry-customer"),
     ("fcr", 0.70, 28, 20, "working-the-ticket-queue"),
 )

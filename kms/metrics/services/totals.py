@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 
-from sqlalchemy import Integer, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy import Integer, func, literal_column, select
 
 from kms.auth.models import User
 from kms.extensions import db
@@ -38,39 +36,33 @@ ADDITIVE = (
 )
 
 
-class HistBucket(ColumnElement):
-    """The count in bucket `index` of RepDay.handle_hist (a JSON list stored as text); 0 for an empty text."""
+def hist_bucket(index: int, dialect: str):
+    """The count in bucket `index` of RepDay.handle_hist (a JSON list stored as text); 0 for an empty text.
 
-    inherit_cache = True
-    type = Integer()
-
-    def __init__(self, index: int):
-        self.index = index
-
-
-# JSON array access is spelled differently by the two databases, so the expression is compiled per dialect
-# (the rest of the statement is shared). Both read the stored text without changing the schema.
-@compiles(HistBucket, "sqlite")
-def _bucket_sqlite(element, compiler, **kw):
-    return (
-        f"CASE WHEN metric_rep_days.handle_count > 0 "
-        f"THEN json_extract(metric_rep_days.handle_hist, '$[{int(element.index)}]') ELSE 0 END"
-    )
-
-
-@compiles(HistBucket, "postgresql")
-def _bucket_postgresql(element, compiler, **kw):
-    return (
-        f"CASE WHEN metric_rep_days.handle_count > 0 "
-        f"THEN CAST(CAST(metric_rep_days.handle_hist AS json) ->> {int(element.index)} AS INTEGER) ELSE 0 END"
-    )
+    JSON array access is spelled differently by the two databases, so this one expression is chosen per
+    dialect (the rest of every statement is shared). A literal column keeps SQLAlchemy's statement cache
+    working: the same text every time for the same bucket."""
+    guard = "CASE WHEN metric_rep_days.handle_count > 0 THEN {} ELSE 0 END"
+    if dialect == "postgresql":
+        read = f"CAST(CAST(metric_rep_days.handle_hist AS json) ->> {int(index)} AS INTEGER)"
+    else:
+        read = f"json_extract(metric_rep_days.handle_hist, '$[{int(index)}]')"
+    return literal_column(guard.format(read), Integer())
 
 
 def sum_columns() -> list:
-    """The SELECT list that sums every measure and every histogram bucket."""
-    columns = [func.coalesce(func.sum(getattr(RepDay, name)), 0) for name in ADDITIVE]
-    columns += [func.coalesce(func.sum(HistBucket(i)), 0) for i in range(BUCKET_COUNT)]
-    return columns
+    """The SELECT list that sums every measure and every histogram bucket (built once per dialect: the
+    expressions never change, and building 38 of them costs more than running a small query)."""
+    dialect = db.engine.dialect.name
+    columns = _COLUMNS.get(dialect)
+    if columns is None:
+        columns = [func.coalesce(func.sum(getattr(RepDay, name)), 0) for name in ADDITIVE]
+        columns += [func.coalesce(func.sum(hist_bucket(i, dialect)), 0) for i in range(BUCKET_COUNT)]
+        columns = _COLUMNS[dialect] = tuple(columns)
+    return list(columns)
+
+
+_COLUMNS: dict[str, tuple] = {}
 
 
 @dataclass

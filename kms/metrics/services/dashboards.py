@@ -243,7 +243,12 @@ def team_dashboard(
         total=_sum(series),
         benchmark_total=_sum(benchmark),
         team=team,
-        reps=[(u, per_rep.get(u.id, Totals())) for u in members if u.id in per_rep or u.active],
+        # Leads appear only when they handled tickets themselves.
+        reps=[
+            (u, per_rep.get(u.id, Totals()))
+            for u in members
+            if u.id in per_rep or (u.active and u.role not in (Role.ADMIN, Role.MANAGER))
+        ],
     )
 
 

@@ -280,7 +280,7 @@ def team_cadence(*, actor, team: str | None = None, today: date) -> list[Cadence
     )
     if not entries:
         return []
-    members = [u for u in team_members(team) if u.active]
+    members = [u for u in team_members(team) if u.active and u.role.value not in ("admin", "manager")]
     done = {
         (c.user_id, c.module_id): c.completed_at
         for c in db.session.scalars(

@@ -210,7 +210,7 @@ def rank_reps(
     team = visible_team(actor, team)
     start, end = date_range("week", start, end, today)
     members = {u.id: u for u in team_members(team)}
-    per_rep = sums.by_rep(team=team, start=start, end=end)
+    per_rep = sums.by_rep(team=team, start=start, end=end, with_hist=m.key == "handle_minutes")
     team_total = Totals()
     for value in per_rep.values():
         team_total.add(value)

@@ -180,9 +180,10 @@ def suggestions(*, actor, team: str | None = None, today: date) -> list[Suggesti
     for days in sorted({r.window_days for r in rules}):
         start = today - timedelta(days=days - 1)
         earlier = start - timedelta(days=days)
+        hist = any(r.metric == "handle_minutes" for r in rules if r.window_days == days)
         windows[days] = (
-            sums.by_rep(team=team, start=start, end=today),
-            sums.by_rep(team=team, start=earlier, end=start - timedelta(days=1)),
+            sums.by_rep(team=team, start=start, end=today, with_hist=hist),
+            sums.by_rep(team=team, start=earlier, end=start - timedelta(days=1), with_hist=False),
         )
     module_ids = {r.module_id for r in rules}
     pending = {

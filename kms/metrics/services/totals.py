@@ -8,10 +8,13 @@ NPS and volume.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import contextvars
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy import ARRAY, Integer, func, literal_column, select
 
 from kms.auth.models import User
 from kms.extensions import db
@@ -50,16 +53,17 @@ def hist_bucket(index: int, dialect: str):
     return literal_column(guard.format(read), Integer())
 
 
-def sum_columns() -> list:
-    """The SELECT list that sums every measure and every histogram bucket (built once per dialect: the
-    expressions never change, and building 38 of them costs more than running a small query)."""
+def sum_columns(with_hist: bool = True) -> list:
+    """The SELECT list that sums every measure and, unless told not to, every histogram bucket (built once per
+    dialect: the expressions never change, and building 38 of them costs more than running a small query).
+    Reading the buckets is most of a statement's cost, so callers that need no median or spread skip it."""
     dialect = db.engine.dialect.name
     columns = _COLUMNS.get(dialect)
     if columns is None:
         columns = [func.coalesce(func.sum(getattr(RepDay, name)), 0) for name in ADDITIVE]
         columns += [func.coalesce(func.sum(hist_bucket(i, dialect)), 0) for i in range(BUCKET_COUNT)]
         columns = _COLUMNS[dialect] = tuple(columns)
-    return list(columns)
+    return list(columns if with_hist else columns[: len(ADDITIVE)])
 
 
 _COLUMNS: dict[str, tuple] = {}
@@ -94,16 +98,16 @@ class Totals:
                 for name, v in zip(ADDITIVE, head, strict=True)
             }
         )
-        totals.hist = [int(v or 0) for v in hist]
+        if hist:
+            totals.hist = [int(v or 0) for v in hist]
         return totals
 
     def add(self, other: Totals) -> Totals:
         """Add another set of sums into this one (returns self)."""
-        for f in fields(self):
-            if f.name == "hist":
-                self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
-            else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in ADDITIVE:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.handle_count:
+            self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
         return self
 
     @property
@@ -154,19 +158,131 @@ def _scoped(
     return query
 
 
-def by_day(**scope) -> dict[date, Totals]:
-    """Sums per day over the scoped reps (one statement)."""
-    query = _scoped(select(RepDay.day, *sum_columns()), **scope).group_by(RepDay.day).order_by(RepDay.day)
-    return {row[0]: Totals.from_row(row[1:]) for row in db.session.execute(query)}
+# The same sums asked twice while one page is built (its ranking and its suggestions over the same weeks) are
+# read once, inside `with sharing():` only (the caller opens it around one page; nothing outlives the block).
+_shared: contextvars.ContextVar[dict | None] = contextvars.ContextVar("kms_metric_sums", default=None)
 
 
-def by_rep(**scope) -> dict[int, Totals]:
-    """Sums per rep over the scoped days (one statement)."""
-    query = _scoped(select(RepDay.user_id, *sum_columns()), **scope).group_by(RepDay.user_id)
-    return {row[0]: Totals.from_row(row[1:]) for row in db.session.execute(query)}
+@contextmanager
+def sharing():
+    """Within this block, identical sums are read from the database once."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
 
 
-def overall(**scope) -> Totals:
-    """One set of sums over the whole scope (one statement)."""
-    row = db.session.execute(_scoped(select(*sum_columns()), **scope)).one()
-    return Totals.from_row(row)
+def _memo(kind: str, with_hist: bool, scope: dict, compute):
+    memo = _shared.get()
+    if memo is None:
+        return compute()
+    key = (kind, tuple(sorted(scope.items())))
+    found = memo.get(key)
+    if found is not None and (found[0] or not with_hist):
+        return found[1]  # sums with the histogram serve a question without it too
+    value = compute()
+    memo[key] = (with_hist, value)
+    return value
+
+
+# Reading histograms is nearly all of a dashboard's database time (every bucket of every row), while the rows
+# of past days rarely change. So each group's summed histogram (a day of a team, a rep over a range) is kept in
+# this process with the group's fingerprint (tickets, timed tickets, sum of minutes): while the fingerprint
+# read with the cheap sums still matches, the histogram is reused; when anything is missing or changed, one
+# more statement reads the histograms of the whole scope again. Entries also expire after HIST_TTL seconds,
+# bounding how long a correction that keeps a day's count and sum identical could go unseen.
+HIST_TTL = 600.0
+HIST_MAX = 200_000
+_HIST: dict[tuple, tuple[tuple, tuple, float]] = {}
+
+
+def _fingerprint(t: Totals) -> tuple:
+    return (t.tickets, t.handle_count, round(t.handle_sum, 6))
+
+
+def _hist_query(key_columns, scope: dict, join: bool):
+    """SELECT key..., sum of each bucket ... GROUP BY key, over the rows with timed tickets."""
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        # PostgreSQL parses each stored list once into an int[] (in a subquery kept apart by OFFSET 0, so the
+        # planner does not repeat the parse per bucket), then sums the array elements; several times faster
+        # than one JSON cast per bucket.
+        parsed = literal_column(
+            "string_to_array(btrim(metric_rep_days.handle_hist, '[]'), ',')::int[]", ARRAY(Integer)
+        ).label("h")
+        inner = select(*[c.label(f"k{i}") for i, c in enumerate(key_columns)], parsed)
+        if join:
+            inner = inner.select_from(RepDay).join(User, User.id == RepDay.user_id)
+        inner = _scoped(inner, **scope).where(RepDay.handle_count > 0).offset(0).subquery()
+        keys = [inner.c[f"k{i}"] for i in range(len(key_columns))]
+        return select(
+            *keys, *[func.coalesce(func.sum(inner.c.h[i + 1]), 0) for i in range(BUCKET_COUNT)]
+        ).group_by(*keys)
+    query = select(
+        *key_columns, *[func.coalesce(func.sum(hist_bucket(i, dialect)), 0) for i in range(BUCKET_COUNT)]
+    )
+    if join:
+        query = query.select_from(RepDay).join(User, User.id == RepDay.user_id)
+    return _scoped(query, **scope).where(RepDay.handle_count > 0).group_by(*key_columns)
+
+
+def _grouped(kind: str, key_columns, scope: dict, with_hist: bool, *, join: bool = False, per_day: bool):
+    """Sums grouped by `key_columns` over the scope: one statement, plus one for histograms not cached."""
+    query = select(*key_columns, *sum_columns(False))
+    if join:
+        query = query.select_from(RepDay).join(User, User.id == RepDay.user_id)
+    query = _scoped(query, **scope).group_by(*key_columns)
+    width = len(key_columns)
+    out = {}
+    for row in db.session.execute(query):
+        out[tuple(row[:width]) if width > 1 else row[0]] = Totals.from_row(row[width:])
+    if not with_hist or not out:
+        return out
+    # A day's sums do not depend on the range asked for; a rep's sums over a range do.
+    identity = {k: v for k, v in scope.items() if not (per_day and k in ("start", "end"))}
+    cache_scope = (
+        str(db.engine.url),
+        kind,
+        tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in identity.items())),
+    )
+    now = time.monotonic()
+    missing = False
+    for key, value in out.items():
+        if not value.handle_count:
+            continue
+        hit = _HIST.get((cache_scope, key))
+        if hit is not None and hit[0] == _fingerprint(value) and now - hit[2] < HIST_TTL:
+            value.hist = list(hit[1])
+        else:
+            missing = True
+    if missing:
+        if len(_HIST) > HIST_MAX:
+            _HIST.clear()
+        for row in db.session.execute(_hist_query(key_columns, scope, join)):
+            key = tuple(row[:width]) if width > 1 else row[0]
+            value = out.get(key)
+            if value is not None:
+                value.hist = [int(v or 0) for v in row[width:]]
+                _HIST[(cache_scope, key)] = (_fingerprint(value), tuple(value.hist), now)
+    return out
+
+
+def by_day(*, with_hist: bool = True, **scope) -> dict[date, Totals]:
+    """Sums per day over the scoped reps (one statement; two when histograms must be read)."""
+    return _memo(
+        "day", with_hist, scope, lambda: _grouped("day", [RepDay.day], scope, with_hist, per_day=True)
+    )
+
+
+def by_rep(*, with_hist: bool = True, **scope) -> dict[int, Totals]:
+    """Sums per rep over the scoped days (one statement; two when histograms must be read)."""
+    return _memo(
+        "rep", with_hist, scope, lambda: _grouped("rep", [RepDay.user_id], scope, with_hist, per_day=False)
+    )
+
+
+def by_team(**scope) -> dict[str, Totals]:
+    """Sums per team over the scoped days (one statement; two when histograms must be read)."""
+    found = _grouped("team", [User.team], scope, True, join=True, per_day=False)
+    return {team or "": value for team, value in found.items()}

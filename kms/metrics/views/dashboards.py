@@ -13,6 +13,7 @@ from kms.extensions import utcnow
 from kms.metrics.charts import Series, line_chart
 from kms.metrics.forms_coaching import AssignRefresherForm, ConfirmHostForm
 from kms.metrics.services import dashboards, ramp, ranking, refreshers
+from kms.metrics.services import totals as sums
 from kms.metrics.views import bp
 
 DASHBOARD_ENDPOINTS = frozenset(
@@ -49,7 +50,7 @@ def charts(view: dashboards.Dashboard) -> list[tuple[dashboards.Figure, object]]
     for figure in dashboards.FIGURES:
         values = view.values(figure)
         bench = view.values(figure, "benchmark")
-        if view.level == "company":
+        if view.level != "rep":  # team and company: their own average over the range, a flat line
             bench = getattr(view.benchmark_total, figure.read)
         described = ", ".join(
             f"{label}: {figure.fmt(v) if v is not None else 'no data'}"
@@ -101,12 +102,19 @@ def rep(user_id: int):
 @bp.get("/metrics/team")
 @requires("metrics.team")
 def team():
+    with sums.sharing():
+        return _team_page()
+
+
+def _team_page():
     choices = _choices()
     team_name = request.args.get("team")
     view = dashboards.team_dashboard(actor=current_user, team=team_name, **choices)
     metric_key = request.args.get("metric", "csat")
     if metric_key not in ranking.METRICS:
         metric_key = "csat"
+    # The suggestions first: the ranking reuses their sums (same weeks) when the range is the default.
+    hosts = ranking.host_suggestions(actor=current_user, team=view.team, today=choices["today"])
     board = ranking.rank_reps(
         metric_key, actor=current_user, team=view.team, start=view.start, end=view.end, today=choices["today"]
     )
@@ -117,7 +125,7 @@ def team():
         figures=dashboards.FIGURES,
         board=board,
         metrics=ranking.METRICS,
-        hosts=ranking.host_suggestions(actor=current_user, team=view.team, today=choices["today"]),
+        hosts=hosts,
         suggestions=refreshers.suggestions(actor=current_user, team=view.team, today=choices["today"]),
         cadence=refreshers.team_cadence(actor=current_user, team=view.team, today=choices["today"]),
         teams=dashboards.teams() if current_user.role.value == "admin" else [],
@@ -129,10 +137,7 @@ def team():
 @bp.get("/metrics/company")
 @requires("metrics.team")
 def company():
-    choices = _choices()
-    if "period" not in request.args:
-        choices["period"] = "month"
-    view = dashboards.company_dashboard(actor=current_user, **choices)
+    view = dashboards.company_dashboard(actor=current_user, **_choices())
     return render_template(
         "metrics/dashboard.html", view=view, charts=charts(view), figures=dashboards.FIGURES
     )

@@ -45,6 +45,8 @@ NOT_WALKED = {  # forms a logged-in admin or interviewer is never shown
     "media.remove": "a button (no field but the CSRF token) beside a candidate's file; the demo has none",
     "sso.delete_provider": "a button (no field but the CSRF token) beside an added provider; the demo has none",
     "sso.delete_rule": "a button (no field but the CSRF token) beside a group rule; the demo has none",
+    "metrics.api_import": "JSON API for token clients; its bad input is tests/metrics's",
+    "metrics.import_page": "a multipart form the walk cannot attach a file to; its bad input is tests/metrics's",
 }
 PAGES_PER_ENDPOINT = 2
 

@@ -37,7 +37,8 @@ def parse_hist(text: str | None) -> list[int]:
 
 def dump_hist(counts: list[int]) -> str:
     """The JSON text stored in RepDay.handle_hist."""
-    return json.dumps(counts, separators=(",", ":"))
+    # The same text as json.dumps(counts, separators=(",", ":")) for a list of ints, several times faster.
+    return "[" + ",".join(map(str, counts)) + "]"
 
 
 def add_hists(hists: Iterable[list[int] | str]) -> list[int]:

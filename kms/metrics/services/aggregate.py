@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 
 from kms.extensions import db
 from kms.metrics.buckets import BUCKET_COUNT, bucket_index, dump_hist, parse_hist
@@ -33,7 +33,7 @@ COUNTERS = (
     "angry",
 )
 _HANDLE_SUM = COUNTERS.index("handle_sum")
-_KEY_CHUNK = 400  # (user_id, day) pairs per SELECT: 800 bound values, far below either database's limit
+_KEY_CHUNK = 500  # reps per SELECT of existing day rows (bound values far below either database's limit)
 
 
 def day_of(solved_at) -> date:
@@ -96,47 +96,90 @@ class DayTotals:
 def apply_totals(totals: DayTotals) -> int:
     """Write the summed contributions into metric_rep_days (flush only: the caller's unit of work commits);
     returns how many day rows were written."""
-    keys = list(totals.days)
-    written = 0
-    for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start : start + _KEY_CHUNK]
-        written += _apply_chunk(chunk, totals)
-    return written
-
-
-def _apply_chunk(keys: list[tuple[int, date]], totals: DayTotals) -> int:
+    if not totals.days:
+        return 0
     table = RepDay.__table__
     columns = [table.c[name] for name in COUNTERS]
-    query = (
-        select(table.c.user_id, table.c.day, *columns, table.c.handle_hist)
-        .where(tuple_(table.c.user_id, table.c.day).in_(keys))
-        .with_for_update()
-    )
-    existing = {(row[0], row[1]): row for row in db.session.execute(query)}
+    first = min(day for _, day in totals.days)
+    last = max(day for _, day in totals.days)
+    users = sorted({user for user, _ in totals.days})
+    existing: dict[tuple[int, date], tuple] = {}
+    # One range read per chunk of reps (the primary key's order), not a lookup per (rep, day): a row-value
+    # IN list is a full scan on SQLite. Rows of the range that this import does not touch are skipped.
+    for start in range(0, len(users), _KEY_CHUNK):
+        query = (
+            select(table.c.user_id, table.c.day, *columns, table.c.handle_hist)
+            .where(table.c.user_id.in_(users[start : start + _KEY_CHUNK]), table.c.day.between(first, last))
+            .with_for_update()
+        )
+        for row in db.session.execute(query):
+            key = (row[0], row[1])
+            if key in totals.days:
+                existing[key] = row
     updates, inserts = [], []
-    for key in keys:
-        counts, hist = totals.days[key]
+    size = len(COUNTERS)
+    for key, (counts, hist) in totals.days.items():
         row = existing.get(key)
-        values = {"k_user": key[0], "k_day": key[1]}
         if row is None:
             new_counts, new_hist = counts, hist
         else:
-            new_counts = [old + add for old, add in zip(row[2 : 2 + len(COUNTERS)], counts, strict=True)]
+            new_counts = [old + add for old, add in zip(row[2 : 2 + size], counts, strict=True)]
             new_hist = [old + add for old, add in zip(parse_hist(row[-1]), hist, strict=True)]
         new_counts[_HANDLE_SUM] = round(float(new_counts[_HANDLE_SUM]), 6)
-        values.update(zip(COUNTERS, new_counts, strict=True))
-        values["handle_hist"] = dump_hist(new_hist)
-        (inserts if row is None else updates).append(values)
-    if updates:
-        # SET comes from the parameter names (the columns); k_user and k_day only pick the row
-        statement = update(table).where(
-            table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day")
+        values = (*new_counts, dump_hist(new_hist))
+        if row is None:
+            inserts.append((key[0], key[1], *values))
+        else:
+            updates.append((*values, key[0], key[1]))
+    _bulk = _BulkRepDays()
+    _bulk.insert(inserts)
+    _bulk.update(updates)
+    return len(totals.days)
+
+
+class _BulkRepDays:
+    """INSERT and UPDATE of many day rows with the DB-API's executemany (see ingest._TicketWriter: values go
+    through each column type's bind processor; only the placeholder style comes from the driver)."""
+
+    MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+    def __init__(self) -> None:
+        self.connection = db.session.connection()
+        dialect = self.connection.dialect
+        self.mark = self.MARKS.get(dialect.paramstyle)
+        table = RepDay.__table__
+        self.value_names = (*COUNTERS, "handle_hist")
+        self.day_processor = table.c.day.type._cached_bind_processor(dialect)
+
+    def _day(self, value):
+        return self.day_processor(value) if self.day_processor else value
+
+    def insert(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        names = ("user_id", "day", *self.value_names)
+        if self.mark is None:
+            db.session.execute(insert(RepDay.__table__), [dict(zip(names, r, strict=True)) for r in rows])
+            return
+        sql = (
+            f"INSERT INTO metric_rep_days ({', '.join(names)}) VALUES ({', '.join([self.mark] * len(names))})"
         )
-        db.session.execute(statement, updates)
-    if inserts:
-        rows = [{"user_id": v.pop("k_user"), "day": v.pop("k_day"), **v} for v in inserts]
-        db.session.execute(insert(table), rows)
-    return len(keys)
+        self.connection.exec_driver_sql(sql, [(r[0], self._day(r[1]), *r[2:]) for r in rows])
+
+    def update(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.mark is None:
+            table = RepDay.__table__
+            statement = update(table).where(
+                table.c.user_id == bindparam("k_user"), table.c.day == bindparam("k_day")
+            )
+            names = (*self.value_names, "k_user", "k_day")
+            db.session.execute(statement, [dict(zip(names, r, strict=True)) for r in rows])
+            return
+        sets = ", ".join(f"{name} = {self.mark}" for name in self.value_names)
+        sql = f"UPDATE metric_rep_days SET {sets} WHERE user_id = {self.mark} AND day = {self.mark}"
+        self.connection.exec_driver_sql(sql, [(*r[:-1], self._day(r[-1])) for r in rows])
 
 
 def recount(user_ids: Iterable[int] | None = None) -> int:

@@ -113,10 +113,20 @@ class _Directory:
             key = " ".join(name.split()).casefold()
             self.by_name[key] = None if key in self.by_name else user_id
 
+        self.seen: dict[str, int | None] = {}  # each distinct cell resolved once (a file names few reps)
+
     def find(self, agent: str) -> int | None:
+        try:
+            return self.seen[agent]
+        except KeyError:
+            pass
         if "@" in agent:
-            return self.by_email.get(agent.lower())
-        return self.by_name.get(" ".join(agent.split()).casefold())
+            found = self.by_email.get(agent.lower())
+        else:
+            found = self.by_name.get(" ".join(agent.split()).casefold())
+        if len(self.seen) < 100_000:
+            self.seen[agent] = found
+        return found
 
 
 class _SeenIds:
@@ -160,6 +170,45 @@ class _SeenIds:
             self.keys[slot], self.lines[slot] = key, line
 
 
+class _TicketWriter:
+    """Bulk INSERT of tickets with the DB-API's executemany.
+
+    At a million rows SQLAlchemy's per-row parameter handling cost more than the database; here each value
+    still passes through its column type's own bind processor (UTCDateTime and friends), so the stored
+    values are exactly what an ORM insert stores. Only the placeholder differs between drivers (qmark for
+    sqlite3, %s for psycopg), read from the dialect.
+    """
+
+    COLUMNS = ("source", "ticket_id", *VALUE_COLUMNS)
+    MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+    def __init__(self) -> None:
+        self.connection = db.session.connection()
+        dialect = self.connection.dialect
+        table = Ticket.__table__
+        self.mark = self.MARKS.get(dialect.paramstyle)
+        marks = ", ".join([self.mark or "?"] * len(self.COLUMNS))
+        self.sql = f"INSERT INTO {table.name} ({', '.join(self.COLUMNS)}) VALUES ({marks})"
+        self.processed = [
+            (index, processor)
+            for index, name in enumerate(self.COLUMNS)
+            if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
+        ]
+
+    def insert(self, rows: list[dict], source: str) -> None:
+        if self.mark is None:  # a driver with named placeholders: let SQLAlchemy do it
+            db.session.execute(insert(Ticket.__table__), [{"source": source, **r} for r in rows])
+            return
+        names = self.COLUMNS[1:]
+        params = []
+        for row in rows:
+            values = [source, *(row[name] for name in names)]
+            for index, processor in self.processed:
+                values[index] = processor(values[index])
+            params.append(tuple(values))
+        self.connection.exec_driver_sql(self.sql, params)
+
+
 def import_rows(
     rows: Iterable[dict],
     *,
@@ -188,6 +237,10 @@ def import_rows(
     unknown: Counter = Counter()
     totals = DayTotals()
     batch: list[dict] = []
+    writer = _TicketWriter()
+    # A source with no tickets yet (a first import) needs no lookup of existing ids: the file's own
+    # duplicates are caught above, so every row is new.
+    fresh = db.session.scalar(select(Ticket.id).where(Ticket.source == source).limit(1)) is None
     if progress and total:
         progress("import", 0, total)
     for row in rows:
@@ -208,7 +261,7 @@ def import_rows(
         row["user_id"] = user_id
         batch.append(row)
         if len(batch) >= BATCH:
-            _write_batch(batch, source, report, totals)
+            _write_batch(batch, source, report, totals, writer, fresh)
             batch.clear()
             if len(totals) > FLUSH_DAYS:
                 report.days += apply_totals(totals)
@@ -218,7 +271,7 @@ def import_rows(
     if unknown and not skip_unknown:
         raise UnknownReps(unknown, skip_hint=skip_hint)
     if batch:
-        _write_batch(batch, source, report, totals)
+        _write_batch(batch, source, report, totals, writer, fresh)
     report.days += apply_totals(totals)
     report.skipped_unknown = dict(unknown.most_common())
     report.seconds = time.monotonic() - started
@@ -227,7 +280,20 @@ def import_rows(
     return report
 
 
-def _write_batch(batch: list[dict], source: str, report: ImportReport, totals: DayTotals) -> None:
+def _write_batch(
+    batch: list[dict],
+    source: str,
+    report: ImportReport,
+    totals: DayTotals,
+    writer: _TicketWriter,
+    fresh: bool,
+) -> None:
+    if fresh:
+        for row in batch:
+            totals.add(row)
+        writer.insert(batch, source)
+        report.added += len(batch)
+        return
     table = Ticket.__table__
     ids = [row["ticket_id"] for row in batch]
     query = select(table.c.id, table.c.ticket_id, *(table.c[name] for name in VALUE_COLUMNS)).where(
@@ -239,9 +305,8 @@ def _write_batch(batch: list[dict], source: str, report: ImportReport, totals: D
         values = {name: row[name] for name in VALUE_COLUMNS}
         old = existing.get(row["ticket_id"])
         if old is None:
-            values["source"], values["ticket_id"] = source, row["ticket_id"]
-            inserts.append(values)
-            totals.add(values)
+            inserts.append(row)
+            totals.add(row)
         elif all(getattr(old, name) == values[name] for name in VALUE_COLUMNS):
             report.unchanged += 1
         else:
@@ -250,7 +315,7 @@ def _write_batch(batch: list[dict], source: str, report: ImportReport, totals: D
             values["b_id"] = old.id
             updates.append(values)
     if inserts:
-        db.session.execute(insert(table), inserts)
+        writer.insert(inserts, source)
         report.added += len(inserts)
     if updates:
         # SET comes from the parameter names (the columns); b_id, not a column, only picks the row

@@ -7,7 +7,6 @@ from wtforms import DecimalField, HiddenField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from kms.forms import Form, HiddenInteger
-from kms.metrics.services.refreshers import RULE_METRICS
 
 
 class ConfirmHostForm(Form):
@@ -29,7 +28,7 @@ class ButtonForm(Form):
 
 
 class RuleForm(Form):
-    metric = SelectField("Metric", choices=list(RULE_METRICS.items()))
+    metric = SelectField("Metric", choices=[])  # the view fills in the metrics rules may use
     threshold = DecimalField(
         "Threshold",
         places=None,

@@ -69,6 +69,7 @@ def _module_choices() -> list[tuple[int, str]]:
 @requires("metrics.coach")
 def rules():
     form = RuleForm()
+    form.metric.choices = list(refreshers.RULE_METRICS.items())
     form.module_id.choices = _module_choices()
     cadence = CadenceForm(prefix="cadence")
     cadence.module_id.choices = form.module_id.choices

@@ -10,7 +10,8 @@ import pytest
 from kms.errors import Invalid
 from kms.metrics.services import values
 from kms.metrics.services.csvfile import BadRows, FileTooLarge, TicketCsv
-from kms.metrics.services.presets import KMS
+from kms.metrics.services.presets import KMS, ZENDESK
+from tests.metrics.conftest import DATA
 
 HEADER = "ticket_id,agent_email,solved_at,channel,csat,fcr,reopened,handle_minutes,nps,tags"
 ROW = "T-1,ana@example.test,2026-03-02T09:15:00Z,Email,good,yes,no,12.5,10,Billing VIP"
@@ -147,3 +148,8 @@ def test_negative_handle_time_and_nps_out_of_range_are_refused():
         read(f"{HEADER}\nT-1,a@x.test,2026-03-02,,,,,-5,,\n".encode())
     with pytest.raises(BadRows, match=r"column nps: '11' is not a whole number from 0 to 10"):
         read(f"{HEADER}\nT-1,a@x.test,2026-03-02,,,,,,11,\n".encode())
+
+
+def test_a_preset_needs_its_own_columns():
+    with pytest.raises(Invalid, match=r"no column for Ticket id \('Id' or 'Ticket ID'\)"):
+        TicketCsv(io.BytesIO((DATA / "kms.csv").read_bytes()), ZENDESK, max_bytes=1 << 20, time_zone="UTC")

@@ -130,15 +130,15 @@ class _Directory:
 
 
 class _SeenIds:
-    """Ticket ids seen in this import with the line each was on, in two flat arrays (about 24 bytes per id,
-    not the ~150 of a dict of strings): open addressing over 64-bit hashes. Two different ids with the same
-    hash (odds about 1 in 10^7 for a million rows) would be reported as a duplicate; the message quotes
-    both lines so the user can see it."""
+    """Ticket ids seen in this import with the line each was on, in two flat arrays (12 bytes a slot, at
+    most 4 slots per 2 ids; a dict of strings would take ~150 bytes an id): open addressing over 64-bit
+    hashes. Two different ids with the same hash (odds about 1 in 30 million for a million rows) would be
+    reported as a duplicate; the message quotes both lines so the user can see it."""
 
     def __init__(self) -> None:
         self.size = 1 << 12
         self.keys = array("q", bytes(8 * self.size))
-        self.lines = array("q", bytes(8 * self.size))
+        self.lines = array("i", bytes(4 * self.size))  # line numbers fit in 32 bits
         self.count = 0
 
     def add(self, ticket_id: str, line: int) -> int | None:
@@ -161,7 +161,7 @@ class _SeenIds:
         old = [(k, v) for k, v in zip(self.keys, self.lines, strict=True) if k]
         self.size *= 2
         self.keys = array("q", bytes(8 * self.size))
-        self.lines = array("q", bytes(8 * self.size))
+        self.lines = array("i", bytes(4 * self.size))
         mask = self.size - 1
         for key, line in old:
             slot = key & mask

@@ -15,7 +15,6 @@ from kms.metrics.services import ranking, refreshers
 from kms.metrics.views import bp
 from kms.metrics.views.dashboards import today
 from kms.training import services as training
-from kms.web import url_for_safe
 
 
 def _back():
@@ -65,15 +64,35 @@ def _module_choices() -> list[tuple[int, str]]:
     ]
 
 
-@bp.route("/metrics/rules", methods=["GET", "POST"])
-@requires("metrics.coach")
-def rules():
+def _rule_form() -> RuleForm:
     form = RuleForm()
     form.metric.choices = list(refreshers.RULE_METRICS.items())
     form.module_id.choices = _module_choices()
-    cadence = CadenceForm(prefix="cadence")
-    cadence.module_id.choices = form.module_id.choices
-    status = 200
+    return form
+
+
+def _cadence_form() -> CadenceForm:
+    form = CadenceForm(prefix="cadence")
+    form.module_id.choices = _module_choices()
+    return form
+
+
+def _render_rules(form: RuleForm, cadence: CadenceForm, status: int = 200):
+    team = None if current_user.role.value == "admin" else current_user.team or ""
+    return render_template(
+        "metrics/rules.html",
+        form=form,
+        cadence_form=cadence,
+        button=ButtonForm(),
+        rules=refreshers.list_rules(actor=current_user, team=team),
+        describe=refreshers.describe,
+    ), status
+
+
+@bp.route("/metrics/rules", methods=["GET", "POST"])
+@requires("metrics.coach")
+def rules():
+    form = _rule_form()
     if request.method == "POST":
         if form.validate_on_submit():
             try:
@@ -88,23 +107,11 @@ def rules():
                     )
             except Invalid as error:
                 field_error(form, error)
-                status = 400
             else:
                 flash("Rule added.", "success")
                 return redirect(url_for("metrics.rules"))
-        else:
-            status = 400
-    return render_template(
-        "metrics/rules.html",
-        form=form,
-        cadence_form=cadence,
-        button=ButtonForm(),
-        rules=refreshers.list_rules(
-            actor=current_user, team=None if current_user.role.value == "admin" else current_user.team or ""
-        ),
-        describe=refreshers.describe,
-        hosts_url=url_for_safe("training.hosts"),
-    ), status
+        return _render_rules(form, _cadence_form(), 400)
+    return _render_rules(form, _cadence_form())
 
 
 @bp.post("/metrics/rules/<int:rule_id>/delete")
@@ -132,15 +139,17 @@ def starter_rules():
 @bp.post("/metrics/cadence")
 @requires("metrics.coach")
 def set_cadence():
-    form = CadenceForm(prefix="cadence")
-    form.module_id.choices = _module_choices()
-    if not form.validate_on_submit():
-        flash("Choose a module and a number of months (1 to 36).", "error")
-        return redirect(url_for("metrics.rules"))
-    with unit_of_work():
-        entry = refreshers.set_cadence(
-            request.form.get("team"), form.module_id.data, form.every_months.data, actor=current_user
-        )
-        title = entry.module.title
-    flash(f"“{title}” is now re-certified every {form.every_months.data} months.", "success")
-    return redirect(url_for("metrics.team"))
+    form = _cadence_form()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                entry = refreshers.set_cadence(
+                    request.form.get("team"), form.module_id.data, form.every_months.data, actor=current_user
+                )
+                title = entry.module.title
+        except Invalid as error:
+            field_error(form, error)
+        else:
+            flash(f"“{title}” is now re-certified every {form.every_months.data} months.", "success")
+            return redirect(url_for("metrics.team"))
+    return _render_rules(_rule_form(), form, 400)

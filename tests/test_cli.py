@@ -77,6 +77,7 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
         }
     )
     runner = app.test_cli_runner()
+    (tmp_path / "tickets.csv").write_text("ticket_id,agent_email,solved_at\n")
     for args in (
         ["create-user", "a@example.com", "--name", "A", "--password-stdin"],
         ["create-token", "a@example.com", "bot"],
@@ -85,6 +86,8 @@ def test_data_commands_on_an_instance_without_a_database_say_to_run_kms_init(tmp
         ["reindex"],
         ["search-check"],
         ["hiring-purge"],
+        ["metrics", "import", str(tmp_path / "tickets.csv")],
+        ["metrics", "recount"],
     ):
         result = runner.invoke(args=args, input="a long enough password\n")
         assert result.exit_code == 1 and "run `kms init` first" in result.output, (args, result.output)

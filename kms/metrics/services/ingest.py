@@ -243,16 +243,17 @@ def import_rows(
     fresh = db.session.scalar(select(Ticket.id).where(Ticket.source == source).limit(1)) is None
     if progress and total:
         progress("import", 0, total)
+    remember, find = seen.add, directory.find
     for row in rows:
         report.rows += 1
-        first = seen.add(row["ticket_id"], row["line"])
+        first = remember(row["ticket_id"], row["line"])
         if first is not None:
             raise DuplicateTicket(
                 f"Nothing was imported: {unit} {row['line']} repeats ticket id '{row['ticket_id']}' "
                 f"from {unit} {first}. Each ticket may appear once; remove one of the two.",
                 field="ticket_id",
             )
-        user_id = directory.find(row["agent"])
+        user_id = find(row["agent"])
         if user_id is None:
             unknown[row["agent"]] += 1
             continue

@@ -36,6 +36,18 @@ CSAT_WORDS: dict[str, bool | None] = {
     "negative": False,
 }
 CSAT_SCALES = ("auto", "good_bad", "1-5")
+# Fast paths for the values nearly every file uses (a dict lookup instead of normalising the text).
+_BOOLS = {
+    "yes": True,
+    "no": False,
+    "Yes": True,
+    "No": False,
+    "YES": True,
+    "NO": False,
+    "true": True,
+    "false": False,
+}
+_NPS = {str(n): n for n in range(11)}
 HANDLE_UNITS = {"minutes": 1.0, "seconds": 1 / 60, "hours": 60.0}
 
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\Z")
@@ -102,6 +114,9 @@ def parse_bool(text: str) -> bool | None:
     """yes/no (also y/n, true/false, 1/0); empty = not measured."""
     if not text:
         return None
+    known = _BOOLS.get(text)
+    if known is not None:
+        return known
     lowered = text.lower()
     if lowered in YES:
         return True
@@ -142,9 +157,18 @@ def csat_parser(scale: str):
     words, numbers = scale in ("auto", "good_bad"), scale in ("auto", "1-5")
     expected = {"auto": "1-5 or good/bad", "good_bad": "good or bad", "1-5": "1-5"}[scale]
 
+    exact = {}
+    if words:
+        exact.update({w: (good, w) for w in ("good", "bad", "Good", "Bad") for good in [w.lower() == "good"]})
+    if numbers:
+        exact.update({str(n): (n >= 4, str(n)) for n in range(1, 6)})
+
     def parse(text: str) -> tuple[bool | None, str | None]:
         if not text:
             return None, None
+        known = exact.get(text)
+        if known is not None:
+            return known
         if len(text) > MAX_CSAT_RAW:
             raise ValueError(f"'{text[:MAX_CSAT_RAW]}...' is not {expected}")
         if words:
@@ -167,6 +191,9 @@ def parse_nps(text: str) -> int | None:
     """An NPS answer, a whole number 0-10."""
     if not text:
         return None
+    known = _NPS.get(text)
+    if known is not None:
+        return known
     try:
         number = float(text.replace(",", "."))
     except ValueError:
@@ -186,13 +213,18 @@ def duration_parser(unit: str):
     def parse(text: str) -> float | None:
         if not text:
             return None
-        clock = _DURATION.match(text)
-        if clock:
-            return int(clock[1]) * 60 + int(clock[2]) + int(clock[3] or 0) / 60
         try:
-            number = float(text.replace(",", ".") if "." not in text else text)
+            number = float(text)
         except ValueError:
-            raise ValueError(f"'{text}' is not a number of {unit}") from None
+            clock = _DURATION.match(text)
+            if clock:
+                return int(clock[1]) * 60 + int(clock[2]) + int(clock[3] or 0) / 60
+            if "," not in text or "." in text:
+                raise ValueError(f"'{text}' is not a number of {unit}") from None
+            try:
+                number = float(text.replace(",", "."))  # a decimal comma
+            except ValueError:
+                raise ValueError(f"'{text}' is not a number of {unit}") from None
         if not math.isfinite(number) or number < 0:
             raise ValueError(f"'{text}' is not a number of {unit} (it must be 0 or more)")
         return number * factor
@@ -224,6 +256,8 @@ def parse_tags(text: str) -> str:
     """Tags separated by spaces, commas, semicolons or bars, lowercased, stored space-separated."""
     if not text:
         return ""
+    if text.isalnum() and text.islower():
+        return text  # one plain tag, the common case
     tags = " ".join(tag for tag in _TAG_SPLIT.split(text.lower()) if tag)
     if len(tags) > MAX_TAGS:
         raise ValueError(f"the tags are longer than {MAX_TAGS} characters")

@@ -35,6 +35,7 @@ STARTER_RULES = (
     ("csat", 0.80, 28, 20, "de-escalating-an-angry-customer"),
     ("angry_rise", 0.05, 28, 20, "de-escalating-an-angry-customer"),
     ("fcr", 0.70, 28, 20, "working-the-ticket-queue"),
+    ("reopened", 0.12, 28, 20, "troubleshooting-to-a-first-contact-fix"),
 )
 
 

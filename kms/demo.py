@@ -75,9 +75,10 @@ def _feature_seeders():
     # Each feature adds its demo data around the team, in dependency order.
     from kms.articles.services import seed_demo as seed_handbook
     from kms.hiring.services import seed_demo as seed_hiring
+    from kms.metrics.services.demo import seed_demo as seed_metrics
     from kms.training import services as training
 
-    return [seed_handbook, training.seed_demo, seed_hiring]
+    return [seed_handbook, training.seed_demo, seed_hiring, seed_metrics]
 
 
 def create_demo(today: date | None = None) -> DemoTeam:

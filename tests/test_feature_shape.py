@@ -146,9 +146,16 @@ def _menu(app, user) -> list[str]:
 
 
 def test_the_menu_is_contributed_by_the_features_in_order_and_by_role(app, make_user):
-    assert _menu(app, make_user("admin")) == ["Handbook", "Training", "Hiring", "Metrics", "Users"]
-    assert _menu(app, make_user("manager")) == ["Handbook", "Training", "Hiring", "Metrics"]
-    assert _menu(app, make_user("member")) == ["Handbook", "Training"]
+    assert _menu(app, make_user("admin")) == [
+        "Handbook",
+        "Training",
+        "Hiring",
+        "Performance",
+        "Metrics",
+        "Users",
+    ]
+    assert _menu(app, make_user("manager")) == ["Handbook", "Training", "Hiring", "Performance", "Metrics"]
+    assert _menu(app, make_user("member")) == ["Handbook", "Training", "Performance"]
 
 
 def test_the_header_marks_the_section_the_reader_is_in(client, make_user):

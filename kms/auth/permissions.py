@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "metrics.import": LEADS,
     "metrics.api": LEADS,
     "metrics.mapping": frozenset({Role.ADMIN}),  # save custom column mappings for exports without a preset
+    # metrics dashboards: everyone sees their own figures beside their team's (services hide other reps: 404)
+    "metrics.view": EVERY_ROLE,
+    "metrics.team": LEADS,  # team and company dashboards, rankings of every rep, hiring-to-ramp
+    "metrics.coach": LEADS,  # confirm top performers as hosts, assign refreshers, rules and cadence
+    "metrics.rules.all": frozenset({Role.ADMIN}),  # refresher rules for every team (the starter rules)
     # search
     "search.query": EVERY_ROLE,
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),

@@ -1,8 +1,9 @@
 """Metrics: helpdesk ticket rows in (CSV presets, custom mappings, the JSON API), per-rep daily aggregates."""
 
 from kms.auth.permissions import allowed
-from kms.metrics import commands, models  # noqa: F401 - models: the tables exist whenever the app does
+from kms.metrics import commands, models, models_coaching  # noqa: F401 - models: the tables exist whenever the app does
 from kms.metrics.views import bp
+from kms.metrics.views.dashboards import DASHBOARD_ENDPOINTS
 from kms.metrics.views.imports import raise_import_limit
 from kms.navigation import NavEntry, add_nav_entry
 
@@ -11,7 +12,17 @@ def sees_metrics_menu(user) -> bool:
     return allowed(user, "metrics.import")
 
 
-NAV = NavEntry("Metrics", "metrics.import_page", order=35, visible=sees_metrics_menu)
+NAV = NavEntry(
+    "Metrics",
+    "metrics.import_page",
+    order=35,
+    visible=sees_metrics_menu,
+    current=lambda endpoint: endpoint.startswith("metrics.") and endpoint not in DASHBOARD_ENDPOINTS,
+)
+# Everyone has a performance page (their own figures beside the team's); leads land on their team's.
+PERFORMANCE = NavEntry(
+    "Performance", "metrics.overview", order=34, current=lambda endpoint: endpoint in DASHBOARD_ENDPOINTS
+)
 
 
 def init_app(app) -> None:
@@ -19,6 +30,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.before_request(raise_import_limit)
     add_nav_entry(app, NAV)
+    add_nav_entry(app, PERFORMANCE)
     app.cli.add_command(commands.metrics_group)
 
 

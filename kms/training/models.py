@@ -282,11 +282,18 @@ class ShadowHost(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     active: Mapped[bool] = mapped_column(default=True)
     note: Mapped[str] = mapped_column(String(300), default="")
+    # Skills a manager confirmed this host for (metric keys and module tags, space-separated, lowercased):
+    # the planner prefers these hosts for trainees whose path needs one of them.
+    skills: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     user = relationship("User", lazy="joined")
     windows: Mapped[list[Availability]] = relationship(
         cascade="all, delete-orphan", order_by=lambda: (Availability.weekday, Availability.start_time)
     )
+
+    @property
+    def skill_set(self) -> frozenset[str]:
+        return frozenset(self.skills.split())
 
 
 class Availability(db.Model):

@@ -4,6 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("metrics", __name__)
 
-from kms.metrics.views import api, imports  # noqa: E402 - the routes, added to bp on import
+from kms.metrics.views import api, coaching, dashboards, imports  # noqa: E402 - the routes, added to bp on import
 
-__all__ = ["api", "bp", "imports"]
+__all__ = ["api", "bp", "coaching", "dashboards", "imports"]

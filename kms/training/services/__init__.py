@@ -51,6 +51,7 @@ from kms.training.services.progress import (
 )
 from kms.training.services.shadowing import (
     PlannedSession,
+    add_host_skills,
     confirm_plan,
     get_session,
     list_hosts,
@@ -68,6 +69,7 @@ from kms.training.services.team import team_csv, team_view
 
 __all__ = [
     "active_feed",
+    "add_host_skills",
     "add_lesson",
     "add_question",
     "assign_module",

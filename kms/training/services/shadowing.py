@@ -13,7 +13,15 @@ from kms.articles.models import Article
 from kms.auth.models import User
 from kms.errors import Conflict, Forbidden, Invalid, NotFound
 from kms.extensions import db, utcnow
-from kms.training.models import Availability, SessionFormat, SessionStatus, ShadowHost, ShadowSession
+from kms.training.models import (
+    Assignment,
+    Availability,
+    ModuleTag,
+    SessionFormat,
+    SessionStatus,
+    ShadowHost,
+    ShadowSession,
+)
 from kms.training.services import notices
 from kms.training.services._common import (
     can_see_learner,
@@ -64,6 +72,28 @@ def set_host(
     host.active, host.note = active, text(note, "note", "Note", 300, required=False)
     if cleaned is not None:
         host.windows = [Availability(weekday=w, start_time=s, end_time=e) for w, s, e in cleaned]
+    db.session.add(host)
+    db.session.flush()
+    return host
+
+
+def add_host_skills(user_id: int, skills: list[str], *, note: str = "", actor) -> ShadowHost:
+    """Confirm a user as a shadowing host for some skills (metric keys, module tags): makes them an active host
+    if they were not (keeping any availability), and adds the skills, which the planner prefers."""
+    require_lead(actor)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if not user.active:
+        raise Invalid(f"{user.name} is deactivated and cannot host shadowing.", field="user_id")
+    host = db.session.get(ShadowHost, user.id) or ShadowHost(user_id=user.id, note="")
+    wanted = {s.strip().lower() for s in skills if s and s.strip()}
+    merged = " ".join(sorted(set((host.skills or "").split()) | wanted))
+    if len(merged) > 300:
+        raise Invalid("Too many skills for one host.", field="skills")
+    host.active, host.skills = True, merged
+    if note and not host.note:
+        host.note = text(note, "note", "Note", 300, required=False)
     db.session.add(host)
     db.session.flush()
     return host
@@ -360,6 +390,7 @@ class HostPlan:
     user_id: int
     time_zone: str
     windows: tuple[tuple[int, time, time], ...]
+    skills: frozenset[str] = frozenset()  # confirmed top-performer skills (see add_host_skills)
 
 
 @dataclass(frozen=True)
@@ -420,8 +451,9 @@ class PlanOutcome:
         return None
 
 
-def _fill_day(candidates, sessions_per_day, used, taken, mine) -> list[Proposal]:
-    """Greedily pick up to `sessions_per_day` non-overlapping slots, preferring the least-used host.
+def _fill_day(candidates, sessions_per_day, used, taken, mine, preferred=frozenset()) -> list[Proposal]:
+    """Greedily pick up to `sessions_per_day` non-overlapping slots, preferring a host in `preferred` (a
+    confirmed top performer for a skill the trainee needs), then the least-used host.
 
     `used`, `taken` and `mine` are updated with what is picked."""
     picked: list[Proposal] = []
@@ -434,7 +466,9 @@ def _fill_day(candidates, sessions_per_day, used, taken, mine) -> list[Proposal]
         ]
         if not free:
             break
-        choice = min(free, key=lambda c: (used[c.host_id], c.starts_at, c.host_id))
+        choice = min(
+            free, key=lambda c: (c.host_id not in preferred, used[c.host_id], c.starts_at, c.host_id)
+        )
         picked.append(choice)
         used[choice.host_id] += 1
         taken[choice.host_id].append((choice.starts_at, choice.ends_at))
@@ -454,14 +488,16 @@ def plan_sessions(
     trainee_busy: list[tuple[datetime, datetime]],
     horizon_days: int = 21,
     not_before: datetime | None = None,
+    needed_skills: frozenset[str] = frozenset(),
 ) -> PlanOutcome:
     """Propose up to `sessions_per_day` sessions on each of the trainee's next `days` days that have room,
     looking at most `horizon_days` days ahead, and count why any requested session did not fit.
 
     Pure function: every slot lies inside a host window and the trainee's 08:00-18:00, never overlaps the
-    host's or trainee's existing sessions nor another proposal, and the least-used host is preferred so the
-    plan spreads over hosts.
+    host's or trainee's existing sessions nor another proposal. Hosts confirmed for a skill in
+    `needed_skills` come first; among equals the least-used host is preferred so the plan spreads over hosts.
     """
+    preferred = frozenset(h.user_id for h in hosts if h.skills & needed_skills)
     proposals: list[Proposal] = []
     used = {host.user_id: 0 for host in hosts}
     taken = {host.user_id: list(busy.get(host.user_id, [])) for host in hosts}
@@ -476,8 +512,8 @@ def plan_sessions(
             if not_before is None or c.starts_at >= not_before
         ]
         # What the day would hold if nobody had a session yet: the rest is lost to double booking.
-        room = len(_fill_day(candidates, sessions_per_day, dict(used), {h: [] for h in used}, []))
-        day_plan = _fill_day(candidates, sessions_per_day, used, taken, mine)
+        room = len(_fill_day(candidates, sessions_per_day, dict(used), {h: [] for h in used}, [], preferred))
+        day_plan = _fill_day(candidates, sessions_per_day, used, taken, mine, preferred)
         if day_plan:
             planned_days += 1
             proposals.extend(day_plan)
@@ -517,7 +553,12 @@ def propose_plan(
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise Invalid(f"Look 1-{MAX_WINDOW_DAYS} days ahead.", field="window_days")
     hosts = [
-        HostPlan(h.user_id, h.user.time_zone, tuple((w.weekday, w.start_time, w.end_time) for w in h.windows))
+        HostPlan(
+            h.user_id,
+            h.user.time_zone,
+            tuple((w.weekday, w.start_time, w.end_time) for w in h.windows),
+            h.skill_set,
+        )
         for h in list_hosts()
         if h.user_id != trainee.id
     ]
@@ -544,6 +585,19 @@ def propose_plan(
         trainee_busy=trainee_busy,
         horizon_days=window_days,
         not_before=now,
+        needed_skills=path_skills(trainee.id),
+    )
+
+
+def path_skills(user_id: int) -> frozenset[str]:
+    """The skills a trainee's onboarding needs: the tags of the modules on their paths (lowercased)."""
+    return frozenset(
+        tag.lower()
+        for tag in db.session.scalars(
+            select(ModuleTag.tag)
+            .join(Assignment, Assignment.module_id == ModuleTag.module_id)
+            .where(Assignment.user_id == user_id, Assignment.path_id.is_not(None))
+        )
     )
 
 

@@ -150,19 +150,28 @@ def _article_page_statement():
     articles, tags = Article.__table__, ArticleTag.__table__
     revisions, flags = Revision.__table__, Flag.__table__
     owner, verifier = User.__table__.alias("owner"), User.__table__.alias("verifier")
-    shown, process = Revision.__table__.alias("shown"), Process.__table__
-    shows_published = (
-        articles.c.status == ArticleStatus.PUBLISHED
-    ) & articles.c.published_revision_id.is_not(None)
-    newest = (
-        select(revisions.c.id)
-        .where(revisions.c.article_id == articles.c.id)
-        .order_by(revisions.c.number.desc())
-        .limit(1)
-        .scalar_subquery()
+    published, newest, process = (
+        Revision.__table__.alias("published"),
+        Revision.__table__.alias("newest"),
+        Process.__table__,
     )
-    # A draft's newest revision normally holds the article's text; when not, the page renders the text itself.
-    holds_text = case((shows_published, True), else_=shown.c.body == articles.c.body)
+    shows_published = (articles.c.status == ArticleStatus.PUBLISHED) & published.c.id.is_not(None)
+    # A draft shows the article's own text, normally its newest revision's: joined on the article's id (an
+    # index lookup; a join on a computed id made PostgreSQL scan every revision) and only for drafts.
+    newest_number = (
+        select(func.max(revisions.c.number)).where(revisions.c.article_id == articles.c.id).scalar_subquery()
+    )
+    joins_newest = (
+        (newest.c.article_id == articles.c.id)
+        & ~((articles.c.status == ArticleStatus.PUBLISHED) & articles.c.published_revision_id.is_not(None))
+        & (newest.c.number == newest_number)
+    )
+
+    def shown(column: str):
+        return case((shows_published, published.c[column]), else_=newest.c[column])
+
+    # When a draft's newest revision does not hold the article's text, the page renders the text itself.
+    holds_text = case((shows_published, True), else_=newest.c.body == articles.c.body)
 
     def count(table, *conditions):
         return select(func.count()).where(table.c.article_id == articles.c.id, *conditions).scalar_subquery()
@@ -188,14 +197,14 @@ def _article_page_statement():
             verifier.c.email.label("verifier_email"),
             process.c.name.label("process_name"),
             process.c.frequency.label("process_frequency"),
-            case((shows_published, shown.c.title), else_=articles.c.title).label("reader_title"),
-            case((shows_published, shown.c.body), else_=articles.c.body).label("reader_body"),
-            case((shows_published, shown.c.own_words), else_=None).label("own_words"),
-            shown.c.id.label("shown_id"),
+            case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
+            case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
+            published.c.own_words.label("own_words"),
+            shown("id").label("shown_id"),
             holds_text.label("holds_text"),
-            shown.c.rendered_html,
-            shown.c.rendered_toc,
-            shown.c.rendered_version,
+            shown("rendered_html").label("rendered_html"),
+            shown("rendered_toc").label("rendered_toc"),
+            shown("rendered_version").label("rendered_version"),
             select(func.aggregate_strings(tags.c.tag, "\n"))
             .where(tags.c.article_id == articles.c.id)
             .scalar_subquery()
@@ -208,9 +217,8 @@ def _article_page_statement():
             articles.outerjoin(owner, owner.c.id == articles.c.owner_id)
             .outerjoin(verifier, verifier.c.id == articles.c.verified_by_id)
             .outerjoin(process, process.c.id == articles.c.process_id)
-            .outerjoin(
-                shown, shown.c.id == case((shows_published, articles.c.published_revision_id), else_=newest)
-            )
+            .outerjoin(published, published.c.id == articles.c.published_revision_id)
+            .outerjoin(newest, joins_newest)
         )
         .where(articles.c.slug == bindparam("slug"))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import html
@@ -210,21 +211,48 @@ class TaskListExtension(Extension):
 # The processors below give the same result from tables computed once per stretch of text (issue 13 item 1).
 
 
-def _drop_ends(text: str, opener: str, closer: str) -> list[int | None]:
-    """For each position, the distance from the end of `text` to just past the closer that ends its nesting level."""
-    ends: list[int | None] = [None] * (len(text) + 1)
-    depth, waiting, size = 0, [], len(text)
-    for pos in range(size + 1):
-        while waiting and depth < waiting[-1][1]:
-            ends[waiting.pop()[0]] = size - pos
-        waiting.append((pos, depth))
-        if pos < size:
-            char = text[pos]
-            if char == opener:
+class _DropEnds:
+    """ends[pos]: the distance from the end of `text` to just past the closer that ends the nesting level at
+    `pos` (None when none does). Built from the opener and closer positions alone (a regular expression finds
+    them), so a long stretch with few brackets costs little; a position between two of them has the answer of
+    the next one, since the depth does not change in between."""
+
+    __slots__ = ("positions", "values")
+
+    def __init__(self, text: str, opener: str, closer: str) -> None:
+        size = len(text)
+        self.positions = [match.start() for match in _BRACKETS[opener].finditer(text)]
+        self.values: list[int | None] = [None] * len(self.positions)
+        depth, waiting = 0, []
+        for number, pos in enumerate(self.positions):
+            waiting.append((number, depth))
+            if text[pos] == opener:
                 depth += 1
-            elif char == closer:
-                depth -= 1
-    return ends
+                continue
+            depth -= 1
+            while waiting and depth < waiting[-1][1]:
+                self.values[waiting.pop()[0]] = size - pos - 1
+
+    def __getitem__(self, pos: int) -> int | None:
+        number = bisect.bisect_left(self.positions, pos)
+        return self.values[number] if number < len(self.positions) else None
+
+
+_BRACKETS = {"[": re.compile(r"[\[\]]"), "(": re.compile(r"[()]")}
+_QUOTES = re.compile("['\"]")
+
+
+class _NextQuote:
+    """next_quote[pos]: the distance from the end of `text` to the first quote at or after `pos` (0: none)."""
+
+    __slots__ = ("positions", "size")
+
+    def __init__(self, text: str) -> None:
+        self.size, self.positions = len(text), [match.start() for match in _QUOTES.finditer(text)]
+
+    def __getitem__(self, pos: int) -> int:
+        number = bisect.bisect_left(self.positions, pos)
+        return self.size - self.positions[number] if number < len(self.positions) else 0
 
 
 class _TailTables:
@@ -232,13 +260,9 @@ class _TailTables:
 
     def __init__(self, tail: str) -> None:
         self.tail = tail
-        self.brackets = _drop_ends(tail, "[", "]")
-        self.parens = _drop_ends(tail, "(", ")")
-        self.next_quote: list[int] = [0] * (
-            len(tail) + 1
-        )  # distance from the end to the next quote (0: none)
-        for pos in range(len(tail) - 1, -1, -1):
-            self.next_quote[pos] = len(tail) - pos if tail[pos] in "'\"" else self.next_quote[pos + 1]
+        self.brackets = _DropEnds(tail, "[", "]")
+        self.parens = _DropEnds(tail, "(", ")")
+        self.next_quote = _NextQuote(tail)  # distance from the end to the next quote (0: none)
         self.budget = 2 * len(tail) + 10_000  # characters the quote-aware scan may still read in this text
 
     def covers(self, data: str, index: int) -> bool:

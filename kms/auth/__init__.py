@@ -1,5 +1,6 @@
 """Accounts: users, roles, login, first-run setup, invites, API tokens and the permission table."""
 
+from flask import current_app
 from flask_login import current_user
 
 from kms.auth import commands, services
@@ -24,9 +25,26 @@ def can(action: str) -> bool:
     return allowed(current_user, action)
 
 
+USER_FACTS = "kms.auth.user_facts"
+
+
+def add_user_fact(app, name: str, expression) -> None:
+    """Have the session's user load also answer a per-user question a feature asks on every page (the Hiring
+    menu's "is this person an interviewer?"): `expression(users_table)` is a SQL expression correlated with
+    the users table. Read the answer with user_fact(user, name, ask), which asks itself for other users."""
+    facts = app.extensions.setdefault(USER_FACTS, {"facts": {}, "statement": None})
+    facts["facts"][name] = expression
+    facts["statement"] = None
+
+
 def load_user(login_id: str):
-    """The user a session cookie names, if that login is still valid."""
-    return services.load_user(login_id)
+    """The user a session cookie names, if that login is still valid (with the features' user facts)."""
+    facts = current_app.extensions.get(USER_FACTS)
+    if not facts or not facts["facts"]:
+        return services.load_user(login_id)
+    if facts["statement"] is None:
+        facts["statement"] = services.user_statement(facts["facts"])
+    return services.load_user(login_id, facts["statement"], tuple(facts["facts"]))
 
 
 def load_user_from_token(_request):
@@ -57,4 +75,6 @@ def init_app(app) -> None:
         app.cli.add_command(command)
 
 
-__all__ = ["SYSTEM", "SystemActor", "bp", "init_app"]
+user_fact = services.user_fact
+
+__all__ = ["SYSTEM", "SystemActor", "add_user_fact", "bp", "init_app", "user_fact"]

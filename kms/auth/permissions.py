@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "search.gaps": frozenset({Role.ADMIN, Role.AUTHOR, Role.MANAGER}),
     "search.gaps.dismiss": EDITORS,  # take a query that is not a gap off the report
     "search.health": frozenset({Role.ADMIN}),  # documents the index could not take, with their errors
+    "search.rebuild": frozenset({Role.ADMIN}),  # rebuild this server's index from /search/health
     # scheduled jobs
     "jobs.view": frozenset({Role.ADMIN}),  # /admin/jobs: last runs, errors, lease holders, "Run now"
     # integrations: Slack, Teams and outgoing webhooks. The chat apps' own calls use "public" and are checked

@@ -6,8 +6,10 @@ import hashlib
 import math
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
@@ -391,15 +393,38 @@ def _duration(seconds: int) -> str:
 _USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
 
 
-def load_user(login_id: str) -> User | None:
-    """Flask-Login's loader: the id carries the session token, so a rotated token ends the session."""
+def user_statement(facts: dict[str, Callable[[Any], Any]]):
+    """The loader's statement: the user's row, and beside it one column per fact (a feature's per-user
+    question asked on every page, such as "does the Hiring menu show?"), so a page costs no query per fact.
+    `facts` maps a name to a function of the users table giving a correlated SQL expression."""
+    users = User.__table__
+    return select(User, *(make(users).label(f"fact_{n}") for n, make in enumerate(facts.values()))).where(
+        User.id == bindparam("user_id")
+    )
+
+
+def load_user(login_id: str, statement=None, fact_names: Sequence[str] = ()) -> User | None:
+    """Flask-Login's loader: the id carries the session token, so a rotated token ends the session.
+    With a statement from user_statement, the facts' values are kept on the user (read with user_fact)."""
     user_id, _, token = (login_id or "").partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
+    row = db.session.execute(statement if statement is not None else _USER_BY_ID, {"user_id": int(user_id)})
+    row = row.one_or_none()
+    user = row[0] if row is not None else None
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
         return None
+    # A plain attribute of this loaded object: it lives as long as the request's database session.
+    user._kms_facts = dict(zip(fact_names, row[1:], strict=True))
     return user
+
+
+def user_fact(user, name: str, ask: Callable[[], Any]) -> Any:
+    """A fact the loader read with the user (this request's value), else ask() now (a user loaded otherwise)."""
+    facts = getattr(user, "_kms_facts", None)
+    if facts is not None and name in facts:
+        return facts[name]
+    return ask()
 
 
 def end_all_sessions(user: User) -> None:

@@ -1,7 +1,7 @@
 """Search forms: declarations only; the views fill in choices."""
 
 from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from kms.forms import Form
 
@@ -17,3 +17,9 @@ class GapDismissForm(Form):
     """Take one query off the gap report (not a gap: a name, a typo, already answered)."""
 
     query = HiddenField(validators=[DataRequired(), Length(max=200)])
+
+
+class RebuildForm(Form):
+    """The "Rebuild the search index" button: its CSRF token and what it asks for."""
+
+    confirm = HiddenField(default="rebuild", validators=[DataRequired(), AnyOf(["rebuild"])])

@@ -24,6 +24,7 @@ from kms.articles.models import Article, Process, process_name_key
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db, utcnow
+from kms.search import rebuilds
 from kms.search.analysis import normalize_keyword
 from kms.search.engine import IndexMissingError, SearchIndexError, SearchResult, TitleSuggestion
 from kms.search.indexer import (  # noqa: F401 - views read services.MAX_ATTEMPTS
@@ -353,12 +354,61 @@ def gap_categories() -> list[str]:
 # ---- index maintenance (CLI and start-up)
 
 
-def reindex(index: SearchIndex, progress=None) -> tuple[int, float]:
+def reindex(index: SearchIndex, progress=None, *, started_by: str = "kms reindex") -> tuple[int, float]:
     """Rebuild the index from the database into a fresh directory and swap it in; (count, seconds).
-    `progress(stage, done, total)`, when given, hears how far the build is."""
+    `progress(stage, done, total)`, when given, hears how far the build is; the index folder keeps it too,
+    for /search/health (`started_by` says there who started it)."""
     started = time.perf_counter()
-    count = index.rebuild(progress=progress)
-    return count, time.perf_counter() - started
+    recorded = rebuilds.ProgressFile(index.root, started_by)
+
+    def both(stage: str, done: int, total: int) -> None:
+        recorded(stage, done, total)
+        if progress is not None:
+            progress(stage, done, total)
+
+    try:
+        count = index.rebuild(progress=both)
+    except BaseException as error:
+        recorded.fail(f"{type(error).__name__}: {error}" if isinstance(error, Exception) else "interrupted")
+        raise
+    seconds = time.perf_counter() - started
+    recorded.finish(f"{count:,} documents in {seconds:.1f} s")
+    return count, seconds
+
+
+_starting = threading.Lock()
+
+
+def start_rebuild(index: SearchIndex, *, started_by: str) -> threading.Thread | None:
+    """Rebuild the index in a background thread of this process (an admin's button); None when a rebuild is
+    already running on this server, by its progress in the index folder (the page then shows that one)."""
+    with _starting:
+        current = rebuilds.read_progress(index.root)
+        if current is not None and current.running:
+            return None
+        rebuilds.ProgressFile(
+            index.root, started_by
+        )  # a second click, in any worker, sees it running at once
+        app = index.app
+
+        def run() -> None:
+            with app.app_context():
+                try:
+                    count, seconds = reindex(index, started_by=started_by)
+                    log.warning(
+                        "search index rebuilt (%s): %d documents in %.1f s", started_by, count, seconds
+                    )
+                except Exception:
+                    log.exception("search index rebuild (%s) failed", started_by)
+
+        thread = threading.Thread(target=run, name="kms-search-web-rebuild", daemon=True)
+        thread.start()
+        return thread
+
+
+def rebuild_progress(index: SearchIndex) -> rebuilds.RebuildProgress | None:
+    """The latest rebuild on this server (running, done, failed or stopped), for /search/health."""
+    return rebuilds.read_progress(index.root)
 
 
 def check_index(index: SearchIndex, progress=None) -> Drift:
@@ -391,12 +441,12 @@ def ensure_index(index: SearchIndex) -> str | None:
         index.drain(wait=index.drain_wait)
         drift = index.drift()
     except SearchIndexError as error:
-        count, seconds = reindex(index)
+        count, seconds = reindex(index, started_by="the start-up check")
         why = "there was none" if isinstance(error, IndexMissingError) else f"it could not be read: {error}"
         return f"built the search index ({why}): {count} documents in {seconds:.1f} s"
     if drift.clean:
         return None
-    count, seconds = reindex(index)
+    count, seconds = reindex(index, started_by="the start-up check")
     return (
         f"rebuilt the out-of-date search index ({len(drift.missing)} missing, {len(drift.extra)} extra, "
         f"{len(drift.stale)} stale): {count} documents in {seconds:.1f} s"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from kms.articles import services
-from kms.articles.services import rendering
+from kms.articles.models import Revision
+from kms.articles.rendering import RENDERER_VERSION
 from kms.auth.models import Role
 from kms.extensions import db
 from tests.articles.conftest import fields_of
@@ -24,7 +26,7 @@ def test_each_published_revision_is_shown_as_soon_as_it_is_saved(app, make_user,
     assert "Refund <strong>within</strong> thirty days." in _page(client, article)
     assert "Refund <strong>within</strong> thirty days." in _page(
         client, article
-    )  # served from the kept HTML
+    )  # read from the revision's stored HTML
     services.save_article(
         article.id,
         fields_of(article, body="Refund *within* sixty days.\n"),
@@ -69,16 +71,47 @@ def test_a_drafts_every_save_shows_to_its_authors(app, make_article, author):
     assert "Second draft." in page and "First draft." not in page
 
 
-def test_kept_pages_are_bounded(app, make_user, make_article, monkeypatch):
-    monkeypatch.setattr(rendering, "PAGES_KEPT", 2)
-    rendering.forget_rendered_pages()
+def _statements_of(client, url: str) -> tuple[str, list[str]]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if statement.split(None, 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return page, seen
+
+
+def test_the_page_costs_two_statements_and_shows_the_html_stored_with_its_revision(
+    app, make_user, make_article
+):
+    article = make_article("Stored", "Refund **within** thirty days.\n")
+    url, revision_id = f"/handbook/articles/{article.slug}", article.published_revision_id
     reader = make_user(Role.MEMBER)
     client = app.test_client()
     login(client, reader)
-    articles = [make_article(f"Bounded {n}", f"Text number {n}.\n") for n in range(4)]
-    for n, article in enumerate(articles):
-        assert f"Text number {n}." in _page(client, article)
-    assert len(rendering._pages) == 2
+    client.get(url)
+    page, statements = _statements_of(client, url)
+    # The reader with their Hiring menu answer, then the article with its revision's HTML: nothing else.
+    assert "Refund <strong>within</strong> thirty days." in page
+    assert len(statements) == 2, statements
+    revision = db.session.get(Revision, revision_id)
+    revision.rendered_html = "<p>The stored copy.</p>"
+    db.session.commit()
+    assert "The stored copy." in _page(client, article)  # the page reads the revision's HTML, no other cache
+    revision.rendered_html, revision.rendered_version = "<p>An old renderer's copy.</p>", "0-old"
+    db.session.commit()
+    page, statements = _statements_of(client, url)
+    assert "Refund <strong>within</strong> thirty days." in page and "old renderer" not in page
+    assert any(statement.startswith("UPDATE revisions") for statement in statements)
+    db.session.expire_all()
+    assert db.session.get(Revision, revision_id).rendered_version == RENDERER_VERSION  # stored again
+    page, statements = _statements_of(client, url)
+    assert "Refund <strong>within</strong> thirty days." in page and len(statements) == 2, statements
 
 
 def _log_in_with_csrf(client, user):

@@ -43,7 +43,11 @@ def test_a_manager_moves_a_candidate_between_stages_but_hires_only_through_onboa
     assert db.session.get(Candidate, process.candidate.id).stage == Stage.OFFER
 
 
-def test_an_interviewer_who_has_not_submitted_can_be_removed_but_a_submitted_one_stays(client, process):
+def test_an_interviewer_who_has_not_submitted_can_be_removed_but_a_submitted_one_stays(app, client, process):
+    interviewer = app.test_client()
+    login(interviewer, process.second)
+    menu_link = 'href="/hiring/"'
+    assert menu_link in interviewer.get("/handbook/").get_data(as_text=True)  # their menu shows Hiring
     services.save_draft(process.second_assignment, full_scorecard(2), actor=process.second)
     services.submit_scorecard(process.first_assignment, full_scorecard(3), actor=process.first)
     login(client, process.manager)
@@ -52,6 +56,7 @@ def test_an_interviewer_who_has_not_submitted_can_be_removed_but_a_submitted_one
     assert [a.id for a in db.session.query(InterviewerAssignment)] == [process.first_assignment]
     assert db.session.query(Scorecard).count() == 1
     assert not services.is_interviewer(process.second.id)
+    assert menu_link not in interviewer.get("/handbook/").get_data(as_text=True)  # and no longer does
 
 
 def test_an_assigned_interviewer_reads_the_rubric_with_anchors_and_guidance(client, process):

@@ -76,10 +76,11 @@ from kms.articles.services.quality import (
     resolve_flag,
     verification_label,
 )
-from kms.articles.services.rendering import article_html
+from kms.articles.services.rendering import render_article_html, stored_article_html
 
 __all__ = [
-    "article_html",
+    "render_article_html",
+    "stored_article_html",
     "ArticlePage",
     "HomeSummary",
     "article_page",

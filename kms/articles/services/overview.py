@@ -122,6 +122,12 @@ class ArticlePage:
     revision_count: int
     has_pending: bool
     own_words: int | None = None  # of the text readers see; below MIN_OWN_WORDS a published article is a stub
+    # The revision holding the text shown (None when the text is no revision's, e.g. an old draft), and the
+    # HTML stored with it, valid while html_version is kms.articles.rendering.RENDERER_VERSION.
+    revision_id: int | None = None
+    html: str | None = None
+    toc: str | None = None
+    html_version: str | None = None
 
     @property
     def stub(self) -> bool:
@@ -134,7 +140,9 @@ class ArticlePage:
 
 @functools.cache
 def _article_page_statement():
-    """The article, its owner, verifier, process, reader text, tags and counts: one row for one slug.
+    """The article, its owner, verifier, process, reader text and its stored HTML, tags and counts: one row
+    for one slug. The text shown is the published revision's, else (a draft) the newest revision's when it
+    holds the article's text.
 
     Plain columns, no ORM objects: the page is the busiest one a reader opens, and building six mapped
     objects per view cost more than the rest of the request (benchmarks/load.py measures the page).
@@ -142,8 +150,28 @@ def _article_page_statement():
     articles, tags = Article.__table__, ArticleTag.__table__
     revisions, flags = Revision.__table__, Flag.__table__
     owner, verifier = User.__table__.alias("owner"), User.__table__.alias("verifier")
-    published, process = Revision.__table__.alias("published"), Process.__table__
+    published, newest, process = (
+        Revision.__table__.alias("published"),
+        Revision.__table__.alias("newest"),
+        Process.__table__,
+    )
     shows_published = (articles.c.status == ArticleStatus.PUBLISHED) & published.c.id.is_not(None)
+    # A draft shows the article's own text, normally its newest revision's: joined on the article's id (an
+    # index lookup; a join on a computed id made PostgreSQL scan every revision) and only for drafts.
+    newest_number = (
+        select(func.max(revisions.c.number)).where(revisions.c.article_id == articles.c.id).scalar_subquery()
+    )
+    joins_newest = (
+        (newest.c.article_id == articles.c.id)
+        & ~((articles.c.status == ArticleStatus.PUBLISHED) & articles.c.published_revision_id.is_not(None))
+        & (newest.c.number == newest_number)
+    )
+
+    def shown(column: str):
+        return case((shows_published, published.c[column]), else_=newest.c[column])
+
+    # When a draft's newest revision does not hold the article's text, the page renders the text itself.
+    holds_text = case((shows_published, True), else_=newest.c.body == articles.c.body)
 
     def count(table, *conditions):
         return select(func.count()).where(table.c.article_id == articles.c.id, *conditions).scalar_subquery()
@@ -172,6 +200,11 @@ def _article_page_statement():
             case((shows_published, published.c.title), else_=articles.c.title).label("reader_title"),
             case((shows_published, published.c.body), else_=articles.c.body).label("reader_body"),
             published.c.own_words.label("own_words"),
+            shown("id").label("shown_id"),
+            holds_text.label("holds_text"),
+            shown("rendered_html").label("rendered_html"),
+            shown("rendered_toc").label("rendered_toc"),
+            shown("rendered_version").label("rendered_version"),
             select(func.aggregate_strings(tags.c.tag, "\n"))
             .where(tags.c.article_id == articles.c.id)
             .scalar_subquery()
@@ -185,6 +218,7 @@ def _article_page_statement():
             .outerjoin(verifier, verifier.c.id == articles.c.verified_by_id)
             .outerjoin(process, process.c.id == articles.c.process_id)
             .outerjoin(published, published.c.id == articles.c.published_revision_id)
+            .outerjoin(newest, joins_newest)
         )
         .where(articles.c.slug == bindparam("slug"))
     )
@@ -233,4 +267,14 @@ def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[Art
         revision_count=row.revision_count,
         has_pending=row.pending_count > 0,
         own_words=row.own_words,
+        **(
+            {
+                "revision_id": row.shown_id,
+                "html": row.rendered_html,
+                "toc": row.rendered_toc,
+                "html_version": row.rendered_version,
+            }
+            if row.shown_id is not None and row.holds_text
+            else {}
+        ),
     ), None

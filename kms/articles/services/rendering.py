@@ -1,54 +1,40 @@
-"""An article's text as the page shows it: Markdown rendered once per revision, kept in process memory.
+"""An article page's text as HTML: the HTML stored with the revision shown (kms.articles.rendering), read in the
+page's one statement; rendered and stored once more when the renderer's version changed since.
 
-The page is the one readers open most; rendering (Python-Markdown, then the sanitizer) costs more than the
-rest of a view. A revision's text never changes, so its HTML is kept by revision id (a draft's by article id
-and version, which every save bumps) and by the renderer's version, so that a changed renderer never serves
-HTML it would no longer produce. Least recently shown pages leave first; nothing needs a migration.
+A revision's text never changes, so its HTML is valid until the renderer changes; there is no other copy to keep
+in step (no per-process page cache).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+from sqlalchemy import or_, update
 
 from kms import markdown
-from kms.articles.models import ArticleStatus
+from kms.articles.models import Revision
+from kms.articles.rendering import RENDERER_VERSION, render_body
 from kms.extensions import db
 
-# Bump when kms.markdown renders the same text differently (extensions, allowlist, players).
-RENDERER_VERSION = 1
-PAGES_KEPT = 512
 
-_pages: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
-_lock = threading.Lock()
-
-
-def html_key(page) -> tuple:
-    """What identifies the text an ArticlePage shows: its published revision, else the article's version (and
-    the database, since ids only mean something within one)."""
-    article = page.article
-    if article.status == ArticleStatus.PUBLISHED and article.published_revision_id is not None:
-        return (db.engine.url, "revision", article.published_revision_id, RENDERER_VERSION)
-    return (db.engine.url, "article", article.id, article.version, RENDERER_VERSION)
+def stored_article_html(page) -> tuple[str, str] | None:
+    """(body HTML, table of contents HTML) stored with the revision an ArticlePage shows, or None when there is
+    none for this renderer (then call render_article_html inside a unit of work)."""
+    if page.html is not None and page.html_version == RENDERER_VERSION:
+        return page.html, page.toc or ""
+    return None
 
 
-def article_html(page) -> tuple[str, str]:
-    """(sanitized body HTML, table of contents HTML) of the text an ArticlePage shows, rendered once."""
-    key = html_key(page)
-    with _lock:
-        cached = _pages.get(key)
-        if cached is not None:
-            _pages.move_to_end(key)
-            return cached
-    rendered = markdown.render_with_toc(page.body)
-    with _lock:
-        _pages[key] = rendered
-        while len(_pages) > PAGES_KEPT:
-            _pages.popitem(last=False)
-    return rendered
-
-
-def forget_rendered_pages() -> None:
-    """Drop every kept page (tests, or after changing the renderer without restarting)."""
-    with _lock:
-        _pages.clear()
+def render_article_html(page) -> tuple[str, str]:
+    """Render the page's text now and store the HTML with its revision (when the text is a revision's and
+    was formatted in time), so the next view reads it. Flushes; the caller commits."""
+    html, toc = render_body(page.body)
+    if page.revision_id is not None and not markdown.shown_as_typed(html):
+        db.session.execute(
+            update(Revision)
+            .where(
+                Revision.id == page.revision_id,
+                or_(Revision.rendered_version.is_(None), Revision.rendered_version != RENDERER_VERSION),
+            )
+            .values(rendered_html=html, rendered_toc=toc, rendered_version=RENDERER_VERSION)
+            .execution_options(synchronize_session=False)
+        )
+    return html, toc

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 from flask_login import current_user
 
-from kms import markdown
 from kms.articles import services
 from kms.articles.models import ArticleStatus, ProcessStatus
 from kms.articles.views import bp
-from kms.articles.views.common import coverage_target
+from kms.articles.views.common import article_html, coverage_target
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.web import DB_INT_MAX, api_id_arg, api_int_arg
@@ -75,7 +74,7 @@ def api_article(slug: str):
             {"Location": url_for("articles.api_article", slug=moved_to)},
         )
     article = page.article
-    html, toc = markdown.render_with_toc(page.body)
+    html, toc = article_html(page)
     data = _article_summary(article)
     data.update(
         title=page.title,

@@ -2,10 +2,12 @@
 
 from flask import current_app, url_for
 
+from kms.articles import services
 from kms.auth.models import Role
+from kms.extensions import unit_of_work
 from kms.forms import field_error  # one helper for every feature; the route modules import it from here
 
-__all__ = ["admin_home", "author_queue", "coverage_target", "field_error", "owner_choices"]
+__all__ = ["admin_home", "article_html", "author_queue", "coverage_target", "field_error", "owner_choices"]
 
 
 def author_queue(user) -> str | None:
@@ -27,3 +29,13 @@ def owner_choices(owners, blank: str = "— nobody yet —") -> list[tuple]:
     return [("", blank)] + [
         (user.id, user.name if user.active else f"{user.name} (not active)") for user in owners
     ]
+
+
+def article_html(page) -> tuple[str, str]:
+    """An article page's text as HTML: stored with its revision; rendered (and stored) when the renderer
+    changed since, or when the text is no revision's."""
+    stored = services.stored_article_html(page)
+    if stored is not None:
+        return stored
+    with unit_of_work():
+        return services.render_article_html(page)

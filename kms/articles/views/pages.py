@@ -11,7 +11,7 @@ from kms.articles import services
 from kms.articles.forms import ArticleForm, ConfirmForm, FlagForm, RejectForm, ResolveFlagForm, RestoreForm
 from kms.articles.models import ArticleStatus, RevisionState
 from kms.articles.views import bp
-from kms.articles.views.common import coverage_target, field_error, owner_choices
+from kms.articles.views.common import article_html, coverage_target, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import unit_of_work, utcnow
@@ -63,7 +63,7 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
 
 
 def _render_article(page, flag_comment: str = "", flag_error: str | None = None) -> str:
-    body, toc = services.article_html(page)
+    body, toc = article_html(page)
     return render_template(
         "articles/show.html",
         p=page,

@@ -12,7 +12,7 @@ from kms.auth.permissions import allowed, requires
 from kms.errors import Invalid
 from kms.extensions import unit_of_work
 from kms.search import services
-from kms.search.forms import GapDismissForm, GapProcessForm
+from kms.search.forms import GapDismissForm, GapProcessForm, RebuildForm
 from kms.search.indexer import EXTENSION
 from kms.search.views import bp
 from kms.web import api_int_arg, id_arg, int_arg
@@ -238,4 +238,19 @@ def health():
         waiting=index.outbox_size(),
         max_attempts=services.MAX_ATTEMPTS,
         servers=services.log_servers(index),
+        rebuild=services.rebuild_progress(index),
+        rebuild_form=RebuildForm(),
     )
+
+
+@bp.post("/search/health/rebuild")
+@requires("search.rebuild")
+def rebuild():
+    """Start rebuilding this server's index in the background; /search/health then shows its progress."""
+    if not RebuildForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+    elif services.start_rebuild(_index(), started_by=f"{current_user.name} (web)") is None:
+        flash("A rebuild is already running; its progress is below.", "info")
+    else:
+        flash("Rebuilding the search index; searches keep using the current one until it is done.", "success")
+    return redirect(url_for("search.health")), 303

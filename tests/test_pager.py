@@ -74,6 +74,7 @@ def test_every_paginated_page_uses_the_one_pager_macro():
     assert users == [
         "articles/browse.html",
         "articles/processes.html",
+        "notify/index.html",
         "search/results.html",
         "training/team.html",
     ]

@@ -30,7 +30,9 @@ from tests.cluster.harness import (
     wait_found,
 )
 
-pytestmark = pytest.mark.slow
+# One cluster serves the whole module, and a later test checks what the load test wrote: under pytest-xdist
+# (make test) the module's tests stay together on one worker, in order.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 LOGIN_RATE = 12  # per minute and client address, shared through Redis; the run logs in fewer times than this
 
 

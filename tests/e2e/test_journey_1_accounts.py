@@ -38,7 +38,7 @@ PEOPLE = [
 
 
 def header_name(driver) -> str:
-    return text_of(driver, ".nav-user a")
+    return text_of(driver, ".nav-user a.nav-account")
 
 
 def log_in_with_keyboard(driver, run, email: str, password: str, label: str | None = None) -> None:

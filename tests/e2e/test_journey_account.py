@@ -46,7 +46,7 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
     keyboard_form(browser, [("profile-name", "Nina N. Newhire")])
     wait_for_path(browser, "/account")
     assert "Profile saved" in text_of(browser, ".flashes")
-    assert text_of(browser, ".nav-user a") == "Nina N. Newhire"
+    assert text_of(browser, ".nav-user a.nav-account") == "Nina N. Newhire"
 
     # A token for a chat bot, behind the "Integrations" disclosure: shown once, works for the API as this user.
     browser.find_element(By.CSS_SELECTOR, "details.integrations summary").click()
@@ -81,4 +81,4 @@ def test_a_member_renames_themself_and_uses_then_revokes_an_api_token(live_serve
     run.open(again, "/login")
     keyboard_form(again, [("email", email), ("password", password)])
     wait_to_leave(again, "/login")
-    assert text_of(again, ".nav-user a") == "Nina N. Newhire"
+    assert text_of(again, ".nav-user a.nav-account") == "Nina N. Newhire"

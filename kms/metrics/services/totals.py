@@ -1,4 +1,5 @@
-"""Summing RepDay rows in SQL: one GROUP BY statement per question, whatever the number of reps or days.
+"""Summing the pre-aggregated rows in SQL: two statements per question (weekly and monthly rows, then the few
+edge days), whatever the number of reps or days.
 
 Every measure is additive (counts and sums), including the handle-time histogram, whose buckets are summed
 one column each, so medians of any period come from the summed histogram (a median of daily medians would be

@@ -178,7 +178,7 @@ def _memo(kind: str, with_hist: bool, scope: dict, compute):
     memo = _shared.get()
     if memo is None:
         return compute()
-    key = (kind, tuple(sorted(scope.items())))
+    key = (kind, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in scope.items())))
     found = memo.get(key)
     if found is not None and (found[0] or not with_hist):
         return found[1]  # sums with the histogram serve a question without it too

@@ -149,16 +149,16 @@ def apply_totals(totals: DayTotals) -> int:
 def apply_periods(days: Mapping[tuple[int, date], tuple[list, list[int]]]) -> int:
     """Add per-day contributions {(user_id, day): (COUNTERS, histogram)} into metric_rep_periods (every week
     and month they fall in); flush only. Returns how many period rows were written."""
-    sums: dict[tuple[int, str, date], list] = {}
+    groups: dict[tuple[int, str, date], list] = {}
+    starts: dict[date, tuple[date, date]] = {}
     for (user, day), (counts, hist) in days.items():
         values = [*counts, *hist]
-        for kind in PERIOD_KINDS:
-            key = (user, kind, period_of(day, kind))
-            found = sums.get(key)
-            if found is None:
-                sums[key] = list(values)
-            else:
-                sums[key] = [a + b for a, b in zip(found, values, strict=True)]
+        week_month = starts.get(day)
+        if week_month is None:
+            week_month = starts[day] = tuple(period_of(day, kind) for kind in PERIOD_KINDS)
+        for kind, start in zip(PERIOD_KINDS, week_month, strict=True):
+            groups.setdefault((user, kind, start), []).append(values)
+    sums = {key: [sum(column) for column in zip(*rows, strict=True)] for key, rows in groups.items()}
     if not sums:
         return 0
     table = RepPeriod.__table__

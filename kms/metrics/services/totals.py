@@ -38,6 +38,7 @@ ADDITIVE = (
     "nps_detractors",
     "angry",
 )
+_HANDLE_SUM = ADDITIVE.index("handle_sum")
 
 
 def hist_bucket(index: int, dialect: str):
@@ -303,7 +304,14 @@ def _signed_sums(group: str | None, segments, scope: dict) -> dict[tuple, Totals
             values = [*row[at + 1 : -1], *(parse_hist(row[-1]) if row[at + 1 + 7] else ())]
             for label, sign in days[row[at]]:
                 add(key, label, sign, values)
-    return {key: Totals.from_row(values) for key, values in acc.items()}
+    out = {}
+    for key, values in acc.items():
+        # A week read whole with its days outside the range taken away can leave a rep with nothing in the
+        # range: such a rep is left out, as if the range had been read day by day.
+        if any(values):
+            values[_HANDLE_SUM] = round(values[_HANDLE_SUM], 6)  # no -0.0000000001 left by a subtraction
+            out[key] = Totals.from_row(values)
+    return out
 
 
 def _range_scope(scope: dict) -> tuple[date, date, dict]:

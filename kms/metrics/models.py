@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kms.extensions import UTCDateTime, db, utcnow
+from kms.metrics.buckets import BUCKET_COUNT
 
 ANGRY_TAGS = frozenset({"angry", "anger", "upset"})
 # What an import reads for each ticket (kms CSV column names; `agent` is the agent_email column).
@@ -97,6 +98,41 @@ class RepDay(db.Model):
     nps_promoters: Mapped[int] = mapped_column(default=0)  # 9-10
     nps_detractors: Mapped[int] = mapped_column(default=0)  # 0-6
     angry: Mapped[int] = mapped_column(default=0)  # tickets tagged angry, anger or upset
+
+
+# RepPeriod's histogram: one integer column per handle-time bucket, so SQL sums them without decoding JSON.
+HIST_COLUMNS = tuple(f"h{i:02d}" for i in range(BUCKET_COUNT))
+PERIOD_KINDS = ("week", "month")
+
+
+class RepPeriod(db.Model):
+    """Per rep and calendar week (starting Monday) or month: the sums of that period's RepDay rows, with the
+    handle-time histogram in integer columns. Kept in step with RepDay by services.aggregate in the same
+    transaction, so a dashboard over a year reads a dozen rows per rep instead of 365 (and no JSON)."""
+
+    __tablename__ = "metric_rep_periods"
+    __table_args__ = (Index("ix_metric_rep_periods_kind_start", "kind", "start"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # week | month
+    start: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday, or the 1st of the month
+    tickets: Mapped[int] = mapped_column(default=0)
+    csat_rated: Mapped[int] = mapped_column(default=0)
+    csat_good: Mapped[int] = mapped_column(default=0)
+    fcr_known: Mapped[int] = mapped_column(default=0)
+    fcr_yes: Mapped[int] = mapped_column(default=0)
+    reopened_known: Mapped[int] = mapped_column(default=0)
+    reopened_yes: Mapped[int] = mapped_column(default=0)
+    handle_count: Mapped[int] = mapped_column(default=0)
+    handle_sum: Mapped[float] = mapped_column(default=0.0)
+    nps_count: Mapped[int] = mapped_column(default=0)
+    nps_promoters: Mapped[int] = mapped_column(default=0)
+    nps_detractors: Mapped[int] = mapped_column(default=0)
+    angry: Mapped[int] = mapped_column(default=0)
+    # h00 .. h24: the bucket counts (the class namespace is a dict in a class body, so this declares them)
+    for _name in HIST_COLUMNS:
+        locals()[_name] = mapped_column(Integer, default=0, nullable=False)
+    del _name
 
 
 class ImportMapping(db.Model):

@@ -107,3 +107,47 @@ def test_dashboards_run_a_fixed_number_of_statements_whatever_the_size(app, make
     large = statements(10, 200)
     assert small == large
     assert small["team"] <= 6
+
+
+def test_sums_over_any_range_equal_the_days_in_it(app, make_user):
+    """Weeks and months read whole, with edge days added or taken away, give exactly the range's days."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from kms.metrics.models import RepDay
+    from kms.metrics.services import totals
+
+    reps = [make_user(Role.MEMBER, team="Edge") for _ in range(2)]
+    last = date(2026, 3, 31)
+    for n, rep in enumerate(reps):
+        for block in range(8):  # 8 blocks of 10 days, each with its own volume and handle time
+            add_days(
+                rep, last - timedelta(days=10 * block), 10, tickets=1 + block + n, handle=2.0 + 7 * block
+            )
+    db.session.commit()
+
+    def direct(lo, hi):
+        query = select(RepDay.user_id, func.sum(RepDay.tickets), func.sum(RepDay.handle_count))
+        rows = db.session.execute(query.where(RepDay.day.between(lo, hi)).group_by(RepDay.user_id))
+        return {user: (tickets, timed) for user, tickets, timed in rows}
+
+    for lo, hi in [(date(2026, 1, 14), date(2026, 3, 3)), (date(2026, 2, 2), date(2026, 2, 5)),
+                   (date(2026, 1, 1), date(2026, 3, 31)), (date(2026, 2, 27), date(2026, 3, 1))]:  # fmt: skip
+        found = totals.by_rep(team="Edge", start=lo, end=hi)
+        assert {u: (t.tickets, t.handle_count) for u, t in found.items() if t.tickets} == direct(lo, hi)
+        for period in ("week", "month"):
+            starts = dashboards.periods_between(lo, hi, period)
+            series = totals.by_period(period, starts, team="Edge", start=lo, end=hi)
+            ends = [s - timedelta(days=1) for s in starts[1:]] + [hi]
+            for first, end, value in zip(starts, ends, series, strict=True):
+                want = direct(max(first, lo), end).values()
+                assert (value.tickets, value.handle_count) == (
+                    sum(t for t, _ in want),
+                    sum(h for _, h in want),
+                )
+    one = totals.by_rep(user_ids=[reps[0].id], start=date(2026, 2, 24), end=date(2026, 3, 10))[reps[0].id]
+    hist_days = totals.by_rep(user_ids=[reps[0].id], start=date(2026, 2, 24), end=date(2026, 2, 24))[
+        reps[0].id
+    ]
+    assert sum(one.hist) == one.handle_count and sum(hist_days.hist) == hist_days.handle_count > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from kms.errors import Invalid
 from kms.extensions import db
 from kms.metrics.buckets import bucket_index, dump_hist, empty_hist, median_from_hist
-from kms.metrics.models import RepDay, Ticket
+from kms.metrics.models import HIST_COLUMNS, RepDay, RepPeriod, Ticket
 from kms.metrics.services import ingest
+from kms.metrics.services.aggregate import COUNTERS, recount
 from kms.metrics.services.ingest import DuplicateTicket, UnknownReps
 
 HEADER = "ticket_id,agent_email,solved_at,channel,csat,fcr,reopened,handle_minutes,nps,tags\n"
@@ -227,3 +228,63 @@ def test_the_export_escapes_formula_cells_stored_as_text(reps, import_csv, runne
     line = out.splitlines()[1]
     assert line.startswith('"\'=HYPERLINK(""http://evil"")",ana@example.test,')
     assert ",'@chat," in line and line.endswith(",'+cmd")
+
+
+def stored_periods() -> dict:
+    """metric_rep_periods as {(user, kind, start): ({measure: value}, [bucket counts])}, zeros left out."""
+    out = {}
+    for r in db.session.scalars(select(RepPeriod)):
+        counts = {name: getattr(r, name) for name in COUNTERS if getattr(r, name)}
+        counts["handle_sum"] = round(counts.get("handle_sum", 0), 6) or None
+        hist = [getattr(r, name) for name in HIST_COLUMNS]
+        if counts.get("tickets"):
+            out[(r.user_id, r.kind, r.start)] = (counts, hist)
+    return out
+
+
+def periods_from_tickets() -> dict:
+    """The weeks (from Monday) and months of a plain recount of metric_tickets, computed here."""
+    out: dict = {}
+    for (user, when), (counts, hist) in recount_from_tickets().items():
+        for kind, start in (("week", when - timedelta(days=when.weekday())), ("month", when.replace(day=1))):
+            total, buckets = out.setdefault(
+                (user, kind, start), (defaultdict(float), [0] * len(HIST_COLUMNS))
+            )
+            for name, value in counts.items():
+                total[name] += value
+            for index, value in enumerate(json.loads(hist)):
+                buckets[index] += value
+    return {
+        key: (
+            {k: v for k, v in counts.items() if v} | {"handle_sum": round(counts["handle_sum"], 6) or None},
+            h,
+        )
+        for key, (counts, h) in out.items()
+        if counts["tickets"]
+    }
+
+
+def test_weeks_and_months_equal_a_recount_after_corrections_and_resends(reps, import_csv, monkeypatch):
+    monkeypatch.setattr(ingest, "BATCH", 5)
+    rows = [
+        f"P-{n},{('ana' if n % 3 else 'ben')}@example.test,2026-02-{20 + n % 9:02d}T{n % 24:02d}:10:00Z,"
+        f"chat,{1 + n % 5},{'yes' if n % 4 else 'no'},,{(n * 13) % 600 / 2},{n % 11},{'angry' if n % 6 == 0 else ''}\n"
+        for n in range(30)
+    ]
+    rows.append(
+        "P-30,ben@example.test,2026-03-01T23:59:00Z,email,good,yes,no,3,10,\n"
+    )  # Sunday: week of Feb 23
+    import_csv((HEADER + "".join(rows)).encode())
+    # Corrections: other rep, other day across the month's and a week's boundary, other handle time; re-sends.
+    moved = [r.replace("2026-02-2", "2026-03-1").replace("ben@", "ana@") for r in rows[10:20]]
+    moved.append(rows[30].replace("2026-03-01T23:59", "2026-02-28T00:01").replace(",3,", ",45,"))
+    import_csv((HEADER + "".join(moved)).encode())
+    import_csv((HEADER + "".join(rows[:5])).encode())  # re-sent unchanged
+    import_csv((HEADER + "".join(rows[12:14])).encode())  # corrected back
+    stored = stored_periods()
+    assert stored == periods_from_tickets()
+    assert {kind for _, kind, _ in stored} == {"week", "month"}
+    assert {start.month for _, kind, start in stored if kind == "month"} == {2, 3}
+    # A recount from the tickets writes the same weeks and months.
+    recount()
+    assert stored_periods() == stored

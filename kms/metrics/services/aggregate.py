@@ -4,18 +4,21 @@ An import adds the contributions of its new tickets; a re-sent ticket whose valu
 contribution away and adds the new one, so a day always equals a recount of its tickets (tests check this).
 Writes read the affected rows first (locked with FOR UPDATE on PostgreSQL; SQLite imports hold the write
 lock from BEGIN IMMEDIATE), then update them with absolute values and insert the missing ones in bulk.
+
+The same contributions, summed per rep and calendar week and month, are added to metric_rep_periods in the
+same transaction (what dashboards read), so a period always equals the sum of its days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
 
 from kms.extensions import db
 from kms.metrics.buckets import BUCKET_COUNT, bucket_index, dump_hist, parse_hist
-from kms.metrics.models import ANGRY_TAGS, RepDay, Ticket
+from kms.metrics.models import ANGRY_TAGS, HIST_COLUMNS, PERIOD_KINDS, RepDay, RepPeriod, Ticket
 
 COUNTERS = (
     "tickets",
@@ -34,6 +37,11 @@ COUNTERS = (
 )
 _HANDLE_SUM = COUNTERS.index("handle_sum")
 _KEY_CHUNK = 500  # reps per SELECT of existing day rows (bound values far below either database's limit)
+
+
+def period_of(day: date, kind: str) -> date:
+    """The first day of the week (Monday) or month holding `day`."""
+    return day - timedelta(days=day.weekday()) if kind == "week" else day.replace(day=1)
 
 
 def day_of(solved_at) -> date:
@@ -134,7 +142,85 @@ def apply_totals(totals: DayTotals) -> int:
     _bulk = _BulkRepDays()
     _bulk.insert(inserts)
     _bulk.update(updates)
+    apply_periods(totals.days)
     return len(totals.days)
+
+
+def apply_periods(days: Mapping[tuple[int, date], tuple[list, list[int]]]) -> int:
+    """Add per-day contributions {(user_id, day): (COUNTERS, histogram)} into metric_rep_periods (every week
+    and month they fall in); flush only. Returns how many period rows were written."""
+    groups: dict[tuple[int, str, date], list] = {}
+    starts: dict[date, tuple[date, date]] = {}
+    for (user, day), (counts, hist) in days.items():
+        values = [*counts, *hist]
+        week_month = starts.get(day)
+        if week_month is None:
+            week_month = starts[day] = tuple(period_of(day, kind) for kind in PERIOD_KINDS)
+        for kind, start in zip(PERIOD_KINDS, week_month, strict=True):
+            groups.setdefault((user, kind, start), []).append(values)
+    sums = {key: [sum(column) for column in zip(*rows, strict=True)] for key, rows in groups.items()}
+    if not sums:
+        return 0
+    table = RepPeriod.__table__
+    names = (*COUNTERS, *HIST_COLUMNS)
+    columns = [table.c[name] for name in names]
+    first = min(start for _, _, start in sums)
+    last = max(start for _, _, start in sums)
+    users = sorted({user for user, _, _ in sums})
+    existing: dict[tuple[int, str, date], tuple] = {}
+    for offset in range(0, len(users), _KEY_CHUNK):
+        query = (
+            select(table.c.user_id, table.c.kind, table.c.start, *columns)
+            .where(
+                table.c.user_id.in_(users[offset : offset + _KEY_CHUNK]), table.c.start.between(first, last)
+            )
+            .with_for_update()
+        )
+        for row in db.session.execute(query):
+            key = (row[0], row[1], row[2])
+            if key in sums:
+                existing[key] = row[3:]
+    inserts, updates = [], []
+    for key, values in sums.items():
+        old = existing.get(key)
+        if old is not None:
+            values = [a + b for a, b in zip(old, values, strict=True)]
+        values[_HANDLE_SUM] = round(float(values[_HANDLE_SUM]), 6)
+        row = dict(zip(names, values, strict=True))
+        if old is None:
+            inserts.append({"user_id": key[0], "kind": key[1], "start": key[2], **row})
+        else:
+            updates.append({"k_user": key[0], "k_kind": key[1], "k_start": key[2], **row})
+    if inserts:
+        db.session.execute(insert(table), inserts)
+    if updates:
+        statement = update(table).where(
+            table.c.user_id == bindparam("k_user"),
+            table.c.kind == bindparam("k_kind"),
+            table.c.start == bindparam("k_start"),
+        )
+        db.session.execute(statement, updates)
+    return len(sums)
+
+
+def rebuild_periods(user_ids: Iterable[int] | None = None) -> int:
+    """Rebuild metric_rep_periods from metric_rep_days (all reps, or only `user_ids`); returns the rows written.
+    For day rows written by other means than apply_totals (a migration, a test's or benchmark's fixtures)."""
+    days_table, table = RepDay.__table__, RepPeriod.__table__
+    ids = None if user_ids is None else list(user_ids)
+    delete = table.delete()
+    query = select(
+        days_table.c.user_id, days_table.c.day, *[days_table.c[n] for n in COUNTERS], days_table.c.handle_hist
+    )
+    if ids is not None:
+        delete = delete.where(table.c.user_id.in_(ids))
+        query = query.where(days_table.c.user_id.in_(ids))
+    db.session.execute(delete)
+    days = {
+        (row[0], row[1]): (list(row[2:-1]), parse_hist(row[-1]))
+        for row in db.session.execute(query.execution_options(yield_per=5000))
+    }
+    return apply_periods(days)
 
 
 class _BulkRepDays:
@@ -183,7 +269,7 @@ class _BulkRepDays:
 
 
 def recount(user_ids: Iterable[int] | None = None) -> int:
-    """Rebuild metric_rep_days from metric_tickets (all reps, or only `user_ids`); returns the rows written.
+    """Rebuild metric_rep_days and metric_rep_periods from metric_tickets (all reps, or only `user_ids`); returns the rows written.
     For repairs after a manual edit of tickets; imports keep the days right on their own."""
     table = RepDay.__table__
     ids = None if user_ids is None else list(user_ids)
@@ -198,10 +284,13 @@ def recount(user_ids: Iterable[int] | None = None) -> int:
         Ticket.nps,
         Ticket.tags,
     )
+    periods = RepPeriod.__table__.delete()
     if ids is not None:
         delete = delete.where(table.c.user_id.in_(ids))
+        periods = periods.where(RepPeriod.__table__.c.user_id.in_(ids))
         query = query.where(Ticket.user_id.in_(ids))
     db.session.execute(delete)
+    db.session.execute(periods)
     totals = DayTotals()
     for row in db.session.execute(query.execution_options(yield_per=5000)):
         totals.add(row._mapping)

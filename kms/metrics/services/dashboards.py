@@ -102,17 +102,6 @@ def periods_between(start: date, end: date, period: str) -> list[date]:
     return out
 
 
-def roll_up(days: dict[date, Totals], starts: list[date], period: str) -> list[Totals]:
-    """Daily sums added into their periods (same order as `starts`)."""
-    index = {s: i for i, s in enumerate(starts)}
-    out = [Totals() for _ in starts]
-    for day, value in days.items():
-        slot = index.get(period_start(day, period))
-        if slot is not None:
-            out[slot].add(value)
-    return out
-
-
 # Who may see what ------------------------------------------------------------------------------------------
 
 
@@ -192,13 +181,12 @@ class Dashboard:
 def rep_dashboard(
     user_id: int, *, actor, period: str = "week", start=None, end=None, today: date
 ) -> Dashboard:
-    """A rep's figures per period beside their team's (the benchmark). Four statements."""
+    """A rep's figures per period beside their team's (the benchmark). Five statements at most."""
     user = visible_rep(user_id, actor)
     start, end = date_range(period, start, end, today)
     starts = periods_between(start, end, period)
-    mine = sums.by_day(user_ids=[user.id], start=start, end=end)
-    team = sums.by_day(team=user.team or "", start=start, end=end)
-    series, benchmark = roll_up(mine, starts, period), roll_up(team, starts, period)
+    series = sums.by_period(period, starts, user_ids=[user.id], start=start, end=end)
+    benchmark = sums.by_period(period, starts, team=user.team or "", start=start, end=end)
     return Dashboard(
         level="rep",
         title=user.name,
@@ -220,16 +208,15 @@ def team_dashboard(
     *, actor, team: str | None = None, period: str = "week", start=None, end=None, today: date
 ) -> Dashboard:
     """A team's figures per period with the team's own average over the range as the benchmark line, and each
-    rep's totals (managers and admins). Three statements whatever the team's size or the range; the company's
-    rows are not read (that is the company page)."""
+    rep's totals (managers and admins). Five statements at most whatever the team's size or the range; the
+    company's rows are not read (that is the company page)."""
     require_lead(actor)
     team = visible_team(actor, team)
     start, end = date_range(period, start, end, today)
     starts = periods_between(start, end, period)
     members = team_members(team)
     per_rep = sums.by_rep(team=team, start=start, end=end)
-    days = sums.by_day(team=team, start=start, end=end)
-    series = roll_up(days, starts, period)
+    series = sums.by_period(period, starts, team=team, start=start, end=end)
     total = _sum(series)
     return Dashboard(
         level="team",
@@ -254,14 +241,13 @@ def team_dashboard(
 
 
 def company_dashboard(*, actor, period: str = "week", start=None, end=None, today: date) -> Dashboard:
-    """The whole company per period, and each team's totals (managers and admins). Two to four statements
-    (the histograms of days and teams already read are reused while their sums are unchanged)."""
+    """The whole company per period, and each team's totals (managers and admins). Four statements at most,
+    whatever the number of reps or the range."""
     require_lead(actor)
     start, end = date_range(period, start, end, today)
     starts = periods_between(start, end, period)
-    days = sums.by_day(start=start, end=end)
+    series = sums.by_period(period, starts, start=start, end=end)
     by_team = sums.by_team(start=start, end=end)
-    series = roll_up(days, starts, period)
     total = _sum(series)
     return Dashboard(
         level="company",

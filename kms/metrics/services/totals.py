@@ -1,4 +1,5 @@
-"""Summing RepDay rows in SQL: one GROUP BY statement per question, whatever the number of reps or days.
+"""Summing the pre-aggregated rows in SQL: two statements per question (weekly and monthly rows, then the few
+edge days), whatever the number of reps or days.
 
 Every measure is additive (counts and sums), including the handle-time histogram, whose buckets are summed
 one column each, so medians of any period come from the summed histogram (a median of daily medians would be
@@ -9,17 +10,17 @@ NPS and volume.
 from __future__ import annotations
 
 import contextvars
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import ARRAY, Integer, func, literal_column, select
+from sqlalchemy import Integer, and_, func, literal_column, or_, select
 
 from kms.auth.models import User
 from kms.extensions import db
-from kms.metrics.buckets import BUCKET_COUNT, median_from_hist
-from kms.metrics.models import RepDay
+from kms.metrics.buckets import BUCKET_COUNT, median_from_hist, parse_hist
+from kms.metrics.models import HIST_COLUMNS, RepDay, RepPeriod
+from kms.metrics.services.aggregate import period_of
 from kms.metrics.stats import nps_score
 
 ADDITIVE = (
@@ -37,6 +38,7 @@ ADDITIVE = (
     "nps_detractors",
     "angry",
 )
+_HANDLE_SUM = ADDITIVE.index("handle_sum")
 
 
 def hist_bucket(index: int, dialect: str):
@@ -177,7 +179,7 @@ def _memo(kind: str, with_hist: bool, scope: dict, compute):
     memo = _shared.get()
     if memo is None:
         return compute()
-    key = (kind, tuple(sorted(scope.items())))
+    key = (kind, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in scope.items())))
     found = memo.get(key)
     if found is not None and (found[0] or not with_hist):
         return found[1]  # sums with the histogram serve a question without it too
@@ -186,103 +188,198 @@ def _memo(kind: str, with_hist: bool, scope: dict, compute):
     return value
 
 
-# Reading histograms is nearly all of a dashboard's database time (every bucket of every row), while the rows
-# of past days rarely change. So each group's summed histogram (a day of a team, a rep over a range) is kept in
-# this process with the group's fingerprint (tickets, timed tickets, sum of minutes): while the fingerprint
-# read with the cheap sums still matches, the histogram is reused; when anything is missing or changed, one
-# more statement reads the histograms of the whole scope again. Entries also expire after HIST_TTL seconds,
-# bounding how long a correction that keeps a day's count and sum identical could go unseen.
-HIST_TTL = 600.0
-HIST_MAX = 200_000
-_HIST: dict[tuple, tuple[tuple, tuple, float]] = {}
+# Where the sums come from: metric_rep_periods (per rep and week or month, histogram in integer columns) for
+# the weeks and months a range covers, metric_rep_days only for the few days at its edges. A week the range
+# covers on four days or more is read whole and its other days taken away; fewer, its days are read. So any
+# range reads about (weeks + months) x reps period rows and at most three days x reps day rows per edge: two
+# statements whatever the range or the number of reps, and no per-row JSON decoding in SQL.
 
 
-def _fingerprint(t: Totals) -> tuple:
-    return (t.tickets, t.handle_count, round(t.handle_sum, 6))
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def _hist_query(key_columns, scope: dict, join: bool):
-    """SELECT key..., sum of each bucket ... GROUP BY key, over the rows with timed tickets."""
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        # PostgreSQL parses each stored list once into an int[] (in a subquery kept apart by OFFSET 0, so the
-        # planner does not repeat the parse per bucket), then sums the array elements; several times faster
-        # than one JSON cast per bucket.
-        parsed = literal_column(
-            "string_to_array(btrim(metric_rep_days.handle_hist, '[]'), ',')::int[]", ARRAY(Integer)
-        ).label("h")
-        inner = select(*[c.label(f"k{i}") for i, c in enumerate(key_columns)], parsed)
-        if join:
-            inner = inner.select_from(RepDay).join(User, User.id == RepDay.user_id)
-        inner = _scoped(inner, **scope).where(RepDay.handle_count > 0).offset(0).subquery()
-        keys = [inner.c[f"k{i}"] for i in range(len(key_columns))]
-        return select(
-            *keys, *[func.coalesce(func.sum(inner.c.h[i + 1]), 0) for i in range(BUCKET_COUNT)]
-        ).group_by(*keys)
-    query = select(
-        *key_columns, *[func.coalesce(func.sum(hist_bucket(i, dialect)), 0) for i in range(BUCKET_COUNT)]
-    )
-    if join:
-        query = query.select_from(RepDay).join(User, User.id == RepDay.user_id)
-    return _scoped(query, **scope).where(RepDay.handle_count > 0).group_by(*key_columns)
-
-
-def _grouped(kind: str, key_columns, scope: dict, with_hist: bool, *, join: bool = False, per_day: bool):
-    """Sums grouped by `key_columns` over the scope: one statement, plus one for histograms not cached."""
-    query = select(*key_columns, *sum_columns(False))
-    if join:
-        query = query.select_from(RepDay).join(User, User.id == RepDay.user_id)
-    query = _scoped(query, **scope).group_by(*key_columns)
-    width = len(key_columns)
-    out = {}
-    for row in db.session.execute(query):
-        out[tuple(row[:width]) if width > 1 else row[0]] = Totals.from_row(row[width:])
-    if not with_hist or not out:
-        return out
-    # A day's sums do not depend on the range asked for; a rep's sums over a range do.
-    identity = {k: v for k, v in scope.items() if not (per_day and k in ("start", "end"))}
-    cache_scope = (
-        str(db.engine.url),
-        kind,
-        tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in identity.items())),
-    )
-    now = time.monotonic()
-    missing = False
-    for key, value in out.items():
-        if not value.handle_count:
-            continue
-        hit = _HIST.get((cache_scope, key))
-        if hit is not None and hit[0] == _fingerprint(value) and now - hit[2] < HIST_TTL:
-            value.hist = list(hit[1])
+def _week_pieces(lo: date, hi: date) -> tuple[list, list]:
+    """Weeks (with sign) and days (with sign) covering exactly lo..hi: a week covered on four days or more is
+    read whole and its other days taken away; on fewer, its days are read."""
+    periods, days = [], []
+    week = period_of(lo, "week")
+    while week <= hi:
+        inside_lo, inside_hi = max(lo, week), min(hi, week + timedelta(days=6))
+        inside = (inside_hi - inside_lo).days + 1
+        if inside >= 4:
+            periods.append((("week", week), 1))
+            for offset in range(7):
+                day = week + timedelta(days=offset)
+                if not inside_lo <= day <= inside_hi:
+                    days.append((day, -1))
         else:
-            missing = True
-    if missing:
-        if len(_HIST) > HIST_MAX:
-            _HIST.clear()
-        for row in db.session.execute(_hist_query(key_columns, scope, join)):
-            key = tuple(row[:width]) if width > 1 else row[0]
-            value = out.get(key)
-            if value is not None:
-                value.hist = [int(v or 0) for v in row[width:]]
-                _HIST[(cache_scope, key)] = (_fingerprint(value), tuple(value.hist), now)
+            days += [(inside_lo + timedelta(days=offset), 1) for offset in range(inside)]
+        week += timedelta(days=7)
+    return periods, days
+
+
+def _month_pieces(lo: date, hi: date) -> tuple[list, list]:
+    """The whole months inside lo..hi, and weeks and days for the rest."""
+    month = period_of(lo, "month")
+    if month < lo:
+        month = _month_end(month) + timedelta(days=1)
+    full_first = month
+    periods: list = []
+    while _month_end(month) <= hi:
+        periods.append((("month", month), 1))
+        month = _month_end(month) + timedelta(days=1)
+    if not periods:
+        return _week_pieces(lo, hi)
+    days: list = []
+    for part_lo, part_hi in ((lo, full_first - timedelta(days=1)), (month, hi)):
+        if part_lo <= part_hi:
+            more_periods, more_days = _week_pieces(part_lo, part_hi)
+            periods += more_periods
+            days += more_days
+    return periods, days
+
+
+def plan(segments) -> tuple[dict[tuple[str, date], list], dict[date, list]]:
+    """For segments [(label, first day, last day)], the period rows {(kind, start): [(label, sign)]} and day
+    rows {day: [(label, sign)]} whose signed sums give each label exactly the days of its segment. Each segment
+    takes whichever of weeks-and-days or months-weeks-and-days reads fewer rows (a day row, read apart and
+    decoded in Python, counts three)."""
+    periods: dict[tuple[str, date], list] = {}
+    days: dict[date, list] = {}
+    for label, lo, hi in segments:
+        if lo > hi:
+            continue
+        options = [_week_pieces(lo, hi), _month_pieces(lo, hi)]
+        chosen_periods, chosen_days = min(options, key=lambda o: len(o[0]) + 3 * len(o[1]))
+        for key, sign in chosen_periods:
+            periods.setdefault(key, []).append((label, sign))
+        for day, sign in chosen_days:
+            days.setdefault(day, []).append((label, sign))
+    return periods, days
+
+
+def _scope_clause(query, user_column, *, user_ids=None, team: str | None = None):
+    if user_ids is not None:
+        query = query.where(user_column.in_(list(user_ids)) if user_ids else user_column.is_(None))
+    if team is not None:
+        query = query.where(user_column.in_(select(User.id).where(User.team == team)))
+    return query
+
+
+_PERIOD_SUMS: list[tuple] = []
+
+
+def _period_sums() -> tuple:
+    """SUM of every measure and bucket column of metric_rep_periods (built once: building 38 expressions costs
+    more than a small query)."""
+    if not _PERIOD_SUMS:
+        table = RepPeriod.__table__
+        _PERIOD_SUMS.append(
+            tuple(func.coalesce(func.sum(table.c[name]), 0) for name in (*ADDITIVE, *HIST_COLUMNS))
+        )
+    return _PERIOD_SUMS[0]
+
+
+def _signed_sums(group: str | None, segments, scope: dict) -> dict[tuple, Totals]:
+    """{(group key, label): Totals} over the segments' days; group is None, "rep" or "team". Two statements
+    (one when the segments need no day rows)."""
+    pieces, days = plan(segments)
+    width = len(ADDITIVE) + BUCKET_COUNT
+    acc: dict[tuple, list] = {}
+
+    def add(key, label, sign: int, values) -> None:
+        target = acc.get((key, label))
+        if target is None:
+            target = acc[(key, label)] = [0] * width
+        for index, value in enumerate(values):
+            if value:
+                target[index] += sign * value
+
+    table = RepPeriod.__table__
+    key_columns = {None: [], "rep": [table.c.user_id], "team": [User.team]}[group]
+    if pieces:
+        weeks = sorted(start for kind, start in pieces if kind == "week")
+        months = sorted(start for kind, start in pieces if kind == "month")
+        wanted = []
+        if weeks:
+            wanted.append(and_(table.c.kind == "week", table.c.start.in_(weeks)))
+        if months:
+            wanted.append(and_(table.c.kind == "month", table.c.start.in_(months)))
+        query = select(
+            *key_columns,
+            table.c.kind,
+            table.c.start,
+            *_period_sums(),
+        )
+        if group == "team":
+            query = query.select_from(table).join(User, User.id == table.c.user_id)
+        query = _scope_clause(query, table.c.user_id, **scope).where(or_(*wanted))
+        query = query.group_by(*key_columns, table.c.kind, table.c.start)
+        for row in db.session.execute(query):
+            key = row[0] if key_columns else None
+            at = len(key_columns)
+            for label, sign in pieces[(row[at], row[at + 1])]:
+                add(key, label, sign, row[at + 2 :])
+    if days:
+        day_table = RepDay.__table__
+        day_keys = {None: [], "rep": [day_table.c.user_id], "team": [User.team]}[group]
+        query = select(
+            *day_keys, day_table.c.day, *[day_table.c[name] for name in ADDITIVE], day_table.c.handle_hist
+        )
+        if group == "team":
+            query = query.select_from(day_table).join(User, User.id == day_table.c.user_id)
+        query = _scope_clause(query, day_table.c.user_id, **scope).where(day_table.c.day.in_(sorted(days)))
+        for row in db.session.execute(query):
+            key = row[0] if day_keys else None
+            at = len(day_keys)
+            values = [*row[at + 1 : -1], *(parse_hist(row[-1]) if row[at + 1 + 7] else ())]
+            for label, sign in days[row[at]]:
+                add(key, label, sign, values)
+    out = {}
+    for key, values in acc.items():
+        # A week read whole with its days outside the range taken away can leave a rep with nothing in the
+        # range: such a rep is left out, as if the range had been read day by day.
+        if any(values):
+            values[_HANDLE_SUM] = round(values[_HANDLE_SUM], 6)  # no -0.0000000001 left by a subtraction
+            out[key] = Totals.from_row(values)
     return out
 
 
-def by_day(*, with_hist: bool = True, **scope) -> dict[date, Totals]:
-    """Sums per day over the scoped reps (one statement; two when histograms must be read)."""
-    return _memo(
-        "day", with_hist, scope, lambda: _grouped("day", [RepDay.day], scope, with_hist, per_day=True)
-    )
+def _range_scope(scope: dict) -> tuple[date, date, dict]:
+    rest = dict(scope)
+    start, end = rest.pop("start"), rest.pop("end")
+    return start, end, rest
+
+
+def by_period(kind: str, starts: list[date], *, with_hist: bool = True, **scope) -> list[Totals]:
+    """Sums per week or month (`starts`, in order), cut to the scope's start and end (two statements)."""
+
+    def compute():
+        start, end, rest = _range_scope(scope)
+        segments = []
+        for first in starts:
+            nxt = period_of(first + timedelta(days=31 if kind == "month" else 7), kind)
+            segments.append((first, max(first, start), min(nxt - timedelta(days=1), end)))
+        found = _signed_sums(None, segments, rest)
+        return [found.get((None, first), Totals()) for first in starts]
+
+    return _memo(f"period:{kind}:{tuple(starts)}", with_hist, scope, compute)
 
 
 def by_rep(*, with_hist: bool = True, **scope) -> dict[int, Totals]:
-    """Sums per rep over the scoped days (one statement; two when histograms must be read)."""
-    return _memo(
-        "rep", with_hist, scope, lambda: _grouped("rep", [RepDay.user_id], scope, with_hist, per_day=False)
-    )
+    """Sums per rep over the scoped days (two statements)."""
+
+    def compute():
+        start, end, rest = _range_scope(scope)
+        found = _signed_sums("rep", [(None, start, end)], rest)
+        return {key: value for (key, _), value in found.items()}
+
+    return _memo("rep", with_hist, scope, compute)
 
 
 def by_team(**scope) -> dict[str, Totals]:
-    """Sums per team over the scoped days (one statement; two when histograms must be read)."""
-    found = _grouped("team", [User.team], scope, True, join=True, per_day=False)
-    return {team or "": value for team, value in found.items()}
+    """Sums per team over the scoped days (two statements)."""
+    start, end, rest = _range_scope(scope)
+    found = _signed_sums("team", [(None, start, end)], rest)
+    return {team or "": value for (team, _), value in found.items()}

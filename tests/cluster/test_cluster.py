@@ -30,9 +30,9 @@ from tests.cluster.harness import (
     wait_found,
 )
 
-# One cluster serves the whole module, and a later test checks what the load test wrote: under pytest-xdist
-# (make test) the module's tests stay together on one worker, in order.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
+# One cluster serves the whole module, and a later test checks what the load test wrote: `make test` runs
+# pytest-xdist with --dist loadfile, so the module's tests run together on one worker, in order.
+pytestmark = pytest.mark.slow
 LOGIN_RATE = 12  # per minute and client address, shared through Redis; the run logs in fewer times than this
 
 
@@ -66,6 +66,13 @@ def cluster(tmp_path_factory):
         cluster.members = [p for (_, role, _), p in zip(people, persons, strict=True) if role == "member"]
         cluster.articles, cluster.lessons = site_map(persons[0], cluster.members[0])
         cluster.a, cluster.b = a, b
+        # Each server builds its own index from the database as it starts; the tests time a server that follows
+        # the log, so wait (generously) until B has finished that and takes a save made on A.
+        warm_path, warm_word = cluster.articles[-1], marker()
+        assert persons[0].edit(warm_path, warm_word, persons[0].on(a.url)).status_code == 302
+        assert wait_found(b.url, persons[0].token, warm_word, warm_path, timeout=90.0) is not None, (
+            "server B never took a save made on A: its index is not following the change log"
+        )
         yield cluster
     finally:
         cluster.close()

@@ -19,9 +19,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.slow)
-            # `make test` runs pytest-xdist with --dist loadgroup: every journey goes to the same worker, so the
-            # session's live servers start once, not once per worker.
-            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="session")

@@ -221,6 +221,24 @@ def csrf_token_from(html: bytes | str) -> str:
     return match.group(1)
 
 
+# Test files whose checks race the clock or kill processes they started (a save found on another server within
+# 2 s, a worker killed mid-job). `make test` runs the rest on two pytest-xdist workers first, then these in one
+# process of their own, so a neighbour's CPU never decides them. Plain `pytest` runs everything in one process.
+ALONE = (
+    "tests/cluster/",
+    "tests/load/",
+    "tests/jobs/test_worker.py",
+    "tests/notify/test_mail_crash.py",
+    "tests/articles/test_import_scale.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(ALONE):
+            item.add_marker(pytest.mark.alone)
+
+
 def pytest_report_header(config):
     return f"kms databases: SQLite always; PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} (a throwaway database per run)"
 

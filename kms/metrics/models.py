@@ -100,6 +100,23 @@ class RepDay(db.Model):
     angry: Mapped[int] = mapped_column(default=0)  # tickets tagged angry, anger or upset
 
 
+# The additive sums RepDay and RepPeriod both hold (handle_sum is the one float); a day or period adds up by these.
+COUNTER_COLUMNS = (
+    "tickets",
+    "csat_rated",
+    "csat_good",
+    "fcr_known",
+    "fcr_yes",
+    "reopened_known",
+    "reopened_yes",
+    "handle_count",
+    "handle_sum",
+    "nps_count",
+    "nps_promoters",
+    "nps_detractors",
+    "angry",
+)
+
 # RepPeriod's histogram: one integer column per handle-time bucket, so SQL sums them without decoding JSON.
 HIST_COLUMNS = tuple(f"h{i:02d}" for i in range(BUCKET_COUNT))
 PERIOD_KINDS = ("week", "month")

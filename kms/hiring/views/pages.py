@@ -98,12 +98,7 @@ def new_candidate():
         try:
             with unit_of_work():
                 candidate = services.create_candidate(
-                    opening_id=form.opening_id.data,
-                    name=form.name.data,
-                    email=form.email.data,
-                    phone=form.phone.data,
-                    source=form.source.data,
-                    notes=form.notes.data,
+                    **_candidate_fields(form),
                     actor=current_user,
                 )
         except Invalid as error:
@@ -114,6 +109,12 @@ def new_candidate():
     return render_template(
         "hiring/candidate_form.html", form=form, candidate=None
     ), 400 if form.errors else 200
+
+
+def _candidate_fields(form: CandidateForm) -> dict:
+    """The candidate form's values, as create_candidate and update_candidate take them."""
+    names = ("opening_id", "name", "email", "phone", "source", "notes")
+    return {name: getattr(form, name).data for name in names}
 
 
 @bp.route("/hiring/candidates/<int:candidate_id>/edit", methods=["GET", "POST"])
@@ -128,12 +129,7 @@ def edit_candidate(candidate_id: int):
             with unit_of_work():
                 services.update_candidate(
                     candidate_id,
-                    opening_id=form.opening_id.data,
-                    name=form.name.data,
-                    email=form.email.data,
-                    phone=form.phone.data,
-                    source=form.source.data,
-                    notes=form.notes.data,
+                    **_candidate_fields(form),
                     actor=current_user,
                 )
         except Invalid as error:

@@ -18,23 +18,17 @@ from sqlalchemy import bindparam, insert, select, update
 
 from kms.extensions import db
 from kms.metrics.buckets import BUCKET_COUNT, bucket_index, dump_hist, parse_hist
-from kms.metrics.models import ANGRY_TAGS, HIST_COLUMNS, PERIOD_KINDS, RepDay, RepPeriod, Ticket
-
-COUNTERS = (
-    "tickets",
-    "csat_rated",
-    "csat_good",
-    "fcr_known",
-    "fcr_yes",
-    "reopened_known",
-    "reopened_yes",
-    "handle_count",
-    "handle_sum",
-    "nps_count",
-    "nps_promoters",
-    "nps_detractors",
-    "angry",
+from kms.metrics.models import (
+    ANGRY_TAGS,
+    COUNTER_COLUMNS,
+    HIST_COLUMNS,
+    PERIOD_KINDS,
+    RepDay,
+    RepPeriod,
+    Ticket,
 )
+
+COUNTERS = COUNTER_COLUMNS
 _HANDLE_SUM = COUNTERS.index("handle_sum")
 _KEY_CHUNK = 500  # reps per SELECT of existing day rows (bound values far below either database's limit)
 

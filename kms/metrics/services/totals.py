@@ -19,25 +19,11 @@ from sqlalchemy import Integer, and_, func, literal_column, or_, select
 from kms.auth.models import User
 from kms.extensions import db
 from kms.metrics.buckets import BUCKET_COUNT, median_from_hist, parse_hist
-from kms.metrics.models import HIST_COLUMNS, RepDay, RepPeriod
+from kms.metrics.models import COUNTER_COLUMNS, HIST_COLUMNS, RepDay, RepPeriod
 from kms.metrics.services.aggregate import period_of
 from kms.metrics.stats import nps_score
 
-ADDITIVE = (
-    "tickets",
-    "csat_rated",
-    "csat_good",
-    "fcr_known",
-    "fcr_yes",
-    "reopened_known",
-    "reopened_yes",
-    "handle_count",
-    "handle_sum",
-    "nps_count",
-    "nps_promoters",
-    "nps_detractors",
-    "angry",
-)
+ADDITIVE = COUNTER_COLUMNS
 _HANDLE_SUM = ADDITIVE.index("handle_sum")
 
 

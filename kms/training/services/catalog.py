@@ -63,6 +63,15 @@ def get_module(module_id: int, *, actor) -> Module:
     return module
 
 
+def _editable_module(module_id: int, actor) -> Module:
+    """The module an editor is about to change (editors only; NotFound when it does not exist)."""
+    require_editor(actor)
+    module = db.session.get(Module, module_id)
+    if module is None:
+        raise NotFound("No such module.")
+    return module
+
+
 def get_module_by_slug(slug: str) -> Module | None:
     """The module with this slug, or None (for imports and links)."""
     return db.session.scalar(select(Module).where(Module.slug == slug))
@@ -146,10 +155,7 @@ def create_module(*, actor, slug: str | None = None, **fields) -> Module:
 
 def update_module(module_id: int, *, actor, **fields) -> Module:
     """Change a module's details; nothing is saved when any field is invalid."""
-    require_editor(actor)
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound("No such module.")
+    module = _editable_module(module_id, actor)
     _apply_module_fields(module, fields)
     db.session.flush()
     return module
@@ -162,9 +168,7 @@ def set_module_status(module_id: int, status: str, *, actor) -> Module:
         status = ModuleStatus(status)
     except ValueError:
         raise Invalid(f"Unknown status {status!r}.", field="status") from None
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound("No such module.")
+    module = _editable_module(module_id, actor)
     if status == ModuleStatus.PUBLISHED and not module.lessons:
         raise Invalid("Add at least one lesson before publishing.", field="status")
     module.status = status
@@ -212,10 +216,7 @@ def add_lesson(
     actor,
 ) -> Lesson:
     """Append a lesson at the end of the module."""
-    require_editor(actor)
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound("No such module.")
+    module = _editable_module(module_id, actor)
     lesson = Lesson(position=len(module.lessons))
     _apply_lesson_fields(lesson, title, body, acknowledge, article_slugs)
     module.lessons.append(lesson)  # the module loaded in this unit of work sees its new lesson
@@ -259,10 +260,7 @@ def delete_lesson(lesson_id: int, *, actor) -> int:
 
 def reorder_lessons(module_id: int, lesson_ids: list[int], *, actor) -> Module:
     """Put the module's lessons in the given order; the list must name each lesson exactly once."""
-    require_editor(actor)
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound("No such module.")
+    module = _editable_module(module_id, actor)
     by_id = {lesson.id: lesson for lesson in module.lessons}
     if sorted(lesson_ids) != sorted(by_id):
         raise Invalid("The new order must list each lesson of this module exactly once.", field="order")
@@ -313,10 +311,7 @@ def add_question(
     actor,
 ) -> Question:
     """Append a quiz question; choices are (text, correct) pairs."""
-    require_editor(actor)
-    module = db.session.get(Module, module_id)
-    if module is None:
-        raise NotFound("No such module.")
+    module = _editable_module(module_id, actor)
     question = Question(position=len(module.questions))
     _apply_question_fields(question, text, kind, explanation, choices)
     module.questions.append(question)  # the module loaded in this unit of work sees its new question

@@ -120,8 +120,17 @@ def _session_form(form: SessionForm) -> SessionForm:
     return form
 
 
-def _times(form) -> tuple[datetime, datetime]:
-    return viewer_to_utc(form.starts_at.data, "starts_at"), viewer_to_utc(form.ends_at.data, "ends_at")
+def _session_fields(form) -> dict:
+    """A session form's values as schedule_session and update_session take them (times turned to UTC; Invalid
+    names the time field a viewer's clock cannot have)."""
+    return dict(
+        starts_at=viewer_to_utc(form.starts_at.data, "starts_at"),
+        ends_at=viewer_to_utc(form.ends_at.data, "ends_at"),
+        host_id=form.host_id.data,
+        focus=form.focus.data,
+        format=form.format.data,
+        meeting_url=form.meeting_url.data,
+    )
 
 
 @bp.route("/training/shadowing/new", methods=["GET", "POST"])
@@ -130,17 +139,10 @@ def new_session():
     form = _session_form(SessionForm(trainee_id=id_arg("trainee_id")))
     if form.validate_on_submit():
         try:
-            starts_at, ends_at = _times(form)
+            fields = _session_fields(form)
             with unit_of_work():
                 session = services.schedule_session(
-                    trainee_id=form.trainee_id.data,
-                    host_id=form.host_id.data,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    focus=form.focus.data,
-                    format=form.format.data,
-                    meeting_url=form.meeting_url.data,
-                    actor=current_user,
+                    trainee_id=form.trainee_id.data, **fields, actor=current_user
                 )
         except (Invalid, Conflict) as error:
             field_error(form, error)
@@ -199,18 +201,9 @@ def edit_session(session_id: int):
         form.trainee_id.choices.append((found.trainee_id, found.trainee.name))
     if form.validate_on_submit():
         try:
-            starts_at, ends_at = _times(form)
+            fields = _session_fields(form)
             with unit_of_work():
-                services.update_session(
-                    found.id,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    host_id=form.host_id.data,
-                    focus=form.focus.data,
-                    format=form.format.data,
-                    meeting_url=form.meeting_url.data,
-                    actor=current_user,
-                )
+                services.update_session(found.id, **fields, actor=current_user)
         except (Invalid, Conflict) as error:
             field_error(form, error)
         else:

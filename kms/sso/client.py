@@ -11,11 +11,15 @@ import time
 
 from authlib.integrations.flask_client import OAuth
 
-from kms.sso.services import ProviderConfig
+from kms.sso.services import ProviderConfig, secret_of
 
 _EXTENSION = "kms_sso_oauth"
 TIMEOUT_SECONDS = 5
 SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+class SecretUnreadable(RuntimeError):
+    """The provider's stored client secret was sealed under another site key: an admin must enter it again."""
 
 
 def init_app(app) -> None:
@@ -25,14 +29,17 @@ def init_app(app) -> None:
 def client_for(app, provider: ProviderConfig):
     """The Authlib client for this provider, kept while its settings stay the same (so is its discovery)."""
     state = app.extensions[_EXTENSION]
-    key = (provider.slug, provider.issuer, provider.client_id, provider.client_secret, provider.scopes)
+    secret = secret_of(provider, site_key=app.config["SECRET_KEY"])
+    if secret is None:
+        raise SecretUnreadable(provider.label)
+    key = (provider.slug, provider.issuer, provider.client_id, secret, provider.scopes)
     client = state["clients"].get(key)
     if client is None:
         client = state["oauth"].register(
             name=f"sso-{provider.slug}",
             overwrite=True,
             client_id=provider.client_id,
-            client_secret=provider.client_secret,
+            client_secret=secret,
             server_metadata_url=provider.metadata_url,
             client_kwargs={
                 "scope": provider.scopes,

@@ -21,7 +21,7 @@ class SsoProvider(db.Model):
     label: Mapped[str] = mapped_column(String(80))
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(255))
-    client_secret: Mapped[str] = mapped_column(String(500))
+    client_secret: Mapped[str] = mapped_column(Text)  # sealed (kms.sealing); "" for a public client
     scopes: Mapped[str] = mapped_column(String(255), default="openid email profile")
     groups_claim: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

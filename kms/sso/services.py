@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from kms import sealing
 from kms.auth import services as accounts
 from kms.auth.models import Role, User
 from kms.errors import Forbidden, Invalid, NotFound
@@ -22,6 +23,8 @@ from kms.validate import clean_text
 ENV_SLUG = "default"
 DEFAULT_SCOPES = "openid email profile"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# Client secrets are stored sealed with the site's key under this label (kms.sealing).
+SECRET_PURPOSE = b"kms sso client secret v1\x00"
 UNMAPPED_CHOICES = ("member", "author", "manager", "deny")
 RANK = {Role.MEMBER: 0, Role.AUTHOR: 1, Role.MANAGER: 2, Role.ADMIN: 3}
 
@@ -34,10 +37,13 @@ class ProviderConfig:
     label: str
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str  # as the provider gave it (KMS_OIDC_CLIENT_SECRET); empty for an admin-added provider
     scopes: str = DEFAULT_SCOPES
     groups_claim: str = ""
     from_env: bool = False
+    sealed_secret: str = (
+        ""  # an admin-added provider's secret, sealed (kms.sealing): open it with secret_of()
+    )
 
     @property
     def metadata_url(self) -> str:
@@ -70,9 +76,26 @@ def _config(row: SsoProvider) -> ProviderConfig:
         label=row.label,
         issuer=row.issuer,
         client_id=row.client_id,
-        client_secret=row.client_secret,
+        client_secret="",
+        sealed_secret=row.client_secret,
         scopes=row.scopes or DEFAULT_SCOPES,
         groups_claim=row.groups_claim or "",
+    )
+
+
+def secret_of(provider: ProviderConfig, *, site_key: str | bytes) -> str | None:
+    """The provider's client secret in clear ("" for a public client); None when an admin-added provider's
+    secret was sealed under another site key (the admin page asks for it again)."""
+    if provider.from_env or not provider.sealed_secret:
+        return provider.client_secret
+    return sealing.unseal(provider.sealed_secret, site_key=site_key, purpose=SECRET_PURPOSE)
+
+
+def secret_readable(row: SsoProvider, *, site_key: str | bytes) -> bool:
+    """Can the site open this stored provider's client secret? (False after the site's secret key changed.)"""
+    return (
+        not row.client_secret
+        or sealing.unseal(row.client_secret, site_key=site_key, purpose=SECRET_PURPOSE) is not None
     )
 
 
@@ -108,6 +131,7 @@ def add_provider(
     client_secret: str,
     scopes: str,
     groups_claim: str,
+    site_key: str | bytes,
     actor: User,
 ) -> SsoProvider:
     """Add an OpenID Connect provider; its discovery document is read at the first sign-in."""
@@ -136,7 +160,9 @@ def add_provider(
         label=clean_text(label or "").strip()[:80] or slug,
         issuer=issuer,
         client_id=(client_id or "").strip(),
-        client_secret=client_secret or "",
+        client_secret=sealing.seal(client_secret, site_key=site_key, purpose=SECRET_PURPOSE)
+        if client_secret
+        else "",
         scopes=scopes,
         groups_claim=(groups_claim or "").strip()[:80],
     )

@@ -8,13 +8,16 @@ from authlib.integrations.requests_client import OAuth2Session
 from tests.sso import provider as oidc
 
 CALLBACK = "http://kms.test/login/sso/default/callback"
+ADDED_CALLBACK = "http://kms.test/login/sso/acme/callback"  # an admin-added provider with the short name acme
 
 
 @pytest.fixture(scope="session")
 def idp(tmp_path_factory):
     """node's oidc-provider on a free port of 127.0.0.1, stopped when the session ends."""
     oidc.skip_or_fail_without_provider()
-    running = oidc.start(tmp_path_factory.mktemp("oidc"), [CALLBACK], ["http://kms.test/login"])
+    running = oidc.start(
+        tmp_path_factory.mktemp("oidc"), [CALLBACK, ADDED_CALLBACK], ["http://kms.test/login"]
+    )
     yield running
     running.stop()
 

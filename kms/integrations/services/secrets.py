@@ -1,38 +1,21 @@
-"""Secrets kept for later use (signing secrets, tokens, webhook addresses), sealed with the site's secret key.
-
-The database alone (a copied dump, a backup) does not reveal them; the running site can still sign and
-post. If the site's secret key changes, sealed values can no longer be opened: the settings pages then say
-so and the admin enters them again."""
+"""The chat and webhook secrets integrations keep (signing secrets, tokens, webhook addresses), sealed with the
+site's secret key (kms.sealing): the settings pages say when one can no longer be opened."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets as _random
 
-from cryptography.fernet import Fernet, InvalidToken
+from kms import sealing
 
-_CONTEXT = b"kms integrations secrets v1\x00"
-
-
-def _box(site_key: str | bytes) -> Fernet:
-    raw = site_key.encode("utf-8") if isinstance(site_key, str) else site_key
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(_CONTEXT + raw).digest()))
+PURPOSE = b"kms integrations secrets v1\x00"
 
 
 def seal(value: str, *, site_key: str | bytes) -> str:
-    """The value encrypted and authenticated (Fernet) under a key derived from the site's secret key."""
-    return _box(site_key).encrypt(value.encode("utf-8")).decode("ascii")
+    return sealing.seal(value, site_key=site_key, purpose=PURPOSE)
 
 
 def unseal(sealed: str | None, *, site_key: str | bytes) -> str | None:
-    """The sealed value, or None when there is none or it was sealed under another site key."""
-    if not sealed:
-        return None
-    try:
-        return _box(site_key).decrypt(sealed.encode("ascii")).decode("utf-8")
-    except (InvalidToken, ValueError):
-        return None
+    return sealing.unseal(sealed, site_key=site_key, purpose=PURPOSE)
 
 
 def new_webhook_secret() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from kms.auth.permissions import requires
@@ -34,6 +34,11 @@ def _page(status: int = 200, **forms):
         "sso/admin.html",
         env=env_provider(),
         providers=services.list_provider_rows(),
+        unreadable={
+            row.id
+            for row in services.list_provider_rows()
+            if not services.secret_readable(row, site_key=current_app.config["SECRET_KEY"])
+        },
         rules=services.list_rules(),
         provider_form=forms.get("provider_form") or ProviderForm(),
         rule_form=forms.get("rule_form") or GroupRuleForm(),
@@ -85,6 +90,7 @@ def add_provider():
                     client_secret=form.client_secret.data or "",
                     scopes=form.scopes.data or "",
                     groups_claim=form.groups_claim.data or "",
+                    site_key=current_app.config["SECRET_KEY"],
                     actor=current_user,
                 )
         except Invalid as error:

@@ -14,7 +14,7 @@ from kms.auth.redirects import safe_next
 from kms.errors import Forbidden, NotFound
 from kms.extensions import unit_of_work
 from kms.sso import services
-from kms.sso.client import client_for, metadata, now
+from kms.sso.client import SecretUnreadable, client_for, metadata, now
 from kms.sso.views import bp
 
 FLOWS = "sso_flows"  # state -> {provider, next, reauth, started}: the sign-ins this browser started
@@ -37,8 +37,14 @@ def provider_or_404(slug: str) -> services.ProviderConfig:
 
 
 def _unreachable_message(provider, error) -> str:
-    current_app.logger.warning("SSO provider %s unreachable: %s", provider.slug, error)
     fallback = "" if services.get_settings().sso_only else " You can still log in with your password."
+    if isinstance(error, SecretUnreadable):
+        current_app.logger.error("SSO provider %s: its stored client secret cannot be opened", provider.slug)
+        return (
+            f"Sign-in with {provider.label} is not set up completely: an admin must enter its client secret "
+            f"again.{fallback}"
+        )
+    current_app.logger.warning("SSO provider %s unreachable: %s", provider.slug, error)
     return (
         f"{provider.label} cannot be reached right now, so kms cannot sign you in with it. Try again in a "
         f"few minutes.{fallback}"
@@ -47,10 +53,10 @@ def _unreachable_message(provider, error) -> str:
 
 def _start(provider, target: str, *, reauth: bool):
     """Redirect to the provider's login page, remembering state, nonce, PKCE verifier and where to go next."""
-    client = client_for(current_app, provider)
     redirect_uri = url_for("sso.callback", provider=provider.slug, _external=True)
     extra = {"prompt": "login", "max_age": 0} if reauth else {}
     try:
+        client = client_for(current_app, provider)
         metadata(client)
         started = client.create_authorization_url(redirect_uri, **extra)
     except UNREACHABLE as error:
@@ -108,13 +114,13 @@ def _checked_claims(config, flow):
     if request.args.get("error"):
         detail = request.args.get("error_description") or request.args["error"]
         return None, _refused(f"{config.label} did not sign you in: {detail[:200]}", flow)
-    client = client_for(current_app, config)
     try:
+        client = client_for(current_app, config)
         token = client.authorize_access_token(claims_options=required_claims(config, metadata(client)))
     except OAuthError as error:
         current_app.logger.warning("SSO %s refused the code: %s", config.slug, error)
         return None, _refused(f"{config.label} refused the sign-in ({error.error}). Start again.", flow)
-    except requests.RequestException as error:
+    except (requests.RequestException, SecretUnreadable) as error:
         return None, _refused(_unreachable_message(config, error), flow)
     except REJECTED as error:
         current_app.logger.warning("SSO %s sent an ID token that failed the checks: %r", config.slug, error)
@@ -195,8 +201,8 @@ def provider_logout(provider: str):
     offer = session.pop(LOGOUT_OFFER, None)
     if not offer or offer.get("provider") != config.slug:
         return redirect(url_for("auth.login"))
-    client = client_for(current_app, config)
     try:
+        client = client_for(current_app, config)
         if not metadata(client).get("end_session_endpoint"):
             raise RuntimeError("no end_session_endpoint")
     except UNREACHABLE as error:

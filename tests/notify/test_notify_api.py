@@ -45,6 +45,25 @@ def test_off_and_inactive_users_get_nothing_and_dedupe_records_once(app, make_us
     assert db.session.scalar(select(db.func.count(Notification.id))) == 1
 
 
+def test_a_notice_recorded_by_another_transaction_after_the_check_is_skipped_not_an_error(
+    app, make_user, monkeypatch
+):
+    """Two jobs or requests may both find no (user, kind, key) and both insert: the second must neither fail
+    the caller's transaction (a unique violation would) nor e-mail the person twice."""
+    first, second = make_user(), make_user()
+    services.notify(first, TEAM_NOTICE.name, title="once", actor=SYSTEM, dedupe_key="race")
+    db.session.commit()
+    # The other transaction's row is committed, but this one checked before it was: the check saw nothing.
+    monkeypatch.setattr(services, "_already_recorded", lambda *args: set())
+    count = services.notify([first, second], TEAM_NOTICE.name, title="once", actor=SYSTEM, dedupe_key="race")
+    db.session.commit()
+    assert count == 1
+    notices = db.session.execute(select(Notification.user_id, Notification.title)).all()
+    assert sorted(user_id for user_id, _ in notices) == sorted([first.id, second.id])
+    mailed = db.session.scalars(select(OutgoingMessage.user_id)).all()
+    assert sorted(mailed) == sorted([first.id, second.id])  # one each, none twice
+
+
 def test_mandatory_kind_is_emailed_only_and_ignores_preferences(app, make_user):
     user = make_user()
     services.notify(user, "auth.password_reset", title="Reset", actor=SYSTEM)

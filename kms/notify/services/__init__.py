@@ -81,6 +81,20 @@ def _already_recorded(user_ids: list[int], kind: str, dedupe_key: str) -> set[in
     return set(rows)
 
 
+def _insert_new_notices(rows: list[dict]) -> set[int]:
+    """INSERT ... ON CONFLICT DO NOTHING (the same SQL on SQLite and PostgreSQL); the user ids inserted."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(Notification)
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "dedupe_key"])
+        .returning(Notification.user_id)
+    )
+    return set(db.session.scalars(statement, rows))
+
+
 def _actor_name(actor) -> str:
     return _single_line(getattr(actor, "name", "") or "", 120)
 
@@ -156,7 +170,13 @@ def notify(
             )
     # Plain multi-row INSERTs, run now in the caller's transaction (no commit): cheaper than one ORM object per
     # row, so a request that notifies costs next to nothing more (benchmarks/notify_bench.py).
-    if notices:
+    if notices and dedupe_key is not None:
+        # Another transaction may record the same (user, kind, key) between our check and this insert (two
+        # jobs, two requests): the database keeps the first and skips ours, and only those it took get e-mail.
+        taken = _insert_new_notices(notices)
+        mails = [row for row in mails if row["user_id"] in taken]
+        notices = [row for row in notices if row["user_id"] in taken]
+    elif notices:
         db.session.execute(Notification.__table__.insert(), notices)
     if mails and files:  # attachments need each message's id: ORM objects for these (rare: .ics files)
         for row in mails:

@@ -64,6 +64,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "25",
         "Largest uploaded image or file, in MiB (upload routes only; everything else keeps KMS_MAX_REQUEST_KB). Larger files get 413 with a message, and nothing is stored.",
     ),
+    "KMS_MEDIA_DRAFT_DAYS": (
+        "30",
+        "Files uploaded while writing (drafts) that no saved page came to use are deleted after this many days, by the `media-drafts` job of `kms worker`.",
+    ),
     "KMS_STORAGE_URL": (
         "",
         "Where uploaded files live: a folder path or `file:///path` (default: `media/` in the instance folder), or `s3://bucket/prefix` for S3-compatible object storage (needs the `s3` extra, boto3; the bucket must exist). Several servers need object storage (or one shared folder).",
@@ -356,6 +360,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> Settings
         "KMS_INVITE_HOURS",
         "KMS_MAX_REQUEST_KB",
         "KMS_MAX_UPLOAD_MB",
+        "KMS_MEDIA_DRAFT_DAYS",
         "KMS_METRICS_MAX_MB",
         "KMS_SESSION_HOURS",
         "KMS_REMEMBER_DAYS",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kms.media import hooks
+from kms.media.jobs import init_jobs
 from kms.media.storage import from_settings
 from kms.media.views import bp
 from kms.media.views.files import attachments_panel, raise_upload_limit, upload_form_block
@@ -18,3 +19,4 @@ def init_app(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
     app.add_template_global(upload_form_block, "media_upload_form")
     app.add_template_global(attachments_panel, "media_attachments")
+    init_jobs(app)

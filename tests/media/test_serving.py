@@ -193,3 +193,33 @@ def test_a_lessons_image_follows_the_modules_visibility(client, make_user):
     assert client.get(data["url"]).status_code == 404
     training.set_module_status(module.id, "published", actor=editor)
     assert client.get(data["url"]).status_code == 200
+
+
+def test_the_media_drafts_job_deletes_old_unused_draft_uploads_and_keeps_the_rest(
+    app, client, make_user, make_article, stored
+):
+    from datetime import timedelta
+
+    from kms.extensions import utcnow
+    from kms.jobs.registry import jobs_of
+
+    author = make_user(Role.AUTHOR)
+    article = make_article(author)
+    login(client, author)
+    used = upload(client, image_bytes(color=(1, 2, 3)), "used.png").get_json()
+    save_body(article.id, f"See:\n\n{used['markdown']}\n", author)
+    forgotten = upload(client, image_bytes(color=(4, 5, 6)), "forgotten.png").get_json()
+    recent = upload(client, image_bytes(color=(7, 8, 9)), "recent.png").get_json()
+    with unit_of_work():
+        db.session.execute(
+            Attachment.__table__.update()
+            .where(Attachment.name == "forgotten.png")
+            .values(created_at=utcnow() - timedelta(days=31))
+        )
+    files_before = stored()[0]
+    summary = jobs_of(app)["media-drafts"].func(utcnow())
+    assert summary.startswith("1 ")
+    assert stored()[0] == files_before - 1  # the forgotten file is gone from storage, not just its row
+    assert client.get(forgotten["url"]).status_code == 404
+    assert client.get(used["url"]).status_code == 200
+    assert client.get(recent["url"]).status_code == 200

@@ -11,6 +11,7 @@ files after the commit).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import String, cast, delete, exists, select
 
@@ -112,6 +113,17 @@ def attach_to_pages(files: dict[str, tuple[str, str]]) -> int:
                 added += 1
     db.session.flush()
     return added
+
+
+def drop_old_drafts(before: datetime) -> int:
+    """Delete draft uploads (files uploaded while writing that no saved page came to use) made before `before`;
+    returns how many. The commit's sweep (kms.media.hooks) then removes the files nothing else uses."""
+    result = db.session.execute(
+        delete(Attachment)
+        .where(Attachment.owner_type == "draft", Attachment.created_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def sweep() -> list[str]:

@@ -21,7 +21,11 @@ Commit order, the one hard part. The position is a *key* below which every row h
   later statement and the horizon becomes its position. A transaction still open at the snapshot has an id
   >= the horizon, so its rows stay above the position and are read by a later pass after it commits: a
   late commit is delayed, never skipped. (A long-open writing transaction on kms's database holds every
-  follower back until it ends; it never makes one skip.)
+  follower back until it ends; it never makes one skip.) Only transactions that have written something
+  have an id and can hold the horizon: a read-only transaction, even one left idle in a request or a
+  shell, is not in the snapshot's in-progress list. kms writes only inside unit_of_work(), which commits
+  when its block ends, so the horizon normally waits for the saves in flight (milliseconds), and for a big
+  import until it commits; skipping past such a transaction would lose its rows, so it is waited for.
   Waking up: on PostgreSQL the appending transaction also sends a NOTIFY on CHANNEL (PostgreSQL delivers it
   at commit, and drops it on rollback), so followers listening there take at once instead of at their next
   poll; the poll stays, for lost connections and for transactions that hold the horizon without writing the

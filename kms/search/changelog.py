@@ -21,7 +21,17 @@ Commit order, the one hard part. The position is a *key* below which every row h
   later statement and the horizon becomes its position. A transaction still open at the snapshot has an id
   >= the horizon, so its rows stay above the position and are read by a later pass after it commits: a
   late commit is delayed, never skipped. (A long-open writing transaction on kms's database holds every
-  follower back until it ends; it never makes one skip.)
+  follower back until it ends; it never makes one skip.) Only transactions that have written something
+  have an id and can hold the horizon: a read-only transaction, even one left idle in a request or a
+  shell, is not in the snapshot's in-progress list. kms writes only inside unit_of_work(), which commits
+  when its block ends, so the horizon normally waits for the saves in flight (milliseconds), and for a big
+  import until it commits; skipping past such a transaction would lose its rows, so it is waited for.
+  Waking up: on PostgreSQL the appending transaction also sends a NOTIFY on CHANNEL (PostgreSQL delivers it
+  at commit, and drops it on rollback), so followers listening there take at once instead of at their next
+  poll; the poll stays, for lost connections and for transactions that hold the horizon without writing the
+  log. A notification only says "look now": what is taken is still decided by the horizon alone, so an early
+  or a missed notification can delay a row, never skip it. A follower that finds rows of other servers kept
+  above the horizon (`held_back`) looks again soon after, rather than a whole poll period later.
 - SQLite: writers are serialized (one write transaction at a time, BEGIN IMMEDIATE), so a row's id is taken
   and committed before the next writer takes a higher one: id order is commit order, the key is the id and
   the position is the highest id taken plus one. The table is AUTOINCREMENT, so ids are never reused.
@@ -50,6 +60,9 @@ from kms.extensions import UTCDateTime, utcnow
 from kms.search.models import SearchChange, SearchOutbox, SearchServer
 
 SERVER_ID_FILE = "search-server-id"
+CHANNEL = (
+    "kms_search_changes"  # PostgreSQL NOTIFY channel: "a change was committed"; payload: origin server id
+)
 STALE = "stale"  # take(): this server's untaken rows are gone (or it is unknown): rebuild, then follow
 
 # The writing transaction's id, as a plain bigint (xid8 has no direct cast to bigint).
@@ -101,6 +114,10 @@ def append(session: Session, doc_ids: Iterable[str], origin: str | None) -> None
     if connection.dialect.name == "postgresql":
         statement = statement.values(txid=literal_column(_PG_TXID))
     connection.execute(statement, [{"doc_id": d, "origin": origin, "created_at": now} for d in doc_ids])
+    if connection.dialect.name == "postgresql":
+        # Queued in this transaction, delivered to the listening followers when it commits (never if it rolls
+        # back); several identical ones in one transaction are sent once.
+        connection.execute(select(func.pg_notify(CHANNEL, origin or "")))
     if origin is not None:
         connection.execute(
             insert(SearchOutbox.__table__),
@@ -188,6 +205,19 @@ def pending(session: Session, server_id: str, others_only: bool = True) -> bool:
     limit = horizon(session)
     whose = or_(SearchChange.origin.is_(None), SearchChange.origin != server_id) if others_only else true()
     return bool(session.scalar(select(exists().where(key >= position, key < limit, whose))))
+
+
+def held_back(session: Session, server_id: str) -> bool:
+    """Are rows of other servers waiting above the horizon (an older transaction is still open)? Those are
+    taken once it ends; the follower looks again soon. Always False on SQLite (its horizon is past every row)."""
+    if not _postgres(session):
+        return False
+    known, position = position_of(session, server_id)
+    if not known or position is None:
+        return False
+    limit = max(horizon(session), position)
+    others = or_(SearchChange.origin.is_(None), SearchChange.origin != server_id)
+    return bool(session.scalar(select(exists().where(SearchChange.txid >= limit, others))))
 
 
 def waiting(session: Session, server_id: str) -> int:

@@ -63,6 +63,9 @@ ERROR_CHARS = 2000
 DRAINER_IDLE_SECONDS = 10.0  # a drain thread with nothing to do ends; the next commit starts another
 HEARTBEAT_SECONDS = 15.0  # a following server tells the others it is alive at least this often
 CLEAN_SECONDS = 60.0  # how often a process deletes the change log rows every live server has passed
+HELD_BACK_RETRY_SECONDS = 0.05  # look again this soon while other servers' rows wait for an open transaction
+LISTEN_CHECK_SECONDS = 30.0  # how often the listener checks its connection when no notification comes
+LISTEN_RETRY_SECONDS = 5.0  # wait before reconnecting a failed listening connection
 STALLED = "indexing it never finished (the worker stopped or timed out while indexing it)"
 
 # Visibility keyword -> the action whose roles may read such documents. Each role's visibility set is
@@ -249,7 +252,10 @@ class _Drainer:
     """One thread per process that drains after web requests commit, so no request waits on the index.
 
     It waits on the drain lock (a thread, not a request), ends after DRAINER_IDLE_SECONDS with
-    nothing to do, and is started again by the next commit (also after a fork: it is per process)."""
+    nothing to do, and is started again by the next commit (also after a fork: it is per process).
+    A server's worker also follows the change log here: every KMS_SEARCH_FOLLOW_SECONDS, however many
+    requests poke the thread meanwhile (a steady stream of searches must not put the poll off), and at
+    once when the log's listener hears of another server's commit."""
 
     def __init__(self, index: SearchIndex):
         self.index = index
@@ -260,11 +266,23 @@ class _Drainer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.following = False  # a server's worker: poll the change log for other servers' changes
+        self._next_follow = 0.0  # monotonic time of the next look at the change log
+        self._woken = False  # another server committed a change (a notification): look now
 
     def follow(self) -> None:
         """Keep the thread alive, polling the change log every KMS_SEARCH_FOLLOW_SECONDS."""
         self.following = True
         self.poke(leftovers_only=True)
+
+    def wake(self) -> None:
+        """Look at the change log now (another server committed a change)."""
+        with self._cond:
+            self._woken = True
+        self.poke(leftovers_only=True)
+
+    def follow_again_in(self, seconds: float) -> None:
+        with self._cond:
+            self._next_follow = min(self._next_follow, time.monotonic() + seconds)
 
     def poke(self, leftovers_only: bool) -> None:
         with self._cond:
@@ -283,25 +301,53 @@ class _Drainer:
             target = self._asked
             return self._cond.wait_for(lambda: self._done >= target, timeout)
 
-    def _next(self) -> tuple[int, bool] | None:
+    def _next(self) -> tuple[int, str] | None:
+        """(drains asked so far, what to do: "drain", "leftovers", "follow" or "woken"), None to end."""
         with self._cond:
-            idle = self.index.follow_seconds if self.following else DRAINER_IDLE_SECONDS
-            if not self._cond.wait_for(lambda: self._asked > self._done or self._leftovers, idle):
+            while True:
+                now = time.monotonic()
+                if self.following and (self._woken or now >= self._next_follow):
+                    # Before any drain asked for: with requests coming faster than the poll period, a
+                    # drain-first order would put the poll off as long as they come.
+                    woken, self._woken = self._woken, False
+                    self._next_follow = now + self.index.follow_seconds
+                    return self._asked, "woken" if woken else "follow"
+                if self._asked > self._done:
+                    self._leftovers = False
+                    return self._asked, "drain"
+                if self._leftovers:
+                    self._leftovers = False
+                    return self._asked, "leftovers"
                 if self.following:
-                    return self._asked, None  # time to look at the change log
-                self._thread = None
-                return None
-            leftovers, self._leftovers = self._leftovers, False
-            return self._asked, leftovers
+                    self._cond.wait(self._next_follow - now)
+                elif not self._cond.wait(DRAINER_IDLE_SECONDS) and not (
+                    self._asked > self._done or self._leftovers
+                ):
+                    self._thread = None
+                    return None
 
     def _run(self) -> None:
+        retry = 0.0
         with self.index.app.app_context():
             while (work := self._next()) is not None:
-                target, leftovers = work
-                if leftovers is None:
-                    self.index.follow_quietly()
+                target, what = work
+                if what in ("follow", "woken"):
+                    # Woken by a notification there is something to take: wait for the drain lock if the other
+                    # worker holds it (it may have taken from the log before this change committed).
+                    held = self.index.follow_quietly(wait=self.index.drain_wait if what == "woken" else 0)
+                    # Rows kept back by an open transaction: look again soon, less and less often while it stays
+                    # open (its commit notifies only if it wrote the log too).
+                    retry = (
+                        min(2 * retry, self.index.follow_seconds)
+                        if held and retry
+                        else HELD_BACK_RETRY_SECONDS
+                    )
+                    if held:
+                        self.follow_again_in(retry)
+                    else:
+                        retry = 0.0
                     continue
-                if target > self._done:
+                if what == "drain":
                     # Another process holding the lock drains our rows too; retry only while it is busy.
                     while not self.index.drain_quietly(wait=self.index.drain_wait):
                         pass
@@ -310,6 +356,66 @@ class _Drainer:
                 with self._cond:
                     self._done = max(self._done, target)
                     self._cond.notify_all()
+
+
+class _Listener:
+    """One thread per process (PostgreSQL only) that LISTENs on the change log's channel on a connection of its
+    own and wakes the drain thread when another server commits a change (kms.search.changelog: the notification
+    is sent by the appending transaction and delivered at its commit). Only a shortcut: if the connection fails,
+    the poll goes on and the listener reconnects a little later."""
+
+    def __init__(self, index: SearchIndex):
+        self.index = index
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._guard = threading.Lock()
+
+    def start(self) -> None:
+        with self._guard:
+            if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="kms-search-listen", daemon=True)
+            self._thread.start()
+
+    def _connect(self):
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            return None
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        connection = engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+        if not hasattr(connection, "notifies"):  # a driver other than psycopg 3: polling only
+            connection.close()
+            return None
+        connection.autocommit = True
+        connection.execute(f"LISTEN {changelog.CHANNEL}")
+        return connection
+
+    def _run(self) -> None:
+        with self.index.app.app_context():
+            while self._pid == os.getpid():
+                connection = None
+                try:
+                    connection = self._connect()
+                    if connection is None:
+                        return
+                    # Changes committed while we were not listening are found by the next poll; look now.
+                    self.index.follow_soon()
+                    while True:
+                        for note in connection.notifies(timeout=LISTEN_CHECK_SECONDS):
+                            if note.payload != (self.index.known_server_id() or ""):
+                                self.index.follow_soon()
+                        if connection.closed:
+                            break
+                except Exception:
+                    log.warning("listening for search log changes failed; polling meanwhile", exc_info=True)
+                finally:
+                    if connection is not None:
+                        try:
+                            connection.close()
+                        except Exception:
+                            log.debug("closing the listening connection failed", exc_info=True)
+                time.sleep(LISTEN_RETRY_SECONDS)
 
 
 class SearchIndex:
@@ -331,6 +437,7 @@ class SearchIndex:
         self._rebuild_thread: threading.Thread | None = None
         self._rebuild_guard = threading.Lock()
         self._drainer = _Drainer(self)
+        self._listener = _Listener(self)
 
     # ---- the engine
 
@@ -441,22 +548,33 @@ class SearchIndex:
         except Exception:
             log.exception("cleaning the search change log failed")
 
-    def follow_quietly(self) -> None:
+    def follow_quietly(self, wait: float = 0) -> bool:
         """The poller (a web worker's drain thread): drain when the log holds changes from other servers, or
-        when the heartbeat is due; errors are logged."""
+        when the heartbeat is due; errors are logged. ``wait``: for the drain lock, if another process holds
+        it. True when rows of other servers still wait behind an open transaction (look again soon)."""
         try:
-            if self.known_server_id() is None:
-                return
+            server_id = self.known_server_id()
+            if server_id is None:
+                return False
             with self._session() as session:
-                waiting = changelog.pending(session, self.known_server_id())
+                waiting = changelog.pending(session, server_id)
             if waiting or time.monotonic() >= self._next_beat:
-                self.drain_quietly(wait=0)
+                self.drain_quietly(wait=wait)
+            with self._session() as session:
+                return changelog.held_back(session, server_id)
         except Exception:
             log.exception("following the search change log failed")
+            return False
 
     def start_following(self) -> None:
-        """This process polls the change log in its drain thread (each `kms serve` worker does)."""
+        """This process polls the change log in its drain thread (each `kms serve` worker does), and on
+        PostgreSQL listens for other servers' commits to take them at once."""
         self._drainer.follow()
+        self._listener.start()
+
+    def follow_soon(self) -> None:
+        """Have the drain thread look at the change log now (the listener heard of a commit)."""
+        self._drainer.wake()
 
     # ---- draining
 

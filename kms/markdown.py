@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import markdown as md
 import nh3
-from markdown import inlinepatterns
+from markdown import inlinepatterns, treeprocessors, util
 from markdown.extensions import Extension, fenced_code
 from markdown.treeprocessors import Treeprocessor
 
@@ -384,6 +384,85 @@ class LinearFencesExtension(Extension):
         markdown.preprocessors["fenced_code_block"].FENCED_BLOCK_RE = LINEAR_FENCE_RE
 
 
+# --- Inline patterns tried only where they can match -------------------------------------------------------------
+# Python-Markdown tries every inline pattern (15 here) on every stretch of text, one regular expression search
+# each, and reads each pattern from its registry by position (a sorted look-up) every time: most of the inline
+# stage's cost on ordinary prose. A pattern whose expression cannot match without some character (a backtick,
+# `[`, `<`, `&`...) is passed over when the text holds none of them, which is exactly what its failed search
+# would have done. Patterns are known by their expression, so one changed by an upgrade (or added by another
+# extension) is always tried.
+_WIKILINK_RE = r"\[\[([\w0-9_ -]+)\]\]"
+_INLINE_NEEDS = {
+    inlinepatterns.BACKTICK_RE: ("`",),
+    inlinepatterns.ESCAPE_RE: ("\\",),
+    inlinepatterns.LINK_RE: ("[",),
+    inlinepatterns.IMAGE_LINK_RE: ("![",),
+    inlinepatterns.AUTOLINK_RE: ("<",),
+    inlinepatterns.AUTOMAIL_RE: ("<",),
+    inlinepatterns.LINE_BREAK_RE: ("  \n",),
+    inlinepatterns.HTML_RE: ("<",),
+    inlinepatterns.ENTITY_RE: ("&",),
+    _WIKILINK_RE: ("[[",),
+    r"\*|_": ("*", "_"),
+}
+
+
+_NEEDLES = tuple(dict.fromkeys(needle for needs in _INLINE_NEEDS.values() for needle in needs))
+
+
+class _SkippingInlineProcessor(treeprocessors.InlineProcessor):
+    """Python-Markdown's inline stage, passing over the patterns that cannot match a text (same output)."""
+
+    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        compiled = [getattr(pattern, "compiled_re", None) for pattern in self.inlinePatterns]
+        self._kms_patterns = list(self.inlinePatterns)
+        self._kms_needs = [_INLINE_NEEDS.get(regex.pattern) if regex else None for regex in compiled]
+        self._kms_next: dict[
+            int, list[int]
+        ] = {}  # needles present (bit mask) -> next pattern to try from each
+        return super().run(tree, ancestors)
+
+    def _next_patterns(self, data: str) -> list[int]:
+        """For each pattern position, the first pattern at or after it that may match `data`."""
+        mask = sum(1 << bit for bit, needle in enumerate(_NEEDLES) if needle in data)
+        found = self._kms_next.get(mask)
+        if found is None:
+            present = {needle for bit, needle in enumerate(_NEEDLES) if mask >> bit & 1}
+            found, following = [], len(self._kms_needs)
+            for index in range(len(self._kms_needs) - 1, -1, -1):
+                needs = self._kms_needs[index]
+                if needs is None or not present.isdisjoint(needs):
+                    following = index
+                found.append(following)
+            found = self._kms_next[mask] = found[::-1] + [following]
+        return found
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        # Python-Markdown's __handleInline (3.11), with the pass-over added; its __applyPattern calls it back.
+        if isinstance(data, util.AtomicString):
+            return data
+        apply, patterns = self._InlineProcessor__applyPattern, self._kms_patterns
+        count, start = len(patterns), 0
+        following = self._next_patterns(data)
+        while patternIndex < count:
+            if following[patternIndex] != patternIndex:  # patterns that cannot match: each would fail, from 0
+                patternIndex, start = following[patternIndex], 0
+                continue
+            data, matched, start = apply(patterns[patternIndex], data, patternIndex, start)
+            if matched:
+                following = self._next_patterns(data)
+            else:
+                patternIndex += 1
+        return data
+
+
+class SkippingInlineExtension(Extension):
+    """Puts _SkippingInlineProcessor in the place of Python-Markdown's inline stage."""
+
+    def extendMarkdown(self, markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        markdown.treeprocessors.register(_SkippingInlineProcessor(markdown), "inline", 20)
+
+
 def _wikilink_url(label: str, base: str, end: str) -> str:
     return f"{ARTICLE_LINK_BASE}{quote(slugify(label))}"
 
@@ -407,7 +486,7 @@ def build_converter(*, linear: bool = True) -> md.Markdown:
         videos,
     ]
     if linear:
-        extensions += [LinearLinksExtension(), LinearFencesExtension()]
+        extensions += [LinearLinksExtension(), LinearFencesExtension(), SkippingInlineExtension()]
     converter = md.Markdown(
         extensions=extensions,
         extension_configs={

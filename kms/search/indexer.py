@@ -57,6 +57,9 @@ DRAIN_LOCK_FILE = "kms-drain.lock"
 REBUILD_LOCK_FILE = "kms-rebuild.lock"
 START_CHECK_LOCK_FILE = "kms-start-check.lock"
 DRAIN_BATCH = 500
+# A drain that finds at least this many documents waiting, and at least as many as the index holds (an import
+# into a new or small site), builds the index afresh in worker processes instead of writing them one by one.
+REBUILD_MIN_DOCS = 1000
 LEFTOVER_CHECK_SECONDS = 30.0  # how often a quiet process looks for rows a killed worker left
 MAX_ATTEMPTS = 3  # drains a document may fail (or never finish) before it is quarantined
 ERROR_CHARS = 2000
@@ -593,6 +596,7 @@ class SearchIndex:
             stale = self._take_from_log() == changelog.STALE
             url_for = self.url_for()
             failed: set[str] = set()  # one attempt per document and drain
+            written += self._index_many_at_once(engine, url_for)
             for _ in range(20):  # new rows may arrive while we work; don't loop forever
                 rows = self._claim(failed)
                 if not rows:
@@ -606,6 +610,46 @@ class SearchIndex:
             log.warning("search index %s missed changes from the shared log; rebuilding it", self.root)
             self._rebuild(None, only_if_stale=True)
         return written
+
+    def _index_many_at_once(self, engine: SearchEngine, url_for: UrlFor) -> int:
+        """When the outbox names at least REBUILD_MIN_DOCS documents and at least as many as the index holds,
+        rebuild the index from the database with the rebuild's parallel build (one worker per core, segments
+        written whole) rather than writing each document into it; returns the documents written (0: the batches
+        of the caller's loop do the work). Runs under the drain lock: no drain of this server writes meanwhile,
+        and the build reads the database after every claimed row was committed, so it covers them all."""
+        live = (self._mine(), SearchOutbox.quarantined_at.is_(None), SearchOutbox.attempts == 0)
+        with self._session() as session:
+            waiting = session.scalar(select(func.count(func.distinct(SearchOutbox.doc_id))).where(*live)) or 0
+        if waiting < REBUILD_MIN_DOCS or waiting < engine.doc_count() or engine.is_rebuilding():
+            return 0
+        skip = self.quarantined_ids()  # a quarantined document would fail the whole build: it waits its turn
+        with self._session() as session, session.begin():
+            rows = [
+                tuple(row)
+                for row in session.execute(select(SearchOutbox.id, SearchOutbox.doc_id).where(*live))
+                if row[1] not in skip
+            ]
+            for start in range(0, len(rows), DRAIN_BATCH):
+                session.execute(
+                    update(SearchOutbox)
+                    .where(SearchOutbox.id.in_([i for i, _ in rows[start : start + DRAIN_BATCH]]))
+                    .values(attempts=SearchOutbox.attempts + 1)
+                )
+        try:
+            with self._session() as session:
+                engine.rebuild(doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+        except (SearchIndexError, OperationalError, KeyboardInterrupt):
+            self._unclaim(rows)
+            raise
+        except Exception:
+            # A document that cannot be built: the batches find which one, and write the others.
+            log.exception(
+                "building the search index for %d documents failed; writing them one by one", waiting
+            )
+            self._unclaim(rows)
+            return 0
+        self._settle(rows, {})
+        return len({doc_id for _, doc_id in rows})
 
     def _claim(self, failed: set[str]) -> list[tuple[int, str]]:
         """The next rows to index, with an attempt counted on each (committed before any work starts).
@@ -664,11 +708,12 @@ class SearchIndex:
     def _unclaim(self, rows: list[tuple[int, str]]) -> None:
         # The index or the database failed, not the documents: give the attempt back.
         with self._session() as session, session.begin():
-            session.execute(
-                update(SearchOutbox)
-                .where(SearchOutbox.id.in_([i for i, _ in rows]))
-                .values(attempts=SearchOutbox.attempts - 1)
-            )
+            for start in range(0, len(rows), DRAIN_BATCH):
+                session.execute(
+                    update(SearchOutbox)
+                    .where(SearchOutbox.id.in_([i for i, _ in rows[start : start + DRAIN_BATCH]]))
+                    .values(attempts=SearchOutbox.attempts - 1)
+                )
 
     def _index_rows(
         self, engine: SearchEngine, url_for: UrlFor, rows: list[tuple[int, str]], failed: set[str]
@@ -723,11 +768,17 @@ class SearchIndex:
         done = {doc_id for _, doc_id in rows if doc_id not in errors}
         with self._session() as session, session.begin():
             done_ids = [i for i, doc_id in rows if doc_id in done]
-            if done_ids:
-                session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(done_ids)))
+            for start in range(0, len(done_ids), DRAIN_BATCH):
+                session.execute(
+                    delete(SearchOutbox).where(SearchOutbox.id.in_(done_ids[start : start + DRAIN_BATCH]))
+                )
+            done_docs = sorted(done)
+            for start in range(0, len(done_docs), DRAIN_BATCH):
                 session.execute(
                     delete(SearchOutbox).where(
-                        self._mine(), SearchOutbox.doc_id.in_(done), SearchOutbox.quarantined_at.is_not(None)
+                        self._mine(),
+                        SearchOutbox.doc_id.in_(done_docs[start : start + DRAIN_BATCH]),
+                        SearchOutbox.quarantined_at.is_not(None),
                     )
                 )
             for doc_id, error in errors.items():

@@ -15,7 +15,7 @@ from kms.auth.models import Role
 from kms.cli import STARTUP_TASKS, ensure_search_index
 from kms.extensions import db, unit_of_work
 from kms.hiring import services as hiring
-from kms.search import services
+from kms.search import indexer, services
 from kms.search.engine import IndexBusyError
 from kms.search.indexer import DRAIN_BATCH, EXTENSION, SearchIndex, iter_documents, visibilities_for
 from kms.search.models import SearchOutbox
@@ -215,6 +215,25 @@ def test_a_document_named_by_many_outbox_rows_is_written_once_per_drain(index, a
     index.drain()
     assert written.count(doc_id) == 1 and len(written) == len(set(rows))
     assert index.outbox_size() == 0 and found(index, "chargeback") == [doc_id]
+
+
+def test_many_new_documents_are_indexed_by_a_build_in_workers_not_one_by_one(index, author, monkeypatch):
+    # An import into a new site: the outbox names more documents than the index holds.
+    monkeypatch.setattr(indexer, "REBUILD_MIN_DOCS", 4)
+    engine = index.engine()
+    monkeypatch.setattr(
+        engine, "apply", lambda changes: pytest.fail(f"written one by one: {sorted(changes)}")
+    )
+    with unit_of_work():
+        for n in range(5):
+            handbook.create_article(
+                handbook.ArticleFields(
+                    title=f"Refund step {n}", body="Refunds go to billing.", category="Billing"
+                ),
+                actor=author,
+            )
+    assert len(found(index, "refunds")) == 5
+    assert index.outbox_size() == 0 and index.drift().clean
 
 
 def test_rows_left_by_a_killed_worker_are_drained_by_search_check_fix(index, author, runner):

@@ -28,6 +28,7 @@ from kms.search import schema as S
 from kms.search.engine import whoosh_adapter as wa
 from kms.search.engine.build import (
     FileLock,
+    _is_locked,
     acquire_within,
     atomic_write,
     build_into,
@@ -323,6 +324,10 @@ class SearchEngine:
                 raise IndexMissingError(f"search index directory {path} is missing")
             self._write_ix = (name, wa.open_index(path))
         return self._write_ix[1]
+
+    def is_rebuilding(self) -> bool:
+        """Whether a rebuild of this index is running (in any process)."""
+        return _is_locked(self.root / REBUILD_LOCK_FILE)
 
     def rebuild(self, documents: Iterable[Mapping[str, Any]]) -> int:
         """Index ``documents`` into a fresh directory and switch every process over to it atomically.

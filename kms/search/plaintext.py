@@ -17,11 +17,15 @@ _FENCED_BLOCK_RE = re.compile(
 _BACKTICKS_RE = re.compile(r"`+")
 _PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
 _IMAGE_RE = re.compile(r"!\[([^\[\]\n]*)\]\([^()\n]*\)")
-_LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\((?:[^()\n]|\([^()\n]*\))*\)")
+# Runs of target characters taken whole (possessive: nothing to give back, as a ")" can only end the target).
+_LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\((?:[^()\n]++|\([^()\n]*+\))*+\)")
 _REF_LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
 _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+)>")
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-_STAR_EMPHASIS_RE = re.compile(r"\*{1,3}(?=[^\s*])([^*\n]*?[^\s*])\*{1,3}")
+# "\*\*{0,2}" is "\*{1,3}" with a literal first character, which the regex engine looks for at C speed
+# instead of trying the pattern at every character (5x faster on the handbook). Greedy up to the next "*"
+# (the text holds none, so only the character before it can end the text).
+_STAR_EMPHASIS_RE = re.compile(r"\*\*{0,2}(?=[^\s*])([^*\n]*[^\s*])\*{1,3}")
 _STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]*?\S)~~")
 # Starts with the literal so the regex engine can skip ahead; "(?<!\w_)" keeps snake_case intact.
 _UNDERSCORE_EMPHASIS_RE = re.compile(r"_(?<!\w_)_{0,2}(?=[^\s_])([^_\n]*?[^\s_])_{1,3}(?!\w)")

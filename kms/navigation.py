@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
+
+from kms.sessions import csrf_token
 
 EXTENSION = "kms.navigation"
 HEADERS = "kms.navigation.headers"  # app.extensions key: rendered headers by what they show
@@ -102,7 +103,7 @@ def site_header() -> Markup:
             kept.clear()
         kept[key] = parts
     before, after = parts
-    return Markup(f"{before}{escape(generate_csrf())}{after}")
+    return Markup(f"{before}{escape(csrf_token())}{after}")
 
 
 def _render_header(entries, search: bool, query: str, bell, name: str) -> tuple[str, str]:

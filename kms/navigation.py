@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
+
+from kms.sessions import csrf_token
 
 EXTENSION = "kms.navigation"
+HEADERS = "kms.navigation.headers"  # app.extensions key: rendered headers by what they show
+HEADERS_KEPT = 1024
+HEADER_TEMPLATE = "_site_header.html"
+CSRF_MARK = "kms-csrf-token-of-this-request"
 
 
 def _everyone(_user) -> bool:
@@ -57,7 +64,67 @@ def nav_entries() -> list[NavEntry]:
     ]
 
 
+def site_header() -> Markup:
+    """The logged-in part of the page header: menu, search box, notification bell, name and log-out form.
+
+    Every page shows it and it changes only with what is computed here (the entries this user sees and which is
+    current, the bell's count, the name, the search query on search pages, the links' host and prefix): those
+    values are the key of a kept copy and the only values the template gets, so a kept copy is exactly what a
+    fresh rendering would give. The log-out form's CSRF token is this request's, put in on every call."""
+    if not current_user.is_authenticated:
+        return Markup("")
+    app = current_app._get_current_object()
+    user = current_user._get_current_object()
+    views, endpoint, environ = app.view_functions, request.endpoint, request.environ
+    entries = tuple(
+        (entry.label, entry.endpoint, entry.is_current(endpoint))
+        for entry in app.extensions.get(EXTENSION, ())
+        if entry.endpoint in views and entry.visible(user)
+    )
+    search = "search.results" in views
+    query = request.args.get("q", "") if search and request.blueprint == "search" else ""
+    unread = app.jinja_env.globals.get("unread_notifications")  # the bell, when notify is installed
+    bell = (unread(), endpoint == "notify.index") if unread and "notify.index" in views else None
+    key = (
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+        environ.get("wsgi.url_scheme"),
+        environ.get("SCRIPT_NAME"),
+        entries,
+        search,
+        query,
+        bell,
+        user.name,
+    )
+    kept = app.extensions.setdefault(HEADERS, {})
+    parts = kept.get(key)
+    if parts is None:
+        parts = _render_header(entries, search, query, bell, user.name)
+        if len(kept) >= HEADERS_KEPT:
+            kept.clear()
+        kept[key] = parts
+    before, after = parts
+    return Markup(f"{before}{escape(csrf_token())}{after}")
+
+
+def _render_header(entries, search: bool, query: str, bell, name: str) -> tuple[str, str]:
+    html = render_template(
+        HEADER_TEMPLATE,
+        entries=[(label, url_for(endpoint), current) for label, endpoint, current in entries],
+        search=url_for("search.results") if search else None,
+        suggest=url_for("search.suggest") if "search.suggest" in current_app.view_functions else None,
+        query=query,
+        bell=(bell[0], url_for("notify.index"), bell[1]) if bell else None,
+        name=name,
+        account=url_for("auth.account"),
+        logout=url_for("auth.logout"),
+        csrf=CSRF_MARK,
+    )
+    before, after = html.split(CSRF_MARK)
+    return before, after
+
+
 def init_app(app) -> None:
-    """Make the menu available to templates as nav_entries()."""
+    """Make the menu available to templates as nav_entries(), and the logged-in header as site_header()."""
     app.extensions.setdefault(EXTENSION, [])
     app.add_template_global(nav_entries, "nav_entries")
+    app.add_template_global(site_header, "site_header")

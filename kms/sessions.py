@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import time
 
+from flask import current_app, g, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 
 REFRESH_AFTER = 60  # seconds
+_SIGNED_TOKENS: dict[tuple, tuple[str, float]] = {}
+SIGNED_TOKENS_KEPT = 4096
 
 
 class SlidingSession(SecureCookieSession):
@@ -47,3 +51,28 @@ class SlidingSessionInterface(SecureCookieSessionInterface):
             return False
         issued_at = getattr(session, "issued_at", None)
         return issued_at is None or time.time() - issued_at >= REFRESH_AFTER
+
+
+def csrf_token() -> str:
+    """This request's CSRF token for a form (flask-wtf's generate_csrf), the signed form of the session's raw
+    token reused for up to REFRESH_AFTER seconds: signing it costs a page more than the rest of its forms.
+
+    A reused token is as valid as a fresh one: it signs the same raw token of the same session with the same
+    key (both in the cache key), and tokens carry no time limit here (WTF_CSRF_TIME_LIMIT is None; were one
+    set, a reused token would expire at most REFRESH_AFTER seconds early)."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field in g:
+        return g.get(field)
+    raw = session.get(field)
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, field, raw)
+    kept = _SIGNED_TOKENS.get(key) if raw else None
+    now = time.monotonic()
+    if kept is not None and now - kept[1] < REFRESH_AFTER:
+        setattr(g, field, kept[0])
+        return kept[0]
+    token = generate_csrf()
+    if len(_SIGNED_TOKENS) >= SIGNED_TOKENS_KEPT:
+        _SIGNED_TOKENS.clear()
+    _SIGNED_TOKENS[(*key[:2], session[field])] = (token, now)
+    return token

@@ -20,6 +20,7 @@ from kms import markdown, navigation
 from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
 from kms.markdown_video import FRAME_ORIGINS
+from kms.sessions import csrf_token
 from kms.timezones import local_to_utc
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
@@ -362,6 +363,7 @@ def init_app(app) -> None:
     app.context_processor(template_helpers)
     navigation.init_app(app)
     app.jinja_env.globals["url_for"] = page_url
+    app.jinja_env.globals["csrf_token"] = csrf_token  # flask-wtf's, with the signed token reused a minute
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(plural, "plural")

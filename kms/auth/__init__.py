@@ -22,7 +22,7 @@ NAV = NavEntry(
 
 def can(action: str) -> bool:
     """For templates: may the logged-in user (or the visitor) do `action`? The permission table decides."""
-    return allowed(current_user, action)
+    return allowed(current_user._get_current_object(), action)  # one proxy look-up, not three
 
 
 USER_FACTS = "kms.auth.user_facts"

@@ -222,7 +222,7 @@ def csrf_token_from(html: bytes | str) -> str:
 
 
 # Test files whose checks race the clock or kill processes they started (a save found on another server within
-# 2 s, a worker killed mid-job). `make test` runs the rest on two pytest-xdist workers first, then these in one
+# 2 s, a worker killed mid-job, 200 KB of hostile text rendered well under a second). `make test` runs the rest on two pytest-xdist workers first, then these in one
 # process of their own, so a neighbour's CPU never decides them. Plain `pytest` runs everything in one process.
 ALONE = (
     "tests/cluster/",
@@ -230,6 +230,8 @@ ALONE = (
     "tests/jobs/test_worker.py",
     "tests/notify/test_mail_crash.py",
     "tests/articles/test_import_scale.py",
+    "tests/test_render_linear.py",
+    "tests/test_regex_linear.py",
 )
 
 

@@ -54,8 +54,10 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 test: $(TEST_STAMP) browser haproxy $(OIDC_STAMP)
 	$(BIN)/ruff check kms tests benchmarks
 	$(BIN)/ruff format --check kms tests benchmarks
-	$(BIN)/python -m pytest -n $${KMS_TEST_WORKERS:-2} --dist loadfile -m "not alone" --durations=20
-	$(BIN)/python -m pytest -m alone --durations=10
+	status=0; \
+	$(BIN)/python -m pytest -n $${KMS_TEST_WORKERS:-2} --dist loadfile -m "not alone" --durations=20 || status=1; \
+	$(BIN)/python -m pytest -m alone --durations=10 || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_INSTANCE) tests/oidc/node_modules

@@ -16,16 +16,12 @@ import struct
 import time
 import zlib
 from array import array
-from collections import deque
 from collections.abc import Iterable, Mapping
-from itertools import repeat
-from operator import mul, sub
 from pathlib import Path
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.filedb.filestore import FileStorage
-from whoosh.formats import Existence
 from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError
 from whoosh.reading import CorruptIndexError, EmptyReader, MultiReader, ReaderClosed, SegmentReader
 from whoosh.system import pack_uint
@@ -60,18 +56,11 @@ _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
 Prepared = list[tuple[str, dict[str, Any] | None]]  # doc id -> prepared fields, or None to delete
 
 
-ZLIB_LEVEL = 1  # posting blocks: a third of level 3's time, ~5% larger
-# A build worker writes posting blocks smaller than this (about, before pickling) uncompressed: zlib's set-up
-# per call is most of their cost, and they shrink by half at best. Readers take each block's compression
-# from its header, so both kinds read the same.
-_COMPRESS_FROM = 1024
-
-
 def index_codec() -> W3Codec:
     """Whoosh's codec without per-posting length statistics. Those only feed block-max skipping
     (Whoosh's TopCollector); kms scores every match to count and facet, and skipping the lookup of
     each document's field length for every posting makes indexing ~18% cheaper."""
-    codec = W3Codec(compression=ZLIB_LEVEL)
+    codec = W3Codec(compression=1)  # zlib level 1: a third of level 3's time, ~5% larger
     codec.length_stats = False
     return codec
 
@@ -126,26 +115,7 @@ def index_doc_count(ix: FileIndex) -> int:
 # What one pooled posting costs in memory, about (three list slots, an int, a float, a bytes object): the pool's
 # size estimate, which decides when a build worker starts a new segment (SEGMENT_MB).
 _POSTING_BYTES = 100
-_VALUES_KEPT = 200_000  # encoded values remembered (a word's positions in one page, when one or two)
-
-
-class _EncodedValues(dict):
-    """positions tuple -> the value FastPositions (Whoosh's Positions) encodes for a word at those positions
-    in one document. Most words occur once or twice in a page, at positions other pages use too: those
-    values repeat and are looked up in C instead of encoded again."""
-
-    def __missing__(self, positions: tuple[int, ...]) -> bytes:
-        count = len(positions)
-        if count > 2:
-            return pack_uint(count) + pickle.dumps(list(map(sub, positions, (0, *positions))), 2)
-        if len(self) >= _VALUES_KEPT:
-            self.clear()
-        deltas = [positions[0]] if count == 1 else [positions[0], positions[1] - positions[0]]
-        value = self[positions] = pack_uint(count) + pickle.dumps(deltas, 2)
-        return value
-
-
-_ENCODED = _EncodedValues()
+_SINGLE_POSITION: dict[int, bytes] = {}  # position -> the encoded value of a word seen once, at it
 
 
 class _TermLists:
@@ -155,12 +125,9 @@ class _TermLists:
 
     def __init__(self) -> None:
         self.fields: dict[str, dict[bytes, tuple[list[int], list[float], list[bytes]]]] = {}
-        # FastPositions fields: term (as text; encoded once, when written: UTF-8 bytes sort as their text
-        # does, so the order is the same) -> docnums, term -> weights, term -> values. Three maps rather
-        # than one of triples, so a document's postings are appended by map() in C, not a Python loop.
-        self.texts: dict[
-            str, tuple[dict[str, list[int]], dict[str, list[float]], dict[str, list[bytes]]]
-        ] = {}
+        # FastPositions fields, keyed by the term as text (encoded once, when written: UTF-8 bytes sort
+        # as their text does, so the order is the same).
+        self.texts: dict[str, dict[str, tuple[list[int], list[float], list[bytes]]]] = {}
         self.currentsize = 0  # Whoosh's name, read by SegmentBuilder: an estimate in bytes
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
@@ -184,27 +151,36 @@ class _TermLists:
     def add_positions(self, fieldname: str, docnum: int, found: Mapping[str, list[int]], boost: float) -> int:
         """Take one document's terms of a FastPositions field (term -> positions), encoded exactly as
         FastPositions.word_values encodes them; the field length (number of words) back."""
-        lists = self.texts.get(fieldname)
-        if lists is None:
-            lists = self.texts[fieldname] = ({}, {}, {})
-        ids, weights, values = lists
-        new = set(found).difference(ids)  # (a keys view minus ids.keys() would walk all of ids)
-        if new:
-            for text in new:
-                ids[text] = []
-                weights[text] = []
-                values[text] = []
-            self.currentsize += 80 * len(new) + 2 * sum(map(len, new))
-        texts = list(found)
-        counts = list(map(len, found.values()))
-        encoded = list(map(_ENCODED.__getitem__, map(tuple, found.values())))
-        # One posting per term, appended in C: deque(maxlen=0) runs the map and keeps nothing.
-        append = list.append
-        deque(map(append, map(ids.__getitem__, texts), repeat(docnum)), maxlen=0)
-        deque(map(append, map(weights.__getitem__, texts), map(mul, counts, repeat(boost))), maxlen=0)
-        deque(map(append, map(values.__getitem__, texts), encoded), maxlen=0)
-        self.currentsize += _POSTING_BYTES * len(texts) + sum(map(len, encoded))
-        return sum(counts)
+        terms = self.texts.get(fieldname)
+        if terms is None:
+            terms = self.texts[fieldname] = {}
+        length = 0
+        size = 0
+        dumps = pickle.dumps
+        single = _SINGLE_POSITION
+        for text, positions in found.items():
+            count = len(positions)
+            length += count
+            if count == 1:
+                # Most words occur once in a page: their encoded value repeats, keep it.
+                vbytes = single.get(positions[0])
+                if vbytes is None:
+                    vbytes = pack_uint(1) + dumps(positions, 2)
+                    if positions[0] < 65536:
+                        single[positions[0]] = vbytes
+            else:
+                deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
+                vbytes = pack_uint(count) + dumps(deltas, 2)
+            entry = terms.get(text)
+            if entry is None:
+                entry = terms[text] = ([], [], [])
+                size += 80 + 2 * len(text)
+            entry[0].append(docnum)
+            entry[1].append(count * boost)
+            entry[2].append(vbytes)
+            size += _POSTING_BYTES + len(vbytes)
+        self.currentsize += size
+        return length
 
     def cleanup(self) -> None:
         self.fields = {}
@@ -215,8 +191,7 @@ class _TermLists:
         for fieldname in sorted(self.fields.keys() | self.texts.keys()):
             terms = self.fields.get(fieldname, {})
             if fieldname in self.texts:
-                ids, weights, values = self.texts[fieldname]
-                terms.update((text.encode("utf-8"), (ids[text], weights[text], values[text])) for text in ids)
+                terms.update((text.encode("utf-8"), entry) for text, entry in self.texts[fieldname].items())
             fieldwriter.start_field(fieldname, schema[fieldname])
             for tbytes in sorted(terms):
                 ids, weights, values = terms[tbytes]
@@ -236,10 +211,7 @@ def _fill_blocks(postwriter: Any, ids: list[int], weights: list[float], values: 
         postwriter._ids = array("I", ids[start:end])
         chunk = array("f", weights[start:end])
         postwriter._weights = chunk
-        block = values[start:end] if values else []
-        postwriter._values = block
-        size = 8 * (end - start) + sum(map(len, block))
-        postwriter._compression = ZLIB_LEVEL if size >= _COMPRESS_FROM else 0
+        postwriter._values = values[start:end] if values else []
         postwriter._maxweight = max(chunk)
         postwriter._minlength = None
         postwriter._maxlength = 0
@@ -257,11 +229,7 @@ class _FastSegmentWriter(SegmentWriter):
         self.pool = _TermLists()
         # Whoosh's add_document also feeds spelling words and term vectors; the kms schema has neither,
         # and a schema that had them would go the general way.
-        self._plain = not any(f.separate_spelling() or f.vector for _, f in self.schema.items()) and all(
-            type(f.format) is Existence
-            for _, f in self.schema.items()
-            if isinstance(f.analyzer, S.KeywordListAnalyzer)
-        )
+        self._plain = not any(f.separate_spelling() or f.vector for _, f in self.schema.items())
 
     def add_document(self, **fields: Any) -> None:
         """SegmentWriter.add_document, with FastPositions fields analyzed and pooled in one step."""
@@ -290,13 +258,6 @@ class _FastSegmentWriter(SegmentWriter):
                         )
                         if not field.scorable:
                             length = 0
-                    elif isinstance(field.analyzer, S.KeywordListAnalyzer) and isinstance(value, str):
-                        # KeywordListAnalyzer's words with Existence's posting (weight, no value), as
-                        # field.index() gives them, without a Token per word.
-                        weight = field.format.field_boost * boost
-                        for key in {S.normalize_keyword(part) for part in value.split(",")}:
-                            if key:
-                                pool.add((fieldname, key.encode("utf-8"), docnum, weight, None))
                     else:
                         for tbytes, freq, weight, vbytes in field.index(value):
                             if field.scorable:

@@ -75,14 +75,9 @@ class Ticket(db.Model):
         return not ANGRY_TAGS.isdisjoint(self.tags.split())
 
 
-class RepDay(db.Model):
-    """Per rep and day (the UTC date of solved_at): sums over that day's tickets, so any period's rates,
-    medians and NPS can be computed by adding rows. Updated by every import in the same transaction."""
+class _Counters:
+    """The additive sums a day or a period of one rep holds (COUNTER_COLUMNS): RepDay and RepPeriod both."""
 
-    __tablename__ = "metric_rep_days"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
     tickets: Mapped[int] = mapped_column(default=0)
     csat_rated: Mapped[int] = mapped_column(default=0)
     csat_good: Mapped[int] = mapped_column(default=0)
@@ -92,12 +87,22 @@ class RepDay(db.Model):
     reopened_yes: Mapped[int] = mapped_column(default=0)
     handle_count: Mapped[int] = mapped_column(default=0)
     handle_sum: Mapped[float] = mapped_column(default=0.0)
-    # JSON list of counts over kms.metrics.buckets.HANDLE_BUCKETS (medians come from summed histograms)
-    handle_hist: Mapped[str] = mapped_column(Text, default="")
     nps_count: Mapped[int] = mapped_column(default=0)
     nps_promoters: Mapped[int] = mapped_column(default=0)  # 9-10
     nps_detractors: Mapped[int] = mapped_column(default=0)  # 0-6
     angry: Mapped[int] = mapped_column(default=0)  # tickets tagged angry, anger or upset
+
+
+class RepDay(_Counters, db.Model):
+    """Per rep and day (the UTC date of solved_at): sums over that day's tickets, so any period's rates,
+    medians and NPS can be computed by adding rows. Updated by every import in the same transaction."""
+
+    __tablename__ = "metric_rep_days"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    # JSON list of counts over kms.metrics.buckets.HANDLE_BUCKETS (medians come from summed histograms)
+    handle_hist: Mapped[str] = mapped_column(Text, default="")
 
 
 # The additive sums RepDay and RepPeriod both hold (handle_sum is the one float); a day or period adds up by these.
@@ -122,7 +127,7 @@ HIST_COLUMNS = tuple(f"h{i:02d}" for i in range(BUCKET_COUNT))
 PERIOD_KINDS = ("week", "month")
 
 
-class RepPeriod(db.Model):
+class RepPeriod(_Counters, db.Model):
     """Per rep and calendar week (starting Monday) or month: the sums of that period's RepDay rows, with the
     handle-time histogram in integer columns. Kept in step with RepDay by services.aggregate in the same
     transaction, so a dashboard over a year reads a dozen rows per rep instead of 365 (and no JSON)."""
@@ -133,19 +138,6 @@ class RepPeriod(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # week | month
     start: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday, or the 1st of the month
-    tickets: Mapped[int] = mapped_column(default=0)
-    csat_rated: Mapped[int] = mapped_column(default=0)
-    csat_good: Mapped[int] = mapped_column(default=0)
-    fcr_known: Mapped[int] = mapped_column(default=0)
-    fcr_yes: Mapped[int] = mapped_column(default=0)
-    reopened_known: Mapped[int] = mapped_column(default=0)
-    reopened_yes: Mapped[int] = mapped_column(default=0)
-    handle_count: Mapped[int] = mapped_column(default=0)
-    handle_sum: Mapped[float] = mapped_column(default=0.0)
-    nps_count: Mapped[int] = mapped_column(default=0)
-    nps_promoters: Mapped[int] = mapped_column(default=0)
-    nps_detractors: Mapped[int] = mapped_column(default=0)
-    angry: Mapped[int] = mapped_column(default=0)
     # h00 .. h24: the bucket counts (the class namespace is a dict in a class body, so this declares them)
     for _name in HIST_COLUMNS:
         locals()[_name] = mapped_column(Integer, default=0, nullable=False)

@@ -30,15 +30,13 @@ def _page(status: int = 200, **forms):
         break_glass=settings.break_glass_emails,
         unmapped_role=settings.unmapped_role,
     )
+    rows = services.list_provider_rows()
+    key = current_app.config["SECRET_KEY"]
     return render_template(
         "sso/admin.html",
         env=env_provider(),
-        providers=services.list_provider_rows(),
-        unreadable={
-            row.id
-            for row in services.list_provider_rows()
-            if not services.secret_readable(row, site_key=current_app.config["SECRET_KEY"])
-        },
+        providers=rows,
+        unreadable={row.id for row in rows if not services.secret_readable(row, site_key=key)},
         rules=services.list_rules(),
         provider_form=forms.get("provider_form") or ProviderForm(),
         rule_form=forms.get("rule_form") or GroupRuleForm(),

@@ -99,9 +99,11 @@ def site_header() -> Markup:
     parts = kept.get(key)
     if parts is None:
         parts = _render_header(entries, search, query, bell, user.name)
-        if len(kept) >= HEADERS_KEPT:
-            kept.clear()
-        kept[key] = parts
+        # A search page's header echoes the query: not kept, so typed text never fills the process's memory.
+        if not query:
+            if len(kept) >= HEADERS_KEPT:
+                kept.clear()
+            kept[key] = parts
     before, after = parts
     return Markup(f"{before}{escape(csrf_token())}{after}")
 

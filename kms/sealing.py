@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 def _box(site_key: str | bytes, purpose: bytes) -> Fernet:
+    # Imported at first use: `cryptography` adds ~20 ms to every start, and most never seal anything.
+    from cryptography.fernet import Fernet
+
     raw = site_key.encode("utf-8") if isinstance(site_key, str) else site_key
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(purpose + raw).digest()))
 
@@ -28,6 +33,8 @@ def unseal(sealed: str | None, *, site_key: str | bytes, purpose: bytes) -> str 
     """The sealed value, or None when there is none, or it was sealed under another site key or purpose."""
     if not sealed:
         return None
+    from cryptography.fernet import InvalidToken
+
     try:
         return _box(site_key, purpose).decrypt(sealed.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError):

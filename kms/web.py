@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flask import Request, current_app, has_request_context, jsonify, render_template, request, url_for
 from flask_login import current_user
@@ -21,7 +21,7 @@ from kms.errors import Invalid, KmsError
 from kms.extensions import csrf
 from kms.markdown_video import FRAME_ORIGINS
 from kms.sessions import csrf_token
-from kms.timezones import local_to_utc
+from kms.timezones import known_zones, local_to_utc
 from kms.validate import DB_INT_MAX, clean_json, clean_text, whole_number
 
 log = logging.getLogger("kms")
@@ -309,9 +309,7 @@ def viewer_to_utc(naive: datetime, field: str) -> datetime:
 
 @functools.cache
 def time_zone_names() -> tuple[str, ...]:
-    return tuple(
-        sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))
-    )
+    return tuple(sorted(zone for zone in known_zones() if "/" in zone and not zone.startswith("Etc/")))
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -14,10 +14,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from kms.auth.models import Role, User
-from kms.auth.services import EMAIL_RE, TIME_ZONES, normalise_email
+from kms.auth.services import EMAIL_RE, normalise_email
 from kms.errors import Invalid
 from kms.extensions import db
 from kms.frontmatter import ContentError, ImportReport, load_yaml, write_yaml
+from kms.timezones import known_zones
 
 OWNER_POLICIES = ("create", "clear", "require")
 PEOPLE_FILE = "people.yml"
@@ -68,7 +69,7 @@ def _person(path: Path, item, index: int) -> dict:
             field=f"{where}.role",
         ) from None
     time_zone = str(item.get("time_zone") or "UTC")
-    if time_zone not in TIME_ZONES:
+    if time_zone not in known_zones():
         raise ContentError(path, f"unknown time zone {time_zone!r}", field=f"{where}.time_zone")
     return {
         "email": email,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 
-from authlib.integrations.flask_client import OAuth
-
 from kms.sso.services import ProviderConfig, secret_of
 
 _EXTENSION = "kms_sso_oauth"
@@ -23,7 +21,37 @@ class SecretUnreadable(RuntimeError):
 
 
 def init_app(app) -> None:
-    app.extensions[_EXTENSION] = {"oauth": OAuth(app), "clients": {}}
+    # Authlib (with requests and cryptography) is imported at the first sign-in: ~110 ms of every start
+    # otherwise, on sites that may never use SSO.
+    app.extensions[_EXTENSION] = {"oauth": None, "clients": {}}
+
+
+def _oauth(app):
+    state = app.extensions[_EXTENSION]
+    if state["oauth"] is None:
+        from authlib.integrations.flask_client import OAuth
+
+        state["oauth"] = OAuth(app)
+    return state["oauth"]
+
+
+def refused_error() -> type[Exception]:
+    """Authlib's error for a provider that refused the code."""
+    from authlib.integrations.base_client import OAuthError
+
+    return OAuthError
+
+
+def network_error() -> type[Exception]:
+    """What failing to reach a provider raises (requests' base error)."""
+    from requests import RequestException
+
+    return RequestException
+
+
+def unreachable_errors() -> tuple[type[Exception], ...]:
+    """What failing to reach a provider, or reading a broken answer from it, raises."""
+    return (network_error(), ValueError, KeyError, RuntimeError)
 
 
 def client_for(app, provider: ProviderConfig):
@@ -35,7 +63,7 @@ def client_for(app, provider: ProviderConfig):
     key = (provider.slug, provider.issuer, provider.client_id, secret, provider.scopes)
     client = state["clients"].get(key)
     if client is None:
-        client = state["oauth"].register(
+        client = _oauth(app).register(
             name=f"sso-{provider.slug}",
             overwrite=True,
             client_id=provider.client_id,

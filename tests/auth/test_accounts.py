@@ -194,6 +194,13 @@ def test_production_hash_parameters_meet_owasp_minimums(fast_password_hashing):
     assert params.hash("x").startswith("$argon2id$")
 
 
+def test_an_unknown_email_costs_a_check_at_the_production_hash_parameters(fast_password_hashing):
+    # The stored stand-in hash is checked when no account has the email: with other parameters a wrong
+    # email would answer faster (or slower) than a wrong password and tell who has an account.
+    assert not fast_password_hashing.check_needs_rehash(services.DUMMY_HASH)
+    assert fast_password_hashing.verify(services.DUMMY_HASH, "not-a-real-password")
+
+
 def test_an_old_hash_is_upgraded_on_login(client, make_user, fast_password_hashing):
     user = make_user(Role.MEMBER)
     cheap = user.password_hash

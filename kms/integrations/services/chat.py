@@ -11,7 +11,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-import requests
 from sqlalchemy import func, select
 
 from kms.auth.models import Role, User
@@ -70,6 +69,8 @@ def slack_user_email(api_url: str, bot_token: str | None, user_id: str) -> str |
     without a bot token, for bots and deleted users, and on any error or timeout (then: unknown user)."""
     if not bot_token or not re.fullmatch(r"[A-Z0-9]{2,30}", user_id or ""):
         return None
+    import requests  # at first use: ~50 ms of every start otherwise
+
     try:
         response = requests.get(
             f"{api_url.rstrip('/')}/users.info",

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import or_, select, update
 
 from kms.auth.models import Role, User
@@ -400,6 +399,8 @@ def send(attempt: Attempt, *, timeout: float) -> Result:
     reason. Redirects are not followed (a receiver that moved must be updated by the admin)."""
     if attempt.url is None:
         return Result(False, None, attempt.error)
+    import requests  # at first use: ~50 ms of every start otherwise
+
     try:
         response = requests.post(
             attempt.url, data=attempt.body, headers=attempt.headers, timeout=timeout, allow_redirects=False

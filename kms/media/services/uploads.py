@@ -14,7 +14,7 @@ from sqlalchemy import select
 from kms.auth.models import User
 from kms.errors import Invalid, KmsError
 from kms.extensions import db
-from kms.media import images, pdftext, sniff
+from kms.media import pdftext, sniff
 from kms.media.models import Attachment, Blob
 from kms.media.services import owners
 from kms.media.storage import Storage
@@ -98,6 +98,8 @@ def store_file(stream: BinaryIO, kind: sniff.FileType, store: Storage, *, keep_b
     is kept byte for byte) and return its blob row, new or existing. A PDF's text is read for search."""
     text = None
     if kind.kind == "image":
+        from kms.media import images  # Pillow, imported at the first image: ~25 ms of every start otherwise
+
         clean = images.clean(stream, kind)
         original = stream.read() if keep_bare else b""
         stream.seek(0)

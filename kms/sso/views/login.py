@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import requests
-from authlib.integrations.base_client import OAuthError
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_user
 from joserfc.errors import JoseError
@@ -14,14 +12,21 @@ from kms.auth.redirects import safe_next
 from kms.errors import Forbidden, NotFound
 from kms.extensions import unit_of_work
 from kms.sso import services
-from kms.sso.client import SecretUnreadable, client_for, metadata, now
+from kms.sso.client import (
+    SecretUnreadable,
+    client_for,
+    metadata,
+    network_error,
+    now,
+    refused_error,
+    unreachable_errors,
+)
 from kms.sso.views import bp
 
 FLOWS = "sso_flows"  # state -> {provider, next, reauth, started}: the sign-ins this browser started
 LOGIN = "sso_login"  # {provider, id_token}: how the current kms session was signed in
 LOGOUT_OFFER = "sso_logout_offer"
 FRESH_LEEWAY_SECONDS = 30  # clock difference allowed between kms and the provider for auth_time
-UNREACHABLE = (requests.RequestException, ValueError, KeyError, RuntimeError)
 REJECTED = (JoseError, ValueError, KeyError, TypeError)
 
 
@@ -59,7 +64,7 @@ def _start(provider, target: str, *, reauth: bool):
         client = client_for(current_app, provider)
         metadata(client)
         started = client.create_authorization_url(redirect_uri, **extra)
-    except UNREACHABLE as error:
+    except unreachable_errors() as error:
         flash(_unreachable_message(provider, error), "error")
         return redirect(url_for("auth.reauthenticate" if reauth else "auth.login", next=target))
     client.save_authorize_data(redirect_uri=redirect_uri, **started)
@@ -117,10 +122,10 @@ def _checked_claims(config, flow):
     try:
         client = client_for(current_app, config)
         token = client.authorize_access_token(claims_options=required_claims(config, metadata(client)))
-    except OAuthError as error:
+    except refused_error() as error:
         current_app.logger.warning("SSO %s refused the code: %s", config.slug, error)
         return None, _refused(f"{config.label} refused the sign-in ({error.error}). Start again.", flow)
-    except (requests.RequestException, SecretUnreadable) as error:
+    except (network_error(), SecretUnreadable) as error:
         return None, _refused(_unreachable_message(config, error), flow)
     except REJECTED as error:
         current_app.logger.warning("SSO %s sent an ID token that failed the checks: %r", config.slug, error)
@@ -205,7 +210,7 @@ def provider_logout(provider: str):
         client = client_for(current_app, config)
         if not metadata(client).get("end_session_endpoint"):
             raise RuntimeError("no end_session_endpoint")
-    except UNREACHABLE as error:
+    except unreachable_errors() as error:
         flash(
             f"You are logged out of kms, but {config.label} cannot sign you out from here ({error}).", "info"
         )
@@ -241,7 +246,7 @@ def login_panel() -> Markup:
 def _has_end_session(config) -> bool:
     try:
         return bool(metadata(client_for(current_app, config)).get("end_session_endpoint"))
-    except UNREACHABLE:
+    except unreachable_errors():
         return False
 
 

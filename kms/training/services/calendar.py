@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from icalendar import Event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -14,7 +13,7 @@ from kms.auth.models import User
 from kms.errors import NotFound
 from kms.extensions import db, utcnow
 from kms.training.models import Assignment, CalendarFeed, ShadowSession
-from kms.training.services.ical import new_calendar, session_event
+from kms.training.services.ical import new_calendar, new_event, session_event
 from kms.training.services.shadowing import get_session
 
 
@@ -22,8 +21,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _due_event(assignment: Assignment, stamp: datetime) -> Event:
-    event = Event()
+def _due_event(assignment: Assignment, stamp: datetime):
+    event = new_event()
     event.add("uid", f"assignment-{assignment.id}@kms")
     event.add("dtstamp", stamp)
     event.add("sequence", assignment.sequence)

@@ -4,8 +4,10 @@ mailed to trainee and host (notices.py) write the same event, with the session's
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event, vCalAddress, vText
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event, vCalAddress
 
 from kms.training.models import SessionStatus, ShadowSession
 
@@ -14,8 +16,13 @@ INVITE_FILENAME = "shadowing.ics"
 INVITE_MIMETYPE = "text/calendar"
 
 
+# icalendar (~40 ms to import) is imported by the functions that build calendars, not at every start.
+
+
 def new_calendar(name: str) -> Calendar:
     """An empty calendar named `name` (shown by clients that subscribe to it)."""
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -29,7 +36,7 @@ def session_event(session: ShadowSession, stamp: datetime, host=None) -> Event:
     it as another host had it (for the cancellation a host taken off the session receives)."""
     host = host or session.host
     # Times are written in UTC (…Z), so no client can read them as floating local times across DST changes.
-    event = Event()
+    event = new_event()
     event.add("uid", session.uid)
     event.add("dtstamp", stamp)
     event.add("sequence", session.sequence)
@@ -52,7 +59,15 @@ def session_event(session: ShadowSession, stamp: datetime, host=None) -> Event:
     return event
 
 
+def new_event() -> Event:
+    from icalendar import Event
+
+    return Event()
+
+
 def _address(user, role: str | None = None) -> vCalAddress:
+    from icalendar import vCalAddress, vText
+
     address = vCalAddress(f"mailto:{user.email}")
     address.params["cn"] = vText(user.name)
     if role:
@@ -67,6 +82,8 @@ def invitation(sessions: list[ShadowSession], *, method: str, stamp: datetime, h
     removes them; the UID and SEQUENCE tell the client which event it replaces. The organizer is the lead who
     booked the session (the host when that person is gone), trainee and host are the attendees. `host`: write
     the sessions as that host had them (a host taken off a session gets them cancelled)."""
+    from icalendar import vText
+
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unknown iTIP method {method!r}")
     cal = new_calendar("kms shadowing")

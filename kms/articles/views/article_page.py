@@ -12,6 +12,7 @@ its own copies).
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app, get_flashed_messages, request
@@ -34,8 +35,9 @@ PAGES = "kms.articles.article_pages"  # app.extensions key: the kept pages by wh
 STRICT_ENV = "kms.articles.strict_env"
 PAGES_KEPT = 256
 ASKED = ("handbook.write", "handbook.review", "handbook.categories", "user.manage")
-CSRF_MARK = "kms-article-csrf-token"
-HEADER_MARK = "kms-article-site-header"
+# Unguessable, so no article text or typed comment can contain one.
+CSRF_MARK = f"kms-csrf-token-{secrets.token_hex(16)}"
+HEADER_MARK = f"kms-site-header-{secrets.token_hex(16)}"
 _MARKS = re.compile(f"({CSRF_MARK}|{HEADER_MARK})")
 
 
@@ -105,7 +107,7 @@ def article_page_html(page, flag_comment: str = "", flag_error: str | None = Non
     pieces = kept.get(shown)
     if pieces is None:
         html = _strict_env(app).get_template(TEMPLATE).render(_given(shown))
-        pieces = _MARKS.split(html)  # text at even places, marks at odd ones
+        pieces = tuple(_MARKS.split(html))  # text at even places, marks at odd ones
         if not (flag_comment or flag_error or shown.messages):
             if len(kept) >= PAGES_KEPT:
                 kept.clear()

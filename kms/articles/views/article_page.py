@@ -55,6 +55,8 @@ class Answers:
 
 @dataclass(frozen=True, slots=True)
 class FlagLine:
+    """An open flag as the page shows it."""
+
     id: int
     comment: str
     by: str

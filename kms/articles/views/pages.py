@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from kms import markdown
 from kms.articles import services
 from kms.articles.forms import ArticleForm, ConfirmForm, FlagForm, RejectForm, ResolveFlagForm, RestoreForm
 from kms.articles.models import ArticleStatus, RevisionState
 from kms.articles.views import bp
-from kms.articles.views.common import article_html, coverage_target, field_error, owner_choices
+from kms.articles.views.article_page import article_page_html
+from kms.articles.views.common import coverage_target, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
 from kms.extensions import unit_of_work, utcnow
@@ -57,22 +57,7 @@ def _article_response(slug: str, flag_comment: str = "", flag_error: str | None 
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
-    if flag_comment or flag_error or session.get("_flashes"):
-        return _render_article(page, flag_comment, flag_error), 400 if flag_error else 200
-    return _render_article(page), 200
-
-
-def _render_article(page, flag_comment: str = "", flag_error: str | None = None) -> str:
-    body, toc = article_html(page)
-    return render_template(
-        "articles/show.html",
-        p=page,
-        a=page.article,
-        body=Markup(body),
-        toc=Markup(toc),
-        flag_comment=flag_comment,
-        flag_error=flag_error,
-    )
+    return article_page_html(page, flag_comment, flag_error), 400 if flag_error else 200
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:

@@ -103,8 +103,13 @@ def _slug_char(char: str) -> bool:
     return unicodedata.category(char)[0] in "LNM"
 
 
+_ASCII_SLUG_WORD = re.compile(r"[a-z0-9]+")
+
+
 def slug_words(value: str) -> list[str]:
     """The words of a text as a slug sees them: NFKC, case-folded, runs of letters, digits and marks."""
+    if value.isascii():  # NFKC leaves ASCII as it is, and its letters, digits and marks are [a-z0-9] folded
+        return _ASCII_SLUG_WORD.findall(value.lower())
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value or "").casefold())
     words, current = [], []
     for char in folded:  # one pass, no regular expression: linear whatever the text

@@ -46,10 +46,36 @@ def _word_count(word: str) -> int:
     return 1 if any(char.isalpha() for char in word) else 0
 
 
+def _never_in_a_word(char: str) -> bool:
+    """Not a letter, digit or mark, and neither is anything NFKC makes of it: a separator wherever it stands."""
+    return all(unicodedata.category(c)[0] not in "LNM" for c in char + unicodedata.normalize("NFKC", char))
+
+
+# The non-ASCII characters typed most between words (no-break space, curly quotes, dashes, ellipsis, arrows,
+# box drawing, dingbats, emoji), each as a space: a line with no other non-ASCII character is counted as ASCII.
+_AS_SPACE = {
+    code: " "
+    for block in (
+        range(0x00A0, 0x00C0),
+        range(0x2000, 0x2070),
+        range(0x2190, 0x2200),
+        range(0x2500, 0x2600),
+        range(0x2700, 0x27C0),
+        range(0x1F300, 0x1FB00),
+    )
+    for code in block
+    if _never_in_a_word(chr(code))
+}
+
+
 def _line_words(line: str) -> int:
-    if line.isascii():  # the common case, without the per-character walk: words with a letter count
-        return sum(1 for word in _ASCII_WORD.findall(line) if not word.isdigit())
-    return sum(_word_count(word) for word in slug_words(line))
+    if not line.isascii():
+        spaced = line.translate(_AS_SPACE)
+        if not spaced.isascii():
+            return sum(_word_count(word) for word in slug_words(line))
+        line = spaced
+    # The common case, without the per-character walk: words with a letter count.
+    return sum(1 for word in _ASCII_WORD.findall(line) if not word.isdigit())
 
 
 def own_words(body: str, templates: frozenset[str] | None = None) -> int:

@@ -43,6 +43,11 @@ def existing_slugs(slugs: Iterable[str]) -> set[str]:
     return found
 
 
+def all_slugs() -> set[str]:
+    """Every slug an article uses (one query: a set of 50,000 short strings is a few MB)."""
+    return set(db.session.scalars(select(Article.slug)))
+
+
 def redirect_slugs(slugs: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(sorted(set(slugs))):

@@ -8,6 +8,7 @@ the same files changes nothing and adds no revisions.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -326,8 +327,10 @@ def _process_lines(text: str) -> list[dict]:
     return lines
 
 
-def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
-    """Read and check every handbook file under root.
+def parse_folder(
+    root: Path, report: ImportReport | None = None, on_article: Callable[[ArticleData], None] | None = None
+) -> Parsed:
+    """Read and check every handbook file under root; `on_article(data)` hears of each article as it is read.
 
     Writes nothing, except the deactivated accounts the report's `create` owner policy adds for unknown owners.
     """
@@ -416,6 +419,8 @@ def parse_folder(root: Path, report: ImportReport | None = None) -> Parsed:
             )
             claim_name(data.process)
         parsed.articles.append(data)
+        if on_article is not None:
+            on_article(data)
 
     for path in sorted((root / "article-templates").glob("*.md")):
         meta, body = read_front_matter(path)
@@ -569,30 +574,54 @@ def _link_processes(items: list[ArticleData], report: ImportReport, known: dict[
     return by_id
 
 
-def _import_articles(items: list[ArticleData], report: ImportReport, known: dict[str, Process]) -> None:
-    """Update the articles the site has one by one; create the new ones in batches, their bodies rendered by
-    a pool of processes meanwhile."""
-    taken = bulk.existing_slugs(data.slug for data in items)
+def _import_articles(
+    items: list[ArticleData],
+    report: ImportReport,
+    known: dict[str, Process],
+    taken: set[str],
+    rendered: rendering.RenderStream,
+) -> None:
+    """Update the articles the site has (their slug is `taken`) one by one; create the new ones in batches,
+    with the bodies `rendered` has had since they were read."""
     changed = [data for data in items if data.slug in taken]
     fresh = [data for data in items if data.slug not in taken]
     progress = report.progress
     if progress and items:
         progress("articles", 0, len(items))
-    count = partial(own_words, templates=template_lines())
-    with rendering.render_many([data.body for data in fresh], count) as rendered:
-        for number, data in enumerate(changed, 1):
-            _upsert_article(data, report, known)
-            if progress and (number % bulk.BATCH == 0 or number == len(changed)):
-                progress("articles", number, len(items))
-        processes = _link_processes(fresh, report, known)
-        bulk.create_articles(fresh, processes, rendered, IMPORT_REASON, progress, len(changed), len(items))
+    for number, data in enumerate(changed, 1):
+        _upsert_article(data, report, known)
+        if progress and (number % bulk.BATCH == 0 or number == len(changed)):
+            progress("articles", number, len(items))
+    processes = _link_processes(fresh, report, known)
+    bulk.create_articles(
+        fresh, processes, rendered.results(), IMPORT_REASON, progress, len(changed), len(items)
+    )
     for _ in fresh:
         report.add("articles", "created")
 
 
 def import_content(root: Path, report: ImportReport) -> None:
-    """Load the handbook files under root. Runs inside kms.content.import_content's transaction."""
-    parsed = parse_folder(Path(root), report)
+    """Load the handbook files under root. Runs inside kms.content.import_content's transaction.
+
+    The bodies of new articles are rendered by a pool of processes from the moment each file is read, so
+    reading, checking and writing in this process overlap with rendering."""
+    root = Path(root)
+    taken = bulk.all_slugs()
+    count = partial(own_words, templates=template_lines())
+    expected = sum(1 for _ in (root / "articles").glob("*.md"))
+    with rendering.render_stream(expected, count) as rendered:
+
+        def render_if_new(data: ArticleData) -> None:
+            if data.slug not in taken:
+                rendered.put(data.body)
+
+        parsed = parse_folder(root, report, render_if_new)
+        _import_parsed(parsed, report, taken, rendered)
+
+
+def _import_parsed(
+    parsed: Parsed, report: ImportReport, taken: set[str], rendered: rendering.RenderStream
+) -> None:
     existing = {c.name: c for c in common.list_categories()}
     position = max((c.position for c in existing.values()), default=0)
     wanted = parsed.categories or [
@@ -623,7 +652,7 @@ def import_content(root: Path, report: ImportReport) -> None:
     )
     for data in parsed.processes:
         _upsert_process(data, report, known)
-    _import_articles(parsed.articles, report, known)
+    _import_articles(parsed.articles, report, known, taken, rendered)
     for key, name, description, body in parsed.templates:
         template = db.session.get(ArticleTemplate, key)
         if template is None:

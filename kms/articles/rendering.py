@@ -76,7 +76,7 @@ class RenderStream:
     given back in the same order (results). Open it with render_stream()."""
 
     def __init__(self, count: Callable[[str], Any] | None, pool=None):
-        self._count, self._pool = count, pool
+        self._count = count
         self._waiting: list[str] = []  # without a pool: rendered here, when results() asks
         self._input: queue.SimpleQueue | None = None
         self._results: Iterator[tuple[str, str, Any]] | None = None

@@ -117,8 +117,18 @@ def init_command() -> None:
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
-def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
-    """The gunicorn command line for `kms serve`: each worker builds its own app from the environment."""
+# Seconds an idle kept-alive connection stays open: above the 60 s a load balancer keeps its idle connections to a
+# server (nginx's upstream keepalive_timeout), so the balancer never reuses one the server is closing.
+KEEP_ALIVE = 75
+
+
+def gunicorn_command(host: str, port: int, workers: int, threads: int = 4) -> list[str]:
+    """The gunicorn command line for `kms serve`: each worker builds its own app from the environment.
+
+    Threaded workers (gthread): a worker answers `threads` requests at once and keeps connections alive
+    between requests. Sync workers answer one request at a time and close every connection, waiting for the
+    client to close its side first: a slow or stalled client held a whole worker, and each page cost a new
+    connection (docs/benchmarks.md, "Sixth pass": the article page 408 -> 690 requests/s on 2 cores)."""
     from gunicorn.config import KNOWN_SETTINGS
 
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.
@@ -131,6 +141,12 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        str(KEEP_ALIVE),
         "--access-logfile",
         "-",
         "--timeout",
@@ -171,13 +187,20 @@ def serve_debug(app, host: str, port: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requests each worker answers at once.",
+)
 @click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
 @click.option(
     "--with-worker", is_flag=True, help="Also run `kms worker` (scheduled jobs); it stops with the server."
 )
 @with_appcontext
-def serve_command(host: str, port: int, workers: int, debug: bool, with_worker: bool) -> None:
+def serve_command(host: str, port: int, workers: int, threads: int, debug: bool, with_worker: bool) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
     if debug and current_app.config["KMS_ENV"] == "production":
         raise click.ClickException(
@@ -211,7 +234,7 @@ def serve_command(host: str, port: int, workers: int, debug: bool, with_worker: 
     db.session.remove()
     db.engine.dispose()
     sys.stdout.flush()
-    argv = gunicorn_command(host, port, workers)
+    argv = gunicorn_command(host, port, workers, threads)
     os.execv(argv[0], argv)
 
 

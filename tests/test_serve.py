@@ -125,6 +125,34 @@ def test_a_full_search_box_in_chinese_reaches_kms_through_gunicorn(server):
     assert status == 200 and "Search" in page and query[:40] in page
 
 
+@pytest.mark.slow
+def test_gunicorn_keeps_connections_alive_and_answers_past_stalled_clients(server):
+    import http.client
+
+    host, port = server.removeprefix("http://").split(":")
+    # Two clients that stop sending halfway through their request line (a slow network, or someone holding
+    # connections open on purpose): as many as there are workers, each of which waited for its client alone.
+    stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
+    try:
+        for sock in stalled:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: kms\r\n")
+        time.sleep(0.5)
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        answers = []
+        for _ in range(3):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            answers.append((response.status, response.read(), connection.sock))
+        connection.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert all(b'"database":"ok"' in body.replace(b" ", b"") for _, body, _ in answers)
+    # One connection answered all three: each page view does not open a new one.
+    assert answers[0][2] is not None and all(sock is answers[0][2] for _, _, sock in answers)
+
+
 def _stop_group(process: subprocess.Popen) -> None:
     """End the server and the reloader's child, both in the session this test started."""
     import signal

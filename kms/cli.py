@@ -117,12 +117,7 @@ def init_command() -> None:
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
-# Seconds an idle kept-alive connection stays open: above the 60 s a load balancer keeps its idle connections to a
-# server (nginx's upstream keepalive_timeout), so the balancer never reuses one the server is closing.
-KEEP_ALIVE = 75
-
-
-def gunicorn_command(host: str, port: int, workers: int, threads: int = 4) -> list[str]:
+def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_alive: int = 5) -> list[str]:
     """The gunicorn command line for `kms serve`: each worker builds its own app from the environment.
 
     Threaded workers (gthread): a worker answers `threads` requests at once and keeps connections alive
@@ -146,7 +141,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4) -> li
         "--threads",
         str(threads),
         "--keep-alive",
-        str(KEEP_ALIVE),
+        str(keep_alive),
         "--access-logfile",
         "-",
         "--timeout",
@@ -195,12 +190,22 @@ def serve_debug(app, host: str, port: int) -> None:
     type=click.IntRange(1, 64),
     help="Requests each worker answers at once.",
 )
+@click.option(
+    "--keep-alive",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle connection stays open. Behind a load balancer, more than its idle timeout "
+    "(e.g. 75 behind nginx, which keeps idle connections 60 s), so it never reuses one being closed.",
+)
 @click.option("--debug", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
 @click.option(
     "--with-worker", is_flag=True, help="Also run `kms worker` (scheduled jobs); it stops with the server."
 )
 @with_appcontext
-def serve_command(host: str, port: int, workers: int, threads: int, debug: bool, with_worker: bool) -> None:
+def serve_command(
+    host: str, port: int, workers: int, threads: int, keep_alive: int, debug: bool, with_worker: bool
+) -> None:
     """Migrate, then serve kms with gunicorn (or the development server with --debug)."""
     if debug and current_app.config["KMS_ENV"] == "production":
         raise click.ClickException(
@@ -234,7 +239,7 @@ def serve_command(host: str, port: int, workers: int, threads: int, debug: bool,
     db.session.remove()
     db.engine.dispose()
     sys.stdout.flush()
-    argv = gunicorn_command(host, port, workers, threads)
+    argv = gunicorn_command(host, port, workers, threads, keep_alive)
     os.execv(argv[0], argv)
 
 

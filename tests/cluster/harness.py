@@ -109,6 +109,8 @@ class KmsServer:
                     str(self.port),
                     "--workers",
                     str(self.workers),
+                    "--keep-alive",
+                    "75",  # as docs/deploy.md runs servers behind a balancer
                 ],
                 cwd=ROOT,
                 env=self.env,

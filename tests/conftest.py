@@ -161,6 +161,9 @@ def make_user(app):
         fields.setdefault("email", f"u{uuid.uuid4().hex[:10]}@example.test")
         fields.setdefault("name", fields["email"].split("@")[0].title())
         password = fields.pop("password", PASSWORD)
+        # The test is the caller and commits below anyway: ending its open transaction first means the new
+        # row is written from the latest data (SQLite refuses a write from a snapshot another write outdated).
+        db.session.commit()
         user, _ = auth_services.create_user(
             fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM, password=password, **fields
         )

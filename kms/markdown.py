@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import bisect
 import functools
+import gc
 import hashlib
 import html
 import multiprocessing
+import os
 import re
 import signal
+import stat
 import threading
 import unicodedata
 import xml.etree.ElementTree as etree
@@ -583,6 +586,30 @@ def as_typed(text: str) -> str:
     return f'<p class="note"><em>{AS_TYPED_NOTE}</em></p>\n<pre>{html.escape(text)}</pre>'
 
 
+def _close_inherited_files(kept: int) -> None:
+    """Close the files and sockets the fork inherited, but stdio and ``kept``. A web worker forks from one
+    thread while others work: without this the child held whatever they had open, such as the search index's
+    drain lock (an flock, shared by a fork), the listening socket, and the worker's ends of sibling render
+    children's connections. When the worker was killed, those siblings never saw their connection close, lived
+    on, and kept the lock: that server's index stopped taking changes. Pipes stay: multiprocessing's own (the
+    parent's sentinel of this child) are pipes, and a pipe holds no lock. The objects that owned the closed
+    files stay in the child's memory unused; gc.freeze() keeps the collector from finalizing them (and closing
+    a number a later file reuses)."""
+    gc.freeze()
+    try:
+        numbers = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (macOS): the usual range
+        numbers = list(range(3, 1024))
+    for number in numbers:
+        if number <= 2 or number == kept:
+            continue
+        try:
+            if not stat.S_ISFIFO(os.fstat(number).st_mode):
+                os.close(number)
+        except OSError:
+            pass  # not open (any more): /proc's own listing handle, or a number of the fallback range
+
+
 def _serve_renders(connection, parent_end) -> None:
     # The child is a fork of a server worker and inherits its Python signal handlers (gunicorn's SIGTERM only
     # flags the worker to stop): without the defaults back, terminating the child at exit would not end it, and
@@ -591,6 +618,7 @@ def _serve_renders(connection, parent_end) -> None:
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     parent_end.close()
+    _close_inherited_files(connection.fileno())
     while True:
         try:
             text = connection.recv()

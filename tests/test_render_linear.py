@@ -9,6 +9,7 @@ after RENDER_SECONDS, and the text is then shown as typed.
 from __future__ import annotations
 
 import glob
+import os
 import pathlib
 import time
 
@@ -182,3 +183,58 @@ def test_a_render_child_ends_when_terminated_even_under_a_server_that_catches_si
         assert not ignored, "the render child ignored SIGTERM"
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+HOLDER = """
+import fcntl, multiprocessing, sys, threading, time
+from kms import markdown
+
+lock = open(sys.argv[1], "a+")
+fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # as the search index's drain thread holds its lock
+text = "A paragraph with *emphasis*. " * 200
+renders = [threading.Thread(target=markdown.render_with_toc, args=(f"{text} {n}",)) for n in range(3)]
+for render in renders:
+    render.start()
+for render in renders:
+    render.join()
+print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/fd").is_dir(), reason="reads open files from Linux's /proc")
+def test_render_children_hold_no_lock_of_the_worker_and_end_when_the_worker_is_killed(tmp_path):
+    """A web worker forks its render children from one thread while its search drain thread holds the index's
+    lock. Killed (gunicorn's timeout, the OOM killer), it must leave no child behind holding that lock, or the
+    server's index takes no change again."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+
+    lock_path = tmp_path / "kms-drain.lock"
+    worker = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(pid) for pid in worker.stdout.readline().split()]
+        assert children, "no render child was started"
+        for pid in children:
+            files = [os.readlink(f) for f in glob.glob(f"/proc/{pid}/fd/*")]
+            assert str(lock_path) not in files, f"render child {pid} holds the worker's lock file"
+            assert sum(name.startswith("socket:") for name in files) == 1, f"{pid} holds others' sockets: {files}"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in children), "render children outlived their killed worker"
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError while held

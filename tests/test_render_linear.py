@@ -221,14 +221,18 @@ def test_render_children_hold_no_lock_of_the_worker_and_end_when_the_worker_is_k
     import sys
 
     lock_path = tmp_path / "kms-drain.lock"
-    worker = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_path)], stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock_path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         children = [int(pid) for pid in worker.stdout.readline().split()]
         assert children, "no render child was started"
         for pid in children:
             files = [os.readlink(f) for f in glob.glob(f"/proc/{pid}/fd/*")]
             assert str(lock_path) not in files, f"render child {pid} holds the worker's lock file"
-            assert sum(name.startswith("socket:") for name in files) == 1, f"{pid} holds others' sockets: {files}"
+            assert sum(name.startswith("socket:") for name in files) == 1, (
+                f"{pid} holds others' sockets: {files}"
+            )
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()

@@ -631,10 +631,18 @@ def _serve_renders(connection, parent_end) -> None:
         connection.send(result)
 
 
+WARM_UP = "# A\n\n*a* [b](#c) `d`\n\n| e |\n|---|\n| f |\n\n```\ng\n```\n"
+
+
 class _RenderWorker:
     """A forked process that renders the texts it is sent, one at a time; killed when one takes too long."""
 
     def __init__(self) -> None:
+        # The child must import nothing: a module another thread was importing at the fork stays locked in
+        # the child forever (its importing thread is not there), and the child would hang on it. Rendering
+        # once here imports all that rendering needs and builds this thread's converter, which the child
+        # inherits.
+        _render_now(WARM_UP)
         context = multiprocessing.get_context("fork")
         self.connection, child_end = context.Pipe()
         self.process = context.Process(target=_serve_renders, args=(child_end, self.connection), daemon=True)

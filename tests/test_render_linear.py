@@ -242,3 +242,34 @@ def test_render_children_hold_no_lock_of_the_worker_and_end_when_the_worker_is_k
     assert not any(_alive(pid) for pid in children), "render children outlived their killed worker"
     with open(lock_path, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError while held
+
+
+IMPORTING = """
+import importlib._bootstrap, sys, threading, time
+from kms import markdown
+
+NAME = "markdown.extensions.tables"  # one of the modules a converter needs
+sys.modules.pop(NAME, None)  # no thread of this worker has built a converter yet
+held = threading.Event()
+
+def another_request():  # a thread in the middle of importing it when the render child is forked
+    with importlib._bootstrap._ModuleLockManager(NAME):
+        held.set()
+        time.sleep(1.5)
+
+threading.Thread(target=another_request).start()
+held.wait()
+html, _ = markdown.render_with_toc("A paragraph with *emphasis* and a | pipe. " * 100)
+print("as typed" if markdown.shown_as_typed(html) else "formatted")
+"""
+
+
+def test_a_render_child_forked_while_another_thread_imports_still_formats_the_text():
+    """A threaded worker forks render children while other threads run, some importing a module on their
+    first page; a child that then needed that module hung on its import lock, so the text was shown as typed
+    and, had the worker been killed then, the child lived on forever."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", IMPORTING], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "formatted", done.stdout + done.stderr[-2000:]

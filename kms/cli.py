@@ -123,7 +123,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_
     Threaded workers (gthread): a worker answers `threads` requests at once and keeps connections alive
     between requests. Sync workers answer one request at a time and close every connection, waiting for the
     client to close its side first: a slow or stalled client held a whole worker, and each page cost a new
-    connection (docs/benchmarks.md, "Sixth pass": the article page 408 -> 690 requests/s on 2 cores)."""
+    connection (docs/benchmarks.md, "Sixth pass": the article page 390 -> 625-677 requests/s on 2 cores)."""
     from gunicorn.config import KNOWN_SETTINGS
 
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.

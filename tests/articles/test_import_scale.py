@@ -147,6 +147,9 @@ def interrupt_import(env: dict, folder: Path, ready) -> tuple[int, str]:
         stdout=terminal,
         stderr=terminal,
         start_new_session=True,
+        # As on a user's terminal. A shell starts background commands with Ctrl+C ignored, and an ignored
+        # signal stays ignored in every program started below it (this suite run as `make test &`, say).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(terminal)
     screen, sent = "", False

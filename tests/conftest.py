@@ -18,7 +18,7 @@ from kms import create_app
 from kms.auth import SYSTEM
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
-from kms.extensions import db
+from kms.extensions import db, unit_of_work
 
 PASSWORD = "pw-for-tests-123"
 PG_ADMIN_URL = os.environ.get("KMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -161,13 +161,16 @@ def make_user(app):
         fields.setdefault("email", f"u{uuid.uuid4().hex[:10]}@example.test")
         fields.setdefault("name", fields["email"].split("@")[0].title())
         password = fields.pop("password", PASSWORD)
-        # The test is the caller and commits below anyway: ending its open transaction first means the new
-        # row is written from the latest data (SQLite refuses a write from a snapshot another write outdated).
+        # The test is the caller, so it opens the unit of work, as a view would: on SQLite that begins with
+        # the write lock (BEGIN IMMEDIATE), waiting for a search drain thread's write instead of failing with
+        # "database is locked" when that write outdated a plain transaction's first read. What the test had
+        # changed is committed first.
         db.session.commit()
-        user, _ = auth_services.create_user(
-            fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM, password=password, **fields
-        )
-        db.session.commit()  # the test is the caller: it owns the transaction
+        with unit_of_work():
+            user, _ = auth_services.create_user(
+                fields.pop("email"), fields.pop("name"), Role(role), actor=SYSTEM, password=password, **fields
+            )
+        db.session.expire_all()  # as a commit by the test would: what requests change later is read afresh
         return user
 
     return make

@@ -40,6 +40,23 @@ def worker_pids(master: int) -> list[int]:
         return []
 
 
+def processes_serving(port: int) -> list[int]:
+    """Live processes whose command line binds `port` (gunicorn's master, its workers and their forks)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                not entry.name.isdigit()
+                or f"127.0.0.1:{port}".encode() not in (entry / "cmdline").read_bytes()
+            ):
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                found.append(int(entry.name))
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
 class Author:
     """One logged-in author saving articles in a loop; remembers what the server acknowledged."""
 
@@ -230,6 +247,12 @@ def test_workers_killed_mid_save_leave_whole_saves_and_a_sound_database_and_inde
         assert slugs == expected, found
 
         server.stop()
+        # Nothing a killed worker started outlives the server: its render children (forked, so still named
+        # after gunicorn's command line) would otherwise hold the index's lock and the port.
+        deadline = time.monotonic() + 10
+        while (left := processes_serving(server.port)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not left, f"processes left behind by the server's workers: {left}"
         after = article_state(app)
         for slug, (version, revisions, body, newest) in after.items():
             old_version, old_revisions, _, _ = before[slug]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -123,7 +124,8 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_
     Threaded workers (gthread): a worker answers `threads` requests at once and keeps connections alive
     between requests. Sync workers answer one request at a time and close every connection, waiting for the
     client to close its side first: a slow or stalled client held a whole worker, and each page cost a new
-    connection (docs/benchmarks.md, "Sixth pass": the article page 390 -> 625-677 requests/s on 2 cores)."""
+    connection (docs/benchmarks.md, "Sixth pass": the article page 390 -> 625-677 requests/s on 2 cores).
+    With --reuse-port, serve_command checks first that nothing else listens on the port (port_in_use)."""
     from gunicorn.config import KNOWN_SETTINGS
 
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.
@@ -152,12 +154,29 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_
         # %-escapes in the URL, past gunicorn's default 4,094-byte request line. 8,190 is gunicorn's maximum.
         "--limit-request-line",
         "8190",
+        # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections
+        # over them. On one shared socket, a burst of connections could all go to whichever worker woke
+        # first and stay there while kept alive: half the server idle (docs/benchmarks.md, "Seventh pass").
+        "--reuse-port",
     ]
     if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
         # gunicorn >= 24 opens one control socket per user by default; several kms servers on one machine
         # (tests, benchmarks) would fight over it, and kms never uses it.
         argv.append("--no-control-socket")
     return [*argv, "kms:create_app()"]
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on, else None. gunicorn's workers listen with SO_REUSEPORT, which
+    would let a second `kms serve` on the same port share it silently; a plain bind is refused instead."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT is no owner
+            probe.bind(address)
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
 
 
 def start_worker() -> subprocess.Popen:
@@ -214,6 +233,11 @@ def serve_command(
         )
     # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
     # background, while search answers "being rebuilt" (503) and everything else works.
+    problem = None if debug else port_in_use(host, port)  # (the development server says so itself)
+    if problem:
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: {problem}. Is another server using it? Choose another --port."
+        )
     prepare(skip=("Search index",))
     if with_worker:
         start_worker()

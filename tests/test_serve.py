@@ -50,7 +50,13 @@ class Browser:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(served):
+    return served[0]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """(base URL, the gunicorn master process) of `kms serve --workers 2` on a fresh instance."""
     port = _free_port()
     env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
     env.pop("KMS_DATABASE_URL", None)
@@ -71,7 +77,7 @@ def server(tmp_path):
             if process.poll() is not None:
                 pytest.fail(f"kms serve exited: {process.stderr.read()[-2000:]}")
             time.sleep(0.3)
-    yield base
+    yield base, process
     process.terminate()
     process.wait(timeout=30)
 
@@ -151,6 +157,92 @@ def test_gunicorn_keeps_connections_alive_and_answers_past_stalled_clients(serve
     assert all(b'"database":"ok"' in body.replace(b" ", b"") for _, body, _ in answers)
     # One connection answered all three: each page view does not open a new one.
     assert answers[0][2] is not None and all(sock is answers[0][2] for _, _, sock in answers)
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return children
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _server_side_inodes(server_port: int, client_ports: set[int]) -> dict[int, str]:
+    """client port -> inode of the server's end of that loopback connection (from /proc/net/tcp)."""
+    found = {}
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local_port, remote_port = (int(address.split(":")[1], 16) for address in fields[1:3])
+            if local_port == server_port and remote_port in client_ports:
+                found[remote_port] = fields[9]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/net"), reason="reads connections from Linux's /proc")
+def test_a_burst_of_kept_connections_is_spread_over_both_workers(served):
+    import http.client
+
+    base, master = served
+    host, port = base.removeprefix("http://").split(":")
+    workers = _children(master.pid)
+    assert len(workers) == 2, workers
+    for _burst in range(3):
+        # 32 clients connect at once and keep their connections (browsers, or a balancer's pool).
+        connections = [http.client.HTTPConnection(host, int(port), timeout=10) for _ in range(32)]
+        try:
+            for connection in connections:
+                connection.connect()
+            for connection in connections:
+                connection.request("GET", "/healthz")
+            assert all(connection.getresponse().read() for connection in connections)
+            client_ports = {connection.sock.getsockname()[1] for connection in connections}
+            server_ends = _server_side_inodes(int(port), client_ports)
+            assert len(server_ends) == 32
+            held = [len(set(server_ends.values()) & _socket_inodes(worker)) for worker in workers]
+        finally:
+            for connection in connections:
+                connection.close()
+        # Each worker answers a share: on one shared socket a burst could all land on one worker, whose
+        # kept connections then left the other idle (with SO_REUSEPORT, fewer than 2 of 32 has p < 1e-7).
+        assert sum(held) == 32 and min(held) >= 2, held
+
+
+@pytest.mark.slow
+def test_a_second_server_on_the_same_port_is_refused_and_the_first_keeps_serving(served, tmp_path):
+    base, _ = served
+    port = base.rsplit(":", 1)[1]
+    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path / "second"), "KMS_LOAD_STARTER_CONTENT": "0"}
+    env.pop("KMS_DATABASE_URL", None)
+    second = subprocess.run(
+        [sys.executable, "-m", "kms", "serve", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in second.stderr and "Address already in use" in second.stderr
+    for _ in range(4):  # every worker still answers, none was shared with the refused server
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            assert response.status == 200
 
 
 def _stop_group(process: subprocess.Popen) -> None:

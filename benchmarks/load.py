@@ -3,6 +3,7 @@
     python benchmarks/load.py                          # 50 users, 60 s, SQLite (WAL)
     python benchmarks/load.py --database postgresql    # a throwaway database on 127.0.0.1:5432
     python benchmarks/load.py --duration 10 --smoke    # CI: exits 1 on any error
+    python benchmarks/load.py --article-only [--client wrk]  # the article page against the bare route
 
 It starts the server itself on a fresh instance folder (starter content imported by `kms init`), creates the
 users, logs each one in, and then every user loops over the SCENARIOS table (reads and writes, by weight)
@@ -24,6 +25,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -725,6 +727,38 @@ async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) ->
     return counts[0], counts[1], time.monotonic() - started
 
 
+def hammer_wrk(url: str, connections: int, seconds: float, cookie: str = "") -> tuple[int, int, float]:
+    """hammer() with wrk (C, one thread) instead of this process's Python client: on 2 cores the Python
+    client spends most of a core itself, more per kilobyte answered, and so measures itself as well."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
+    if cookie:
+        argv[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    answered = int(re.search(r"(\d+) requests in", out).group(1))
+    took = re.search(r"requests in ([\d.]+)(m?s)", out)
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed_count = (int(failed.group(1)) if failed else 0) + (sum(map(int, errors.groups())) if errors else 0)
+    elapsed = float(took.group(1)) / (1000 if took.group(2) == "ms" else 1)
+    return answered - (int(failed.group(1)) if failed else 0), failed_count, elapsed
+
+
+def worker_cpu(server: Server) -> dict[int, float]:
+    """CPU seconds used so far by each gunicorn worker of the server (Linux /proc; empty elsewhere)."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
+    if server.process is None or not os.path.isdir("/proc"):
+        return found
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server.process.pid:
+            found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 async def run_load(server: Server, people, args) -> dict:
     recorder = Recorder()
     users = [
@@ -806,21 +840,30 @@ async def run_article_only(server: Server, people, args) -> dict:
             raise SystemExit("no article page to measure")
         path = world.articles[0]
         seconds = args.ceiling_seconds or 4.0
+        # With wrk, every connection carries the member's session cookie (one logged-in reader).
+        cookie = "; ".join(f"{c.name}={c.value}" for c in member.client.cookies.jar)
         totals = {"bare": [0, 0, 0.0], "bare, logged in": [0, 0, 0.0], "article": [0, 0, 0.0]}
+        splits: dict[str, list[list[float]]] = {name: [] for name in totals}
         for number in range(args.rounds):
             progress(f"round {number + 1}/{args.rounds}: /healthz, then {path}, {seconds:g} s each")
-            for name, clients, target in (
-                ("bare", [u.anonymous for u in users], "/healthz"),
-                ("bare, logged in", [u.client for u in users], "/healthz"),
-                ("article", [u.client for u in users], path),
+            for name, clients, target, sent in (
+                ("bare", [u.anonymous for u in users], "/healthz", ""),
+                ("bare, logged in", [u.client for u in users], "/healthz", cookie),
+                ("article", [u.client for u in users], path, cookie),
             ):
-                answered, failed, took = await hammer(clients, target, seconds)
+                before = worker_cpu(server)
+                if args.client == "wrk":
+                    answered, failed, took = hammer_wrk(server.url + target, len(users), seconds, sent)
+                else:
+                    answered, failed, took = await hammer(clients, target, seconds)
+                after = worker_cpu(server)
+                splits[name].append(sorted(after[pid] - before.get(pid, 0.0) for pid in after))
                 totals[name] = [totals[name][0] + answered, totals[name][1] + failed, totals[name][2] + took]
     finally:
         for user in users:
             await user.client.aclose()
             await user.anonymous.aclose()
-    return {"path": path, "totals": totals}
+    return {"path": path, "totals": totals, "splits": splits}
 
 
 def report_article_only(result: dict, args, database: str) -> dict:
@@ -828,7 +871,7 @@ def report_article_only(result: dict, args, database: str) -> dict:
     ceiling, rate = bare[0] / bare[2], article[0] / article[2]
     print(
         f"\nkms article page vs bare route: {args.users} users, {args.rounds} alternating rounds of "
-        f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers"
+        f"{args.ceiling_seconds or 4.0:g} s, {database}, gunicorn {args.workers} workers, client {args.client}"
     )
     print(f"ceiling, GET /healthz: {ceiling:.1f} req/s, {bare[1]} errors")
     logged = result["totals"]["bare, logged in"]
@@ -839,6 +882,10 @@ def report_article_only(result: dict, args, database: str) -> dict:
         f"article page ({result['path']}): {rate:.1f} req/s = {100 * rate / ceiling:.0f}% of the ceiling "
         f"(target >= 75%), {article[1]} errors"
     )
+    # Each round's CPU per worker, least busy first: a worker near 0 means the connections all went to another.
+    for name, rounds in result["splits"].items():
+        shown = "  ".join("/".join(f"{seconds:.1f}" for seconds in split) for split in rounds)
+        print(f"workers' CPU s per round, {name}: {shown}")
     return {
         "database": database,
         "users": args.users,
@@ -848,6 +895,8 @@ def report_article_only(result: dict, args, database: str) -> dict:
         "article_share": rate / ceiling,
         "errors": bare[1] + article[1],
         "logged_in_bare_rps": logged[0] / logged[2],
+        "client": args.client,
+        "worker_cpu_split": result["splits"],
     }
 
 
@@ -947,10 +996,19 @@ def main(argv: list[str] | None = None) -> int:
         help="no mixed load: the article page against the bare route, in alternating rounds",
     )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --article-only (default 5)")
+    parser.add_argument(
+        "--client",
+        choices=["python", "wrk"],
+        default="python",
+        help="--article-only's load generator: this process (httpx) or Debian's wrk, which costs the machine "
+        "far less per request (default python)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.users <= MAX_USERS or not 1 <= args.duration <= 3600:
         parser.error(f"--users must be 1..{MAX_USERS} and --duration 1..3600")
     args.users = max(args.users, 2)  # at least the admin and one member
+    if args.client == "wrk" and not shutil.which("wrk"):
+        parser.error("--client wrk needs wrk on the PATH (Debian: apt-get install wrk)")
 
     instance = Path(tempfile.mkdtemp(prefix="kms-load-"))
     postgres = Postgres() if args.database == "postgresql" else None

@@ -44,3 +44,36 @@ def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(datab
     assert sum(page["requests"] for page in summary["pages"].values()) > 100
     assert any(label.startswith("POST") and page["requests"] for label, page in summary["pages"].items())
     assert summary["checks"] and all(check["passed"] for check in summary["checks"])
+
+
+def test_the_article_page_measurement_reports_its_rates_and_each_workers_share(tmp_path):
+    figures = tmp_path / "article.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/load.py",
+            "--article-only",
+            "--rounds",
+            "1",
+            "--ceiling-seconds",
+            "1.5",
+            "--users",
+            "24",
+            "--smoke",
+            "--json",
+            str(figures),
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads(figures.read_text())
+    assert summary["errors"] == 0 and summary["article_rps"] > 0 and summary["ceiling_rps"] > 0
+    # Each round's CPU per worker is reported, and neither worker sat idle (tests/test_serve.py checks the
+    # spread of connections itself).
+    for name, rounds in summary["worker_cpu_split"].items():
+        assert rounds and all(len(split) == 2 and min(split) > 0.05 * max(split) for split in rounds), name

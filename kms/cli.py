@@ -231,13 +231,13 @@ def serve_command(
             "--debug is for development: it serves the interactive debugger. "
             "Unset KMS_ENV=production or drop --debug."
         )
-    # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
-    # background, while search answers "being rebuilt" (503) and everything else works.
     problem = None if debug else port_in_use(host, port)  # (the development server says so itself)
     if problem:
         raise click.ClickException(
             f"Cannot listen on {host}:{port}: {problem}. Is another server using it? Choose another --port."
         )
+    # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
+    # background, while search answers "being rebuilt" (503) and everything else works.
     prepare(skip=("Search index",))
     if with_worker:
         start_worker()

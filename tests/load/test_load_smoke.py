@@ -13,24 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(database, tmp_path):
+def run_load(tmp_path: Path, *options: str) -> dict:
+    """Run benchmarks/load.py with `options` (and --smoke); its JSON summary. Fails with its output if it fails."""
     figures = tmp_path / "load.json"
     done = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/load.py",
-            "--duration",
-            "10",
-            "--users",
-            "20",
-            "--smoke",
-            "--ceiling-seconds",
-            "3",
-            "--database",
-            database,
-            "--json",
-            str(figures),
-        ],
+        [sys.executable, "benchmarks/load.py", *options, "--smoke", "--json", str(figures)],
         check=False,
         cwd=ROOT,
         capture_output=True,
@@ -39,7 +26,13 @@ def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(datab
     )
     print(done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads(figures.read_text())
+    return json.loads(figures.read_text())
+
+
+def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(database, tmp_path):
+    summary = run_load(
+        tmp_path, "--duration", "10", "--users", "20", "--ceiling-seconds", "3", "--database", database
+    )
     assert summary["errors"] == 0 and summary["server_log"]["database is locked"] == 0
     assert sum(page["requests"] for page in summary["pages"].values()) > 100
     assert any(label.startswith("POST") and page["requests"] for label, page in summary["pages"].items())
@@ -47,31 +40,9 @@ def test_a_short_mixed_load_on_two_workers_has_no_errors_and_loses_no_save(datab
 
 
 def test_the_article_page_measurement_reports_its_rates_and_each_workers_share(tmp_path):
-    figures = tmp_path / "article.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/load.py",
-            "--article-only",
-            "--rounds",
-            "1",
-            "--ceiling-seconds",
-            "1.5",
-            "--users",
-            "24",
-            "--smoke",
-            "--json",
-            str(figures),
-        ],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
+    summary = run_load(
+        tmp_path, "--article-only", "--rounds", "1", "--ceiling-seconds", "1.5", "--users", "24"
     )
-    print(done.stdout)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads(figures.read_text())
     assert summary["errors"] == 0 and summary["article_rps"] > 0 and summary["ceiling_rps"] > 0
     # Each round's CPU per worker is reported, and neither worker sat idle (tests/test_serve.py checks the
     # spread of connections itself).

@@ -4,6 +4,7 @@ Each feature defines its own commands in kms/<feature>/commands.py and adds them
 from __future__ import annotations
 
 import contextvars
+import errno
 import fcntl
 import os
 import socket
@@ -125,7 +126,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_
     between requests. Sync workers answer one request at a time and close every connection, waiting for the
     client to close its side first: a slow or stalled client held a whole worker, and each page cost a new
     connection (docs/benchmarks.md, "Sixth pass": the article page 390 -> 625-677 requests/s on 2 cores).
-    With --reuse-port, serve_command checks first that nothing else listens on the port (port_in_use)."""
+    With --reuse-port, serve_command checks first that nothing else listens on the port (cannot_listen)."""
     from gunicorn.config import KNOWN_SETTINGS
 
     # --pythonpath: the workers import the same kms as this command, wherever it was started from.
@@ -166,16 +167,21 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int = 4, keep_
     return [*argv, "kms:create_app()"]
 
 
-def port_in_use(host: str, port: int) -> str | None:
-    """Why (host, port) cannot be listened on, else None. gunicorn's workers listen with SO_REUSEPORT, which
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why kms cannot listen on (host, port), else None. gunicorn's workers listen with SO_REUSEPORT, which
     would let a second `kms serve` on the same port share it silently; a plain bind is refused instead."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as error:
+        return f"{error.strerror or error}. Check --host (an address of this machine or a name for one)."
+    try:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT is no owner
             probe.bind(address)
     except OSError as error:
-        return error.strerror or str(error)
+        if error.errno == errno.EADDRINUSE:
+            return f"{error.strerror}. Is another server using it? Choose another --port."
+        return f"{error.strerror or error}. Check --host and --port."
     return None
 
 
@@ -231,11 +237,9 @@ def serve_command(
             "--debug is for development: it serves the interactive debugger. "
             "Unset KMS_ENV=production or drop --debug."
         )
-    problem = None if debug else port_in_use(host, port)  # (the development server says so itself)
+    problem = None if debug else cannot_listen(host, port)  # (the development server says so itself)
     if problem:
-        raise click.ClickException(
-            f"Cannot listen on {host}:{port}: {problem}. Is another server using it? Choose another --port."
-        )
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {problem}")
     # The server listens at once: a missing or out-of-date search index is rebuilt by a worker in the
     # background, while search answers "being rebuilt" (503) and everything else works.
     prepare(skip=("Search index",))

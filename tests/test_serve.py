@@ -303,3 +303,18 @@ def test_serve_debug_is_refused_in_production(tmp_path):
         [sys.executable, "-m", "kms", "serve", "--debug"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0 and "--debug is for development" in done.stderr
+
+
+def test_serve_names_an_unknown_host_instead_of_blaming_the_port(tmp_path):
+    env = {**os.environ, "KMS_INSTANCE_PATH": str(tmp_path), "KMS_LOAD_STARTER_CONTENT": "0"}
+    env.pop("KMS_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "kms", "serve", "--host", "no-such-host.invalid", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "Cannot listen on no-such-host.invalid" in done.stderr and "Check --host" in done.stderr
+    assert "another server" not in done.stderr and "Traceback" not in done.stderr

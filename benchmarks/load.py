@@ -727,12 +727,18 @@ async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) ->
     return counts[0], counts[1], time.monotonic() - started
 
 
-def hammer_wrk(url: str, connections: int, seconds: float, cookie: str = "") -> tuple[int, int, float]:
+def hammer_wrk(
+    url: str, connections: int, seconds: float, cookie: str = "", user_agent: str = ""
+) -> tuple[int, int, float]:
     """hammer() with wrk (C, one thread) instead of this process's Python client: on 2 cores the Python
-    client spends most of a core itself, more per kilobyte answered, and so measures itself as well."""
+    client spends most of a core itself, more per kilobyte answered, and so measures itself as well.
+
+    With a cookie, send the User-Agent of the browser that logged in: the login is bound to it (Flask-Login's
+    session protection), and a session seen from another browser is marked "not fresh" and its cookie signed
+    and sent again on every response that the client (which never stores it) provokes again."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
     if cookie:
-        argv[1:1] = ["-H", f"Cookie: {cookie}"]
+        argv[1:1] = ["-H", f"Cookie: {cookie}", "-H", f"User-Agent: {user_agent}"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     answered = int(re.search(r"(\d+) requests in", out).group(1))
     took = re.search(r"requests in ([\d.]+)(m?s)", out)
@@ -842,6 +848,7 @@ async def run_article_only(server: Server, people, args) -> dict:
         seconds = args.ceiling_seconds or 4.0
         # With wrk, every connection carries the member's session cookie (one logged-in reader).
         cookie = "; ".join(f"{c.name}={c.value}" for c in member.client.cookies.jar)
+        agent = member.client.headers["User-Agent"]
         totals = {"bare": [0, 0, 0.0], "bare, logged in": [0, 0, 0.0], "article": [0, 0, 0.0]}
         splits: dict[str, list[list[float]]] = {name: [] for name in totals}
         for number in range(args.rounds):
@@ -853,7 +860,7 @@ async def run_article_only(server: Server, people, args) -> dict:
             ):
                 before = worker_cpu(server)
                 if args.client == "wrk":
-                    answered, failed, took = hammer_wrk(server.url + target, len(users), seconds, sent)
+                    answered, failed, took = hammer_wrk(server.url + target, len(users), seconds, sent, agent)
                 else:
                     answered, failed, took = await hammer(clients, target, seconds)
                 after = worker_cpu(server)

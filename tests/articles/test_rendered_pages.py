@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import event
 
 from kms.articles import services
 from kms.articles.models import Revision
 from kms.articles.rendering import RENDERER_VERSION
+from kms.articles.views.article_page import BY_GENERATION
 from kms.auth.models import Role
 from kms.extensions import db
 from tests.articles.conftest import fields_of
@@ -71,6 +74,10 @@ def test_a_drafts_every_save_shows_to_its_authors(app, make_article, author):
     assert "Second draft." in page and "First draft." not in page
 
 
+def _without_tokens(page: str) -> str:
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page)
+
+
 def _statements_of(client, url: str) -> tuple[str, list[str]]:
     seen: list[str] = []
 
@@ -86,7 +93,7 @@ def _statements_of(client, url: str) -> tuple[str, list[str]]:
     return page, seen
 
 
-def test_the_page_costs_two_statements_and_shows_the_html_stored_with_its_revision(
+def test_the_page_costs_two_statements_one_when_kept_and_shows_the_html_stored_with_its_revision(
     app, make_user, make_article
 ):
     article = make_article("Stored", "Refund **within** thirty days.\n")
@@ -95,10 +102,14 @@ def test_the_page_costs_two_statements_and_shows_the_html_stored_with_its_revisi
     client = app.test_client()
     login(client, reader)
     client.get(url)
+    app.extensions.pop(BY_GENERATION)
     page, statements = _statements_of(client, url)
-    # The reader with their Hiring menu answer, then the article with its revision's HTML: nothing else.
+    # The reader with their menu answers and the pages' generation, then the article with its revision's HTML.
     assert "Refund <strong>within</strong> thirty days." in page
     assert len(statements) == 2, statements
+    kept, statements = _statements_of(client, url)
+    assert len(statements) == 1 and "FROM users" in statements[0], statements  # the reader only
+    assert _without_tokens(kept) == _without_tokens(page)
     revision = db.session.get(Revision, revision_id)
     revision.rendered_html = "<p>The stored copy.</p>"
     db.session.commit()
@@ -112,6 +123,7 @@ def test_the_page_costs_two_statements_and_shows_the_html_stored_with_its_revisi
     assert db.session.get(Revision, revision_id).rendered_version == RENDERER_VERSION  # stored again
     page, statements = _statements_of(client, url)
     assert "Refund <strong>within</strong> thirty days." in page and len(statements) == 2, statements
+    assert len(_statements_of(client, url)[1]) == 1
 
 
 def _log_in_with_csrf(client, user):

@@ -54,7 +54,13 @@ from kms.articles.services.history import (
     restore_revision,
     review_items,
 )
-from kms.articles.services.overview import ArticlePage, HomeSummary, article_page, home_summary
+from kms.articles.services.overview import (
+    ArticlePage,
+    HomeSummary,
+    article_page,
+    article_page_tables,
+    home_summary,
+)
 from kms.articles.services.processes import (
     MANUAL_STATUSES,
     ProcessFields,
@@ -84,6 +90,7 @@ __all__ = [
     "ArticlePage",
     "HomeSummary",
     "article_page",
+    "article_page_tables",
     "home_summary",
     "article_count_by_category",
     "needs_review_for",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.sql.util import find_tables
 
 from kms.articles.models import (
     Article,
@@ -222,6 +223,16 @@ def _article_page_statement():
         )
         .where(articles.c.slug == bindparam("slug"))
     )
+
+
+def article_page_tables() -> frozenset[str]:
+    """The tables an article page is built from (its statement's, with the flags and who raised them): a
+    page kept by a process stays right only while none of them changes (kms.generations)."""
+    tables = find_tables(_article_page_statement(), include_aliases=True, include_crud=True)
+    return frozenset(getattr(t, "original", t).name for t in tables) | {
+        Flag.__tablename__,
+        User.__tablename__,
+    }
 
 
 def article_page(slug: str, *, viewer, now: datetime | None = None) -> tuple[ArticlePage | None, str | None]:

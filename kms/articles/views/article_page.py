@@ -7,6 +7,12 @@ fresh rendering would give. Anything that can change without a new revision (ver
 reader's permissions and time zone...) is one of those values. Two parts differ on every request and are put
 in each time: the CSRF token of the page's forms and the site header (kms.navigation.site_header, which keeps
 its own copies).
+
+A second, smaller key skips even the page's statement: the page at the current generation of what article
+pages are built from (kms.generations, read with the session's user in the same statement), for this slug and
+this kind of reader. While no transaction writing to those tables commits, on any server, the page stays what it
+was; its verification label ("Verified 3 days ago") moves with the clock, so such a page is kept until the
+label would change.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from flask import current_app, get_flashed_messages, request
+from flask import current_app, get_flashed_messages, request, session
 from flask_login import current_user
 from jinja2 import StrictUndefined
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
@@ -26,6 +33,10 @@ from kms.articles.services.overview import Person, ProcessRef
 from kms.articles.views.common import article_html
 from kms.auth.models import Role
 from kms.auth.permissions import allowed
+from kms.auth.services import user_fact
+from kms.extensions import utcnow
+from kms.generations import current as current_generation
+from kms.generations import written
 from kms.navigation import site_header
 from kms.sessions import csrf_token
 from kms.web import local_time, page_url
@@ -34,6 +45,8 @@ TEMPLATE = "articles/show.html"
 PAGES = "kms.articles.article_pages"  # app.extensions key: the kept pages by what they show
 STRICT_ENV = "kms.articles.strict_env"
 PAGES_KEPT = 256
+BY_GENERATION = "kms.articles.article_pages_by_generation"  # app.extensions key: (key) -> (pieces, until)
+GENERATION = "article_pages"  # the kms.generations counter of what article pages are built from
 ASKED = ("handbook.write", "handbook.review", "handbook.categories", "user.manage")
 # Unguessable, so no article text or typed comment can contain one.
 CSRF_MARK = f"kms-csrf-token-{secrets.token_hex(16)}"
@@ -100,24 +113,84 @@ class Shown:
     kms_version: str
 
 
-def article_page_html(page, flag_comment: str = "", flag_error: str | None = None) -> str:
+def generation_key(slug: str) -> tuple | None:
+    """The key of this reader's page of `slug` at the current generation of article pages: everything of the
+    reader the page depends on (role, and who they are where that decides "resolve flag"; time zone; the
+    links' host, scheme and prefix). None when the page must be rendered: a flashed message waits to show,
+    or this request's own transaction has changed what pages are built from and not committed yet."""
+    if "_flashes" in session or written(GENERATION):
+        return None
+    user = current_user._get_current_object()
+    generation = user_fact(user, GENERATION, lambda: current_generation(GENERATION))
+    environ = request.environ
+    return (
+        slug,
+        generation,
+        user.role,
+        user.id if allowed(user, "handbook.write") else None,
+        user.time_zone,
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+        environ.get("wsgi.url_scheme"),
+        environ.get("SCRIPT_NAME"),
+    )
+
+
+def kept_article_page(key: tuple | None) -> str | None:
+    """The page kept under generation_key's key, with this request's CSRF token and site header; None when
+    none is kept or its verification label has moved on since."""
+    if key is None:
+        return None
+    entry = current_app.extensions.get(BY_GENERATION, {}).get(key)
+    if entry is None or (entry[1] is not None and utcnow() >= entry[1]):
+        return None
+    return _filled(entry[0])
+
+
+def article_page_html(
+    page, flag_comment: str = "", flag_error: str | None = None, key: tuple | None = None
+) -> str:
     """The whole article page for this request's reader, from a kept copy when one was rendered with the same
-    values. A page showing what the reader typed or a flashed message is rendered but not kept."""
+    values. A page showing what the reader typed or a flashed message is rendered but not kept. With a key
+    from generation_key (read before the page's statement), the page is kept under it too."""
     app = current_app._get_current_object()
     shown = _shown(page, flag_comment, flag_error)
     kept = app.extensions.setdefault(PAGES, {})
     pieces = kept.get(shown)
+    keep = not (flag_comment or flag_error or shown.messages)
     if pieces is None:
         html = _strict_env(app).get_template(TEMPLATE).render(_given(shown))
         pieces = tuple(_MARKS.split(html))  # text at even places, marks at odd ones
-        if not (flag_comment or flag_error or shown.messages):
-            if len(kept) >= PAGES_KEPT:
-                kept.clear()
-            kept[shown] = pieces
+        if keep:
+            _keep(kept, shown, pieces)
+    if keep and key is not None:
+        _keep(
+            app.extensions.setdefault(BY_GENERATION, {}),
+            key,
+            (pieces, _label_until(page.article.verified_at)),
+        )
+    return _filled(pieces)
+
+
+def _keep(kept: dict, key, value) -> None:
+    if len(kept) >= PAGES_KEPT:
+        kept.clear()
+    kept[key] = value
+
+
+def _filled(pieces: tuple[str, ...]) -> str:
     fill = {CSRF_MARK: escape(csrf_token()), HEADER_MARK: site_header()}
     out = list(pieces)
     out[1::2] = [fill[mark] for mark in pieces[1::2]]
     return "".join(out)
+
+
+def _label_until(verified_at: datetime | None) -> datetime | None:
+    """When the page's verification label next changes: it counts whole days since verified_at, and the
+    article falls due a whole number of days after it (None: never verified, the label never moves)."""
+    if verified_at is None:
+        return None
+    days = max(0, (utcnow() - verified_at).days)
+    return verified_at + timedelta(days=days + 1)
 
 
 def _shown(page, flag_comment: str, flag_error: str | None) -> Shown:

@@ -10,7 +10,7 @@ from kms.articles import services
 from kms.articles.forms import ArticleForm, ConfirmForm, FlagForm, RejectForm, ResolveFlagForm, RestoreForm
 from kms.articles.models import ArticleStatus, RevisionState
 from kms.articles.views import bp
-from kms.articles.views.article_page import article_page_html
+from kms.articles.views.article_page import article_page_html, generation_key, kept_article_page
 from kms.articles.views.common import coverage_target, field_error, owner_choices
 from kms.auth.permissions import requires
 from kms.errors import Invalid
@@ -50,14 +50,20 @@ def browse():
 @bp.get("/handbook/articles/<slug>")
 @requires("handbook.read")
 def show(slug: str):
-    return _article_response(slug)
+    key = generation_key(slug)  # read before the page's statement: a page kept under it is never older
+    kept = kept_article_page(key)
+    if kept is not None:
+        return kept
+    return _article_response(slug, key=key)
 
 
-def _article_response(slug: str, flag_comment: str = "", flag_error: str | None = None):
+def _article_response(
+    slug: str, flag_comment: str = "", flag_error: str | None = None, key: tuple | None = None
+):
     page, moved_to = services.article_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
-    return article_page_html(page, flag_comment, flag_error), 400 if flag_error else 200
+    return article_page_html(page, flag_comment, flag_error, key), 400 if flag_error else 200
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:

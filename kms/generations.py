@@ -1,0 +1,123 @@
+"""Generations: named counters in the database, each raised by the commit of any transaction that wrote to the
+tables watched for it, so a process can keep something built from those tables (a rendered page) for exactly
+as long as its generation stays the same.
+
+The counter is raised in the same transaction as the write, just before it commits: a reader sees the new
+generation exactly when it can see the new rows, on every server sharing the database. A feature says what
+it keeps and what that is built from with watch(name, tables); it reads the current value with
+generation_expression(name) inside a statement it runs anyway (the session's user load, see
+kms.auth.add_user_fact), or with current(name).
+
+Any INSERT, UPDATE or DELETE reaching the database counts (through the ORM, Core or text), matched by the
+table it names. A write rolled back raises nothing; one whose transaction commits always does, even when it
+changed no row: raising too often only costs a rebuild, missing a raise would show stale data.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+
+from sqlalchemy import BigInteger, String, event, func, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kms.extensions import db
+
+
+class Generation(db.Model):
+    __tablename__ = "generations"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+_WATCHED: dict[str, frozenset[str]] = {}  # generation name -> the tables whose writes raise it
+_BY_TABLE: dict[str, frozenset[str]] = {}  # table -> the generations its writes raise
+_RAISE = "kms_generations_to_raise"  # connection.info key: the names to raise when this transaction commits
+# The table a write names: INSERT [OR ...] INTO t, UPDATE [OR ...] t, DELETE FROM t, REPLACE INTO t (quoted or not).
+_WRITE = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?',
+    re.IGNORECASE,
+)
+_SCHEMA_CHANGE = re.compile(r"\s*(?:CREATE|DROP|ALTER)\s+TABLE", re.IGNORECASE)
+_HAS_TABLE: weakref.WeakSet = weakref.WeakSet()  # engines whose database has the generations table
+_BUMP = text(
+    "INSERT INTO generations (name, value) VALUES (:name, 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = generations.value + 1"
+)
+
+
+def watch(name: str, tables) -> None:
+    """Raise generation `name` whenever a transaction that wrote to any of `tables` (Table objects or
+    names) commits. Calling it again for the same name adds tables."""
+    names = {table if isinstance(table, str) else table.name for table in tables}
+    _WATCHED[name] = _WATCHED.get(name, frozenset()) | names
+    by_table: dict[str, set[str]] = {}
+    for generation, watched in _WATCHED.items():
+        for table in watched:
+            by_table.setdefault(table, set()).add(generation)
+    _BY_TABLE.clear()
+    _BY_TABLE.update({table: frozenset(generations) for table, generations in by_table.items()})
+
+
+def watched(name: str) -> frozenset[str]:
+    """The tables whose writes raise generation `name`."""
+    return _WATCHED.get(name, frozenset())
+
+
+def generation_expression(name: str):
+    """A scalar SQL expression for the current value of generation `name` (0 before its first raise), to put
+    beside the columns of a statement a request runs anyway."""
+    value = select(Generation.value).where(Generation.name == name).scalar_subquery()
+    return func.coalesce(value, 0)
+
+
+def current(name: str) -> int:
+    """The current value of generation `name`, in this session's transaction."""
+    return db.session.scalar(select(generation_expression(name)))
+
+
+def written(name: str) -> bool:
+    """Whether this session's open transaction has written to a table watched for generation `name`: its
+    rows differ from what the generation stands for until it commits, so nothing kept may be used or kept."""
+    session = db.session()
+    return session.in_transaction() and name in session.connection().info.get(_RAISE, ())
+
+
+def _has_table(conn) -> bool:
+    """Whether this database has the generations table yet (not while migrations bring an older one up to
+    date: writes then raise nothing, and no process can have read a generation to keep anything by)."""
+    if conn.engine not in _HAS_TABLE:
+        if not inspect(conn).has_table(Generation.__tablename__):
+            return False
+        _HAS_TABLE.add(conn.engine)
+    return True
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if not _BY_TABLE or statement[:6].upper() in ("SELECT", "BEGIN", "COMMIT", "PRAGMA", "SAVEPO", "RELEAS"):
+        return
+    if _SCHEMA_CHANGE.match(statement):
+        _HAS_TABLE.discard(conn.engine)  # asked again at the next raise
+        return
+    match = _WRITE.match(statement)
+    generations = _BY_TABLE.get(match.group(1).lower()) if match else None
+    if generations:
+        conn.info[_RAISE] = conn.info.get(_RAISE, frozenset()) | generations
+
+
+@event.listens_for(Engine, "commit")
+def _raise_before_commit(conn) -> None:
+    # Last statement of the transaction: on PostgreSQL the counter's row lock is held only until the commit
+    # that follows, and taken after every other lock of the transaction, so it cannot be part of a deadlock.
+    names = sorted(conn.info.pop(_RAISE, ()))
+    if names and _has_table(conn):
+        for name in names:
+            conn.execute(_BUMP, {"name": name})
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_on_rollback(conn) -> None:
+    conn.info.pop(_RAISE, None)

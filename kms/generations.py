@@ -15,6 +15,7 @@ changed no row: raising too often only costs a rebuild, missing a raise would sh
 
 from __future__ import annotations
 
+import contextvars
 import re
 import weakref
 
@@ -34,6 +35,11 @@ class Generation(db.Model):
 
 _WATCHED: dict[str, frozenset[str]] = {}  # generation name -> the tables whose writes raise it
 _BY_TABLE: dict[str, frozenset[str]] = {}  # table -> the generations its writes raise
+# The same, per connection, as this context (a request, a command) sees it: written() asks it without
+# touching the session. A connection's entry goes at its commit or rollback, or with the connection.
+_WRITTEN: contextvars.ContextVar[weakref.WeakKeyDictionary | None] = contextvars.ContextVar(
+    "kms_generations_written", default=None
+)
 _RAISE = "kms_generations_to_raise"  # connection.info key: the names to raise when this transaction commits
 # The table a write names: INSERT [OR ...] INTO t, UPDATE [OR ...] t, DELETE FROM t, REPLACE INTO t (quoted or not).
 _WRITE = re.compile(
@@ -79,10 +85,11 @@ def current(name: str) -> int:
 
 
 def written(name: str) -> bool:
-    """Whether this session's open transaction has written to a table watched for generation `name`: its
-    rows differ from what the generation stands for until it commits, so nothing kept may be used or kept."""
-    session = db.session()
-    return session.in_transaction() and name in session.connection().info.get(_RAISE, ())
+    """Whether a transaction open in this context (this request, this command) has written to a table watched
+    for generation `name`: its rows differ from what the generation stands for until it commits, so nothing
+    kept may be used or kept meanwhile."""
+    pending = _WRITTEN.get()
+    return bool(pending) and any(name in names for names in pending.values())
 
 
 def _has_table(conn) -> bool:
@@ -105,13 +112,19 @@ def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -
     match = _WRITE.match(statement)
     generations = _BY_TABLE.get(match.group(1).lower()) if match else None
     if generations:
-        conn.info[_RAISE] = conn.info.get(_RAISE, frozenset()) | generations
+        conn.info[_RAISE] = names = conn.info.get(_RAISE, frozenset()) | generations
+        pending = _WRITTEN.get()
+        if pending is None:
+            pending = weakref.WeakKeyDictionary()
+            _WRITTEN.set(pending)
+        pending[conn] = names
 
 
 @event.listens_for(Engine, "commit")
 def _raise_before_commit(conn) -> None:
     # Last statement of the transaction: on PostgreSQL the counter's row lock is held only until the commit
     # that follows, and taken after every other lock of the transaction, so it cannot be part of a deadlock.
+    _forget_here(conn)
     names = sorted(conn.info.pop(_RAISE, ()))
     if names and _has_table(conn):
         for name in names:
@@ -120,4 +133,11 @@ def _raise_before_commit(conn) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_on_rollback(conn) -> None:
+    _forget_here(conn)
     conn.info.pop(_RAISE, None)
+
+
+def _forget_here(conn) -> None:
+    pending = _WRITTEN.get()
+    if pending:
+        pending.pop(conn, None)

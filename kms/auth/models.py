@@ -77,6 +77,50 @@ class User(db.Model):
         return f"<User {self.id} {self.email} {self.role}>"
 
 
+class SessionUser:
+    """The logged-in user as read for one request (kms.auth.services.load_user): the users row's values and the
+    features' per-user facts, read-only. Reading it costs no ORM object, which every logged-in page would
+    pay; services read what they need (id, role, name, time_zone...), and one that changes the account loads
+    the row (db.session.get(User, user.id)). Equal to the User, or SessionUser, with the same id."""
+
+    __slots__ = (*(column.key for column in User.__table__.columns), "_kms_facts")
+
+    def __init__(self, values, facts: dict) -> None:
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_kms_facts", facts)
+
+    def __setattr__(self, name, _value) -> None:
+        raise AttributeError(
+            f"the session's user is read-only ({name}): change the row from db.session.get(User, user.id)"
+        )
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (User, SessionUser)):
+            return other.id == self.id
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((User, self.id))
+
+    def __repr__(self) -> str:
+        return f"<SessionUser {self.id} {self.email} {self.role}>"
+
+
 class LoginThrottle(db.Model):
     """Failed logins counted for one thing (an account and client pair, an account, an address), kept in the
     database so every server process sees the same count."""

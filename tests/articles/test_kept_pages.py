@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from kms.articles import services
-from kms.articles.models import Category, Flag, Process
+from kms.articles.models import Article, Category, Flag, Process
 from kms.articles.services import quality
 from kms.articles.views import article_page
 from kms.articles.views.article_page import BY_GENERATION, GENERATION
 from kms.auth import services as auth_services
 from kms.auth.models import Role, User
 from kms.extensions import db, unit_of_work, utcnow
-from kms.generations import current, watched
+from kms.generations import current, watched, written
 from tests.articles.conftest import fields_of
 from tests.conftest import login, make_app
 
@@ -153,3 +153,18 @@ def test_the_generation_rises_once_per_committed_write_to_what_pages_show_and_on
     with unit_of_work():  # plain SQL counts too
         db.session.execute(Flag.__table__.update().values(comment="Edited"))
     assert current(GENERATION) == before + 2
+
+
+def test_a_transaction_that_wrote_to_what_pages_show_is_seen_until_it_ends(app, make_article):
+    """written(): no kept page is used or kept while this context's own write is uncommitted."""
+    article = make_article("Pending", "Text.\n")
+    assert not written(GENERATION)
+    db.session.execute(Article.__table__.update().where(Article.id == article.id).values(title="Renamed"))
+    assert written(GENERATION)
+    db.session.rollback()
+    assert not written(GENERATION)
+    db.session.execute(Category.__table__.update().values(requires_review=True))  # not a table pages read
+    assert not written(GENERATION)
+    db.session.execute(Article.__table__.update().where(Article.id == article.id).values(title="Renamed"))
+    db.session.commit()
+    assert not written(GENERATION)

@@ -3,8 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import time_machine
+from flask_login import current_user
 
-from kms.auth.models import Role
+from kms.auth import load_user
+from kms.auth.models import Role, SessionUser, User
+from kms.extensions import db
 from tests.conftest import PASSWORD, login
 
 
@@ -137,3 +140,26 @@ def _csrf(client):
     from tests.conftest import csrf_token_from
 
     return csrf_token_from(client.get("/account").data)
+
+
+def test_the_session_user_is_the_row_read_for_the_request_and_refuses_to_be_changed(app, make_user):
+    """Pages read the logged-in user as values (no ORM object): every column, the features' facts, and equal
+    to the account's User; a change made to it raises instead of being silently lost."""
+    user = make_user(Role.AUTHOR, name="Ada Author", time_zone="Asia/Tokyo")
+    with app.test_request_context():
+        loaded = load_user(user.get_id())
+        assert isinstance(loaded, SessionUser) and loaded == db.session.get(User, user.id)
+        assert (loaded.name, loaded.role, loaded.time_zone, loaded.active) == (
+            "Ada Author",
+            Role.AUTHOR,
+            "Asia/Tokyo",
+            True,
+        )
+        assert loaded.is_authenticated and loaded.get_id() == user.get_id() and current_user.is_anonymous
+        try:
+            loaded.name = "Changed"
+        except AttributeError as error:
+            assert "read-only" in str(error)
+        else:
+            raise AssertionError("a change to the session's user was accepted and would be lost")
+        assert load_user(f"{user.id}:not-the-token") is None

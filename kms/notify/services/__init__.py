@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from kms.auth.models import Role, User
+from kms.auth.models import Role, SessionUser, User
 from kms.extensions import db, utcnow
 from kms.notify.kinds import KINDS, Kind
 from kms.notify.models import Event, MailAttachment, MailStatus, Notification, OutgoingMessage, Preference
@@ -61,7 +61,7 @@ def _single_line(text: str, limit: int) -> str:
 
 
 def _recipients(recipients) -> list[User]:
-    if isinstance(recipients, User):
+    if isinstance(recipients, (User, SessionUser)):
         recipients = [recipients]
     seen: dict[int, User] = {}
     for user in recipients:

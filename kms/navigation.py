@@ -19,6 +19,7 @@ from kms.sessions import csrf_token
 EXTENSION = "kms.navigation"
 HEADERS = "kms.navigation.headers"  # app.extensions key: rendered headers by what they show
 HEADERS_KEPT = 1024
+MENUS = "kms.navigation.menus"  # app.extensions key: per endpoint, the entries whose page exists, marked current
 HEADER_TEMPLATE = "_site_header.html"
 CSRF_MARK = "kms-csrf-token-of-this-request"
 
@@ -51,6 +52,7 @@ def add_nav_entry(app, entry: NavEntry) -> None:
     entries = app.extensions.setdefault(EXTENSION, [])
     entries.append(entry)
     entries.sort(key=lambda item: item.order)
+    app.extensions.pop(MENUS, None)
 
 
 def nav_entries() -> list[NavEntry]:
@@ -76,11 +78,8 @@ def site_header() -> Markup:
     app = current_app._get_current_object()
     user = current_user._get_current_object()
     views, endpoint, environ = app.view_functions, request.endpoint, request.environ
-    entries = tuple(
-        (entry.label, entry.endpoint, entry.is_current(endpoint))
-        for entry in app.extensions.get(EXTENSION, ())
-        if entry.endpoint in views and entry.visible(user)
-    )
+    menu = _menu_for(app, endpoint)
+    entries = tuple(line for entry, line in menu if entry.visible(user))
     search = "search.results" in views
     query = request.args.get("q", "") if search and request.blueprint == "search" else ""
     unread = app.jinja_env.globals.get("unread_notifications")  # the bell, when notify is installed
@@ -106,6 +105,23 @@ def site_header() -> Markup:
             kept[key] = parts
     before, after = parts
     return Markup(f"{before}{escape(csrf_token())}{after}")
+
+
+def _menu_for(app, endpoint: str | None) -> tuple:
+    """(entry, (label, endpoint, is current)) for each menu entry whose page exists, on a page at `endpoint`:
+    the same for every request to that page, so worked out once per endpoint (who sees each is asked per
+    request)."""
+    menus = app.extensions.setdefault(MENUS, {})
+    menu = menus.get(endpoint)
+    if menu is None:
+        views = app.view_functions
+        menu = tuple(
+            (entry, (entry.label, entry.endpoint, entry.is_current(endpoint)))
+            for entry in app.extensions.get(EXTENSION, ())
+            if entry.endpoint in views
+        )
+        menus[endpoint] = menu
+    return menu
 
 
 def _render_header(entries, search: bool, query: str, bell, name: str) -> tuple[str, str]:

@@ -19,7 +19,9 @@ from kms.sessions import csrf_token
 EXTENSION = "kms.navigation"
 HEADERS = "kms.navigation.headers"  # app.extensions key: rendered headers by what they show
 HEADERS_KEPT = 1024
-MENUS = "kms.navigation.menus"  # app.extensions key: per endpoint, the entries whose page exists, marked current
+MENUS = (
+    "kms.navigation.menus"  # app.extensions key: per endpoint, the entries whose page exists, marked current
+)
 HEADER_TEMPLATE = "_site_header.html"
 CSRF_MARK = "kms-csrf-token-of-this-request"
 

@@ -1,4 +1,4 @@
-"""generations: named counters raised by each commit that wrote to the tables watched for them (kms.generations)
+"""generations: named values moved on by each commit that wrote to the tables watched for them (kms.generations)
 
 Revision ID: 3b7e9d1f4a20
 Revises: e41b7d2c9a60

@@ -147,11 +147,16 @@ def kept_article_page(key: tuple | None) -> str | None:
 
 
 def article_page_html(
-    page, flag_comment: str = "", flag_error: str | None = None, key: tuple | None = None
+    page,
+    flag_comment: str = "",
+    flag_error: str | None = None,
+    key: tuple | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The whole article page for this request's reader, from a kept copy when one was rendered with the same
     values. A page showing what the reader typed or a flashed message is rendered but not kept. With a key
-    from generation_key (read before the page's statement), the page is kept under it too."""
+    from generation_key (read before the page's statement), the page is kept under it too, until its
+    verification label, worked out at `now`, would change."""
     app = current_app._get_current_object()
     shown = _shown(page, flag_comment, flag_error)
     kept = app.extensions.setdefault(PAGES, {})
@@ -166,7 +171,7 @@ def article_page_html(
         _keep(
             app.extensions.setdefault(BY_GENERATION, {}),
             key,
-            (pieces, _label_until(page.article.verified_at)),
+            (pieces, _label_until(page.article.verified_at, now or utcnow())),
         )
     return _filled(pieces)
 
@@ -184,12 +189,12 @@ def _filled(pieces: tuple[str, ...]) -> str:
     return "".join(out)
 
 
-def _label_until(verified_at: datetime | None) -> datetime | None:
-    """When the page's verification label next changes: it counts whole days since verified_at, and the
-    article falls due a whole number of days after it (None: never verified, the label never moves)."""
+def _label_until(verified_at: datetime | None, now: datetime) -> datetime | None:
+    """When a verification label worked out at `now` next changes: it counts whole days since verified_at, and
+    the article falls due a whole number of days after it (None: never verified, the label never moves)."""
     if verified_at is None:
         return None
-    days = max(0, (utcnow() - verified_at).days)
+    days = max(0, (now - verified_at).days)
     return verified_at + timedelta(days=days + 1)
 
 

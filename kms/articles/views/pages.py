@@ -60,10 +60,11 @@ def show(slug: str):
 def _article_response(
     slug: str, flag_comment: str = "", flag_error: str | None = None, key: tuple | None = None
 ):
-    page, moved_to = services.article_page(slug, viewer=current_user)
+    now = utcnow()  # one clock for the page's verification label and for how long it is kept
+    page, moved_to = services.article_page(slug, viewer=current_user, now=now)
     if page is None:
         return redirect(url_for("articles.show", slug=moved_to), 301)
-    return article_page_html(page, flag_comment, flag_error, key), 400 if flag_error else 200
+    return article_page_html(page, flag_comment, flag_error, key, now), 400 if flag_error else 200
 
 
 def _editor_choices(form: ArticleForm, article_id: int | None, owner_id: int | None = None) -> None:

@@ -45,9 +45,11 @@ _WRITTEN: contextvars.ContextVar[weakref.WeakKeyDictionary | None] = contextvars
 _PENDING = "kms_generations_to_move"  # connection.info key: the names to move when this transaction commits
 # The table a write names: INSERT [OR ...] INTO t, UPDATE [OR ...] t, DELETE FROM t, REPLACE INTO t (quoted or not).
 _WRITE = re.compile(
-    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?',
+    r'\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?',
     re.IGNORECASE,
 )
+# Statements that write nothing, by their first word (as SQLAlchemy and the drivers send them, in capitals).
+_READS = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE", "EXPLAIN", "SHOW")
 _SCHEMA_CHANGE = re.compile(r"\s*(?:CREATE|DROP|ALTER)\s+TABLE", re.IGNORECASE)
 _HAS_TABLE: weakref.WeakSet = weakref.WeakSet()  # engines whose database has the generations table
 _MOVE = text(
@@ -105,13 +107,20 @@ def _has_table(conn) -> bool:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if not _BY_TABLE or statement[:6].upper() in ("SELECT", "BEGIN", "COMMIT", "PRAGMA", "SAVEPO", "RELEAS"):
+    statement = statement.lstrip()
+    if not _BY_TABLE or statement.startswith(_READS):
         return
     if _SCHEMA_CHANGE.match(statement):
         _HAS_TABLE.discard(conn.engine)  # asked again at the next move
         return
-    match = _WRITE.match(statement)
-    generations = _BY_TABLE.get(match.group(1).lower()) if match else None
+    if (
+        statement[:4].upper() == "WITH"
+    ):  # a write may follow its common table expressions: every target counts
+        targets = {match.group(1).lower() for match in _WRITE.finditer(statement)}
+    else:
+        match = _WRITE.match(statement)
+        targets = {match.group(1).lower()} if match else set()
+    generations = frozenset().union(*(_BY_TABLE.get(table, ()) for table in targets))
     if generations:
         conn.info[_PENDING] = names = conn.info.get(_PENDING, frozenset()) | generations
         pending = _WRITTEN.get()

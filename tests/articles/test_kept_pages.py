@@ -7,7 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from kms.articles import services
 from kms.articles.models import Article, Category, Flag, Process
@@ -159,6 +159,11 @@ def test_the_generation_moves_once_per_committed_write_to_what_pages_show_and_on
     with unit_of_work():  # plain SQL counts too
         db.session.execute(Flag.__table__.update().values(comment="Edited"))
     assert current(GENERATION) not in (before, after_flags) and len(moves) == 2
+    with unit_of_work():  # a write after common table expressions, as text
+        db.session.execute(
+            text("WITH noted AS (SELECT 'Seen' AS word) UPDATE flags SET comment = (SELECT word FROM noted)")
+        )
+    assert len(moves) == 3
     event.remove(db.engine, "before_cursor_execute", count)
 
 

@@ -113,9 +113,8 @@ def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -
     if _SCHEMA_CHANGE.match(statement):
         _HAS_TABLE.discard(conn.engine)  # asked again at the next move
         return
-    if (
-        statement[:4].upper() == "WITH"
-    ):  # a write may follow its common table expressions: every target counts
+    if statement[:4].upper() == "WITH":
+        # A write may follow its common table expressions: every table it writes to counts.
         targets = {match.group(1).lower() for match in _WRITE.finditer(statement)}
     else:
         match = _WRITE.match(statement)

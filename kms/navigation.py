@@ -19,9 +19,8 @@ from kms.sessions import csrf_token
 EXTENSION = "kms.navigation"
 HEADERS = "kms.navigation.headers"  # app.extensions key: rendered headers by what they show
 HEADERS_KEPT = 1024
-MENUS = (
-    "kms.navigation.menus"  # app.extensions key: per endpoint, the entries whose page exists, marked current
-)
+# app.extensions key: per endpoint, the menu entries whose page exists, each marked current or not
+MENUS = "kms.navigation.menus"
 HEADER_TEMPLATE = "_site_header.html"
 CSRF_MARK = "kms-csrf-token-of-this-request"
 

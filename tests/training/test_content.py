@@ -105,3 +105,23 @@ def test_the_demo_assigns_the_path_plans_shadowing_and_records_progress(handbook
         for b in sessions:
             if a.id < b.id and ({a.host_id, a.trainee_id} & {b.host_id, b.trainee_id}):
                 assert not (a.starts_at < b.ends_at and b.starts_at < a.ends_at)
+
+
+def test_a_modules_tags_read_the_same_right_after_saving_as_from_the_database(author):
+    """Export writes module.tags; a module saved in the same process must give them in the order a fresh read
+    gives (by tag), or a re-import of what was just exported reports the module as changed."""
+    with unit_of_work():
+        module = services.create_module(
+            actor=author,
+            title="Tags",
+            summary="",
+            audience=["member"],
+            minutes=5,
+            pass_mark=50,
+            max_attempts=0,
+            recertify_months=None,
+            tags=["Troubleshooting", "escalation", "troubleshooting"],
+        )
+    assert module.tags == ["escalation", "troubleshooting"]
+    db.session.expire_all()
+    assert db.session.get(Module, module.id).tags == ["escalation", "troubleshooting"]

@@ -118,7 +118,7 @@ def _tags(tags: Iterable[str]) -> list[str]:
                 field="tags",
             )
         cleaned.append(tag)
-    return list(dict.fromkeys(cleaned))
+    return sorted(set(cleaned))  # the order the module's tags are read back in (tag_rows is ordered by tag)
 
 
 def _apply_module_fields(module: Module, fields: dict) -> None:

@@ -28,7 +28,8 @@ PERFORMANCE = NavEntry(
 def init_app(app) -> None:
     """Add metrics to the app: the import page and API, the menu entry for leads, `kms metrics ...`."""
     app.register_blueprint(bp)
-    app.before_request(raise_import_limit)
+    # First of all: the CSRF check reads the body, and must read it under the import page's larger limit.
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_import_limit)
     add_nav_entry(app, NAV)
     add_nav_entry(app, PERFORMANCE)
     app.cli.add_command(commands.metrics_group)

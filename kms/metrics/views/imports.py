@@ -1,4 +1,5 @@
-"""The CSV import page (/metrics/import: choose a format, preview, import) and saved mappings (admins)."""
+"""The CSV import page (/metrics/import: choose a format, preview, import; a large file is imported in the
+background and /metrics/import/runs/<token> shows its progress) and saved mappings (admins)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -17,12 +18,17 @@ from kms.extensions import unit_of_work
 from kms.forms import field_error
 from kms.metrics import services
 from kms.metrics.forms import ImportForm, MappingForm
+from kms.metrics.services import background
 from kms.metrics.services.presets import FIELDS
 from kms.metrics.views import bp
 
 IMPORT_ENDPOINTS = frozenset({"metrics.import_page"})
 UPLOAD_DAYS = 1  # a previewed file not imported is deleted after this long
 SKIP_HINT = "tick “Import without the reps kms does not know” to import the others"
+# A file this large (about 25,000 tickets, a second or two of work) or larger is imported in the background
+# while a page shows its progress; a smaller one in the request, its report on the same page.
+BACKGROUND_BYTES = 2 * 1024 * 1024
+REFRESH_SECONDS = 2  # how often the progress page reloads itself while the import runs
 
 
 def _limit() -> int:
@@ -44,7 +50,7 @@ def _uploads() -> Path:
 
 def _forget_old_uploads(folder: Path) -> None:
     cutoff = time.time() - UPLOAD_DAYS * 86400
-    for old in folder.glob("*.csv"):
+    for old in [*folder.glob("*.csv"), *folder.glob("*" + background.PROGRESS_SUFFIX)]:
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
 
@@ -126,6 +132,8 @@ def import_page():
                     raw, mapping, actor=current_user, max_bytes=_limit(), time_zone=zone
                 )
             return _render(form, preview=preview, mapping=mapping)
+        if path.stat().st_size >= BACKGROUND_BYTES:
+            return _start_in_background(form, path, mapping, zone)
         with path.open("rb") as raw, unit_of_work():
             report = services.import_csv(
                 raw,
@@ -148,7 +156,74 @@ def import_page():
     path.unlink(missing_ok=True)
     form.upload.data = ""
     flash(f"Imported {mapping.label}: {report.summary()}", "success")
-    return _render(form, report=report)
+    return _render(form, summary=report.summary(), skipped=report.skipped_unknown)
+
+
+def _start_in_background(form: ImportForm, path: Path, mapping, zone: str):
+    running = background.running_import(path.parent)
+    if running is not None:
+        token, recorded = running
+        link = url_for("metrics.import_run", token=token)
+        return _render(
+            form,
+            409,
+            error=f"An import started by {recorded.started_by} is still running on this server; it must finish "
+            "before another starts (two at once would wait on each other). Your file is kept: press Import "
+            "again when it is done.",
+            running_link=link,
+        )
+    started = background.start_csv_import(
+        path,
+        mapping,
+        app=current_app._get_current_object(),
+        actor=current_user._get_current_object(),
+        started_by=current_user.name,
+        max_bytes=_limit(),
+        time_zone=zone,
+        skip_unknown=form.skip_unknown.data,
+        skip_hint=SKIP_HINT,
+        details={"source": form.source.data, "time_zone": zone, "skip_unknown": bool(form.skip_unknown.data)},
+    )
+    if started is None:  # another request started one between the check and now
+        return _start_in_background(form, path, mapping, zone)
+    return redirect(url_for("metrics.import_run", token=path.stem)), 303
+
+
+@bp.get("/metrics/import/runs/<token>")
+@requires("metrics.import")
+def import_run(token: str):
+    """An import running in the background: its progress (the page reloads itself), then its outcome, with the
+    form again (the file kept) when it was refused."""
+    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
+        abort(404)
+    upload = _uploads() / f"{token}.csv"
+    recorded = background.run_progress(upload)
+    if recorded is None:
+        abort(404)
+    if recorded.running:
+        return render_template("metrics/import_run.html", run=recorded, refresh=REFRESH_SECONDS)
+    details = recorded.details
+    form = ImportForm(formdata=None)
+    form.source.choices = _format_choices()
+    form.source.data = details.get("source")
+    form.time_zone.data = details.get("time_zone")
+    form.skip_unknown.data = bool(details.get("skip_unknown"))
+    form.upload.data = token if upload.exists() else ""
+    if recorded.state == "done":
+        result = recorded.result
+        return _render(
+            form, summary=result.get("summary"), skipped=result.get("skipped_unknown"), run=recorded
+        )
+    if recorded.state == "stopped":
+        message = (
+            "The import stopped before it finished (the server process running it ended), so nothing was "
+            "imported. Press Import to run it again."
+        )
+        return _render(form, error=message, run=recorded)
+    result = recorded.result
+    return _render(
+        form, error=recorded.message, errors=result.get("errors"), unknown=result.get("unknown"), run=recorded
+    )
 
 
 @bp.route("/metrics/mappings", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """Metrics services: parsing helpdesk exports, importing ticket rows, keeping the daily aggregates.
 
 Import the use cases from here; the submodules are csvfile (reading files), presets (column mappings),
-values (cell converters), jsonrows (API batches), ingest (the all-or-nothing import), aggregate (RepDay and RepPeriod).
+values (cell converters), jsonrows (API batches), ingest (the all-or-nothing import), aggregate (RepDay and RepPeriod),
+background (an upload page import run in a thread, its progress kept in a file).
 """
 
 from kms.metrics.services.aggregate import DayTotals, apply_totals, day_of, recount

@@ -25,7 +25,7 @@ from kms.auth import services as auth_services
 from kms.commands import needs_database
 from kms.errors import KmsError
 from kms.extensions import InterruptedAfterCommit, db
-from kms.progress import ProgressReporter
+from kms.progress import ProgressReporter, reporting
 from kms.search import CHECK_ON_START
 from kms.search import services as search_services
 from kms.search.indexer import EXTENSION as SEARCH_INDEX
@@ -286,7 +286,7 @@ def serve_command(
 def import_command(directory: str | None, owners: str) -> None:
     """Load a content folder (default: the configured content/) into the database; all or nothing."""
     try:
-        with ProgressReporter("import") as progress:
+        with ProgressReporter("import") as progress, reporting(progress):
             report = content.import_content(
                 directory or current_app.config["KMS_CONTENT_DIR"], owners=owners, progress=progress
             )

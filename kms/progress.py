@@ -5,6 +5,8 @@ command passes a ProgressReporter. On a terminal each stage gets click's progres
 when output goes to a file or a pipe (CI, cron) each stage prints one line when it ends. A stage starts at its
 first call (services call progress(stage, 0, total) as they begin) and ends when done reaches total.
 Work a web page started in the background passes a ProgressFile instead, and the page shows read_progress().
+Work that a command sets off indirectly (the search index built when an import's transaction commits) reports
+to the command's reporter through current(), set with `reporting(reporter)`: None elsewhere (web requests).
 """
 
 from __future__ import annotations
@@ -16,12 +18,31 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 log = logging.getLogger(__name__)
+_CURRENT: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("kms_progress", default=None)
+
+
+@contextmanager
+def reporting(progress: Callable[[str, int, int], None]) -> Iterator[Callable[[str, int, int], None]]:
+    """Within the block, current() is `progress` (in this thread or task only)."""
+    token = _CURRENT.set(progress)
+    try:
+        yield progress
+    finally:
+        _CURRENT.reset(token)
+
+
+def current() -> Callable[[str, int, int], None] | None:
+    """The progress callable of the command running this code, if it set one with reporting()."""
+    return _CURRENT.get()
 
 
 class ProgressReporter:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from kms.auth.permissions import PERMISSIONS
 from kms.extensions import db, deciding_per_statement, utcnow, writing_from_the_start
+from kms.progress import current as command_progress
 from kms.search import changelog
 from kms.search.documents import (
     BULK_WATCHERS,
@@ -637,7 +638,15 @@ class SearchIndex:
                 )
         try:
             with self._session() as session:
-                engine.rebuild(doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+                documents = (doc for doc in iter_documents(session, url_for) if doc["id"] not in skip)
+                reporter = command_progress()  # the command whose commit set this off (kms import), if any
+                if reporter is not None:
+                    total = count_documents(session)
+                    # The stage ends when the index is switched, not when the last document is handed over.
+                    documents = _counted(documents, "search index", total, reporter, last=False)
+                engine.rebuild(documents)
+                if reporter is not None:
+                    reporter("search index", total, total)
         except (SearchIndexError, OperationalError, KeyboardInterrupt):
             self._unclaim(rows)
             raise
@@ -1025,8 +1034,11 @@ class SearchIndex:
         return written
 
 
-def _counted(documents: Iterable[dict], stage: str, total: int, progress) -> Iterable[dict]:
-    """The documents, telling progress(stage, done, total) every few hundred."""
+def _counted(
+    documents: Iterable[dict], stage: str, total: int, progress, *, last: bool = True
+) -> Iterable[dict]:
+    """The documents, telling progress(stage, done, total) every few hundred (and after the last one unless
+    `last` is False: the caller then ends the stage)."""
     if progress is None:
         yield from documents
         return
@@ -1034,9 +1046,11 @@ def _counted(documents: Iterable[dict], stage: str, total: int, progress) -> Ite
     progress(stage, 0, total)
     for done, document in enumerate(documents, 1):
         if done % DRAIN_BATCH == 0:
-            progress(stage, done, max(total, done))
+            size = max(total, done)
+            progress(stage, done if last else min(done, size - 1), size)
         yield document
-    progress(stage, done, max(total, done))
+    if last:
+        progress(stage, done, max(total, done))
 
 
 def init_app(app) -> None:

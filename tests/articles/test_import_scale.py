@@ -199,3 +199,14 @@ def test_ctrl_c_while_the_search_index_catches_up_keeps_the_saved_import_and_say
     fixed = kms(env, "search-check", "--fix")
     assert fixed.returncode == 0 and "Fixed" in fixed.stdout, fixed.stdout + fixed.stderr
     assert "In step." in kms(env, "search-check").stdout
+
+
+def test_a_big_import_shows_the_search_index_built_after_it_as_a_stage_of_its_own(instance, tmp_path):
+    env, database = instance
+    result = kms(env, "import", str(tmp_path / "big"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    stages = re.findall(r"^import: (.+?) ([\d,]+)/([\d,]+) in ", result.stdout, re.M)
+    assert [stage for stage, _, _ in stages] == ["reading files", "articles", "search index"], result.stdout
+    done, total = (int(n.replace(",", "")) for n in stages[-1][1:])
+    assert done == total == 2 * BIG  # every article and its process (two of each were there before)
+    assert "In step." in kms(env, "search-check").stdout

@@ -12,13 +12,14 @@ from flask import Request, current_app, has_request_context, jsonify, render_tem
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from kms import markdown, navigation
 from kms.errors import Invalid, KmsError
-from kms.extensions import csrf
+from kms.extensions import csrf, db
 from kms.markdown_video import FRAME_ORIGINS
 from kms.sessions import csrf_token
 from kms.timezones import known_zones, local_to_utc
@@ -170,19 +171,48 @@ def handle_domain_error(error: KmsError):
     return response
 
 
-def handle_csrf_error(error: CSRFError):
-    """Never lose what the user typed: show it back so it can be copied, with a way to retry."""
+def _typed() -> tuple[list[tuple[str, str]], str]:
+    """What the user typed into the form of this request (no secrets), and the page to open again."""
     kept = [
         (name, value)
         for name, value in request.form.items(multi=True)
         if value.strip() and not any(secret in name for secret in SECRET_FIELDS)
     ]
+    # "//host/x" or "/\\host/x" as a path would make the link leave the site.
+    return kept, "/" + request.path.lstrip("/\\")
+
+
+def handle_csrf_error(error: CSRFError):
+    """Never lose what the user typed: show it back so it can be copied, with a way to retry."""
     if _wants_json():
         return jsonify(error=f"CSRF check failed: {error.description}", status=400), 400
-    # "//host/x" or "/\\host/x" as a path would make the link leave the site.
-    back = "/" + request.path.lstrip("/\\")
+    kept, back = _typed()
     log.info("CSRF check failed on %s: %s", request.path, error.description)
     return render_template("errors/csrf.html", kept=kept, back=back), 400
+
+
+BUSY_RETRY_SECONDS = 30
+BUSY_MESSAGE = (
+    "kms is busy saving a large import, so this change could not be saved; nothing of it was kept. "
+    "Try again in a minute."
+)
+
+
+def handle_database_error(error: OperationalError):
+    """SQLite takes one writer at a time: a save that waited its busy timeout behind a long write (an import)
+    gets a 503 with Retry-After, and what the user typed is shown back; any other database error is a 500."""
+    if "database is locked" not in str(error.orig):
+        return handle_unexpected(error)
+    db.session.rollback()
+    log.warning("database busy on %s %s: %s", request.method, request.path, error.orig)
+    if _wants_json():
+        response = jsonify(error=BUSY_MESSAGE, status=503)
+    else:
+        kept, back = _typed()
+        response = current_app.make_response(render_template("errors/busy.html", kept=kept, back=back))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+    return response
 
 
 def handle_unexpected(error: Exception):
@@ -357,6 +387,7 @@ def init_app(app) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(KmsError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.context_processor(template_helpers)
     navigation.init_app(app)

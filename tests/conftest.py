@@ -6,6 +6,7 @@ import contextvars
 import os
 import re
 import secrets
+import sqlite3
 import uuid
 from contextlib import contextmanager
 
@@ -266,3 +267,22 @@ def pytest_terminal_summary(terminalreporter):
     for backend, outcomes in sorted(counts.items()):
         summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
         terminalreporter.write_line(f"kms tests on {backend}: {summary}")
+
+
+@pytest.fixture
+def sqlite_writer(app, backend):
+    """Another connection to the database, to hold SQLite's write lock as a long import does (BEGIN IMMEDIATE);
+    the app's connections wait 0.2 s for it (15 s on a real site)."""
+    if backend["name"] != "sqlite":
+        pytest.skip("SQLite's single writer: PostgreSQL lets both transactions write")
+
+    def short_wait(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    event.listen(db.engine, "connect", short_wait)
+    db.session.remove()
+    db.engine.dispose()  # new connections get the short wait
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    yield holder
+    holder.close()
+    event.remove(db.engine, "connect", short_wait)

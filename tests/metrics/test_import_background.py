@@ -121,6 +121,21 @@ def test_unknown_reps_are_listed_and_the_kept_file_imports_the_others_when_ticke
     assert tickets() == 150
 
 
+def test_an_import_that_waited_too_long_behind_another_save_says_so_and_runs_again(
+    app, client, login_as, reps, sqlite_writer
+):
+    login_as(Role.MANAGER)
+    sqlite_writer.execute("BEGIN IMMEDIATE")  # another save that holds SQLite's write lock too long
+    started = upload(client, (HEADER + rows(100)).encode(), submit="Import")
+    html = finished(client, started.headers["Location"]).get_data(as_text=True)
+    assert "another save held the database for too long" in html and "unexpectedly" not in html
+    sqlite_writer.execute("ROLLBACK")
+    assert tickets() == 0
+    token = html.split(TOKEN_FIELD)[1][:32]
+    again = upload(client, None, upload=token, submit="Import")
+    assert "100 tickets added" in finished(client, again.headers["Location"]).get_data(as_text=True)
+
+
 def test_the_page_of_a_running_import_shows_how_far_it_is_and_reloads_itself(app, client, login_as):
     login_as(Role.MANAGER)
     token = "ab" * 16

@@ -13,6 +13,8 @@ import logging
 import threading
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from kms.errors import KmsError
 from kms.extensions import unit_of_work
 from kms.metrics.services.csvfile import BadRows
@@ -90,11 +92,17 @@ def start_csv_import(
                 recorded.fail(error.message, {"errors": error.errors[1:]})
             except KmsError as error:
                 recorded.fail(error.message)
-            except Exception:  # noqa: BLE001 - recorded for the page; the log has the traceback
-                log.exception("metrics import of %s failed", upload.name)
-                recorded.fail(
-                    "The import failed unexpectedly, so nothing was imported; the server's log says why."
-                )
+            except Exception as error:  # noqa: BLE001 - recorded for the page (and the log)
+                if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+                    recorded.fail(
+                        "Nothing was imported: another save held the database for too long (SQLite takes one "
+                        "at a time). Press Import again."
+                    )
+                else:
+                    log.exception("metrics import of %s failed", upload.name)
+                    recorded.fail(
+                        "The import failed unexpectedly, so nothing was imported; the server's log says why."
+                    )
             else:
                 upload.unlink(missing_ok=True)
                 recorded.finish(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.e2e.harness import click_and_wait, log_in, text_of, texts_of
 
@@ -25,6 +25,21 @@ def _csv(tmp_path) -> str:
         lines.append(f"K-{n},felix@demo.kms.test,{at},chat,{2 if n % 2 else 4},no,yes,19,6,angry refund")
     path = tmp_path / "helpdesk-export.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _big_csv(tmp_path, tickets: int = 40_000) -> str:
+    """Over 2 MiB, so the page imports it in the background: tickets of a steady rep, two years back (outside
+    every figure the journey reads above)."""
+    lines = ["ticket_id,agent_email,solved_at,channel,csat,fcr,reopened,handle_minutes,nps,tags"]
+    lines += [
+        f"OLD-{n:06d},ben@demo.kms.test,2024-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00,email,4,yes,no,12.5,8,"
+        "billing plans and invoices"
+        for n in range(tickets)
+    ]
+    path = tmp_path / "helpdesk-export-2024.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 2 * 1024 * 1024
     return str(path)
 
 
@@ -76,3 +91,13 @@ def test_a_manager_acts_on_the_team_dashboard_and_the_rep_sees_the_refresher(liv
     run.visit(felix, "/metrics/me", "felix-figures")
     assert "Felix Falls" in text_of(felix, "h1") and "Team EMEA" in text_of(felix, "table.metric-summary")
     assert "Rita Rockstar" not in text_of(felix, "main")
+
+    # A big export goes to the background: the browser follows the progress page (it reloads itself) to the result.
+    run.open(manager, "/metrics/import")
+    manager.find_element(By.ID, "file").send_keys(_big_csv(tmp_path))
+    Select(manager.find_element(By.ID, "source")).select_by_value("kms")
+    click_and_wait(manager, manager.find_element(By.CSS_SELECTOR, "form.metrics-import input[name=submit]"))
+    assert "/metrics/import/runs/" in manager.current_url, text_of(manager, "main")
+    WebDriverWait(manager, 90).until(lambda browser: browser.find_elements(By.ID, "report-h"))
+    assert "40,000 tickets added" in text_of(manager, "#report-h + p"), text_of(manager, "main")
+    run.page_done(manager, "big-import-done")

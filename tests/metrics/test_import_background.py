@@ -161,6 +161,9 @@ def test_an_import_whose_process_died_is_shown_stopped_and_another_may_start(app
     html = refused.get_data(as_text=True)
     assert refused.status_code == 409 and "still running on this server" in html
     assert f"/metrics/import/runs/{token}" in html and tickets() == 0
+    form_page = client.get("/metrics/import").get_data(as_text=True)
+    assert "An import started by Mia Chen is running on this server" in form_page
+    assert f'href="/metrics/import/runs/{token}"' in form_page
     ended = subprocess.Popen(["true"])  # the server process running it was killed: its id is gone
     ended.wait()
     recorded = background.progress_path(imports._uploads() / f"{token}.csv")

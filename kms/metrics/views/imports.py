@@ -90,6 +90,7 @@ def _chosen_mapping(value: str):
 
 
 def _render(form, status: int = 200, **context):
+    running = background.running_import(_uploads())  # shown with a link to its progress
     return render_template(
         "metrics/import.html",
         form=form,
@@ -97,6 +98,7 @@ def _render(form, status: int = 200, **context):
         presets=services.PRESETS.values(),
         field_labels=services.FIELD_LABELS,
         may_map=allowed(current_user, "metrics.mapping"),
+        running=running,
         **context,
     ), status
 

@@ -203,7 +203,10 @@ def import_run(token: str):
     if recorded is None:
         abort(404)
     if recorded.running:
-        return render_template("metrics/import_run.html", run=recorded, refresh=REFRESH_SECONDS)
+        started = max(0.0, time.time() - recorded.started_at)
+        return render_template(
+            "metrics/import_run.html", run=recorded, started=started, refresh=REFRESH_SECONDS
+        )
     details = recorded.details
     form = ImportForm(formdata=None)
     form.source.choices = _format_choices()

@@ -16,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 
@@ -69,6 +70,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # SQLite: a transaction that will write must start with BEGIN IMMEDIATE, or a read that later turns into a
 # write can fail at once with "database is locked" when another process wrote in between (no busy wait).
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("kms_write_intent", default=False)
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite giving up on a write after its busy timeout, behind another long write."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 @event.listens_for(Engine, "connect")

@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from kms import markdown, navigation
 from kms.errors import Invalid, KmsError
-from kms.extensions import csrf, db
+from kms.extensions import csrf, database_busy, db
 from kms.markdown_video import FRAME_ORIGINS
 from kms.sessions import csrf_token
 from kms.timezones import known_zones, local_to_utc
@@ -201,7 +201,7 @@ BUSY_MESSAGE = (
 def handle_database_error(error: OperationalError):
     """SQLite takes one writer at a time: a save that waited its busy timeout behind a long write (an import)
     gets a 503 with Retry-After, and what the user typed is shown back; any other database error is a 500."""
-    if "database is locked" not in str(error.orig):
+    if not database_busy(error):
         return handle_unexpected(error)
     db.session.rollback()
     log.warning("database busy on %s %s: %s", request.method, request.path, error.orig)

@@ -2,9 +2,9 @@
 the index folder so that any worker of this server can show it on /search/health while the build runs.
 
 The progress file (kms.progress.ProgressFile) holds the stage, done and total counts, when the stage started and
-when the file was last written; the page works out the rate and the time left from those. A build whose file
-has not been written for STALLED_AFTER seconds is shown as stopped (its process died): the button offers a new
-one.
+when the file was last written; the page works out the rate and the time left from those. A build whose
+process died is shown as stopped (at once on its machine, else after STALLED_AFTER seconds without a write):
+the button offers a new one.
 """
 
 from __future__ import annotations

@@ -13,10 +13,8 @@ import logging
 import threading
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
-
 from kms.errors import KmsError
-from kms.extensions import unit_of_work
+from kms.extensions import database_busy, unit_of_work
 from kms.metrics.services.csvfile import BadRows
 from kms.metrics.services.imports import import_csv
 from kms.metrics.services.ingest import UnknownReps
@@ -93,7 +91,7 @@ def start_csv_import(
             except KmsError as error:
                 recorded.fail(error.message)
             except Exception as error:  # noqa: BLE001 - recorded for the page (and the log)
-                if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+                if database_busy(error):
                     recorded.fail(
                         "Nothing was imported: another save held the database for too long (SQLite takes one "
                         "at a time). Press Import again."

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from kms.auth import SYSTEM
@@ -74,10 +75,11 @@ def test_the_daily_digest_gathers_a_days_notices_in_one_mail_in_the_users_time_z
     app, make_user, smtp_server
 ):
     user = make_user(time_zone="Asia/Tokyo")
-    for title in ("Searches that found nothing: refund", "Searches that found nothing: invoice"):
-        services.notify(user, DIGESTED.name, title=title, actor=SYSTEM, link=("notify.index", {}))
-    db.session.commit()
     early = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)  # 06:00 in Tokyo: before the digest hour
+    with time_machine.travel(early - timedelta(hours=1), tick=False):  # the notices come before the digest's day
+        for title in ("Searches that found nothing: refund", "Searches that found nothing: invoice"):
+            services.notify(user, DIGESTED.name, title=title, actor=SYSTEM, link=("notify.index", {}))
+        db.session.commit()
     assert build_daily_digests(early) == "0 digests queued"
     morning = early + timedelta(hours=2)  # 08:00 in Tokyo
     assert build_daily_digests(morning) == "1 digest queued"

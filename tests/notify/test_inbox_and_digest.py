@@ -76,7 +76,8 @@ def test_the_daily_digest_gathers_a_days_notices_in_one_mail_in_the_users_time_z
 ):
     user = make_user(time_zone="Asia/Tokyo")
     early = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)  # 06:00 in Tokyo: before the digest hour
-    with time_machine.travel(early - timedelta(hours=1), tick=False):  # the notices come before the digest's day
+    # The notices are written before the digest's day starts in Tokyo (not at the real time of the run).
+    with time_machine.travel(early - timedelta(hours=1), tick=False):
         for title in ("Searches that found nothing: refund", "Searches that found nothing: invoice"):
             services.notify(user, DIGESTED.name, title=title, actor=SYSTEM, link=("notify.index", {}))
         db.session.commit()

@@ -188,6 +188,7 @@ class RecordedProgress:
     updated_at: float
     rate: float | None  # items a second in the current stage
     seconds_left: float | None
+    started_ago: float  # seconds from the start to when the file was read
     message: str
     details: dict = field(default_factory=dict)
     result: dict = field(default_factory=dict)
@@ -242,6 +243,7 @@ def read_progress(
             updated_at=float(data["updated_at"]),
             rate=rate,
             seconds_left=left,
+            started_ago=max(0.0, now - float(data["started_at"])),
             message=str(data.get("message") or ""),
             details=dict(data.get("details") or {}),
             result=dict(data.get("result") or {}),

@@ -203,10 +203,7 @@ def import_run(token: str):
     if recorded is None:
         abort(404)
     if recorded.running:
-        started = max(0.0, time.time() - recorded.started_at)
-        return render_template(
-            "metrics/import_run.html", run=recorded, started=started, refresh=REFRESH_SECONDS
-        )
+        return render_template("metrics/import_run.html", run=recorded, refresh=REFRESH_SECONDS)
     details = recorded.details
     form = ImportForm(formdata=None)
     form.source.choices = _format_choices()
